@@ -1,0 +1,49 @@
+# ksim — the two commands are `make serve` and `make test`; both install what they need first.
+SHELL := /bin/bash
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+ADDRESS := http://127.0.0.1:8080
+
+.PHONY: serve test setup setup-test build lint test-native test-wasm test-e2e bench clean
+
+## Build the release app and serve it at http://127.0.0.1:8080
+serve: setup
+	@echo "ksim: building and serving at $(ADDRESS)"
+	trunk serve --release
+
+## Run every test layer: fmt, clippy, native, wasm in Chromium, end-to-end in Chromium
+test: setup-test lint test-native test-wasm build test-e2e
+	@echo "ksim: all test layers passed"
+
+setup:
+	@scripts/setup.sh build
+
+setup-test:
+	@scripts/setup.sh test
+
+## The release build (what end-to-end tests load)
+build: setup
+	trunk build --release
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --lib --bins --tests --target wasm32-unknown-unknown --locked -- -D warnings
+
+test-native:
+	cargo test --locked
+
+test-wasm:
+	cargo test --locked --target wasm32-unknown-unknown --test web
+
+test-e2e:
+	node --test tests/e2e/
+
+## Benchmarks (not part of `make test`)
+bench:
+	cargo bench --locked --bench sim_speed
+
+clean:
+	cargo clean
+	rm -rf dist tests/e2e/artifacts

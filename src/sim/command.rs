@@ -1,0 +1,79 @@
+//! What a user (or a lesson's script) can do to a running cluster. Commands name things by their
+//! names, so a list of timed commands is plain data a link can carry.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{CommitMode, ConsumerSpec, Keys, ProducerSpec};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Send `count` numbered records now (like one run of the tutorial's producer.py).
+    Produce {
+        producer: String,
+        count: u64,
+    },
+    /// Send continuously at this many records per second (0 stops).
+    SetRate {
+        producer: String,
+        per_sec: u32,
+    },
+    /// Change how the producer picks keys for records sent from now on.
+    SetKeys {
+        producer: String,
+        keys: Keys,
+    },
+    AddProducer {
+        spec: ProducerSpec,
+    },
+    AddConsumer {
+        spec: ConsumerSpec,
+    },
+    /// Kill the consumer process: no commit, no LeaveGroup.
+    CrashConsumer {
+        consumer: String,
+    },
+    /// Close the consumer cleanly (`consumer.close()`).
+    StopConsumer {
+        consumer: String,
+    },
+    /// Start a stopped or crashed consumer again.
+    StartConsumer {
+        consumer: String,
+    },
+    /// Time the application takes per record.
+    SetProcessingTime {
+        consumer: String,
+        ms: u64,
+    },
+    SetCommitMode {
+        consumer: String,
+        mode: CommitMode,
+    },
+}
+
+impl Command {
+    /// A short human description for logs and timelines.
+    pub fn describe(&self) -> String {
+        match self {
+            Command::Produce { producer, count } => format!("{producer} sends {count} messages"),
+            Command::SetRate { producer, per_sec } => format!("{producer} sends {per_sec}/s"),
+            Command::SetKeys { producer, .. } => format!("{producer} changes its keys"),
+            Command::AddProducer { spec } => format!("add producer {}", spec.name),
+            Command::AddConsumer { spec } => format!("add consumer {} to {}", spec.name, spec.group),
+            Command::CrashConsumer { consumer } => format!("crash {consumer}"),
+            Command::StopConsumer { consumer } => format!("stop {consumer}"),
+            Command::StartConsumer { consumer } => format!("start {consumer}"),
+            Command::SetProcessingTime { consumer, ms } => format!("{consumer} takes {ms} ms per record"),
+            Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
+        }
+    }
+}
+
+/// A command and the simulated time (ms) it is applied at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimedCommand {
+    pub at: u64,
+    #[serde(flatten)]
+    pub command: Command,
+}

@@ -1,0 +1,355 @@
+//! What a run is made of: topics, producers, consumers and the cluster's settings.
+//!
+//! Every setting carries Kafka's own name in its doc comment and Kafka 4.0's default unless a
+//! scenario says otherwise. Scenarios are plain data (serde), so a share link can carry them.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits on user-supplied numbers, so an absurd link or command gets an error, not a hang.
+pub mod limits {
+    pub const MAX_PARTITIONS: u32 = 10_000;
+    pub const MAX_TOPICS: usize = 100;
+    pub const MAX_CLIENTS: usize = 500;
+    pub const MAX_RATE_PER_SEC: u32 = 1_000_000;
+    pub const MAX_PRODUCE_COUNT: u64 = 10_000_000;
+    pub const MAX_KEY_CARDINALITY: u32 = 100_000;
+    pub const MAX_NAME_LEN: usize = 64;
+    pub const MAX_MS: u64 = 30 * 24 * 3_600_000;
+}
+
+/// The settings of the cluster as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// One-way network latency between any client and a broker, in ms.
+    pub latency_ms: u64,
+    /// `log.retention.check.interval.ms` (Kafka: 300000).
+    pub retention_check_interval_ms: u64,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec { latency_ms: 2, retention_check_interval_ms: 300_000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    /// `num.partitions`.
+    pub partitions: u32,
+    /// `retention.ms` (Kafka: 7 days). `None` keeps records forever (`-1`).
+    pub retention_ms: Option<u64>,
+    /// `retention.bytes` per partition (Kafka: -1, unlimited).
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes` (Kafka: 1 GiB). Retention deletes whole closed segments only.
+    pub segment_bytes: u64,
+    /// `segment.ms` (Kafka: 7 days): a segment older than this rolls on the next append.
+    pub segment_ms: u64,
+}
+
+impl Default for TopicSpec {
+    fn default() -> Self {
+        TopicSpec {
+            name: "my-topic".into(),
+            partitions: 1,
+            retention_ms: Some(7 * 24 * 3_600_000),
+            retention_bytes: None,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3_600_000,
+        }
+    }
+}
+
+/// How a producer picks record keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Keys {
+    /// Null keys: Kafka's built-in uniform sticky partitioner (KIP-794).
+    #[default]
+    None,
+    /// Every record has this key.
+    Fixed { key: String },
+    /// Record `n` (its sequence number) has key `keys[n % keys.len()]`.
+    Cycle { keys: Vec<String> },
+    /// Keys `key-0` … `key-{cardinality-1}`, picked pseudo-randomly per record.
+    Random { cardinality: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Acks {
+    /// `acks=0`: the producer does not wait for the broker.
+    Zero,
+    /// `acks=1`: the leader's append is enough.
+    One,
+    /// `acks=all` (Kafka 3.0+ default).
+    #[default]
+    All,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerSpec {
+    pub name: String,
+    pub topic: String,
+    pub keys: Keys,
+    /// Send to this partition instead of using the partitioner.
+    pub partition: Option<u32>,
+    /// Records per second sent continuously (0: only explicit `produce` commands).
+    pub rate_per_sec: u32,
+    /// `linger.ms` (Kafka 4.0: 5).
+    pub linger_ms: u64,
+    /// `batch.size` in bytes (16384): also how long the sticky partitioner sticks.
+    pub batch_size: u64,
+    /// Size of one record on the wire, in bytes (key + value + overhead).
+    pub record_bytes: u64,
+    /// `acks`.
+    pub acks: Acks,
+}
+
+impl Default for ProducerSpec {
+    fn default() -> Self {
+        ProducerSpec {
+            name: "producer-1".into(),
+            topic: "my-topic".into(),
+            keys: Keys::None,
+            partition: None,
+            rate_per_sec: 0,
+            linger_ms: 5,
+            batch_size: 16_384,
+            record_bytes: 100,
+            acks: Acks::All,
+        }
+    }
+}
+
+/// When a consumer commits its offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitMode {
+    /// `enable.auto.commit=true`: inside `poll()`, every `auto.commit.interval.ms`, the offsets
+    /// the previous poll returned; also on a clean close.
+    #[default]
+    Auto,
+    /// `commitSync()` after processing each batch: at-least-once.
+    AfterProcessing,
+    /// `commitSync()` right after `poll()`, before processing: at-most-once.
+    BeforeProcessing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    Earliest,
+    /// Kafka's default.
+    #[default]
+    Latest,
+}
+
+/// The partition assignment strategies of the classic protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    #[default]
+    Range,
+    Roundrobin,
+    Sticky,
+    CooperativeSticky,
+}
+
+impl Strategy {
+    /// The protocol name Kafka registers for this assignor (`ASSIGNMENT-STRATEGY` column).
+    pub fn protocol_name(self) -> &'static str {
+        match self {
+            Strategy::Range => "range",
+            Strategy::Roundrobin => "roundrobin",
+            Strategy::Sticky => "sticky",
+            Strategy::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Strategy> {
+        [Strategy::Range, Strategy::Roundrobin, Strategy::Sticky, Strategy::CooperativeSticky]
+            .into_iter()
+            .find(|st| st.protocol_name() == s)
+    }
+
+    pub fn is_cooperative(self) -> bool {
+        self == Strategy::CooperativeSticky
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub name: String,
+    /// `group.id`.
+    pub group: String,
+    /// Topics it subscribes to.
+    pub topics: Vec<String>,
+    /// Whether it is running when the run starts.
+    pub running: bool,
+    pub commit: CommitMode,
+    /// `auto.commit.interval.ms` (5000).
+    pub auto_commit_interval_ms: u64,
+    /// `auto.offset.reset` (latest).
+    pub auto_offset_reset: OffsetReset,
+    /// `max.poll.records` (500).
+    pub max_poll_records: u32,
+    /// `fetch.max.wait.ms` (500).
+    pub fetch_max_wait_ms: u64,
+    /// Time the application spends on each record.
+    pub processing_ms: u64,
+    /// `session.timeout.ms` (45000).
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms` (3000).
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms` (300000).
+    pub max_poll_interval_ms: u64,
+    /// `partition.assignment.strategy` (first of Kafka's default list: range).
+    pub assignor: Strategy,
+    /// `group.instance.id` (static membership).
+    pub group_instance_id: Option<String>,
+}
+
+impl Default for ConsumerSpec {
+    fn default() -> Self {
+        ConsumerSpec {
+            name: "consumer-1".into(),
+            group: "my-group".into(),
+            topics: vec!["my-topic".into()],
+            running: true,
+            commit: CommitMode::Auto,
+            auto_commit_interval_ms: 5_000,
+            auto_offset_reset: OffsetReset::Latest,
+            max_poll_records: 500,
+            fetch_max_wait_ms: 500,
+            processing_ms: 0,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            assignor: Strategy::Range,
+            group_instance_id: None,
+        }
+    }
+}
+
+/// The group coordinator's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupSettings {
+    /// `group.initial.rebalance.delay.ms` (3000).
+    pub initial_rebalance_delay_ms: u64,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings { initial_rebalance_delay_ms: 3_000 }
+    }
+}
+
+fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > limits::MAX_NAME_LEN {
+        return Err(format!("{kind} name must be 1 to {} characters", limits::MAX_NAME_LEN));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Err(format!("{kind} name '{}' may only use letters, digits, '-', '_' and '.'", name.escape_default()));
+    }
+    Ok(())
+}
+
+fn check_ms(what: &str, ms: u64) -> Result<(), String> {
+    if ms > limits::MAX_MS {
+        return Err(format!("{what} of {ms} ms is longer than the 30-day limit"));
+    }
+    Ok(())
+}
+
+impl TopicSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        check_name("topic", &self.name)?;
+        if self.partitions == 0 || self.partitions > limits::MAX_PARTITIONS {
+            return Err(format!("topic '{}' must have 1 to {} partitions", self.name, limits::MAX_PARTITIONS));
+        }
+        if self.segment_bytes == 0 || self.segment_ms == 0 {
+            return Err(format!("topic '{}': segment.bytes and segment.ms must be positive", self.name));
+        }
+        check_ms("segment.ms", self.segment_ms)?;
+        if let Some(ms) = self.retention_ms {
+            check_ms("retention.ms", ms)?;
+        }
+        Ok(())
+    }
+}
+
+impl Keys {
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Keys::None => Ok(()),
+            Keys::Fixed { key } if key.len() > limits::MAX_NAME_LEN => Err("a key may be at most 64 bytes".into()),
+            Keys::Fixed { .. } => Ok(()),
+            Keys::Cycle { keys } if keys.is_empty() || keys.len() > 1_000 => {
+                Err("a key list needs 1 to 1000 keys".into())
+            }
+            Keys::Cycle { keys } if keys.iter().any(|k| k.len() > limits::MAX_NAME_LEN) => {
+                Err("a key may be at most 64 bytes".into())
+            }
+            Keys::Cycle { .. } => Ok(()),
+            Keys::Random { cardinality } if *cardinality == 0 || *cardinality > limits::MAX_KEY_CARDINALITY => {
+                Err(format!("random keys need 1 to {} distinct keys", limits::MAX_KEY_CARDINALITY))
+            }
+            Keys::Random { .. } => Ok(()),
+        }
+    }
+}
+
+impl ProducerSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        check_name("producer", &self.name)?;
+        self.keys.validate()?;
+        if self.rate_per_sec > limits::MAX_RATE_PER_SEC {
+            return Err(format!("producer '{}': rate above {} records/s", self.name, limits::MAX_RATE_PER_SEC));
+        }
+        if self.record_bytes == 0 || self.record_bytes > 1 << 20 || self.batch_size == 0 || self.batch_size > 1 << 26 {
+            return Err(format!("producer '{}': record and batch sizes must be positive and sane", self.name));
+        }
+        check_ms("linger.ms", self.linger_ms)
+    }
+}
+
+impl ConsumerSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        check_name("consumer", &self.name)?;
+        check_name("group", &self.group)?;
+        if self.topics.is_empty() {
+            return Err(format!("consumer '{}' subscribes to no topic", self.name));
+        }
+        if self.max_poll_records == 0 || self.max_poll_records > 100_000 {
+            return Err(format!("consumer '{}': max.poll.records must be 1 to 100000", self.name));
+        }
+        if self.heartbeat_interval_ms == 0 || self.heartbeat_interval_ms >= self.session_timeout_ms {
+            return Err(format!(
+                "consumer '{}': heartbeat.interval.ms must be positive and below session.timeout.ms",
+                self.name
+            ));
+        }
+        if self.auto_commit_interval_ms == 0 || self.max_poll_interval_ms == 0 {
+            return Err(format!("consumer '{}': intervals must be positive", self.name));
+        }
+        for (what, ms) in [
+            ("processing time", self.processing_ms),
+            ("session.timeout.ms", self.session_timeout_ms),
+            ("max.poll.interval.ms", self.max_poll_interval_ms),
+            ("fetch.max.wait.ms", self.fetch_max_wait_ms),
+            ("auto.commit.interval.ms", self.auto_commit_interval_ms),
+        ] {
+            check_ms(what, ms)?;
+        }
+        if let Some(id) = &self.group_instance_id {
+            check_name("group.instance.id", id)?;
+        }
+        Ok(())
+    }
+}

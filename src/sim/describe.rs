@@ -1,0 +1,240 @@
+//! Text exactly as Kafka's `kafka-consumer-groups.sh --describe` prints it (ConsumerGroupCommand:
+//! `printOffsets`, `printStates`), built from a snapshot of the model.
+
+use super::engine::{ConsumerStatus, Sim, Tp};
+
+const MISSING: &str = "-";
+/// Every simulated client runs on the learner's machine, as in the tutorial's Docker setup.
+pub const CLIENT_HOST: &str = "/127.0.0.1";
+
+/// The coordinator states of the classic protocol, as Kafka names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupState {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+    Dead,
+}
+
+impl GroupState {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+/// One row of the offsets table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetRow {
+    pub group: String,
+    pub topic: String,
+    pub partition: u32,
+    pub current_offset: Option<u64>,
+    pub log_end_offset: u64,
+    pub consumer_id: String,
+    pub host: String,
+    pub client_id: String,
+}
+
+impl OffsetRow {
+    pub fn lag(&self) -> Option<u64> {
+        self.current_offset.map(|o| self.log_end_offset.saturating_sub(o))
+    }
+}
+
+/// A member as the coordinator sees it: ids and current assignment.
+#[derive(Clone, Debug)]
+pub struct MemberView {
+    pub consumer_id: String,
+    pub client_id: String,
+    pub assignment: Vec<Tp>,
+}
+
+/// What `--describe` needs to know about a group.
+#[derive(Clone, Debug)]
+pub struct GroupView {
+    pub name: String,
+    pub state: GroupState,
+    pub strategy: Option<String>,
+    pub members: Vec<MemberView>,
+    pub coordinator: String,
+}
+
+/// The group as the model currently sees it: running consumers are its members.
+pub fn group_view(sim: &Sim, group: &str) -> GroupView {
+    let members: Vec<MemberView> = sim
+        .consumers
+        .iter()
+        .filter(|c| c.spec.group == group && c.status == ConsumerStatus::Running)
+        .map(|c| MemberView {
+            consumer_id: c.member_id.clone(),
+            client_id: c.client_id.clone(),
+            assignment: c.assignment.clone(),
+        })
+        .collect();
+    let strategy = sim
+        .consumers
+        .iter()
+        .find(|c| c.spec.group == group && c.status == ConsumerStatus::Running)
+        .map(|c| c.spec.assignor.protocol_name().to_string());
+    let known =
+        sim.consumers.iter().any(|c| c.spec.group == group) || sim.committed_offsets().any(|(g, _, _)| g == group);
+    let state = if !members.is_empty() {
+        GroupState::Stable
+    } else if known {
+        GroupState::Empty
+    } else {
+        GroupState::Dead
+    };
+    GroupView { name: group.to_string(), state, strategy, members, coordinator: "localhost:9092  (1)".into() }
+}
+
+/// The rows `--describe` prints: members with partitions (most partitions first), then
+/// partitions with a committed offset but no owner.
+pub fn offset_rows(sim: &Sim, view: &GroupView) -> Vec<OffsetRow> {
+    let row = |tp: Tp, consumer_id: &str, host: &str, client_id: &str| {
+        let (topic, partition) = sim.tp_name(tp);
+        OffsetRow {
+            group: view.name.clone(),
+            topic,
+            partition,
+            current_offset: sim.committed(&view.name, tp),
+            log_end_offset: sim.partition(tp).high_watermark,
+            consumer_id: consumer_id.into(),
+            host: host.into(),
+            client_id: client_id.into(),
+        }
+    };
+    let by_name = |a: &OffsetRow, b: &OffsetRow| (&a.topic, a.partition).cmp(&(&b.topic, b.partition));
+    let mut members: Vec<&MemberView> = view.members.iter().filter(|m| !m.assignment.is_empty()).collect();
+    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
+    let mut rows = Vec::new();
+    let mut assigned = Vec::new();
+    for m in members {
+        let mut mine: Vec<OffsetRow> =
+            m.assignment.iter().map(|tp| row(*tp, &m.consumer_id, CLIENT_HOST, &m.client_id)).collect();
+        mine.sort_by(by_name);
+        rows.extend(mine);
+        assigned.extend(m.assignment.iter().copied());
+    }
+    let mut orphans: Vec<OffsetRow> = sim
+        .committed_offsets()
+        .filter(|(g, tp, _)| *g == view.name && !assigned.contains(tp))
+        .map(|(_, tp, _)| row(tp, MISSING, MISSING, MISSING))
+        .collect();
+    orphans.sort_by(by_name);
+    rows.extend(orphans);
+    rows
+}
+
+fn pad(s: &str, width: usize) -> String {
+    format!("{s:<width$}")
+}
+
+/// The state line Kafka prints (to stderr) before the table, if any.
+fn state_notice(view: &GroupView, rows: usize) -> (Option<String>, bool) {
+    match view.state {
+        GroupState::Dead => (Some(format!("\nError: Consumer group '{}' does not exist.", view.name)), false),
+        GroupState::Empty => (Some(format!("\nConsumer group '{}' has no active members.", view.name)), rows > 0),
+        GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
+            (Some(format!("\nWarning: Consumer group '{}' is rebalancing.", view.name)), rows > 0)
+        }
+        GroupState::Stable => (None, rows > 0),
+    }
+}
+
+/// `kafka-consumer-groups.sh --describe --group G`: the notice (if any) and the offsets table.
+pub fn describe_offsets(sim: &Sim, view: &GroupView) -> String {
+    let rows = offset_rows(sim, view);
+    let mut out = String::new();
+    let (notice, print_table) = state_notice(view, rows.len());
+    if let Some(n) = notice {
+        out.push_str(&n);
+        out.push('\n');
+    }
+    if !print_table {
+        return out;
+    }
+    let width = |f: &dyn Fn(&OffsetRow) -> usize| rows.iter().map(f).fold(15, usize::max);
+    let (g, t, c, h) = (
+        width(&|r| r.group.len()),
+        width(&|r| r.topic.len()),
+        width(&|r| r.consumer_id.len()),
+        width(&|r| r.host.len()),
+    );
+    let line = |cols: [&str; 9]| {
+        format!(
+            "\n{} {} {} {} {} {} {} {} {}",
+            pad(cols[0], g),
+            pad(cols[1], t),
+            pad(cols[2], 10),
+            pad(cols[3], 15),
+            pad(cols[4], 15),
+            pad(cols[5], 15),
+            pad(cols[6], c),
+            pad(cols[7], h),
+            cols[8]
+        )
+    };
+    out.push_str(&line([
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ]));
+    for r in &rows {
+        let (partition, current, leo) = (
+            r.partition.to_string(),
+            r.current_offset.map_or(MISSING.to_string(), |o| o.to_string()),
+            r.log_end_offset.to_string(),
+        );
+        let lag = r.lag().map_or(MISSING.to_string(), |l| l.to_string());
+        out.push_str(&line([
+            &r.group,
+            &r.topic,
+            &partition,
+            &current,
+            &leo,
+            &lag,
+            &r.consumer_id,
+            &r.host,
+            &r.client_id,
+        ]));
+    }
+    out.push('\n');
+    out
+}
+
+/// `kafka-consumer-groups.sh --describe --group G --state`.
+pub fn describe_state(view: &GroupView) -> String {
+    let (notice, _) = state_notice(view, 1);
+    let mut out = String::new();
+    if let Some(n) = notice {
+        out.push_str(&n);
+        out.push('\n');
+    }
+    if view.state == GroupState::Dead {
+        return out;
+    }
+    let gw = view.name.len().max(15);
+    let cw = view.coordinator.len().max(25);
+    let strategy = view.strategy.clone().unwrap_or_else(|| MISSING.to_string());
+    let line = |a: &str, b: &str, c: &str, d: &str, e: &str| {
+        format!("\n{} {} {} {} {}", pad(a, gw), pad(b, cw), pad(c, 20), pad(d, 20), e)
+    };
+    out.push_str(&line("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"));
+    out.push_str(&line(&view.name, &view.coordinator, &strategy, view.state.name(), &view.members.len().to_string()));
+    out.push('\n');
+    out
+}

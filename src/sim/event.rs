@@ -1,0 +1,171 @@
+//! What happened, as typed events. Each event has a canonical text form — one JSON object on one
+//! line — and the trace digest is SHA-256 over those lines, so it is the same natively and in wasm.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::command::Command;
+
+/// A run of offsets `[from, to)` in one partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetRange {
+    pub topic: String,
+    pub partition: u32,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl OffsetRange {
+    pub fn len(&self) -> u64 {
+        self.to - self.from
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.to == self.from
+    }
+}
+
+/// A committed offset: the offset of the *next* record the group will read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOffset {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A user command took effect.
+    Command { command: Command },
+    /// A command could not be applied (unknown name, wrong state, bad value).
+    CommandRejected { command: Command, reason: String },
+    /// A producer sent a produce request holding records `first_seq..=last_seq`.
+    Sent { producer: String, topic: String, first_seq: u64, last_seq: u64, records: u64 },
+    /// The leader appended a batch.
+    Appended {
+        producer: String,
+        topic: String,
+        partition: u32,
+        base_offset: u64,
+        records: u32,
+        first_seq: u64,
+        last_seq: u64,
+    },
+    /// The producer got its acknowledgement.
+    Acked { producer: String, topic: String, records: u64 },
+    /// A fetch returned records to a consumer's `poll()`.
+    Fetched { consumer: String, group: String, ranges: Vec<OffsetRange> },
+    /// The application started processing what `poll()` returned.
+    Processing { consumer: String, group: String, records: u64, per_record_ms: u64 },
+    /// The application finished processing these records (all of them, or those done before a crash).
+    Processed { consumer: String, group: String, ranges: Vec<OffsetRange> },
+    /// The consumer sent an OffsetCommit.
+    CommitSent { consumer: String, group: String, offsets: Vec<PartitionOffset> },
+    /// The coordinator stored committed offsets.
+    Committed { consumer: String, group: String, offsets: Vec<PartitionOffset> },
+    /// The coordinator refused a commit (e.g. the member is no longer in the group's generation).
+    CommitFailed { consumer: String, group: String, reason: String },
+    /// A consumer's position was set from a committed offset or by `auto.offset.reset`.
+    PositionSet { consumer: String, group: String, topic: String, partition: u32, offset: u64, reason: String },
+    /// The consumer process started (or restarted).
+    Started { consumer: String },
+    /// The consumer process died at once: no LeaveGroup, no commit.
+    Crashed { consumer: String, lost_in_flight: u64 },
+    /// The consumer closed cleanly.
+    Stopped { consumer: String },
+    /// Retention deleted old segments.
+    RetentionDeleted { topic: String, partition: u32, records: u64, log_start_offset: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Simulated time in ms.
+    pub t: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// The canonical one-line text of the event.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("events always serialise")
+    }
+}
+
+/// The running digest of a trace, and optionally the events themselves.
+#[derive(Clone)]
+pub struct Trace {
+    hasher: Sha256,
+    count: u64,
+    keep: bool,
+    events: Vec<Event>,
+}
+
+impl Trace {
+    pub fn new(keep: bool) -> Trace {
+        Trace { hasher: Sha256::new(), count: 0, keep, events: Vec::new() }
+    }
+
+    /// Whether events are kept for [`Trace::drain`]; turning it off drops those kept.
+    pub fn set_keep(&mut self, keep: bool) {
+        self.keep = keep;
+        if !keep {
+            self.events.clear();
+        }
+    }
+
+    pub fn record(&mut self, event: Event) {
+        let line = event.to_line();
+        self.hasher.update(line.as_bytes());
+        self.hasher.update(b"\n");
+        self.count += 1;
+        if self.keep {
+            self.events.push(event);
+        }
+    }
+
+    /// Hex SHA-256 of every event line so far, each followed by `\n`.
+    pub fn digest(&self) -> String {
+        let out = self.hasher.clone().finalize();
+        out.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Takes the kept events out (the digest is unaffected).
+    pub fn drain(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_line_is_flat_json_with_time_first() {
+        let e = Event { t: 12, kind: EventKind::Started { consumer: "c1".into() } };
+        assert_eq!(e.to_line(), r#"{"t":12,"type":"started","consumer":"c1"}"#);
+        let back: Event = serde_json::from_str(&e.to_line()).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn digest_is_sha256_of_the_lines() {
+        let mut t = Trace::new(false);
+        assert_eq!(t.digest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        t.record(Event { t: 0, kind: EventKind::Started { consumer: "c".into() } });
+        let mut h = Sha256::new();
+        h.update(b"{\"t\":0,\"type\":\"started\",\"consumer\":\"c\"}\n");
+        let want: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(t.digest(), want);
+        assert!(t.events().is_empty(), "events are not kept unless asked");
+    }
+}

@@ -1,0 +1,31 @@
+//! The ksim model: a deterministic simulation of a Kafka cluster and its clients.
+//!
+//! Pure and synchronous: no wall clock, no I/O, no hash-map iteration order, and one seeded
+//! ChaCha8 RNG. Commands go in ([`Sim::apply`], [`Sim::schedule`]), the event queue advances
+//! simulated time ([`Sim::run_until`], [`Sim::step`]), typed [`Event`]s come out, and a SHA-256
+//! digest over their canonical lines identifies a run. A [`Sim`] is `Clone`: a clone is a
+//! snapshot.
+//!
+//! Work is per batch, as in Kafka: logs hold batches, fetches and commits move offset ranges,
+//! deliveries are counted as runs of offsets, and a record's key and value are derived from its
+//! producer and sequence number instead of being stored.
+
+pub mod command;
+pub mod config;
+pub mod describe;
+pub mod engine;
+pub mod event;
+pub mod keys;
+pub mod log;
+pub mod murmur2;
+pub mod ranges;
+pub mod report;
+pub mod scenario;
+pub mod snapshot;
+pub mod time;
+
+pub use command::{Command, TimedCommand};
+pub use engine::{ConsumerStatus, Phase, Sim, SimError, Tp};
+pub use event::{Event, EventKind};
+pub use scenario::Scenario;
+pub use time::SimTime;

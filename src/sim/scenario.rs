@@ -1,0 +1,200 @@
+//! Scenarios: a cluster, its clients and a script of timed commands. Built-in ones are the
+//! tutorial's basic producer/consumer runs; lessons build on the same data.
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{Command, TimedCommand};
+use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub cluster: ClusterSpec,
+    pub topics: Vec<TopicSpec>,
+    pub producers: Vec<ProducerSpec>,
+    pub consumers: Vec<ConsumerSpec>,
+    /// Commands at simulated times (ms), in the order given for equal times.
+    pub script: Vec<TimedCommand>,
+    /// How long `ksim run` plays it when no `--until` is given (ms).
+    pub duration_ms: u64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            id: "sandbox".into(),
+            title: "Sandbox".into(),
+            summary: String::new(),
+            cluster: ClusterSpec::default(),
+            topics: vec![TopicSpec::default()],
+            producers: vec![],
+            consumers: vec![],
+            script: vec![],
+            duration_ms: 60_000,
+        }
+    }
+}
+
+impl Scenario {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.topics.is_empty() || self.topics.len() > limits::MAX_TOPICS {
+            return Err(format!("a scenario needs 1 to {} topics", limits::MAX_TOPICS));
+        }
+        for (i, t) in self.topics.iter().enumerate() {
+            t.validate()?;
+            if self.topics[..i].iter().any(|o| o.name == t.name) {
+                return Err(format!("topic '{}' is defined twice", t.name));
+            }
+        }
+        if self.cluster.latency_ms > 10_000 || self.cluster.retention_check_interval_ms > limits::MAX_MS {
+            return Err("cluster latency must be at most 10 s".into());
+        }
+        if self.duration_ms > limits::MAX_MS {
+            return Err("a scenario lasts at most 30 days".into());
+        }
+        if self.script.len() > 100_000 {
+            return Err("a script has at most 100000 commands".into());
+        }
+        if self.script.iter().any(|c| c.at > limits::MAX_MS) {
+            return Err("a scripted command is later than the 30-day limit".into());
+        }
+        Ok(())
+    }
+}
+
+fn at(ms: u64, command: Command) -> TimedCommand {
+    TimedCommand { at: ms, command }
+}
+
+fn produce(ms: u64, count: u64) -> TimedCommand {
+    at(ms, Command::Produce { producer: "producer".into(), count })
+}
+
+fn consumer(name: &str) -> String {
+    name.to_string()
+}
+
+fn base(id: &str, title: &str, summary: &str, partitions: u32) -> Scenario {
+    Scenario {
+        id: id.into(),
+        title: title.into(),
+        summary: summary.into(),
+        topics: vec![TopicSpec { name: "my-topic".into(), partitions, ..TopicSpec::default() }],
+        producers: vec![ProducerSpec { name: "producer".into(), topic: "my-topic".into(), ..ProducerSpec::default() }],
+        consumers: vec![ConsumerSpec {
+            name: "consumer".into(),
+            group: "my-group".into(),
+            topics: vec!["my-topic".into()],
+            auto_offset_reset: OffsetReset::Earliest,
+            processing_ms: 100,
+            ..ConsumerSpec::default()
+        }],
+        ..Scenario::default()
+    }
+}
+
+/// The built-in scenarios, in the order `ksim lessons` lists them.
+pub fn builtin() -> Vec<Scenario> {
+    let mut out = Vec::new();
+
+    let mut s = base(
+        "basic",
+        "Producer and consumer",
+        "producer.py sends 10 numbered messages; consumer.py reads them and commits automatically.",
+        1,
+    );
+    s.script = vec![produce(1_000, 10)];
+    s.duration_ms = 15_000;
+    out.push(s);
+
+    let mut s = base(
+        "durability",
+        "Messages wait for a stopped consumer",
+        "The consumer stops, the producer runs three times, the consumer restarts and gets all 30 messages.",
+        1,
+    );
+    s.script = vec![
+        produce(1_000, 5),
+        at(5_000, Command::StopConsumer { consumer: consumer("consumer") }),
+        produce(8_000, 10),
+        produce(12_000, 10),
+        produce(16_000, 10),
+        at(20_000, Command::StartConsumer { consumer: consumer("consumer") }),
+    ];
+    s.duration_ms = 40_000;
+    out.push(s);
+
+    let mut s = base(
+        "offsets",
+        "A restarted consumer resumes at its committed offset",
+        "The consumer reads 10 messages, stops cleanly (committing), restarts, and only new messages are processed.",
+        1,
+    );
+    s.script = vec![
+        produce(1_000, 10),
+        at(10_000, Command::StopConsumer { consumer: consumer("consumer") }),
+        at(15_000, Command::StartConsumer { consumer: consumer("consumer") }),
+        produce(20_000, 5),
+    ];
+    s.duration_ms = 30_000;
+    out.push(s);
+
+    let mut s = base(
+        "crash-before-commit",
+        "Processed twice: a crash between processing and commit",
+        "The consumer commits after each batch of 20; it crashes in the middle of a batch and the restarted one processes those records again.",
+        1,
+    );
+    s.consumers[0].commit = CommitMode::AfterProcessing;
+    s.consumers[0].max_poll_records = 20;
+    s.script = vec![
+        produce(1_000, 50),
+        at(4_550, Command::CrashConsumer { consumer: consumer("consumer") }),
+        at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
+    ];
+    s.duration_ms = 20_000;
+    out.push(s);
+
+    let mut s = base(
+        "commit-before-processing",
+        "Lost: committing before processing",
+        "The consumer commits as soon as poll() returns; it crashes mid-batch and the restarted one skips what was never processed.",
+        1,
+    );
+    s.consumers[0].commit = CommitMode::BeforeProcessing;
+    s.consumers[0].max_poll_records = 20;
+    s.script = vec![
+        produce(1_000, 50),
+        at(4_550, Command::CrashConsumer { consumer: consumer("consumer") }),
+        at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
+    ];
+    s.duration_ms = 20_000;
+    out.push(s);
+
+    let mut s = base(
+        "retention",
+        "Retention deletes what a stopped consumer never read",
+        "Records are kept 60 s; the consumer is away for 3 minutes and resets to the earliest offset still in the log.",
+        1,
+    );
+    s.topics[0].retention_ms = Some(60_000);
+    s.topics[0].segment_ms = 10_000;
+    s.cluster.retention_check_interval_ms = 5_000;
+    s.producers[0].rate_per_sec = 2;
+    s.script = vec![
+        at(10_000, Command::StopConsumer { consumer: consumer("consumer") }),
+        at(190_000, Command::StartConsumer { consumer: consumer("consumer") }),
+    ];
+    s.duration_ms = 240_000;
+    out.push(s);
+
+    out
+}
+
+/// A built-in scenario by id.
+pub fn find(id: &str) -> Option<Scenario> {
+    builtin().into_iter().find(|s| s.id == id)
+}

@@ -1,0 +1,173 @@
+//! A small, plain-data picture of the run at one instant: what the interface renders. Building it
+//! is cheap (no per-record work), so the UI can take one per animation frame.
+
+use serde::Serialize;
+
+use super::describe::group_view;
+use super::engine::{ConsumerStatus, Phase, Sim, Tp};
+use super::report::{group_report, GroupReport};
+use super::time::format_duration;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub now_ms: u64,
+    pub clock: String,
+    pub events: u64,
+    pub digest: String,
+    pub topics: Vec<TopicSnap>,
+    pub producers: Vec<ProducerSnap>,
+    pub consumers: Vec<ConsumerSnap>,
+    pub groups: Vec<GroupSnap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicSnap {
+    pub name: String,
+    pub partitions: Vec<PartitionSnap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartitionSnap {
+    pub index: u32,
+    pub log_start_offset: u64,
+    pub log_end_offset: u64,
+    pub high_watermark: u64,
+    /// Committed offset per group that has one, by group name.
+    pub committed: Vec<(String, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProducerSnap {
+    pub name: String,
+    pub topic: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub rate_per_sec: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsumerSnap {
+    pub name: String,
+    pub group: String,
+    pub status: &'static str,
+    pub activity: &'static str,
+    /// `topic-partition` names it owns.
+    pub assignment: Vec<String>,
+    /// Position (next offset to read) per owned partition.
+    pub positions: Vec<(String, u64)>,
+    pub in_flight: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupSnap {
+    pub name: String,
+    pub state: &'static str,
+    pub members: usize,
+    pub processed: u64,
+    pub duplicates: u64,
+    pub lost: u64,
+    pub lag: u64,
+}
+
+fn tp_label(sim: &Sim, tp: Tp) -> String {
+    let (t, p) = sim.tp_name(tp);
+    format!("{t}-{p}")
+}
+
+impl Snapshot {
+    pub fn of(sim: &Sim) -> Snapshot {
+        let groups = sim.group_names();
+        let topics = sim
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(ti, t)| TopicSnap {
+                name: t.spec.name.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, p)| {
+                        let tp = Tp { topic: ti as u32, partition: pi as u32 };
+                        PartitionSnap {
+                            index: pi as u32,
+                            log_start_offset: p.log.log_start_offset(),
+                            log_end_offset: p.log.log_end_offset(),
+                            high_watermark: p.high_watermark,
+                            committed: groups
+                                .iter()
+                                .filter_map(|g| sim.committed(g, tp).map(|o| (g.clone(), o)))
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let producers = sim
+            .producers
+            .iter()
+            .map(|p| ProducerSnap {
+                name: p.spec.name.clone(),
+                topic: sim.topics[p.topic as usize].spec.name.clone(),
+                sent: p.next_seq,
+                acked: p.acked,
+                rate_per_sec: p.spec.rate_per_sec,
+            })
+            .collect();
+        let consumers = sim
+            .consumers
+            .iter()
+            .map(|c| ConsumerSnap {
+                name: c.spec.name.clone(),
+                group: c.spec.group.clone(),
+                status: match c.status {
+                    ConsumerStatus::Running => "running",
+                    ConsumerStatus::Crashed => "crashed",
+                    ConsumerStatus::Stopped => "stopped",
+                },
+                activity: match (c.status, c.phase) {
+                    (ConsumerStatus::Running, Phase::FetchingOffsets) => "fetching committed offsets",
+                    (ConsumerStatus::Running, Phase::Fetching) => "polling",
+                    (ConsumerStatus::Running, Phase::Processing) => "processing",
+                    (ConsumerStatus::Running, Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing) => {
+                        "committing"
+                    }
+                    _ => "idle",
+                },
+                assignment: if c.status == ConsumerStatus::Running {
+                    c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect()
+                } else {
+                    Vec::new()
+                },
+                positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
+                in_flight: c.in_flight.iter().map(|(_, f, t)| t - f).sum(),
+            })
+            .collect();
+        let groups = groups
+            .iter()
+            .map(|g| {
+                let view = group_view(sim, g);
+                let r: GroupReport = group_report(sim, g);
+                GroupSnap {
+                    name: g.clone(),
+                    state: view.state.name(),
+                    members: view.members.len(),
+                    processed: r.processed,
+                    duplicates: r.duplicates,
+                    lost: r.lost,
+                    lag: r.lag,
+                }
+            })
+            .collect();
+        Snapshot {
+            now_ms: sim.now().ms(),
+            clock: format_duration(sim.now().ms()),
+            events: sim.event_count(),
+            digest: sim.digest(),
+            topics,
+            producers,
+            consumers,
+            groups,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Paces the simulation by the wall clock: one callback per animation frame with the elapsed
+//! milliseconds since the previous frame (capped, so a background tab does not leap ahead).
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+/// The longest step taken in one frame, in wall-clock ms.
+const MAX_FRAME_MS: f64 = 250.0;
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Calls `tick(elapsed_ms)` on every animation frame until the owning component is dropped.
+pub fn start(tick: impl Fn(f64) + 'static) {
+    let alive = Arc::new(AtomicBool::new(true));
+    let stop = alive.clone();
+    on_cleanup(move || stop.store(false, Ordering::Relaxed));
+    let tick: Rc<dyn Fn(f64)> = Rc::new(tick);
+    schedule(tick, alive, now_ms());
+}
+
+fn schedule(tick: Rc<dyn Fn(f64)>, alive: Arc<AtomicBool>, last: f64) {
+    request_animation_frame(move || {
+        if !alive.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = now_ms();
+        tick((now - last).clamp(0.0, MAX_FRAME_MS));
+        schedule(tick, alive, now);
+    });
+}

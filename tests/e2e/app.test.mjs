@@ -1,0 +1,81 @@
+// End-to-end: the release build in headless Chromium, checked the way a person sees it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { serve } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
+const shots = join(here, 'artifacts');
+mkdirSync(shots, { recursive: true });
+
+let server, browser;
+before(async () => {
+  server = await serve(dist);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('the first screen shows the cluster drawn from the model', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('heading', { name: 'ksim', level: 1 }).waitFor();
+  const cluster = page.getByRole('region', { name: 'Cluster' });
+  await cluster.waitFor();
+  await cluster.getByRole('group', { name: 'Broker 1' }).waitFor();
+  await cluster.getByRole('group', { name: 'Topic my-topic' }).waitFor();
+  await cluster.getByRole('list', { name: 'Partition 0 of my-topic' }).waitFor();
+  await cluster.getByRole('article', { name: 'Consumer consumer' }).waitFor();
+  const status = page.getByRole('status', { name: 'Simulation status' });
+  assert.match(await status.innerText(), /Simulated time/);
+  await page.screenshot({ path: join(shots, 'first-screen-1280.png') });
+  page.assertClean();
+});
+
+test('the simulated clock runs and the producer’s messages land in the log', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
+  const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
+  // The basic experiment sends 10 messages at t = 1 s: offsets 0..9 appear as cells.
+  await partition.getByRole('listitem').filter({ hasText: /^9$/ }).waitFor({ timeout: 15000 });
+  assert.equal(await partition.getByRole('listitem').count(), 10);
+  const clock = await page.locator('.clock strong').innerText();
+  assert.match(clock, /^\d+\.\d{3}s$/);
+  assert.ok(parseFloat(clock) >= 1.0, `clock ${clock} moved past the first send`);
+  page.assertClean();
+});
+
+test('pause stops the clock and play resumes it', async () => {
+  const page = await openPage(browser, server.url);
+  const pause = page.getByRole('button', { name: 'Pause' });
+  await pause.click();
+  const clock = page.locator('.clock strong');
+  const a = await clock.innerText();
+  await page.waitForTimeout(400);
+  assert.equal(await clock.innerText(), a, 'clock is frozen while paused');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForFunction((was) => document.querySelector('.clock strong').textContent !== was, a);
+  page.assertClean();
+});
+
+test('choosing another experiment rebuilds the cluster', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: 'Messages wait for a stopped consumer' });
+  await page.getByRole('heading', { name: 'Messages wait for a stopped consumer' }).waitFor();
+  page.assertClean();
+});
+
+test('works at phone width', async () => {
+  const page = await openPage(browser, server.url);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('region', { name: 'Cluster' }).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow}px)`);
+  await page.screenshot({ path: join(shots, 'first-screen-390.png'), fullPage: true });
+  page.assertClean();
+});
