@@ -31,7 +31,7 @@ fn io(e: std::io::Error) -> CliError {
 /// Runs one `ksim` invocation. `args` excludes the program name.
 pub fn run(args: &[String], _stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
     let Some((cmd, rest)) = args.split_first() else {
-        return err(format!("no command given\n{USAGE}"));
+        return err("no command given (try: ksim help)");
     };
     match cmd.as_str() {
         "partition" => partition(rest, out),

@@ -10,6 +10,7 @@
 //! deliveries are counted as runs of offsets, and a record's key and value are derived from its
 //! producer and sequence number instead of being stored.
 
+pub mod assign;
 pub mod command;
 pub mod config;
 pub mod describe;

@@ -1,0 +1,125 @@
+//! The `ksim` command line as other tools use it: exact output formats, one-line errors.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::process::{Command, Output};
+
+fn ksim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ksim")).args(args).output().expect("ksim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn assert_user_error(args: &[&str], needle: &str) {
+    let o = ksim(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?} exits 2");
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err:?}");
+    assert!(err.starts_with("ksim: ") && err.contains(needle), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn partition_prints_one_partition_per_key() {
+    let o = ksim(&["partition", "--partitions", "6", "foobar", "21", "abc"]);
+    assert!(o.status.success());
+    // toPositive(murmur2) % 6 for Kafka's UtilsTest vectors.
+    assert_eq!(stdout(&o), "0\n0\n3\n");
+    let o = ksim(&["partition", "--partitions", "3", "--", "--not-an-option"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 1);
+}
+
+#[test]
+fn lessons_lists_ids_first() {
+    let o = ksim(&["lessons"]);
+    assert!(o.status.success());
+    let ids: Vec<String> = stdout(&o).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect();
+    assert!(ids.contains(&"basic".to_string()) && ids.contains(&"durability".to_string()), "{ids:?}");
+}
+
+#[test]
+fn run_hash_is_the_trace_digest_and_is_reproducible() {
+    let a = ksim(&["run", "crash-before-commit", "--seed", "7", "--format", "hash"]);
+    let b = ksim(&["run", "crash-before-commit", "--seed=7", "--until", "20s", "--format=hash"]);
+    assert!(a.status.success());
+    assert_eq!(stdout(&a), stdout(&b));
+    let want = include_str!("fixtures/crash-before-commit-seed7.digest");
+    assert_eq!(stdout(&a).trim(), want.trim(), "the same digest the browser test checks");
+    let digest = stdout(&a);
+    assert_eq!(digest.trim().len(), 64);
+    assert!(digest.trim().chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn run_jsonl_is_one_json_event_per_line_in_time_order() {
+    let o = ksim(&["run", "basic", "--format", "jsonl"]);
+    assert!(o.status.success());
+    let mut last = 0;
+    let mut types = std::collections::BTreeSet::new();
+    for line in stdout(&o).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+        let t = v["t"].as_u64().expect("time");
+        assert!(t >= last);
+        last = t;
+        types.insert(v["type"].as_str().unwrap().to_string());
+    }
+    for t in ["started", "sent", "appended", "acked", "fetched", "processed", "committed"] {
+        assert!(types.contains(t), "{t} in {types:?}");
+    }
+}
+
+#[test]
+fn run_summary_counts_duplicates_and_losses() {
+    let o = ksim(&["run", "crash-before-commit", "--format", "summary"]);
+    assert!(stdout(&o).contains("group     my-group: processed 50 of 50 records (65 deliveries), duplicates 15, lost 0, lag 0"));
+    let o = ksim(&["run", "commit-before-processing"]);
+    assert!(stdout(&o).contains("duplicates 0, lost 5"), "{}", stdout(&o));
+}
+
+#[test]
+fn run_describe_prints_kafkas_table() {
+    let o = ksim(&["run", "basic", "--format", "describe"]);
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "", "Kafka's format starts each block with a newline");
+    assert_eq!(
+        lines[1],
+        "GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID                                              HOST            CLIENT-ID"
+    );
+    let row: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(&row[..6], &["my-group", "my-topic", "0", "10", "10", "0"]);
+    assert!(row[6].starts_with("consumer-my-group-1-"));
+    assert_eq!(&row[7..], &["/127.0.0.1", "consumer-my-group-1"]);
+    assert!(text.contains("\nGROUP           COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE                #MEMBERS\nmy-group        localhost:9092  (1)       range                Stable               1\n"));
+}
+
+#[test]
+fn describe_says_when_a_group_has_no_active_members() {
+    // In "durability" the consumer is stopped from 5 s to 20 s; 10 more messages came at 8 s.
+    let o = ksim(&["run", "durability", "--until", "10s", "--format", "describe"]);
+    let text = stdout(&o);
+    assert!(text.starts_with("\nConsumer group 'my-group' has no active members.\n"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("my-group        my-topic")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[3..], &["5", "15", "10", "-", "-", "-"], "{row}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    assert_user_error(&[], "no command given");
+    assert_user_error(&["frobnicate"], "unknown command");
+    assert_user_error(&["partition", "foo"], "--partitions");
+    assert_user_error(&["partition", "--partitions", "0", "k"], "at least 1");
+    assert_user_error(&["partition", "--partitions", "-3", "k"], "positive number");
+    assert_user_error(&["partition", "--partitions", "3"], "at least one KEY");
+    assert_user_error(&["run"], "needs a SCENARIO");
+    assert_user_error(&["run", "nope"], "unknown scenario 'nope'");
+    assert_user_error(&["run", "basic", "--seed", "x"], "--seed");
+    assert_user_error(&["run", "basic", "--until", "5 weeks"], "invalid duration");
+    assert_user_error(&["run", "basic", "--until", "99999999999999999999d"], "invalid duration");
+    assert_user_error(&["run", "basic", "--format", "xml"], "unknown format");
+    assert_user_error(&["run", "basic", "--until"], "needs a value");
+    assert_user_error(&["lessons", "extra"], "no arguments");
+}
