@@ -81,6 +81,9 @@ fn main() {
     }
     let simulated = (minutes * 60) as f64;
     println!("busy cluster (3 topics x 12 partitions, 1000 records/s, 9 consumers in 3 groups)");
-    println!("simulated {simulated:.0} s in {best:.3} s wall (best of 3): {:.0} simulated s per wall s", simulated / best);
+    println!(
+        "simulated {simulated:.0} s in {best:.3} s wall (best of 3): {:.0} simulated s per wall s",
+        simulated / best
+    );
     println!("{events} events, {:.2} M events per wall s", events as f64 / best / 1e6);
 }

@@ -3,10 +3,17 @@
 
 use std::io::{Read, Write};
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::sim::assign::{self, AssignInput, Subscription};
+use crate::sim::config::Strategy;
 use crate::sim::{describe, murmur2, report, scenario, time, Scenario, Sim, SimTime};
 
 const USAGE: &str = "usage:
   ksim partition --partitions N [--] KEY...
+  ksim assign < REQUEST.json
   ksim lessons
   ksim run SCENARIO [--seed S] [--until DURATION] [--format jsonl|summary|describe|hash]";
 
@@ -29,16 +36,17 @@ fn io(e: std::io::Error) -> CliError {
 }
 
 /// Runs one `ksim` invocation. `args` excludes the program name.
-pub fn run(args: &[String], _stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
     let Some((cmd, rest)) = args.split_first() else {
         return err("no command given (try: ksim help)");
     };
     match cmd.as_str() {
         "partition" => partition(rest, out),
+        "assign" => assign_cmd(rest, stdin, out),
         "lessons" => lessons(rest, out),
         "run" => run_scenario(rest, out),
         "help" | "--help" | "-h" => writeln!(out, "{USAGE}").map_err(io),
-        other => err(format!("unknown command '{other}' (try: partition, lessons, run)")),
+        other => err(format!("unknown command '{other}' (try: partition, assign, lessons, run)")),
     }
 }
 
@@ -180,4 +188,111 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
 
 fn scenario_ids() -> String {
     scenario::builtin().iter().map(|s| s.id.clone()).collect::<Vec<_>>().join(", ")
+}
+
+/// The JSON `ksim assign` reads on stdin.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignRequest {
+    strategy: String,
+    topics: BTreeMap<String, u32>,
+    members: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "static")]
+    static_ids: BTreeMap<String, String>,
+    #[serde(default)]
+    previous: BTreeMap<String, BTreeMap<String, Vec<u32>>>,
+    #[serde(default)]
+    generation: Option<Generation>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Generation {
+    All(i32),
+    PerMember(BTreeMap<String, i32>),
+}
+
+const MAX_ASSIGN_MEMBERS: usize = 1_000;
+const MAX_ASSIGN_PARTITIONS: u64 = 10_000;
+
+fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
+    if let Some(a) = args.first() {
+        return err(format!("assign takes no arguments (it reads JSON on stdin), got '{a}'"));
+    }
+    let mut text = String::new();
+    stdin.read_to_string(&mut text).map_err(|e| CliError(format!("cannot read stdin: {e}")))?;
+    let req: AssignRequest =
+        serde_json::from_str(&text).map_err(|e| CliError(format!("invalid assign request: {e}")))?;
+    let strategy = Strategy::parse(&req.strategy).ok_or(CliError(format!(
+        "unknown strategy '{}' (use range, roundrobin, sticky or cooperative-sticky)",
+        req.strategy
+    )))?;
+    let total: u64 = req.topics.values().map(|n| u64::from(*n)).sum();
+    if req.topics.values().any(|n| *n == 0) {
+        return err("every topic needs at least one partition");
+    }
+    if total > MAX_ASSIGN_PARTITIONS || req.members.len() > MAX_ASSIGN_MEMBERS {
+        return err(format!("at most {MAX_ASSIGN_MEMBERS} members and {MAX_ASSIGN_PARTITIONS} partitions"));
+    }
+    for (member, topics) in &req.members {
+        if let Some(t) = topics.iter().find(|t| !req.topics.contains_key(*t)) {
+            return err(format!("member '{member}' subscribes to '{t}', which is not in topics"));
+        }
+    }
+    let known = |m: &String| req.members.contains_key(m);
+    if let Some(m) = req.static_ids.keys().chain(req.previous.keys()).find(|m| !known(m)) {
+        return err(format!("'{m}' is not one of the members"));
+    }
+    if let Some(Generation::PerMember(g)) = &req.generation {
+        if let Some(m) = g.keys().find(|m| !known(m)) {
+            return err(format!("'{m}' is not one of the members"));
+        }
+    }
+    let mut members = Vec::new();
+    for (id, topics) in &req.members {
+        let mut owned = Vec::new();
+        for (topic, parts) in req.previous.get(id).into_iter().flatten() {
+            let n =
+                *req.topics.get(topic).ok_or(CliError(format!("previous of '{id}' names unknown topic '{topic}'")))?;
+            if let Some(p) = parts.iter().find(|p| **p >= n) {
+                return err(format!("previous of '{id}': topic '{topic}' has no partition {p}"));
+            }
+            owned.extend(parts.iter().map(|p| (topic.clone(), *p)));
+        }
+        let generation = match &req.generation {
+            Some(Generation::All(g)) => Some(*g),
+            Some(Generation::PerMember(map)) => map.get(id).copied(),
+            None => None,
+        };
+        members.push((
+            id.clone(),
+            Subscription { topics: topics.clone(), instance_id: req.static_ids.get(id).cloned(), owned, generation },
+        ));
+    }
+    let result = assign::assign(strategy, &AssignInput { topics: req.topics.clone(), members });
+    writeln!(out, "{}", format_assignment(&result)).map_err(io)
+}
+
+/// `{"c1": {"orders": [0, 2]}, "c2": {}}`: members, topics and partitions in sorted order.
+fn format_assignment(result: &assign::Assignment) -> String {
+    let json = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    let members: Vec<String> = result
+        .iter()
+        .map(|(member, tps)| {
+            let mut by_topic: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+            for (t, p) in tps {
+                by_topic.entry(t.as_str()).or_default().push(*p);
+            }
+            let topics: Vec<String> = by_topic
+                .into_iter()
+                .map(|(t, mut ps)| {
+                    ps.sort_unstable();
+                    let list: Vec<String> = ps.iter().map(u32::to_string).collect();
+                    format!("{}: [{}]", json(t), list.join(", "))
+                })
+                .collect();
+            format!("{}: {{{}}}", json(member), topics.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", members.join(", "))
 }

@@ -42,7 +42,7 @@ fn lessons_lists_ids_first() {
 #[test]
 fn run_hash_is_the_trace_digest_and_is_reproducible() {
     let a = ksim(&["run", "crash-before-commit", "--seed", "7", "--format", "hash"]);
-    let b = ksim(&["run", "crash-before-commit", "--seed=7", "--until", "20s", "--format=hash"]);
+    let b = ksim(&["run", "crash-before-commit", "--seed=7", "--until", "40s", "--format=hash"]);
     assert!(a.status.success());
     assert_eq!(stdout(&a), stdout(&b));
     let want = include_str!("fixtures/crash-before-commit-seed7.digest");
@@ -73,7 +73,8 @@ fn run_jsonl_is_one_json_event_per_line_in_time_order() {
 #[test]
 fn run_summary_counts_duplicates_and_losses() {
     let o = ksim(&["run", "crash-before-commit", "--format", "summary"]);
-    assert!(stdout(&o).contains("group     my-group: processed 50 of 50 records (65 deliveries), duplicates 15, lost 0, lag 0"));
+    assert!(stdout(&o)
+        .contains("group     my-group: processed 50 of 50 records (65 deliveries), duplicates 15, lost 0, lag 0"));
     let o = ksim(&["run", "commit-before-processing"]);
     assert!(stdout(&o).contains("duplicates 0, lost 5"), "{}", stdout(&o));
 }
@@ -122,4 +123,81 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_user_error(&["run", "basic", "--format", "xml"], "unknown format");
     assert_user_error(&["run", "basic", "--until"], "needs a value");
     assert_user_error(&["lessons", "extra"], "no arguments");
+}
+
+fn ksim_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ksim"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ksim runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn assign_prints_every_member_in_kafkas_answer() {
+    let o = ksim_stdin(
+        &["assign"],
+        r#"{"strategy": "roundrobin", "topics": {"orders": 3}, "members": {"c1": ["orders"], "c2": ["orders"]}}"#,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout(&o), "{\"c1\": {\"orders\": [0, 2]}, \"c2\": {\"orders\": [1]}}\n");
+    // Range with a static member first; optional fields accepted.
+    let o = ksim_stdin(
+        &["assign"],
+        r#"{"strategy": "range", "topics": {"orders": 3}, "members": {"c1": ["orders"], "c2": ["orders"]},
+            "static": {"c2": "instance-1"}, "previous": {"c1": {"orders": [0, 1]}}, "generation": 3}"#,
+    );
+    assert_eq!(stdout(&o), "{\"c1\": {\"orders\": [2]}, \"c2\": {\"orders\": [0, 1]}}\n");
+    // More members than partitions: the extra one is present with {}.
+    let o =
+        ksim_stdin(&["assign"], r#"{"strategy": "sticky", "topics": {"a": 1}, "members": {"x": ["a"], "y": ["a"]}}"#);
+    assert_eq!(stdout(&o), "{\"x\": {\"a\": [0]}, \"y\": {}}\n");
+}
+
+#[test]
+fn assign_cooperative_prints_the_first_round() {
+    // KAFKA_SEMANTICS case 9: partition 0 was claimed twice and is held back one round.
+    let o = ksim_stdin(
+        &["assign"],
+        r#"{"strategy": "cooperative-sticky", "topics": {"topic": 4},
+            "members": {"consumer1": ["topic"], "consumer2": ["topic"], "consumer3": ["topic"]},
+            "previous": {"consumer1": {"topic": [0, 1]}, "consumer2": {"topic": [0, 2]}},
+            "generation": {"consumer1": 1, "consumer2": 1}}"#,
+    );
+    assert_eq!(
+        stdout(&o),
+        "{\"consumer1\": {\"topic\": [1, 3]}, \"consumer2\": {\"topic\": [2]}, \"consumer3\": {}}\n"
+    );
+}
+
+#[test]
+fn assign_rejects_bad_requests_in_one_line() {
+    for (input, needle) in [
+        ("", "invalid assign request"),
+        ("[1,2]", "invalid assign request"),
+        (r#"{"strategy": "fair", "topics": {}, "members": {}}"#, "unknown strategy 'fair'"),
+        (r#"{"strategy": "range", "topics": {"t": 0}, "members": {}}"#, "at least one partition"),
+        (r#"{"strategy": "range", "topics": {"t": 1}, "members": {"a": ["u"]}}"#, "not in topics"),
+        (
+            r#"{"strategy": "range", "topics": {"t": 1}, "members": {}, "static": {"b": "i"}}"#,
+            "'b' is not one of the members",
+        ),
+        (
+            r#"{"strategy": "range", "topics": {"t": 1}, "members": {"a": ["t"]}, "previous": {"a": {"t": [5]}}}"#,
+            "no partition 5",
+        ),
+        (r#"{"strategy": "range", "topics": {"t": 1}, "members": {}, "typo": 1}"#, "unknown field"),
+        (r#"{"strategy": "range", "topics": {"t": 4000000000}, "members": {}}"#, "at most"),
+    ] {
+        let o = ksim_stdin(&["assign"], input);
+        assert_eq!(o.status.code(), Some(2), "{input}");
+        let e = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(e.lines().count(), 1, "{input}: {e}");
+        assert!(e.contains(needle), "{input}: {e}");
+    }
 }

@@ -53,7 +53,8 @@ fn case() -> impl Strategy<Value = Case> {
         Just(Keys::Cycle { keys: vec!["a".into(), "b".into(), "c".into(), "d".into(), "e".into()] }),
         (1u32..50).prop_map(|cardinality| Keys::Random { cardinality }),
     ];
-    let commit = prop_oneof![Just(CommitMode::Auto), Just(CommitMode::AfterProcessing), Just(CommitMode::BeforeProcessing)];
+    let commit =
+        prop_oneof![Just(CommitMode::Auto), Just(CommitMode::AfterProcessing), Just(CommitMode::BeforeProcessing)];
     let reset = prop_oneof![Just(OffsetReset::Earliest), Just(OffsetReset::Latest)];
     (
         any::<u64>(),
@@ -101,7 +102,12 @@ fn scenario(c: &Case) -> Scenario {
     script.push(TimedCommand { at: ACTIVE_MS + 2, command: Command::StartConsumer { consumer: "c".into() } });
     Scenario {
         topics: vec![TopicSpec { name: "t".into(), partitions: c.partitions, ..TopicSpec::default() }],
-        producers: vec![ProducerSpec { name: "p".into(), topic: "t".into(), keys: c.keys.clone(), ..ProducerSpec::default() }],
+        producers: vec![ProducerSpec {
+            name: "p".into(),
+            topic: "t".into(),
+            keys: c.keys.clone(),
+            ..ProducerSpec::default()
+        }],
         consumers: vec![ConsumerSpec {
             name: "c".into(),
             group: "g".into(),
@@ -178,7 +184,9 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
                             prop_assert!(
                                 lo <= o && o < hi,
                                 "offset {} of {:?} processed again outside the processed-but-uncommitted window {:?}",
-                                o, k, (lo, hi)
+                                o,
+                                k,
+                                (lo, hi)
                             );
                         }
                         per_offset[o as usize] += 1;

@@ -131,8 +131,10 @@ fn latest_skips_what_was_there_and_earliest_reads_it() {
         let mut sim = sim(&scenario_with(1, vec![producer(Keys::None)], vec![c]));
         produce(&mut sim, 0, 10);
         sim.schedule(SimTime(1_000), Command::StartConsumer { consumer: "c".into() });
-        produce(&mut sim, 2_000, 5);
-        sim.run_until(SimTime(10_000));
+        // The position is set when the partition is assigned: after the 3 s initial
+        // rebalance delay of a new group, so these five come after it.
+        produce(&mut sim, 6_000, 5);
+        sim.run_until(SimTime(12_000));
         let r = group_report(&sim, "g");
         assert_eq!(r.processed, want, "{reset:?}");
         assert_eq!(r.lost, 0, "a reset at the start is not a loss");
@@ -231,7 +233,9 @@ fn retention_moves_log_start_and_a_late_consumer_resets() {
     let start = sim.partition(tp).log.log_start_offset();
     assert!(start > 0);
     let events = sim.drain_events();
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::PositionSet { reason, .. } if reason.contains("out of range"))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::PositionSet { reason, .. } if reason.contains("out of range"))));
     let r = group_report(&sim, "my-group");
     assert!(r.lost > 0, "records deleted before the group read them are counted as lost");
     assert_eq!(r.duplicates, 0);

@@ -273,7 +273,8 @@ fn constrained_assign(
 
     // `owned` is already in the HashMap order Java iterates `currentAssignment` in.
     for (member, parts) in owned {
-        let mut parts: Vec<TopicPartition> = parts.iter().filter(|tp| !multiply_claimed.contains(*tp)).cloned().collect();
+        let mut parts: Vec<TopicPartition> =
+            parts.iter().filter(|tp| !multiply_claimed.contains(*tp)).cloned().collect();
         parts.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         let mine = assignment.get_mut(member).expect("member");
         let size = parts.len() as u32;
@@ -351,7 +352,8 @@ fn constrained_assign(
 /// `GeneralAssignmentBuilder` (members subscribe to different topics).
 fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>, max_generation: i32) -> Assignment {
     let subs: BTreeMap<String, &Subscription> = input.members.iter().map(|(id, s)| (id.clone(), s)).collect();
-    let mut topic_consumers: BTreeMap<String, Vec<String>> = input.topics.keys().map(|t| (t.clone(), Vec::new())).collect();
+    let mut topic_consumers: BTreeMap<String, Vec<String>> =
+        input.topics.keys().map(|t| (t.clone(), Vec::new())).collect();
     let mut consumer_topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (id, sub) in &input.members {
         let topics: Vec<String> = sub.topics.iter().filter(|t| input.topics.contains_key(*t)).cloned().collect();
@@ -437,8 +439,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
         g.topic_consumers.iter().filter(|(_, cs)| cs.len() < 2).map(|(t, _)| t.clone()).collect();
     sorted_all.retain(|tp| !fixed_topics.contains(&tp.0));
     unassigned.retain(|tp| !fixed_topics.contains(&tp.0));
-    let fixed: Vec<String> =
-        g.consumer_topics.keys().filter(|c| !g.can_consumer_participate(c)).cloned().collect();
+    let fixed: Vec<String> = g.consumer_topics.keys().filter(|c| !g.can_consumer_participate(c)).cloned().collect();
     g.fixed = fixed.iter().cloned().collect();
     let pre_balance = g.current.clone();
     let pre_partition_consumer = g.partition_consumer.clone();
@@ -468,12 +469,17 @@ fn balance_score_of(a: &BTreeMap<String, Vec<TopicPartition>>, fixed: &BTreeSet<
     score
 }
 
+/// A (source, destination) pair of consumers.
+type ConsumerPair = (String, String);
+/// Partitions in a Java `HashSet`: insertion order and the largest size it ever had.
+type JavaSet = (Vec<TopicPartition>, usize);
+
 /// Partition movements, to keep reassignments sticky (`PartitionMovements`).
 #[derive(Default)]
 struct Movements {
-    by_partition: BTreeMap<TopicPartition, (String, String)>,
-    /// topic → (src, dst) → partitions, each set with its Java insertion order and peak size.
-    by_topic: BTreeMap<String, BTreeMap<(String, String), (Vec<TopicPartition>, usize)>>,
+    by_partition: BTreeMap<TopicPartition, ConsumerPair>,
+    /// topic → (src, dst) → the partitions moved that way.
+    by_topic: BTreeMap<String, BTreeMap<ConsumerPair, JavaSet>>,
 }
 
 impl Movements {
@@ -591,7 +597,11 @@ impl General {
         balance_score_of(&self.current, &self.fixed)
     }
 
-    fn perform_reassignments(&mut self, partitions: &[TopicPartition], prev: &BTreeMap<TopicPartition, (String, i32)>) -> bool {
+    fn perform_reassignments(
+        &mut self,
+        partitions: &[TopicPartition],
+        prev: &BTreeMap<TopicPartition, (String, i32)>,
+    ) -> bool {
         let mut performed = false;
         loop {
             let mut modified = false;
@@ -703,7 +713,11 @@ mod tests {
     fn case1_range_with_different_subscriptions() {
         let i = input(
             &[("topic1", 3), ("topic2", 2)],
-            vec![("consumer1", sub(&["topic1"])), ("consumer2", sub(&["topic1", "topic2"])), ("consumer3", sub(&["topic1"]))],
+            vec![
+                ("consumer1", sub(&["topic1"])),
+                ("consumer2", sub(&["topic1", "topic2"])),
+                ("consumer3", sub(&["topic1"])),
+            ],
         );
         let a = assign(Strategy::Range, &i);
         check(&a, "consumer1", &[("topic1", 0)]);
@@ -764,7 +778,11 @@ mod tests {
     fn case6_sticky_fresh_with_different_subscriptions() {
         let i = input(
             &[("topic1", 3), ("topic2", 2)],
-            vec![("consumer1", sub(&["topic1"])), ("consumer2", sub(&["topic1", "topic2"])), ("consumer3", sub(&["topic1"]))],
+            vec![
+                ("consumer1", sub(&["topic1"])),
+                ("consumer2", sub(&["topic1", "topic2"])),
+                ("consumer3", sub(&["topic1"])),
+            ],
         );
         let a = assign(Strategy::Sticky, &i);
         check(&a, "consumer1", &[("topic1", 0), ("topic1", 2)]);

@@ -50,6 +50,11 @@ pub enum Command {
         consumer: String,
         mode: CommitMode,
     },
+    /// Leave the current group cleanly and join another (what dragging a consumer card does).
+    MoveConsumer {
+        consumer: String,
+        group: String,
+    },
 }
 
 impl Command {
@@ -66,6 +71,7 @@ impl Command {
             Command::StartConsumer { consumer } => format!("start {consumer}"),
             Command::SetProcessingTime { consumer, ms } => format!("{consumer} takes {ms} ms per record"),
             Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
+            Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
         }
     }
 }

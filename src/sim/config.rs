@@ -25,11 +25,13 @@ pub struct ClusterSpec {
     pub latency_ms: u64,
     /// `log.retention.check.interval.ms` (Kafka: 300000).
     pub retention_check_interval_ms: u64,
+    /// `group.initial.rebalance.delay.ms` (Kafka: 3000).
+    pub group_initial_rebalance_delay_ms: u64,
 }
 
 impl Default for ClusterSpec {
     fn default() -> Self {
-        ClusterSpec { latency_ms: 2, retention_check_interval_ms: 300_000 }
+        ClusterSpec { latency_ms: 2, retention_check_interval_ms: 300_000, group_initial_rebalance_delay_ms: 3_000 }
     }
 }
 
@@ -236,21 +238,7 @@ impl Default for ConsumerSpec {
     }
 }
 
-/// The group coordinator's settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GroupSettings {
-    /// `group.initial.rebalance.delay.ms` (3000).
-    pub initial_rebalance_delay_ms: u64,
-}
-
-impl Default for GroupSettings {
-    fn default() -> Self {
-        GroupSettings { initial_rebalance_delay_ms: 3_000 }
-    }
-}
-
-fn check_name(kind: &str, name: &str) -> Result<(), String> {
+pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > limits::MAX_NAME_LEN {
         return Err(format!("{kind} name must be 1 to {} characters", limits::MAX_NAME_LEN));
     }

@@ -1,33 +1,13 @@
 //! Text exactly as Kafka's `kafka-consumer-groups.sh --describe` prints it (ConsumerGroupCommand:
 //! `printOffsets`, `printStates`), built from a snapshot of the model.
 
-use super::engine::{ConsumerStatus, Sim, Tp};
+use super::engine::{Sim, Tp};
 
 const MISSING: &str = "-";
 /// Every simulated client runs on the learner's machine, as in the tutorial's Docker setup.
 pub const CLIENT_HOST: &str = "/127.0.0.1";
 
-/// The coordinator states of the classic protocol, as Kafka names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GroupState {
-    Empty,
-    PreparingRebalance,
-    CompletingRebalance,
-    Stable,
-    Dead,
-}
-
-impl GroupState {
-    pub fn name(self) -> &'static str {
-        match self {
-            GroupState::Empty => "Empty",
-            GroupState::PreparingRebalance => "PreparingRebalance",
-            GroupState::CompletingRebalance => "CompletingRebalance",
-            GroupState::Stable => "Stable",
-            GroupState::Dead => "Dead",
-        }
-    }
-}
+pub use super::group::GroupState;
 
 /// One row of the offsets table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,33 +46,32 @@ pub struct GroupView {
     pub coordinator: String,
 }
 
-/// The group as the model currently sees it: running consumers are its members.
+/// The group as its coordinator sees it.
 pub fn group_view(sim: &Sim, group: &str) -> GroupView {
-    let members: Vec<MemberView> = sim
-        .consumers
-        .iter()
-        .filter(|c| c.spec.group == group && c.status == ConsumerStatus::Running)
-        .map(|c| MemberView {
-            consumer_id: c.member_id.clone(),
-            client_id: c.client_id.clone(),
-            assignment: c.assignment.clone(),
-        })
-        .collect();
-    let strategy = sim
-        .consumers
-        .iter()
-        .find(|c| c.spec.group == group && c.status == ConsumerStatus::Running)
-        .map(|c| c.spec.assignor.protocol_name().to_string());
-    let known =
-        sim.consumers.iter().any(|c| c.spec.group == group) || sim.committed_offsets().any(|(g, _, _)| g == group);
-    let state = if !members.is_empty() {
-        GroupState::Stable
-    } else if known {
-        GroupState::Empty
-    } else {
-        GroupState::Dead
-    };
-    GroupView { name: group.to_string(), state, strategy, members, coordinator: "localhost:9092  (1)".into() }
+    let coordinator = "localhost:9092  (1)".to_string();
+    match sim.groups.get(group) {
+        Some(g) => GroupView {
+            name: group.to_string(),
+            state: g.state,
+            strategy: g.protocol.map(|s| s.protocol_name().to_string()),
+            members: g
+                .members
+                .iter()
+                .map(|m| MemberView {
+                    consumer_id: m.member_id.clone(),
+                    client_id: m.client_id.clone(),
+                    // Until the group is stable, members hold no assignment Kafka would show.
+                    assignment: if g.state == GroupState::Stable { m.assignment.clone() } else { Vec::new() },
+                })
+                .collect(),
+            coordinator,
+        },
+        None => {
+            let known = sim.committed_offsets().any(|(g, _, _)| g == group);
+            let state = if known { GroupState::Empty } else { GroupState::Dead };
+            GroupView { name: group.to_string(), state, strategy: None, members: Vec::new(), coordinator }
+        }
+    }
 }
 
 /// The rows `--describe` prints: members with partitions (most partitions first), then

@@ -9,8 +9,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::command::Command;
-use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
-use super::event::{Event, EventKind, OffsetRange, PartitionOffset, Trace};
+use super::config::{limits, ClusterSpec, ConsumerSpec, ProducerSpec, TopicSpec};
+use super::event::{Event, EventKind, Trace};
+use super::group::{Group, GroupError, JoinRequest, JoinResponse};
 use super::keys::Keyer;
 use super::log::{LogConfig, PartitionLog};
 use super::ranges::RangeCounts;
@@ -53,7 +54,7 @@ pub struct Partition {
     /// Offsets below this are visible to consumers. With one replica it equals the log end.
     pub high_watermark: u64,
     /// Fetches parked here until data arrives (consumer, incarnation, fetch id).
-    waiters: Vec<(u32, u32, u64)>,
+    pub(crate) waiters: Vec<(u32, u32, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,8 +83,10 @@ pub enum ConsumerStatus {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
+    /// Waiting inside poll() for partitions or their offsets.
     Idle,
-    FetchingOffsets,
+    /// Eager rebalance: everything revoked, waiting for the new assignment.
+    Joining,
     Fetching,
     CommittingBeforeProcessing,
     Processing,
@@ -97,21 +100,35 @@ pub struct Consumer {
     pub status: ConsumerStatus,
     pub phase: Phase,
     /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
-    inc: u32,
+    pub(crate) inc: u32,
+    /// The partitions it owns now.
     pub assignment: Vec<Tp>,
-    /// The offset of the next record `poll()` returns, per assigned partition.
+    /// The offset of the next record `poll()` returns, per owned partition with a known offset.
     pub positions: BTreeMap<Tp, u64>,
     /// Records handed to the application and not yet processed, in processing order.
     pub in_flight: Vec<(Tp, u64, u64)>,
     pub processing_started: SimTime,
-    last_auto_commit: SimTime,
-    fetch_id: u64,
-    parked: bool,
-    stopping: bool,
-    round_robin: usize,
+    pub(crate) last_auto_commit: SimTime,
+    /// When the application last called poll() (for `max.poll.interval.ms`).
+    pub last_poll: SimTime,
+    pub(crate) fetch_id: u64,
+    pub(crate) parked: bool,
+    pub(crate) stopping: bool,
+    pub(crate) round_robin: usize,
     /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
     pub client_id: String,
+    /// Its member id in the group ("" when not a member).
     pub member_id: String,
+    /// The generation it belongs to (-1 when none).
+    pub generation: i32,
+    /// A JoinGroup or SyncGroup is in flight.
+    pub joining: bool,
+    pub(crate) rejoin_needed: bool,
+    pub(crate) heartbeating: bool,
+    pub(crate) pending_assignment: Option<Vec<Tp>>,
+    pub(crate) last_assignment: Vec<Tp>,
+    pub(crate) last_generation: i32,
+    pub(crate) awaiting_offsets: std::collections::BTreeSet<Tp>,
 }
 
 /// What one group has done with one partition: deliveries counted per offset.
@@ -123,7 +140,7 @@ pub struct DeliveryTrack {
 }
 
 #[derive(Clone, Debug)]
-enum Action {
+pub(crate) enum Action {
     User(Command),
     ProducerSend {
         producer: u32,
@@ -137,9 +154,14 @@ enum Action {
         producer: u32,
         records: u64,
     },
+    /// A consumer that is running from the start of the run (or from when it was added).
+    LaunchConsumer {
+        consumer: u32,
+    },
     OffsetFetchArrive {
         consumer: u32,
         inc: u32,
+        partitions: Vec<Tp>,
     },
     OffsetFetchResponse {
         consumer: u32,
@@ -171,17 +193,65 @@ enum Action {
         inc: u32,
         offsets: Vec<(Tp, u64)>,
         sync: bool,
+        member_id: String,
+        generation: i32,
     },
     CommitResponse {
         consumer: u32,
         inc: u32,
         sync: bool,
     },
-    RetentionCheck,
-    /// A consumer that is running from the start of the run (or from when it was added).
-    LaunchConsumer {
+    JoinArrive {
         consumer: u32,
+        inc: u32,
+        request: Box<JoinRequest>,
     },
+    JoinResponse {
+        consumer: u32,
+        inc: u32,
+        response: JoinResponse,
+    },
+    SyncArrive {
+        consumer: u32,
+        inc: u32,
+        group: String,
+        member_id: String,
+        generation: i32,
+        assignments: Option<Vec<(String, Vec<Tp>)>>,
+    },
+    SyncResponse {
+        consumer: u32,
+        inc: u32,
+        result: Result<Vec<Tp>, GroupError>,
+    },
+    HeartbeatTick {
+        consumer: u32,
+        inc: u32,
+    },
+    HeartbeatArrive {
+        consumer: u32,
+        inc: u32,
+        group: String,
+        member_id: String,
+        generation: i32,
+    },
+    HeartbeatResponse {
+        consumer: u32,
+        inc: u32,
+        result: Result<(), GroupError>,
+    },
+    LeaveArrive {
+        group: String,
+        member_id: String,
+    },
+    SessionCheck {
+        group: String,
+        member_id: String,
+    },
+    JoinDeadline {
+        group: String,
+    },
+    RetentionCheck,
 }
 
 #[derive(Clone, Debug)]
@@ -212,10 +282,10 @@ impl Ord for Scheduled {
 /// A whole simulated cluster and its clients.
 #[derive(Clone)]
 pub struct Sim {
-    now: SimTime,
+    pub(crate) now: SimTime,
     seed: u64,
     /// The run's one source of randomness: ChaCha8 seeded from the run's seed.
-    rng: ChaCha8Rng,
+    pub(crate) rng: ChaCha8Rng,
     queue: BinaryHeap<Scheduled>,
     next_seq: u64,
     pub cluster: ClusterSpec,
@@ -223,10 +293,12 @@ pub struct Sim {
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     keyers: Vec<Keyer>,
+    /// Group coordinators' state, by group name.
+    pub groups: BTreeMap<String, Group>,
     /// Committed offsets per group, as `__consumer_offsets` holds them.
-    committed: BTreeMap<(String, Tp), u64>,
-    deliveries: BTreeMap<(String, Tp), DeliveryTrack>,
-    client_counters: BTreeMap<String, u32>,
+    pub(crate) committed: BTreeMap<(String, Tp), u64>,
+    pub(crate) deliveries: BTreeMap<(String, Tp), DeliveryTrack>,
+    pub(crate) client_counters: BTreeMap<String, u32>,
     trace: Trace,
 }
 
@@ -245,6 +317,7 @@ impl Sim {
             producers: Vec::new(),
             consumers: Vec::new(),
             keyers: Vec::new(),
+            groups: BTreeMap::new(),
             committed: BTreeMap::new(),
             deliveries: BTreeMap::new(),
             client_counters: BTreeMap::new(),
@@ -385,6 +458,7 @@ impl Sim {
     pub fn group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.clone()).collect();
         names.extend(self.committed.keys().map(|(g, _)| g.clone()));
+        names.extend(self.groups.keys().cloned());
         names.sort();
         names.dedup();
         names
@@ -396,21 +470,23 @@ impl Sim {
 
     // ----- plumbing -----------------------------------------------------------------------
 
-    fn push(&mut self, at: SimTime, action: Action) {
+    pub(crate) fn push(&mut self, at: SimTime, action: Action) {
+        debug_assert!(at >= self.now, "scheduled in the past: {at:?} < {:?}: {action:?}", self.now);
+        let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.queue.push(Scheduled { at, seq, action });
     }
 
-    fn after(&mut self, ms: u64, action: Action) {
+    pub(crate) fn after(&mut self, ms: u64, action: Action) {
         self.push(self.now.plus(ms), action);
     }
 
-    fn latency(&self) -> u64 {
+    pub(crate) fn latency(&self) -> u64 {
         self.cluster.latency_ms
     }
 
-    fn emit(&mut self, kind: EventKind) {
+    pub(crate) fn emit(&mut self, kind: EventKind) {
         self.trace.record(Event { t: self.now.ms(), kind });
     }
 
@@ -425,17 +501,14 @@ impl Sim {
                 let (producer, topic) = (p.spec.name.clone(), self.topics[p.topic as usize].spec.name.clone());
                 self.emit(EventKind::Acked { producer, topic, records });
             }
-            Action::OffsetFetchArrive { consumer, inc } => self.offset_fetch_arrive(consumer, inc),
+            Action::OffsetFetchArrive { consumer, inc, partitions } => {
+                self.offset_fetch_arrive(consumer, inc, partitions)
+            }
             Action::OffsetFetchResponse { consumer, inc, offsets } => {
                 self.offset_fetch_response(consumer, inc, offsets)
             }
             Action::FetchArrive { consumer, inc, fetch_id } => self.fetch_arrive(consumer, inc, fetch_id),
-            Action::FetchTimeout { consumer, inc, fetch_id } => {
-                if self.fetch_is_live(consumer, inc, fetch_id) && self.consumers[consumer as usize].parked {
-                    self.consumers[consumer as usize].parked = false;
-                    self.after(self.latency(), Action::FetchResponse { consumer, inc, fetch_id, ranges: Vec::new() });
-                }
-            }
+            Action::FetchTimeout { consumer, inc, fetch_id } => self.fetch_timeout(consumer, inc, fetch_id),
             Action::FetchResponse { consumer, inc, fetch_id, ranges } => {
                 self.fetch_response(consumer, inc, fetch_id, ranges)
             }
@@ -444,12 +517,28 @@ impl Sim {
                     self.processing_done(consumer);
                 }
             }
-            Action::CommitArrive { consumer, inc, offsets, sync } => self.commit_arrive(consumer, inc, offsets, sync),
+            Action::CommitArrive { consumer, inc, offsets, sync, member_id, generation } => {
+                self.commit_arrive(consumer, inc, offsets, sync, &member_id, generation)
+            }
             Action::CommitResponse { consumer, inc, sync } => {
                 if self.is_live(consumer, inc) && sync {
                     self.commit_done(consumer);
                 }
             }
+            Action::JoinArrive { consumer, inc, request } => self.join_arrive(consumer, inc, *request),
+            Action::JoinResponse { consumer, inc, response } => self.join_response(consumer, inc, response),
+            Action::SyncArrive { consumer, inc, group, member_id, generation, assignments } => {
+                self.sync_arrive(consumer, inc, &group, &member_id, generation, assignments)
+            }
+            Action::SyncResponse { consumer, inc, result } => self.sync_response(consumer, inc, result),
+            Action::HeartbeatTick { consumer, inc } => self.heartbeat_tick(consumer, inc),
+            Action::HeartbeatArrive { consumer, inc, group, member_id, generation } => {
+                self.heartbeat_arrive(consumer, inc, &group, &member_id, generation)
+            }
+            Action::HeartbeatResponse { consumer, inc, result } => self.heartbeat_response(consumer, inc, result),
+            Action::LeaveArrive { group, member_id } => self.leave_arrive(&group, &member_id),
+            Action::SessionCheck { group, member_id } => self.session_check(&group, &member_id),
+            Action::JoinDeadline { group } => self.join_deadline(&group),
             Action::RetentionCheck => self.retention_check(),
             Action::LaunchConsumer { consumer } => {
                 if self.consumers[consumer as usize].status != ConsumerStatus::Running {
@@ -545,6 +634,15 @@ impl Sim {
                 }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.consumers[c as usize].spec.processing_ms = ms;
+                Ok(())
+            }),
+            Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
+                super::config::check_name("group", &group)?;
+                if self.consumers[c as usize].spec.group == group {
+                    return Err(format!("{consumer} is already in {group}"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                self.move_consumer(c, &group);
                 Ok(())
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
@@ -749,393 +847,6 @@ impl Sim {
         }
         let every = self.cluster.retention_check_interval_ms.max(1);
         self.after(every, Action::RetentionCheck);
-    }
-
-    // ----- consumers ----------------------------------------------------------------------
-
-    fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<u32, String> {
-        spec.validate()?;
-        if self.consumers.len() >= limits::MAX_CLIENTS {
-            return Err("too many consumers".into());
-        }
-        if self.consumer_index(&spec.name).is_some() {
-            return Err(format!("a consumer named '{}' already exists", spec.name));
-        }
-        let mut topics = Vec::new();
-        for name in &spec.topics {
-            let t = self.topic_index(name).ok_or(format!("no topic named '{name}'"))?;
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
-        topics.sort_by(|a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
-        let n = self.client_counters.entry(spec.group.clone()).or_insert(0);
-        *n += 1;
-        let client_id = format!("consumer-{}-{}", spec.group, n);
-        let running = spec.running;
-        let index = self.consumers.len() as u32;
-        self.consumers.push(Consumer {
-            topics,
-            status: ConsumerStatus::Stopped,
-            phase: Phase::Idle,
-            inc: 0,
-            assignment: Vec::new(),
-            positions: BTreeMap::new(),
-            in_flight: Vec::new(),
-            processing_started: SimTime::ZERO,
-            last_auto_commit: SimTime::ZERO,
-            fetch_id: 0,
-            parked: false,
-            stopping: false,
-            round_robin: 0,
-            member_id: String::new(),
-            client_id,
-            spec,
-        });
-        if running {
-            self.push(self.now, Action::LaunchConsumer { consumer: index });
-        }
-        Ok(index)
-    }
-
-    fn is_live(&self, c: u32, inc: u32) -> bool {
-        let con = &self.consumers[c as usize];
-        con.status == ConsumerStatus::Running && con.inc == inc
-    }
-
-    fn fetch_is_live(&self, c: u32, inc: u32, fetch_id: u64) -> bool {
-        self.is_live(c, inc) && self.consumers[c as usize].fetch_id == fetch_id
-    }
-
-    /// A member id like Kafka's: `{client.id}-{uuid}`, the uuid drawn from the run's RNG.
-    fn new_member_id(&mut self, client_id: &str) -> String {
-        // A version-4 UUID, as Java's UUID.randomUUID().
-        let a: u128 = self.rng.random();
-        let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        let h = format!("{a:032x}");
-        format!("{client_id}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-    }
-
-    fn start_consumer(&mut self, c: u32) {
-        let member_id = {
-            let client_id = self.consumers[c as usize].client_id.clone();
-            self.new_member_id(&client_id)
-        };
-        let con = &mut self.consumers[c as usize];
-        con.inc += 1;
-        con.status = ConsumerStatus::Running;
-        con.stopping = false;
-        con.parked = false;
-        con.positions.clear();
-        con.in_flight.clear();
-        con.member_id = member_id;
-        con.last_auto_commit = self.now;
-        // Standalone assignment: every partition of every subscribed topic.
-        let mut assignment = Vec::new();
-        for &t in &con.topics {
-            for p in 0..self.topics[t as usize].spec.partitions {
-                assignment.push(Tp { topic: t, partition: p });
-            }
-        }
-        con.assignment = assignment;
-        con.phase = Phase::FetchingOffsets;
-        let name = con.spec.name.clone();
-        let inc = con.inc;
-        self.emit(EventKind::Started { consumer: name });
-        self.after(self.latency(), Action::OffsetFetchArrive { consumer: c, inc });
-    }
-
-    fn offset_fetch_arrive(&mut self, c: u32, inc: u32) {
-        if !self.is_live(c, inc) {
-            return;
-        }
-        let con = &self.consumers[c as usize];
-        let offsets: Vec<(Tp, Option<u64>)> =
-            con.assignment.iter().map(|tp| (*tp, self.committed(&con.spec.group, *tp))).collect();
-        self.after(self.latency(), Action::OffsetFetchResponse { consumer: c, inc, offsets });
-    }
-
-    fn offset_fetch_response(&mut self, c: u32, inc: u32, offsets: Vec<(Tp, Option<u64>)>) {
-        if !self.is_live(c, inc) {
-            return;
-        }
-        for (tp, committed) in offsets {
-            match committed {
-                Some(offset) => self.set_position(c, tp, offset, "committed offset"),
-                None => self.reset_position(c, tp, "no committed offset"),
-            }
-        }
-        self.poll(c);
-    }
-
-    fn set_position(&mut self, c: u32, tp: Tp, offset: u64, reason: &str) {
-        let con = &mut self.consumers[c as usize];
-        con.positions.insert(tp, offset);
-        let (group, consumer) = (con.spec.group.clone(), con.spec.name.clone());
-        let (topic, partition) = self.tp_name(tp);
-        self.deliveries.entry((group.clone(), tp)).or_default().first_position.get_or_insert(offset);
-        self.emit(EventKind::PositionSet { consumer, group, topic, partition, offset, reason: reason.to_string() });
-    }
-
-    /// `auto.offset.reset`: earliest is the log-start offset, latest the log-end offset.
-    fn reset_position(&mut self, c: u32, tp: Tp, why: &str) {
-        let policy = self.consumers[c as usize].spec.auto_offset_reset;
-        let log = &self.partition(tp).log;
-        let (offset, name) = match policy {
-            OffsetReset::Earliest => (log.log_start_offset(), "earliest"),
-            OffsetReset::Latest => (log.log_end_offset(), "latest"),
-        };
-        self.set_position(c, tp, offset, &format!("{why}: auto.offset.reset={name}"));
-    }
-
-    /// The consumer's `poll()`: an auto-commit if one is due, then a fetch.
-    fn poll(&mut self, c: u32) {
-        let now = self.now;
-        let con = &self.consumers[c as usize];
-        if con.stopping {
-            self.close(c);
-            return;
-        }
-        if con.spec.commit == CommitMode::Auto && now.since(con.last_auto_commit) >= con.spec.auto_commit_interval_ms {
-            self.consumers[c as usize].last_auto_commit = now;
-            self.send_commit(c, false);
-        }
-        let con = &mut self.consumers[c as usize];
-        con.phase = Phase::Fetching;
-        con.fetch_id += 1;
-        let (inc, fetch_id) = (con.inc, con.fetch_id);
-        self.after(self.latency(), Action::FetchArrive { consumer: c, inc, fetch_id });
-    }
-
-    fn fetch_arrive(&mut self, c: u32, inc: u32, fetch_id: u64) {
-        if !self.fetch_is_live(c, inc, fetch_id) {
-            return;
-        }
-        // Positions outside the log are out of range: the consumer resets them.
-        let assignment = self.consumers[c as usize].assignment.clone();
-        for tp in &assignment {
-            let Some(&pos) = self.consumers[c as usize].positions.get(tp) else { continue };
-            let log = &self.partition(*tp).log;
-            if pos < log.log_start_offset() || pos > log.log_end_offset() {
-                self.reset_position(c, *tp, &format!("offset {pos} out of range"));
-            }
-        }
-        if !self.answer_fetch(c, inc, fetch_id) {
-            // Long poll: park until data arrives or fetch.max.wait.ms passes.
-            self.consumers[c as usize].parked = true;
-            for tp in assignment {
-                self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters.push((c, inc, fetch_id));
-            }
-            let wait = self.consumers[c as usize].spec.fetch_max_wait_ms;
-            self.after(wait, Action::FetchTimeout { consumer: c, inc, fetch_id });
-        }
-    }
-
-    /// Collects up to `max.poll.records` visible records; sends the response if there are any.
-    fn answer_fetch(&mut self, c: u32, inc: u32, fetch_id: u64) -> bool {
-        let con = &self.consumers[c as usize];
-        let n = con.assignment.len();
-        let mut remaining = u64::from(con.spec.max_poll_records);
-        let mut ranges = Vec::new();
-        for i in 0..n {
-            if remaining == 0 {
-                break;
-            }
-            let tp = con.assignment[(con.round_robin + i) % n];
-            let Some(&pos) = con.positions.get(&tp) else { continue };
-            let hw = self.partition(tp).high_watermark;
-            if hw > pos {
-                let take = (hw - pos).min(remaining);
-                ranges.push((tp, pos, pos + take));
-                remaining -= take;
-            }
-        }
-        if ranges.is_empty() {
-            return false;
-        }
-        let con = &mut self.consumers[c as usize];
-        con.round_robin = (con.round_robin + 1) % n.max(1);
-        self.after(self.latency(), Action::FetchResponse { consumer: c, inc, fetch_id, ranges });
-        true
-    }
-
-    fn offset_ranges(&self, ranges: &[(Tp, u64, u64)]) -> Vec<OffsetRange> {
-        ranges
-            .iter()
-            .map(|(tp, from, to)| {
-                let (topic, partition) = self.tp_name(*tp);
-                OffsetRange { topic, partition, from: *from, to: *to }
-            })
-            .collect()
-    }
-
-    fn fetch_response(&mut self, c: u32, inc: u32, fetch_id: u64, ranges: Vec<(Tp, u64, u64)>) {
-        if !self.fetch_is_live(c, inc, fetch_id) {
-            return;
-        }
-        if ranges.is_empty() {
-            self.poll(c);
-            return;
-        }
-        let con = &mut self.consumers[c as usize];
-        for (tp, _, to) in &ranges {
-            con.positions.insert(*tp, *to);
-        }
-        con.in_flight = ranges;
-        let (consumer, group) = (con.spec.name.clone(), con.spec.group.clone());
-        let offset_ranges = self.offset_ranges(&self.consumers[c as usize].in_flight);
-        self.emit(EventKind::Fetched { consumer, group, ranges: offset_ranges });
-        if self.consumers[c as usize].spec.commit == CommitMode::BeforeProcessing {
-            self.consumers[c as usize].phase = Phase::CommittingBeforeProcessing;
-            self.send_commit(c, true);
-        } else {
-            self.start_processing(c);
-        }
-    }
-
-    fn start_processing(&mut self, c: u32) {
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        con.phase = Phase::Processing;
-        con.processing_started = now;
-        let records: u64 = con.in_flight.iter().map(|(_, f, t)| t - f).sum();
-        let per_record_ms = con.spec.processing_ms;
-        if per_record_ms == 0 {
-            self.processing_done(c);
-            return;
-        }
-        let (consumer, group, inc) = (con.spec.name.clone(), con.spec.group.clone(), con.inc);
-        self.emit(EventKind::Processing { consumer, group, records, per_record_ms });
-        self.after(records * per_record_ms, Action::ProcessingDone { consumer: c, inc });
-    }
-
-    /// Credits the first `k` in-flight records as processed by the consumer's group.
-    fn credit_processed(&mut self, c: u32, k: u64) {
-        let mut left = k;
-        let mut done = Vec::new();
-        for &(tp, from, to) in &self.consumers[c as usize].in_flight {
-            if left == 0 {
-                break;
-            }
-            let take = (to - from).min(left);
-            done.push((tp, from, from + take));
-            left -= take;
-        }
-        if done.is_empty() {
-            return;
-        }
-        let group = self.consumers[c as usize].spec.group.clone();
-        for &(tp, from, to) in &done {
-            self.deliveries.entry((group.clone(), tp)).or_default().counts.add(from, to);
-        }
-        let consumer = self.consumers[c as usize].spec.name.clone();
-        let ranges = self.offset_ranges(&done);
-        self.emit(EventKind::Processed { consumer, group, ranges });
-    }
-
-    fn processing_done(&mut self, c: u32) {
-        let total: u64 = self.consumers[c as usize].in_flight.iter().map(|(_, f, t)| t - f).sum();
-        self.credit_processed(c, total);
-        self.consumers[c as usize].in_flight.clear();
-        match self.consumers[c as usize].spec.commit {
-            CommitMode::AfterProcessing => {
-                self.consumers[c as usize].phase = Phase::CommittingAfterProcessing;
-                self.send_commit(c, true);
-            }
-            CommitMode::Auto | CommitMode::BeforeProcessing => self.poll(c),
-        }
-    }
-
-    /// Sends an OffsetCommit of the consumer's current positions. `sync` waits for the answer.
-    fn send_commit(&mut self, c: u32, sync: bool) {
-        let con = &self.consumers[c as usize];
-        let offsets: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
-        let (consumer, group, inc) = (con.spec.name.clone(), con.spec.group.clone(), con.inc);
-        let shown = self.partition_offsets(&offsets);
-        self.emit(EventKind::CommitSent { consumer, group, offsets: shown });
-        self.after(self.latency(), Action::CommitArrive { consumer: c, inc, offsets, sync });
-    }
-
-    fn partition_offsets(&self, offsets: &[(Tp, u64)]) -> Vec<PartitionOffset> {
-        offsets
-            .iter()
-            .map(|(tp, offset)| {
-                let (topic, partition) = self.tp_name(*tp);
-                PartitionOffset { topic, partition, offset: *offset }
-            })
-            .collect()
-    }
-
-    /// The coordinator stores the offsets. A request already on the wire lands even if the
-    /// consumer died after sending it.
-    fn commit_arrive(&mut self, c: u32, inc: u32, offsets: Vec<(Tp, u64)>, sync: bool) {
-        let (consumer, group) = {
-            let con = &self.consumers[c as usize];
-            (con.spec.name.clone(), con.spec.group.clone())
-        };
-        for (tp, offset) in &offsets {
-            self.committed.insert((group.clone(), *tp), *offset);
-        }
-        let shown = self.partition_offsets(&offsets);
-        self.emit(EventKind::Committed { consumer, group, offsets: shown });
-        self.after(self.latency(), Action::CommitResponse { consumer: c, inc, sync });
-    }
-
-    fn commit_done(&mut self, c: u32) {
-        match self.consumers[c as usize].phase {
-            Phase::CommittingBeforeProcessing => self.start_processing(c),
-            Phase::CommittingAfterProcessing => self.poll(c),
-            _ => {}
-        }
-    }
-
-    fn crash_consumer(&mut self, c: u32) {
-        let now = self.now;
-        let con = &self.consumers[c as usize];
-        let mut lost_in_flight = 0;
-        if con.phase == Phase::Processing && !con.in_flight.is_empty() {
-            let total: u64 = con.in_flight.iter().map(|(_, f, t)| t - f).sum();
-            let per = con.spec.processing_ms;
-            let done = now.since(con.processing_started).checked_div(per).map_or(0, |d| d.min(total));
-            self.credit_processed(c, done);
-            lost_in_flight = total - done;
-        } else if con.phase == Phase::CommittingBeforeProcessing {
-            lost_in_flight = con.in_flight.iter().map(|(_, f, t)| t - f).sum();
-        }
-        let con = &mut self.consumers[c as usize];
-        con.status = ConsumerStatus::Crashed;
-        con.inc += 1;
-        con.phase = Phase::Idle;
-        con.in_flight.clear();
-        con.parked = false;
-        let consumer = con.spec.name.clone();
-        self.emit(EventKind::Crashed { consumer, lost_in_flight });
-    }
-
-    fn request_stop(&mut self, c: u32) {
-        let con = &mut self.consumers[c as usize];
-        con.stopping = true;
-        // A consumer blocked in poll() is woken up and closes now; one busy processing or
-        // committing finishes that first, as an application's poll loop would.
-        if matches!(con.phase, Phase::Fetching | Phase::FetchingOffsets | Phase::Idle) {
-            self.close(c);
-        }
-    }
-
-    fn close(&mut self, c: u32) {
-        if self.consumers[c as usize].spec.commit == CommitMode::Auto
-            && !self.consumers[c as usize].positions.is_empty()
-        {
-            self.send_commit(c, false);
-        }
-        let con = &mut self.consumers[c as usize];
-        con.status = ConsumerStatus::Stopped;
-        con.inc += 1;
-        con.phase = Phase::Idle;
-        con.parked = false;
-        con.stopping = false;
-        let consumer = con.spec.name.clone();
-        self.emit(EventKind::Stopped { consumer });
     }
 }
 

@@ -37,11 +37,22 @@ pub struct PartitionOffset {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A user command took effect.
-    Command { command: Command },
+    Command {
+        command: Command,
+    },
     /// A command could not be applied (unknown name, wrong state, bad value).
-    CommandRejected { command: Command, reason: String },
+    CommandRejected {
+        command: Command,
+        reason: String,
+    },
     /// A producer sent a produce request holding records `first_seq..=last_seq`.
-    Sent { producer: String, topic: String, first_seq: u64, last_seq: u64, records: u64 },
+    Sent {
+        producer: String,
+        topic: String,
+        first_seq: u64,
+        last_seq: u64,
+        records: u64,
+    },
     /// The leader appended a batch.
     Appended {
         producer: String,
@@ -53,29 +64,169 @@ pub enum EventKind {
         last_seq: u64,
     },
     /// The producer got its acknowledgement.
-    Acked { producer: String, topic: String, records: u64 },
+    Acked {
+        producer: String,
+        topic: String,
+        records: u64,
+    },
     /// A fetch returned records to a consumer's `poll()`.
-    Fetched { consumer: String, group: String, ranges: Vec<OffsetRange> },
+    Fetched {
+        consumer: String,
+        group: String,
+        ranges: Vec<OffsetRange>,
+    },
     /// The application started processing what `poll()` returned.
-    Processing { consumer: String, group: String, records: u64, per_record_ms: u64 },
+    Processing {
+        consumer: String,
+        group: String,
+        records: u64,
+        per_record_ms: u64,
+    },
     /// The application finished processing these records (all of them, or those done before a crash).
-    Processed { consumer: String, group: String, ranges: Vec<OffsetRange> },
+    Processed {
+        consumer: String,
+        group: String,
+        ranges: Vec<OffsetRange>,
+    },
     /// The consumer sent an OffsetCommit.
-    CommitSent { consumer: String, group: String, offsets: Vec<PartitionOffset> },
+    CommitSent {
+        consumer: String,
+        group: String,
+        offsets: Vec<PartitionOffset>,
+    },
     /// The coordinator stored committed offsets.
-    Committed { consumer: String, group: String, offsets: Vec<PartitionOffset> },
+    Committed {
+        consumer: String,
+        group: String,
+        offsets: Vec<PartitionOffset>,
+    },
     /// The coordinator refused a commit (e.g. the member is no longer in the group's generation).
-    CommitFailed { consumer: String, group: String, reason: String },
+    CommitFailed {
+        consumer: String,
+        group: String,
+        reason: String,
+    },
     /// A consumer's position was set from a committed offset or by `auto.offset.reset`.
-    PositionSet { consumer: String, group: String, topic: String, partition: u32, offset: u64, reason: String },
+    PositionSet {
+        consumer: String,
+        group: String,
+        topic: String,
+        partition: u32,
+        offset: u64,
+        reason: String,
+    },
     /// The consumer process started (or restarted).
-    Started { consumer: String },
+    Started {
+        consumer: String,
+    },
     /// The consumer process died at once: no LeaveGroup, no commit.
-    Crashed { consumer: String, lost_in_flight: u64 },
+    Crashed {
+        consumer: String,
+        lost_in_flight: u64,
+    },
     /// The consumer closed cleanly.
-    Stopped { consumer: String },
+    Stopped {
+        consumer: String,
+    },
+    /// A consumer sent JoinGroup (empty member id on its first join).
+    JoinGroup {
+        consumer: String,
+        group: String,
+        member_id: String,
+    },
+    /// Its JoinGroup was answered: it is in `generation`, perhaps as the leader.
+    Joined {
+        consumer: String,
+        group: String,
+        member_id: String,
+        generation: i32,
+        leader: bool,
+    },
+    JoinFailed {
+        consumer: String,
+        group: String,
+        error: String,
+    },
+    /// The leader ran the assignor: partitions per member id.
+    AssignmentComputed {
+        consumer: String,
+        group: String,
+        generation: i32,
+        strategy: String,
+        assignment: Vec<(String, Vec<String>)>,
+    },
+    SyncGroup {
+        consumer: String,
+        group: String,
+        generation: i32,
+    },
+    /// The consumer took its new assignment (`onPartitionsAssigned`).
+    Assigned {
+        consumer: String,
+        group: String,
+        generation: i32,
+        assigned: Vec<String>,
+        added: Vec<String>,
+        revoked: Vec<String>,
+    },
+    /// The consumer gave partitions up (`onPartitionsRevoked`), or lost them with its membership.
+    Revoked {
+        consumer: String,
+        group: String,
+        partitions: Vec<String>,
+        lost: bool,
+    },
+    /// The coordinator handled a heartbeat (error: what it answered, if not OK).
+    Heartbeat {
+        consumer: String,
+        group: String,
+        generation: i32,
+        error: Option<String>,
+    },
+    LeaveGroup {
+        consumer: String,
+        group: String,
+        member_id: String,
+        reason: String,
+    },
+    /// The application spent longer than `max.poll.interval.ms` away from poll().
+    PollTimeout {
+        consumer: String,
+        group: String,
+        max_poll_interval_ms: u64,
+    },
+    /// The consumer asked the coordinator for committed offsets.
+    OffsetFetch {
+        consumer: String,
+        group: String,
+        partitions: Vec<String>,
+    },
+    /// The coordinator moved the group to another state.
+    GroupState {
+        group: String,
+        state: String,
+        generation: i32,
+        reason: String,
+    },
+    MemberRemoved {
+        group: String,
+        consumer: String,
+        member_id: String,
+        reason: String,
+    },
+    /// A static member restarted within its session: same place, new member id.
+    StaticMemberReplaced {
+        group: String,
+        old_member_id: String,
+        member_id: String,
+    },
     /// Retention deleted old segments.
-    RetentionDeleted { topic: String, partition: u32, records: u64, log_start_offset: u64 },
+    RetentionDeleted {
+        topic: String,
+        partition: u32,
+        records: u64,
+        log_start_offset: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,9 +13,11 @@
 pub mod assign;
 pub mod command;
 pub mod config;
+pub mod consumer;
 pub mod describe;
 pub mod engine;
 pub mod event;
+pub mod group;
 pub mod keys;
 pub mod log;
 pub mod murmur2;

@@ -145,33 +145,36 @@ pub fn builtin() -> Vec<Scenario> {
     let mut s = base(
         "crash-before-commit",
         "Processed twice: a crash between processing and commit",
-        "The consumer commits after each batch of 20; it crashes in the middle of a batch and the restarted one processes those records again.",
+        "The consumer commits after each batch of 20; it crashes in the middle of a batch and the restarted one processes those records again. (session.timeout.ms is 10 s here, Kafka's pre-3.0 default.)",
         1,
     );
     s.consumers[0].commit = CommitMode::AfterProcessing;
     s.consumers[0].max_poll_records = 20;
+    // Kafka's pre-3.0 default, so the dead member's session runs out sooner than 45 s.
+    s.consumers[0].session_timeout_ms = 10_000;
     s.script = vec![
         produce(1_000, 50),
-        at(4_550, Command::CrashConsumer { consumer: consumer("consumer") }),
+        at(6_550, Command::CrashConsumer { consumer: consumer("consumer") }),
         at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
     ];
-    s.duration_ms = 20_000;
+    s.duration_ms = 40_000;
     out.push(s);
 
     let mut s = base(
         "commit-before-processing",
         "Lost: committing before processing",
-        "The consumer commits as soon as poll() returns; it crashes mid-batch and the restarted one skips what was never processed.",
+        "The consumer commits as soon as poll() returns; it crashes mid-batch and the restarted one skips what was never processed. (session.timeout.ms is 10 s here, Kafka's pre-3.0 default.)",
         1,
     );
     s.consumers[0].commit = CommitMode::BeforeProcessing;
     s.consumers[0].max_poll_records = 20;
+    s.consumers[0].session_timeout_ms = 10_000;
     s.script = vec![
         produce(1_000, 50),
-        at(4_550, Command::CrashConsumer { consumer: consumer("consumer") }),
+        at(6_550, Command::CrashConsumer { consumer: consumer("consumer") }),
         at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
     ];
-    s.duration_ms = 20_000;
+    s.duration_ms = 40_000;
     out.push(s);
 
     let mut s = base(

@@ -56,12 +56,19 @@ pub struct ConsumerSnap {
     /// Position (next offset to read) per owned partition.
     pub positions: Vec<(String, u64)>,
     pub in_flight: u64,
+    /// Its generation in the group (-1 when not a member).
+    pub generation: i32,
+    /// Time left before the coordinator gives up on its member without a heartbeat; shown for
+    /// a crashed consumer too, counting down until the group notices.
+    pub session_left_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupSnap {
     pub name: String,
     pub state: &'static str,
+    pub generation: i32,
+    pub strategy: Option<String>,
     pub members: usize,
     pub processed: u64,
     pub duplicates: u64,
@@ -117,7 +124,8 @@ impl Snapshot {
         let consumers = sim
             .consumers
             .iter()
-            .map(|c| ConsumerSnap {
+            .enumerate()
+            .map(|(ci, c)| ConsumerSnap {
                 name: c.spec.name.clone(),
                 group: c.spec.group.clone(),
                 status: match c.status {
@@ -126,7 +134,9 @@ impl Snapshot {
                     ConsumerStatus::Stopped => "stopped",
                 },
                 activity: match (c.status, c.phase) {
-                    (ConsumerStatus::Running, Phase::FetchingOffsets) => "fetching committed offsets",
+                    (ConsumerStatus::Running, Phase::Joining) => "rebalancing: waiting for its assignment",
+                    (ConsumerStatus::Running, Phase::Idle) if c.member_id.is_empty() => "joining the group",
+                    (ConsumerStatus::Running, Phase::Idle) => "waiting for partitions",
                     (ConsumerStatus::Running, Phase::Fetching) => "polling",
                     (ConsumerStatus::Running, Phase::Processing) => "processing",
                     (ConsumerStatus::Running, Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing) => {
@@ -140,7 +150,11 @@ impl Snapshot {
                     Vec::new()
                 },
                 positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
-                in_flight: c.in_flight.iter().map(|(_, f, t)| t - f).sum(),
+                in_flight: c.in_flight_records(),
+                generation: c.generation,
+                session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
+                    g.members.iter().find(|m| m.consumer == ci as u32).map(|m| m.session_deadline().since(sim.now()))
+                }),
             })
             .collect();
         let groups = groups
@@ -151,6 +165,8 @@ impl Snapshot {
                 GroupSnap {
                     name: g.clone(),
                     state: view.state.name(),
+                    generation: sim.groups.get(g).map_or(0, |x| x.generation),
+                    strategy: view.strategy.clone(),
                     members: view.members.len(),
                     processed: r.processed,
                     duplicates: r.duplicates,

@@ -79,6 +79,7 @@ pub fn ClusterView(
                                             <h4>
                                                 "Group " <code>{g.name.clone()}</code>
                                                 <span class="state">{g.state}</span>
+                                                <span class="generation">{format!("generation {}", g.generation)}</span>
                                             </h4>
                                             <p class="counters">
                                                 {format!(
@@ -144,11 +145,16 @@ pub fn ConsumerCard(
     let label = format!("Consumer {}", consumer.name);
     let owns = if consumer.assignment.is_empty() { "nothing".to_string() } else { consumer.assignment.join(", ") };
     let class = format!("card consumer {}", consumer.status);
+    let session = consumer.session_left_ms.map(|ms| {
+        let note = if consumer.status == "running" { "session" } else { "the group notices in" };
+        format!("{note} {}", crate::sim::time::format_duration(ms))
+    });
     view! {
         <article class=class aria-label=label>
             <h5>{consumer.name.clone()} <span class="status-tag">{consumer.status}</span></h5>
             <p>{consumer.activity}</p>
             <p>{format!("owns {owns}")}</p>
+            {session.map(|s| view! { <p class="session">{s}</p> })}
         </article>
     }
 }

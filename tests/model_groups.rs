@@ -1,0 +1,372 @@
+//! Consumer groups: the coordinator's state machine, rebalancing timelines, static membership,
+//! fan-out and moves between groups.
+#![cfg(not(target_arch = "wasm32"))]
+
+use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, Strategy, TopicSpec};
+use ksim::sim::describe::{describe_offsets, group_view, GroupState};
+use ksim::sim::event::{Event, EventKind};
+use ksim::sim::report::group_report;
+use ksim::sim::{Command, Scenario, Sim, SimTime};
+
+fn member(name: &str, group: &str) -> ConsumerSpec {
+    ConsumerSpec {
+        name: name.into(),
+        group: group.into(),
+        topics: vec!["t".into()],
+        auto_offset_reset: OffsetReset::Earliest,
+        ..ConsumerSpec::default()
+    }
+}
+
+fn cluster(partitions: u32, consumers: Vec<ConsumerSpec>) -> Sim {
+    let s = Scenario {
+        topics: vec![TopicSpec { name: "t".into(), partitions, ..TopicSpec::default() }],
+        producers: vec![ProducerSpec {
+            name: "p".into(),
+            topic: "t".into(),
+            rate_per_sec: 20,
+            ..ProducerSpec::default()
+        }],
+        consumers,
+        ..Scenario::default()
+    };
+    let mut sim = Sim::new(&s, 3).expect("valid");
+    sim.keep_events(true);
+    sim
+}
+
+fn states(events: &[Event], group: &str) -> Vec<(u64, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::GroupState { group: g, state, .. } if g == group => Some((e.t, state.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn owners(sim: &Sim, group: &str) -> Vec<(String, Vec<u32>)> {
+    let mut v: Vec<(String, Vec<u32>)> = sim
+        .consumers
+        .iter()
+        .filter(|c| c.spec.group == group)
+        .map(|c| (c.spec.name.clone(), c.assignment.iter().map(|tp| tp.partition).collect()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn state(sim: &Sim, group: &str) -> GroupState {
+    group_view(sim, group).state
+}
+
+#[test]
+fn a_new_group_waits_the_initial_rebalance_delay_then_becomes_stable() {
+    let mut sim = cluster(3, vec![member("a", "g"), member("b", "g")]);
+    sim.run_until(SimTime(10_000));
+    let events = sim.drain_events();
+    let s = states(&events, "g");
+    let names: Vec<&str> = s.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["PreparingRebalance", "CompletingRebalance", "Stable"]);
+    // Both joined at 2 ms; group.initial.rebalance.delay.ms (3 s) holds the first rebalance.
+    assert_eq!(s[1].0, 3_002);
+    assert_eq!(owners(&sim, "g"), [("a".into(), vec![0, 1]), ("b".into(), vec![2])]);
+}
+
+#[test]
+fn each_joiner_extends_the_initial_delay() {
+    let mut b = member("b", "g");
+    b.running = false;
+    let mut sim = cluster(2, vec![member("a", "g"), b]);
+    sim.schedule(SimTime(2_000), Command::StartConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(10_000));
+    let s = states(&sim.drain_events(), "g");
+    assert_eq!(s[1], (5_002, "CompletingRebalance".to_string()), "delay restarted by b's join at 2 002 ms");
+}
+
+#[test]
+fn a_joiner_makes_a_stable_group_rebalance_and_members_learn_it_from_heartbeats() {
+    let mut c = member("c", "g");
+    c.running = false;
+    let mut sim = cluster(4, vec![member("a", "g"), member("b", "g"), c]);
+    sim.schedule(SimTime(20_000), Command::StartConsumer { consumer: "c".into() });
+    sim.run_until(SimTime(40_000));
+    let events = sim.drain_events();
+    let rebalance = states(&events, "g").into_iter().filter(|(t, _)| *t > 20_000).collect::<Vec<_>>();
+    assert_eq!(rebalance[0], (20_002, "PreparingRebalance".into()));
+    let completed = rebalance.iter().find(|(_, s)| s == "CompletingRebalance").unwrap().0;
+    assert!(completed <= 20_002 + 3_000 + 10, "within one heartbeat interval: {completed}");
+    let rebalance_heartbeats = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Heartbeat { error: Some(err), .. } if err == "REBALANCE_IN_PROGRESS"))
+        .count();
+    assert!(rebalance_heartbeats >= 2, "a and b were told by heartbeat");
+    assert_eq!(state(&sim, "g"), GroupState::Stable);
+    let sizes: Vec<usize> = owners(&sim, "g").iter().map(|(_, p)| p.len()).collect();
+    assert_eq!(sizes, [2, 1, 1]);
+}
+
+#[test]
+fn a_crash_is_noticed_only_after_the_session_timeout() {
+    let mut sim = cluster(3, vec![member("a", "g"), member("b", "g"), member("c", "g")]);
+    let crash = 30_000;
+    sim.schedule(SimTime(crash), Command::CrashConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(120_000));
+    let events = sim.drain_events();
+    let removed = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::MemberRemoved { consumer, reason, .. } if consumer == "b" => Some((e.t, reason.clone())),
+            _ => None,
+        })
+        .unwrap();
+    let (session, hb, latency) = (45_000, 3_000, 2);
+    assert!(
+        removed.0 >= crash + session - hb && removed.0 <= crash + session + latency,
+        "removed at {} for a crash at {crash}",
+        removed.0
+    );
+    assert_eq!(removed.1, "session timeout expired");
+    // Until then the group stays Stable and b's partition is not consumed: lag builds up.
+    assert!(states(&events, "g").iter().all(|(t, s)| *t < crash || *t >= removed.0 || s == "Stable"));
+    // Afterwards the survivors own all three partitions.
+    let all: Vec<u32> = {
+        let mut v: Vec<u32> = owners(&sim, "g").into_iter().flat_map(|(_, p)| p).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(all, [0, 1, 2]);
+}
+
+#[test]
+fn survivors_resume_a_dead_members_partitions_from_its_last_commit() {
+    let mut a = member("a", "g");
+    a.commit = CommitMode::AfterProcessing;
+    let mut b = member("b", "g");
+    b.commit = CommitMode::AfterProcessing;
+    let mut sim = cluster(2, vec![a, b]);
+    sim.schedule(SimTime(30_000), Command::CrashConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(29_999));
+    let b_partition = sim.consumers[1].assignment.clone();
+    assert_eq!(b_partition.len(), 1);
+    let committed = sim.committed("g", b_partition[0]).unwrap();
+    sim.run_until(SimTime(120_000));
+    let events = sim.drain_events();
+    let resumed = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::PositionSet { consumer, partition, offset, reason, .. }
+                if consumer == "a" && *partition == b_partition[0].partition =>
+            {
+                Some((*offset, reason.clone()))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(resumed, (committed, "committed offset".to_string()));
+    let r = group_report(&sim, "g");
+    assert_eq!(r.lost, 0);
+}
+
+#[test]
+fn a_clean_close_rebalances_at_once() {
+    let mut sim = cluster(2, vec![member("a", "g"), member("b", "g")]);
+    sim.schedule(SimTime(30_000), Command::StopConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(40_000));
+    let events = sim.drain_events();
+    let left = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("LeaveGroup")))
+        .unwrap();
+    assert_eq!(left.t, 30_002, "LeaveGroup arrives one latency after close");
+    let prep = states(&events, "g").into_iter().find(|(t, s)| *t >= 30_000 && s == "PreparingRebalance").unwrap();
+    assert_eq!(prep.0, 30_002);
+    assert_eq!(owners(&sim, "g")[0], ("a".to_string(), vec![0, 1]));
+}
+
+#[test]
+fn the_last_member_leaving_empties_the_group() {
+    let mut sim = cluster(1, vec![member("a", "g")]);
+    sim.schedule(SimTime(10_000), Command::StopConsumer { consumer: "a".into() });
+    sim.run_until(SimTime(20_000));
+    let s = states(&sim.drain_events(), "g");
+    assert_eq!(s.last().unwrap().1, "Empty");
+    assert_eq!(state(&sim, "g"), GroupState::Empty);
+    let text = describe_offsets(&sim, &group_view(&sim, "g"));
+    assert!(text.starts_with("\nConsumer group 'g' has no active members.\n"), "{text}");
+}
+
+#[test]
+fn a_slow_consumer_is_kicked_out_after_max_poll_interval_and_its_commit_fails() {
+    let mut slow = member("slow", "g");
+    slow.commit = CommitMode::AfterProcessing;
+    slow.max_poll_interval_ms = 10_000;
+    slow.max_poll_records = 50;
+    let mut other = member("other", "g");
+    other.commit = CommitMode::AfterProcessing;
+    other.max_poll_interval_ms = 10_000;
+    let mut sim = cluster(2, vec![slow, other]);
+    // 50 records at 400 ms each: 20 s away from poll().
+    sim.schedule(SimTime(8_000), Command::SetProcessingTime { consumer: "slow".into(), ms: 400 });
+    sim.run_until(SimTime(90_000));
+    let events = sim.drain_events();
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::PollTimeout { consumer, .. } if consumer == "slow")));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::LeaveGroup { consumer, reason, .. } if consumer == "slow" && reason.contains("max.poll"))));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::CommitFailed { consumer, .. } if consumer == "slow")));
+    assert!(group_report(&sim, "g").duplicates > 0, "its uncommitted records were processed again");
+}
+
+#[test]
+fn a_member_that_does_not_rejoin_in_time_is_dropped_at_the_rebalance_timeout() {
+    // The rebalance timeout is the members' max.poll.interval.ms (30 s), shorter than the
+    // 45 s session: a member that died just before a rebalance is dropped when it runs out.
+    let mk = |n: &str| ConsumerSpec { max_poll_interval_ms: 30_000, ..member(n, "g") };
+    let mut sim = cluster(2, vec![mk("a"), mk("b")]);
+    sim.schedule(SimTime(20_000), Command::CrashConsumer { consumer: "a".into() });
+    sim.run_until(SimTime(20_500));
+    sim.apply(Command::AddConsumer { spec: mk("new") });
+    sim.run_until(SimTime(120_000));
+    let events = sim.drain_events();
+    let prep = states(&events, "g").into_iter().find(|(t, s)| *t > 20_000 && s == "PreparingRebalance").unwrap();
+    let dropped = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::MemberRemoved { consumer, reason, .. } if consumer == "a" => Some((e.t, reason.clone())),
+            _ => None,
+        })
+        .expect("the dead member is dropped");
+    assert_eq!(dropped, (prep.0 + 30_000, "did not rejoin within the rebalance timeout".to_string()));
+    let formed = states(&events, "g").into_iter().find(|(t, s)| *t > 20_000 && s == "CompletingRebalance").unwrap();
+    assert_eq!(formed.0, dropped.0, "the others go on without it at once");
+}
+
+#[test]
+fn eager_rebalancing_stops_the_world_and_cooperative_does_not() {
+    for (strategy, expect_full_revoke) in [(Strategy::Range, true), (Strategy::CooperativeSticky, false)] {
+        let mk = |n: &str| ConsumerSpec { assignor: strategy, ..member(n, "g") };
+        let mut c = mk("c");
+        c.running = false;
+        let mut sim = cluster(6, vec![mk("a"), mk("b"), c]);
+        sim.schedule(SimTime(20_000), Command::StartConsumer { consumer: "c".into() });
+        sim.run_until(SimTime(60_000));
+        let events = sim.drain_events();
+        let revoked: Vec<(String, usize)> = events
+            .iter()
+            .filter(|e| e.t > 20_000)
+            .filter_map(|e| match &e.kind {
+                EventKind::Revoked { consumer, partitions, .. } => Some((consumer.clone(), partitions.len())),
+                _ => None,
+            })
+            .collect();
+        let total: usize = revoked.iter().map(|(_, n)| n).sum();
+        if expect_full_revoke {
+            assert_eq!(total, 6, "eager: a and b give up all 6 partitions: {revoked:?}");
+        } else {
+            assert_eq!(total, 2, "cooperative: only the 2 that move are revoked: {revoked:?}");
+            let generations = states(&events, "g").iter().filter(|(t, s)| *t > 20_000 && s == "Stable").count();
+            assert_eq!(generations, 2, "two rounds: revoke, then hand over");
+        }
+        let sizes: Vec<usize> = owners(&sim, "g").iter().map(|(_, p)| p.len()).collect();
+        assert_eq!(sizes, [2, 2, 2], "{strategy:?}");
+    }
+}
+
+#[test]
+fn a_static_member_back_within_its_session_keeps_its_partitions_without_a_rebalance() {
+    let mk = |n: &str, id: &str| ConsumerSpec { group_instance_id: Some(id.into()), ..member(n, "g") };
+    let mut sim = cluster(4, vec![mk("a", "instance-a"), mk("b", "instance-b")]);
+    sim.run_until(SimTime(20_000));
+    let before = owners(&sim, "g");
+    sim.apply(Command::StopConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(30_000));
+    sim.apply(Command::StartConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(60_000));
+    let events = sim.drain_events();
+    assert!(
+        !events.iter().any(|e| matches!(&e.kind, EventKind::LeaveGroup { .. })),
+        "static members do not send LeaveGroup"
+    );
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::StaticMemberReplaced { .. })));
+    assert!(states(&events, "g").iter().all(|(t, _)| *t < 20_000), "no rebalance after 20 s");
+    assert_eq!(owners(&sim, "g"), before);
+}
+
+#[test]
+fn a_static_member_gone_longer_than_its_session_is_removed() {
+    let mk = |n: &str, id: &str| ConsumerSpec { group_instance_id: Some(id.into()), ..member(n, "g") };
+    let mut sim = cluster(4, vec![mk("a", "instance-a"), mk("b", "instance-b")]);
+    sim.schedule(SimTime(20_000), Command::StopConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(80_000));
+    let events = sim.drain_events();
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::MemberRemoved { consumer, reason, .. } if consumer == "b" && reason.contains("session"))));
+    assert_eq!(owners(&sim, "g")[0].1.len(), 4);
+}
+
+#[test]
+fn two_groups_each_get_every_message() {
+    let mut sim = cluster(3, vec![member("a1", "alpha"), member("a2", "alpha"), member("b1", "beta")]);
+    sim.run_until(SimTime(60_000));
+    let alpha = group_report(&sim, "alpha");
+    let beta = group_report(&sim, "beta");
+    let produced = sim.producers[0].next_seq;
+    assert!(produced > 1_000);
+    // Everything up to a few in flight at the end.
+    for r in [&alpha, &beta] {
+        assert!(r.processed + 20 >= produced && r.duplicates == 0 && r.lost == 0, "{r:?} of {produced}");
+    }
+}
+
+#[test]
+fn more_consumers_than_partitions_leaves_the_extra_ones_idle() {
+    let mut sim = cluster(2, vec![member("a", "g"), member("b", "g"), member("c", "g")]);
+    sim.run_until(SimTime(20_000));
+    let o = owners(&sim, "g");
+    assert_eq!(o.iter().filter(|(_, p)| p.is_empty()).count(), 1, "{o:?}");
+    assert_eq!(o.iter().map(|(_, p)| p.len()).sum::<usize>(), 2);
+}
+
+#[test]
+fn moving_a_consumer_is_a_clean_leave_and_a_join() {
+    let mut sim = cluster(2, vec![member("a", "g"), member("b", "g"), member("x", "other")]);
+    sim.run_until(SimTime(20_000));
+    sim.apply(Command::MoveConsumer { consumer: "b".into(), group: "other".into() });
+    sim.run_until(SimTime(60_000));
+    let events = sim.drain_events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::LeaveGroup { consumer, group, .. } if consumer == "b" && group == "g")));
+    assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1])]);
+    assert_eq!(owners(&sim, "other").iter().map(|(_, p)| p.len()).sum::<usize>(), 2);
+    assert_eq!(sim.consumers[1].client_id, "consumer-other-2");
+}
+
+#[test]
+fn members_with_a_different_assignor_cannot_join() {
+    let odd = ConsumerSpec { assignor: Strategy::Roundrobin, running: false, ..member("odd", "g") };
+    let mut sim = cluster(2, vec![member("a", "g"), odd]);
+    sim.schedule(SimTime(10_000), Command::StartConsumer { consumer: "odd".into() });
+    sim.run_until(SimTime(20_000));
+    let events = sim.drain_events();
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::JoinFailed { error, .. } if error.contains("INCONSISTENT_GROUP_PROTOCOL"))
+    ));
+    assert_eq!(owners(&sim, "g")[0], ("a".to_string(), vec![0, 1]));
+}
+
+#[test]
+fn describe_shows_members_and_state_like_kafka() {
+    let mut sim = cluster(3, vec![member("a", "g"), member("b", "g")]);
+    sim.run_until(SimTime(20_000));
+    let text = describe_offsets(&sim, &group_view(&sim, "g"));
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("g ")).collect();
+    assert_eq!(rows.len(), 3);
+    // The member with more partitions comes first, as Kafka sorts them.
+    assert!(
+        rows[0].contains("consumer-g-1-") && rows[1].contains("consumer-g-1-") && rows[2].contains("consumer-g-2-"),
+        "{text}"
+    );
+    sim.apply(Command::StopConsumer { consumer: "b".into() });
+    sim.run_until(SimTime(20_003));
+    let text = describe_offsets(&sim, &group_view(&sim, "g"));
+    assert!(text.starts_with("\nWarning: Consumer group 'g' is rebalancing.\n"), "{text}");
+}
