@@ -70,7 +70,8 @@ async fn app_shell_has_title_controls_and_status() {
 #[wasm_bindgen_test]
 fn the_digest_matches_the_native_one() {
     // The same value is asserted natively in tests/cli.rs: determinism across targets.
-    let mut sim = Sim::new(&scenario::find("crash-before-commit").unwrap(), 7).unwrap();
-    sim.run_until(SimTime(20_000));
+    let s = scenario::find("crash-before-commit").unwrap();
+    let mut sim = Sim::new(&s, 7).unwrap();
+    sim.run_until(SimTime(s.duration_ms));
     assert_eq!(sim.digest(), include_str!("fixtures/crash-before-commit-seed7.digest").trim());
 }

@@ -142,7 +142,8 @@ impl Snapshot {
                     (ConsumerStatus::Running, Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing) => {
                         "committing"
                     }
-                    _ => "idle",
+                    (ConsumerStatus::Crashed, _) => "crashed: no heartbeats, no commits",
+                    (ConsumerStatus::Stopped, _) => "stopped",
                 },
                 assignment: if c.status == ConsumerStatus::Running {
                     c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect()
