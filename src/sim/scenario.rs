@@ -178,6 +178,31 @@ pub fn builtin() -> Vec<Scenario> {
     out.push(s);
 
     let mut s = base(
+        "consumer-group",
+        "Three consumers share a topic",
+        "consumer_group.py three times: the group's assignor splits 3 partitions among them. Crash one: nothing happens until its session times out (10 s here, Kafka's pre-3.0 default), then the others take over.",
+        3,
+    );
+    s.producers[0].rate_per_sec = 4;
+    // Keys murmur2 spreads over all three partitions (alice, bob → 0; dave, frank → 1; carol, erin → 2).
+    s.producers[0].keys = super::config::Keys::Cycle {
+        keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
+    };
+    s.consumers = (1..=3)
+        .map(|i| ConsumerSpec {
+            name: format!("consumer-{i}"),
+            group: "my-group".into(),
+            topics: vec!["my-topic".into()],
+            auto_offset_reset: OffsetReset::Earliest,
+            processing_ms: 50,
+            session_timeout_ms: 10_000,
+            ..ConsumerSpec::default()
+        })
+        .collect();
+    s.duration_ms = 60_000;
+    out.push(s);
+
+    let mut s = base(
         "retention",
         "Retention deletes what a stopped consumer never read",
         "Records are kept 60 s; the consumer is away for 3 minutes and resets to the earliest offset still in the log.",

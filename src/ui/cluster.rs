@@ -1,11 +1,23 @@
 //! The cluster picture: producers, the broker's topics and partition logs, consumer groups.
+//!
+//! Lists are keyed by name and every card reads its own memoised slice of the snapshot, so a
+//! frame only touches the text that changed: buttons, menus and keyboard focus stay put.
 
 use leptos::prelude::*;
 
-use crate::sim::snapshot::{ConsumerSnap, PartitionSnap, Snapshot};
+use crate::sim::describe::{describe_offsets, describe_state, group_view};
+use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
+use crate::sim::time::format_duration;
+use crate::sim::Command;
+
+use super::Controller;
 
 /// How many of the newest offsets a partition row shows.
 const VISIBLE_CELLS: u64 = 20;
+
+fn names<T>(list: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
+    list.iter().map(|x| name(x).clone()).collect()
+}
 
 /// Producers → broker (topics, partitions) → consumer groups, from one snapshot signal.
 #[component]
@@ -13,92 +25,123 @@ pub fn ClusterView(
     /// The model's state at the current instant.
     snapshot: ReadSignal<Snapshot>,
 ) -> impl IntoView {
+    let producers = Memo::new(move |_| snapshot.with(|s| names(&s.producers, |p| &p.name)));
+    let topics = Memo::new(move |_| snapshot.with(|s| names(&s.topics, |t| &t.name)));
+    let groups = Memo::new(move |_| snapshot.with(|s| names(&s.groups, |g| &g.name)));
     view! {
         <section class="cluster" aria-label="Cluster">
             <div class="column producers">
                 <h3>"Producers"</h3>
-                {move || {
-                    snapshot
-                        .with(|s| {
-                            s.producers
-                                .iter()
-                                .map(|p| {
-                                    let label = format!("Producer {}", p.name);
-                                    view! {
-                                        <article class="card producer" aria-label=label>
-                                            <h4>{p.name.clone()}</h4>
-                                            <p>{format!("→ {}", p.topic)}</p>
-                                            <p>{format!("sent {} · acked {}", p.sent, p.acked)}</p>
-                                        </article>
-                                    }
-                                })
-                                .collect_view()
-                        })
-                }}
+                <For each=move || producers.get() key=|n| n.clone() let:name>
+                    <ProducerCard name snapshot />
+                </For>
             </div>
             <div class="column broker" role="group" aria-label="Broker 1">
                 <h3>"Broker 1"</h3>
-                {move || {
-                    snapshot
-                        .with(|s| {
-                            s.topics
-                                .iter()
-                                .map(|t| {
-                                    let topic = t.name.clone();
-                                    view! {
-                                        <div class="topic" role="group" aria-label=format!("Topic {topic}")>
-                                            <h4>"Topic " <code>{topic.clone()}</code></h4>
-                                            {t
-                                                .partitions
-                                                .iter()
-                                                .map(|p| view! { <PartitionRow topic=topic.clone() partition=p.clone() /> })
-                                                .collect_view()}
-                                        </div>
-                                    }
-                                })
-                                .collect_view()
-                        })
-                }}
+                <For each=move || topics.get() key=|n| n.clone() let:name>
+                    <TopicView name snapshot />
+                </For>
             </div>
             <div class="column groups">
                 <h3>"Consumer groups"</h3>
-                {move || {
-                    snapshot
-                        .with(|s| {
-                            s.groups
-                                .iter()
-                                .map(|g| {
-                                    let members: Vec<ConsumerSnap> = s
-                                        .consumers
-                                        .iter()
-                                        .filter(|c| c.group == g.name)
-                                        .cloned()
-                                        .collect();
-                                    view! {
-                                        <div class="group" role="group" aria-label=format!("Group {}", g.name)>
-                                            <h4>
-                                                "Group " <code>{g.name.clone()}</code>
-                                                <span class="state">{g.state}</span>
-                                                <span class="generation">{format!("generation {}", g.generation)}</span>
-                                            </h4>
-                                            <p class="counters">
-                                                {format!(
-                                                    "processed {} · duplicates {} · lost {} · lag {}",
-                                                    g.processed,
-                                                    g.duplicates,
-                                                    g.lost,
-                                                    g.lag,
-                                                )}
-                                            </p>
-                                            {members.into_iter().map(|c| view! { <ConsumerCard consumer=c /> }).collect_view()}
-                                        </div>
-                                    }
-                                })
-                                .collect_view()
-                        })
-                }}
+                <For each=move || groups.get() key=|n| n.clone() let:name>
+                    <GroupBox name snapshot groups />
+                </For>
             </div>
         </section>
+    }
+}
+
+/// A producer: what it sent, with controls that make it send.
+#[component]
+pub fn ProducerCard(
+    /// Producer name.
+    name: String,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
+) -> impl IntoView {
+    let me = {
+        let name = name.clone();
+        Memo::new(move |_| snapshot.with(|s| s.producers.iter().find(|p| p.name == name).cloned()))
+    };
+    let ctl = use_context::<Controller>();
+    let text = move |f: fn(&ProducerSnap) -> String| move || me.with(|p| p.as_ref().map(f).unwrap_or_default());
+    let send = {
+        let name = name.clone();
+        move |_| {
+            if let Some(ctl) = ctl {
+                ctl.apply(Command::Produce { producer: name.clone(), count: 10 });
+            }
+        }
+    };
+    let set_rate = {
+        let name = name.clone();
+        move |ev| {
+            if let (Some(ctl), Ok(per_sec)) = (ctl, event_target_value(&ev).parse::<u32>()) {
+                ctl.apply(Command::SetRate { producer: name.clone(), per_sec });
+            }
+        }
+    };
+    let rate = move || me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec)).to_string();
+    view! {
+        <article class="card producer" aria-label=format!("Producer {name}")>
+            <h4>{name.clone()}</h4>
+            <p>{text(|p| format!("→ {}", p.topic))}</p>
+            <p>{text(|p| format!("sent {} · acked {}", p.sent, p.acked))}</p>
+            {ctl
+                .map(|_| {
+                    view! {
+                        <div class="actions">
+                            <button on:click=send aria-label=format!("Send 10 messages from {name}")>"Send 10"</button>
+                            <select aria-label=format!("Send rate of {name}") on:change=set_rate prop:value=rate>
+                                {move || {
+                                    let current = me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec));
+                                    let mut rates = vec![0u32, 1, 2, 5, 10, 50, 200, 1000];
+                                    if !rates.contains(&current) {
+                                        rates.push(current);
+                                        rates.sort_unstable();
+                                    }
+                                    rates
+                                        .into_iter()
+                                        .map(|r| {
+                                            view! {
+                                                <option value=r.to_string() selected=r == current>
+                                                    {format!("{r}/s")}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </div>
+                    }
+                })}
+        </article>
+    }
+}
+
+/// A topic and its partition logs.
+#[component]
+pub fn TopicView(
+    /// Topic name.
+    name: String,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
+) -> impl IntoView {
+    let count = {
+        let name = name.clone();
+        Memo::new(move |_| {
+            snapshot.with(|s| s.topics.iter().find(|t| t.name == name).map_or(0, |t| t.partitions.len()))
+        })
+    };
+    let topic = name.clone();
+    view! {
+        <div class="topic" role="group" aria-label=format!("Topic {name}")>
+            <h4>"Topic " <code>{name.clone()}</code></h4>
+            <For each=move || 0..count.get() as u32 key=|i| *i let:index>
+                <PartitionRow topic=topic.clone() index snapshot />
+            </For>
+        </div>
     }
 }
 
@@ -107,54 +150,259 @@ pub fn ClusterView(
 pub fn PartitionRow(
     /// Topic name.
     topic: String,
-    /// The partition's offsets.
-    partition: PartitionSnap,
+    /// Partition number.
+    index: u32,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
 ) -> impl IntoView {
-    let end = partition.log_end_offset;
-    let first = end.saturating_sub(VISIBLE_CELLS).max(partition.log_start_offset);
-    let committed = partition.committed.first().map(|(_, o)| *o);
-    let cells = (first..end)
-        .map(|o| {
-            let done = committed.is_some_and(|c| o < c);
-            view! { <li class="cell" class:committed=done>{o}</li> }
+    let me = {
+        let topic = topic.clone();
+        Memo::new(move |_| {
+            snapshot.with(|s| {
+                s.topics.iter().find(|t| t.name == topic).and_then(|t| t.partitions.get(index as usize)).cloned()
+            })
         })
-        .collect_view();
-    let label = format!("Partition {} of {}", partition.index, topic);
-    let info = format!(
-        "log-start {} · high watermark {} · log-end {}{}",
-        partition.log_start_offset,
-        partition.high_watermark,
-        partition.log_end_offset,
-        committed.map_or(String::new(), |c| format!(" · committed {c}"))
-    );
+    };
+    let cells = move || {
+        me.with(|p| {
+            let Some(p) = p else { return Vec::new() };
+            let first = p.log_end_offset.saturating_sub(VISIBLE_CELLS).max(p.log_start_offset);
+            let committed = committed_of(p);
+            (first..p.log_end_offset)
+                .map(|o| {
+                    let done = committed.is_some_and(|c| o < c);
+                    view! { <li class="cell" class:committed=done>{o}</li> }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let info = move || {
+        me.with(|p| {
+            p.as_ref().map_or(String::new(), |p| {
+                format!(
+                    "log-start {} · high watermark {} · log-end {}{}",
+                    p.log_start_offset,
+                    p.high_watermark,
+                    p.log_end_offset,
+                    committed_of(p).map_or(String::new(), |c| format!(" · committed {c}"))
+                )
+            })
+        })
+    };
     view! {
         <div class="partition">
-            <span class="pname">{format!("P{}", partition.index)}</span>
-            <ol class="log" aria-label=label>{cells}</ol>
+            <span class="pname">{format!("P{index}")}</span>
+            <ol class="log" aria-label=format!("Partition {index} of {topic}")>{cells}</ol>
             <p class="pinfo">{info}</p>
         </div>
     }
 }
 
-/// A consumer: its state, what it owns and where it is.
+fn committed_of(p: &PartitionSnap) -> Option<u64> {
+    p.committed.first().map(|(_, o)| *o)
+}
+
+/// A consumer group: its coordinator state, counters, members and inspector.
+#[component]
+pub fn GroupBox(
+    /// Group name.
+    name: String,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
+    /// Every group's name (for "Move to group…").
+    groups: Memo<Vec<String>>,
+) -> impl IntoView {
+    let me = {
+        let name = name.clone();
+        Memo::new(move |_| snapshot.with(|s| s.groups.iter().find(|g| g.name == name).cloned()))
+    };
+    let members = {
+        let name = name.clone();
+        Memo::new(move |_| {
+            snapshot
+                .with(|s| s.consumers.iter().filter(|c| c.group == name).map(|c| c.name.clone()).collect::<Vec<_>>())
+        })
+    };
+    let text = move |f: fn(&GroupSnap) -> String| move || me.with(|g| g.as_ref().map(f).unwrap_or_default());
+    view! {
+        <div class="group" role="group" aria-label=format!("Group {name}")>
+            <h4>
+                "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.to_string())}</span>
+                <span class="generation">{text(|g| format!("generation {}", g.generation))}</span>
+            </h4>
+            <p class="counters">
+                {text(|g| {
+                    format!("processed {} · duplicates {} · lost {} · lag {}", g.processed, g.duplicates, g.lost, g.lag)
+                })}
+            </p>
+            <For each=move || members.get() key=|n| n.clone() let:consumer>
+                <ConsumerCard name=consumer snapshot groups />
+            </For>
+            <GroupInspector group=name.clone() />
+        </div>
+    }
+}
+
+/// The group's `kafka-consumer-groups.sh --describe` output, on demand.
+#[component]
+pub fn GroupInspector(
+    /// Group name.
+    group: String,
+) -> impl IntoView {
+    let ctl = use_context::<Controller>();
+    let open = RwSignal::new(false);
+    let text = {
+        let group = group.clone();
+        move || {
+            ctl.and_then(|c| {
+                c.with(|sim| {
+                    let view = group_view(sim, &group);
+                    format!("{}{}", describe_offsets(sim, &view), describe_state(&view))
+                })
+            })
+            .unwrap_or_default()
+        }
+    };
+    let label = format!("Describe group {group}");
+    let region = format!("kafka-consumer-groups --describe --group {group}");
+    ctl.map(|_| {
+        view! {
+            <button
+                class="describe"
+                aria-expanded=move || open.get().to_string()
+                aria-label=label
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {move || if open.get() { "Hide --describe" } else { "--describe" }}
+            </button>
+            <Show when=move || open.get()>
+                <pre class="describe-out" role="region" aria-label=region.clone()>
+                    {text.clone()}
+                </pre>
+            </Show>
+        }
+    })
+}
+
+/// A consumer: its state, what it owns, its session, and what you can do to it.
 #[component]
 pub fn ConsumerCard(
-    /// The consumer's state.
-    consumer: ConsumerSnap,
+    /// Consumer name.
+    name: String,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
+    /// Every group's name (for "Move to group…").
+    groups: Memo<Vec<String>>,
 ) -> impl IntoView {
-    let label = format!("Consumer {}", consumer.name);
-    let owns = if consumer.assignment.is_empty() { "nothing".to_string() } else { consumer.assignment.join(", ") };
-    let class = format!("card consumer {}", consumer.status);
-    let session = consumer.session_left_ms.map(|ms| {
-        let note = if consumer.status == "running" { "session" } else { "the group notices in" };
-        format!("{note} {}", crate::sim::time::format_duration(ms))
-    });
+    let me = {
+        let name = name.clone();
+        Memo::new(move |_| snapshot.with(|s| s.consumers.iter().find(|c| c.name == name).cloned()))
+    };
+    let running = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.status == "running")));
+    let text = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status)));
+    let ctl = use_context::<Controller>();
     view! {
-        <article class=class aria-label=label>
-            <h5>{consumer.name.clone()} <span class="status-tag">{consumer.status}</span></h5>
-            <p>{consumer.activity}</p>
-            <p>{format!("owns {owns}")}</p>
-            {session.map(|s| view! { <p class="session">{s}</p> })}
+        <article class=class aria-label=format!("Consumer {name}")>
+            <h5>{name.clone()} <span class="status-tag">{text(|c| c.status.to_string())}</span></h5>
+            <p>{text(|c| c.activity.to_string())}</p>
+            <p>
+                {text(|c| {
+                    if c.assignment.is_empty() {
+                        "owns nothing".to_string()
+                    } else {
+                        format!("owns {}", c.assignment.join(", "))
+                    }
+                })}
+            </p>
+            <p class="session">
+                {text(|c| {
+                    c.session_left_ms
+                        .map(|ms| {
+                            let note = if c.status == "running" { "session" } else { "the group notices in" };
+                            format!("{note} {}", format_duration(ms))
+                        })
+                        .unwrap_or_default()
+                })}
+            </p>
+            {ctl.map(|ctl| consumer_actions(ctl, name.clone(), running, me, groups))}
         </article>
+    }
+}
+
+/// Crash / stop / start buttons and the "Move to group…" menu of a consumer card.
+fn consumer_actions(
+    ctl: Controller,
+    name: String,
+    running: Memo<bool>,
+    me: Memo<Option<ConsumerSnap>>,
+    groups: Memo<Vec<String>>,
+) -> impl IntoView {
+    let cmd = move |make: fn(String) -> Command, name: String| move |_| ctl.apply(make(name.clone()));
+    let buttons = {
+        let name = name.clone();
+        move || {
+            let name = name.clone();
+            if running.get() {
+                view! {
+                    <button
+                        class="danger"
+                        aria-label=format!("Crash {name}")
+                        on:click=cmd(|consumer| Command::CrashConsumer { consumer }, name.clone())
+                    >
+                        "Crash"
+                    </button>
+                    <button
+                        aria-label=format!("Stop {name}")
+                        on:click=cmd(|consumer| Command::StopConsumer { consumer }, name.clone())
+                    >
+                        "Stop"
+                    </button>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <button
+                        aria-label=format!("Start {name}")
+                        on:click=cmd(|consumer| Command::StartConsumer { consumer }, name.clone())
+                    >
+                        "Start"
+                    </button>
+                }
+                .into_any()
+            }
+        }
+    };
+    let targets = Memo::new(move |_| {
+        let own = me.with(|c| c.as_ref().map(|c| c.group.clone()).unwrap_or_default());
+        let all = groups.get();
+        let new_group = (1..).map(|i| format!("group-{i}")).find(|g| !all.contains(g)).unwrap_or_default();
+        let mut v: Vec<(String, String)> = all.into_iter().filter(|g| *g != own).map(|g| (g.clone(), g)).collect();
+        v.push((new_group.clone(), format!("new group ({new_group})")));
+        v
+    });
+    let move_to = {
+        let name = name.clone();
+        move |ev| {
+            let group = event_target_value(&ev);
+            if !group.is_empty() {
+                ctl.apply(Command::MoveConsumer { consumer: name.clone(), group });
+            }
+        }
+    };
+    view! {
+        <div class="actions">
+            {buttons}
+            <select class="move" aria-label=format!("Move {name} to group") on:change=move_to prop:value="">
+                <option value="">"Move to group…"</option>
+                {move || {
+                    targets
+                        .get()
+                        .into_iter()
+                        .map(|(value, text)| view! { <option value=value>{text}</option> })
+                        .collect_view()
+                }}
+            </select>
+        </div>
     }
 }

@@ -8,9 +8,64 @@ use leptos::prelude::*;
 
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::snapshot::Snapshot;
-use crate::sim::{Sim, SimTime};
+use crate::sim::{Command, Sim, SimTime};
 
 pub use cluster::ClusterView;
+
+/// The one way the interface changes the model: apply a command, publish a new snapshot.
+#[derive(Clone, Copy)]
+pub struct Controller {
+    sim: StoredValue<Sim, LocalStorage>,
+    snapshot: RwSignal<Snapshot>,
+}
+
+impl Controller {
+    pub fn new(sim: Sim) -> Controller {
+        let snapshot = RwSignal::new(Snapshot::of(&sim));
+        Controller { sim: StoredValue::new_local(sim), snapshot }
+    }
+
+    pub fn snapshot(&self) -> ReadSignal<Snapshot> {
+        self.snapshot.read_only()
+    }
+
+    /// Applies a command at the current simulated instant.
+    pub fn apply(&self, command: Command) {
+        self.update(|s| s.apply(command));
+    }
+
+    /// Runs the model forward to `t` (ms).
+    pub fn run_until(&self, t: u64) {
+        self.update(|s| s.run_until(SimTime(t)));
+    }
+
+    /// Runs until the next action that produces an event (the "step" control).
+    pub fn step_to_next_event(&self) {
+        self.update(|s| {
+            let before = s.event_count();
+            while s.event_count() == before && s.step() {}
+        });
+    }
+
+    pub fn replace(&self, sim: Sim) {
+        self.update(|s| *s = sim);
+    }
+
+    /// Reads the model (for text that is derived on demand, like `--describe`).
+    pub fn with<R>(&self, f: impl FnOnce(&Sim) -> R) -> Option<R> {
+        self.snapshot.track();
+        self.sim.try_with_value(f)
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Sim)) {
+        if let Some(snap) = self.sim.try_update_value(|s| {
+            f(s);
+            Snapshot::of(s)
+        }) {
+            self.snapshot.set(snap);
+        }
+    }
+}
 
 /// The seed a fresh page runs with.
 pub const DEFAULT_SEED: u64 = 1;
@@ -33,8 +88,9 @@ fn build(scenario: &Scenario) -> Sim {
 pub fn App() -> impl IntoView {
     let scenarios = StoredValue::new(scenario::builtin());
     let first = scenarios.with_value(|s| s[0].clone());
-    let sim = StoredValue::new_local(build(&first));
-    let snapshot = RwSignal::new(sim.with_value(Snapshot::of));
+    let ctl = Controller::new(build(&first));
+    provide_context(ctl);
+    let snapshot = ctl.snapshot();
     let selected = RwSignal::new(first.id.clone());
     let title = RwSignal::new(first.title.clone());
     let summary = RwSignal::new(first.summary.clone());
@@ -46,23 +102,23 @@ pub fn App() -> impl IntoView {
             return;
         }
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
-        if advance == 0 {
-            return;
+        if advance > 0 {
+            ctl.run_until(snapshot.with_untracked(|s| s.now_ms) + advance);
         }
-        let snap = sim.try_update_value(|s| {
-            let t = s.now().plus(advance);
-            s.run_until(SimTime(t.ms()));
-            Snapshot::of(s)
-        });
-        if let Some(snap) = snap {
-            snapshot.set(snap);
+    });
+    playback::on_keys(move |key| match key {
+        playback::Key::Space => playing.update(|p| *p = !*p),
+        playback::Key::Right => {
+            playing.set(false);
+            ctl.step_to_next_event();
         }
+        playback::Key::Faster => speed.update(|v| *v = (*v * 2.0).min(64.0)),
+        playback::Key::Slower => speed.update(|v| *v = (*v / 2.0).max(0.25)),
     });
 
     let choose = move |id: String| {
         if let Some(s) = scenarios.with_value(|all| all.iter().find(|s| s.id == id).cloned()) {
-            sim.set_value(build(&s));
-            snapshot.set(sim.with_value(Snapshot::of));
+            ctl.replace(build(&s));
             title.set(s.title.clone());
             summary.set(s.summary.clone());
             selected.set(s.id);
@@ -97,6 +153,7 @@ pub fn App() -> impl IntoView {
                 <label for="speed">"Speed"</label>
                 <select
                     id="speed"
+                    prop:value=move || speed.get().to_string()
                     on:change=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse::<f64>() {
                             speed.set(v);
@@ -105,9 +162,19 @@ pub fn App() -> impl IntoView {
                 >
                     {[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
                         .into_iter()
-                        .map(|v| view! { <option value=v.to_string() selected=v == 1.0>{format!("{v}×")}</option> })
+                        .map(|v| view! { <option value=v.to_string()>{format!("{v}×")}</option> })
                         .collect_view()}
                 </select>
+                <button
+                    aria-label="Step to the next event"
+                    title="Step to the next event (→)"
+                    on:click=move |_| {
+                        playing.set(false);
+                        ctl.step_to_next_event();
+                    }
+                >
+                    "Step →"
+                </button>
             </div>
         </header>
         <main>
@@ -115,7 +182,8 @@ pub fn App() -> impl IntoView {
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
             </section>
-            <ClusterView snapshot=snapshot.read_only() />
+            <ClusterView snapshot=snapshot />
+            <p class="keys">"Keys: Space play/pause · → next event · + / − speed"</p>
         </main>
         <footer class="status" role="status" aria-live="off" aria-label="Simulation status">
             <span class="clock">"Simulated time " <strong>{move || snapshot.with(|s| s.clock.clone())}</strong></span>

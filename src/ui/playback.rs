@@ -33,3 +33,36 @@ fn schedule(tick: Rc<dyn Fn(f64)>, alive: Arc<AtomicBool>, last: f64) {
         schedule(tick, alive, now);
     });
 }
+
+/// Playback shortcuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Space,
+    Right,
+    Faster,
+    Slower,
+}
+
+/// Calls `f` for playback keys pressed anywhere but in a form control (where they keep their
+/// usual meaning), until the owning component is dropped.
+pub fn on_keys(f: impl Fn(Key) + 'static) {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let in_control = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"));
+        let key = match ev.key().as_str() {
+            " " if !in_control => Key::Space,
+            "ArrowRight" if !in_control => Key::Right,
+            "+" | "=" => Key::Faster,
+            "-" | "_" => Key::Slower,
+            _ => return,
+        };
+        ev.prevent_default();
+        f(key);
+    });
+    on_cleanup(move || handle.remove());
+}

@@ -1,0 +1,110 @@
+// End-to-end: consumer groups in the browser, driven by role and name.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { serve } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
+const shots = join(here, 'artifacts');
+
+let server, browser;
+before(async () => {
+  server = await serve(dist);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const clock = async (page) => parseFloat(await page.locator('.clock strong').innerText());
+const owns = (page, name) => page.getByRole('article', { name: `Consumer ${name}` }).getByText(/^owns /);
+
+async function groupOfThree(page, speed = '8') {
+  await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: 'Three consumers share a topic' });
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption(speed);
+  // After the 3 s initial rebalance delay each consumer owns one partition.
+  for (const n of ['consumer-1', 'consumer-2', 'consumer-3']) {
+    await owns(page, n).filter({ hasText: /my-topic-\d$/ }).waitFor({ timeout: 15000 });
+  }
+}
+
+test('a crashed consumer is noticed only after its session timeout, then the others take over', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page, '2');
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const crashedAt = await clock(page);
+  await page.getByRole('button', { name: 'Crash consumer-2' }).click();
+  const card = page.getByRole('article', { name: 'Consumer consumer-2' });
+  await card.getByText('crashed', { exact: true }).waitFor();
+  await card.getByText(/the group notices in/).waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
+  // Within a few simulated seconds nothing has changed: still Stable, still three owners.
+  await page.waitForFunction((t) => parseFloat(document.querySelector('.clock strong').textContent) > t + 4, crashedAt);
+  const group = page.getByRole('group', { name: 'Group my-group' });
+  assert.match(await group.innerText(), /Stable/);
+  assert.match(await owns(page, 'consumer-1').innerText(), /^owns my-topic-\d$/);
+  // Then the session (10 s) runs out and a survivor takes the dead member's partition.
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('article[aria-label^="Consumer consumer-"]')]
+      .some((a) => (a.textContent.match(/my-topic-\d/g) || []).length === 2), null, { timeout: 20000 });
+  const takenAt = await clock(page);
+  assert.ok(takenAt - crashedAt >= 10 - 3, `taken over ${takenAt - crashedAt}s after the crash: not before the session timeout`);
+  assert.ok(takenAt - crashedAt <= 10 + 5, `taken over ${takenAt - crashedAt}s after the crash`);
+  await page.screenshot({ path: join(shots, 'group-after-crash.png') });
+  page.assertClean();
+});
+
+test('moving a consumer to a new group with the menu rebalances both groups', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page);
+  await page.getByRole('combobox', { name: 'Move consumer-3 to group' }).selectOption({ label: 'new group (group-1)' });
+  const fresh = page.getByRole('group', { name: 'Group group-1' });
+  await fresh.getByRole('article', { name: 'Consumer consumer-3' }).waitFor();
+  // consumer-3 alone in group-1 gets every partition; my-group's two share all three.
+  await fresh.getByText('owns my-topic-0, my-topic-1, my-topic-2').waitFor({ timeout: 15000 });
+  const mine = page.getByRole('group', { name: 'Group my-group' });
+  await page.waitForFunction(() => {
+    const g = document.querySelector('[aria-label="Group my-group"]');
+    return g && (g.textContent.match(/my-topic-\d/g) || []).length === 3;
+  }, null, { timeout: 15000 });
+  assert.match(await mine.innerText(), /generation [2-9]/);
+  page.assertClean();
+});
+
+test('the group inspector prints kafka-consumer-groups --describe', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page);
+  await page.getByRole('button', { name: 'Describe group my-group' }).click();
+  const out = page.getByRole('region', { name: 'kafka-consumer-groups --describe --group my-group' });
+  const text = await out.innerText();
+  assert.match(text, /GROUP\s+TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+CONSUMER-ID\s+HOST\s+CLIENT-ID/);
+  assert.match(text, /my-group\s+localhost:9092 {2}\(1\)\s+range\s+Stable\s+3/);
+  page.assertClean();
+});
+
+test('producer buttons send messages and keys drive playback', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  // Focus stays on that button (Space there would press it again): move focus off controls.
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Send 10 messages from producer');
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press('Space');
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+  await page.keyboard.press('Space');
+  await page.getByRole('button', { name: 'Play' }).waitFor();
+  const before = await clock(page);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((t) => parseFloat(document.querySelector('.clock strong').textContent) > t, before);
+  await page.keyboard.press('+');
+  assert.equal(await page.getByRole('combobox', { name: 'Speed' }).inputValue(), '2');
+  await page.keyboard.press('Space');
+  // The ten land in the log (plus the basic experiment's own ten at 1 s).
+  await page.getByRole('list', { name: 'Partition 0 of my-topic' }).getByRole('listitem').nth(19).waitFor({ timeout: 15000 });
+  page.assertClean();
+});
