@@ -75,3 +75,24 @@ fn the_digest_matches_the_native_one() {
     sim.run_until(SimTime(s.duration_ms));
     assert_eq!(sim.digest(), include_str!("fixtures/crash-before-commit-seed7.digest").trim());
 }
+
+#[wasm_bindgen_test]
+async fn consumer_card_buttons_send_commands_to_the_model() {
+    let root = container();
+    let _mount = leptos::mount::mount_to(root.clone(), App);
+    leptos::task::tick().await;
+    // Let playback run the start of the experiment (the consumer launches at t = 0).
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    let card = || root.query_selector("article[aria-label='Consumer consumer']").unwrap().unwrap();
+    assert!(card().text_content().unwrap().contains("running"), "{:?}", card().text_content());
+    let crash: web_sys::HtmlElement =
+        root.query_selector("button[aria-label='Crash consumer']").unwrap().expect("a crash button").unchecked_into();
+    crash.click();
+    leptos::task::tick().await;
+    assert!(card().text_content().unwrap().contains("crashed"), "{:?}", card().text_content());
+    let start: web_sys::HtmlElement =
+        root.query_selector("button[aria-label='Start consumer']").unwrap().expect("a start button").unchecked_into();
+    start.click();
+    leptos::task::tick().await;
+    assert!(card().text_content().unwrap().contains("running"));
+}

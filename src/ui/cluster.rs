@@ -10,6 +10,7 @@ use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap,
 use crate::sim::time::format_duration;
 use crate::sim::Command;
 
+use super::drag;
 use super::Controller;
 
 /// How many of the newest offsets a partition row shows.
@@ -47,6 +48,13 @@ pub fn ClusterView(
                 <For each=move || groups.get() key=|n| n.clone() let:name>
                     <GroupBox name snapshot groups />
                 </For>
+                <div
+                    class="group new-group"
+                    class:drop-over=drag::hovering(drag::NEW_GROUP.to_string())
+                    data-drop-group=drag::NEW_GROUP
+                >
+                    "Drop a consumer here to start a new group"
+                </div>
             </div>
         </section>
     }
@@ -225,7 +233,13 @@ pub fn GroupBox(
     };
     let text = move |f: fn(&GroupSnap) -> String| move || me.with(|g| g.as_ref().map(f).unwrap_or_default());
     view! {
-        <div class="group" role="group" aria-label=format!("Group {name}")>
+        <div
+            class="group"
+            class:drop-over=drag::hovering(name.clone())
+            role="group"
+            aria-label=format!("Group {name}")
+            data-drop-group=name.clone()
+        >
             <h4>
                 "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.to_string())}</span>
                 <span class="generation">{text(|g| format!("generation {}", g.generation))}</span>
@@ -302,9 +316,23 @@ pub fn ConsumerCard(
     let text = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
     let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status)));
     let ctl = use_context::<Controller>();
+    let drag_state = use_context::<drag::DragState>();
+    let grab = {
+        let name = name.clone();
+        move |ev: web_sys::PointerEvent| {
+            let group = me.with_untracked(|c| c.as_ref().map(|c| c.group.clone()).unwrap_or_default());
+            if let Some(state) = drag_state {
+                drag::start(state, &ev, &name, &group);
+            }
+        }
+    };
     view! {
         <article class=class aria-label=format!("Consumer {name}")>
-            <h5>{name.clone()} <span class="status-tag">{text(|c| c.status.to_string())}</span></h5>
+            <h5 class="handle" title="Drag onto another group to move it" on:pointerdown=grab>
+                <span class="grip" aria-hidden="true">"⠿"</span>
+                {name.clone()}
+                <span class="status-tag">{text(|c| c.status.to_string())}</span>
+            </h5>
             <p>{text(|c| c.activity.to_string())}</p>
             <p>
                 {text(|c| {

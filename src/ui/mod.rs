@@ -2,6 +2,7 @@
 //! No model logic lives here; the wall clock only paces playback.
 
 mod cluster;
+mod drag;
 mod playback;
 
 use leptos::prelude::*;
@@ -91,6 +92,7 @@ pub fn App() -> impl IntoView {
     let ctl = Controller::new(build(&first));
     provide_context(ctl);
     let snapshot = ctl.snapshot();
+    drag::install(ctl, move || snapshot.with_untracked(|s| s.groups.iter().map(|g| g.name.clone()).collect()));
     let selected = RwSignal::new(first.id.clone());
     let title = RwSignal::new(first.title.clone());
     let summary = RwSignal::new(first.summary.clone());
@@ -183,6 +185,7 @@ pub fn App() -> impl IntoView {
                 <p>{move || summary.get()}</p>
             </section>
             <ClusterView snapshot=snapshot />
+            <drag::DragGhost />
             <p class="keys">"Keys: Space play/pause · → next event · + / − speed"</p>
         </main>
         <footer class="status" role="status" aria-live="off" aria-label="Simulation status">

@@ -108,3 +108,40 @@ test('producer buttons send messages and keys drive playback', async () => {
   await page.getByRole('list', { name: 'Partition 0 of my-topic' }).getByRole('listitem').nth(19).waitFor({ timeout: 15000 });
   page.assertClean();
 });
+
+async function center(locator) {
+  const b = await locator.boundingBox();
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const handle = (name) => page.getByRole('article', { name: `Consumer ${name}` }).getByTitle('Drag onto another group to move it');
+  const newZone = page.getByText('Drop a consumer here to start a new group');
+
+  // Esc cancels: nothing moves even though the pointer is released over the new-group zone.
+  let from = await center(handle('consumer-1'));
+  let to = await center(newZone);
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 8 });
+  await page.keyboard.press('Escape');
+  await page.mouse.up();
+  assert.equal(await page.getByRole('group', { name: /^Group group-/ }).count(), 0, 'Esc cancelled the drag');
+
+  // A real drag: pointer down on consumer-3's handle, move, release over the zone.
+  from = await center(handle('consumer-3'));
+  to = await center(newZone);
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 5 });
+  await page.mouse.move(to.x, to.y, { steps: 5 });
+  await page.mouse.up();
+  const fresh = page.getByRole('group', { name: 'Group group-1' });
+  await fresh.getByRole('article', { name: 'Consumer consumer-3' }).waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await fresh.getByText('owns my-topic-0, my-topic-1, my-topic-2').waitFor({ timeout: 15000 });
+  page.assertClean();
+});
