@@ -197,11 +197,26 @@ pub fn PartitionRow(
             })
         })
     };
+    let open = RwSignal::new(false);
+    let records_topic = topic.clone();
     view! {
         <div class="partition">
-            <span class="pname">{format!("P{index}")}</span>
+            <button
+                class="pname"
+                aria-expanded=move || open.get().to_string()
+                aria-label=format!("Inspect partition {index} of {topic}")
+                title="Show this partition's records"
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {format!("P{index}")}
+            </button>
             <ol class="log" aria-label=format!("Partition {index} of {topic}")>{cells}</ol>
             <p class="pinfo">{info}</p>
+            <Show when=move || open.get()>
+                <div class="pinfo">
+                    <super::inspect::PartitionRecords topic=records_topic.clone() index />
+                </div>
+            </Show>
         </div>
     }
 }

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod drag;
+mod inspect;
 mod playback;
 
 use leptos::prelude::*;
@@ -18,12 +19,24 @@ pub use cluster::ClusterView;
 pub struct Controller {
     sim: StoredValue<Sim, LocalStorage>,
     snapshot: RwSignal<Snapshot>,
+    /// The most recent events, oldest first (at most [`EVENT_LOG_LEN`]).
+    log: StoredValue<std::collections::VecDeque<crate::sim::Event>, LocalStorage>,
 }
 
+/// How many recent events the event log keeps.
+pub const EVENT_LOG_LEN: usize = 500;
+
 impl Controller {
-    pub fn new(sim: Sim) -> Controller {
+    pub fn new(mut sim: Sim) -> Controller {
+        sim.keep_events(true);
         let snapshot = RwSignal::new(Snapshot::of(&sim));
-        Controller { sim: StoredValue::new_local(sim), snapshot }
+        Controller { sim: StoredValue::new_local(sim), snapshot, log: StoredValue::new_local(Default::default()) }
+    }
+
+    /// Calls `f` with the recent events, oldest first (re-runs when the snapshot changes).
+    pub fn with_log<R>(&self, f: impl FnOnce(&std::collections::VecDeque<crate::sim::Event>) -> R) -> Option<R> {
+        self.snapshot.track();
+        self.log.try_with_value(f)
     }
 
     pub fn snapshot(&self) -> ReadSignal<Snapshot> {
@@ -48,7 +61,9 @@ impl Controller {
         });
     }
 
-    pub fn replace(&self, sim: Sim) {
+    pub fn replace(&self, mut sim: Sim) {
+        sim.keep_events(true);
+        self.log.update_value(|l| l.clear());
         self.update(|s| *s = sim);
     }
 
@@ -59,10 +74,15 @@ impl Controller {
     }
 
     fn update(&self, f: impl FnOnce(&mut Sim)) {
-        if let Some(snap) = self.sim.try_update_value(|s| {
+        if let Some((snap, events)) = self.sim.try_update_value(|s| {
             f(s);
-            Snapshot::of(s)
+            (Snapshot::of(s), s.drain_events())
         }) {
+            self.log.update_value(|log| {
+                log.extend(events);
+                let excess = log.len().saturating_sub(EVENT_LOG_LEN);
+                log.drain(..excess);
+            });
             self.snapshot.set(snap);
         }
     }
@@ -186,6 +206,7 @@ pub fn App() -> impl IntoView {
             </section>
             <ClusterView snapshot=snapshot />
             <drag::DragGhost />
+            <inspect::EventLog />
             <p class="keys">"Keys: Space play/pause · → next event · + / − speed"</p>
         </main>
         <footer class="status" role="status" aria-live="off" aria-label="Simulation status">

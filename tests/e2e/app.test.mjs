@@ -79,3 +79,33 @@ test('works at phone width', async () => {
   await page.screenshot({ path: join(shots, 'first-screen-390.png'), fullPage: true });
   page.assertClean();
 });
+
+test('a partition can be inspected record by record', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
+  const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
+  await partition.getByRole('listitem').filter({ hasText: /^9$/ }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Inspect partition 0 of my-topic' }).click();
+  const table = page.getByRole('table', { name: 'Records of partition 0 of my-topic' });
+  const rows = table.getByRole('row');
+  assert.equal(await rows.count(), 11, 'a header and ten records');
+  // Newest first; null keys, values derived from producer and sequence number.
+  assert.match(await rows.nth(1).innerText(), /^9\s+null\s+producer message #9\s+1\.00\ds$/);
+  assert.match(await rows.nth(10).innerText(), /^0\s+null\s+producer message #0/);
+  page.assertClean();
+});
+
+test('the event log shows what happened and filters it', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
+  await page.waitForFunction(() => parseFloat(document.querySelector('.clock strong').textContent) > 6);
+  const log = page.getByRole('region', { name: 'Event log' });
+  await log.getByRole('button', { name: 'Show event log' }).click();
+  await log.getByRole('searchbox', { name: 'Filter' }).fill('committed');
+  const items = log.getByRole('list', { name: 'Recent events, newest first' }).getByRole('listitem');
+  await items.first().waitFor();
+  for (const text of await items.allInnerTexts()) assert.match(text, /committed/);
+  await log.getByRole('searchbox', { name: 'Filter' }).fill('joined');
+  await items.first().getByText(/joined.*my-group.*generation":1.*"leader":true/).waitFor();
+  page.assertClean();
+});
