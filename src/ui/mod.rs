@@ -5,6 +5,7 @@ mod cluster;
 mod drag;
 mod inspect;
 mod playback;
+mod plots;
 
 use leptos::prelude::*;
 
@@ -21,7 +22,14 @@ pub struct Controller {
     snapshot: RwSignal<Snapshot>,
     /// The most recent events, oldest first (at most [`EVENT_LOG_LEN`]).
     log: StoredValue<std::collections::VecDeque<crate::sim::Event>, LocalStorage>,
+    /// One sample per simulated second for the plots (at most [`PLOT_SECONDS`]).
+    samples: StoredValue<std::collections::VecDeque<plots::Sample>, LocalStorage>,
+    /// Bumped when a sample is added: the plots redraw once per simulated second, not per frame.
+    sampled: RwSignal<u64>,
 }
+
+/// How many simulated seconds the plots show.
+pub const PLOT_SECONDS: usize = 120;
 
 /// How many recent events the event log keeps.
 pub const EVENT_LOG_LEN: usize = 500;
@@ -30,7 +38,19 @@ impl Controller {
     pub fn new(mut sim: Sim) -> Controller {
         sim.keep_events(true);
         let snapshot = RwSignal::new(Snapshot::of(&sim));
-        Controller { sim: StoredValue::new_local(sim), snapshot, log: StoredValue::new_local(Default::default()) }
+        Controller {
+            sim: StoredValue::new_local(sim),
+            snapshot,
+            log: StoredValue::new_local(Default::default()),
+            samples: StoredValue::new_local(Default::default()),
+            sampled: RwSignal::new(0),
+        }
+    }
+
+    /// Calls `f` with the plot samples, oldest first (re-runs when the snapshot changes).
+    pub fn with_samples<R>(&self, f: impl FnOnce(&std::collections::VecDeque<plots::Sample>) -> R) -> Option<R> {
+        self.sampled.track();
+        self.samples.try_with_value(f)
     }
 
     /// Calls `f` with the recent events, oldest first (re-runs when the snapshot changes).
@@ -64,6 +84,8 @@ impl Controller {
     pub fn replace(&self, mut sim: Sim) {
         sim.keep_events(true);
         self.log.update_value(|l| l.clear());
+        self.samples.update_value(|l| l.clear());
+        self.sampled.update(|n| *n += 1);
         self.update(|s| *s = sim);
     }
 
@@ -83,6 +105,10 @@ impl Controller {
                 let excess = log.len().saturating_sub(EVENT_LOG_LEN);
                 log.drain(..excess);
             });
+            let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, PLOT_SECONDS));
+            if added == Some(true) {
+                self.sampled.update(|n| *n += 1);
+            }
             self.snapshot.set(snap);
         }
     }
@@ -206,6 +232,7 @@ pub fn App() -> impl IntoView {
             </section>
             <ClusterView snapshot=snapshot />
             <drag::DragGhost />
+            <plots::Plots />
             <inspect::EventLog />
             <p class="keys">"Keys: Space play/pause · → next event · + / − speed"</p>
         </main>

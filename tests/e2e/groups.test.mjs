@@ -145,3 +145,14 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
   await fresh.getByText('owns my-topic-0, my-topic-1, my-topic-2').waitFor({ timeout: 15000 });
   page.assertClean();
 });
+
+test('plots show lag per group and throughput, labelled by name', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page, '16');
+  const lag = page.getByRole('img', { name: /^Lag per group: my-group \d+/ });
+  await lag.waitFor({ timeout: 15000 });
+  await page.getByRole('img', { name: /^Throughput: all \d+/ }).waitFor();
+  assert.equal(await lag.locator('polyline').count(), 1);
+  assert.match(await lag.textContent(), /my-group/, 'each line carries its name, not only a colour');
+  page.assertClean();
+});

@@ -1,0 +1,121 @@
+//! Lag per group and throughput over the last simulated minutes, as small SVG line charts.
+//! Each line is labelled with its group's name and drawn with its own dash pattern, so colour
+//! is never the only way to tell lines apart.
+
+use std::collections::VecDeque;
+
+use leptos::prelude::*;
+
+use super::Controller;
+use crate::sim::snapshot::Snapshot;
+
+/// What the plots need from one simulated second.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub second: u64,
+    /// Lag per group, by name.
+    pub lag: Vec<(String, u64)>,
+    /// Records in all logs (log-end offsets summed) at that second.
+    pub appended: u64,
+}
+
+/// Appends a sample when the snapshot enters a new simulated second (returning true); keeps
+/// the last `keep`.
+pub fn record(samples: &mut VecDeque<Sample>, snap: &Snapshot, keep: usize) -> bool {
+    let second = snap.now_ms / 1000;
+    if samples.back().is_some_and(|s| s.second >= second) {
+        return false;
+    }
+    let appended = snap.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log_end_offset).sum();
+    samples.push_back(Sample { second, lag: snap.groups.iter().map(|g| (g.name.clone(), g.lag)).collect(), appended });
+    while samples.len() > keep {
+        samples.pop_front();
+    }
+    true
+}
+
+const W: f64 = 320.0;
+const H: f64 = 90.0;
+/// Okabe–Ito colours and dash patterns for successive lines.
+const STYLES: [(&str, &str); 4] = [("#0072b2", ""), ("#d55e00", "6 3"), ("#009e73", "2 3"), ("#cc79a7", "8 3 2 3")];
+
+struct Line {
+    name: String,
+    points: Vec<(u64, u64)>,
+}
+
+fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
+    let (min_s, max_s) = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+    let max_v = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).max().unwrap_or(0).max(1);
+    let span = max_s.saturating_sub(min_s).max(1) as f64;
+    let x = move |s: u64| (s.saturating_sub(min_s)) as f64 / span * (W - 60.0);
+    let y = move |v: u64| H - 4.0 - v as f64 / max_v as f64 * (H - 14.0);
+    let latest: Vec<String> =
+        lines.iter().map(|l| format!("{} {}", l.name, l.points.last().map_or(0, |p| p.1))).collect();
+    let label = format!("{title}: {} (max {max_v} {unit})", latest.join(", "));
+    let paths = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (color, dash) = STYLES[i % STYLES.len()];
+            let pts: Vec<String> = l.points.iter().map(|(s, v)| format!("{:.1},{:.1}", x(*s), y(*v))).collect();
+            let end = l.points.last().map(|(s, v)| (x(*s) + 4.0, y(*v) + 3.0)).unwrap_or((0.0, 0.0));
+            view! {
+                <polyline points=pts.join(" ") fill="none" stroke=color stroke-width="2" stroke-dasharray=dash />
+                <text x=format!("{:.1}", end.0) y=format!("{:.1}", end.1) class="plot-label">{l.name}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="plot">
+            <figcaption>{format!("{title} (max {max_v} {unit})")}</figcaption>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=label>
+                <line x1="0" y1=H - 4.0 x2=W - 60.0 y2=H - 4.0 class="axis" />
+                {paths}
+            </svg>
+        </figure>
+    }
+}
+
+/// Lag per group and throughput, from the samples the controller records.
+#[component]
+pub fn Plots() -> impl IntoView {
+    let ctl = use_context::<Controller>();
+    let charts = move || {
+        ctl.and_then(|c| {
+            c.with_samples(|samples| {
+                if samples.len() < 2 {
+                    return None;
+                }
+                let mut names: Vec<String> =
+                    samples.iter().flat_map(|s| s.lag.iter().map(|(n, _)| n.clone())).collect();
+                names.sort();
+                names.dedup();
+                let lag_lines = names
+                    .into_iter()
+                    .map(|name| Line {
+                        points: samples
+                            .iter()
+                            .filter_map(|s| s.lag.iter().find(|(n, _)| *n == name).map(|(_, v)| (s.second, *v)))
+                            .collect(),
+                        name,
+                    })
+                    .collect();
+                let rate: Vec<(u64, u64)> = samples
+                    .iter()
+                    .zip(samples.iter().skip(1))
+                    .map(|(a, b)| (b.second, (b.appended - a.appended) / (b.second - a.second).max(1)))
+                    .collect();
+                Some(view! {
+                    {chart("Lag per group", "records", lag_lines)}
+                    {chart("Throughput", "records/s", vec![Line { name: "all".into(), points: rate }])}
+                })
+            })
+            .flatten()
+        })
+    };
+    view! { <section class="plots" aria-label="Plots">{charts}</section> }
+}
