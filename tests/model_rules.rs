@@ -281,3 +281,24 @@ fn every_builtin_scenario_is_valid_and_runs() {
         assert!(sim.event_count() > 0, "{}", s.id);
     }
 }
+
+#[test]
+fn consumer_settings_take_effect_at_the_next_start() {
+    use ksim::sim::command::ConsumerSetting;
+    let mut c = consumer("c");
+    c.auto_offset_reset = OffsetReset::Earliest;
+    let mut sim = sim(&scenario_with(1, vec![producer(Keys::None)], vec![c]));
+    sim.run_until(SimTime(5_000));
+    sim.apply(Command::ConfigureConsumer {
+        consumer: "c".into(),
+        setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Latest),
+    });
+    assert_eq!(sim.consumers[0].spec.auto_offset_reset, OffsetReset::Earliest, "a running consumer keeps its config");
+    sim.apply(Command::ConfigureConsumer { consumer: "c".into(), setting: ConsumerSetting::SessionTimeoutMs(1) });
+    let rejected = sim.drain_events().iter().filter(|e| matches!(e.kind, EventKind::CommandRejected { .. })).count();
+    assert_eq!(rejected, 1, "a session timeout below the heartbeat interval is refused");
+    sim.apply(Command::StopConsumer { consumer: "c".into() });
+    sim.apply(Command::StartConsumer { consumer: "c".into() });
+    assert_eq!(sim.consumers[0].spec.auto_offset_reset, OffsetReset::Latest);
+    assert!(sim.consumers[0].pending_spec.is_none());
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{CommitMode, ConsumerSpec, Keys, ProducerSpec};
+use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -50,6 +50,12 @@ pub enum Command {
         consumer: String,
         mode: CommitMode,
     },
+    /// Change a consumer's configuration. Like a real consumer's config, it is read when the
+    /// consumer starts: a running consumer uses it after its next restart.
+    ConfigureConsumer {
+        consumer: String,
+        setting: ConsumerSetting,
+    },
     /// Leave the current group cleanly and join another (what dragging a consumer card does).
     MoveConsumer {
         consumer: String,
@@ -72,8 +78,18 @@ impl Command {
             Command::SetProcessingTime { consumer, ms } => format!("{consumer} takes {ms} ms per record"),
             Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
             Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
+            Command::ConfigureConsumer { consumer, setting } => format!("configure {consumer}: {setting:?}"),
         }
     }
+}
+
+/// A consumer configuration that takes effect when the consumer (re)starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", content = "value", rename_all = "snake_case")]
+pub enum ConsumerSetting {
+    AutoOffsetReset(OffsetReset),
+    Assignor(Strategy),
+    SessionTimeoutMs(u64),
 }
 
 /// A command and the simulated time (ms) it is applied at.

@@ -88,6 +88,15 @@ impl Sim {
     pub(crate) fn start_consumer(&mut self, c: u32) {
         let now = self.now;
         let con = &mut self.consumers[c as usize];
+        if let Some(spec) = con.pending_spec.take() {
+            // Keep what can change at run time; take the new constructor-time settings.
+            con.spec = ConsumerSpec {
+                group: con.spec.group.clone(),
+                commit: con.spec.commit,
+                processing_ms: con.spec.processing_ms,
+                ..spec
+            };
+        }
         con.inc += 1;
         con.status = ConsumerStatus::Running;
         con.reset_membership();
@@ -776,6 +785,7 @@ impl Consumer {
             last_assignment: Vec::new(),
             last_generation: -1,
             awaiting_offsets: BTreeSet::new(),
+            pending_spec: None,
         }
     }
 

@@ -129,6 +129,8 @@ pub struct Consumer {
     pub(crate) last_assignment: Vec<Tp>,
     pub(crate) last_generation: i32,
     pub(crate) awaiting_offsets: std::collections::BTreeSet<Tp>,
+    /// Configuration changed while running: it takes effect at the next start.
+    pub pending_spec: Option<ConsumerSpec>,
 }
 
 /// What one group has done with one partition: deliveries counted per offset.
@@ -643,6 +645,18 @@ impl Sim {
                 }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.move_consumer(c, &group);
+                Ok(())
+            }),
+            Command::ConfigureConsumer { consumer, setting } => consumer_of(self, &consumer).and_then(|c| {
+                let mut spec = self.consumers[c as usize].spec.clone();
+                match setting {
+                    super::command::ConsumerSetting::AutoOffsetReset(r) => spec.auto_offset_reset = r,
+                    super::command::ConsumerSetting::Assignor(a) => spec.assignor = a,
+                    super::command::ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
+                }
+                spec.validate()?;
+                self.emit(EventKind::Command { command: original.clone() });
+                self.consumers[c as usize].pending_spec = Some(spec);
                 Ok(())
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::config::{ConsumerSpec, Keys};
 use super::describe::group_view;
 use super::engine::{ConsumerStatus, Phase, Sim, Tp};
 use super::report::{group_report, GroupReport};
@@ -43,6 +44,7 @@ pub struct ProducerSnap {
     pub sent: u64,
     pub acked: u64,
     pub rate_per_sec: u32,
+    pub keys: Keys,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,6 +63,10 @@ pub struct ConsumerSnap {
     /// Time left before the coordinator gives up on its member without a heartbeat; shown for
     /// a crashed consumer too, counting down until the group notices.
     pub session_left_ms: Option<u64>,
+    /// Its settings (with any change waiting for the next start already applied).
+    pub settings: ConsumerSpec,
+    /// A changed setting waits for the next start.
+    pub settings_pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -119,6 +125,7 @@ impl Snapshot {
                 sent: p.next_seq,
                 acked: p.acked,
                 rate_per_sec: p.spec.rate_per_sec,
+                keys: p.spec.keys.clone(),
             })
             .collect();
         let consumers = sim
@@ -153,6 +160,11 @@ impl Snapshot {
                 positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
                 in_flight: c.in_flight_records(),
                 generation: c.generation,
+                settings: c.pending_spec.clone().map_or_else(
+                    || c.spec.clone(),
+                    |p| ConsumerSpec { commit: c.spec.commit, processing_ms: c.spec.processing_ms, ..p },
+                ),
+                settings_pending: c.pending_spec.is_some(),
                 session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
                     g.members.iter().find(|m| m.consumer == ci as u32).map(|m| m.session_deadline().since(sim.now()))
                 }),

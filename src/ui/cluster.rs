@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::sim::command::ConsumerSetting;
+use crate::sim::config::{CommitMode, Keys, OffsetReset, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::time::format_duration;
@@ -91,6 +93,16 @@ pub fn ProducerCard(
         }
     };
     let rate = move || me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec)).to_string();
+    let keys_choice = move || me.with(|p| p.as_ref().map_or("", |p| key_choice(&p.keys)));
+    let set_keys = {
+        let name = name.clone();
+        move |ev| {
+            let choice = event_target_value(&ev);
+            if let (Some(ctl), Some((_, _, make))) = (ctl, KEY_CHOICES.iter().find(|(v, _, _)| *v == choice)) {
+                ctl.apply(Command::SetKeys { producer: name.clone(), keys: make() });
+            }
+        }
+    };
     view! {
         <article class="card producer" aria-label=format!("Producer {name}")>
             <h4>{name.clone()}</h4>
@@ -121,11 +133,31 @@ pub fn ProducerCard(
                                         .collect_view()
                                 }}
                             </select>
+                            <select aria-label=format!("Keys of {name}") on:change=set_keys prop:value=keys_choice>
+                                {KEY_CHOICES
+                                    .iter()
+                                    .map(|(value, text, _)| view! { <option value=*value>{*text}</option> })
+                                    .collect_view()}
+                            </select>
                         </div>
                     }
                 })}
         </article>
     }
+}
+
+/// The key settings a producer card offers: (value, label, keys).
+const KEY_CHOICES: [(&str, &str, fn() -> Keys); 4] = [
+    ("none", "null keys (sticky)", || Keys::None),
+    ("one", "one key: order-42", || Keys::Fixed { key: "order-42".into() }),
+    ("users", "6 user keys", || Keys::Cycle {
+        keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
+    }),
+    ("random", "100 random keys", || Keys::Random { cardinality: 100 }),
+];
+
+fn key_choice(keys: &Keys) -> &'static str {
+    KEY_CHOICES.iter().find(|(_, _, make)| make() == *keys).map_or("", |(value, _, _)| value)
 }
 
 /// A topic and its partition logs.
@@ -369,6 +401,7 @@ pub fn ConsumerCard(
                 })}
             </p>
             {ctl.map(|ctl| consumer_actions(ctl, name.clone(), running, me, groups))}
+            {ctl.map(|ctl| consumer_settings(ctl, name.clone(), me))}
         </article>
     }
 }
@@ -447,5 +480,120 @@ fn consumer_actions(
                 }}
             </select>
         </div>
+    }
+}
+
+/// A select bound to one consumer setting: `current` reads it, `apply` turns a choice into a command.
+fn setting_select(
+    label: String,
+    options: Vec<(String, String)>,
+    current: impl Fn() -> String + Send + Sync + 'static,
+    apply: impl Fn(String) + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="setting">
+            <span>{label}</span>
+            <select prop:value=current on:change=move |ev| apply(event_target_value(&ev))>
+                {options.into_iter().map(|(v, t)| view! { <option value=v>{t}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect()
+}
+
+/// Per-consumer settings: commit mode and processing time apply at once; the others, like a
+/// real consumer's configuration, at its next start.
+fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap>>) -> impl IntoView {
+    let get = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let configure = {
+        let name = name.clone();
+        move |setting: ConsumerSetting| ctl.apply(Command::ConfigureConsumer { consumer: name.clone(), setting })
+    };
+    let commit = {
+        let name = name.clone();
+        move |v: String| {
+            let mode = match v.as_str() {
+                "after_processing" => CommitMode::AfterProcessing,
+                "before_processing" => CommitMode::BeforeProcessing,
+                _ => CommitMode::Auto,
+            };
+            ctl.apply(Command::SetCommitMode { consumer: name.clone(), mode });
+        }
+    };
+    let processing = {
+        let name = name.clone();
+        move |v: String| {
+            if let Ok(ms) = v.parse() {
+                ctl.apply(Command::SetProcessingTime { consumer: name.clone(), ms });
+            }
+        }
+    };
+    let reset = {
+        let configure = configure.clone();
+        move |v: String| {
+            let r = if v == "latest" { OffsetReset::Latest } else { OffsetReset::Earliest };
+            configure(ConsumerSetting::AutoOffsetReset(r));
+        }
+    };
+    let assignor = {
+        let configure = configure.clone();
+        move |v: String| {
+            if let Some(a) = Strategy::parse(&v) {
+                configure(ConsumerSetting::Assignor(a));
+            }
+        }
+    };
+    let session = move |v: String| {
+        if let Ok(ms) = v.parse() {
+            configure(ConsumerSetting::SessionTimeoutMs(ms));
+        }
+    };
+    let ms = |list: &[u64]| list.iter().map(|v| (v.to_string(), format_duration(*v))).collect::<Vec<_>>();
+    view! {
+        <details class="settings">
+            <summary aria-label=format!("Settings of {name}")>"Settings"</summary>
+            {setting_select(
+                "commit".into(),
+                opts(&[("auto", "auto (every 5 s, in poll)"), ("after_processing", "after processing"), ("before_processing", "before processing")]),
+                get(|c| serde_json::to_value(c.settings.commit).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+                commit,
+            )}
+            {setting_select(
+                "processing per record".into(),
+                ms(&[0, 10, 50, 100, 500, 1_000, 5_000]),
+                get(|c| c.settings.processing_ms.to_string()),
+                processing,
+            )}
+            {setting_select(
+                "auto.offset.reset".into(),
+                opts(&[("earliest", "earliest"), ("latest", "latest")]),
+                get(|c| if c.settings.auto_offset_reset == OffsetReset::Latest { "latest".into() } else { "earliest".into() }),
+                reset,
+            )}
+            {setting_select(
+                "assignor".into(),
+                opts(&[("range", "range"), ("roundrobin", "roundrobin"), ("sticky", "sticky"), ("cooperative-sticky", "cooperative-sticky")]),
+                get(|c| c.settings.assignor.protocol_name().to_string()),
+                assignor,
+            )}
+            {setting_select(
+                "session.timeout.ms".into(),
+                ms(&[6_000, 10_000, 45_000]),
+                get(|c| c.settings.session_timeout_ms.to_string()),
+                session,
+            )}
+            <p class="note">
+                {move || {
+                    if me.with(|c| c.as_ref().is_some_and(|c| c.settings_pending)) {
+                        "Changed: takes effect when the consumer next starts (Stop, then Start)."
+                    } else {
+                        "auto.offset.reset, assignor and session timeout are read when the consumer starts."
+                    }
+                }}
+            </p>
+        </details>
     }
 }

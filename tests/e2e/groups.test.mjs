@@ -156,3 +156,19 @@ test('plots show lag per group and throughput, labelled by name', async () => {
   assert.match(await lag.textContent(), /my-group/, 'each line carries its name, not only a colour');
   page.assertClean();
 });
+
+test('consumer settings and producer keys are changed from the cards', async () => {
+  const page = await openPage(browser, server.url);
+  await groupOfThree(page);
+  const card = page.getByRole('article', { name: 'Consumer consumer-1' });
+  await card.getByText('Settings').click();
+  await card.getByRole('combobox', { name: 'assignor' }).selectOption('cooperative-sticky');
+  await card.getByText(/Changed: takes effect when the consumer next starts/).waitFor();
+  await card.getByRole('combobox', { name: 'processing per record' }).selectOption('1000');
+  assert.equal(await card.getByRole('combobox', { name: 'processing per record' }).inputValue(), '1000');
+  // One key: every new record goes to the partition murmur2 picks (`ksim partition --partitions 3 order-42` → 0).
+  await page.getByRole('combobox', { name: 'Keys of producer' }).selectOption({ label: 'one key: order-42' });
+  await page.getByRole('button', { name: 'Inspect partition 0 of my-topic' }).click();
+  await page.getByRole('table', { name: 'Records of partition 0 of my-topic' }).getByText('order-42').first().waitFor({ timeout: 15000 });
+  page.assertClean();
+});
