@@ -146,8 +146,10 @@ pub fn ProducerCard(
     }
 }
 
-/// The key settings a producer card offers: (value, label, keys).
-const KEY_CHOICES: [(&str, &str, fn() -> Keys); 4] = [
+/// A key setting a producer card offers: (value, label, keys).
+type KeyChoice = (&'static str, &'static str, fn() -> Keys);
+
+const KEY_CHOICES: [KeyChoice; 4] = [
     ("none", "null keys (sticky)", || Keys::None),
     ("one", "one key: order-42", || Keys::Fixed { key: "order-42".into() }),
     ("users", "6 user keys", || Keys::Cycle {
