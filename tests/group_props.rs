@@ -257,7 +257,16 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         if c.commit != CommitMode::BeforeProcessing {
             prop_assert_eq!(r.lost, 0, "group {}: with commit after processing nothing is skipped", g);
         }
-        prop_assert_eq!(r.lag, 0, "group {} caught up", g);
+        for x in &running {
+            for (tp, pos) in &x.positions {
+                prop_assert_eq!(*pos, sim.partition(*tp).high_watermark, "{} in {} read everything", x.spec.name, g);
+            }
+        }
+        // Committed lag closes only with auto-commit: a manual commit that failed during a
+        // rebalance is not retried until there is another batch, as in a real application.
+        if c.commit == CommitMode::Auto {
+            prop_assert_eq!(r.lag, 0, "group {} committed everything", g);
+        }
     }
     Ok(())
 }

@@ -709,16 +709,21 @@ mod tests {
 
     // The cases of ../shared/KAFKA_SEMANTICS.md §2, from Kafka's own assignor tests.
 
-    #[test]
-    fn case1_range_with_different_subscriptions() {
-        let i = input(
+    /// topic1 = 3, topic2 = 2; consumer1 [topic1], consumer2 [topic1, topic2], consumer3 [topic1].
+    fn different_subscriptions() -> AssignInput {
+        input(
             &[("topic1", 3), ("topic2", 2)],
             vec![
                 ("consumer1", sub(&["topic1"])),
                 ("consumer2", sub(&["topic1", "topic2"])),
                 ("consumer3", sub(&["topic1"])),
             ],
-        );
+        )
+    }
+
+    #[test]
+    fn case1_range_with_different_subscriptions() {
+        let i = different_subscriptions();
         let a = assign(Strategy::Range, &i);
         check(&a, "consumer1", &[("topic1", 0)]);
         check(&a, "consumer2", &[("topic1", 1), ("topic2", 0), ("topic2", 1)]);
@@ -776,14 +781,7 @@ mod tests {
 
     #[test]
     fn case6_sticky_fresh_with_different_subscriptions() {
-        let i = input(
-            &[("topic1", 3), ("topic2", 2)],
-            vec![
-                ("consumer1", sub(&["topic1"])),
-                ("consumer2", sub(&["topic1", "topic2"])),
-                ("consumer3", sub(&["topic1"])),
-            ],
-        );
+        let i = different_subscriptions();
         let a = assign(Strategy::Sticky, &i);
         check(&a, "consumer1", &[("topic1", 0), ("topic1", 2)]);
         check(&a, "consumer2", &[("topic2", 0), ("topic2", 1)]);

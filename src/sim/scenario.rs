@@ -96,6 +96,24 @@ fn base(id: &str, title: &str, summary: &str, partitions: u32) -> Scenario {
     }
 }
 
+/// 50 messages in batches of 20 at 100 ms a record; the consumer crashes 15 records into its
+/// second batch and restarts. What the group loses or repeats depends on `commit`.
+fn crash_mid_batch(id: &str, title: &str, summary: &str, commit: CommitMode) -> Scenario {
+    let summary = format!("{summary} (session.timeout.ms is 10 s here, Kafka's pre-3.0 default.)");
+    let mut s = base(id, title, &summary, 1);
+    s.consumers[0].commit = commit;
+    s.consumers[0].max_poll_records = 20;
+    // Kafka's pre-3.0 default, so the dead member's session runs out sooner than 45 s.
+    s.consumers[0].session_timeout_ms = 10_000;
+    s.script = vec![
+        produce(1_000, 50),
+        at(6_550, Command::CrashConsumer { consumer: consumer("consumer") }),
+        at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
+    ];
+    s.duration_ms = 40_000;
+    s
+}
+
 /// The built-in scenarios, in the order `ksim lessons` lists them.
 pub fn builtin() -> Vec<Scenario> {
     let mut out = Vec::new();
@@ -142,40 +160,18 @@ pub fn builtin() -> Vec<Scenario> {
     s.duration_ms = 30_000;
     out.push(s);
 
-    let mut s = base(
+    out.push(crash_mid_batch(
         "crash-before-commit",
         "Processed twice: a crash between processing and commit",
-        "The consumer commits after each batch of 20; it crashes in the middle of a batch and the restarted one processes those records again. (session.timeout.ms is 10 s here, Kafka's pre-3.0 default.)",
-        1,
-    );
-    s.consumers[0].commit = CommitMode::AfterProcessing;
-    s.consumers[0].max_poll_records = 20;
-    // Kafka's pre-3.0 default, so the dead member's session runs out sooner than 45 s.
-    s.consumers[0].session_timeout_ms = 10_000;
-    s.script = vec![
-        produce(1_000, 50),
-        at(6_550, Command::CrashConsumer { consumer: consumer("consumer") }),
-        at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
-    ];
-    s.duration_ms = 40_000;
-    out.push(s);
-
-    let mut s = base(
+        "The consumer commits after each batch of 20; it crashes in the middle of a batch and the restarted one processes those records again.",
+        CommitMode::AfterProcessing,
+    ));
+    out.push(crash_mid_batch(
         "commit-before-processing",
         "Lost: committing before processing",
-        "The consumer commits as soon as poll() returns; it crashes mid-batch and the restarted one skips what was never processed. (session.timeout.ms is 10 s here, Kafka's pre-3.0 default.)",
-        1,
-    );
-    s.consumers[0].commit = CommitMode::BeforeProcessing;
-    s.consumers[0].max_poll_records = 20;
-    s.consumers[0].session_timeout_ms = 10_000;
-    s.script = vec![
-        produce(1_000, 50),
-        at(6_550, Command::CrashConsumer { consumer: consumer("consumer") }),
-        at(10_000, Command::StartConsumer { consumer: consumer("consumer") }),
-    ];
-    s.duration_ms = 40_000;
-    out.push(s);
+        "The consumer commits as soon as poll() returns; it crashes mid-batch and the restarted one skips what was never processed.",
+        CommitMode::BeforeProcessing,
+    ));
 
     let mut s = base(
         "consumer-group",

@@ -22,6 +22,18 @@ fn names<T>(list: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
     list.iter().map(|x| name(x).clone()).collect()
 }
 
+/// A card's own slice of the snapshot: the item of `list` called `name`, re-computed per frame
+/// but only signalling a change when that item changed.
+fn item_memo<T: Clone + PartialEq + Send + Sync + 'static>(
+    snapshot: ReadSignal<Snapshot>,
+    name: &str,
+    list: fn(&Snapshot) -> &[T],
+    name_of: fn(&T) -> &str,
+) -> Memo<Option<T>> {
+    let name = name.to_string();
+    Memo::new(move |_| snapshot.with(|s| list(s).iter().find(|x| name_of(x) == name).cloned()))
+}
+
 /// Producers → broker (topics, partitions) → consumer groups, from one snapshot signal.
 #[component]
 pub fn ClusterView(
@@ -58,6 +70,7 @@ pub fn ClusterView(
                     "Drop a consumer here to start a new group"
                 </div>
             </div>
+            <super::tokens::Tokens />
         </section>
     }
 }
@@ -70,10 +83,7 @@ pub fn ProducerCard(
     /// The model's state.
     snapshot: ReadSignal<Snapshot>,
 ) -> impl IntoView {
-    let me = {
-        let name = name.clone();
-        Memo::new(move |_| snapshot.with(|s| s.producers.iter().find(|p| p.name == name).cloned()))
-    };
+    let me = item_memo(snapshot, &name, |s| &s.producers, |p| &p.name);
     let ctl = use_context::<Controller>();
     let text = move |f: fn(&ProducerSnap) -> String| move || me.with(|p| p.as_ref().map(f).unwrap_or_default());
     let send = {
@@ -269,10 +279,7 @@ pub fn GroupBox(
     /// Every group's name (for "Move to group…").
     groups: Memo<Vec<String>>,
 ) -> impl IntoView {
-    let me = {
-        let name = name.clone();
-        Memo::new(move |_| snapshot.with(|s| s.groups.iter().find(|g| g.name == name).cloned()))
-    };
+    let me = item_memo(snapshot, &name, |s| &s.groups, |g| &g.name);
     let members = {
         let name = name.clone();
         Memo::new(move |_| {
@@ -357,10 +364,7 @@ pub fn ConsumerCard(
     /// Every group's name (for "Move to group…").
     groups: Memo<Vec<String>>,
 ) -> impl IntoView {
-    let me = {
-        let name = name.clone();
-        Memo::new(move |_| snapshot.with(|s| s.consumers.iter().find(|c| c.name == name).cloned()))
-    };
+    let me = item_memo(snapshot, &name, |s| &s.consumers, |c| &c.name);
     let running = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.status == "running")));
     let text = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
     let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status)));

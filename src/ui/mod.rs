@@ -6,6 +6,7 @@ mod drag;
 mod inspect;
 mod playback;
 mod plots;
+mod tokens;
 
 use leptos::prelude::*;
 
@@ -51,6 +52,14 @@ impl Controller {
     pub fn with_samples<R>(&self, f: impl FnOnce(&std::collections::VecDeque<plots::Sample>) -> R) -> Option<R> {
         self.sampled.track();
         self.samples.try_with_value(f)
+    }
+
+    /// Calls `f` with the recent events without subscribing to changes (for drawing).
+    pub fn with_log_untracked<R>(
+        &self,
+        f: impl FnOnce(&std::collections::VecDeque<crate::sim::Event>) -> R,
+    ) -> Option<R> {
+        self.log.try_with_value(f)
     }
 
     /// Calls `f` with the recent events, oldest first (re-runs when the snapshot changes).

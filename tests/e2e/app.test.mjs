@@ -4,26 +4,17 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { serve } from './server.mjs';
-import { launch, openPage } from './browser.mjs';
+import { openPage, useBrowser } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
 const shots = join(here, 'artifacts');
 mkdirSync(shots, { recursive: true });
 
-let server, browser;
-before(async () => {
-  server = await serve(dist);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser(before, after, dist);
 
 test('the first screen shows the cluster drawn from the model', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('heading', { name: 'ksim', level: 1 }).waitFor();
   const cluster = page.getByRole('region', { name: 'Cluster' });
   await cluster.waitFor();
@@ -38,7 +29,7 @@ test('the first screen shows the cluster drawn from the model', async () => {
 });
 
 test('the simulated clock runs and the producer’s messages land in the log', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
   // The basic experiment sends 10 messages at t = 1 s: offsets 0..9 appear as cells.
@@ -51,7 +42,7 @@ test('the simulated clock runs and the producer’s messages land in the log', a
 });
 
 test('pause stops the clock and play resumes it', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   const pause = page.getByRole('button', { name: 'Pause' });
   await pause.click();
   const clock = page.locator('.clock strong');
@@ -64,14 +55,14 @@ test('pause stops the clock and play resumes it', async () => {
 });
 
 test('choosing another experiment rebuilds the cluster', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: 'Messages wait for a stopped consumer' });
   await page.getByRole('heading', { name: 'Messages wait for a stopped consumer' }).waitFor();
   page.assertClean();
 });
 
 test('works at phone width', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole('region', { name: 'Cluster' }).waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -81,7 +72,7 @@ test('works at phone width', async () => {
 });
 
 test('a partition can be inspected record by record', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
   await partition.getByRole('listitem').filter({ hasText: /^9$/ }).waitFor({ timeout: 15000 });
@@ -96,7 +87,7 @@ test('a partition can be inspected record by record', async () => {
 });
 
 test('the event log shows what happened and filters it', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   await page.waitForFunction(() => parseFloat(document.querySelector('.clock strong').textContent) > 6);
   const log = page.getByRole('region', { name: 'Event log' });
@@ -107,5 +98,25 @@ test('the event log shows what happened and filters it', async () => {
   for (const text of await items.allInnerTexts()) assert.match(text, /committed/);
   await log.getByRole('searchbox', { name: 'Filter' }).fill('joined');
   await items.first().getByText(/joined.*my-group.*generation":1.*"leader":true/).waitFor();
+  page.assertClean();
+});
+
+test('message tokens are drawn on the canvas while messages flow, and only then', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  const painted = () => page.evaluate(() => {
+    const c = document.querySelector('canvas.tokens');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  await page.getByRole('region', { name: 'Cluster' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('canvas.tokens')?.width > 0);
+  // Before the first send at 1 s nothing flies.
+  assert.equal(await painted(), 0);
+  // The ten messages appended at ~1 s fly for 600 simulated ms: catch them in flight.
+  await page.waitForFunction(() => parseFloat(document.querySelector('.clock strong').textContent) >= 1.1);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  assert.ok((await painted()) > 100, 'a token is on the canvas');
   page.assertClean();
 });

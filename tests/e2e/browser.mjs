@@ -33,3 +33,18 @@ export async function openPage(context, url) {
   };
   return page;
 }
+
+/** Registers before/after hooks that serve `dist` and launch Chromium; returns live handles. */
+export function useBrowser(before, after, dist) {
+  const env = {};
+  before(async () => {
+    const { serve } = await import('./server.mjs');
+    env.server = await serve(dist);
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
+}

@@ -3,22 +3,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { serve } from './server.mjs';
-import { launch, openPage } from './browser.mjs';
+import { openPage, useBrowser } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
 const shots = join(here, 'artifacts');
 
-let server, browser;
-before(async () => {
-  server = await serve(dist);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser(before, after, dist);
 
 const clock = async (page) => parseFloat(await page.locator('.clock strong').innerText());
 const owns = (page, name) => page.getByRole('article', { name: `Consumer ${name}` }).getByText(/^owns /);
@@ -33,7 +24,7 @@ async function groupOfThree(page, speed = '8') {
 }
 
 test('a crashed consumer is noticed only after its session timeout, then the others take over', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page, '2');
   await page.getByRole('button', { name: 'Pause' }).click();
   const crashedAt = await clock(page);
@@ -60,7 +51,7 @@ test('a crashed consumer is noticed only after its session timeout, then the oth
 });
 
 test('moving a consumer to a new group with the menu rebalances both groups', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page);
   await page.getByRole('combobox', { name: 'Move consumer-3 to group' }).selectOption({ label: 'new group (group-1)' });
   const fresh = page.getByRole('group', { name: 'Group group-1' });
@@ -77,7 +68,7 @@ test('moving a consumer to a new group with the menu rebalances both groups', as
 });
 
 test('the group inspector prints kafka-consumer-groups --describe', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page);
   await page.getByRole('button', { name: 'Describe group my-group' }).click();
   const out = page.getByRole('region', { name: 'kafka-consumer-groups --describe --group my-group' });
@@ -88,7 +79,7 @@ test('the group inspector prints kafka-consumer-groups --describe', async () => 
 });
 
 test('producer buttons send messages and keys drive playback', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   // Focus stays on that button (Space there would press it again): move focus off controls.
@@ -115,7 +106,7 @@ async function center(locator) {
 }
 
 test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page);
   await page.getByRole('button', { name: 'Pause' }).click();
   const handle = (name) => page.getByRole('article', { name: `Consumer ${name}` }).getByTitle('Drag onto another group to move it');
@@ -147,7 +138,7 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
 });
 
 test('plots show lag per group and throughput, labelled by name', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page, '16');
   const lag = page.getByRole('img', { name: /^Lag per group: my-group \d+/ });
   await lag.waitFor({ timeout: 15000 });
@@ -158,7 +149,7 @@ test('plots show lag per group and throughput, labelled by name', async () => {
 });
 
 test('consumer settings and producer keys are changed from the cards', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(env.browser, env.server.url);
   await groupOfThree(page);
   const card = page.getByRole('article', { name: 'Consumer consumer-1' });
   await card.getByText('Settings').click();
