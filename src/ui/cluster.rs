@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
-use crate::sim::config::{CommitMode, Keys, OffsetReset, Strategy};
+use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::time::format_duration;
@@ -20,6 +20,11 @@ const VISIBLE_CELLS: u64 = 20;
 
 fn names<T>(list: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
     list.iter().map(|x| name(x).clone()).collect()
+}
+
+/// `{prefix}-{n}` with the smallest n not taken.
+fn free_name(prefix: &str, taken: &[String]) -> String {
+    (1..).map(|i| format!("{prefix}-{i}")).find(|n| !taken.contains(n)).unwrap_or_default()
 }
 
 /// A card's own slice of the snapshot: the item of `list` called `name`, re-computed per frame
@@ -50,6 +55,19 @@ pub fn ClusterView(
                 <For each=move || producers.get() key=|n| n.clone() let:name>
                     <ProducerCard name snapshot />
                 </For>
+                {use_context::<Controller>()
+                    .map(|ctl| {
+                        let add = move |_| {
+                            let (name, topic) = snapshot
+                                .with_untracked(|s| {
+                                    (free_name("producer", &names(&s.producers, |p| &p.name)), s.topics.first().map(|t| t.name.clone()))
+                                });
+                            if let Some(topic) = topic {
+                                ctl.apply(Command::AddProducer { spec: ProducerSpec { name, topic, ..ProducerSpec::default() } });
+                            }
+                        };
+                        view! { <button class="add" on:click=add>"+ Add producer"</button> }
+                    })}
             </div>
             <div class="column broker" role="group" aria-label="Broker 1">
                 <h3>"Broker 1"</h3>
@@ -308,6 +326,26 @@ pub fn GroupBox(
             <For each=move || members.get() key=|n| n.clone() let:consumer>
                 <ConsumerCard name=consumer snapshot groups />
             </For>
+            {use_context::<Controller>()
+                .map(|ctl| {
+                    let group = name.clone();
+                    let add = move |_| {
+                        let (name, topics) = snapshot
+                            .with_untracked(|s| {
+                                (
+                                    free_name("consumer", &names(&s.consumers, |c| &c.name)),
+                                    names(&s.topics, |t| &t.name),
+                                )
+                            });
+                        let spec = ConsumerSpec { name, group: group.clone(), topics, ..ConsumerSpec::default() };
+                        ctl.apply(Command::AddConsumer { spec });
+                    };
+                    view! {
+                        <button class="add" aria-label=format!("Add a consumer to {name}") on:click=add>
+                            "+ Add consumer"
+                        </button>
+                    }
+                })}
             <GroupInspector group=name.clone() />
         </div>
     }

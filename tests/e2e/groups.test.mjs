@@ -163,3 +163,19 @@ test('consumer settings and producer keys are changed from the cards', async () 
   await page.getByRole('table', { name: 'Records of partition 0 of my-topic' }).getByText('order-42').first().waitFor({ timeout: 15000 });
   page.assertClean();
 });
+
+test('consumers and producers can be added from the page', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await groupOfThree(page);
+  await page.getByRole('button', { name: 'Add a consumer to my-group' }).click();
+  const group = page.getByRole('group', { name: 'Group my-group' });
+  await group.getByRole('article', { name: 'Consumer consumer-4' }).waitFor();
+  // More consumers than partitions: after the rebalance one of the four owns nothing.
+  await page.waitForFunction(() => /generation [2-9]/.test(document.querySelector('[aria-label="Group my-group"]').textContent));
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[aria-label="Group my-group"] article')].filter((a) => a.textContent.includes('owns nothing')).length === 1,
+    null, { timeout: 15000 });
+  await page.getByRole('button', { name: '+ Add producer' }).click();
+  await page.getByRole('article', { name: 'Producer producer-1' }).waitFor();
+  page.assertClean();
+});
