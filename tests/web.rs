@@ -4,7 +4,7 @@
 use ksim::sim::scenario;
 use ksim::sim::snapshot::Snapshot;
 use ksim::sim::{Sim, SimTime};
-use ksim::ui::{App, ClusterView};
+use ksim::ui::{App, ClusterView, Controller, EventLog, Plots};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -95,4 +95,94 @@ async fn consumer_card_buttons_send_commands_to_the_model() {
     start.click();
     leptos::task::tick().await;
     assert!(card().text_content().unwrap().contains("running"));
+}
+
+/// Mounts `view` with a Controller over `id` run to `ms` in context; returns the root.
+fn mount_with_controller<V: IntoView + 'static>(
+    id: &str,
+    ms: u64,
+    view: impl Fn(Controller) -> V + 'static,
+) -> (web_sys::HtmlElement, Controller, impl Drop) {
+    let root = container();
+    let ctl = Controller::new(Sim::new(&scenario::find(id).unwrap(), 1).unwrap());
+    ctl.run_until(ms);
+    let mount = leptos::mount::mount_to(root.clone(), move || {
+        provide_context(ctl);
+        view(ctl)
+    });
+    (root, ctl, mount)
+}
+
+fn click(root: &web_sys::HtmlElement, selector: &str) {
+    let el: web_sys::HtmlElement = root.query_selector(selector).unwrap().expect(selector).unchecked_into();
+    el.click();
+}
+
+#[wasm_bindgen_test]
+async fn partition_inspector_lists_the_newest_records_first() {
+    let (root, _ctl, _m) =
+        mount_with_controller("basic", 3_000, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });
+    leptos::task::tick().await;
+    click(&root, "button[aria-label='Inspect partition 0 of my-topic']");
+    leptos::task::tick().await;
+    let table = root.query_selector("table[aria-label='Records of partition 0 of my-topic']").unwrap().expect("table");
+    let rows = table.query_selector_all("tbody tr").unwrap();
+    assert_eq!(rows.length(), 10);
+    let first = rows.item(0).unwrap().text_content().unwrap();
+    assert!(first.starts_with("9null") && first.contains("producer message #9"), "{first}");
+}
+
+#[wasm_bindgen_test]
+async fn group_inspector_prints_kafkas_describe_and_follows_the_model() {
+    let (root, ctl, _m) =
+        mount_with_controller("basic", 1_000, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });
+    leptos::task::tick().await;
+    click(&root, "button[aria-label='Describe group my-group']");
+    leptos::task::tick().await;
+    let text = || {
+        root.query_selector("[aria-label='kafka-consumer-groups --describe --group my-group']")
+            .unwrap()
+            .expect("describe output")
+            .text_content()
+            .unwrap()
+    };
+    // At 1 s the first rebalance is still held by group.initial.rebalance.delay.ms.
+    assert!(text().contains("Warning: Consumer group 'my-group' is rebalancing."), "{}", text());
+    ctl.run_until(10_000);
+    leptos::task::tick().await;
+    assert!(text().contains("Stable") && text().contains("CURRENT-OFFSET"), "{}", text());
+}
+
+#[wasm_bindgen_test]
+async fn plots_draw_one_labelled_line_per_group() {
+    let (root, ctl, _m) = mount_with_controller("consumer-group", 0, |_| view! { <Plots /> });
+    for s in 1..=20 {
+        ctl.run_until(s * 1_000);
+    }
+    leptos::task::tick().await;
+    let svg = root.query_selector("svg[aria-label^='Lag per group']").unwrap().expect("lag chart");
+    assert_eq!(svg.query_selector_all("polyline").unwrap().length(), 1);
+    assert!(svg.text_content().unwrap().contains("my-group"));
+    assert!(root.query_selector("svg[aria-label^='Throughput: all 4']").unwrap().is_some(), "4 records/s");
+}
+
+#[wasm_bindgen_test]
+async fn event_log_filters_events() {
+    let (root, _ctl, _m) = mount_with_controller("basic", 0, |ctl| {
+        ctl.run_until(12_000);
+        view! { <EventLog /> }
+    });
+    leptos::task::tick().await;
+    click(&root, "[aria-label='Event log'] button");
+    leptos::task::tick().await;
+    let input: web_sys::HtmlInputElement =
+        root.query_selector("input[type='search']").unwrap().unwrap().unchecked_into();
+    input.set_value("committed");
+    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    leptos::task::tick().await;
+    let items = root.query_selector_all(".events li").unwrap();
+    assert!(items.length() > 0);
+    for i in 0..items.length() {
+        assert!(items.item(i).unwrap().text_content().unwrap().contains("committed"));
+    }
 }

@@ -15,6 +15,8 @@ use crate::sim::snapshot::Snapshot;
 use crate::sim::{Command, Sim, SimTime};
 
 pub use cluster::ClusterView;
+pub use inspect::EventLog;
+pub use plots::Plots;
 
 /// The one way the interface changes the model: apply a command, publish a new snapshot.
 #[derive(Clone, Copy)]
