@@ -79,6 +79,19 @@ fn main() {
         best = best.min(start.elapsed().as_secs_f64());
         events = sim.event_count();
     }
+    // Where the events come from, over the first simulated minute.
+    let mut sim = Sim::new(&scenario, 1).expect("valid");
+    sim.keep_events(true);
+    sim.run_until(SimTime(60_000));
+    let mut by_type: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for e in sim.drain_events() {
+        let line = e.to_line();
+        let kind = line.split("\"type\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("?").to_string();
+        *by_type.entry(kind).or_default() += 1;
+    }
+    let mut counts: Vec<(String, u64)> = by_type.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let listed: Vec<String> = counts.iter().take(8).map(|(k, n)| format!("{k} {n}")).collect();
     let simulated = (minutes * 60) as f64;
     println!("busy cluster (3 topics x 12 partitions, 1000 records/s, 9 consumers in 3 groups)");
     println!(
@@ -86,4 +99,5 @@ fn main() {
         simulated / best
     );
     println!("{events} events, {:.2} M events per wall s", events as f64 / best / 1e6);
+    println!("events in the first simulated minute, by type: {}", listed.join(", "));
 }
