@@ -90,7 +90,7 @@ fn main() {
         *by_type.entry(kind).or_default() += 1;
     }
     let mut counts: Vec<(String, u64)> = by_type.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let listed: Vec<String> = counts.iter().take(8).map(|(k, n)| format!("{k} {n}")).collect();
     let simulated = (minutes * 60) as f64;
     println!("busy cluster (3 topics x 12 partitions, 1000 records/s, 9 consumers in 3 groups)");
