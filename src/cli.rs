@@ -9,13 +9,15 @@ use serde::Deserialize;
 
 use crate::sim::assign::{self, AssignInput, Subscription};
 use crate::sim::config::Strategy;
-use crate::sim::{describe, murmur2, report, scenario, time, Scenario, Sim, SimTime};
+use crate::sim::link::Run;
+use crate::sim::{describe, murmur2, report, scenario, time, Scenario, SimTime};
 
 const USAGE: &str = "usage:
   ksim partition --partitions N [--] KEY...
   ksim assign < REQUEST.json
   ksim lessons
-  ksim run SCENARIO [--seed S] [--until DURATION] [--format jsonl|summary|describe|hash]";
+  ksim run SCENARIO|LINK [--seed S] [--until DURATION] [--format jsonl|summary|describe|hash]
+  ksim link SCENARIO [--seed S]";
 
 /// A user error: printed as one line, exit status 2.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,8 +47,9 @@ pub fn run(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result
         "assign" => assign_cmd(rest, stdin, out),
         "lessons" => lessons(rest, out),
         "run" => run_scenario(rest, out),
+        "link" => link_cmd(rest, out),
         "help" | "--help" | "-h" => writeln!(out, "{USAGE}").map_err(io),
-        other => err(format!("unknown command '{other}' (try: partition, assign, lessons, run)")),
+        other => err(format!("unknown command '{other}' (try: partition, assign, lessons, run, link)")),
     }
 }
 
@@ -113,6 +116,7 @@ enum Format {
 fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     let mut id: Option<&str> = None;
     let mut seed: u64 = 1;
+    let mut seed_given = false;
     let mut until: Option<u64> = None;
     let mut format = Format::Summary;
     let mut i = 0;
@@ -131,6 +135,7 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         };
         match flag {
             "--seed" => {
+                seed_given = true;
                 let v = value("--seed")?;
                 seed = v
                     .parse()
@@ -152,11 +157,22 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         }
         i += 1;
     }
-    let id = id.ok_or(CliError(format!("run needs a SCENARIO (one of: {})", scenario_ids())))?;
-    let scenario: Scenario =
-        scenario::find(id).ok_or(CliError(format!("unknown scenario '{id}' (one of: {})", scenario_ids())))?;
-    let until = until.unwrap_or(scenario.duration_ms);
-    let mut sim = Sim::new(&scenario, seed).map_err(|e| CliError(e.to_string()))?;
+    let target = id.ok_or(CliError(format!("run needs a SCENARIO or a LINK (scenarios: {})", scenario_ids())))?;
+    // A link carries its own scenario, seed, commands and cursor; --seed and --until override.
+    let run = if target.contains("run=") {
+        let mut run = Run::decode(target).map_err(|e| CliError(e.to_string()))?;
+        if seed_given {
+            run.seed = seed;
+        }
+        run
+    } else {
+        let scenario: Scenario = scenario::find(target)
+            .ok_or(CliError(format!("unknown scenario '{target}' (one of: {})", scenario_ids())))?;
+        Run::of_scenario(&scenario, seed)
+    };
+    let scenario = run.scenario().map_err(|e| CliError(e.to_string()))?;
+    let until = until.or(run.cursor_ms).unwrap_or(scenario.duration_ms);
+    let mut sim = run.start().map_err(|e| CliError(e.to_string()))?;
     if format == Format::Jsonl {
         sim.keep_events(true);
         // Stream in slices of simulated time so memory stays flat on long runs.
@@ -295,4 +311,37 @@ fn format_assignment(result: &assign::Assignment) -> String {
         })
         .collect();
     format!("{{{}}}", members.join(", "))
+}
+
+/// `ksim link SCENARIO [--seed S]`: the query part of the link that replays the scenario's
+/// scripted path.
+fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
+    let mut id: Option<&str> = None;
+    let mut seed = 1u64;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if let Some(v) =
+            a.strip_prefix("--seed=").or_else(|| (a == "--seed").then(|| args.get(i + 1).map(String::as_str)).flatten())
+        {
+            seed = v
+                .parse()
+                .map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got '{v}'")))?;
+            i += if a == "--seed" { 2 } else { 1 };
+            continue;
+        }
+        if a == "--seed" {
+            return err("--seed needs a value");
+        }
+        if a.starts_with("--") {
+            return err(format!("unknown option '{a}' for link"));
+        }
+        if id.replace(a).is_some() {
+            return err(format!("unexpected argument '{a}'"));
+        }
+        i += 1;
+    }
+    let id = id.ok_or(CliError(format!("link needs a SCENARIO (one of: {})", scenario_ids())))?;
+    let s = scenario::find(id).ok_or(CliError(format!("unknown scenario '{id}' (one of: {})", scenario_ids())))?;
+    writeln!(out, "?{}", Run::of_scenario(&s, seed).encode()).map_err(io)
 }

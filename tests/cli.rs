@@ -201,3 +201,30 @@ fn assign_rejects_bad_requests_in_one_line() {
         assert!(e.contains(needle), "{input}: {e}");
     }
 }
+
+#[test]
+fn a_scenarios_link_replays_it_exactly_from_a_url_or_query() {
+    let o = ksim(&["link", "crash-before-commit", "--seed", "7"]);
+    assert!(o.status.success());
+    let link = stdout(&o).trim().to_string();
+    assert!(link.starts_with("?run=") && !link.contains('\n'));
+    let want = include_str!("fixtures/crash-before-commit-seed7.digest").trim();
+    for target in [link.clone(), format!("https://example.org/courses/kafka/ksim/{link}")] {
+        let o = ksim(&["run", &target, "--format", "hash"]);
+        assert_eq!(stdout(&o).trim(), want, "{target}");
+    }
+    // The cursor is where the run stops unless --until says otherwise.
+    let at20 = ksim(&["run", &format!("{link}&t=20000"), "--format", "hash"]);
+    let until20 = ksim(&["run", "crash-before-commit", "--seed", "7", "--until", "20s", "--format", "hash"]);
+    assert_eq!(stdout(&at20), stdout(&until20));
+}
+
+#[test]
+fn bad_links_and_link_arguments_are_one_line_errors() {
+    assert_user_error(&["run", "?run=%%%"], "damaged");
+    assert_user_error(&["run", "?run=eyJ2Ijo5OSwicyI6ImJhc2ljIiwic2VlZCI6MX0"], "format version 99");
+    assert_user_error(&["link"], "needs a SCENARIO");
+    assert_user_error(&["link", "nope"], "unknown scenario 'nope'");
+    assert_user_error(&["link", "basic", "--seed", "x"], "--seed");
+    assert_user_error(&["link", "basic", "--frob"], "unknown option");
+}

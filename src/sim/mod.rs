@@ -19,6 +19,7 @@ pub mod engine;
 pub mod event;
 pub mod group;
 pub mod keys;
+pub mod link;
 pub mod log;
 pub mod murmur2;
 pub mod ranges;

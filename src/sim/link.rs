@@ -1,0 +1,239 @@
+//! A run as data, and the share link that carries it.
+//!
+//! A run is a scenario (by id), a seed and the timeline of commands with their simulated times;
+//! replaying it gives the same events and digest everywhere. In a link it travels as the query
+//! parameter `run` — base64url (no padding) of a versioned JSON object — plus an optional
+//! cursor `t` (ms). Every older version stays readable; anything else is a typed error, never a
+//! panic.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::command::TimedCommand;
+use super::config::limits;
+use super::scenario::{self, Scenario};
+use super::{Sim, SimTime};
+
+/// The version `encode` writes.
+pub const LINK_VERSION: u32 = 1;
+/// Longest link accepted, in bytes.
+pub const MAX_LINK_BYTES: usize = 16 * 1024;
+/// Most commands a run may carry.
+pub const MAX_COMMANDS: usize = 10_000;
+
+/// A reproducible run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Built-in scenario id; its own script is replaced by `commands`.
+    pub scenario: String,
+    pub seed: u64,
+    /// What was done, and when (simulated ms).
+    pub commands: Vec<TimedCommand>,
+    /// The instant the link points at, if any.
+    pub cursor_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkError {
+    /// No `run=` parameter.
+    Missing,
+    TooLong {
+        bytes: usize,
+    },
+    /// Not base64url, not JSON, or not the shape of a run.
+    Malformed(String),
+    UnknownVersion(u64),
+    UnknownScenario(String),
+    /// A number out of range (times past 30 days, too many commands, …).
+    InvalidValue(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::Missing => write!(f, "the link has no run= parameter"),
+            LinkError::TooLong { bytes } => {
+                write!(f, "the link is {bytes} bytes long; links of at most {MAX_LINK_BYTES} bytes are read")
+            }
+            LinkError::Malformed(why) => write!(f, "the link is damaged ({why})"),
+            LinkError::UnknownVersion(v) => {
+                write!(f, "the link is format version {v}; this ksim reads versions 1 to {LINK_VERSION}")
+            }
+            LinkError::UnknownScenario(id) => {
+                write!(f, "the link names an unknown experiment '{}'", id.escape_default())
+            }
+            LinkError::InvalidValue(why) => write!(f, "the link holds an impossible value: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+/// Version 1 on the wire.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunV1 {
+    v: u32,
+    /// Scenario id.
+    s: String,
+    seed: u64,
+    #[serde(default)]
+    c: Vec<TimedCommand>,
+}
+
+impl Run {
+    /// The run a built-in scenario plays: its scripted commands.
+    pub fn of_scenario(s: &Scenario, seed: u64) -> Run {
+        Run { scenario: s.id.clone(), seed, commands: s.script.clone(), cursor_ms: None }
+    }
+
+    /// The query part of the link: `run=…` and, with a cursor, `&t=…`.
+    pub fn encode(&self) -> String {
+        let wire = RunV1 { v: LINK_VERSION, s: self.scenario.clone(), seed: self.seed, c: self.commands.clone() };
+        let json = serde_json::to_vec(&wire).expect("runs serialise");
+        let mut q = format!("run={}", URL_SAFE_NO_PAD.encode(json));
+        if let Some(t) = self.cursor_ms {
+            q.push_str(&format!("&t={t}"));
+        }
+        q
+    }
+
+    /// Reads a whole URL, its query part (`?run=…`), or just `run=…&t=…`.
+    pub fn decode(link: &str) -> Result<Run, LinkError> {
+        if link.len() > MAX_LINK_BYTES {
+            return Err(LinkError::TooLong { bytes: link.len() });
+        }
+        let query = link.split_once('?').map_or(link, |(_, q)| q);
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        let param =
+            |name: &str| query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v));
+        let payload = param("run").ok_or(LinkError::Missing)?;
+        let cursor_ms = match param("t") {
+            None => None,
+            Some(t) => {
+                let ms: u64 = t
+                    .parse()
+                    .map_err(|_| LinkError::InvalidValue(format!("t={} is not a time in ms", t.escape_default())))?;
+                if ms > limits::MAX_MS {
+                    return Err(LinkError::InvalidValue(format!("t={ms} is past the 30-day limit")));
+                }
+                Some(ms)
+            }
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|e| LinkError::Malformed(format!("not base64url: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| LinkError::Malformed(format!("not JSON: {e}")))?;
+        let version =
+            value.get("v").and_then(serde_json::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
+        let run = match version {
+            1 => {
+                let w: RunV1 = serde_json::from_value(value).map_err(|e| LinkError::Malformed(e.to_string()))?;
+                Run { scenario: w.s, seed: w.seed, commands: w.c, cursor_ms }
+            }
+            v => return Err(LinkError::UnknownVersion(v)),
+        };
+        if run.commands.len() > MAX_COMMANDS {
+            return Err(LinkError::InvalidValue(format!("{} commands (at most {MAX_COMMANDS})", run.commands.len())));
+        }
+        if let Some(c) = run.commands.iter().find(|c| c.at > limits::MAX_MS) {
+            return Err(LinkError::InvalidValue(format!("a command at {} ms is past the 30-day limit", c.at)));
+        }
+        if scenario::find(&run.scenario).is_none() {
+            return Err(LinkError::UnknownScenario(run.scenario));
+        }
+        Ok(run)
+    }
+
+    /// The scenario the run starts from (its own script replaced by the run's commands).
+    pub fn scenario(&self) -> Result<Scenario, LinkError> {
+        let mut s = scenario::find(&self.scenario).ok_or_else(|| LinkError::UnknownScenario(self.scenario.clone()))?;
+        s.script = self.commands.clone();
+        Ok(s)
+    }
+
+    /// A simulation ready to replay the run (commands queued, clock at zero).
+    pub fn start(&self) -> Result<Sim, LinkError> {
+        let s = self.scenario()?;
+        Sim::new(&s, self.seed).map_err(|e| LinkError::InvalidValue(e.to_string()))
+    }
+
+    /// Replays the run up to `until` (default: the cursor, else the scenario's duration).
+    pub fn replay(&self, until: Option<u64>) -> Result<Sim, LinkError> {
+        let duration = self.scenario()?.duration_ms;
+        let mut sim = self.start()?;
+        sim.run_until(SimTime(until.or(self.cursor_ms).unwrap_or(duration)));
+        Ok(sim)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Command;
+
+    #[test]
+    fn a_scenarios_link_replays_the_scenario_exactly() {
+        for s in scenario::builtin() {
+            let link = Run::of_scenario(&s, 7).encode();
+            let run = Run::decode(&link).unwrap();
+            let mut direct = Sim::new(&s, 7).unwrap();
+            direct.run_until(SimTime(s.duration_ms));
+            assert_eq!(run.replay(None).unwrap().digest(), direct.digest(), "{}", s.id);
+        }
+    }
+
+    #[test]
+    fn round_trips_through_urls_and_query_parts() {
+        let run = Run {
+            scenario: "basic".into(),
+            seed: u64::MAX,
+            commands: vec![TimedCommand { at: 5, command: Command::Produce { producer: "producer".into(), count: 3 } }],
+            cursor_ms: Some(1234),
+        };
+        let q = run.encode();
+        for link in [q.clone(), format!("?{q}"), format!("https://example.org/courses/kafka/ksim/?{q}#top")] {
+            assert_eq!(Run::decode(&link).unwrap(), run, "{link}");
+        }
+    }
+
+    #[test]
+    fn bad_links_are_typed_errors() {
+        let good = Run::of_scenario(&scenario::find("basic").unwrap(), 1).encode();
+        let b64 = |json: &str| format!("run={}", URL_SAFE_NO_PAD.encode(json));
+        type Expect = fn(&LinkError) -> bool;
+        let cases: Vec<(String, Expect)> = vec![
+            ("https://x/?other=1".into(), |e| *e == LinkError::Missing),
+            (good[..good.len() / 2].to_string(), |e| matches!(e, LinkError::Malformed(_))),
+            ("run=%%%%".into(), |e| matches!(e, LinkError::Malformed(_))),
+            (format!("run={}", "A".repeat(MAX_LINK_BYTES)), |e| matches!(e, LinkError::TooLong { .. })),
+            (b64(r#"{"v":99,"s":"basic","seed":1}"#), |e| *e == LinkError::UnknownVersion(99)),
+            (b64(r#"{"v":1,"s":"<script>alert(1)</script>","seed":1}"#), |e| {
+                matches!(e, LinkError::UnknownScenario(_))
+            }),
+            (b64(r#"{"v":1,"s":"basic","seed":-1}"#), |e| matches!(e, LinkError::Malformed(_))),
+            (b64(r#"{"v":1,"s":"basic","seed":1,"c":[{"at":-5,"cmd":"produce","producer":"p","count":1}]}"#), |e| {
+                matches!(e, LinkError::Malformed(_))
+            }),
+            (
+                b64(
+                    r#"{"v":1,"s":"basic","seed":1,"c":[{"at":999999999999999,"cmd":"produce","producer":"p","count":1}]}"#,
+                ),
+                |e| matches!(e, LinkError::InvalidValue(_)),
+            ),
+            (format!("{good}&t=-3"), |e| matches!(e, LinkError::InvalidValue(_))),
+            (b64(r#"{"v":1,"s":"basic","seed":1,"extra":true}"#), |e| matches!(e, LinkError::Malformed(_))),
+        ];
+        for (link, ok) in cases {
+            let err = Run::decode(&link).expect_err(&link);
+            assert!(ok(&err), "{link}: {err:?}");
+            assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn names_from_a_link_are_shown_escaped() {
+        let err = LinkError::UnknownScenario("a\"b\n<i>".into()).to_string();
+        assert!(!err.contains('\n'), "{err}");
+    }
+}

@@ -1,0 +1,103 @@
+//! Share links: fixture links keep their digests forever; the codec round-trips any run; a
+//! damaged link is an error, never a panic.
+#![cfg(not(target_arch = "wasm32"))]
+
+use ksim::sim::config::{CommitMode, Keys};
+use ksim::sim::link::{LinkError, Run};
+use ksim::sim::{scenario, Command, TimedCommand};
+use proptest::prelude::*;
+
+/// Links written by earlier versions, with the digest each must still give.
+#[test]
+fn fixture_links_replay_to_their_recorded_digests() {
+    let fixtures = include_str!("fixtures/links.tsv");
+    let mut n = 0;
+    for line in fixtures.lines().filter(|l| !l.trim().is_empty()) {
+        let (link, digest) = line.split_once('\t').expect("link TAB digest");
+        let run = Run::decode(link).unwrap_or_else(|e| panic!("{link}: {e}"));
+        assert_eq!(run.replay(None).unwrap().digest(), digest, "{link}");
+        n += 1;
+    }
+    assert!(n >= 7, "a fixture per built-in scenario");
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    let name = prop_oneof![Just("producer".to_string()), Just("consumer".to_string()), "[a-z<>&\"' -]{0,12}"];
+    prop_oneof![
+        (name.clone(), 0u64..100).prop_map(|(producer, count)| Command::Produce { producer, count }),
+        (name.clone(), 0u32..50).prop_map(|(producer, per_sec)| Command::SetRate { producer, per_sec }),
+        name.clone().prop_map(|consumer| Command::CrashConsumer { consumer }),
+        name.clone().prop_map(|consumer| Command::StartConsumer { consumer }),
+        (name.clone(), name.clone()).prop_map(|(consumer, group)| Command::MoveConsumer { consumer, group }),
+        name.clone().prop_map(|consumer| Command::SetCommitMode { consumer, mode: CommitMode::BeforeProcessing }),
+        (name, 1u32..20)
+            .prop_map(|(producer, cardinality)| Command::SetKeys { producer, keys: Keys::Random { cardinality } }),
+    ]
+}
+
+fn run() -> impl Strategy<Value = Run> {
+    let ids: Vec<String> = scenario::builtin().into_iter().map(|s| s.id).collect();
+    (
+        prop::sample::select(ids),
+        any::<u64>(),
+        prop::collection::vec((0u64..120_000, command()), 0..30),
+        prop::option::of(0u64..600_000),
+    )
+        .prop_map(|(scenario, seed, cmds, cursor_ms)| Run {
+            scenario,
+            seed,
+            commands: cmds.into_iter().map(|(at, command)| TimedCommand { at, command }).collect(),
+            cursor_ms,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_run_round_trips(r in run()) {
+        let link = r.encode();
+        prop_assert!(link.len() < 16 * 1024);
+        prop_assert_eq!(Run::decode(&link).unwrap(), r.clone());
+        prop_assert_eq!(Run::decode(&format!("https://example.org/a/b/?{link}")).unwrap(), r);
+    }
+
+    /// Flipped, dropped and inserted characters anywhere in a valid link: decoding (and, when
+    /// it succeeds, replaying) never panics.
+    #[test]
+    fn mutated_links_never_panic(r in run(), edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6)) {
+        let mut bytes = r.encode().into_bytes();
+        for (at, byte, kind) in edits {
+            let len = bytes.len();
+            let i = at.index(len.max(1));
+            match kind {
+                0 if len > 0 => bytes[i.min(len - 1)] = byte,
+                1 if len > 0 => {
+                    bytes.remove(i.min(len - 1));
+                }
+                _ => bytes.insert(i.min(len), byte),
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        match Run::decode(&text) {
+            Ok(run) => { let _ = run.replay(Some(5_000)); }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn random_text_is_an_error_not_a_panic(text in ".{0,300}") {
+        if let Err(e) = Run::decode(&text) {
+            let known = matches!(
+                e,
+                LinkError::Missing
+                    | LinkError::Malformed(_)
+                    | LinkError::InvalidValue(_)
+                    | LinkError::UnknownVersion(_)
+                    | LinkError::UnknownScenario(_)
+                    | LinkError::TooLong { .. }
+            );
+            prop_assert!(known, "untyped error: {}", e);
+        }
+    }
+}
