@@ -101,3 +101,67 @@ proptest! {
         }
     }
 }
+
+/// Commands applied interactively (at whatever instant playback had reached) and the same
+/// commands replayed from the link give the same events: what a shared link promises.
+#[test]
+fn live_commands_and_their_replay_give_the_same_digest() {
+    use ksim::sim::{Sim, SimTime};
+    let s = scenario::find("consumer-group").unwrap();
+    let mut live = Sim::new(&Run { commands: vec![], ..Run::of_scenario(&s, 5) }.scenario().unwrap(), 5).unwrap();
+    let mut timeline = Vec::new();
+    // Apply commands at instants where other actions are due (heartbeats at 3 006 ms, …).
+    for (at, command) in [
+        (3_006, Command::CrashConsumer { consumer: "consumer-2".into() }),
+        (6_006, Command::Produce { producer: "producer".into(), count: 5 }),
+        (9_006, Command::StartConsumer { consumer: "consumer-2".into() }),
+        (12_000, Command::MoveConsumer { consumer: "consumer-3".into(), group: "other".into() }),
+    ] {
+        live.run_until(SimTime(at));
+        live.apply(command.clone());
+        timeline.push(TimedCommand { at, command });
+    }
+    live.run_until(SimTime(40_000));
+    let run = Run { scenario: s.id.clone(), seed: 5, commands: timeline, cursor_ms: Some(40_000) };
+    let replayed = Run::decode(&run.encode()).unwrap().replay(None).unwrap();
+    assert_eq!(replayed.digest(), live.digest());
+}
+
+fn live_command() -> impl Strategy<Value = Command> {
+    let consumer = prop::sample::select(vec!["consumer-1", "consumer-2", "consumer-3"]).prop_map(String::from);
+    prop_oneof![
+        consumer.clone().prop_map(|consumer| Command::CrashConsumer { consumer }),
+        consumer.clone().prop_map(|consumer| Command::StopConsumer { consumer }),
+        consumer.clone().prop_map(|consumer| Command::StartConsumer { consumer }),
+        (consumer.clone(), prop::sample::select(vec!["my-group", "other"]))
+            .prop_map(|(consumer, g)| Command::MoveConsumer { consumer, group: g.into() }),
+        (1u64..30).prop_map(|count| Command::Produce { producer: "producer".into(), count }),
+        (consumer, 0u64..200).prop_map(|(consumer, ms)| Command::SetProcessingTime { consumer, ms }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever a user does, whenever they do it, the link of the session replays it exactly.
+    #[test]
+    fn any_interactive_session_replays_from_its_link(
+        seed in any::<u64>(),
+        mut acts in prop::collection::vec((0u64..30_000, live_command()), 0..12),
+    ) {
+        use ksim::sim::{Sim, SimTime};
+        acts.sort_by_key(|(at, _)| *at);
+        let s = scenario::find("consumer-group").unwrap();
+        let start = Run { commands: s.script.clone(), ..Run::of_scenario(&s, seed) };
+        let mut live = Sim::new(&start.scenario().unwrap(), seed).unwrap();
+        let mut timeline = s.script.clone();
+        for (at, command) in acts {
+            live.run_until(SimTime(at));
+            live.apply(command.clone());
+            timeline.push(TimedCommand { at, command });
+        }
+        live.run_until(SimTime(45_000));
+        let run = Run { scenario: s.id.clone(), seed, commands: timeline, cursor_ms: Some(45_000) };
+        prop_assert_eq!(Run::decode(&run.encode()).unwrap().replay(None).unwrap().digest(), live.digest());
+    }
+}

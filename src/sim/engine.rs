@@ -259,13 +259,23 @@ pub(crate) enum Action {
 #[derive(Clone, Debug)]
 struct Scheduled {
     at: SimTime,
+    /// User commands run after the model's own actions due at the same instant. A command
+    /// applied live at `t` runs once playback has handled everything up to `t`; the same
+    /// command replayed from a link is queued long before — this keeps the two identical.
+    user: bool,
     seq: u64,
     action: Action,
 }
 
+impl Scheduled {
+    fn key(&self) -> (SimTime, bool, u64) {
+        (self.at, self.user, self.seq)
+    }
+}
+
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.key() == other.key()
     }
 }
 impl Eq for Scheduled {}
@@ -275,9 +285,9 @@ impl PartialOrd for Scheduled {
     }
 }
 impl Ord for Scheduled {
-    /// Reversed so the `BinaryHeap` pops the earliest (time, insertion order) first.
+    /// Reversed so the `BinaryHeap` pops the earliest (time, model before user, insertion) first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -477,7 +487,8 @@ impl Sim {
         let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.push(Scheduled { at, seq, action });
+        let user = matches!(action, Action::User(_));
+        self.queue.push(Scheduled { at, user, seq, action });
     }
 
     pub(crate) fn after(&mut self, ms: u64, action: Action) {
