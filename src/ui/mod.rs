@@ -10,9 +10,10 @@ mod tokens;
 
 use leptos::prelude::*;
 
+use crate::sim::link::Run;
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::snapshot::Snapshot;
-use crate::sim::{Command, Sim, SimTime};
+use crate::sim::{Command, Sim, SimTime, TimedCommand};
 
 pub use cluster::ClusterView;
 pub use inspect::EventLog;
@@ -29,6 +30,8 @@ pub struct Controller {
     samples: StoredValue<std::collections::VecDeque<plots::Sample>, LocalStorage>,
     /// Bumped when a sample is added: the plots redraw once per simulated second, not per frame.
     sampled: RwSignal<u64>,
+    /// The run so far as data: scenario, seed and every command with its time (for links).
+    run: StoredValue<Run, LocalStorage>,
 }
 
 /// How many simulated seconds the plots show.
@@ -38,7 +41,15 @@ pub const PLOT_SECONDS: usize = 120;
 pub const EVENT_LOG_LEN: usize = 500;
 
 impl Controller {
-    pub fn new(mut sim: Sim) -> Controller {
+    pub fn new(sim: Sim) -> Controller {
+        Controller::with_run(
+            sim,
+            Run { scenario: String::new(), seed: DEFAULT_SEED, commands: Vec::new(), cursor_ms: None },
+        )
+    }
+
+    /// A controller over `sim`, whose commands so far are those of `run`.
+    pub fn with_run(mut sim: Sim, run: Run) -> Controller {
         sim.keep_events(true);
         let snapshot = RwSignal::new(Snapshot::of(&sim));
         Controller {
@@ -47,6 +58,7 @@ impl Controller {
             log: StoredValue::new_local(Default::default()),
             samples: StoredValue::new_local(Default::default()),
             sampled: RwSignal::new(0),
+            run: StoredValue::new_local(run),
         }
     }
 
@@ -74,9 +86,17 @@ impl Controller {
         self.snapshot.read_only()
     }
 
-    /// Applies a command at the current simulated instant.
+    /// Applies a command at the current simulated instant, and records it for the link.
     pub fn apply(&self, command: Command) {
+        let at = self.snapshot.with_untracked(|s| s.now_ms);
+        self.run.update_value(|r| r.commands.push(TimedCommand { at, command: command.clone() }));
         self.update(|s| s.apply(command));
+    }
+
+    /// The share link's query part for the run so far, pointing at the current instant.
+    pub fn link(&self) -> String {
+        let now = self.snapshot.with_untracked(|s| s.now_ms);
+        self.run.with_value(|r| Run { cursor_ms: Some(now), ..r.clone() }.encode())
     }
 
     /// Runs the model forward to `t` (ms).
@@ -92,8 +112,10 @@ impl Controller {
         });
     }
 
-    pub fn replace(&self, mut sim: Sim) {
+    /// Starts over with another run (a new experiment, or an opened link).
+    pub fn replace(&self, mut sim: Sim, run: Run) {
         sim.keep_events(true);
+        self.run.set_value(run);
         self.log.update_value(|l| l.clear());
         self.samples.update_value(|l| l.clear());
         self.sampled.update(|n| *n += 1);
@@ -134,26 +156,80 @@ pub fn mount() {
     leptos::mount::mount_to_body(App);
 }
 
-fn build(scenario: &Scenario) -> Sim {
+fn build(scenario: &Scenario) -> (Sim, Run) {
+    let run = Run::of_scenario(scenario, DEFAULT_SEED);
     // Built-in scenarios are validated by the model's tests; fall back to the sandbox regardless.
-    Sim::new(scenario, DEFAULT_SEED)
+    let sim = Sim::new(scenario, DEFAULT_SEED)
         .or_else(|_| Sim::new(&Scenario::default(), DEFAULT_SEED))
-        .expect("the default scenario is valid")
+        .expect("the default scenario is valid");
+    (sim, run)
+}
+
+/// The run in the page's own link, if it has one: `Err` with a message for a bad link.
+fn run_from_location() -> Option<Result<(Sim, Run), String>> {
+    let search = window().location().search().ok()?;
+    if !search.contains("run=") {
+        return None;
+    }
+    Some(
+        Run::decode(&search)
+            .and_then(|run| {
+                let mut sim = run.start()?;
+                sim.run_until(SimTime(run.cursor_ms.unwrap_or(0)));
+                Ok((sim, run))
+            })
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// Best effort: where the browser refuses, the link is still shown on the page and in the
+/// address bar.
+fn copy_to_clipboard(text: &str) {
+    use wasm_bindgen::closure::Closure;
+    let refused = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|_| {});
+    let _ = window().navigator().clipboard().write_text(text).catch(&refused);
+    refused.forget(); // one small closure per click
+}
+
+/// Puts `query` in the address bar without a new history entry or a scroll.
+fn show_in_address_bar(query: &str) -> Option<String> {
+    let location = window().location();
+    let url = format!("{}{}?{query}", location.origin().ok()?, location.pathname().ok()?);
+    window().history().ok()?.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url)).ok()?;
+    Some(url)
 }
 
 /// The whole page: header with controls, the cluster, and the status line.
 #[component]
 pub fn App() -> impl IntoView {
     let scenarios = StoredValue::new(scenario::builtin());
-    let first = scenarios.with_value(|s| s[0].clone());
-    let ctl = Controller::new(build(&first));
+    let mut first = scenarios.with_value(|s| s[0].clone());
+    // A link opens its run, paused at the instant it points at; a bad one says why.
+    let banner = RwSignal::new(None::<String>);
+    let opened = run_from_location();
+    let (sim, run) = match opened {
+        Some(Ok((sim, run))) => {
+            if let Some(s) = scenario::find(&run.scenario) {
+                first = s;
+            }
+            (sim, run)
+        }
+        Some(Err(why)) => {
+            banner.set(Some(format!("This link could not be opened: {why}. Showing the first experiment instead.")));
+            build(&first)
+        }
+        None => build(&first),
+    };
+    let from_link = run.cursor_ms.is_some();
+    let ctl = Controller::with_run(sim, run);
     provide_context(ctl);
     let snapshot = ctl.snapshot();
     drag::install(ctl, move || snapshot.with_untracked(|s| s.groups.iter().map(|g| g.name.clone()).collect()));
     let selected = RwSignal::new(first.id.clone());
     let title = RwSignal::new(first.title.clone());
     let summary = RwSignal::new(first.summary.clone());
-    let playing = RwSignal::new(true);
+    let playing = RwSignal::new(!from_link);
+    let copied = RwSignal::new(None::<String>);
     let speed = RwSignal::new(1.0_f64);
 
     playback::start(move |elapsed_ms| {
@@ -177,7 +253,8 @@ pub fn App() -> impl IntoView {
 
     let choose = move |id: String| {
         if let Some(s) = scenarios.with_value(|all| all.iter().find(|s| s.id == id).cloned()) {
-            ctl.replace(build(&s));
+            let (sim, run) = build(&s);
+            ctl.replace(sim, run);
             title.set(s.title.clone());
             summary.set(s.summary.clone());
             selected.set(s.id);
@@ -234,9 +311,45 @@ pub fn App() -> impl IntoView {
                 >
                     "Step →"
                 </button>
+                <button
+                    aria-label="Copy link"
+                    title="A link that replays this run exactly, at this instant"
+                    on:click=move |_| {
+                        let query = ctl.link();
+                        if let Some(url) = show_in_address_bar(&query) {
+                            copy_to_clipboard(&url);
+                            copied.set(Some(url));
+                        }
+                    }
+                >
+                    "🔗 Copy link"
+                </button>
             </div>
         </header>
         <main>
+            {move || {
+                banner
+                    .get()
+                    .map(|text| {
+                        view! {
+                            <div class="banner" role="alert">
+                                <span>{text}</span>
+                                <button aria-label="Dismiss" on:click=move |_| banner.set(None)>"×"</button>
+                            </div>
+                        }
+                    })
+            }}
+            {move || {
+                copied
+                    .get()
+                    .map(|url| {
+                        view! {
+                            <p class="copied" role="status">
+                                "Link copied (and in the address bar): " <code>{url}</code>
+                            </p>
+                        }
+                    })
+            }}
             <section class="lesson" aria-label="Experiment description">
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
@@ -251,7 +364,10 @@ pub fn App() -> impl IntoView {
             <span class="clock">"Simulated time " <strong>{move || snapshot.with(|s| s.clock.clone())}</strong></span>
             <span>{move || snapshot.with(|s| format!("{} events", s.events))}</span>
             <span class="digest" title="Trace digest (SHA-256 of every event)">
-                "digest " <code>{move || snapshot.with(|s| s.digest[..12].to_string())}</code>
+                "digest "
+                <code aria-label=move || snapshot.with(|s| format!("Trace digest {}", s.digest))>
+                    {move || snapshot.with(|s| s.digest[..12].to_string())}
+                </code>
             </span>
         </footer>
     }

@@ -16,7 +16,8 @@ const TYPES = {
 };
 
 export async function serve(root) {
-  const server = createServer(async (req, res) => {
+  // Long URLs are allowed, so the page's own link-length limit is what gets tested.
+  const server = createServer({ maxHeaderSize: 65536 }, async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     let file = normalize(join(root, path));
     if (!file.startsWith(normalize(root))) {
