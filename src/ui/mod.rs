@@ -322,7 +322,7 @@ pub fn App() -> impl IntoView {
                         }
                     }
                 >
-                    "🔗 Copy link"
+                    "Copy link"
                 </button>
             </div>
         </header>
