@@ -5,6 +5,7 @@
 //! [`super::keys`]). Batches live in segments, and retention deletes whole closed segments from
 //! the front, moving the log-start offset forward — as Kafka's log cleaner does with `delete`.
 
+use super::chunks::ChunkedDeque;
 use super::time::SimTime;
 use std::collections::VecDeque;
 
@@ -51,7 +52,8 @@ pub struct LogConfig {
 
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
-    batches: VecDeque<Batch>,
+    /// Shared between clones of the model (checkpoints), chunk by chunk.
+    batches: ChunkedDeque<Batch>,
     segments: VecDeque<Segment>,
     log_start_offset: u64,
     log_end_offset: u64,
@@ -71,8 +73,12 @@ impl PartitionLog {
         self.bytes
     }
 
-    pub fn batches(&self) -> impl DoubleEndedIterator<Item = &Batch> + ExactSizeIterator {
+    pub fn batches(&self) -> impl DoubleEndedIterator<Item = &Batch> {
         self.batches.iter()
+    }
+
+    pub fn batch_count(&self) -> usize {
+        self.batches.len()
     }
 
     /// Appends a batch of `count` records, returning its base offset.
@@ -148,7 +154,7 @@ impl PartitionLog {
     /// Batches overlapping `[from, to)`, in offset order.
     pub fn batches_between(&self, from: u64, to: u64) -> impl Iterator<Item = &Batch> {
         let i = self.batches.partition_point(|b| b.end_offset() <= from);
-        self.batches.range(i..).take_while(move |b| b.base_offset < to)
+        self.batches.iter_from(i).take_while(move |b| b.base_offset < to)
     }
 }
 
@@ -198,6 +204,6 @@ mod tests {
         }
         log.apply_retention(&c, SimTime(10));
         assert!(log.size_bytes() <= 300, "{}", log.size_bytes());
-        assert_eq!(log.log_start_offset() + log.batches().len() as u64, 10);
+        assert_eq!(log.log_start_offset() + log.batch_count() as u64, 10);
     }
 }
