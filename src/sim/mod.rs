@@ -11,7 +11,9 @@
 //! producer and sequence number instead of being stored.
 
 pub mod assign;
+pub mod chunks;
 pub mod command;
+pub mod compare;
 pub mod config;
 pub mod consumer;
 pub mod describe;
@@ -27,6 +29,7 @@ pub mod report;
 pub mod scenario;
 pub mod snapshot;
 pub mod time;
+pub mod timeline;
 
 pub use command::{Command, TimedCommand};
 pub use engine::{ConsumerStatus, Phase, Sim, SimError, Tp};

@@ -1,0 +1,463 @@
+//! Time travel over a run: play forward, seek to any instant, step back, and fork.
+//!
+//! A [`Timeline`] owns the run (scenario, seed, timed commands) and a [`Cursor`] — a simulation
+//! plus the index of the next command to feed it. Commands are fed at their times exactly as a
+//! live session applies them (after the model's own actions at that instant), so a timeline, a
+//! live session and a replayed link give the same events and digest.
+//!
+//! While the run moves past the furthest point reached so far, the timeline keeps checkpoints
+//! (clones of the cursor) every [`CHECKPOINT_EVENTS`] events or [`CHECKPOINT_MS`] of simulated
+//! time, so seeking restores the nearest earlier checkpoint and replays only the rest. It also
+//! keeps [`Marker`]s — crashes, rebalances, commits, user commands — for a timeline view.
+//!
+//! Doing something at an instant before the furthest point reached *forks*: the later commands,
+//! checkpoints and markers are dropped and the run continues from here on a new branch.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::command::{Command, TimedCommand};
+use super::config::limits;
+use super::event::{Event, EventKind};
+use super::link::{LinkError, Run};
+use super::{Scenario, Sim, SimTime};
+
+/// A checkpoint is taken at most this many events after the previous one...
+pub const CHECKPOINT_EVENTS: u64 = 4_000;
+/// ...or this much simulated time after it, whichever comes first.
+pub const CHECKPOINT_MS: u64 = 5_000;
+/// When there are more checkpoints than this, every other one is dropped and the spacing doubles.
+pub const MAX_CHECKPOINTS: usize = 512;
+/// How many recent events the timeline keeps for the event log and the message animation.
+pub const RECENT_EVENTS: usize = 500;
+/// Simulated time advanced per slice while playing, so checkpoints land inside long jumps.
+const SLICE_MS: u64 = 1_000;
+
+/// A simulation and where it is in the run's list of commands.
+#[derive(Clone)]
+pub struct Cursor {
+    pub sim: Sim,
+    /// Index of the first command not yet applied.
+    pub next: usize,
+}
+
+impl Cursor {
+    /// A simulation of `scenario` with none of its commands applied yet (its script is not
+    /// queued: commands are fed by [`Cursor::advance_to`] and [`Cursor::step`]).
+    pub fn start(scenario: &Scenario, seed: u64) -> Result<Cursor, LinkError> {
+        let scenario = Scenario { script: Vec::new(), ..scenario.clone() };
+        let sim = Sim::new(&scenario, seed).map_err(|e| LinkError::InvalidValue(e.to_string()))?;
+        Ok(Cursor { sim, next: 0 })
+    }
+
+    /// Runs to `t` (ms), applying the commands due by then at their times.
+    pub fn advance_to(&mut self, commands: &[TimedCommand], t: u64) {
+        while let Some(c) = commands.get(self.next).filter(|c| c.at <= t) {
+            self.sim.run_until(SimTime(c.at));
+            self.sim.apply(c.command.clone());
+            self.next += 1;
+        }
+        self.sim.run_until(SimTime(t));
+    }
+
+    /// Handles the next thing that happens — a model action or a command — until at least one
+    /// event comes out. Returns false when nothing is left to happen.
+    pub fn step(&mut self, commands: &[TimedCommand]) -> bool {
+        let before = self.sim.event_count();
+        loop {
+            let command_at = commands.get(self.next).map(|c| c.at);
+            let model_at = self.sim.next_time().map(|t| t.0);
+            match (command_at, model_at) {
+                (None, None) => return false,
+                // At equal times the model's own actions go first, as in a live session.
+                (Some(c), m) if m.is_none_or(|m| c < m) => {
+                    self.sim.run_until(SimTime(c));
+                    self.sim.apply(commands[self.next].command.clone());
+                    self.next += 1;
+                }
+                _ => {
+                    self.sim.step();
+                }
+            }
+            if self.sim.event_count() != before {
+                return true;
+            }
+        }
+    }
+}
+
+/// What a marker on the timeline stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MarkerKind {
+    /// Something the user (or the lesson's script) did.
+    Command,
+    Crash,
+    Stop,
+    Start,
+    RebalanceStart,
+    RebalanceEnd,
+    Commit,
+}
+
+impl MarkerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MarkerKind::Command => "action",
+            MarkerKind::Crash => "crash",
+            MarkerKind::Stop => "stop",
+            MarkerKind::Start => "start",
+            MarkerKind::RebalanceStart => "rebalance starts",
+            MarkerKind::RebalanceEnd => "rebalance ends",
+            MarkerKind::Commit => "commit",
+        }
+    }
+}
+
+/// A notable moment of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub at_ms: u64,
+    pub kind: MarkerKind,
+    pub label: String,
+    /// How many events the run had produced when this one came out (orders markers exactly).
+    pub event_index: u64,
+}
+
+/// A run you can move around in.
+pub struct Timeline {
+    run: Run,
+    cur: Cursor,
+    checkpoints: Vec<Cursor>,
+    checkpoint_events: u64,
+    checkpoint_ms: u64,
+    /// The furthest point reached on this branch: simulated time and event count.
+    head_ms: u64,
+    head_events: u64,
+    markers: Vec<Marker>,
+    /// Per group, when its last commit marker was placed (commits are marked at most once a second).
+    last_commit_marker: BTreeMap<String, u64>,
+    recent: VecDeque<Event>,
+}
+
+impl Timeline {
+    /// A timeline at the start of `run` (its cursor field is ignored: see [`Timeline::seek`]).
+    pub fn new(run: Run) -> Result<Timeline, LinkError> {
+        Timeline::with_scenario(run.scenario()?, run)
+    }
+
+    /// A timeline over `scenario` (not necessarily a built-in one) with `run`'s seed and commands.
+    pub fn with_scenario(scenario: Scenario, run: Run) -> Result<Timeline, LinkError> {
+        let mut cur = Cursor::start(&scenario, run.seed)?;
+        cur.sim.keep_events(true);
+        let run = Run { cursor_ms: None, ..run };
+        Ok(Timeline {
+            checkpoints: vec![cur.clone()],
+            run,
+            cur,
+            checkpoint_events: CHECKPOINT_EVENTS,
+            checkpoint_ms: CHECKPOINT_MS,
+            head_ms: 0,
+            head_events: 0,
+            markers: Vec::new(),
+            last_commit_marker: BTreeMap::new(),
+            recent: VecDeque::new(),
+        })
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.cur.sim
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.cur.sim.now().0
+    }
+
+    /// The furthest instant reached on this branch.
+    pub fn head_ms(&self) -> u64 {
+        self.head_ms
+    }
+
+    /// The run so far (the branch being shown), without a cursor.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    pub fn markers(&self) -> &[Marker] {
+        &self.markers
+    }
+
+    /// The most recent events up to the current instant, oldest first (after a seek, those
+    /// since the checkpoint it started from).
+    pub fn recent_events(&self) -> &VecDeque<Event> {
+        &self.recent
+    }
+
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    /// Whether the current instant is before the furthest point reached (acting now forks).
+    pub fn in_past(&self) -> bool {
+        self.cur.sim.event_count() < self.head_events || self.now_ms() < self.head_ms
+    }
+
+    /// Commands after the current instant that acting now would drop.
+    pub fn later_commands(&self) -> usize {
+        self.run.commands.len() - self.cur.next
+    }
+
+    /// Plays forward to `t` (ms; capped at the 30-day limit).
+    pub fn advance_to(&mut self, t: u64) {
+        let t = t.min(limits::MAX_MS);
+        loop {
+            let end = self.now_ms().saturating_add(SLICE_MS).min(t);
+            self.cur.advance_to(&self.run.commands, end);
+            self.after_progress();
+            if self.now_ms() >= t {
+                return;
+            }
+        }
+    }
+
+    /// Plays forward to the next thing that happens. Returns false at the end of everything.
+    pub fn step(&mut self) -> bool {
+        let moved = self.cur.step(&self.run.commands);
+        self.after_progress();
+        moved
+    }
+
+    /// Moves to instant `t` (ms): everything up to and including `t` has happened.
+    pub fn seek(&mut self, t: u64) {
+        let t = t.min(limits::MAX_MS);
+        let from = self.checkpoints.partition_point(|c| c.sim.now().0 <= t).saturating_sub(1);
+        let checkpoint = &self.checkpoints[from];
+        let ahead = t >= self.now_ms() && checkpoint.sim.event_count() <= self.cur.sim.event_count();
+        if !ahead {
+            self.cur = checkpoint.clone();
+            self.recent.clear();
+        }
+        self.advance_to(t);
+    }
+
+    /// Goes back to the previous instant at which something happened. Returns false at the start.
+    pub fn step_back(&mut self) -> bool {
+        let now = self.now_ms();
+        let events = self.cur.sim.event_count();
+        let before = self.checkpoints.partition_point(|c| c.sim.now().0 < now);
+        for i in (0..before).rev() {
+            let mut probe = self.checkpoints[i].clone();
+            probe.sim.keep_events(false);
+            let mut last = None;
+            while probe.sim.now().0 < now && probe.sim.event_count() < events && probe.step(&self.run.commands) {
+                if probe.sim.now().0 < now {
+                    last = Some(probe.sim.now().0);
+                }
+            }
+            if let Some(t) = last {
+                self.seek(t);
+                return true;
+            }
+        }
+        if now > 0 {
+            self.seek(0);
+            return true;
+        }
+        false
+    }
+
+    /// Applies `command` at the current instant. If that is in the past, the run forks first:
+    /// the later commands (returned) are dropped, as are the checkpoints and markers after now.
+    pub fn apply(&mut self, command: Command) -> Vec<TimedCommand> {
+        let dropped = if self.in_past() { self.fork() } else { Vec::new() };
+        // After a step the instant may be half done; a command goes after all of it, as in a
+        // replay (commands due now were applied already, or dropped by the fork).
+        let at = self.now_ms();
+        self.cur.advance_to(&self.run.commands, at);
+        self.run.commands.push(TimedCommand { at, command: command.clone() });
+        self.cur.sim.apply(command);
+        self.cur.next += 1;
+        self.after_progress();
+        dropped
+    }
+
+    /// Makes the current instant the end of the branch.
+    fn fork(&mut self) -> Vec<TimedCommand> {
+        let events = self.cur.sim.event_count();
+        let dropped = self.run.commands.split_off(self.cur.next);
+        let now = self.now_ms();
+        // A checkpoint after this instant may have the same event count (nothing happened in
+        // between), so both are compared.
+        self.checkpoints.retain(|c| c.sim.event_count() <= events && c.sim.now().0 <= now);
+        self.markers.retain(|m| m.event_index <= events);
+        self.last_commit_marker.retain(|_, t| *t <= now);
+        self.head_ms = now;
+        self.head_events = events;
+        dropped
+    }
+
+    /// Keeps recent events, markers past the head, and checkpoints past the last one.
+    fn after_progress(&mut self) {
+        let events = self.cur.sim.drain_events();
+        let count = self.cur.sim.event_count();
+        let first_index = count - events.len() as u64 + 1;
+        for (i, e) in events.into_iter().enumerate() {
+            let index = first_index + i as u64;
+            if index > self.head_events {
+                self.mark(&e, index);
+            }
+            self.recent.push_back(e);
+        }
+        let excess = self.recent.len().saturating_sub(RECENT_EVENTS);
+        self.recent.drain(..excess);
+        if count >= self.head_events {
+            self.head_events = count;
+            self.head_ms = self.head_ms.max(self.now_ms());
+        }
+        let last = self.checkpoints.last().expect("the first checkpoint is never dropped");
+        if count >= last.sim.event_count() + self.checkpoint_events
+            || self.now_ms() >= last.sim.now().0 + self.checkpoint_ms
+        {
+            self.checkpoints.push(self.cur.clone());
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                let mut i = 0;
+                self.checkpoints.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                self.checkpoint_events *= 2;
+                self.checkpoint_ms *= 2;
+            }
+        }
+    }
+
+    fn mark(&mut self, e: &Event, event_index: u64) {
+        let at_ms = e.t;
+        let (kind, label) = match &e.kind {
+            EventKind::Command { command } => match command {
+                // These show up as the consumer's own crash / stop / start events.
+                Command::CrashConsumer { .. } | Command::StopConsumer { .. } | Command::StartConsumer { .. } => return,
+                other => (MarkerKind::Command, other.describe()),
+            },
+            EventKind::Crashed { consumer, .. } => (MarkerKind::Crash, format!("{consumer} crashed")),
+            EventKind::Stopped { consumer } => (MarkerKind::Stop, format!("{consumer} stopped")),
+            EventKind::Started { consumer } if at_ms > 0 => (MarkerKind::Start, format!("{consumer} started")),
+            EventKind::GroupState { group, state, generation, reason } => match state.as_str() {
+                "PreparingRebalance" => (MarkerKind::RebalanceStart, format!("{group} rebalancing: {reason}")),
+                "Stable" => (MarkerKind::RebalanceEnd, format!("{group} stable, generation {generation}")),
+                _ => return,
+            },
+            EventKind::Committed { group, .. } => {
+                if self.last_commit_marker.get(group).is_some_and(|t| at_ms < t + 1_000) {
+                    return;
+                }
+                self.last_commit_marker.insert(group.clone(), at_ms);
+                (MarkerKind::Commit, format!("{group} committed"))
+            }
+            _ => return,
+        };
+        self.markers.push(Marker { at_ms, kind, label, event_index });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::scenario;
+
+    fn run_of(id: &str) -> Run {
+        Run::of_scenario(&scenario::find(id).unwrap(), 7)
+    }
+
+    #[test]
+    fn a_timeline_plays_a_run_like_its_link() {
+        for s in scenario::builtin() {
+            let run = Run::of_scenario(&s, 3);
+            let mut tl = Timeline::new(run.clone()).unwrap();
+            tl.advance_to(s.duration_ms);
+            assert_eq!(tl.sim().digest(), run.replay(Some(s.duration_ms)).unwrap().digest(), "{}", s.id);
+        }
+    }
+
+    #[test]
+    fn seeking_back_and_forth_lands_on_the_same_state() {
+        let run = run_of("crash-before-commit");
+        let mut tl = Timeline::new(run.clone()).unwrap();
+        tl.advance_to(60_000);
+        assert!(tl.checkpoint_count() > 5);
+        for t in [0, 1, 12_345, 59_999, 30_000, 60_000, 4_000] {
+            tl.seek(t);
+            assert_eq!(tl.now_ms(), t);
+            assert_eq!(tl.sim().digest(), run.replay(Some(t)).unwrap().digest(), "t={t}");
+        }
+        assert!(tl.in_past());
+        assert_eq!(tl.head_ms(), 60_000);
+    }
+
+    #[test]
+    fn stepping_back_returns_to_the_previous_instant_with_events() {
+        let run = run_of("basic");
+        let mut tl = Timeline::new(run).unwrap();
+        tl.advance_to(8_000);
+        let mut times = vec![tl.now_ms()];
+        for _ in 0..5 {
+            assert!(tl.step_back());
+            times.push(tl.now_ms());
+        }
+        assert!(times.windows(2).all(|w| w[1] < w[0]), "{times:?}");
+        // Stepping forward from there visits the same instant we came back from.
+        let back = tl.now_ms();
+        tl.step();
+        while tl.now_ms() == back {
+            tl.step();
+        }
+        assert_eq!(tl.now_ms(), times[times.len() - 2]);
+    }
+
+    #[test]
+    fn acting_in_the_past_forks_and_drops_later_commands() {
+        let run = run_of("crash-before-commit");
+        let scripted = run.commands.len();
+        let mut tl = Timeline::new(run.clone()).unwrap();
+        tl.advance_to(60_000);
+        let first_later = run.commands.iter().position(|c| c.at > 5_000).unwrap();
+        tl.seek(5_000);
+        assert!(tl.in_past());
+        assert_eq!(tl.later_commands(), scripted - first_later);
+        let dropped = tl.apply(Command::Produce { producer: "producer".into(), count: 3 });
+        assert_eq!(dropped.len(), scripted - first_later);
+        assert!(!tl.in_past());
+        assert_eq!(tl.head_ms(), 5_000);
+        assert!(tl.markers().iter().all(|m| m.at_ms <= 5_000));
+        tl.advance_to(20_000);
+        // The branch is a run like any other: its link replays it.
+        let branch = tl.run().clone();
+        assert_eq!(branch.commands.len(), first_later + 1);
+        assert_eq!(tl.sim().digest(), branch.replay(Some(20_000)).unwrap().digest());
+        // Seeking inside the new branch uses its own checkpoints.
+        tl.seek(12_000);
+        assert_eq!(tl.sim().digest(), branch.replay(Some(12_000)).unwrap().digest());
+    }
+
+    #[test]
+    fn markers_show_crashes_and_rebalances_once() {
+        let mut tl = Timeline::new(run_of("consumer-group")).unwrap();
+        let end = scenario::find("consumer-group").unwrap().duration_ms;
+        tl.advance_to(end);
+        let before = tl.markers().to_vec();
+        assert!(before.iter().any(|m| m.kind == MarkerKind::RebalanceStart));
+        assert!(before.iter().any(|m| m.kind == MarkerKind::RebalanceEnd));
+        assert!(before.windows(2).all(|w| w[0].event_index < w[1].event_index));
+        // Replaying known ground adds no markers.
+        tl.seek(end / 3);
+        tl.advance_to(end);
+        assert_eq!(tl.markers(), &before[..]);
+    }
+
+    #[test]
+    fn checkpoints_stay_bounded() {
+        let mut tl = Timeline::new(run_of("basic")).unwrap();
+        tl.advance_to(2 * 60 * 60 * 1000);
+        assert!(tl.checkpoint_count() <= MAX_CHECKPOINTS);
+        tl.seek(3_600_000);
+        assert_eq!(tl.sim().digest(), run_of("basic").replay(Some(3_600_000)).unwrap().digest());
+    }
+}
