@@ -1,10 +1,12 @@
 //! Component tests in a real browser (wasm-bindgen-test in headless Chromium).
 #![cfg(target_arch = "wasm32")]
 
+use ksim::sim::link::Run;
 use ksim::sim::scenario;
 use ksim::sim::snapshot::Snapshot;
+use ksim::sim::Command;
 use ksim::sim::{Sim, SimTime};
-use ksim::ui::{App, ClusterView, Controller, EventLog, Plots};
+use ksim::ui::{App, ClusterView, Compare, Controller, EventLog, Plots, TimelineBar};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -104,7 +106,7 @@ fn mount_with_controller<V: IntoView + 'static>(
     view: impl Fn(Controller) -> V + 'static,
 ) -> (web_sys::HtmlElement, Controller, impl Drop) {
     let root = container();
-    let ctl = Controller::new(Sim::new(&scenario::find(id).unwrap(), 1).unwrap());
+    let ctl = Controller::new(Run::of_scenario(&scenario::find(id).unwrap(), 1)).unwrap();
     ctl.run_until(ms);
     let mount = leptos::mount::mount_to(root.clone(), move || {
         provide_context(ctl);
@@ -185,4 +187,43 @@ async fn event_log_filters_events() {
     for i in 0..items.length() {
         assert!(items.item(i).unwrap().text_content().unwrap().contains("committed"));
     }
+}
+
+#[wasm_bindgen_test]
+async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
+    let (root, ctl, _m) = mount_with_controller("consumer-group", 15_000, |_| {
+        let playing = RwSignal::new(false);
+        view! { <TimelineBar playing=playing /> }
+    });
+    ctl.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    ctl.run_until(40_000);
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".marks .mk-crash"), 1);
+    assert!(count(&root, ".marks .mk-rebalance") >= 2, "the first join and the crash");
+    assert_eq!(count(&root, ".past"), 0, "at the head, nothing to warn about");
+
+    let slider: web_sys::HtmlInputElement =
+        root.query_selector("input[aria-label='Simulated time']").unwrap().unwrap().unchecked_into();
+    slider.set_value("5000");
+    slider.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    leptos::task::tick().await;
+    assert_eq!(ctl.snapshot().get_untracked().now_ms, 5_000);
+    let past = root.query_selector(".past").unwrap().expect("the branch warning");
+    assert!(past.text_content().unwrap().contains("the 1 later action will be dropped"));
+
+    click(&root, "button[aria-label='Step back to the previous event']");
+    leptos::task::tick().await;
+    assert!(ctl.snapshot().get_untracked().now_ms < 5_000);
+}
+
+#[wasm_bindgen_test]
+async fn compare_shows_both_variants_numbers() {
+    let (root, _ctl, _m) = mount_with_controller("crash-before-commit", 0, |_| view! { <Compare /> });
+    leptos::task::tick().await;
+    click(&root, ".compare-controls button");
+    leptos::task::tick().await;
+    let table = root.query_selector("table[aria-label='Comparison']").unwrap().expect("comparison table");
+    let text = table.text_content().unwrap();
+    assert!(text.contains("commit after processing") && text.contains("commit before processing"), "{text}");
+    assert_eq!(table.query_selector_all("tbody tr").unwrap().length(), 6);
 }

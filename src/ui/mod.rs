@@ -2,70 +2,90 @@
 //! No model logic lives here; the wall clock only paces playback.
 
 mod cluster;
+mod compare;
 mod drag;
 mod inspect;
 mod playback;
 mod plots;
+mod timeline;
 mod tokens;
 
 use leptos::prelude::*;
 
-use crate::sim::link::Run;
+use crate::sim::link::{LinkError, Run};
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::snapshot::Snapshot;
-use crate::sim::{Command, Sim, SimTime, TimedCommand};
+use crate::sim::timeline::{Marker, Timeline};
+use crate::sim::{Command, Sim};
 
 pub use cluster::ClusterView;
+pub use compare::Compare;
 pub use inspect::EventLog;
 pub use plots::Plots;
+pub use timeline::TimelineBar;
 
-/// The one way the interface changes the model: apply a command, publish a new snapshot.
+/// The one way the interface changes the model: apply a command, move in time, publish a new
+/// snapshot.
 #[derive(Clone, Copy)]
 pub struct Controller {
-    sim: StoredValue<Sim, LocalStorage>,
+    tl: StoredValue<Timeline, LocalStorage>,
     snapshot: RwSignal<Snapshot>,
-    /// The most recent events, oldest first (at most [`EVENT_LOG_LEN`]).
-    log: StoredValue<std::collections::VecDeque<crate::sim::Event>, LocalStorage>,
-    /// One sample per simulated second for the plots (at most [`PLOT_SECONDS`]).
-    samples: StoredValue<std::collections::VecDeque<plots::Sample>, LocalStorage>,
-    /// Bumped when a sample is added: the plots redraw once per simulated second, not per frame.
+    /// One sample per simulated second for the plots, oldest first (at most [`SAMPLE_HISTORY`]).
+    samples: StoredValue<Vec<plots::Sample>, LocalStorage>,
+    /// Bumped when the samples shown change: the plots redraw once per simulated second (or
+    /// seek), not per frame.
     sampled: RwSignal<u64>,
-    /// The run so far as data: scenario, seed and every command with its time (for links).
-    run: StoredValue<Run, LocalStorage>,
+    /// Where the run stands in time: the timeline redraws when this changes.
+    span: RwSignal<Span>,
+    /// Said once after acting in the past: how many later actions the new branch dropped.
+    forked: RwSignal<Option<(u64, usize)>>,
+}
+
+/// The current instant against the furthest one reached on this branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub now_ms: u64,
+    pub head_ms: u64,
+    /// The current instant is before the furthest one: acting now forks.
+    pub in_past: bool,
+    /// Actions after the current instant that acting now would drop.
+    pub later_commands: usize,
+    /// Markers on this branch (the timeline redraws its marks when this changes).
+    pub markers: usize,
 }
 
 /// How many simulated seconds the plots show.
 pub const PLOT_SECONDS: usize = 120;
 
-/// How many recent events the event log keeps.
-pub const EVENT_LOG_LEN: usize = 500;
+/// How many per-second plot samples are kept for scrubbing back.
+pub const SAMPLE_HISTORY: usize = 3_600;
 
 impl Controller {
-    pub fn new(sim: Sim) -> Controller {
-        Controller::with_run(
-            sim,
-            Run { scenario: String::new(), seed: DEFAULT_SEED, commands: Vec::new(), cursor_ms: None },
-        )
-    }
-
-    /// A controller over `sim`, whose commands so far are those of `run`.
-    pub fn with_run(mut sim: Sim, run: Run) -> Controller {
-        sim.keep_events(true);
-        let snapshot = RwSignal::new(Snapshot::of(&sim));
-        Controller {
-            sim: StoredValue::new_local(sim),
+    /// A controller at the start of `run`.
+    pub fn new(run: Run) -> Result<Controller, LinkError> {
+        let tl = Timeline::new(run)?;
+        let snapshot = RwSignal::new(Snapshot::of(tl.sim()));
+        let ctl = Controller {
+            tl: StoredValue::new_local(tl),
             snapshot,
-            log: StoredValue::new_local(Default::default()),
-            samples: StoredValue::new_local(Default::default()),
+            samples: StoredValue::new_local(Vec::new()),
             sampled: RwSignal::new(0),
-            run: StoredValue::new_local(run),
-        }
+            span: RwSignal::new(Span::default()),
+            forked: RwSignal::new(None),
+        };
+        ctl.update(|_| {});
+        Ok(ctl)
     }
 
-    /// Calls `f` with the plot samples, oldest first (re-runs when the snapshot changes).
-    pub fn with_samples<R>(&self, f: impl FnOnce(&std::collections::VecDeque<plots::Sample>) -> R) -> Option<R> {
+    /// Calls `f` with the plot samples up to the current instant, oldest first (at most
+    /// [`PLOT_SECONDS`]; re-runs when they change).
+    pub fn with_samples<R>(&self, f: impl FnOnce(&[plots::Sample]) -> R) -> Option<R> {
         self.sampled.track();
-        self.samples.try_with_value(f)
+        let now_s = self.snapshot.with_untracked(|s| s.now_ms / 1000);
+        self.samples.try_with_value(|all| {
+            let end = all.partition_point(|s| s.second <= now_s);
+            f(&all[end.saturating_sub(PLOT_SECONDS)..end])
+        })
     }
 
     /// Calls `f` with the recent events without subscribing to changes (for drawing).
@@ -73,76 +93,124 @@ impl Controller {
         &self,
         f: impl FnOnce(&std::collections::VecDeque<crate::sim::Event>) -> R,
     ) -> Option<R> {
-        self.log.try_with_value(f)
+        self.tl.try_with_value(|tl| f(tl.recent_events()))
     }
 
     /// Calls `f` with the recent events, oldest first (re-runs when the snapshot changes).
     pub fn with_log<R>(&self, f: impl FnOnce(&std::collections::VecDeque<crate::sim::Event>) -> R) -> Option<R> {
         self.snapshot.track();
-        self.log.try_with_value(f)
+        self.with_log_untracked(f)
+    }
+
+    /// Calls `f` with the timeline's markers (re-runs when the span changes).
+    pub fn with_markers<R>(&self, f: impl FnOnce(&[Marker]) -> R) -> Option<R> {
+        self.span.track();
+        self.tl.try_with_value(|tl| f(tl.markers()))
     }
 
     pub fn snapshot(&self) -> ReadSignal<Snapshot> {
         self.snapshot.read_only()
     }
 
-    /// Applies a command at the current simulated instant, and records it for the link.
+    pub fn span(&self) -> ReadSignal<Span> {
+        self.span.read_only()
+    }
+
+    /// After acting in the past: the instant the new branch starts at and the actions dropped.
+    pub fn forked(&self) -> RwSignal<Option<(u64, usize)>> {
+        self.forked
+    }
+
+    /// Applies a command at the current simulated instant, and records it for the link. In
+    /// the past, this starts a new branch (the page says so beforehand).
     pub fn apply(&self, command: Command) {
-        let at = self.snapshot.with_untracked(|s| s.now_ms);
-        self.run.update_value(|r| r.commands.push(TimedCommand { at, command: command.clone() }));
-        self.update(|s| s.apply(command));
+        let was_past = self.span.with_untracked(|s| s.in_past);
+        let mut dropped = 0;
+        self.update(|tl| dropped = tl.apply(command).len());
+        if was_past {
+            let now = self.snapshot.with_untracked(|s| s.now_ms);
+            self.samples.update_value(|all| all.retain(|s| s.second <= now / 1000));
+            self.forked.set(Some((now, dropped)));
+        }
     }
 
     /// The share link's query part for the run so far, pointing at the current instant.
     pub fn link(&self) -> String {
         let now = self.snapshot.with_untracked(|s| s.now_ms);
-        self.run.with_value(|r| Run { cursor_ms: Some(now), ..r.clone() }.encode())
+        self.tl.with_value(|tl| Run { cursor_ms: Some(now), ..tl.run().clone() }.encode())
+    }
+
+    /// The run so far (the branch being shown).
+    pub fn run(&self) -> Option<Run> {
+        self.tl.try_with_value(|tl| tl.run().clone())
     }
 
     /// Runs the model forward to `t` (ms).
     pub fn run_until(&self, t: u64) {
-        self.update(|s| s.run_until(SimTime(t)));
+        self.update(|tl| tl.advance_to(t));
     }
 
     /// Runs until the next action that produces an event (the "step" control).
     pub fn step_to_next_event(&self) {
-        self.update(|s| {
-            let before = s.event_count();
-            while s.event_count() == before && s.step() {}
+        self.update(|tl| {
+            tl.step();
         });
     }
 
-    /// Starts over with another run (a new experiment, or an opened link).
-    pub fn replace(&self, mut sim: Sim, run: Run) {
-        sim.keep_events(true);
-        self.run.set_value(run);
-        self.log.update_value(|l| l.clear());
-        self.samples.update_value(|l| l.clear());
+    /// Goes back to the previous instant at which something happened.
+    pub fn step_back(&self) {
+        self.update(|tl| {
+            tl.step_back();
+        });
         self.sampled.update(|n| *n += 1);
-        self.update(|s| *s = sim);
+    }
+
+    /// Moves to instant `t` (ms), backwards or forwards.
+    pub fn seek(&self, t: u64) {
+        self.update(|tl| tl.seek(t));
+        self.sampled.update(|n| *n += 1);
+    }
+
+    /// Starts over with another run (a new experiment, or an opened link), at its cursor.
+    pub fn replace(&self, run: Run) -> Result<(), LinkError> {
+        let cursor = run.cursor_ms;
+        let tl = Timeline::new(run)?;
+        self.samples.update_value(|l| l.clear());
+        self.forked.set(None);
+        self.update(|old| *old = tl);
+        if let Some(t) = cursor {
+            self.seek(t);
+        }
+        self.sampled.update(|n| *n += 1);
+        Ok(())
     }
 
     /// Reads the model (for text that is derived on demand, like `--describe`).
     pub fn with<R>(&self, f: impl FnOnce(&Sim) -> R) -> Option<R> {
         self.snapshot.track();
-        self.sim.try_with_value(f)
+        self.tl.try_with_value(|tl| f(tl.sim()))
     }
 
-    fn update(&self, f: impl FnOnce(&mut Sim)) {
-        if let Some((snap, events)) = self.sim.try_update_value(|s| {
-            f(s);
-            (Snapshot::of(s), s.drain_events())
+    fn update(&self, f: impl FnOnce(&mut Timeline)) {
+        if let Some((snap, span)) = self.tl.try_update_value(|tl| {
+            f(tl);
+            let span = Span {
+                now_ms: tl.now_ms(),
+                head_ms: tl.head_ms(),
+                in_past: tl.in_past(),
+                later_commands: tl.later_commands(),
+                markers: tl.markers().len(),
+            };
+            (Snapshot::of(tl.sim()), span)
         }) {
-            self.log.update_value(|log| {
-                log.extend(events);
-                let excess = log.len().saturating_sub(EVENT_LOG_LEN);
-                log.drain(..excess);
-            });
-            let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, PLOT_SECONDS));
+            let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, SAMPLE_HISTORY));
             if added == Some(true) {
                 self.sampled.update(|n| *n += 1);
             }
             self.snapshot.set(snap);
+            if self.span.get_untracked() != span {
+                self.span.set(span);
+            }
         }
     }
 }
@@ -156,30 +224,64 @@ pub fn mount() {
     leptos::mount::mount_to_body(App);
 }
 
-fn build(scenario: &Scenario) -> (Sim, Run) {
-    let run = Run::of_scenario(scenario, DEFAULT_SEED);
-    // Built-in scenarios are validated by the model's tests; fall back to the sandbox regardless.
-    let sim = Sim::new(scenario, DEFAULT_SEED)
-        .or_else(|_| Sim::new(&Scenario::default(), DEFAULT_SEED))
-        .expect("the default scenario is valid");
-    (sim, run)
+/// The run in the page's own link, if it has one.
+fn run_from_location() -> Option<Result<Run, LinkError>> {
+    let search = window().location().search().ok()?;
+    search.contains("run=").then(|| Run::decode(&search))
 }
 
-/// The run in the page's own link, if it has one: `Err` with a message for a bad link.
-fn run_from_location() -> Option<Result<(Sim, Run), String>> {
-    let search = window().location().search().ok()?;
-    if !search.contains("run=") {
-        return None;
+/// Wall-clock time a link may spend replaying to its instant before the page gives up.
+const OPEN_BUDGET_MS: f64 = 1_500.0;
+
+/// Moves to `t` in slices, stopping if that takes longer than [`OPEN_BUDGET_MS`] (a link can
+/// point days ahead). Returns whether `t` was reached.
+fn seek_within_budget(ctl: Controller, t: u64) -> bool {
+    let clock = || window().performance().map_or(0.0, |p| p.now());
+    let started = clock();
+    loop {
+        let now = ctl.snapshot.with_untracked(|s| s.now_ms);
+        if now >= t {
+            return true;
+        }
+        if clock() - started > OPEN_BUDGET_MS {
+            return false;
+        }
+        ctl.seek(t.min(now + 60_000));
     }
-    Some(
-        Run::decode(&search)
-            .and_then(|run| {
-                let mut sim = run.start()?;
-                sim.run_until(SimTime(run.cursor_ms.unwrap_or(0)));
-                Ok((sim, run))
-            })
-            .map_err(|e| e.to_string()),
-    )
+}
+
+/// A controller for the page: the link's run if it has a good one, else the first experiment
+/// (with a message saying why in `banner`).
+fn open(first: &Scenario, banner: RwSignal<Option<String>>) -> (Controller, Scenario, bool) {
+    let fallback = |why: String| {
+        banner.set(Some(format!("This link could not be opened: {why}. Showing the first experiment instead.")));
+    };
+    let link = run_from_location();
+    if let Some(Ok(run)) = &link {
+        if let (Ok(ctl), Some(s)) = (Controller::new(run.clone()), scenario::find(&run.scenario)) {
+            let cursor = run.cursor_ms.unwrap_or(0);
+            if !seek_within_budget(ctl, cursor) {
+                let reached = ctl.snapshot.with_untracked(|s| s.clock.clone());
+                banner.set(Some(format!(
+                    "This link points at {}, further than this page replays at once; it stopped at {reached}. Press Play to go on.",
+                    crate::sim::time::format_duration(cursor),
+                )));
+            }
+            return (ctl, s, true);
+        }
+    }
+    match link {
+        Some(Err(e)) => fallback(e.to_string()),
+        Some(Ok(run)) => fallback(match Controller::new(run) {
+            Err(e) => e.to_string(),
+            Ok(_) => "its experiment is unknown".into(),
+        }),
+        None => {}
+    }
+    let ctl = Controller::new(Run::of_scenario(first, DEFAULT_SEED))
+        .or_else(|_| Controller::new(Run::of_scenario(&Scenario::default(), DEFAULT_SEED)))
+        .expect("the built-in experiments start");
+    (ctl, first.clone(), false)
 }
 
 /// Best effort: where the browser refuses, the link is still shown on the page and in the
@@ -203,25 +305,10 @@ fn show_in_address_bar(query: &str) -> Option<String> {
 #[component]
 pub fn App() -> impl IntoView {
     let scenarios = StoredValue::new(scenario::builtin());
-    let mut first = scenarios.with_value(|s| s[0].clone());
+    let first = scenarios.with_value(|s| s[0].clone());
     // A link opens its run, paused at the instant it points at; a bad one says why.
     let banner = RwSignal::new(None::<String>);
-    let opened = run_from_location();
-    let (sim, run) = match opened {
-        Some(Ok((sim, run))) => {
-            if let Some(s) = scenario::find(&run.scenario) {
-                first = s;
-            }
-            (sim, run)
-        }
-        Some(Err(why)) => {
-            banner.set(Some(format!("This link could not be opened: {why}. Showing the first experiment instead.")));
-            build(&first)
-        }
-        None => build(&first),
-    };
-    let from_link = run.cursor_ms.is_some();
-    let ctl = Controller::with_run(sim, run);
+    let (ctl, first, from_link) = open(&first, banner);
     provide_context(ctl);
     let snapshot = ctl.snapshot();
     drag::install(ctl, move || snapshot.with_untracked(|s| s.groups.iter().map(|g| g.name.clone()).collect()));
@@ -247,14 +334,20 @@ pub fn App() -> impl IntoView {
             playing.set(false);
             ctl.step_to_next_event();
         }
+        playback::Key::Left => {
+            playing.set(false);
+            ctl.step_back();
+        }
         playback::Key::Faster => speed.update(|v| *v = (*v * 2.0).min(64.0)),
         playback::Key::Slower => speed.update(|v| *v = (*v / 2.0).max(0.25)),
     });
 
     let choose = move |id: String| {
         if let Some(s) = scenarios.with_value(|all| all.iter().find(|s| s.id == id).cloned()) {
-            let (sim, run) = build(&s);
-            ctl.replace(sim, run);
+            if let Err(e) = ctl.replace(Run::of_scenario(&s, DEFAULT_SEED)) {
+                banner.set(Some(format!("This experiment could not start: {e}")));
+                return;
+            }
             title.set(s.title.clone());
             summary.set(s.summary.clone());
             selected.set(s.id);
@@ -355,10 +448,12 @@ pub fn App() -> impl IntoView {
                 <p>{move || summary.get()}</p>
             </section>
             <ClusterView snapshot=snapshot />
+            <TimelineBar playing=playing />
             <drag::DragGhost />
             <plots::Plots />
+            <Compare />
             <inspect::EventLog />
-            <p class="keys">"Keys: Space play/pause · → next event · + / − speed"</p>
+            <p class="keys">"Keys: Space play/pause · → next event · ← previous event · + / − speed"</p>
         </main>
         <footer class="status" role="status" aria-live="off" aria-label="Simulation status">
             <span class="clock">"Simulated time " <strong>{move || snapshot.with(|s| s.clock.clone())}</strong></span>

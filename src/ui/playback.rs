@@ -39,6 +39,7 @@ fn schedule(tick: Rc<dyn Fn(f64)>, alive: Arc<AtomicBool>, last: f64) {
 pub enum Key {
     Space,
     Right,
+    Left,
     Faster,
     Slower,
 }
@@ -50,13 +51,18 @@ pub fn on_keys(f: impl Fn(Key) + 'static) {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
-        let in_control = ev
+        let tag = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"));
+            .map(|el| el.tag_name())
+            .unwrap_or_default();
+        // Form controls keep every key; a focused button keeps Space (which presses it).
+        let in_field = matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA");
         let key = match ev.key().as_str() {
-            " " if !in_control => Key::Space,
-            "ArrowRight" if !in_control => Key::Right,
+            _ if in_field => return,
+            " " if tag != "BUTTON" => Key::Space,
+            "ArrowRight" => Key::Right,
+            "ArrowLeft" => Key::Left,
             "+" | "=" => Key::Faster,
             "-" | "_" => Key::Slower,
             _ => return,

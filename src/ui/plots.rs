@@ -2,8 +2,6 @@
 //! Each line is labelled with its group's name and drawn with its own dash pattern, so colour
 //! is never the only way to tell lines apart.
 
-use std::collections::VecDeque;
-
 use leptos::prelude::*;
 
 use super::Controller;
@@ -19,18 +17,17 @@ pub struct Sample {
     pub appended: u64,
 }
 
-/// Appends a sample when the snapshot enters a new simulated second (returning true); keeps
-/// the last `keep`.
-pub fn record(samples: &mut VecDeque<Sample>, snap: &Snapshot, keep: usize) -> bool {
+/// Appends a sample when the snapshot enters a simulated second not sampled yet (returning
+/// true); keeps the last `keep`. After a seek back, seconds already sampled are not sampled again.
+pub fn record(samples: &mut Vec<Sample>, snap: &Snapshot, keep: usize) -> bool {
     let second = snap.now_ms / 1000;
-    if samples.back().is_some_and(|s| s.second >= second) {
+    if samples.last().is_some_and(|s| s.second >= second) {
         return false;
     }
     let appended = snap.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log_end_offset).sum();
-    samples.push_back(Sample { second, lag: snap.groups.iter().map(|g| (g.name.clone(), g.lag)).collect(), appended });
-    while samples.len() > keep {
-        samples.pop_front();
-    }
+    samples.push(Sample { second, lag: snap.groups.iter().map(|g| (g.name.clone(), g.lag)).collect(), appended });
+    let excess = samples.len().saturating_sub(keep);
+    samples.drain(..excess);
     true
 }
 
@@ -107,7 +104,7 @@ pub fn Plots() -> impl IntoView {
                 let rate: Vec<(u64, u64)> = samples
                     .iter()
                     .zip(samples.iter().skip(1))
-                    .map(|(a, b)| (b.second, (b.appended - a.appended) / (b.second - a.second).max(1)))
+                    .map(|(a, b)| (b.second, b.appended.saturating_sub(a.appended) / (b.second - a.second).max(1)))
                     .collect();
                 Some(view! {
                     {chart("Lag per group", "records", lag_lines)}
