@@ -43,6 +43,7 @@ test-e2e:
 ## Benchmarks (not part of `make test`)
 bench:
 	cargo bench --locked --bench sim_speed
+	cargo bench --locked --bench seek
 
 clean:
 	cargo clean

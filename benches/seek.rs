@@ -1,0 +1,47 @@
+//! Time travel: how long seeking takes in a 10-minute run of the busy cluster, and what the
+//! checkpoints cost. `cargo bench --bench seek [-- --minutes N]`. Reports; never asserts.
+
+mod common;
+
+use std::time::Instant;
+
+use common::busy_cluster;
+use ksim::sim::link::Run;
+use ksim::sim::timeline::Timeline;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let minutes: u64 = args
+        .iter()
+        .position(|a| a == "--minutes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let end = minutes * 60_000;
+    let scenario = busy_cluster(minutes);
+    let run = Run { scenario: String::new(), seed: 1, commands: scenario.script.clone(), cursor_ms: None };
+    let mut tl = Timeline::with_scenario(scenario, run).expect("valid");
+    let start = Instant::now();
+    tl.advance_to(end);
+    let played = start.elapsed().as_secs_f64();
+    // Seek to instants spread over the run, in a scrambled order (forwards and backwards).
+    let mut times = Vec::new();
+    let mut x: u64 = 12345;
+    for _ in 0..200 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        times.push((x >> 11) % (end + 1));
+    }
+    let mut took: Vec<f64> = times
+        .iter()
+        .map(|&t| {
+            let s = Instant::now();
+            tl.seek(t);
+            s.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    took.sort_by(f64::total_cmp);
+    let pct = |p: f64| took[((took.len() - 1) as f64 * p).round() as usize];
+    println!("busy cluster, {minutes} simulated minutes played with checkpoints in {played:.2} s wall");
+    println!("{} checkpoints, {} events", tl.checkpoint_count(), tl.sim().event_count());
+    println!("seek to 200 instants: median {:.1} ms, p95 {:.1} ms, max {:.1} ms", pct(0.5), pct(0.95), pct(1.0));
+}
