@@ -59,3 +59,18 @@ test('a broken link gets a clear banner and the first experiment', async () => {
     page.assertClean();
   }
 });
+
+test('a link pointing 30 days ahead opens at once, says where it stopped, and stays responsive', async () => {
+  const ksim = join(root, 'target', 'debug', 'ksim');
+  const query = execFileSync(ksim, ['link', 'consumer-group']).toString().trim().replace(/^\?/, '');
+  const started = Date.now();
+  const page = await openPage(env.browser, `${env.server.url}?${query}&t=2592000000`);
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /points at 720h 00m 00\.000s, further than this page replays at once; it stopped at/);
+  assert.ok(Date.now() - started < 15000, 'opened within the budget');
+  await page.getByRole('heading', { name: 'Three consumers share a topic' }).waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+  page.assertClean();
+});
