@@ -40,7 +40,7 @@ fn produce(sim: &mut Sim, at: u64, count: u64) {
 }
 
 fn leo(sim: &Sim, p: u32) -> u64 {
-    sim.partition(Tp { topic: 0, partition: p }).log.log_end_offset()
+    sim.partition(Tp { topic: 0, partition: p }).log().log_end_offset()
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn retention_moves_log_start_and_a_late_consumer_resets() {
     sim.keep_events(true);
     sim.run_until(SimTime(s.duration_ms));
     let tp = Tp { topic: 0, partition: 0 };
-    let start = sim.partition(tp).log.log_start_offset();
+    let start = sim.partition(tp).log().log_start_offset();
     assert!(start > 0);
     let events = sim.drain_events();
     assert!(events

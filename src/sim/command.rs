@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use super::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -61,6 +61,30 @@ pub enum Command {
         consumer: String,
         group: String,
     },
+    /// Kill a broker process (brokers are numbered from 1).
+    CrashBroker {
+        broker: u32,
+    },
+    /// Start a crashed broker again, with the logs it had on disk.
+    RestartBroker {
+        broker: u32,
+    },
+    /// Adds `ms` of network delay to the replication traffic of a broker (0 restores it): a
+    /// slow follower.
+    DelayBroker {
+        broker: u32,
+        ms: u64,
+    },
+    /// The producer's `acks` for what it sends from now on.
+    SetAcks {
+        producer: String,
+        acks: Acks,
+    },
+    /// The producer's `enable.idempotence` for what it sends from now on.
+    SetIdempotence {
+        producer: String,
+        enabled: bool,
+    },
 }
 
 impl Command {
@@ -79,6 +103,11 @@ impl Command {
             Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
             Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
             Command::ConfigureConsumer { consumer, setting } => format!("configure {consumer}: {setting:?}"),
+            Command::CrashBroker { broker } => format!("crash broker {broker}"),
+            Command::RestartBroker { broker } => format!("restart broker {broker}"),
+            Command::DelayBroker { broker, ms } => format!("broker {broker} replicates {ms} ms slower"),
+            Command::SetAcks { producer, acks } => format!("{producer} uses acks={}", acks.name()),
+            Command::SetIdempotence { producer, enabled } => format!("{producer} sets enable.idempotence={enabled}"),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod limits {
     pub const MAX_KEY_CARDINALITY: u32 = 100_000;
     pub const MAX_NAME_LEN: usize = 64;
     pub const MAX_MS: u64 = 30 * 24 * 3_600_000;
+    pub const MAX_BROKERS: u32 = 32;
 }
 
 /// The settings of the cluster as a whole.
@@ -27,11 +28,44 @@ pub struct ClusterSpec {
     pub retention_check_interval_ms: u64,
     /// `group.initial.rebalance.delay.ms` (Kafka: 3000).
     pub group_initial_rebalance_delay_ms: u64,
+    /// Number of brokers, with ids 1..=brokers.
+    pub brokers: u32,
+    /// `broker.session.timeout.ms` (9000): how long the controller takes to notice a broker
+    /// that stopped heartbeating (a crash), and fence it.
+    pub broker_session_timeout_ms: u64,
+    /// `replica.lag.time.max.ms` (30000): a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// `unclean.leader.election.enable` (false): may a replica outside the ISR become leader?
+    pub unclean_leader_election: bool,
 }
 
 impl Default for ClusterSpec {
     fn default() -> Self {
-        ClusterSpec { latency_ms: 2, retention_check_interval_ms: 300_000, group_initial_rebalance_delay_ms: 3_000 }
+        ClusterSpec {
+            latency_ms: 2,
+            retention_check_interval_ms: 300_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            brokers: 1,
+            broker_session_timeout_ms: 9_000,
+            replica_lag_time_max_ms: 30_000,
+            unclean_leader_election: false,
+        }
+    }
+}
+
+impl ClusterSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.latency_ms > 10_000 || self.retention_check_interval_ms > limits::MAX_MS {
+            return Err("cluster latency must be at most 10 s".into());
+        }
+        if self.brokers == 0 || self.brokers > limits::MAX_BROKERS {
+            return Err(format!("a cluster has 1 to {} brokers", limits::MAX_BROKERS));
+        }
+        if self.broker_session_timeout_ms == 0 || self.replica_lag_time_max_ms == 0 {
+            return Err("broker.session.timeout.ms and replica.lag.time.max.ms must be positive".into());
+        }
+        check_ms("broker.session.timeout.ms", self.broker_session_timeout_ms)?;
+        check_ms("replica.lag.time.max.ms", self.replica_lag_time_max_ms)
     }
 }
 
@@ -49,6 +83,10 @@ pub struct TopicSpec {
     pub segment_bytes: u64,
     /// `segment.ms` (Kafka: 7 days): a segment older than this rolls on the next append.
     pub segment_ms: u64,
+    /// `replication.factor` (Kafka's `default.replication.factor`: 1).
+    pub replication_factor: u32,
+    /// `min.insync.replicas` (1): acks=all writes are refused while the ISR is smaller.
+    pub min_insync_replicas: u32,
 }
 
 impl Default for TopicSpec {
@@ -60,6 +98,8 @@ impl Default for TopicSpec {
             retention_bytes: None,
             segment_bytes: 1 << 30,
             segment_ms: 7 * 24 * 3_600_000,
+            replication_factor: 1,
+            min_insync_replicas: 1,
         }
     }
 }
@@ -79,7 +119,7 @@ pub enum Keys {
     Random { cardinality: u32 },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Acks {
     /// `acks=0`: the producer does not wait for the broker.
@@ -89,6 +129,17 @@ pub enum Acks {
     /// `acks=all` (Kafka 3.0+ default).
     #[default]
     All,
+}
+
+impl Acks {
+    /// As Kafka's configuration spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +160,12 @@ pub struct ProducerSpec {
     pub record_bytes: u64,
     /// `acks`.
     pub acks: Acks,
+    /// `enable.idempotence` (true since 3.0): retries never write a batch twice.
+    pub enable_idempotence: bool,
+    /// `retry.backoff.ms` (100), doubling per attempt up to `retry.backoff.max.ms` (1000).
+    pub retry_backoff_ms: u64,
+    /// `delivery.timeout.ms` (120000): a batch not acknowledged by then fails for good.
+    pub delivery_timeout_ms: u64,
 }
 
 impl Default for ProducerSpec {
@@ -123,6 +180,9 @@ impl Default for ProducerSpec {
             batch_size: 16_384,
             record_bytes: 100,
             acks: Acks::All,
+            enable_idempotence: true,
+            retry_backoff_ms: 100,
+            delivery_timeout_ms: 120_000,
         }
     }
 }
@@ -248,7 +308,7 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_ms(what: &str, ms: u64) -> Result<(), String> {
+pub(crate) fn check_ms(what: &str, ms: u64) -> Result<(), String> {
     if ms > limits::MAX_MS {
         return Err(format!("{what} of {ms} ms is longer than the 30-day limit"));
     }
@@ -265,6 +325,12 @@ impl TopicSpec {
             return Err(format!("topic '{}': segment.bytes and segment.ms must be positive", self.name));
         }
         check_ms("segment.ms", self.segment_ms)?;
+        if self.replication_factor == 0 || self.replication_factor > limits::MAX_BROKERS {
+            return Err(format!("topic '{}': replication.factor must be 1 to {}", self.name, limits::MAX_BROKERS));
+        }
+        if self.min_insync_replicas == 0 || self.min_insync_replicas > limits::MAX_BROKERS {
+            return Err(format!("topic '{}': min.insync.replicas must be 1 to {}", self.name, limits::MAX_BROKERS));
+        }
         if let Some(ms) = self.retention_ms {
             check_ms("retention.ms", ms)?;
         }
@@ -303,6 +369,8 @@ impl ProducerSpec {
         if self.record_bytes == 0 || self.record_bytes > 1 << 20 || self.batch_size == 0 || self.batch_size > 1 << 26 {
             return Err(format!("producer '{}': record and batch sizes must be positive and sane", self.name));
         }
+        check_ms("retry.backoff.ms", self.retry_backoff_ms)?;
+        check_ms("delivery.timeout.ms", self.delivery_timeout_ms)?;
         check_ms("linger.ms", self.linger_ms)
     }
 }

@@ -490,7 +490,7 @@ impl Sim {
     /// `auto.offset.reset`: earliest is the log-start offset, latest the log-end offset.
     fn reset_position(&mut self, c: u32, tp: Tp, why: &str) {
         let policy = self.consumers[c as usize].spec.auto_offset_reset;
-        let log = &self.partition(tp).log;
+        let log = &self.partition(tp).log();
         let (offset, name) = match policy {
             OffsetReset::Earliest => (log.log_start_offset(), "earliest"),
             OffsetReset::Latest => (log.log_end_offset(), "latest"),
@@ -553,7 +553,10 @@ impl Sim {
         // Positions outside the log are out of range: the consumer resets them.
         let fetchable: Vec<(Tp, u64)> = self.consumers[c as usize].positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         for (tp, pos) in &fetchable {
-            let log = &self.partition(*tp).log;
+            if !self.partition_readable(*tp) {
+                continue; // no leader to ask: nothing to check, nothing to read
+            }
+            let log = &self.partition(*tp).log();
             if *pos < log.log_start_offset() || *pos > log.log_end_offset() {
                 self.reset_position(c, *tp, &format!("offset {pos} out of range"));
             }
@@ -581,6 +584,9 @@ impl Sim {
                 break;
             }
             let (tp, pos) = tps[(con.round_robin + i) % n];
+            if !self.partition_readable(tp) {
+                continue;
+            }
             let hw = self.partition(tp).high_watermark;
             if hw > pos {
                 let take = (hw - pos).min(remaining);

@@ -217,3 +217,55 @@ pub fn describe_state(view: &GroupView) -> String {
     out.push('\n');
     out
 }
+
+/// Every topic as `kafka-topics.sh --describe` prints it (Kafka 4.0: with the `Elr` columns).
+/// The topic id is derived from the topic's name; `Configs` lists the settings that differ from
+/// the broker defaults, by name.
+pub fn describe_topics(sim: &Sim) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    let defaults = super::config::TopicSpec::default();
+    let mut out = String::new();
+    for t in &sim.topics {
+        let spec = &t.spec;
+        let id = URL_SAFE_NO_PAD.encode(&Sha256::digest(format!("topic:{}", spec.name))[..16]);
+        let mut configs = Vec::new();
+        if spec.min_insync_replicas != defaults.min_insync_replicas {
+            configs.push(format!("min.insync.replicas={}", spec.min_insync_replicas));
+        }
+        if let Some(bytes) = spec.retention_bytes {
+            configs.push(format!("retention.bytes={bytes}"));
+        }
+        if spec.retention_ms != defaults.retention_ms {
+            configs.push(format!("retention.ms={}", spec.retention_ms.map_or(-1, |ms| ms as i64)));
+        }
+        if spec.segment_bytes != defaults.segment_bytes {
+            configs.push(format!("segment.bytes={}", spec.segment_bytes));
+        }
+        if spec.segment_ms != defaults.segment_ms {
+            configs.push(format!("segment.ms={}", spec.segment_ms));
+        }
+        let _ = writeln!(
+            out,
+            "Topic: {}\tTopicId: {id}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
+            spec.name,
+            spec.partitions,
+            spec.replication_factor,
+            configs.join(",")
+        );
+        let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        for (i, p) in t.partitions.iter().enumerate() {
+            let leader = p.leader_broker().map_or("none".to_string(), |b| b.to_string());
+            let _ = writeln!(
+                out,
+                "\tTopic: {}\tPartition: {i}\tLeader: {leader}\tReplicas: {}\tIsr: {}\tElr: \tLastKnownElr: ",
+                spec.name,
+                list(&p.replica_brokers()),
+                list(&p.isr)
+            );
+        }
+    }
+    out
+}

@@ -9,12 +9,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::command::Command;
-use super::config::{limits, ClusterSpec, ConsumerSpec, ProducerSpec, TopicSpec};
+use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec, ProducerSpec, TopicSpec};
 use super::event::{Event, EventKind, Trace};
 use super::group::{Group, GroupError, JoinRequest, JoinResponse};
 use super::keys::Keyer;
 use super::log::{LogConfig, PartitionLog};
 use super::ranges::RangeCounts;
+use super::replication::OFFSETS_PARTITIONS;
 use super::scenario::Scenario;
 use super::time::SimTime;
 
@@ -45,16 +46,133 @@ impl std::error::Error for SimError {}
 pub struct Topic {
     pub spec: TopicSpec,
     pub partitions: Vec<Partition>,
-    log_config: LogConfig,
+    pub(crate) log_config: LogConfig,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Partition {
+/// A broker of the cluster (ids 1..=brokers).
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub id: u32,
+    pub alive: bool,
+    /// Bumped at each crash, so the fencing timer of an earlier crash is ignored.
+    pub(crate) inc: u32,
+    /// Extra one-way network delay of its replication traffic, in ms.
+    pub delay_ms: u64,
+    /// The controller has noticed it is gone (after `broker.session.timeout.ms`) and fenced it.
+    pub fenced: bool,
+}
+
+/// One copy of a partition's log, on one broker.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    pub broker: u32,
     pub log: PartitionLog,
-    /// Offsets below this are visible to consumers. With one replica it equals the log end.
+    /// The high watermark this replica knows (a follower learns it from fetch responses).
+    pub hw: u64,
+    /// The leader's view of this follower: its log end at its last fetch...
+    pub(crate) fetch_offset: u64,
+    /// ...and when it last was caught up with the leader's log end.
+    pub(crate) last_caught_up: SimTime,
+    /// Its fetch is parked at the leader, waiting for data or a new high watermark.
+    pub(crate) parked: bool,
+    /// Bumped to drop replication messages in flight (leader change, crash, restart).
+    pub(crate) fetch_gen: u64,
+}
+
+/// A produce request's batch for one partition, as the producer retries it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SentBatch {
+    pub partition: u32,
+    /// The last sequence number the producer sent to this partition before this batch (the
+    /// idempotent producer's per-partition sequence chain).
+    pub prev_seq: Option<u64>,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u32,
+    pub first_sent: SimTime,
+    pub attempt: u32,
+}
+
+/// An acks=all write waiting for the high watermark to pass `end_offset`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingAck {
+    pub producer: u32,
+    pub end_offset: u64,
+    pub batch: SentBatch,
+}
+
+#[derive(Clone, Debug)]
+pub struct Partition {
+    /// Its replicas in assignment order; the first is the preferred leader.
+    pub replicas: Vec<Replica>,
+    /// Index in `replicas` of the leader; `None` while the partition is offline.
+    pub leader: Option<usize>,
+    /// The last leader (its log is the one shown while the partition is offline).
+    pub(crate) last_leader: usize,
+    pub leader_epoch: u32,
+    /// The leader's log end when it was elected. Until the high watermark reaches it, the new
+    /// leader cannot promise offsets that only grow, and answers consumers OFFSET_NOT_AVAILABLE
+    /// (KIP-207): so the high watermark consumers see never moves back.
+    pub epoch_start_offset: u64,
+    /// Broker ids of the in-sync replicas, leader included.
+    pub isr: Vec<u32>,
+    /// Offsets below this are visible to consumers: replicated to the whole ISR.
     pub high_watermark: u64,
     /// Fetches parked here until data arrives (consumer, incarnation, fetch id).
     pub(crate) waiters: Vec<(u32, u32, u64)>,
+    pub(crate) pending_acks: Vec<PendingAck>,
+    /// Offsets (in the current leader's log) of records whose producer was acknowledged.
+    pub(crate) acked: RangeCounts,
+    /// Acknowledged records lost when a leader without them was elected.
+    pub lost_acked: u64,
+}
+
+impl Partition {
+    fn new(brokers: &[u32]) -> Partition {
+        Partition {
+            replicas: brokers
+                .iter()
+                .map(|&broker| Replica {
+                    broker,
+                    log: PartitionLog::default(),
+                    hw: 0,
+                    fetch_offset: 0,
+                    last_caught_up: SimTime::ZERO,
+                    parked: false,
+                    fetch_gen: 0,
+                })
+                .collect(),
+            leader: Some(0),
+            last_leader: 0,
+            leader_epoch: 0,
+            epoch_start_offset: 0,
+            isr: brokers.to_vec(),
+            high_watermark: 0,
+            waiters: Vec::new(),
+            pending_acks: Vec::new(),
+            acked: RangeCounts::default(),
+            lost_acked: 0,
+        }
+    }
+
+    /// The leader's log (the last leader's while the partition is offline).
+    pub fn log(&self) -> &PartitionLog {
+        &self.replicas[self.leader.unwrap_or(self.last_leader)].log
+    }
+
+    /// The high watermark consumers are told, if the leader can serve them yet.
+    pub fn visible_high_watermark(&self) -> Option<u64> {
+        (self.leader.is_some() && self.high_watermark >= self.epoch_start_offset).then_some(self.high_watermark)
+    }
+
+    /// The broker id of the leader, if the partition has one.
+    pub fn leader_broker(&self) -> Option<u32> {
+        self.leader.map(|i| self.replicas[i].broker)
+    }
+
+    pub fn replica_brokers(&self) -> Vec<u32> {
+        self.replicas.iter().map(|r| r.broker).collect()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +190,8 @@ pub struct Producer {
     sticky: Option<u32>,
     sticky_bytes: u64,
     pub acked: u64,
+    /// Last sequence number sent to each partition.
+    last_sent: BTreeMap<u32, u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,9 +269,38 @@ pub(crate) enum Action {
     },
     ProduceArrive {
         producer: u32,
-        batches: Vec<(u32, u64, u64, u32)>,
+        batches: Vec<SentBatch>,
         records: u64,
     },
+    /// The producer sends a failed batch again.
+    ProduceRetry {
+        producer: u32,
+        batch: SentBatch,
+    },
+    /// A follower's fetch reaches its leader.
+    ReplicaFetch {
+        tp: Tp,
+        replica: usize,
+        gen: u64,
+        fetch_offset: u64,
+        last_epoch: u32,
+    },
+    /// The leader's answer reaches the follower: records to copy, or where to truncate to.
+    ReplicaFetchResponse {
+        tp: Tp,
+        replica: usize,
+        gen: u64,
+        batches: Vec<super::log::Batch>,
+        hw: u64,
+        truncate_to: Option<u64>,
+    },
+    /// The controller notices a crashed broker (its session ran out) and fences it.
+    BrokerFenced {
+        broker: u32,
+        inc: u32,
+    },
+    /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
+    IsrCheck,
     ProduceAck {
         producer: u32,
         records: u64,
@@ -302,6 +451,13 @@ pub struct Sim {
     next_seq: u64,
     pub cluster: ClusterSpec,
     pub topics: Vec<Topic>,
+    pub brokers: Vec<Broker>,
+    /// Leader broker of each `__consumer_offsets` partition (the group coordinators).
+    pub(crate) offsets_leaders: Vec<Option<u32>>,
+    /// Replica brokers of each `__consumer_offsets` partition.
+    pub(crate) offsets_replicas: Vec<Vec<u32>>,
+    /// Requests for a coordinator that is down, held until a coordinator is found again.
+    pub(crate) coordinator_backlog: BTreeMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     keyers: Vec<Keyer>,
@@ -326,6 +482,12 @@ impl Sim {
             next_seq: 0,
             cluster: scenario.cluster.clone(),
             topics: Vec::new(),
+            brokers: (1..=scenario.cluster.brokers)
+                .map(|id| Broker { id, alive: true, inc: 0, fenced: false, delay_ms: 0 })
+                .collect(),
+            offsets_leaders: Vec::new(),
+            offsets_replicas: Vec::new(),
+            coordinator_backlog: BTreeMap::new(),
             producers: Vec::new(),
             consumers: Vec::new(),
             keyers: Vec::new(),
@@ -343,10 +505,15 @@ impl Sim {
                     segment_bytes: spec.segment_bytes,
                     segment_ms: spec.segment_ms,
                 },
-                partitions: (0..spec.partitions).map(|_| Partition::default()).collect(),
+                partitions: Vec::new(),
                 spec: spec.clone(),
             });
+            let assignment = sim.assign_replicas(spec.partitions, spec.replication_factor);
+            let topic = sim.topics.last_mut().expect("just pushed");
+            topic.partitions = assignment.iter().map(|brokers| Partition::new(brokers)).collect();
         }
+        sim.offsets_replicas = sim.assign_replicas(OFFSETS_PARTITIONS, 3.min(sim.cluster.brokers));
+        sim.offsets_leaders = sim.offsets_replicas.iter().map(|r| Some(r[0])).collect();
         for spec in &scenario.producers {
             sim.add_producer(spec.clone()).map_err(SimError::InvalidScenario)?;
         }
@@ -356,6 +523,11 @@ impl Sim {
         if sim.topics.iter().any(|t| t.log_config.retention_ms.is_some() || t.log_config.retention_bytes.is_some()) {
             let every = sim.cluster.retention_check_interval_ms.max(1);
             sim.push(SimTime(every), Action::RetentionCheck);
+        }
+        if sim.topics.iter().any(|t| t.spec.replication_factor > 1) {
+            let every = (sim.cluster.replica_lag_time_max_ms / 2).max(1);
+            sim.push(SimTime(every), Action::IsrCheck);
+            sim.start_followers();
         }
         for tc in &scenario.script {
             sim.schedule(SimTime(tc.at), tc.command.clone());
@@ -439,6 +611,13 @@ impl Sim {
         self.consumers.iter().position(|c| c.spec.name == name).map(|i| i as u32)
     }
 
+    fn broker_of(&self, id: u32) -> Result<usize, String> {
+        if id == 0 || id as usize > self.brokers.len() {
+            return Err(format!("no broker {id} (brokers are 1 to {})", self.brokers.len()));
+        }
+        Ok(id as usize - 1)
+    }
+
     pub fn partition(&self, tp: Tp) -> &Partition {
         &self.topics[tp.topic as usize].partitions[tp.partition as usize]
     }
@@ -504,10 +683,32 @@ impl Sim {
     }
 
     fn handle(&mut self, action: Action) {
+        // Requests for a group coordinator that is down wait until the group has one again;
+        // the coordinator's own timers do not run while it is down.
+        if let Some(group) = self.coordinator_group(&action) {
+            if !self.coordinator_available(&group) {
+                if !matches!(action, Action::SessionCheck { .. } | Action::JoinDeadline { .. }) {
+                    self.hold_for_coordinator(group, action);
+                }
+                return;
+            }
+        }
         match action {
             Action::User(cmd) => self.handle_command(cmd),
             Action::ProducerSend { producer } => self.producer_send(producer),
             Action::ProduceArrive { producer, batches, records } => self.produce_arrive(producer, batches, records),
+            Action::ProduceRetry { producer, batch } => self.after(
+                self.latency(),
+                Action::ProduceArrive { producer, batches: vec![batch], records: u64::from(batch.count) },
+            ),
+            Action::ReplicaFetch { tp, replica, gen, fetch_offset, last_epoch } => {
+                self.replica_fetch_arrive(tp, replica, gen, fetch_offset, last_epoch)
+            }
+            Action::ReplicaFetchResponse { tp, replica, gen, batches, hw, truncate_to } => {
+                self.replica_fetch_response(tp, replica, gen, batches, hw, truncate_to)
+            }
+            Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
+            Action::IsrCheck => self.isr_check(),
             Action::ProduceAck { producer, records } => {
                 let p = &mut self.producers[producer as usize];
                 p.acked += records;
@@ -670,6 +871,36 @@ impl Sim {
                 self.consumers[c as usize].pending_spec = Some(spec);
                 Ok(())
             }),
+            Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
+                if !self.brokers[b].alive {
+                    return Err(format!("broker {broker} is not running"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                self.crash_broker(broker);
+                Ok(())
+            }),
+            Command::RestartBroker { broker } => self.broker_of(broker).and_then(|b| {
+                if self.brokers[b].alive {
+                    return Err(format!("broker {broker} is already running"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                self.restart_broker(broker);
+                Ok(())
+            }),
+            Command::DelayBroker { broker, ms } => self.broker_of(broker).and_then(|b| {
+                check_ms("delay", ms)?;
+                self.emit(EventKind::Command { command: original.clone() });
+                self.brokers[b].delay_ms = ms;
+                Ok(())
+            }),
+            Command::SetAcks { producer, acks } => producer_of(self, &producer).map(|p| {
+                self.emit(EventKind::Command { command: original.clone() });
+                self.producers[p as usize].spec.acks = acks;
+            }),
+            Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).map(|p| {
+                self.emit(EventKind::Command { command: original.clone() });
+                self.producers[p as usize].spec.enable_idempotence = enabled;
+            }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
                 self.emit(EventKind::Command { command: original.clone() });
                 self.consumers[c as usize].spec.commit = mode;
@@ -710,6 +941,7 @@ impl Sim {
             sticky: None,
             sticky_bytes: 0,
             acked: 0,
+            last_sent: BTreeMap::new(),
             spec,
         });
         if rate > 0 {
@@ -804,8 +1036,19 @@ impl Sim {
         }
         let pr = &mut self.producers[p as usize];
         pr.next_seq = last_seq + 1;
-        let batches: Vec<(u32, u64, u64, u32)> =
-            per_partition.into_iter().map(|(part, (f, l, c))| (part, f, l, c as u32)).collect();
+        let now = self.now;
+        let batches: Vec<SentBatch> = per_partition
+            .into_iter()
+            .map(|(partition, (first_seq, last_seq, count))| SentBatch {
+                partition,
+                prev_seq: pr.last_sent.insert(partition, last_seq),
+                first_seq,
+                last_seq,
+                count: count as u32,
+                first_sent: now,
+                attempt: 0,
+            })
+            .collect();
         let (producer, topic_name) = (pr.spec.name.clone(), self.topics[topic as usize].spec.name.clone());
         self.emit(EventKind::Sent { producer, topic: topic_name, first_seq, last_seq, records: n });
         let acks_zero = self.producers[p as usize].spec.acks == super::config::Acks::Zero;
@@ -815,58 +1058,28 @@ impl Sim {
         self.after(self.latency(), Action::ProduceArrive { producer: p, batches, records: n });
     }
 
-    fn produce_arrive(&mut self, p: u32, batches: Vec<(u32, u64, u64, u32)>, records: u64) {
-        let now = self.now;
-        let (topic, keyer, record_bytes) = {
-            let pr = &self.producers[p as usize];
-            (pr.topic, pr.keyer, pr.spec.record_bytes)
-        };
-        let producer_name = self.producers[p as usize].spec.name.clone();
-        let topic_name = self.topics[topic as usize].spec.name.clone();
-        for (part, first_seq, last_seq, count) in batches {
-            let t = &mut self.topics[topic as usize];
-            let cfg = t.log_config;
-            let partition = &mut t.partitions[part as usize];
-            let base_offset =
-                partition.log.append(&cfg, now, p, keyer, first_seq, last_seq, count, u64::from(count) * record_bytes);
-            partition.high_watermark = partition.log.log_end_offset();
-            let waiters = std::mem::take(&mut partition.waiters);
-            self.emit(EventKind::Appended {
-                producer: producer_name.clone(),
-                topic: topic_name.clone(),
-                partition: part,
-                base_offset,
-                records: count,
-                first_seq,
-                last_seq,
-            });
-            for (c, inc, fetch_id) in waiters {
-                if self.fetch_is_live(c, inc, fetch_id) && self.consumers[c as usize].parked {
-                    self.consumers[c as usize].parked = false;
-                    self.answer_fetch(c, inc, fetch_id);
-                }
-            }
-        }
-        if self.producers[p as usize].spec.acks != super::config::Acks::Zero {
-            self.after(self.latency(), Action::ProduceAck { producer: p, records });
-        }
-    }
-
+    /// Every live broker applies retention to its own replicas; the leader's deletions are
+    /// reported.
     fn retention_check(&mut self) {
         let now = self.now;
         for ti in 0..self.topics.len() {
+            let cfg = self.topics[ti].log_config;
             for pi in 0..self.topics[ti].partitions.len() {
-                let cfg = self.topics[ti].log_config;
-                let deleted = self.topics[ti].partitions[pi].log.apply_retention(&cfg, now);
-                if deleted > 0 {
-                    let log_start_offset = self.topics[ti].partitions[pi].log.log_start_offset();
+                let mut reported = None;
+                let part = &mut self.topics[ti].partitions[pi];
+                let shown = part.leader.unwrap_or(part.last_leader);
+                for (i, r) in part.replicas.iter_mut().enumerate() {
+                    if !self.brokers[r.broker as usize - 1].alive {
+                        continue;
+                    }
+                    let deleted = r.log.apply_retention(&cfg, now);
+                    if i == shown && deleted > 0 {
+                        reported = Some((deleted, r.log.log_start_offset()));
+                    }
+                }
+                if let Some((records, log_start_offset)) = reported {
                     let topic = self.topics[ti].spec.name.clone();
-                    self.emit(EventKind::RetentionDeleted {
-                        topic,
-                        partition: pi as u32,
-                        records: deleted,
-                        log_start_offset,
-                    });
+                    self.emit(EventKind::RetentionDeleted { topic, partition: pi as u32, records, log_start_offset });
                 }
             }
         }

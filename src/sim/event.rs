@@ -220,6 +220,86 @@ pub enum EventKind {
         old_member_id: String,
         member_id: String,
     },
+    /// A broker process died: its replicas stop, its connections close.
+    BrokerCrashed {
+        broker: u32,
+    },
+    /// The controller noticed a crashed broker (`broker.session.timeout.ms`) and fenced it.
+    BrokerFenced {
+        broker: u32,
+    },
+    BrokerStarted {
+        broker: u32,
+    },
+    /// The controller chose a partition's leader (`None`: no eligible replica, the partition is
+    /// offline). An unclean election picks a replica outside the ISR; acknowledged records the
+    /// new leader does not have are lost.
+    LeaderElected {
+        topic: String,
+        partition: u32,
+        leader: Option<u32>,
+        leader_epoch: u32,
+        isr: Vec<u32>,
+        unclean: bool,
+        lost_acked: u64,
+    },
+    /// The in-sync replica set changed.
+    IsrChanged {
+        topic: String,
+        partition: u32,
+        isr: Vec<u32>,
+        reason: String,
+    },
+    /// A follower copied records from its leader, up to `log_end_offset`.
+    Replicated {
+        topic: String,
+        partition: u32,
+        broker: u32,
+        log_end_offset: u64,
+    },
+    /// The leader's high watermark moved (records below it are visible to consumers).
+    HighWatermark {
+        topic: String,
+        partition: u32,
+        offset: u64,
+    },
+    /// A follower cut records its new leader does not have (leader-epoch truncation).
+    Truncated {
+        topic: String,
+        partition: u32,
+        broker: u32,
+        from: u64,
+        to: u64,
+    },
+    /// A produce request failed for one partition; the producer retries after `retry_in_ms`,
+    /// or gives up (`None`).
+    ProduceFailed {
+        producer: String,
+        topic: String,
+        partition: u32,
+        records: u32,
+        error: String,
+        retry_in_ms: Option<u64>,
+    },
+    /// The idempotent producer's retry of a batch the leader already has: not written again.
+    DuplicateIgnored {
+        producer: String,
+        topic: String,
+        partition: u32,
+        first_seq: u64,
+        last_seq: u64,
+    },
+    /// A group's coordinator moved to another broker (`None`: no broker can host it).
+    CoordinatorMoved {
+        group: String,
+        broker: Option<u32>,
+    },
+    /// A consumer found its group's coordinator again and re-sent what was waiting.
+    FindCoordinator {
+        consumer: String,
+        group: String,
+        broker: u32,
+    },
     /// Retention deleted old segments.
     RetentionDeleted {
         topic: String,

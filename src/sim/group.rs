@@ -57,7 +57,7 @@ pub struct Member {
     pub last_heartbeat: SimTime,
     pub session_timeout_ms: u64,
     pub rebalance_timeout_ms: u64,
-    session_check_at: Option<SimTime>,
+    pub(crate) session_check_at: Option<SimTime>,
 }
 
 impl Member {
@@ -353,6 +353,36 @@ impl Sim {
         if g.members.iter().all(|m| m.joined) {
             self.complete_join(group);
         }
+    }
+
+    /// A new coordinator loads the group from `__consumer_offsets`, where it finds the last
+    /// generation the group completed. A group that never completed one is not there: it starts
+    /// Empty, and the members whose JoinGroup was waiting at the old coordinator join again. A
+    /// group in the middle of a rebalance gets a full rebalance timeout again.
+    pub(crate) fn load_group(&mut self, group: &str) {
+        let now = self.now;
+        let Some(g) = self.groups.get_mut(group) else { return };
+        if g.generation == 0 && g.state != GroupState::Empty {
+            let waiting: Vec<(u32, u32)> = g.members.iter().map(|m| (m.consumer, m.inc)).collect();
+            g.members.clear();
+            g.pending_sync.clear();
+            g.initial_delay_since = None;
+            g.join_deadline = None;
+            g.leader = None;
+            g.protocol = None;
+            self.set_state(group, GroupState::Empty, "a new coordinator found no generation to load");
+            for (consumer, inc) in waiting {
+                let response = JoinResponse::UnknownMemberId;
+                self.after(self.latency(), Action::JoinResponse { consumer, inc, response });
+            }
+            return;
+        }
+        if g.state != GroupState::PreparingRebalance {
+            return;
+        }
+        let deadline = now.plus(g.rebalance_timeout());
+        g.join_deadline = Some(deadline);
+        self.push(deadline, Action::JoinDeadline { group: group.to_string() });
     }
 
     pub(crate) fn join_deadline(&mut self, group: &str) {

@@ -24,6 +24,8 @@ pub struct Batch {
     pub last_seq: u64,
     pub timestamp: SimTime,
     pub bytes: u64,
+    /// The leader epoch the batch was written in (for truncation after a leader change).
+    pub leader_epoch: u32,
 }
 
 impl Batch {
@@ -58,6 +60,10 @@ pub struct PartitionLog {
     log_start_offset: u64,
     log_end_offset: u64,
     bytes: u64,
+    /// Leader epoch cache: (epoch, start offset), ascending — Kafka's `leader-epoch-checkpoint`.
+    epochs: Vec<(u32, u64)>,
+    /// Highest sequence number appended per producer (the idempotent producer's state).
+    producer_seqs: std::collections::BTreeMap<u32, u64>,
 }
 
 impl PartitionLog {
@@ -81,7 +87,7 @@ impl PartitionLog {
         self.batches.len()
     }
 
-    /// Appends a batch of `count` records, returning its base offset.
+    /// Appends a batch of `count` records written in leader epoch 0, returning its base offset.
     #[allow(clippy::too_many_arguments)]
     pub fn append(
         &mut self,
@@ -94,7 +100,31 @@ impl PartitionLog {
         count: u32,
         bytes: u64,
     ) -> u64 {
-        let base_offset = self.log_end_offset;
+        let batch = Batch {
+            base_offset: self.log_end_offset,
+            count,
+            producer,
+            keyer,
+            first_seq,
+            last_seq,
+            timestamp: now,
+            bytes,
+            leader_epoch: self.epochs.last().map_or(0, |e| e.0),
+        };
+        self.append_batch(cfg, now, batch);
+        batch.base_offset
+    }
+
+    /// Appends `batch` as it is (a follower copying its leader), at the log end. The batch's
+    /// base offset must be the log-end offset.
+    pub fn append_batch(&mut self, cfg: &LogConfig, now: SimTime, batch: Batch) {
+        debug_assert_eq!(batch.base_offset, self.log_end_offset);
+        let (base_offset, bytes) = (batch.base_offset, batch.bytes);
+        if self.epochs.last().is_none_or(|e| e.0 < batch.leader_epoch) {
+            self.epochs.push((batch.leader_epoch, base_offset));
+        }
+        let seq = self.producer_seqs.entry(batch.producer).or_insert(batch.last_seq);
+        *seq = (*seq).max(batch.last_seq);
         let roll = match self.segments.back() {
             None => true,
             Some(s) => s.bytes + bytes > cfg.segment_bytes && s.batches > 0 || now.since(s.created) >= cfg.segment_ms,
@@ -105,20 +135,99 @@ impl PartitionLog {
         let seg = self.segments.back_mut().expect("a segment was just ensured");
         seg.bytes += bytes;
         seg.batches += 1;
-        seg.max_timestamp = seg.max_timestamp.max(now);
-        self.batches.push_back(Batch {
-            base_offset,
-            count,
-            producer,
-            keyer,
-            first_seq,
-            last_seq,
-            timestamp: now,
-            bytes,
-        });
-        self.log_end_offset += u64::from(count);
+        seg.max_timestamp = seg.max_timestamp.max(batch.timestamp);
+        self.batches.push_back(batch);
+        self.log_end_offset += u64::from(batch.count);
         self.bytes += bytes;
-        base_offset
+    }
+
+    /// Starts leader epoch `epoch` at the log end (a replica becoming leader).
+    pub fn start_epoch(&mut self, epoch: u32) {
+        if self.epochs.last().is_none_or(|e| e.0 < epoch) {
+            self.epochs.push((epoch, self.log_end_offset));
+        }
+    }
+
+    /// The latest leader epoch in this log (0 if none).
+    pub fn latest_epoch(&self) -> u32 {
+        self.epochs.last().map_or(0, |e| e.0)
+    }
+
+    /// Kafka's `OffsetsForLeaderEpoch` answer from this (leader's) log: the largest epoch not
+    /// above `epoch`, and the offset where it ends (the start of the next epoch, or the log end).
+    pub fn end_offset_for_epoch(&self, epoch: u32) -> (u32, u64) {
+        let i = self.epochs.partition_point(|e| e.0 <= epoch);
+        if i == 0 {
+            return (0, self.epochs.first().map_or(self.log_end_offset, |e| e.1));
+        }
+        let end = self.epochs.get(i).map_or(self.log_end_offset, |e| e.1);
+        (self.epochs[i - 1].0, end)
+    }
+
+    /// Where this (follower's) log diverges from `leader`'s: the offset to truncate to.
+    pub fn divergence_from(&self, leader: &PartitionLog) -> u64 {
+        let mut end = self.log_end_offset;
+        let mut epoch = self.latest_epoch();
+        loop {
+            let (leader_epoch, leader_end) = leader.end_offset_for_epoch(epoch);
+            end = end.min(leader_end);
+            if leader_epoch == epoch || end == 0 {
+                return end;
+            }
+            // The leader never had our epoch: look again from the largest epoch it has.
+            let i = self.epochs.partition_point(|e| e.0 <= leader_epoch);
+            if i == 0 {
+                return end.min(self.log_start_offset);
+            }
+            epoch = self.epochs[i - 1].0;
+        }
+    }
+
+    /// Removes every record at or after `offset` (a follower truncating to its leader).
+    /// Returns the number of records removed.
+    pub fn truncate_to(&mut self, offset: u64) -> u64 {
+        if offset >= self.log_end_offset {
+            return 0;
+        }
+        let offset = offset.max(self.log_start_offset);
+        let old_end = self.log_end_offset;
+        let keep = self.batches.partition_point(|b| b.base_offset < offset);
+        // Batches are cut whole (Kafka truncates at batch boundaries).
+        let mut rebuilt = ChunkedDeque::default();
+        for b in self.batches.iter().take(keep) {
+            rebuilt.push_back(*b);
+        }
+        self.batches = rebuilt;
+        let end = self.batches.iter().next_back().map_or(self.log_start_offset, Batch::end_offset);
+        self.log_end_offset = end;
+        // Segments: drop those starting at or after the new end; recount the last one.
+        while self.segments.len() > 1 && self.segments.back().is_some_and(|s| s.base_offset >= end) {
+            self.segments.pop_back();
+        }
+        let seg_batches: usize =
+            self.segments.iter().take(self.segments.len().saturating_sub(1)).map(|s| s.batches).sum();
+        let seg_bytes: u64 = self.segments.iter().take(self.segments.len().saturating_sub(1)).map(|s| s.bytes).sum();
+        if let Some(last) = self.segments.back_mut() {
+            let tail: Vec<&Batch> = self.batches.iter().skip(seg_batches).collect();
+            last.batches = tail.len();
+            last.bytes = tail.iter().map(|b| b.bytes).sum();
+            if let Some(ts) = tail.iter().map(|b| b.timestamp).max() {
+                last.max_timestamp = ts;
+            }
+            self.bytes = seg_bytes + last.bytes;
+        }
+        self.epochs.retain(|e| e.1 < end);
+        self.producer_seqs.clear();
+        for b in self.batches.iter() {
+            let seq = self.producer_seqs.entry(b.producer).or_insert(b.last_seq);
+            *seq = (*seq).max(b.last_seq);
+        }
+        old_end - end
+    }
+
+    /// The highest sequence number of `producer` in this log (idempotent producer state).
+    pub fn producer_seq(&self, producer: u32) -> Option<u64> {
+        self.producer_seqs.get(&producer).copied()
     }
 
     /// Deletes closed segments that retention allows to go; returns the number of records deleted.
@@ -193,6 +302,41 @@ mod tests {
         assert_eq!(log.log_start_offset(), 4);
         assert!(log.batch_at(3).is_none());
         assert_eq!(log.log_end_offset(), 6);
+    }
+
+    #[test]
+    fn epochs_find_where_a_follower_diverged_and_truncation_cuts_there() {
+        let c = cfg(None, None, 250);
+        let mut leader = PartitionLog::default();
+        let mut follower = PartitionLog::default();
+        // Epoch 0: offsets 0..4 on both.
+        for i in 0..4u64 {
+            leader.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
+        }
+        for b in leader.batches().copied().collect::<Vec<_>>() {
+            follower.append_batch(&c, SimTime(9), b);
+        }
+        // The follower (an old leader) wrote 4..7 alone in epoch 0; the leader moved to epoch 1 at 4.
+        for i in 4..7u64 {
+            follower.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
+        }
+        leader.start_epoch(1);
+        leader.append(&c, SimTime(20), 1, 0, 0, 1, 2, 200);
+        assert_eq!(leader.end_offset_for_epoch(0), (0, 4));
+        assert_eq!(leader.end_offset_for_epoch(1), (1, 6));
+        assert_eq!(follower.divergence_from(&leader), 4);
+        assert_eq!(follower.truncate_to(4), 3);
+        assert_eq!(follower.log_end_offset(), 4);
+        assert_eq!(follower.producer_seq(0), Some(3));
+        assert_eq!(follower.size_bytes(), 400);
+        assert_eq!(follower.batch_count(), 4);
+        // Caught up from the leader, it has the leader's epochs too.
+        for b in leader.batches_between(4, 6).copied().collect::<Vec<_>>() {
+            follower.append_batch(&c, SimTime(30), b);
+        }
+        assert_eq!(follower.latest_epoch(), 1);
+        assert_eq!(follower.divergence_from(&leader), 6);
+        assert_eq!(follower.producer_seq(1), Some(1));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod link;
 pub mod log;
 pub mod murmur2;
 pub mod ranges;
+pub mod replication;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;

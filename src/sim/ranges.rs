@@ -25,6 +25,14 @@ impl RangeCounts {
         &self.runs
     }
 
+    /// Forgets every offset at or after `offset`.
+    pub fn truncate_from(&mut self, offset: u64) {
+        self.runs.retain(|r| r.start < offset);
+        if let Some(last) = self.runs.last_mut() {
+            last.end = last.end.min(offset);
+        }
+    }
+
     /// Adds one delivery to every offset in `[start, end)`.
     pub fn add(&mut self, start: u64, end: u64) {
         if start >= end {

@@ -75,8 +75,8 @@ pub fn topic_reports(sim: &Sim) -> Vec<TopicReport> {
         .map(|t| TopicReport {
             name: t.spec.name.clone(),
             partitions: t.spec.partitions,
-            log_start_offsets: t.partitions.iter().map(|p| p.log.log_start_offset()).collect(),
-            log_end_offsets: t.partitions.iter().map(|p| p.log.log_end_offset()).collect(),
+            log_start_offsets: t.partitions.iter().map(|p| p.log().log_start_offset()).collect(),
+            log_end_offsets: t.partitions.iter().map(|p| p.log().log_end_offset()).collect(),
         })
         .collect()
 }
@@ -138,7 +138,7 @@ pub struct RecordView {
 /// The records at offsets `[from, to)` of a partition that are still in the log.
 pub fn records(sim: &Sim, tp: Tp, from: u64, to: u64) -> Vec<RecordView> {
     let mut out = Vec::new();
-    for batch in sim.partition(tp).log.batches_between(from, to) {
+    for batch in sim.partition(tp).log().batches_between(from, to) {
         let keyer = sim.keyer(batch.keyer);
         let producer = &sim.producers[batch.producer as usize].spec.name;
         let mut offset = batch.base_offset;

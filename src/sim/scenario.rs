@@ -49,8 +49,13 @@ impl Scenario {
                 return Err(format!("topic '{}' is defined twice", t.name));
             }
         }
-        if self.cluster.latency_ms > 10_000 || self.cluster.retention_check_interval_ms > limits::MAX_MS {
-            return Err("cluster latency must be at most 10 s".into());
+        self.cluster.validate()?;
+        if let Some(t) = self.topics.iter().find(|t| t.replication_factor > self.cluster.brokers) {
+            // Kafka refuses to create it: InvalidReplicationFactorException.
+            return Err(format!(
+                "topic '{}': replication factor {} is larger than the {} available brokers",
+                t.name, t.replication_factor, self.cluster.brokers
+            ));
         }
         if self.duration_ms > limits::MAX_MS {
             return Err("a scenario lasts at most 30 days".into());

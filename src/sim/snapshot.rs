@@ -104,8 +104,8 @@ impl Snapshot {
                         let tp = Tp { topic: ti as u32, partition: pi as u32 };
                         PartitionSnap {
                             index: pi as u32,
-                            log_start_offset: p.log.log_start_offset(),
-                            log_end_offset: p.log.log_end_offset(),
+                            log_start_offset: p.log().log_start_offset(),
+                            log_end_offset: p.log().log_end_offset(),
                             high_watermark: p.high_watermark,
                             committed: groups
                                 .iter()

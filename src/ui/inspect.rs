@@ -23,7 +23,7 @@ pub fn PartitionRecords(
                 c.with(|sim| {
                     let t = sim.topic_index(&topic)?;
                     let tp = Tp { topic: t, partition: index };
-                    let log = &sim.partition(tp).log;
+                    let log = &sim.partition(tp).log();
                     let end = log.log_end_offset();
                     let from = end.saturating_sub(20).max(log.log_start_offset());
                     Some(records(sim, tp, from, end))
