@@ -196,7 +196,8 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
                 write!(out, "{}", describe::describe_offsets(&sim, &view)).map_err(io)?;
                 write!(out, "{}", describe::describe_state(&view)).map_err(io)?;
             }
-            Ok(())
+            // Then the topics, as `kafka-topics.sh --describe` prints them.
+            write!(out, "\n{}", describe::describe_topics(&sim)).map_err(io)
         }
         Format::Jsonl => unreachable!("handled above"),
     }

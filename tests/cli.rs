@@ -94,6 +94,12 @@ fn run_describe_prints_kafkas_table() {
     assert!(row[6].starts_with("consumer-my-group-1-"));
     assert_eq!(&row[7..], &["/127.0.0.1", "consumer-my-group-1"]);
     assert!(text.contains("\nGROUP           COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE                #MEMBERS\nmy-group        localhost:9092  (1)       range                Stable               1\n"));
+    // Then the topic, as kafka-topics.sh --describe prints it.
+    assert!(text.contains("\nTopic: my-topic\tTopicId: "), "{text}");
+    assert!(
+        text.ends_with("\tTopic: my-topic\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: \n"),
+        "{text}"
+    );
 }
 
 #[test]

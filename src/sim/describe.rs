@@ -48,7 +48,9 @@ pub struct GroupView {
 
 /// The group as its coordinator sees it.
 pub fn group_view(sim: &Sim, group: &str) -> GroupView {
-    let coordinator = "localhost:9092  (1)".to_string();
+    // Broker n listens on localhost:909(1+n), as in a local multi-broker setup.
+    let coordinator =
+        sim.coordinator_of(group).map_or("none".to_string(), |id| format!("localhost:{}  ({id})", 9091 + id));
     match sim.groups.get(group) {
         Some(g) => GroupView {
             name: group.to_string(),

@@ -191,7 +191,11 @@ pub struct Producer {
     sticky_bytes: u64,
     pub acked: u64,
     /// Last sequence number sent to each partition.
-    last_sent: BTreeMap<u32, u64>,
+    pub(crate) last_sent: BTreeMap<u32, u64>,
+    /// Batches sent and not yet acknowledged, per partition, in the order sent.
+    pub(crate) unacked: BTreeMap<u32, Vec<SentBatch>>,
+    /// Partitions with a resend scheduled.
+    pub(crate) retrying: std::collections::BTreeSet<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,10 +276,10 @@ pub(crate) enum Action {
         batches: Vec<SentBatch>,
         records: u64,
     },
-    /// The producer sends a failed batch again.
+    /// The producer sends a partition's unacknowledged batches again, in order.
     ProduceRetry {
         producer: u32,
-        batch: SentBatch,
+        partition: u32,
     },
     /// A follower's fetch reaches its leader.
     ReplicaFetch {
@@ -301,9 +305,10 @@ pub(crate) enum Action {
     },
     /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
     IsrCheck,
+    /// The answer to a produce request: these batches (partition, first sequence) are written.
     ProduceAck {
         producer: u32,
-        records: u64,
+        batches: Vec<(u32, u64)>,
     },
     /// A consumer that is running from the start of the run (or from when it was added).
     LaunchConsumer {
@@ -697,10 +702,7 @@ impl Sim {
             Action::User(cmd) => self.handle_command(cmd),
             Action::ProducerSend { producer } => self.producer_send(producer),
             Action::ProduceArrive { producer, batches, records } => self.produce_arrive(producer, batches, records),
-            Action::ProduceRetry { producer, batch } => self.after(
-                self.latency(),
-                Action::ProduceArrive { producer, batches: vec![batch], records: u64::from(batch.count) },
-            ),
+            Action::ProduceRetry { producer, partition } => self.resend(producer, partition),
             Action::ReplicaFetch { tp, replica, gen, fetch_offset, last_epoch } => {
                 self.replica_fetch_arrive(tp, replica, gen, fetch_offset, last_epoch)
             }
@@ -709,12 +711,7 @@ impl Sim {
             }
             Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
             Action::IsrCheck => self.isr_check(),
-            Action::ProduceAck { producer, records } => {
-                let p = &mut self.producers[producer as usize];
-                p.acked += records;
-                let (producer, topic) = (p.spec.name.clone(), self.topics[p.topic as usize].spec.name.clone());
-                self.emit(EventKind::Acked { producer, topic, records });
-            }
+            Action::ProduceAck { producer, batches } => self.produce_acked(producer, batches),
             Action::OffsetFetchArrive { consumer, inc, partitions } => {
                 self.offset_fetch_arrive(consumer, inc, partitions)
             }
@@ -942,6 +939,8 @@ impl Sim {
             sticky_bytes: 0,
             acked: 0,
             last_sent: BTreeMap::new(),
+            unacked: BTreeMap::new(),
+            retrying: Default::default(),
             spec,
         });
         if rate > 0 {
@@ -1052,8 +1051,13 @@ impl Sim {
         let (producer, topic_name) = (pr.spec.name.clone(), self.topics[topic as usize].spec.name.clone());
         self.emit(EventKind::Sent { producer, topic: topic_name, first_seq, last_seq, records: n });
         let acks_zero = self.producers[p as usize].spec.acks == super::config::Acks::Zero;
+        let pr = &mut self.producers[p as usize];
         if acks_zero {
-            self.producers[p as usize].acked += n;
+            pr.acked += n;
+        } else {
+            for b in &batches {
+                pr.unacked.entry(b.partition).or_default().push(*b);
+            }
         }
         self.after(self.latency(), Action::ProduceArrive { producer: p, batches, records: n });
     }

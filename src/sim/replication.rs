@@ -115,18 +115,55 @@ impl Sim {
         let _ = records;
         let topic = self.producers[p as usize].topic;
         let acks = self.producers[p as usize].spec.acks;
-        let mut ready = 0;
+        let mut ready = Vec::new();
         for b in batches {
             let tp = Tp { topic, partition: b.partition };
             match self.append_at_leader(p, tp, b) {
-                Ok(true) => ready += u64::from(b.count),
+                Ok(true) => ready.push((b.partition, b.first_seq)),
                 Ok(false) => {}
                 Err(why) => self.produce_failed(p, tp, b, why.text()),
             }
         }
-        if acks != Acks::Zero && ready > 0 {
-            self.after(self.latency(), Action::ProduceAck { producer: p, records: ready });
+        if acks != Acks::Zero && !ready.is_empty() {
+            self.after(self.latency(), Action::ProduceAck { producer: p, batches: ready });
         }
+    }
+
+    /// The producer learns these batches are written; a batch acknowledged twice (its resend
+    /// was a duplicate) counts once.
+    pub(crate) fn produce_acked(&mut self, p: u32, batches: Vec<(u32, u64)>) {
+        let pr = &mut self.producers[p as usize];
+        let mut records = 0;
+        for (partition, first_seq) in batches {
+            if let Some(list) = pr.unacked.get_mut(&partition) {
+                if let Some(i) = list.iter().position(|b| b.first_seq == first_seq) {
+                    records += u64::from(list.remove(i).count);
+                }
+            }
+        }
+        if records == 0 {
+            return;
+        }
+        pr.acked += records;
+        let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
+        self.emit(EventKind::Acked { producer, topic, records });
+    }
+
+    /// Resends every unacknowledged batch of a partition, in the order first sent (as Kafka's
+    /// producer re-queues them, so sequence numbers arrive in order).
+    pub(crate) fn resend(&mut self, p: u32, partition: u32) {
+        let pr = &mut self.producers[p as usize];
+        pr.retrying.remove(&partition);
+        let Some(list) = pr.unacked.get_mut(&partition) else { return };
+        for b in list.iter_mut() {
+            b.attempt += 1;
+        }
+        let batches = list.clone();
+        if batches.is_empty() {
+            return;
+        }
+        let records = batches.iter().map(|b| u64::from(b.count)).sum();
+        self.after(self.latency(), Action::ProduceArrive { producer: p, batches, records });
     }
 
     /// Appends at the leader. `Ok(true)`: acknowledged now; `Ok(false)`: waits for the high
@@ -213,11 +250,36 @@ impl Sim {
 
     /// A batch failed: the producer retries after a backoff, or gives up at its delivery
     /// timeout (acks=0 never learns of it).
-    fn produce_failed(&mut self, p: u32, tp: Tp, mut b: SentBatch, error: String) {
-        let spec = &self.producers[p as usize].spec;
+    fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        let spec = &pr.spec;
         let backoff = spec.retry_backoff_ms.saturating_mul(1 << b.attempt.min(16)).min(RETRY_BACKOFF_MAX_MS);
-        let give_up = spec.acks == Acks::Zero || self.now.plus(backoff).since(b.first_sent) >= spec.delivery_timeout_ms;
+        let give_up = spec.acks == Acks::Zero || now.plus(backoff).since(b.first_sent) >= spec.delivery_timeout_ms;
         let (producer, topic) = (spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
+        let still_unacked = pr.unacked.get(&b.partition).is_some_and(|l| l.iter().any(|x| x.first_seq == b.first_seq));
+        if !still_unacked && spec.acks != Acks::Zero {
+            return; // a resend of a batch already acknowledged
+        }
+        if give_up {
+            if let Some(list) = pr.unacked.get_mut(&b.partition) {
+                // The producer drops the batch and closes the gap in its sequence (Kafka bumps
+                // the producer epoch instead).
+                if let Some(i) = list.iter().position(|x| x.first_seq == b.first_seq) {
+                    let dropped = list.remove(i);
+                    if let Some(next) = list.get_mut(i) {
+                        next.prev_seq = dropped.prev_seq;
+                    } else {
+                        match dropped.prev_seq {
+                            Some(s) => pr.last_sent.insert(b.partition, s),
+                            None => pr.last_sent.remove(&b.partition),
+                        };
+                    }
+                }
+            }
+        } else if pr.retrying.insert(b.partition) {
+            self.after(backoff, Action::ProduceRetry { producer: p, partition: b.partition });
+        }
         self.emit(EventKind::ProduceFailed {
             producer,
             topic,
@@ -226,10 +288,6 @@ impl Sim {
             error,
             retry_in_ms: (!give_up).then_some(backoff),
         });
-        if !give_up {
-            b.attempt += 1;
-            self.after(backoff, Action::ProduceRetry { producer: p, batch: b });
-        }
     }
 
     /// Moves the leader's high watermark to the smallest log end in the ISR; answers the
@@ -265,7 +323,8 @@ impl Sim {
             } else {
                 let count = u64::from(a.batch.count);
                 self.part_mut(tp).acked.add(a.end_offset - count, a.end_offset);
-                self.after(self.latency(), Action::ProduceAck { producer: a.producer, records: count });
+                let batches = vec![(a.batch.partition, a.batch.first_seq)];
+                self.after(self.latency(), Action::ProduceAck { producer: a.producer, batches });
             }
         }
         if !moved {

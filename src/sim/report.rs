@@ -101,6 +101,32 @@ pub fn summary(sim: &Sim, scenario_id: &str) -> String {
             p.spec.name, p.next_seq, p.acked
         );
     }
+    if sim.brokers.len() > 1 || sim.brokers.iter().any(|b| !b.alive) {
+        for b in &sim.brokers {
+            let state = if b.alive {
+                "running"
+            } else if b.fenced {
+                "down (fenced)"
+            } else {
+                "down"
+            };
+            let leads =
+                sim.topics.iter().flat_map(|t| &t.partitions).filter(|p| p.leader_broker() == Some(b.id)).count();
+            let _ = writeln!(out, "broker    {}: {state}, leader of {leads} partition(s)", b.id);
+        }
+    }
+    for t in &sim.topics {
+        let offline = t.partitions.iter().filter(|p| p.leader.is_none()).count();
+        let lost: u64 = t.partitions.iter().map(|p| p.lost_acked).sum();
+        if t.spec.replication_factor > 1 || offline > 0 || lost > 0 {
+            let under = t.partitions.iter().filter(|p| p.isr.len() < p.replicas.len()).count();
+            let _ = writeln!(
+                out,
+                "replicas  {}: replication factor {}, {under} under-replicated, {offline} offline, {lost} acknowledged records lost",
+                t.spec.name, t.spec.replication_factor
+            );
+        }
+    }
     for t in topic_reports(sim) {
         let total: u64 = t.log_end_offsets.iter().zip(&t.log_start_offsets).map(|(e, s)| e - s).sum();
         let _ = writeln!(

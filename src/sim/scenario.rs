@@ -204,6 +204,24 @@ pub fn builtin() -> Vec<Scenario> {
     out.push(s);
 
     let mut s = base(
+        "replication",
+        "Three brokers keep copies: crash the leader",
+        "Each partition has 3 replicas on 3 brokers (replication factor 3, min.insync.replicas 2, acks=all). Broker 1 crashes at 15 s: its partitions stall until the controller notices (broker.session.timeout.ms, 9 s), then another in-sync replica leads and nothing acknowledged is lost. It restarts at 45 s, catches up and rejoins the ISR.",
+        3,
+    );
+    s.cluster.brokers = 3;
+    s.topics[0].replication_factor = 3;
+    s.topics[0].min_insync_replicas = 2;
+    s.producers[0].rate_per_sec = 4;
+    s.producers[0].keys = super::config::Keys::Cycle {
+        keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
+    };
+    s.consumers[0].processing_ms = 20;
+    s.script = vec![at(15_000, Command::CrashBroker { broker: 1 }), at(45_000, Command::RestartBroker { broker: 1 })];
+    s.duration_ms = 70_000;
+    out.push(s);
+
+    let mut s = base(
         "retention",
         "Retention deletes what a stopped consumer never read",
         "Records are kept 60 s; the consumer is away for 3 minutes and resets to the earliest offset still in the log.",

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::config::{ConsumerSpec, Keys};
+use super::config::{Acks, ConsumerSpec, Keys};
 use super::describe::group_view;
 use super::engine::{ConsumerStatus, Phase, Sim, Tp};
 use super::report::{group_report, GroupReport};
@@ -15,10 +15,33 @@ pub struct Snapshot {
     pub clock: String,
     pub events: u64,
     pub digest: String,
+    pub brokers: Vec<BrokerSnap>,
     pub topics: Vec<TopicSnap>,
     pub producers: Vec<ProducerSnap>,
     pub consumers: Vec<ConsumerSnap>,
     pub groups: Vec<GroupSnap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BrokerSnap {
+    pub id: u32,
+    /// "running", "down" (crashed, not yet noticed) or "fenced" (the controller noticed).
+    pub status: &'static str,
+    /// Partitions it leads.
+    pub leads: usize,
+    /// Groups whose coordinator it is.
+    pub coordinates: Vec<String>,
+    /// Extra replication delay, ms.
+    pub delay_ms: u64,
+}
+
+/// One replica of a partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaSnap {
+    pub broker: u32,
+    pub log_end_offset: u64,
+    pub in_isr: bool,
+    pub leader: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,6 +58,12 @@ pub struct PartitionSnap {
     pub high_watermark: u64,
     /// Committed offset per group that has one, by group name.
     pub committed: Vec<(String, u64)>,
+    /// Replicas in assignment order (one for an unreplicated topic).
+    pub replicas: Vec<ReplicaSnap>,
+    pub leader: Option<u32>,
+    pub leader_epoch: u32,
+    /// Acknowledged records lost to leader changes.
+    pub lost_acked: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -45,6 +74,8 @@ pub struct ProducerSnap {
     pub acked: u64,
     pub rate_per_sec: u32,
     pub keys: Keys,
+    pub acks: Acks,
+    pub idempotent: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -111,9 +142,44 @@ impl Snapshot {
                                 .iter()
                                 .filter_map(|g| sim.committed(g, tp).map(|o| (g.clone(), o)))
                                 .collect(),
+                            replicas: p
+                                .replicas
+                                .iter()
+                                .map(|r| ReplicaSnap {
+                                    broker: r.broker,
+                                    log_end_offset: r.log.log_end_offset(),
+                                    in_isr: p.isr.contains(&r.broker),
+                                    leader: p.leader_broker() == Some(r.broker),
+                                })
+                                .collect(),
+                            leader: p.leader_broker(),
+                            leader_epoch: p.leader_epoch,
+                            lost_acked: p.lost_acked,
                         }
                     })
                     .collect(),
+            })
+            .collect();
+        let brokers = sim
+            .brokers
+            .iter()
+            .map(|b| BrokerSnap {
+                id: b.id,
+                status: if b.alive {
+                    "running"
+                } else if b.fenced {
+                    "fenced"
+                } else {
+                    "down"
+                },
+                leads: sim
+                    .topics
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .filter(|p| p.leader_broker() == Some(b.id))
+                    .count(),
+                coordinates: groups.iter().filter(|g| sim.coordinator_of(g) == Some(b.id)).cloned().collect(),
+                delay_ms: b.delay_ms,
             })
             .collect();
         let producers = sim
@@ -126,6 +192,8 @@ impl Snapshot {
                 acked: p.acked,
                 rate_per_sec: p.spec.rate_per_sec,
                 keys: p.spec.keys.clone(),
+                acks: p.spec.acks,
+                idempotent: p.spec.enable_idempotence,
             })
             .collect();
         let consumers = sim
@@ -193,6 +261,7 @@ impl Snapshot {
             clock: format_duration(sim.now().ms()),
             events: sim.event_count(),
             digest: sim.digest(),
+            brokers,
             topics,
             producers,
             consumers,

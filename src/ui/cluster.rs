@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
-use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::time::format_duration;
@@ -48,6 +48,7 @@ pub fn ClusterView(
     let producers = Memo::new(move |_| snapshot.with(|s| names(&s.producers, |p| &p.name)));
     let topics = Memo::new(move |_| snapshot.with(|s| names(&s.topics, |t| &t.name)));
     let groups = Memo::new(move |_| snapshot.with(|s| names(&s.groups, |g| &g.name)));
+    let brokers = Memo::new(move |_| snapshot.with(|s| s.brokers.len() as u32));
     view! {
         <section class="cluster" aria-label="Cluster">
             <div class="column producers">
@@ -69,8 +70,13 @@ pub fn ClusterView(
                         view! { <button class="add" on:click=add>"+ Add producer"</button> }
                     })}
             </div>
-            <div class="column broker" role="group" aria-label="Broker 1">
-                <h3>"Broker 1"</h3>
+            <div class="column broker" role="group" aria-label=move || broker_heading(brokers.get())>
+                <h3>{move || broker_heading(brokers.get())}</h3>
+                <ul class="brokers" aria-label="Broker list">
+                    <For each=move || 1..=brokers.get() key=|id| *id let:id>
+                        <BrokerCard id snapshot />
+                    </For>
+                </ul>
                 <For each=move || topics.get() key=|n| n.clone() let:name>
                     <TopicView name snapshot />
                 </For>
@@ -90,6 +96,72 @@ pub fn ClusterView(
             </div>
             <super::tokens::Tokens />
         </section>
+    }
+}
+
+fn broker_heading(brokers: u32) -> String {
+    if brokers == 1 {
+        "Broker 1".into()
+    } else {
+        format!("{brokers} brokers")
+    }
+}
+
+/// A broker: whether it runs, what it leads, and the buttons that crash or restart it.
+#[component]
+pub fn BrokerCard(
+    /// Broker id.
+    id: u32,
+    /// The model's state.
+    snapshot: ReadSignal<Snapshot>,
+) -> impl IntoView {
+    let me = Memo::new(move |_| snapshot.with(|s| s.brokers.iter().find(|b| b.id == id).cloned()));
+    let ctl = use_context::<Controller>();
+    let status = move || me.with(|b| b.as_ref().map_or("", |b| b.status));
+    let running = move || status() == "running";
+    let detail = move || {
+        me.with(|b| {
+            b.as_ref().map_or(String::new(), |b| {
+                let mut parts = vec![format!("leads {}", b.leads)];
+                if !b.coordinates.is_empty() {
+                    parts.push(format!("coordinator of {}", b.coordinates.join(", ")));
+                }
+                if b.delay_ms > 0 {
+                    parts.push(format!("replicating {} slower", format_duration(b.delay_ms)));
+                }
+                if b.status == "down" {
+                    parts.push("the controller has not noticed yet".into());
+                }
+                parts.join(" · ")
+            })
+        })
+    };
+    let toggle = move |_| {
+        if let Some(ctl) = ctl {
+            ctl.apply(if running() {
+                Command::CrashBroker { broker: id }
+            } else {
+                Command::RestartBroker { broker: id }
+            });
+        }
+    };
+    view! {
+        <li class="broker-card" class:down=move || !running() aria-label=format!("Broker {id}")>
+            <strong>{format!("Broker {id}")}</strong>
+            " "
+            <span class="status" class:bad=move || !running()>{status}</span>
+            <span class="detail">{detail}</span>
+            {ctl.map(|_| {
+                view! {
+                    <button
+                        aria-label=move || if running() { format!("Crash broker {id}") } else { format!("Restart broker {id}") }
+                        on:click=toggle
+                    >
+                        {move || if running() { "Crash" } else { "Restart" }}
+                    </button>
+                }
+            })}
+        </li>
     }
 }
 
@@ -131,6 +203,20 @@ pub fn ProducerCard(
             }
         }
     };
+    let acks = move || me.with(|p| p.as_ref().map_or("all", |p| p.acks.name()));
+    let set_acks = {
+        let name = name.clone();
+        move |ev| {
+            let acks = match event_target_value(&ev).as_str() {
+                "0" => Acks::Zero,
+                "1" => Acks::One,
+                _ => Acks::All,
+            };
+            if let Some(ctl) = ctl {
+                ctl.apply(Command::SetAcks { producer: name.clone(), acks });
+            }
+        }
+    };
     view! {
         <article class="card producer" aria-label=format!("Producer {name}")>
             <h4>{name.clone()}</h4>
@@ -160,6 +246,12 @@ pub fn ProducerCard(
                                         })
                                         .collect_view()
                                 }}
+                            </select>
+                            <select aria-label=format!("Acks of {name}") on:change=set_acks prop:value=acks>
+                                {[(Acks::Zero, "acks=0"), (Acks::One, "acks=1"), (Acks::All, "acks=all")]
+                                    .into_iter()
+                                    .map(|(a, text)| view! { <option value=a.name()>{text}</option> })
+                                    .collect_view()}
                             </select>
                             <select aria-label=format!("Keys of {name}") on:change=set_keys prop:value=keys_choice>
                                 {KEY_CHOICES
@@ -259,6 +351,47 @@ pub fn PartitionRow(
             })
         })
     };
+    let replication = move || {
+        me.with(|p| {
+            let p = p.as_ref()?;
+            if p.replicas.len() < 2 && p.leader.is_some() {
+                return None;
+            }
+            let leader = p.leader.map_or("none: OFFLINE".to_string(), |b| format!("broker {b}"));
+            let chips = p
+                .replicas
+                .iter()
+                .map(|r| {
+                    let role = if r.leader {
+                        "leader"
+                    } else if r.in_isr {
+                        "in sync"
+                    } else {
+                        "out of sync"
+                    };
+                    let class = if r.leader {
+                        "replica leader"
+                    } else if r.in_isr {
+                        "replica"
+                    } else {
+                        "replica lagging"
+                    };
+                    view! {
+                        <li class=class title=format!("broker {}: {role}, log end {}", r.broker, r.log_end_offset)>
+                            {format!("B{} {} · {}", r.broker, role, r.log_end_offset)}
+                        </li>
+                    }
+                })
+                .collect_view();
+            let lost = (p.lost_acked > 0).then(|| format!(" · {} acknowledged records lost", p.lost_acked));
+            Some(view! {
+                <div class="replication">
+                    <span>{format!("leader {leader} · epoch {}", p.leader_epoch)} {lost}</span>
+                    <ul class="replicas" aria-label=format!("Replicas of partition {index}")>{chips}</ul>
+                </div>
+            })
+        })
+    };
     let open = RwSignal::new(false);
     let records_topic = topic.clone();
     view! {
@@ -274,6 +407,7 @@ pub fn PartitionRow(
             </button>
             <ol class="log" aria-label=format!("Partition {index} of {topic}")>{cells}</ol>
             <p class="pinfo">{info}</p>
+            {replication}
             <Show when=move || open.get()>
                 <div class="pinfo">
                     <super::inspect::PartitionRecords topic=records_topic.clone() index />
