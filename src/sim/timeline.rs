@@ -29,6 +29,8 @@ pub const CHECKPOINT_MS: u64 = 5_000;
 pub const MAX_CHECKPOINTS: usize = 512;
 /// How many recent events the timeline keeps for the event log and the message animation.
 pub const RECENT_EVENTS: usize = 500;
+/// How far "the next thing that happens" is looked for before giving up.
+pub const STEP_HORIZON_MS: u64 = 3_600_000;
 /// Simulated time advanced per slice while playing, so checkpoints land inside long jumps.
 const SLICE_MS: u64 = 1_000;
 
@@ -63,9 +65,15 @@ impl Cursor {
     /// event comes out. Returns false when nothing is left to happen.
     pub fn step(&mut self, commands: &[TimedCommand]) -> bool {
         let before = self.sim.event_count();
+        // Quiet periodic work (a retention check finding nothing) must not keep it looking forever.
+        let horizon = self.sim.now().0.saturating_add(STEP_HORIZON_MS).min(limits::MAX_MS);
         loop {
             let command_at = commands.get(self.next).map(|c| c.at);
             let model_at = self.sim.next_time().map(|t| t.0);
+            if command_at.min(model_at).or(command_at).or(model_at).is_none_or(|t| t > horizon) {
+                self.advance_to(commands, horizon);
+                return false;
+            }
             match (command_at, model_at) {
                 (None, None) => return false,
                 // At equal times the model's own actions go first, as in a live session.
@@ -96,6 +104,8 @@ pub enum MarkerKind {
     RebalanceStart,
     RebalanceEnd,
     Commit,
+    BrokerDown,
+    LeaderElected,
 }
 
 impl MarkerKind {
@@ -108,6 +118,8 @@ impl MarkerKind {
             MarkerKind::RebalanceStart => "rebalance starts",
             MarkerKind::RebalanceEnd => "rebalance ends",
             MarkerKind::Commit => "commit",
+            MarkerKind::BrokerDown => "broker down",
+            MarkerKind::LeaderElected => "leader elected",
         }
     }
 }
@@ -145,7 +157,10 @@ impl Timeline {
     }
 
     /// A timeline over `scenario` (not necessarily a built-in one) with `run`'s seed and commands.
-    pub fn with_scenario(scenario: Scenario, run: Run) -> Result<Timeline, LinkError> {
+    pub fn with_scenario(scenario: Scenario, mut run: Run) -> Result<Timeline, LinkError> {
+        // Commands are fed in time order; a stable sort keeps the order of equal times, which
+        // is the order a replay runs them in.
+        run.commands.sort_by_key(|c| c.at);
         let mut cur = Cursor::start(&scenario, run.seed)?;
         cur.sim.keep_events(true);
         let run = Run { cursor_ms: None, ..run };
@@ -272,7 +287,8 @@ impl Timeline {
         // replay (commands due now were applied already, or dropped by the fork).
         let at = self.now_ms();
         self.cur.advance_to(&self.run.commands, at);
-        self.run.commands.push(TimedCommand { at, command: command.clone() });
+        // Before any later command (a lesson's script, say), which stays.
+        self.run.commands.insert(self.cur.next, TimedCommand { at, command: command.clone() });
         self.cur.sim.apply(command);
         self.cur.next += 1;
         self.after_progress();
@@ -334,11 +350,24 @@ impl Timeline {
         let (kind, label) = match &e.kind {
             EventKind::Command { command } => match command {
                 // These show up as the consumer's own crash / stop / start events.
-                Command::CrashConsumer { .. } | Command::StopConsumer { .. } | Command::StartConsumer { .. } => return,
+                Command::CrashConsumer { .. }
+                | Command::StopConsumer { .. }
+                | Command::StartConsumer { .. }
+                | Command::CrashBroker { .. }
+                | Command::RestartBroker { .. } => return,
                 other => (MarkerKind::Command, other.describe()),
             },
             EventKind::Crashed { consumer, .. } => (MarkerKind::Crash, format!("{consumer} crashed")),
             EventKind::Stopped { consumer } => (MarkerKind::Stop, format!("{consumer} stopped")),
+            EventKind::BrokerCrashed { broker } => (MarkerKind::BrokerDown, format!("broker {broker} crashed")),
+            EventKind::BrokerStarted { broker } => (MarkerKind::Start, format!("broker {broker} restarted")),
+            EventKind::LeaderElected { topic, partition, leader, .. } => (
+                MarkerKind::LeaderElected,
+                match leader {
+                    Some(b) => format!("{topic}-{partition}: broker {b} leads"),
+                    None => format!("{topic}-{partition} is offline"),
+                },
+            ),
             EventKind::Started { consumer } if at_ms > 0 => (MarkerKind::Start, format!("{consumer} started")),
             EventKind::GroupState { group, state, generation, reason } => match state.as_str() {
                 "PreparingRebalance" => (MarkerKind::RebalanceStart, format!("{group} rebalancing: {reason}")),
@@ -435,6 +464,38 @@ mod tests {
         // Seeking inside the new branch uses its own checkpoints.
         tl.seek(12_000);
         assert_eq!(tl.sim().digest(), branch.replay(Some(12_000)).unwrap().digest());
+    }
+
+    #[test]
+    fn acting_before_scripted_commands_keeps_them_and_applies_each_once() {
+        let run = run_of("basic");
+        let scripted = run.commands.clone();
+        assert!(scripted.iter().all(|c| c.at > 200));
+        let mut tl = Timeline::new(run).unwrap();
+        tl.advance_to(200);
+        let before = tl.sim().event_count();
+        tl.apply(Command::Produce { producer: "producer".into(), count: 3 });
+        assert_eq!(tl.sim().event_count(), before + 1, "the command took effect once");
+        assert_eq!(tl.run().commands.len(), scripted.len() + 1);
+        assert!(tl.run().commands.windows(2).all(|w| w[0].at <= w[1].at), "still in time order");
+        let end = scenario::find("basic").unwrap().duration_ms;
+        tl.advance_to(end);
+        let commands = tl.sim().digest();
+        assert_eq!(commands, tl.run().replay(Some(end)).unwrap().digest());
+        let produced: u64 = tl.sim().producers[0].next_seq;
+        assert_eq!(produced, 13, "the script's 10 and the user's 3");
+    }
+
+    #[test]
+    fn stepping_through_a_quiet_hour_stops_at_the_horizon() {
+        // The consumer crashes for good: after its session runs out, only the broker's
+        // periodic retention check (finding nothing) is left.
+        let mut run = run_of("crash-before-commit");
+        run.commands.retain(|c| !matches!(c.command, Command::StartConsumer { .. }));
+        let mut tl = Timeline::new(run).unwrap();
+        tl.advance_to(60_000);
+        assert!(!tl.step(), "nothing happens");
+        assert_eq!(tl.now_ms(), 60_000 + STEP_HORIZON_MS);
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub fn BrokerCard(
         <li class="broker-card" class:down=move || !running() aria-label=format!("Broker {id}")>
             <strong>{format!("Broker {id}")}</strong>
             " "
-            <span class="status" class:bad=move || !running()>{status}</span>
+            <span class="bstate" class:bad=move || !running()>{status}</span>
             <span class="detail">{detail}</span>
             {ctl.map(|_| {
                 view! {
@@ -330,10 +330,18 @@ pub fn PartitionRow(
             let Some(p) = p else { return Vec::new() };
             let first = p.log_end_offset.saturating_sub(VISIBLE_CELLS).max(p.log_start_offset);
             let committed = committed_of(p);
+            let hw = p.high_watermark;
             (first..p.log_end_offset)
                 .map(|o| {
                     let done = committed.is_some_and(|c| o < c);
-                    view! { <li class="cell" class:committed=done>{o}</li> }
+                    // Above the high watermark: not yet on every in-sync replica, not readable.
+                    let pending = o >= hw;
+                    let title = if pending { "not yet replicated to every in-sync replica" } else { "" };
+                    view! {
+                        <li class="cell" class:committed=done class:unreplicated=pending title=title>
+                            {o}
+                        </li>
+                    }
                 })
                 .collect::<Vec<_>>()
         })

@@ -50,10 +50,12 @@ fn shape(kind: MarkerKind) -> impl IntoView {
         }
         MarkerKind::Commit => view! { <circle class="mk-commit" cx="0" cy="20" r="2" /> }.into_any(),
         MarkerKind::Command => view! { <polygon class="mk-command" points="0,2 5,8 0,14 -5,8" /> }.into_any(),
+        MarkerKind::BrokerDown => view! { <polygon class="mk-broker" points="-5,3 5,3 0,13" /> }.into_any(),
+        MarkerKind::LeaderElected => view! { <circle class="mk-leader" cx="0" cy="8" r="4" /> }.into_any(),
     }
 }
 
-const LEGEND: [MarkerKind; 7] = [
+const LEGEND: [MarkerKind; 9] = [
     MarkerKind::Command,
     MarkerKind::Crash,
     MarkerKind::Stop,
@@ -61,6 +63,8 @@ const LEGEND: [MarkerKind; 7] = [
     MarkerKind::RebalanceStart,
     MarkerKind::RebalanceEnd,
     MarkerKind::Commit,
+    MarkerKind::BrokerDown,
+    MarkerKind::LeaderElected,
 ];
 
 fn marks(ctl: Controller, markers: &[Marker], end: u64, pause: impl Fn() + Copy + 'static) -> impl IntoView {

@@ -1,0 +1,57 @@
+// End-to-end: crash a broker from its card and watch leadership move once the controller
+// notices (broker.session.timeout.ms), then restart it and watch it rejoin the ISR.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { openPage, useBrowser } from './browser.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
+const env = useBrowser(before, after, dist);
+
+const now = (page) => page.evaluate(() => +document.querySelector('input[type=range]').value);
+
+test('crashing a broker moves leadership only after the controller notices, and it rejoins after a restart', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await page.getByRole('combobox', { name: 'Experiment', exact: true })
+    .selectOption({ label: 'Three brokers keep copies: crash the leader' });
+  await page.getByRole('group', { name: '3 brokers' }).waitFor();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  await page.waitForFunction(() => +document.querySelector('input[type=range]').value > 3000);
+
+  // Which partitions does broker 2 lead?
+  const rows = page.locator('.partition');
+  const ledBy2 = [];
+  for (let i = 0; i < await rows.count(); i++) {
+    if ((await rows.nth(i).locator('.replication').innerText()).includes('leader broker 2')) ledBy2.push(i);
+  }
+  assert.ok(ledBy2.length > 0, 'broker 2 leads a partition');
+
+  const card = page.getByRole('listitem', { name: 'Broker 2', exact: true });
+  await page.getByRole('button', { name: 'Crash broker 2' }).click();
+  const crashedAt = await now(page);
+  assert.match(await card.innerText(), /down/);
+  assert.match(await card.innerText(), /the controller has not noticed yet/);
+  // Until then, the partition still names broker 2 as its leader (and stalls).
+  assert.match(await rows.nth(ledBy2[0]).locator('.replication').innerText(), /leader broker 2/);
+
+  await page.waitForFunction(() => /fenced/.test(document.querySelector('[aria-label="Broker 2"]').textContent));
+  const fencedAt = await now(page);
+  assert.ok(fencedAt - crashedAt >= 8_900, `noticed after broker.session.timeout.ms: ${fencedAt - crashedAt} ms`);
+  for (const i of ledBy2) {
+    const text = await rows.nth(i).locator('.replication').innerText();
+    assert.doesNotMatch(text, /leader broker 2/, `partition ${i} has a new leader`);
+    assert.match(text, /epoch 1/);
+    assert.match(text, /B2 out of sync/);
+  }
+  // Nothing acknowledged was lost (acks=all, min.insync.replicas=2).
+  assert.doesNotMatch(await page.locator('.broker').innerText(), /acknowledged records lost/);
+
+  await page.getByRole('button', { name: 'Restart broker 2' }).click();
+  assert.match(await card.innerText(), /running/);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('.replicas')].every((l) => /B2 (in sync|leader)/.test(l.textContent)));
+  await page.getByRole('button', { name: 'Pause' }).click();
+  page.assertClean();
+});
