@@ -99,6 +99,9 @@ fn lessons(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     if let Some(a) = args.first() {
         return err(format!("lessons takes no arguments, got '{a}'"));
     }
+    for l in crate::sim::lesson::all() {
+        writeln!(out, "{}\t{}", l.id, l.title).map_err(io)?;
+    }
     for s in scenario::builtin() {
         writeln!(out, "{}\t{}", s.id, s.title).map_err(io)?;
     }
@@ -188,7 +191,17 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     }
     sim.run_until(SimTime(until));
     match format {
-        Format::Summary => write!(out, "{}", report::summary(&sim, &scenario.id)).map_err(io),
+        Format::Summary => {
+            write!(out, "{}", report::summary(&sim, &scenario.id)).map_err(io)?;
+            // A lesson's checks, computed from the same run.
+            if let Some(lesson) = crate::sim::lesson::find(&scenario.id) {
+                let (_, verdicts) = lesson.evaluate(&run, until).map_err(|e| CliError(e.to_string()))?;
+                for v in verdicts {
+                    writeln!(out, "check     {} {}", if v.pass { "pass" } else { "FAIL" }, v.text).map_err(io)?;
+                }
+            }
+            Ok(())
+        }
         Format::Hash => writeln!(out, "{}", sim.digest()).map_err(io),
         Format::Describe => {
             for g in sim.group_names() {
@@ -204,7 +217,8 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
 }
 
 fn scenario_ids() -> String {
-    scenario::builtin().iter().map(|s| s.id.clone()).collect::<Vec<_>>().join(", ")
+    let lessons = crate::sim::lesson::all().into_iter().map(|l| l.id);
+    lessons.chain(scenario::builtin().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
 }
 
 /// The JSON `ksim assign` reads on stdin.

@@ -234,3 +234,15 @@ fn bad_links_and_link_arguments_are_one_line_errors() {
     assert_user_error(&["link", "basic", "--seed", "x"], "--seed");
     assert_user_error(&["link", "basic", "--frob"], "unknown option");
 }
+
+#[test]
+fn run_lesson_summary_prints_each_check() {
+    let o = ksim(&["run", "lesson-durability", "--format", "summary"]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("check     pass all of the 30 messages sent while the consumer was down arrived after the restart, in order\n"),
+        "{text}"
+    );
+    let lessons = stdout(&ksim(&["lessons"]));
+    assert!(lessons.starts_with("lesson-durability\tLesson 1: message durability\n"), "{lessons}");
+}

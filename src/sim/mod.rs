@@ -21,6 +21,7 @@ pub mod engine;
 pub mod event;
 pub mod group;
 pub mod keys;
+pub mod lesson;
 pub mod link;
 pub mod log;
 pub mod murmur2;

@@ -242,6 +242,10 @@ pub fn builtin() -> Vec<Scenario> {
 }
 
 /// A built-in scenario by id.
+/// A built-in scenario by id; a lesson's id gives its starting cluster with its scripted path.
 pub fn find(id: &str) -> Option<Scenario> {
-    builtin().into_iter().find(|s| s.id == id)
+    builtin()
+        .into_iter()
+        .find(|s| s.id == id)
+        .or_else(|| super::lesson::find(id).map(|l| Scenario { script: l.path, summary: l.intro, ..l.scenario }))
 }

@@ -5,6 +5,7 @@ mod cluster;
 mod compare;
 mod drag;
 mod inspect;
+mod lesson;
 mod playback;
 mod plots;
 mod timeline;
@@ -21,6 +22,7 @@ use crate::sim::{Command, Sim};
 pub use cluster::ClusterView;
 pub use compare::Compare;
 pub use inspect::EventLog;
+pub use lesson::LessonPanel;
 pub use plots::Plots;
 pub use timeline::TimelineBar;
 
@@ -342,17 +344,32 @@ pub fn App() -> impl IntoView {
         playback::Key::Slower => speed.update(|v| *v = (*v / 2.0).max(0.25)),
     });
 
+    let lesson_id = RwSignal::new(crate::sim::lesson::find(&first.id).map(|l| l.id));
     let choose = move |id: String| {
-        if let Some(s) = scenarios.with_value(|all| all.iter().find(|s| s.id == id).cloned()) {
-            if let Err(e) = ctl.replace(Run::of_scenario(&s, DEFAULT_SEED)) {
-                banner.set(Some(format!("This experiment could not start: {e}")));
-                return;
-            }
-            title.set(s.title.clone());
-            summary.set(s.summary.clone());
-            selected.set(s.id);
+        // A lesson starts with nothing done (the user does the steps); an experiment plays its
+        // script.
+        let chosen = match crate::sim::lesson::find(&id) {
+            Some(l) => Some((
+                Run { scenario: l.id.clone(), seed: DEFAULT_SEED, commands: Vec::new(), cursor_ms: None },
+                l.title,
+                l.intro,
+                true,
+            )),
+            None => scenarios
+                .with_value(|all| all.iter().find(|s| s.id == id).cloned())
+                .map(|s| (Run::of_scenario(&s, DEFAULT_SEED), s.title, s.summary, false)),
+        };
+        let Some((run, t, text, is_lesson)) = chosen else { return };
+        if let Err(e) = ctl.replace(run) {
+            banner.set(Some(format!("This experiment could not start: {e}")));
+            return;
         }
+        title.set(t);
+        summary.set(text);
+        lesson_id.set(is_lesson.then(|| id.clone()));
+        selected.set(id);
     };
+    let lessons = StoredValue::new(crate::sim::lesson::all());
 
     view! {
         <header class="topbar">
@@ -365,12 +382,22 @@ pub fn App() -> impl IntoView {
                     prop:value=move || selected.get()
                     on:change=move |ev| choose(event_target_value(&ev))
                 >
-                    {scenarios
-                        .with_value(|all| {
-                            all.iter()
-                                .map(|s| view! { <option value=s.id.clone()>{s.title.clone()}</option> })
-                                .collect_view()
-                        })}
+                    <optgroup label="Lessons">
+                        {lessons
+                            .with_value(|all| {
+                                all.iter()
+                                    .map(|l| view! { <option value=l.id.clone()>{l.title.clone()}</option> })
+                                    .collect_view()
+                            })}
+                    </optgroup>
+                    <optgroup label="Experiments">
+                        {scenarios
+                            .with_value(|all| {
+                                all.iter()
+                                    .map(|s| view! { <option value=s.id.clone()>{s.title.clone()}</option> })
+                                    .collect_view()
+                            })}
+                    </optgroup>
                 </select>
                 <button
                     class="play"
@@ -447,6 +474,7 @@ pub fn App() -> impl IntoView {
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
             </section>
+            <LessonPanel lesson=lesson_id />
             <ClusterView snapshot=snapshot />
             <TimelineBar playing=playing />
             <drag::DragGhost />

@@ -1,0 +1,618 @@
+//! Lessons: the tutorial's experiments as data — a starting scenario, steps the user takes
+//! (each done when the model sees it done), checks computed from what the model did, the "why"
+//! grounded in Kafka's behaviour, and the same thing on a real cluster. A lesson's scripted path
+//! is what a person following the steps does; `ksim run LESSON` plays it and prints the checks.
+
+use super::command::{Command, TimedCommand};
+use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
+use super::event::{Event, EventKind};
+use super::link::{LinkError, Run};
+use super::report::group_report;
+use super::scenario::Scenario;
+use super::{ConsumerStatus, Sim, SimTime};
+
+/// What completes a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// The user did this (matched by command kind).
+    Do(Act),
+    /// Something the model reaches (the user watches).
+    See(Sight),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    StopConsumer,
+    StartConsumer,
+    CrashConsumer,
+    /// At least this many produce commands.
+    Produce(u32),
+    AddConsumer,
+    MoveConsumer,
+    SetKeys,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sight {
+    /// Every group has processed everything in the log and every consumer runs.
+    AllProcessed,
+    /// A group is Stable with this many members.
+    Stable(usize),
+    /// No crashed consumer is a member of its group any more (its session ran out).
+    CrashNoticed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub title: String,
+    pub detail: String,
+    pub goal: Goal,
+}
+
+/// A check's outcome, with the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub pass: bool,
+    pub text: String,
+}
+
+/// What a check looks at: the run's events, the model at the end, and the commands.
+pub struct Observed<'a> {
+    pub sim: &'a Sim,
+    pub events: &'a [Event],
+    pub commands: &'a [TimedCommand],
+}
+
+pub type CheckFn = fn(&Observed) -> Verdict;
+
+#[derive(Clone)]
+pub struct Lesson {
+    pub id: String,
+    pub title: String,
+    pub intro: String,
+    /// The cluster the lesson starts with (no script: the user acts).
+    pub scenario: Scenario,
+    pub steps: Vec<Step>,
+    pub checks: Vec<CheckFn>,
+    /// Why it happens, from Kafka's behaviour.
+    pub why: String,
+    /// The kafka-python code and CLI that do the same on a real cluster.
+    pub real_cluster: String,
+    /// What a person following the steps does, with times.
+    pub path: Vec<TimedCommand>,
+}
+
+fn at(ms: u64, command: Command) -> TimedCommand {
+    TimedCommand { at: ms, command }
+}
+
+fn step(title: &str, detail: &str, goal: Goal) -> Step {
+    Step { title: title.into(), detail: detail.into(), goal }
+}
+
+fn matches(act: Act, c: &Command) -> bool {
+    matches!(
+        (act, c),
+        (Act::StopConsumer, Command::StopConsumer { .. })
+            | (Act::StartConsumer, Command::StartConsumer { .. })
+            | (Act::CrashConsumer, Command::CrashConsumer { .. })
+            | (Act::Produce(_), Command::Produce { .. })
+            | (Act::AddConsumer, Command::AddConsumer { .. })
+            | (Act::MoveConsumer, Command::MoveConsumer { .. })
+            | (Act::SetKeys, Command::SetKeys { .. })
+    )
+}
+
+fn sees(sight: Sight, sim: &Sim) -> bool {
+    match sight {
+        Sight::AllProcessed => {
+            sim.consumers.iter().all(|c| c.status == ConsumerStatus::Running)
+                && sim.group_names().iter().all(|g| {
+                    let r = group_report(sim, g);
+                    r.in_scope > 0 && r.processed >= r.in_scope
+                })
+        }
+        Sight::Stable(n) => sim.groups.values().any(|g| g.state.name() == "Stable" && g.members.len() == n),
+        Sight::CrashNoticed => {
+            sim.consumers.iter().any(|c| c.status == ConsumerStatus::Crashed)
+                && sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Crashed).all(|c| {
+                    sim.groups
+                        .get(&c.spec.group)
+                        .is_none_or(|g| g.members.iter().all(|m| m.client_id != c.client_id || c.member_id.is_empty()))
+                        && c.member_id.is_empty()
+                })
+        }
+    }
+}
+
+impl Lesson {
+    /// Which steps are done, given the commands applied so far and the model now. A "do" step
+    /// needs its command after the previous step was done; a "see" step is done when the model
+    /// shows it, or once the user has moved on to a later step.
+    pub fn progress(&self, commands: &[TimedCommand], sim: &Sim) -> Vec<bool> {
+        let now = sim.now().0;
+        let mut done = vec![false; self.steps.len()];
+        let mut since = 0u64;
+        let mut i = 0;
+        let mut cursor = 0usize; // index into commands
+        while i < self.steps.len() {
+            match &self.steps[i].goal {
+                Goal::Do(act) => {
+                    let need = if let Act::Produce(n) = act { *n as usize } else { 1 };
+                    let mut found = 0;
+                    let mut j = cursor;
+                    while j < commands.len() && found < need {
+                        let c = &commands[j];
+                        if c.at <= now && c.at >= since && matches(*act, &c.command) {
+                            found += 1;
+                            if found == need {
+                                since = c.at;
+                                cursor = j + 1;
+                            }
+                        }
+                        j += 1;
+                    }
+                    if found < need {
+                        break;
+                    }
+                    done[i] = true;
+                }
+                Goal::See(sight) => {
+                    if sees(*sight, sim) {
+                        done[i] = true;
+                        since = since.max(now.min(since));
+                    } else {
+                        // Done anyway if a later "do" step is already done.
+                        let later =
+                            self.steps[i + 1..].iter().position(|s| matches!(s.goal, Goal::Do(_))).map(|k| i + 1 + k);
+                        let Some(k) = later else { break };
+                        let Goal::Do(act) = self.steps[k].goal else { break };
+                        if !commands[cursor.min(commands.len())..]
+                            .iter()
+                            .any(|c| c.at <= now && c.at >= since && matches(act, &c.command))
+                        {
+                            break;
+                        }
+                        done[i] = true;
+                    }
+                }
+            }
+            i += 1;
+        }
+        done
+    }
+
+    /// The run of the lesson's scripted path.
+    pub fn scripted_run(&self, seed: u64) -> Run {
+        Run { scenario: self.id.clone(), seed, commands: self.path.clone(), cursor_ms: None }
+    }
+
+    /// Plays `run` to `until` and computes the checks.
+    pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), LinkError> {
+        let mut s = self.scenario.clone();
+        s.script = run.commands.clone();
+        let mut sim = Sim::new(&s, run.seed).map_err(|e| LinkError::InvalidValue(e.to_string()))?;
+        sim.keep_events(true);
+        sim.run_until(SimTime(until));
+        let events = sim.drain_events();
+        let observed = Observed { sim: &sim, events: &events, commands: &run.commands };
+        let verdicts = self.checks.iter().map(|check| check(&observed)).collect();
+        Ok((sim, verdicts))
+    }
+}
+
+// ----- what checks look at ---------------------------------------------------------------------
+
+fn first_command(o: &Observed, f: fn(&Command) -> bool) -> Option<u64> {
+    o.commands.iter().find(|c| f(&c.command)).map(|c| c.at)
+}
+
+/// Offsets appended in `[from, to)` (ms) per partition, as (partition, from_offset, to_offset).
+fn appended_between(o: &Observed, from: u64, to: u64) -> Vec<(u32, u64, u64)> {
+    o.events
+        .iter()
+        .filter(|e| e.t >= from && e.t < to)
+        .filter_map(|e| match &e.kind {
+            EventKind::Appended { partition, base_offset, records, .. } => {
+                Some((*partition, *base_offset, base_offset + u64::from(*records)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Processed ranges per partition in order, after `since` (ms).
+fn processed_after(o: &Observed, since: u64) -> Vec<(u32, u64, u64)> {
+    o.events
+        .iter()
+        .filter(|e| e.t >= since)
+        .flat_map(|e| match &e.kind {
+            EventKind::Processed { ranges, .. } => ranges.iter().map(|r| (r.partition, r.from, r.to)).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn covered(ranges: &[(u32, u64, u64)], p: u32, from: u64, to: u64) -> bool {
+    (from..to).all(|o| ranges.iter().any(|(q, a, b)| *q == p && *a <= o && o < *b))
+}
+
+fn in_order(ranges: &[(u32, u64, u64)]) -> bool {
+    let mut last: std::collections::BTreeMap<u32, u64> = Default::default();
+    ranges.iter().all(|(p, a, b)| {
+        let ok = last.get(p).is_none_or(|l| *a >= *l);
+        last.insert(*p, *b);
+        ok
+    })
+}
+
+fn verdict(pass: bool, text: String) -> Verdict {
+    Verdict { pass, text }
+}
+
+// ----- the lessons -----------------------------------------------------------------------------
+
+fn base(id: &str, title: &str, partitions: u32) -> Scenario {
+    Scenario {
+        id: id.into(),
+        title: title.into(),
+        topics: vec![TopicSpec { name: "my-topic".into(), partitions, ..TopicSpec::default() }],
+        producers: vec![ProducerSpec { name: "producer".into(), topic: "my-topic".into(), ..ProducerSpec::default() }],
+        consumers: vec![ConsumerSpec {
+            name: "consumer".into(),
+            group: "my-group".into(),
+            topics: vec!["my-topic".into()],
+            auto_offset_reset: OffsetReset::Earliest,
+            processing_ms: 50,
+            ..ConsumerSpec::default()
+        }],
+        duration_ms: 60_000,
+        ..Scenario::default()
+    }
+}
+
+fn produce(ms: u64, count: u64) -> TimedCommand {
+    at(ms, Command::Produce { producer: "producer".into(), count })
+}
+
+const PRODUCER_PY: &str = "from kafka import KafkaProducer\nproducer = KafkaProducer(bootstrap_servers='localhost:9092')\nfor i in range(10):\n    producer.send('my-topic', f'Message #{i}'.encode())\nproducer.flush()";
+const CONSUMER_PY: &str = "from kafka import KafkaConsumer\nconsumer = KafkaConsumer('my-topic', bootstrap_servers='localhost:9092',\n                         group_id='my-group', auto_offset_reset='earliest')\nfor message in consumer:\n    print(message.partition, message.offset, message.value.decode())";
+
+fn durability() -> Lesson {
+    let mut s = base("lesson-durability", "Lesson 1: message durability", 1);
+    s.summary = "Messages wait in the log while no one reads them.".into();
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "Stop the consumer, send messages while it is away, then start it again.".into(),
+        steps: vec![
+            step("Stop the consumer", "Press Stop on the consumer's card: it commits and leaves its group.", Goal::Do(Act::StopConsumer)),
+            step("Send three times", "Press Send 10 on the producer three times: the broker appends them to the log.", Goal::Do(Act::Produce(3))),
+            step("Start the consumer", "Press Start: it asks the coordinator for its committed offset and reads from there.", Goal::Do(Act::StartConsumer)),
+            step("Watch everything arrive", "All 30 messages are processed, in order.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![|o| {
+            let (Some(stop), Some(start)) = (
+                first_command(o, |c| matches!(c, Command::StopConsumer { .. })),
+                first_command(o, |c| matches!(c, Command::StartConsumer { .. })),
+            ) else {
+                return verdict(false, "the consumer was not stopped and started again".into());
+            };
+            let sent = appended_between(o, stop, start);
+            let n: u64 = sent.iter().map(|(_, a, b)| b - a).sum();
+            let after = processed_after(o, start);
+            let all = n > 0 && sent.iter().all(|(p, a, b)| covered(&after, *p, *a, *b));
+            let ordered = in_order(&after);
+            verdict(
+                all && ordered,
+                format!(
+                    "{} of the {n} messages sent while the consumer was down arrived after the restart{}",
+                    if all { "all" } else { "not all" },
+                    if ordered { ", in order" } else { ", out of order" }
+                ),
+            )
+        }],
+        why: "A Kafka topic is a log kept on the broker's disk, not a queue that needs a listener. Records stay until retention deletes them (7 days by default), whoever reads them. The group's committed offset says where it stopped; on restart the consumer fetches it (OffsetFetch) and continues from there.".into(),
+        real_cluster: format!("# producer.py\n{PRODUCER_PY}\n\n# consumer.py\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group"),
+        path: vec![
+            produce(1_000, 10),
+            at(8_000, Command::StopConsumer { consumer: "consumer".into() }),
+            produce(10_000, 10),
+            produce(12_000, 10),
+            produce(14_000, 10),
+            at(20_000, Command::StartConsumer { consumer: "consumer".into() }),
+        ],
+        scenario: s,
+    }
+}
+
+fn ordering() -> Lesson {
+    let s = base("lesson-ordering", "Lesson 2: message ordering", 3);
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "Three partitions. Send numbered messages without a key, then with one key.".into(),
+        steps: vec![
+            step("Send without keys", "Press Send 10: with null keys the sticky partitioner fills one partition's batch, then moves on.", Goal::Do(Act::Produce(1))),
+            step("Choose one key", "Pick \"one key: order-42\" on the producer: murmur2 of the key picks the partition.", Goal::Do(Act::SetKeys)),
+            step("Send with the key", "Press Send 10 again.", Goal::Do(Act::Produce(1))),
+            step("Watch", "Every message is processed.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![
+            |o| {
+                let all = processed_after(o, 0);
+                verdict(in_order(&all), format!("within each partition, offsets were processed in order ({} batches)", all.len()))
+            },
+            |o| {
+                // Records sent with the key: one partition, the one murmur2 picks.
+                let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
+                let parts: std::collections::BTreeSet<u32> =
+                    appended_between(o, keyed_from, u64::MAX).iter().map(|(p, _, _)| *p).collect();
+                let expected = super::murmur2::partition_for_key(b"order-42", 3);
+                verdict(
+                    parts.len() == 1 && parts.contains(&expected),
+                    format!("every message with key order-42 went to partition {expected} (murmur2), so their order is kept"),
+                )
+            },
+        ],
+        why: "Kafka orders records within a partition only. Without a key, records spread over partitions (sticky batches), so a consumer reading several partitions sees them interleaved. With a key, Kafka's partitioner hashes it with murmur2: every record with that key lands in the same partition, in the order sent.".into(),
+        real_cluster: format!("# producer with a key\nproducer.send('my-topic', key=b'order-42', value=b'Message #1')\n\n{CONSUMER_PY}"),
+        path: vec![
+            produce(1_000, 10),
+            at(5_000, Command::SetKeys { producer: "producer".into(), keys: Keys::Fixed { key: "order-42".into() } }),
+            produce(6_000, 10),
+        ],
+        scenario: s,
+    }
+}
+
+fn group_of_three(id: &str, title: &str) -> Scenario {
+    let mut s = base(id, title, 3);
+    s.producers[0].rate_per_sec = 4;
+    s.producers[0].keys =
+        Keys::Cycle { keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec() };
+    s.consumers = (1..=3)
+        .map(|i| ConsumerSpec { name: format!("consumer-{i}"), session_timeout_ms: 10_000, ..s.consumers[0].clone() })
+        .collect();
+    s
+}
+
+fn load_balancing() -> Lesson {
+    let s = group_of_three("lesson-load-balancing", "Lesson 3: load balancing with consumer groups");
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "Three consumers in one group share three partitions. Add a fourth.".into(),
+        steps: vec![
+            step("Watch the group form", "After group.initial.rebalance.delay.ms (3 s) the leader assigns the partitions with the range assignor.", Goal::See(Sight::Stable(3))),
+            step("Add a fourth consumer", "Press + Add consumer in the group.", Goal::Do(Act::AddConsumer)),
+            step("Watch it idle", "The group rebalances; with more consumers than partitions, one owns nothing.", Goal::See(Sight::Stable(4))),
+        ],
+        checks: vec![|o| {
+            let owners: Vec<usize> = o.sim.consumers.iter().map(|c| c.assignment.len()).collect();
+            let idle = owners.iter().filter(|n| **n == 0).count();
+            let mut seen = std::collections::BTreeSet::new();
+            let exclusive = o.sim.consumers.iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
+            verdict(
+                exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
+                format!("3 partitions, each owned by exactly one of {} consumers; {idle} idle", owners.len()),
+            )
+        }],
+        why: "Within a group each partition has exactly one owner, so a group scales out to as many consumers as partitions. The group leader computes the assignment (here range: partitions split in order), the coordinator hands it out with SyncGroup. An extra consumer waits as a standby.".into(),
+        real_cluster: format!("# consumer_group.py, run three (then four) times\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group"),
+        path: vec![at(10_000, Command::AddConsumer {
+            spec: ConsumerSpec { name: "consumer-4".into(), group: "my-group".into(), topics: vec!["my-topic".into()], auto_offset_reset: OffsetReset::Earliest, processing_ms: 50, session_timeout_ms: 10_000, ..ConsumerSpec::default() },
+        })],
+        scenario: s,
+    }
+}
+
+fn fault_tolerance() -> Lesson {
+    let s = group_of_three("lesson-fault-tolerance", "Lesson 4: fault tolerance");
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "Crash one of three consumers and watch how long the group takes to notice.".into(),
+        steps: vec![
+            step("Wait for the group", "Three members, one partition each.", Goal::See(Sight::Stable(3))),
+            step("Crash a consumer", "Press Crash on consumer-2: no LeaveGroup, no commit.", Goal::Do(Act::CrashConsumer)),
+            step("Watch its session run out", "Nothing happens until session.timeout.ms (10 s here) passes without a heartbeat; then the group rebalances.", Goal::See(Sight::CrashNoticed)),
+            step("Watch the survivors take over", "They resume from the last committed offsets.", Goal::See(Sight::Stable(2))),
+        ],
+        checks: vec![
+            |o| {
+                let crash = first_command(o, |c| matches!(c, Command::CrashConsumer { .. })).unwrap_or(0);
+                let removed = o.events.iter().find(|e| e.t >= crash && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("session")));
+                match removed {
+                    Some(e) => verdict(
+                        e.t - crash >= 10_000 - 3_000,
+                        format!("the group noticed {:.1} s after the crash (session.timeout.ms 10 s, heartbeats every 3 s)", (e.t - crash) as f64 / 1000.0),
+                    ),
+                    None => verdict(false, "the crash was not noticed yet".into()),
+                }
+            },
+            |o| {
+                let r = group_report(o.sim, "my-group");
+                verdict(r.lost == 0, format!("nothing lost: the survivors resumed from the committed offsets ({} duplicates from the uncommitted tail)", r.duplicates))
+            },
+        ],
+        why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once; cooperative-sticky moves only the orphaned partitions instead of stopping the whole group.".into(),
+        real_cluster: format!("# three consumer_group.py processes; kill -9 one of them\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group --state"),
+        path: vec![at(10_000, Command::CrashConsumer { consumer: "consumer-2".into() })],
+        scenario: s,
+    }
+}
+
+fn offsets() -> Lesson {
+    let s = base("lesson-offsets", "Lesson 5: offset management", 1);
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "A consumer resumes at its group's committed offset; a new group starts where auto.offset.reset says.".into(),
+        steps: vec![
+            step("Send and read", "Press Send 10 and let the consumer process them.", Goal::Do(Act::Produce(1))),
+            step("Stop the consumer", "A clean stop commits its position.", Goal::Do(Act::StopConsumer)),
+            step("Send more", "Press Send 10 while it is stopped.", Goal::Do(Act::Produce(1))),
+            step("Start it again", "It resumes at the committed offset: only the new ten are processed.", Goal::Do(Act::StartConsumer)),
+            step("Watch", "Everything is processed exactly once.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![|o| {
+            let Some(start) = first_command(o, |c| matches!(c, Command::StartConsumer { .. })) else {
+                return verdict(false, "the consumer was not restarted yet".into());
+            };
+            // Where the restarted consumer began: the committed offset it fetched.
+            let resumed = o.events.iter().find_map(|e| match &e.kind {
+                EventKind::PositionSet { offset, reason, .. } if e.t >= start => Some((*offset, reason.clone())),
+                _ => None,
+            });
+            let r = group_report(o.sim, "my-group");
+            let from_commit = resumed.as_ref().is_some_and(|(_, why)| why.contains("committed"));
+            verdict(
+                from_commit && r.duplicates == 0 && r.lost == 0 && r.processed == r.in_scope && r.processed > 0,
+                format!(
+                    "the restarted consumer resumed at committed offset {}: {} records processed once each, none skipped",
+                    resumed.map_or("?".to_string(), |(o, _)| o.to_string()),
+                    r.processed
+                ),
+            )
+        }],
+        why: "Kafka keeps each group's position as a committed offset in __consumer_offsets — the offset of the next record to read. A restarted consumer asks for it and continues there. A group with no committed offset starts at auto.offset.reset: latest (Kafka's default) reads only new records, earliest reads the log from its start.".into(),
+        real_cluster: format!("{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group"),
+        path: vec![
+            produce(1_000, 10),
+            at(8_000, Command::StopConsumer { consumer: "consumer".into() }),
+            produce(10_000, 10),
+            at(14_000, Command::StartConsumer { consumer: "consumer".into() }),
+        ],
+        scenario: s,
+    }
+}
+
+fn fan_out() -> Lesson {
+    let mut s = base("lesson-fan-out", "Pattern: fan-out to several groups", 1);
+    s.consumers.push(ConsumerSpec { name: "consumer-b".into(), ..s.consumers[0].clone() });
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "Two consumers in one group share the work; in two groups, each gets everything.".into(),
+        steps: vec![
+            step("Move a consumer to a new group", "Drag consumer-b onto \"new group\" (or use its Move to group… menu).", Goal::Do(Act::MoveConsumer)),
+            step("Send", "Press Send 10.", Goal::Do(Act::Produce(1))),
+            step("Watch both groups", "Each group processes all ten.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![|o| {
+            let moved = first_command(o, |c| matches!(c, Command::MoveConsumer { .. })).unwrap_or(0);
+            let groups = o.sim.group_names();
+            let sent: u64 = appended_between(o, moved, u64::MAX).iter().map(|(_, a, b)| b - a).sum();
+            let every = groups.len() >= 2 && groups.iter().all(|g| group_report(o.sim, g).processed >= sent);
+            verdict(every && sent > 0, format!("{} groups each processed all {sent} messages sent after the move", groups.len()))
+        }],
+        why: "Offsets are kept per group. Each group reads the whole topic independently, so several services can consume the same events (fan-out), while consumers within one group split the partitions between them.".into(),
+        real_cluster: format!("# the same consumer.py with group_id='billing' and group_id='shipping'\n{CONSUMER_PY}"),
+        path: vec![
+            at(5_000, Command::MoveConsumer { consumer: "consumer-b".into(), group: "group-2".into() }),
+            produce(10_000, 10),
+        ],
+        scenario: s,
+    }
+}
+
+fn processed_twice() -> Lesson {
+    let mut s = base("lesson-processed-twice", "Why was my message processed twice?", 1);
+    s.consumers[0].commit = CommitMode::AfterProcessing;
+    s.consumers[0].max_poll_records = 20;
+    s.consumers[0].processing_ms = 100;
+    s.consumers[0].session_timeout_ms = 10_000;
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "The consumer commits after processing each batch of 20. Crash it in the middle of a batch.".into(),
+        steps: vec![
+            step("Send 50", "Press Send 10 five times.", Goal::Do(Act::Produce(5))),
+            step("Crash mid-batch", "Press Crash while it is processing (the card says processing).", Goal::Do(Act::CrashConsumer)),
+            step("Start it again", "Press Start.", Goal::Do(Act::StartConsumer)),
+            step("Watch", "It re-reads from the last commit: what it processed after that is processed again.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![|o| {
+            let r = group_report(o.sim, "my-group");
+            verdict(r.duplicates > 0 && r.lost == 0, format!("{} records processed twice, none lost: at-least-once", r.duplicates))
+        }],
+        why: "A consumer that commits after processing and crashes before its commit restarts from the previous commit, so it processes again what it had finished since: at-least-once delivery. Committing before processing flips it: a crash loses the records of the batch instead (at-most-once). Compare both with \"What if?\" below.".into(),
+        real_cluster: "consumer = KafkaConsumer('my-topic', group_id='my-group', enable_auto_commit=False)\nfor message in consumer:\n    process(message)\n    consumer.commit()   # a crash before this line means a redelivery".into(),
+        path: vec![
+            produce(1_000, 10),
+            produce(1_200, 10),
+            produce(1_400, 10),
+            produce(1_600, 10),
+            produce(1_800, 10),
+            at(6_550, Command::CrashConsumer { consumer: "consumer".into() }),
+            at(10_000, Command::StartConsumer { consumer: "consumer".into() }),
+        ],
+        scenario: s,
+    }
+}
+
+fn sandbox() -> Lesson {
+    let s = base("lesson-sandbox", "Sandbox", 3);
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "A topic with three partitions, a producer and a consumer: play freely.".into(),
+        steps: Vec::new(),
+        checks: Vec::new(),
+        why: String::new(),
+        real_cluster: format!("{PRODUCER_PY}\n\n{CONSUMER_PY}"),
+        path: Vec::new(),
+        scenario: s,
+    }
+}
+
+/// Every lesson, in teaching order.
+pub fn all() -> Vec<Lesson> {
+    vec![
+        durability(),
+        ordering(),
+        load_balancing(),
+        fault_tolerance(),
+        offsets(),
+        fan_out(),
+        processed_twice(),
+        sandbox(),
+    ]
+}
+
+pub fn find(id: &str) -> Option<Lesson> {
+    all().into_iter().find(|l| l.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lessons_scripted_path_passes_its_checks_and_completes_its_steps() {
+        for l in all() {
+            let run = l.scripted_run(1);
+            let (sim, verdicts) = l.evaluate(&run, l.scenario.duration_ms).unwrap();
+            for v in &verdicts {
+                assert!(v.pass, "{}: {}", l.id, v.text);
+            }
+            let done = l.progress(&run.commands, &sim);
+            assert!(done.iter().all(|d| *d), "{}: steps {done:?}", l.id);
+        }
+    }
+
+    #[test]
+    fn steps_wait_for_the_user() {
+        let l = durability();
+        let run = Run { commands: Vec::new(), ..l.scripted_run(1) };
+        let (sim, verdicts) = l.evaluate(&run, 30_000).unwrap();
+        assert_eq!(l.progress(&run.commands, &sim), vec![false; 4]);
+        assert!(!verdicts[0].pass, "{}", verdicts[0].text);
+        // Stopping alone completes only the first step.
+        let stop = vec![at(2_000, Command::StopConsumer { consumer: "consumer".into() })];
+        let run = Run { commands: stop, ..l.scripted_run(1) };
+        let (sim, _) = l.evaluate(&run, 30_000).unwrap();
+        assert_eq!(l.progress(&run.commands, &sim), vec![true, false, false, false]);
+    }
+}

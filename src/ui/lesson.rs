@@ -1,0 +1,137 @@
+//! A lesson beside the cluster: its steps (done when the model sees them done), the checks
+//! computed from the run, why it happens, and the same thing on a real cluster.
+
+use leptos::prelude::*;
+
+use super::Controller;
+use crate::sim::lesson::{self, Lesson, Verdict};
+
+/// The panel for the selected lesson (nothing for a plain experiment).
+#[component]
+pub fn LessonPanel(
+    /// Id of the selected lesson, if the experiment is one.
+    lesson: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let Some(ctl) = use_context::<Controller>() else { return ().into_any() };
+    let current = Memo::new(move |_| lesson.get().and_then(|id| lesson::find(&id).map(StoredLesson)));
+    (move || current.get().map(|StoredLesson(l)| view! { <Panel lesson=l ctl /> })).into_any()
+}
+
+/// A lesson in a `Memo` (compared by id).
+#[derive(Clone)]
+struct StoredLesson(Lesson);
+
+impl PartialEq for StoredLesson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+#[component]
+fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
+    let lesson = StoredValue::new(lesson);
+    let progress = Memo::new(move |_| {
+        let commands = ctl.run().map(|r| r.commands).unwrap_or_default();
+        ctl.with(|sim| lesson.with_value(|l| l.progress(&commands, sim))).unwrap_or_default()
+    });
+    // The step shown: the first not done, unless the user browses with Back / Next.
+    let browsing = RwSignal::new(None::<usize>);
+    let current = move || progress.with(|p| p.iter().position(|d| !d).unwrap_or(p.len().saturating_sub(1)));
+    let shown = move || browsing.get().unwrap_or_else(current);
+    let count = lesson.with_value(|l| l.steps.len());
+    let verdicts = RwSignal::new(None::<Vec<Verdict>>);
+    let check = move || {
+        let Some(run) = ctl.run() else { return };
+        let now = ctl.snapshot().with_untracked(|s| s.now_ms);
+        let result = lesson.with_value(|l| l.evaluate(&run, now));
+        verdicts.set(result.ok().map(|(_, v)| v));
+    };
+    // Checked by itself when every step is done.
+    Effect::new(move |_| {
+        if count > 0 && progress.with(|p| p.iter().all(|d| *d)) {
+            check();
+        }
+    });
+    let steps = move || {
+        let done = progress.get();
+        let shown = shown();
+        lesson.with_value(|l| {
+            l.steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let state = if done.get(i).copied().unwrap_or(false) {
+                        "done"
+                    } else if i == current() {
+                        "to do now"
+                    } else {
+                        "later"
+                    };
+                    let detail = (i == shown).then(|| view! { <p class="step-detail">{s.detail.clone()}</p> });
+                    view! {
+                        <li class="step" class:done=state == "done" class:shown=i == shown>
+                            <span class="step-state">{format!("{state}: ")}</span>
+                            <strong>{s.title.clone()}</strong>
+                            {detail}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let results = move || {
+        verdicts.get().map(|vs| {
+            vs.into_iter()
+                .map(|v| {
+                    view! {
+                        <li class:pass=v.pass class:fail=!v.pass>
+                            <strong>{if v.pass { "pass ✓ " } else { "not yet ✗ " }}</strong>
+                            {v.text}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let (why, real, has_checks) = lesson.with_value(|l| (l.why.clone(), l.real_cluster.clone(), !l.checks.is_empty()));
+    view! {
+        <section class="lesson-panel" aria-label="Lesson">
+            <Show when=move || { count > 0 }>
+                <ol class="steps" aria-label="Steps">{steps}</ol>
+                <div class="step-nav">
+                    <button
+                        aria-label="Previous step"
+                        on:click=move |_| browsing.set(Some(shown().saturating_sub(1)))
+                    >
+                        "‹ Back"
+                    </button>
+                    <button
+                        aria-label="Next step"
+                        on:click=move |_| browsing.set(Some((shown() + 1).min(count - 1)))
+                    >
+                        "Next ›"
+                    </button>
+                </div>
+            </Show>
+            <Show when=move || has_checks>
+                <div class="checks">
+                    <button on:click=move |_| check()>"Check my run"</button>
+                    <ul aria-label="Checks" aria-live="polite">{results}</ul>
+                </div>
+            </Show>
+            <Show when={
+                let why = why.clone();
+                move || !why.is_empty()
+            }>
+                <details>
+                    <summary>"Why?"</summary>
+                    <p>{why.clone()}</p>
+                </details>
+            </Show>
+            <details>
+                <summary>"On a real cluster"</summary>
+                <pre><code>{real}</code></pre>
+            </details>
+        </section>
+    }
+}

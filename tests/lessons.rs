@@ -1,0 +1,68 @@
+//! Each lesson's scripted path — what a person following its steps does — completes every step
+//! and passes every check, natively. (The browser plays them in tests/e2e/lessons.test.mjs.)
+#![cfg(not(target_arch = "wasm32"))]
+
+use ksim::sim::lesson;
+
+fn passes(id: &str) {
+    let l = lesson::find(id).expect("a lesson");
+    let run = l.scripted_run(1);
+    let (sim, verdicts) = l.evaluate(&run, l.scenario.duration_ms).expect("it runs");
+    assert!(!l.checks.is_empty() || l.steps.is_empty(), "{id} checks what it teaches");
+    for v in &verdicts {
+        assert!(v.pass, "{id}: {}", v.text);
+    }
+    assert!(l.progress(&run.commands, &sim).iter().all(|d| *d), "{id}: every step done");
+    // Without the user's actions the steps stay undone and the checks do not pass.
+    if !l.path.is_empty() {
+        let idle = ksim::sim::link::Run { commands: Vec::new(), ..run };
+        let (sim, verdicts) = l.evaluate(&idle, l.scenario.duration_ms).expect("it runs");
+        assert!(!l.progress(&idle.commands, &sim).iter().all(|d| *d), "{id}: done without doing anything");
+        assert!(verdicts.iter().any(|v| !v.pass), "{id}: passes without doing anything");
+    }
+}
+
+#[test]
+fn durability() {
+    passes("lesson-durability");
+}
+
+#[test]
+fn ordering() {
+    passes("lesson-ordering");
+}
+
+#[test]
+fn load_balancing() {
+    passes("lesson-load-balancing");
+}
+
+#[test]
+fn fault_tolerance() {
+    passes("lesson-fault-tolerance");
+}
+
+#[test]
+fn offset_management() {
+    passes("lesson-offsets");
+}
+
+#[test]
+fn fan_out() {
+    passes("lesson-fan-out");
+}
+
+#[test]
+fn processed_twice() {
+    passes("lesson-processed-twice");
+}
+
+#[test]
+fn sandbox() {
+    passes("lesson-sandbox");
+}
+
+#[test]
+fn every_lesson_is_tested_here() {
+    assert_eq!(lesson::all().len(), 8, "add a test above for a new lesson");
+}
