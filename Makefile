@@ -44,6 +44,7 @@ test-e2e:
 bench:
 	cargo bench --locked --bench sim_speed
 	cargo bench --locked --bench seek
+	WASM_BINDGEN_TEST_TIMEOUT=900 CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --release --target wasm32-unknown-unknown --test web_bench -- --include-ignored --nocapture
 
 clean:
 	cargo clean
