@@ -41,7 +41,7 @@ test-e2e:
 	node --test tests/e2e/
 
 ## Benchmarks (not part of `make test`)
-bench:
+bench: setup-test
 	cargo bench --locked --bench sim_speed
 	cargo bench --locked --bench seek
 	WASM_BINDGEN_TEST_TIMEOUT=900 CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --release --target wasm32-unknown-unknown --test web_bench -- --include-ignored --nocapture
