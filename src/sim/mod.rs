@@ -20,6 +20,7 @@ pub mod describe;
 pub mod engine;
 pub mod event;
 pub mod group;
+pub mod invariants;
 pub mod keys;
 pub mod lesson;
 pub mod link;

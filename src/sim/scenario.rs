@@ -222,6 +222,24 @@ pub fn builtin() -> Vec<Scenario> {
     out.push(s);
 
     let mut s = base(
+        "acks-one",
+        "acks=1 loses what the leader acknowledged alone",
+        "The producer uses acks=1: the leader answers as soon as it has appended. The followers replicate 2 s late (slow network), still inside replica.lag.time.max.ms, so they stay in the ISR. Broker 1 crashes at 15 s: the new leader lacks what broker 1 acknowledged in its last 2 s, and the invariant \"no acknowledged record lost\" turns red at the election.",
+        3,
+    );
+    s.cluster.brokers = 3;
+    s.topics[0].replication_factor = 3;
+    s.producers[0].rate_per_sec = 10;
+    s.producers[0].acks = super::config::Acks::One;
+    s.script = vec![
+        at(5_000, Command::DelayBroker { broker: 2, ms: 2_000 }),
+        at(5_000, Command::DelayBroker { broker: 3, ms: 2_000 }),
+        at(15_000, Command::CrashBroker { broker: 1 }),
+    ];
+    s.duration_ms = 40_000;
+    out.push(s);
+
+    let mut s = base(
         "retention",
         "Retention deletes what a stopped consumer never read",
         "Records are kept 60 s; the consumer is away for 3 minutes and resets to the earliest offset still in the log.",

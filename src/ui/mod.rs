@@ -5,6 +5,7 @@ mod cluster;
 mod compare;
 mod drag;
 mod inspect;
+mod invariants;
 mod lesson;
 mod playback;
 mod plots;
@@ -54,6 +55,8 @@ pub struct Span {
     pub later_commands: usize,
     /// Markers on this branch (the timeline redraws its marks when this changes).
     pub markers: usize,
+    /// Invariant violations on this branch.
+    pub violations: usize,
 }
 
 /// How many simulated seconds the plots show.
@@ -102,6 +105,12 @@ impl Controller {
     pub fn with_log<R>(&self, f: impl FnOnce(&std::collections::VecDeque<crate::sim::Event>) -> R) -> Option<R> {
         self.snapshot.track();
         self.with_log_untracked(f)
+    }
+
+    /// Calls `f` with the invariant violations of this branch (re-runs when the span changes).
+    pub fn with_violations<R>(&self, f: impl FnOnce(&[crate::sim::invariants::Violation]) -> R) -> Option<R> {
+        self.span.track();
+        self.tl.try_with_value(|tl| f(tl.violations()))
     }
 
     /// Calls `f` with the timeline's markers (re-runs when the span changes).
@@ -202,6 +211,7 @@ impl Controller {
                 in_past: tl.in_past(),
                 later_commands: tl.later_commands(),
                 markers: tl.markers().len(),
+                violations: tl.violations().len(),
             };
             (Snapshot::of(tl.sim()), span)
         }) {
@@ -479,6 +489,7 @@ pub fn App() -> impl IntoView {
             <TimelineBar playing=playing />
             <drag::DragGhost />
             <plots::Plots />
+            <invariants::Invariants />
             <Compare />
             <inspect::EventLog />
             <p class="keys">"Keys: Space play/pause · → next event · ← previous event · + / − speed"</p>

@@ -55,3 +55,25 @@ test('crashing a broker moves leadership only after the controller notices, and 
   await page.getByRole('button', { name: 'Pause' }).click();
   page.assertClean();
 });
+
+test('the invariant panel turns red when acks=1 loses acknowledged records, and points at the moment', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await page.getByRole('combobox', { name: 'Experiment', exact: true })
+    .selectOption({ label: 'acks=1 loses what the leader acknowledged alone' });
+  const panel = page.getByRole('region', { name: 'Invariants' });
+  assert.doesNotMatch(await panel.innerText(), /BROKEN/);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('16');
+  await page.waitForFunction(() => +document.querySelector('input[type=range]').value > 26000, null, { timeout: 30000 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const text = await panel.innerText();
+  assert.match(text, /No acknowledged record lost — BROKEN at 24\.\d+s ✗: \d+ acknowledged record\(s\) of my-topic-\d lost/);
+  assert.match(text, /Order per partition kept — holds so far/);
+  assert.match(text, /At most one owner per partition per group — holds so far/);
+  await panel.getByRole('button', { name: 'Go to that moment' }).click();
+  const clock = await page.locator('.clock strong').innerText();
+  assert.match(clock, /^24\.\d+s$/);
+  // Just before it, it holds.
+  await page.getByRole('button', { name: 'Step back to the previous event' }).click();
+  assert.doesNotMatch(await panel.innerText(), /BROKEN/);
+  page.assertClean();
+});

@@ -1,0 +1,171 @@
+//! Live invariants: what Kafka promises, watched event by event, each remembering the first
+//! moment it broke.
+//!
+//! - no acknowledged record is lost (it can be, with `acks=1` or an unclean election);
+//! - each consumer reads a partition's offsets in order, without gaps (except where its position
+//!   is set: an assignment, a reset);
+//! - a partition has at most one owner per group at any instant.
+
+use std::collections::BTreeMap;
+
+use super::event::{Event, EventKind};
+use super::{ConsumerStatus, Sim};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Invariant {
+    NoAckedLoss,
+    OrderKept,
+    OneOwner,
+}
+
+impl Invariant {
+    pub const ALL: [Invariant; 3] = [Invariant::NoAckedLoss, Invariant::OrderKept, Invariant::OneOwner];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::NoAckedLoss => "No acknowledged record lost",
+            Invariant::OrderKept => "Order per partition kept",
+            Invariant::OneOwner => "At most one owner per partition per group",
+        }
+    }
+}
+
+/// The moment an invariant broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: Invariant,
+    pub at_ms: u64,
+    /// Event count when it broke (orders violations; drops them on a fork).
+    pub event_index: u64,
+    pub text: String,
+}
+
+/// Watches a run's events in order.
+#[derive(Clone, Debug, Default)]
+pub struct Watcher {
+    /// Where each consumer's next fetch of a partition must start: (consumer, topic, partition).
+    next: BTreeMap<(String, String, u32), u64>,
+    violations: Vec<Violation>,
+}
+
+impl Watcher {
+    /// A watcher that takes up at `sim`'s present (after a fork): the positions consumers hold.
+    pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
+        let mut next = BTreeMap::new();
+        for c in &sim.consumers {
+            for (tp, pos) in &c.positions {
+                let (topic, partition) = sim.tp_name(*tp);
+                next.insert((c.spec.name.clone(), topic, partition), *pos);
+            }
+        }
+        Watcher { next, violations }
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The first violation of `invariant`, if any.
+    pub fn first(&self, invariant: Invariant) -> Option<&Violation> {
+        self.violations.iter().find(|v| v.invariant == invariant)
+    }
+
+    fn broke(&mut self, invariant: Invariant, e: &Event, index: u64, text: String) {
+        if self.first(invariant).is_none() {
+            self.violations.push(Violation { invariant, at_ms: e.t, event_index: index, text });
+        }
+    }
+
+    /// Looks at one event (`index`: the run's event count once it happened).
+    pub fn observe(&mut self, e: &Event, index: u64) {
+        match &e.kind {
+            EventKind::LeaderElected { topic, partition, leader, lost_acked, unclean, .. } if *lost_acked > 0 => {
+                let how = if *unclean { "an unclean election chose" } else { "the controller elected" };
+                let text = format!(
+                    "{lost_acked} acknowledged record(s) of {topic}-{partition} lost: {how} broker {} without them",
+                    leader.map_or("none".to_string(), |b| b.to_string())
+                );
+                self.broke(Invariant::NoAckedLoss, e, index, text);
+            }
+            EventKind::PositionSet { consumer, topic, partition, offset, .. } => {
+                self.next.insert((consumer.clone(), topic.clone(), *partition), *offset);
+            }
+            EventKind::Fetched { consumer, ranges, .. } => {
+                for r in ranges {
+                    let key = (consumer.clone(), r.topic.clone(), r.partition);
+                    if let Some(&want) = self.next.get(&key) {
+                        if r.from != want {
+                            let text = format!(
+                                "{consumer} read {}-{} from offset {} where {want} was next",
+                                r.topic, r.partition, r.from
+                            );
+                            self.broke(Invariant::OrderKept, e, index, text);
+                        }
+                    }
+                    self.next.insert(key, r.to);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks the present state: no two running consumers of a group own one partition.
+    pub fn check_owners(&mut self, sim: &Sim, at_ms: u64, index: u64) {
+        if self.first(Invariant::OneOwner).is_some() {
+            return;
+        }
+        let mut owners: BTreeMap<(&str, super::Tp), &str> = BTreeMap::new();
+        for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
+            for tp in &c.assignment {
+                if let Some(other) = owners.insert((c.spec.group.as_str(), *tp), c.spec.name.as_str()) {
+                    let (t, p) = sim.tp_name(*tp);
+                    let text = format!("{other} and {} of {} both own {t}-{p}", c.spec.name, c.spec.group);
+                    self.violations.push(Violation { invariant: Invariant::OneOwner, at_ms, event_index: index, text });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Forgets what happened after event `index` (a fork).
+    pub fn truncate(&mut self, index: u64) {
+        self.violations.retain(|v| v.event_index <= index);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
+    use crate::sim::{Command, Scenario, SimTime, TimedCommand};
+
+    #[test]
+    fn an_acks_1_loss_breaks_the_first_invariant_at_the_election() {
+        let s = Scenario {
+            cluster: ClusterSpec { brokers: 2, ..ClusterSpec::default() },
+            topics: vec![TopicSpec { name: "t".into(), replication_factor: 2, ..TopicSpec::default() }],
+            producers: vec![ProducerSpec {
+                name: "p".into(),
+                topic: "t".into(),
+                acks: Acks::One,
+                ..ProducerSpec::default()
+            }],
+            script: vec![TimedCommand { at: 1_000, command: Command::Produce { producer: "p".into(), count: 3 } }],
+            ..Scenario::default()
+        };
+        let mut sim = Sim::new(&s, 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(1_007));
+        let leader = sim.partition(crate::sim::Tp { topic: 0, partition: 0 }).leader_broker().unwrap();
+        sim.apply(Command::CrashBroker { broker: leader });
+        sim.run_until(SimTime(20_000));
+        let mut w = Watcher::default();
+        for (i, e) in sim.drain_events().iter().enumerate() {
+            w.observe(e, i as u64 + 1);
+        }
+        let v = w.first(Invariant::NoAckedLoss).expect("broken");
+        assert_eq!(v.at_ms, 1_007 + 9_000);
+        assert!(v.text.starts_with("3 acknowledged record(s) of t-0 lost"), "{}", v.text);
+        assert!(w.first(Invariant::OrderKept).is_none());
+    }
+}
