@@ -302,3 +302,31 @@ fn consumer_settings_take_effect_at_the_next_start() {
     assert_eq!(sim.consumers[0].spec.auto_offset_reset, OffsetReset::Latest);
     assert!(sim.consumers[0].pending_spec.is_none());
 }
+
+#[test]
+fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
+    use ksim::sim::snapshot::Snapshot;
+    let s = ksim::sim::scenario::find("consumer-group").expect("built in");
+    let mut sim = Sim::new(&s, 1).expect("valid");
+    sim.keep_events(true);
+    sim.run_until(SimTime(10_000));
+    sim.apply(Command::RemoveConsumer { consumer: "consumer-2".into() });
+    sim.apply(Command::RemoveProducer { producer: "producer".into() });
+    let sent = sim.producers[0].next_seq;
+    sim.run_until(SimTime(20_000));
+    let events = sim.drain_events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, ksim::sim::EventKind::LeaveGroup { consumer, .. } if consumer == "consumer-2")));
+    assert_eq!(sim.producers[0].next_seq, sent, "nothing sent after removal");
+    let snap = Snapshot::of(&sim);
+    assert!(snap.consumers.iter().all(|c| c.name != "consumer-2"));
+    assert!(snap.producers.is_empty());
+    // The survivors own everything, and the removed one cannot come back.
+    let owned: usize = sim.consumers.iter().filter(|c| !c.removed).map(|c| c.assignment.len()).sum();
+    assert_eq!(owned, 3);
+    sim.apply(Command::StartConsumer { consumer: "consumer-2".into() });
+    let rejected =
+        sim.drain_events().into_iter().any(|e| matches!(e.kind, ksim::sim::EventKind::CommandRejected { .. }));
+    assert!(rejected);
+}

@@ -61,6 +61,14 @@ pub enum Command {
         consumer: String,
         group: String,
     },
+    /// Close a consumer cleanly and take it away (its name stays taken).
+    RemoveConsumer {
+        consumer: String,
+    },
+    /// Stop a producer for good: nothing more is sent; what is in flight still lands.
+    RemoveProducer {
+        producer: String,
+    },
     /// Kill a broker process (brokers are numbered from 1).
     CrashBroker {
         broker: u32,
@@ -103,6 +111,8 @@ impl Command {
             Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
             Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
             Command::ConfigureConsumer { consumer, setting } => format!("configure {consumer}: {setting:?}"),
+            Command::RemoveConsumer { consumer } => format!("remove {consumer}"),
+            Command::RemoveProducer { producer } => format!("remove {producer}"),
             Command::CrashBroker { broker } => format!("crash broker {broker}"),
             Command::RestartBroker { broker } => format!("restart broker {broker}"),
             Command::DelayBroker { broker, ms } => format!("broker {broker} replicates {ms} ms slower"),

@@ -340,7 +340,11 @@ impl Sim {
         if !revoked.is_empty() {
             self.revoke(c, &revoked, false);
         }
+        let now = self.now;
         let con = &mut self.consumers[c as usize];
+        if !added.is_empty() || !revoked.is_empty() {
+            con.last_change = Some((now, added.clone(), revoked.clone()));
+        }
         con.assignment = new.clone();
         con.last_assignment = new.clone();
         con.last_generation = con.generation;
@@ -365,8 +369,10 @@ impl Sim {
             // With auto-commit the consumer commits before giving partitions up.
             self.send_commit(c, false);
         }
+        let now = self.now;
         let con = &mut self.consumers[c as usize];
         con.assignment.retain(|tp| !tps.contains(tp));
+        con.last_change = Some((now, Vec::new(), tps.to_vec()));
         for tp in tps {
             con.positions.remove(tp);
             con.awaiting_offsets.remove(tp);
@@ -792,6 +798,8 @@ impl Consumer {
             last_generation: -1,
             awaiting_offsets: BTreeSet::new(),
             pending_spec: None,
+            last_change: None,
+            removed: false,
         }
     }
 

@@ -196,6 +196,8 @@ pub struct Producer {
     pub(crate) unacked: BTreeMap<u32, Vec<SentBatch>>,
     /// Partitions with a resend scheduled.
     pub(crate) retrying: std::collections::BTreeSet<u32>,
+    /// Taken away by the user: sends nothing more, hidden.
+    pub removed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +257,10 @@ pub struct Consumer {
     pub(crate) awaiting_offsets: std::collections::BTreeSet<Tp>,
     /// Configuration changed while running: it takes effect at the next start.
     pub pending_spec: Option<ConsumerSpec>,
+    /// When its assignment last changed, with what it gained and what it gave up (for display).
+    pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
+    /// Taken away by the user: closed, hidden, not started again.
+    pub removed: bool,
 }
 
 /// What one group has done with one partition: deliveries counted per offset.
@@ -769,6 +775,9 @@ impl Sim {
         let consumer_of = |sim: &Sim, name: &str| sim.consumer_index(name).ok_or(format!("no consumer named '{name}'"));
         let result: Result<(), String> = match cmd {
             Command::Produce { producer, count } => producer_of(self, &producer).and_then(|p| {
+                if self.producers[p as usize].removed {
+                    return Err(format!("{producer} was removed"));
+                }
                 if count == 0 || count > limits::MAX_PRODUCE_COUNT {
                     return Err(format!("count must be 1 to {}", limits::MAX_PRODUCE_COUNT));
                 }
@@ -779,6 +788,9 @@ impl Sim {
                 Ok(())
             }),
             Command::SetRate { producer, per_sec } => producer_of(self, &producer).and_then(|p| {
+                if self.producers[p as usize].removed {
+                    return Err(format!("{producer} was removed"));
+                }
                 if per_sec > limits::MAX_RATE_PER_SEC {
                     return Err(format!("rate must be at most {} records/s", limits::MAX_RATE_PER_SEC));
                 }
@@ -832,6 +844,9 @@ impl Sim {
                 Ok(())
             }),
             Command::StartConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
+                if self.consumers[c as usize].removed {
+                    return Err(format!("{consumer} was removed"));
+                }
                 if self.consumers[c as usize].status == ConsumerStatus::Running {
                     return Err(format!("{consumer} is already running"));
                 }
@@ -849,6 +864,9 @@ impl Sim {
             }),
             Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
                 super::config::check_name("group", &group)?;
+                if self.consumers[c as usize].removed {
+                    return Err(format!("{consumer} was removed"));
+                }
                 if self.consumers[c as usize].spec.group == group {
                     return Err(format!("{consumer} is already in {group}"));
                 }
@@ -866,6 +884,32 @@ impl Sim {
                 spec.validate()?;
                 self.emit(EventKind::Command { command: original.clone() });
                 self.consumers[c as usize].pending_spec = Some(spec);
+                Ok(())
+            }),
+            Command::RemoveConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
+                if self.consumers[c as usize].removed {
+                    return Err(format!("{consumer} was removed"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                if self.consumers[c as usize].status == ConsumerStatus::Running {
+                    self.request_stop(c);
+                }
+                self.consumers[c as usize].removed = true;
+                Ok(())
+            }),
+            Command::RemoveProducer { producer } => producer_of(self, &producer).and_then(|p| {
+                if self.producers[p as usize].removed {
+                    return Err(format!("{producer} was removed"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                let now = self.now;
+                let pr = &mut self.producers[p as usize];
+                pr.pending = 0;
+                pr.spec.rate_per_sec = 0;
+                pr.rate_since = now;
+                pr.rate_sent = 0;
+                pr.next_send = None;
+                pr.removed = true;
                 Ok(())
             }),
             Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
@@ -941,6 +985,7 @@ impl Sim {
             last_sent: BTreeMap::new(),
             unacked: BTreeMap::new(),
             retrying: Default::default(),
+            removed: false,
             spec,
         });
         if rate > 0 {

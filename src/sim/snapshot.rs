@@ -62,6 +62,8 @@ pub struct PartitionSnap {
     pub replicas: Vec<ReplicaSnap>,
     pub leader: Option<u32>,
     pub leader_epoch: u32,
+    /// Where each running consumer that owns it reads next: (consumer, offset).
+    pub positions: Vec<(String, u64)>,
     /// Acknowledged records lost to leader changes.
     pub lost_acked: u64,
 }
@@ -98,6 +100,9 @@ pub struct ConsumerSnap {
     pub settings: ConsumerSpec,
     /// A changed setting waits for the next start.
     pub settings_pending: bool,
+    /// Partitions it gained and gave up in the last 5 simulated seconds.
+    pub newly_assigned: Vec<String>,
+    pub revoked: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -116,6 +121,16 @@ pub struct GroupSnap {
 fn tp_label(sim: &Sim, tp: Tp) -> String {
     let (t, p) = sim.tp_name(tp);
     format!("{t}-{p}")
+}
+
+/// How long a change of assignment stays highlighted.
+const CHANGE_SHOWN_MS: u64 = 5_000;
+
+fn recent_change(sim: &Sim, c: &super::engine::Consumer) -> Option<(Vec<String>, Vec<String>)> {
+    let (t, added, revoked) = c.last_change.as_ref()?;
+    (sim.now().since(*t) <= CHANGE_SHOWN_MS).then(|| {
+        (added.iter().map(|tp| tp_label(sim, *tp)).collect(), revoked.iter().map(|tp| tp_label(sim, *tp)).collect())
+    })
 }
 
 impl Snapshot {
@@ -154,6 +169,12 @@ impl Snapshot {
                                 .collect(),
                             leader: p.leader_broker(),
                             leader_epoch: p.leader_epoch,
+                            positions: sim
+                                .consumers
+                                .iter()
+                                .filter(|c| c.status == ConsumerStatus::Running)
+                                .filter_map(|c| c.positions.get(&tp).map(|o| (c.spec.name.clone(), *o)))
+                                .collect(),
                             lost_acked: p.lost_acked,
                         }
                     })
@@ -185,6 +206,7 @@ impl Snapshot {
         let producers = sim
             .producers
             .iter()
+            .filter(|p| !p.removed)
             .map(|p| ProducerSnap {
                 name: p.spec.name.clone(),
                 topic: sim.topics[p.topic as usize].spec.name.clone(),
@@ -200,6 +222,7 @@ impl Snapshot {
             .consumers
             .iter()
             .enumerate()
+            .filter(|(_, c)| !c.removed)
             .map(|(ci, c)| ConsumerSnap {
                 name: c.spec.name.clone(),
                 group: c.spec.group.clone(),
@@ -233,6 +256,8 @@ impl Snapshot {
                     |p| ConsumerSpec { commit: c.spec.commit, processing_ms: c.spec.processing_ms, ..p },
                 ),
                 settings_pending: c.pending_spec.is_some(),
+                newly_assigned: recent_change(sim, c).map(|(a, _)| a).unwrap_or_default(),
+                revoked: recent_change(sim, c).map(|(_, r)| r).unwrap_or_default(),
                 session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
                     g.members.iter().find(|m| m.consumer == ci as u32).map(|m| m.session_deadline().since(sim.now()))
                 }),

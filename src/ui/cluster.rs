@@ -227,6 +227,21 @@ pub fn ProducerCard(
                     view! {
                         <div class="actions">
                             <button on:click=send aria-label=format!("Send 10 messages from {name}")>"Send 10"</button>
+                            <button
+                                class="remove"
+                                aria-label=format!("Remove {name}")
+                                title="Stop it for good"
+                                on:click={
+                                    let name = name.clone();
+                                    move |_| {
+                                        if let Some(ctl) = ctl {
+                                            ctl.apply(Command::RemoveProducer { producer: name.clone() });
+                                        }
+                                    }
+                                }
+                            >
+                                "Remove"
+                            </button>
                             <select aria-label=format!("Send rate of {name}") on:change=set_rate prop:value=rate>
                                 {move || {
                                     let current = me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec));
@@ -331,14 +346,16 @@ pub fn PartitionRow(
             let first = p.log_end_offset.saturating_sub(VISIBLE_CELLS).max(p.log_start_offset);
             let committed = committed_of(p);
             let hw = p.high_watermark;
+            let positions: Vec<u64> = p.positions.iter().map(|(_, o)| *o).collect();
             (first..p.log_end_offset)
                 .map(|o| {
                     let done = committed.is_some_and(|c| o < c);
+                    let next = positions.contains(&o);
                     // Above the high watermark: not yet on every in-sync replica, not readable.
                     let pending = o >= hw;
                     let title = if pending { "not yet replicated to every in-sync replica" } else { "" };
                     view! {
-                        <li class="cell" class:committed=done class:unreplicated=pending title=title>
+                        <li class="cell" class:committed=done class:unreplicated=pending class:next=next title=title>
                             {o}
                         </li>
                     }
@@ -354,7 +371,11 @@ pub fn PartitionRow(
                     p.log_start_offset,
                     p.high_watermark,
                     p.log_end_offset,
-                    committed_of(p).map_or(String::new(), |c| format!(" · committed {c}"))
+                    p.committed
+                        .iter()
+                        .map(|(g, c)| format!(" · {g} committed {c} (lag {})", p.high_watermark.saturating_sub(*c)))
+                        .chain(p.positions.iter().map(|(name, o)| format!(" · {name} reads at {o}")))
+                        .collect::<String>()
                 )
             })
         })
@@ -567,7 +588,7 @@ pub fn ConsumerCard(
                 <span class="status-tag">{text(|c| c.status.to_string())}</span>
             </h5>
             <p>{text(|c| c.activity.to_string())}</p>
-            <p>
+            <p class="owns">
                 {text(|c| {
                     if c.assignment.is_empty() {
                         "owns nothing".to_string()
@@ -575,6 +596,18 @@ pub fn ConsumerCard(
                         format!("owns {}", c.assignment.join(", "))
                     }
                 })}
+                {move || {
+                    me.with(|c| {
+                        let c = c.as_ref()?;
+                        let gained = (!c.newly_assigned.is_empty()).then(|| {
+                            view! { <span class="gained">{format!(" · + gained {}", c.newly_assigned.join(", "))}</span> }
+                        });
+                        let lost = (!c.revoked.is_empty()).then(|| {
+                            view! { <span class="gave-up">{format!(" · − gave up {}", c.revoked.join(", "))}</span> }
+                        });
+                        Some(view! { {gained} {lost} })
+                    })
+                }}
             </p>
             <p class="session">
                 {text(|c| {
@@ -693,6 +726,7 @@ fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Per-consumer settings: commit mode and processing time apply at once; the others, like a
 /// real consumer's configuration, at its next start.
 fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap>>) -> impl IntoView {
+    let remove_name = name.clone();
     let get = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
     let configure = {
         let name = name.clone();
@@ -780,6 +814,14 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                     }
                 }}
             </p>
+            <button
+                class="remove"
+                aria-label=format!("Remove {remove_name}")
+                title="Close it cleanly and take it away"
+                on:click=move |_| ctl.apply(Command::RemoveConsumer { consumer: remove_name.clone() })
+            >
+                "Remove this consumer"
+            </button>
         </details>
     }
 }

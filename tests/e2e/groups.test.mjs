@@ -37,12 +37,12 @@ test('a crashed consumer is noticed only after its session timeout, then the oth
   await page.waitForFunction((t) => parseFloat(document.querySelector('.clock strong').textContent) > t + 4, crashedAt);
   const group = page.getByRole('group', { name: 'Group my-group' });
   assert.match(await group.innerText(), /Stable/);
-  assert.match(await owns(page, 'consumer-1').innerText(), /^owns my-topic-\d$/);
+  assert.match((await owns(page, 'consumer-1').innerText()).split(' · ')[0], /^owns my-topic-\d$/);
   // Then the session (10 s) runs out and a survivor takes the dead member's partition.
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
   await page.waitForFunction(() =>
     [...document.querySelectorAll('article[aria-label^="Consumer consumer-"]')]
-      .some((a) => (a.textContent.match(/my-topic-\d/g) || []).length === 2), null, { timeout: 20000 });
+      .some((a) => (a.querySelector('.owns').textContent.replace(/ · .*/, '').match(/my-topic-\d/g) || []).length === 2), null, { timeout: 20000 });
   const takenAt = await clock(page);
   assert.ok(takenAt - crashedAt >= 10 - 3, `taken over ${takenAt - crashedAt}s after the crash: not before the session timeout`);
   assert.ok(takenAt - crashedAt <= 10 + 5, `taken over ${takenAt - crashedAt}s after the crash`);
@@ -177,5 +177,13 @@ test('consumers and producers can be added from the page', async () => {
     null, { timeout: 15000 });
   await page.getByRole('button', { name: '+ Add producer' }).click();
   await page.getByRole('article', { name: 'Producer producer-1' }).waitFor();
+  // Removing takes them away again; the group rebalances without consumer-4.
+  await page.getByRole('article', { name: 'Consumer consumer-4' }).getByText('Settings').click();
+  await page.getByRole('button', { name: 'Remove consumer-4' }).click();
+  await page.getByRole('button', { name: 'Remove producer-1' }).click();
+  assert.equal(await page.getByRole('article', { name: 'Consumer consumer-4' }).count(), 0);
+  assert.equal(await page.getByRole('article', { name: 'Producer producer-1' }).count(), 0);
+  // The one that was idle gains a partition, and its card says so.
+  await group.getByText(/\+ gained my-topic-\d/).first().waitFor({ timeout: 15000 });
   page.assertClean();
 });
