@@ -280,7 +280,6 @@ pub(crate) enum Action {
     ProduceArrive {
         producer: u32,
         batches: Vec<SentBatch>,
-        records: u64,
     },
     /// The producer sends a partition's unacknowledged batches again, in order.
     ProduceRetry {
@@ -707,7 +706,7 @@ impl Sim {
         match action {
             Action::User(cmd) => self.handle_command(cmd),
             Action::ProducerSend { producer } => self.producer_send(producer),
-            Action::ProduceArrive { producer, batches, records } => self.produce_arrive(producer, batches, records),
+            Action::ProduceArrive { producer, batches } => self.produce_arrive(producer, batches),
             Action::ProduceRetry { producer, partition } => self.resend(producer, partition),
             Action::ReplicaFetch { tp, replica, gen, fetch_offset, last_epoch } => {
                 self.replica_fetch_arrive(tp, replica, gen, fetch_offset, last_epoch)
@@ -1104,7 +1103,7 @@ impl Sim {
                 pr.unacked.entry(b.partition).or_default().push(*b);
             }
         }
-        self.after(self.latency(), Action::ProduceArrive { producer: p, batches, records: n });
+        self.after(self.latency(), Action::ProduceArrive { producer: p, batches });
     }
 
     /// Every live broker applies retention to its own replicas; the leader's deletions are

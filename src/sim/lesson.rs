@@ -114,13 +114,10 @@ fn sees(sight: Sight, sim: &Sim) -> bool {
         }
         Sight::Stable(n) => sim.groups.values().any(|g| g.state.name() == "Stable" && g.members.len() == n),
         Sight::CrashNoticed => {
-            sim.consumers.iter().any(|c| c.status == ConsumerStatus::Crashed)
-                && sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Crashed).all(|c| {
-                    sim.groups
-                        .get(&c.spec.group)
-                        .is_none_or(|g| g.members.iter().all(|m| m.client_id != c.client_id || c.member_id.is_empty()))
-                        && c.member_id.is_empty()
-                })
+            let crashed: Vec<u32> = (0..sim.consumers.len() as u32)
+                .filter(|&c| sim.consumers[c as usize].status == ConsumerStatus::Crashed)
+                .collect();
+            !crashed.is_empty() && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer)))
         }
     }
 }
@@ -160,7 +157,6 @@ impl Lesson {
                 Goal::See(sight) => {
                     if sees(*sight, sim) {
                         done[i] = true;
-                        since = since.max(now.min(since));
                     } else {
                         // Done anyway if a later "do" step is already done.
                         let later =
@@ -600,6 +596,17 @@ mod tests {
             let done = l.progress(&run.commands, &sim);
             assert!(done.iter().all(|d| *d), "{}: steps {done:?}", l.id);
         }
+    }
+
+    #[test]
+    fn a_crash_is_noticed_only_when_the_session_runs_out() {
+        let l = fault_tolerance();
+        let run = l.scripted_run(1);
+        let crash = run.commands[0].at;
+        let (sim, _) = l.evaluate(&run, crash + 1_000).unwrap();
+        assert_eq!(l.progress(&run.commands, &sim), vec![true, true, false, false]);
+        let (sim, _) = l.evaluate(&run, crash + 12_000).unwrap();
+        assert_eq!(l.progress(&run.commands, &sim)[2], true);
     }
 
     #[test]

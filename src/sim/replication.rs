@@ -111,8 +111,7 @@ impl Sim {
 
     // ----- produce ---------------------------------------------------------------------------
 
-    pub(crate) fn produce_arrive(&mut self, p: u32, batches: Vec<SentBatch>, records: u64) {
-        let _ = records;
+    pub(crate) fn produce_arrive(&mut self, p: u32, batches: Vec<SentBatch>) {
         let topic = self.producers[p as usize].topic;
         let acks = self.producers[p as usize].spec.acks;
         let mut ready = Vec::new();
@@ -162,8 +161,7 @@ impl Sim {
         if batches.is_empty() {
             return;
         }
-        let records = batches.iter().map(|b| u64::from(b.count)).sum();
-        self.after(self.latency(), Action::ProduceArrive { producer: p, batches, records });
+        self.after(self.latency(), Action::ProduceArrive { producer: p, batches });
     }
 
     /// Appends at the leader. `Ok(true)`: acknowledged now; `Ok(false)`: waits for the high
