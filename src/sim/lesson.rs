@@ -606,7 +606,7 @@ mod tests {
         let (sim, _) = l.evaluate(&run, crash + 1_000).unwrap();
         assert_eq!(l.progress(&run.commands, &sim), vec![true, true, false, false]);
         let (sim, _) = l.evaluate(&run, crash + 12_000).unwrap();
-        assert_eq!(l.progress(&run.commands, &sim)[2], true);
+        assert!(l.progress(&run.commands, &sim)[2]);
     }
 
     #[test]
