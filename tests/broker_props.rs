@@ -1,7 +1,7 @@
 //! Replication invariants over random broker fault schedules: crashes, restarts and slow
 //! followers, with an idempotent acks=all producer and a consumer group reading along.
 //!
-//! 500 schedules of each kind per run; `KSIM_BROKER_CASES=5000` for a longer one.
+//! 1 000 schedules of each kind per run; `KSIM_BROKER_CASES=5000` for a longer one.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeMap;
@@ -167,9 +167,9 @@ fn check(s: &Scenario, seed: u64) -> Result<Sim, TestCaseError> {
     Ok(sim)
 }
 
-/// Schedules per property: 500 in CI (`KSIM_BROKER_CASES` for a longer run).
+/// Schedules per property: 1 000 in CI (`KSIM_BROKER_CASES` for a longer run).
 fn broker_cases() -> u32 {
-    std::env::var("KSIM_BROKER_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
+    std::env::var("KSIM_BROKER_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000)
 }
 
 proptest! {
