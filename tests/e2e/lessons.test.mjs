@@ -70,3 +70,44 @@ test('the processed-twice lesson counts duplicates; Why? and the real-cluster co
   assert.match(await page.getByRole('region', { name: 'Lesson' }).innerText(), /at-least-once/);
   page.assertClean();
 });
+
+test('lesson 2: without a key messages spread; with one key they all go to the partition murmur2 picks', async () => {
+  const page = await openLesson('Lesson 2: message ordering');
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  await page.getByRole('combobox', { name: 'Keys of producer' }).selectOption({ label: 'one key: order-42' });
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  const texts = await allChecksPass(page);
+  assert.match(texts.join('\n'), /every message with key order-42 went to partition \d \(murmur2\)/);
+  page.assertClean();
+});
+
+test('lesson 3: three consumers share three partitions; a fourth idles', async () => {
+  const page = await openLesson('Lesson 3: load balancing with consumer groups', '8');
+  await page.waitForFunction(() => /done/i.test(document.querySelector('[aria-label="Steps"] li').textContent), null, { timeout: 30000 });
+  await page.getByRole('button', { name: 'Add a consumer to my-group' }).click();
+  const texts = await allChecksPass(page);
+  assert.match(texts.join('\n'), /3 partitions, each owned by exactly one of 4 consumers; 1 idle/);
+  page.assertClean();
+});
+
+test('lesson 5: a restarted consumer resumes at its committed offset', async () => {
+  const page = await openLesson('Lesson 5: offset management');
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  await page.waitForFunction(() => /committed 10/.test(document.querySelector('.pinfo').textContent), null, { timeout: 30000 });
+  await page.getByRole('button', { name: 'Stop consumer' }).click();
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  await page.getByRole('button', { name: 'Start consumer' }).click();
+  const texts = await allChecksPass(page);
+  assert.match(texts.join('\n'), /resumed at committed offset 10: 20 records processed once each/);
+  page.assertClean();
+});
+
+test('fan-out: in two groups, each gets every message', async () => {
+  const page = await openLesson('Pattern: fan-out to several groups');
+  await page.getByRole('combobox', { name: 'Move consumer-b to group' }).selectOption({ label: 'new group (group-1)' });
+  await page.getByRole('group', { name: 'Group group-1' }).waitFor();
+  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  const texts = await allChecksPass(page);
+  assert.match(texts.join('\n'), /2 groups each processed all 10 messages sent after the move/);
+  page.assertClean();
+});
