@@ -451,6 +451,12 @@ fn offsets() -> Lesson {
             step("Send more", "Press Send 10 while it is stopped.", Goal::Do(Act::Produce(1))),
             step("Start it again", "It resumes at the committed offset: only the new ten are processed.", Goal::Do(Act::StartConsumer)),
             step("Watch", "Everything is processed exactly once.", Goal::See(Sight::AllProcessed)),
+            step("Add a consumer", "Press + Add consumer: a new consumer with Kafka's defaults (auto.offset.reset=latest).", Goal::Do(Act::AddConsumer)),
+            step(
+                "Give it a group of its own",
+                "Move it to a new group. That group has no committed offset, so it starts where auto.offset.reset says: latest, the end of the log — it skips the 20 messages already there.",
+                Goal::Do(Act::MoveConsumer),
+            ),
         ],
         checks: vec![|o| {
             let Some(start) = first_command(o, |c| matches!(c, Command::StartConsumer { .. })) else {
@@ -471,6 +477,21 @@ fn offsets() -> Lesson {
                     r.processed
                 ),
             )
+        }, |o| {
+            // The new group's first position, set by auto.offset.reset.
+            let start = o.events.iter().find_map(|e| match &e.kind {
+                EventKind::PositionSet { group, offset, reason, .. } if group != "my-group" && reason.contains("auto.offset.reset=latest") => {
+                    Some((group.clone(), *offset))
+                }
+                _ => None,
+            });
+            match start {
+                Some((group, offset)) => verdict(
+                    offset > 0,
+                    format!("the new group {group} started at offset {offset} (auto.offset.reset=latest): it skipped the {offset} messages already in the log"),
+                ),
+                None => verdict(false, "no new group has started reading yet".into()),
+            }
         }],
         why: "Kafka keeps each group's position as a committed offset in __consumer_offsets — the offset of the next record to read. A restarted consumer asks for it and continues there. A group with no committed offset starts at auto.offset.reset: latest (Kafka's default) reads only new records, earliest reads the log from its start.".into(),
         real_cluster: format!("{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group"),
@@ -479,6 +500,10 @@ fn offsets() -> Lesson {
             at(8_000, Command::StopConsumer { consumer: "consumer".into() }),
             produce(10_000, 10),
             at(14_000, Command::StartConsumer { consumer: "consumer".into() }),
+            at(20_000, Command::AddConsumer {
+                spec: ConsumerSpec { name: "consumer-2".into(), group: "my-group".into(), topics: vec!["my-topic".into()], ..ConsumerSpec::default() },
+            }),
+            at(25_000, Command::MoveConsumer { consumer: "consumer-2".into(), group: "group-2".into() }),
         ],
         scenario: s,
     }

@@ -46,9 +46,14 @@ fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
         let result = lesson.with_value(|l| l.evaluate(&run, now));
         verdicts.set(result.ok().map(|(_, v)| v));
     };
-    // Checked by itself when every step is done.
+    // Checked by itself once every step is done, and again each simulated second until every
+    // check passes (what the last step starts takes a moment to show).
+    let second = Memo::new(move |_| ctl.snapshot().with(|s| s.now_ms / 1000));
     Effect::new(move |_| {
-        if count > 0 && progress.with(|p| p.iter().all(|d| *d)) {
+        second.track();
+        let all_done = count > 0 && progress.with(|p| p.iter().all(|d| *d));
+        let settled = verdicts.with_untracked(|v| v.as_ref().is_some_and(|v| v.iter().all(|x| x.pass)));
+        if all_done && !settled {
             check();
         }
     });

@@ -97,8 +97,13 @@ test('lesson 5: a restarted consumer resumes at its committed offset', async () 
   await page.getByRole('button', { name: 'Stop consumer' }).click();
   await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   await page.getByRole('button', { name: 'Start consumer' }).click();
+  await page.waitForFunction(() => /committed 20/.test(document.querySelector('.pinfo').textContent), null, { timeout: 30000 });
+  // A brand-new group starts where auto.offset.reset says: latest.
+  await page.getByRole('button', { name: 'Add a consumer to my-group' }).click();
+  await page.getByRole('combobox', { name: 'Move consumer-1 to group' }).selectOption({ label: 'new group (group-1)' });
   const texts = await allChecksPass(page);
   assert.match(texts.join('\n'), /resumed at committed offset 10: 20 records processed once each/);
+  assert.match(texts.join('\n'), /the new group group-1 started at offset 20 \(auto.offset.reset=latest\)/);
   page.assertClean();
 });
 
