@@ -10,13 +10,7 @@ use ksim::sim::link::Run;
 use ksim::sim::timeline::Timeline;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let minutes: u64 = args
-        .iter()
-        .position(|a| a == "--minutes")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
     let scenario = busy_cluster(minutes);
     let run = Run { scenario: String::new(), seed: 1, commands: scenario.script.clone(), cursor_ms: None };

@@ -9,13 +9,7 @@ use common::busy_cluster;
 use ksim::sim::{Sim, SimTime};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let minutes: u64 = args
-        .iter()
-        .position(|a| a == "--minutes")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+    let minutes = common::minutes_arg(60);
     let scenario = busy_cluster(minutes);
     let mut best = f64::MAX;
     let mut events = 0;

@@ -30,7 +30,7 @@ async fn breathe() {
 #[wasm_bindgen_test]
 #[ignore]
 async fn bench_sim_speed_wasm() {
-    let minutes = 10;
+    let minutes = common::minutes_arg(10);
     let scenario = common::busy_cluster(minutes);
     let mut sim = Sim::new(&scenario, 1).expect("valid");
     let mut wall = 0.0;
@@ -52,7 +52,7 @@ async fn bench_sim_speed_wasm() {
 #[wasm_bindgen_test]
 #[ignore]
 async fn bench_seek_wasm() {
-    let minutes = 10;
+    let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
     let scenario = common::busy_cluster(minutes);
     let run = Run { scenario: String::new(), seed: 1, commands: scenario.script.clone(), cursor_ms: None };

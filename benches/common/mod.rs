@@ -57,3 +57,13 @@ pub fn busy_cluster(minutes: u64) -> Scenario {
         ..Scenario::default()
     }
 }
+
+/// `--minutes N` from the command line, else `default`.
+pub fn minutes_arg(default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--minutes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

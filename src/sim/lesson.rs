@@ -4,11 +4,11 @@
 //! is what a person following the steps does; `ksim run LESSON` plays it and prints the checks.
 
 use super::command::{Command, TimedCommand};
-use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
+use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset};
 use super::event::{Event, EventKind};
 use super::link::{LinkError, Run};
 use super::report::group_report;
-use super::scenario::Scenario;
+use super::scenario::{self, at, produce, Scenario};
 use super::{ConsumerStatus, Sim, SimTime};
 
 /// What completes a step.
@@ -80,10 +80,6 @@ pub struct Lesson {
     pub real_cluster: String,
     /// What a person following the steps does, with times.
     pub path: Vec<TimedCommand>,
-}
-
-fn at(ms: u64, command: Command) -> TimedCommand {
-    TimedCommand { at: ms, command }
 }
 
 fn step(title: &str, detail: &str, goal: Goal) -> Step {
@@ -248,27 +244,11 @@ fn verdict(pass: bool, text: String) -> Verdict {
 
 // ----- the lessons -----------------------------------------------------------------------------
 
+/// The experiments' one-topic cluster, with a consumer that takes 50 ms per record.
 fn base(id: &str, title: &str, partitions: u32) -> Scenario {
-    Scenario {
-        id: id.into(),
-        title: title.into(),
-        topics: vec![TopicSpec { name: "my-topic".into(), partitions, ..TopicSpec::default() }],
-        producers: vec![ProducerSpec { name: "producer".into(), topic: "my-topic".into(), ..ProducerSpec::default() }],
-        consumers: vec![ConsumerSpec {
-            name: "consumer".into(),
-            group: "my-group".into(),
-            topics: vec!["my-topic".into()],
-            auto_offset_reset: OffsetReset::Earliest,
-            processing_ms: 50,
-            ..ConsumerSpec::default()
-        }],
-        duration_ms: 60_000,
-        ..Scenario::default()
-    }
-}
-
-fn produce(ms: u64, count: u64) -> TimedCommand {
-    at(ms, Command::Produce { producer: "producer".into(), count })
+    let mut s = scenario::base(id, title, "", partitions);
+    s.consumers[0].processing_ms = 50;
+    s
 }
 
 const PRODUCER_PY: &str = "from kafka import KafkaProducer\nproducer = KafkaProducer(bootstrap_servers='localhost:9092')\nfor i in range(10):\n    producer.send('my-topic', f'Message #{i}'.encode())\nproducer.flush()";

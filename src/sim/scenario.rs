@@ -70,11 +70,11 @@ impl Scenario {
     }
 }
 
-fn at(ms: u64, command: Command) -> TimedCommand {
+pub(crate) fn at(ms: u64, command: Command) -> TimedCommand {
     TimedCommand { at: ms, command }
 }
 
-fn produce(ms: u64, count: u64) -> TimedCommand {
+pub(crate) fn produce(ms: u64, count: u64) -> TimedCommand {
     at(ms, Command::Produce { producer: "producer".into(), count })
 }
 
@@ -82,7 +82,9 @@ fn consumer(name: &str) -> String {
     name.to_string()
 }
 
-fn base(id: &str, title: &str, summary: &str, partitions: u32) -> Scenario {
+/// One topic, the producer `producer` and the consumer `consumer` (group `my-group`, reading
+/// from the earliest offset, 100 ms per record).
+pub(crate) fn base(id: &str, title: &str, summary: &str, partitions: u32) -> Scenario {
     Scenario {
         id: id.into(),
         title: title.into(),
