@@ -2,6 +2,7 @@
 //! and passes every check, natively. (The browser plays them in tests/e2e/lessons.test.mjs.)
 #![cfg(not(target_arch = "wasm32"))]
 
+use ksim::sim::command::{Command, TimedCommand};
 use ksim::sim::lesson;
 
 fn passes(id: &str) {
@@ -53,6 +54,20 @@ fn fan_out() {
 }
 
 #[test]
+fn priority() {
+    passes("lesson-priority");
+    // Reading both topics together, the urgent messages wait behind the backlog.
+    let l = lesson::find("lesson-priority").unwrap();
+    let mut run = l.scripted_run(1);
+    run.commands.insert(
+        0,
+        TimedCommand { at: 0, command: Command::SetPriority { consumer: "consumer".into(), enabled: false } },
+    );
+    let (_, verdicts) = l.evaluate(&run, l.scenario.duration_ms).unwrap();
+    assert!(!verdicts[0].pass, "{}", verdicts[0].text);
+}
+
+#[test]
 fn processed_twice() {
     passes("lesson-processed-twice");
 }
@@ -64,5 +79,5 @@ fn sandbox() {
 
 #[test]
 fn every_lesson_is_tested_here() {
-    assert_eq!(lesson::all().len(), 8, "add a test above for a new lesson");
+    assert_eq!(lesson::all().len(), 9, "add a test above for a new lesson");
 }

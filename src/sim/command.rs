@@ -50,6 +50,12 @@ pub enum Command {
         consumer: String,
         mode: CommitMode,
     },
+    /// The application reads its topics in priority order (subscription order), pausing the
+    /// later topics' partitions while an earlier one has records; or all together.
+    SetPriority {
+        consumer: String,
+        enabled: bool,
+    },
     /// Change a consumer's configuration. Like a real consumer's config, it is read when the
     /// consumer starts: a running consumer uses it after its next restart.
     ConfigureConsumer {
@@ -109,6 +115,10 @@ impl Command {
             Command::StartConsumer { consumer } => format!("start {consumer}"),
             Command::SetProcessingTime { consumer, ms } => format!("{consumer} takes {ms} ms per record"),
             Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
+            Command::SetPriority { consumer, enabled: true } => {
+                format!("{consumer} drains its topics in priority order")
+            }
+            Command::SetPriority { consumer, enabled: false } => format!("{consumer} reads all its topics together"),
             Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
             Command::ConfigureConsumer { consumer, setting } => format!("configure {consumer}: {setting:?}"),
             Command::RemoveConsumer { consumer } => format!("remove {consumer}"),

@@ -274,6 +274,10 @@ pub struct ConsumerSpec {
     pub assignor: Strategy,
     /// `group.instance.id` (static membership).
     pub group_instance_id: Option<String>,
+    /// The application drains its topics in subscription order: while an earlier topic has
+    /// records to read, it pauses (`consumer.pause()`) the partitions of the later ones.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub priority: bool,
 }
 
 impl Default for ConsumerSpec {
@@ -294,6 +298,7 @@ impl Default for ConsumerSpec {
             max_poll_interval_ms: 300_000,
             assignor: Strategy::Range,
             group_instance_id: None,
+            priority: false,
         }
     }
 }

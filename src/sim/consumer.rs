@@ -94,6 +94,7 @@ impl Sim {
                 group: con.spec.group.clone(),
                 commit: con.spec.commit,
                 processing_ms: con.spec.processing_ms,
+                priority: con.spec.priority,
                 ..spec
             };
         }
@@ -581,7 +582,17 @@ impl Sim {
     /// Collects up to `max.poll.records` visible records; sends the response if there are any.
     pub(crate) fn answer_fetch(&mut self, c: u32, inc: u32, fetch_id: u64) -> bool {
         let con = &self.consumers[c as usize];
-        let tps: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        let mut tps: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        if con.spec.priority {
+            // Only the first topic (in subscription order) with records to read is fetched: the
+            // application has paused the partitions of the topics after it.
+            let rank = |tp: &Tp| con.topics.iter().position(|t| *t == tp.topic).unwrap_or(usize::MAX);
+            let has_records =
+                |(tp, pos): &(Tp, u64)| self.partition_readable(*tp) && self.partition(*tp).high_watermark > *pos;
+            if let Some(top) = tps.iter().filter(|x| has_records(x)).map(|(tp, _)| rank(tp)).min() {
+                tps.retain(|(tp, _)| rank(tp) == top);
+            }
+        }
         let n = tps.len();
         let mut remaining = u64::from(con.spec.max_poll_records);
         let mut ranges = Vec::new();

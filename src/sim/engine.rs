@@ -861,6 +861,10 @@ impl Sim {
                 self.consumers[c as usize].spec.processing_ms = ms;
                 Ok(())
             }),
+            Command::SetPriority { consumer, enabled } => consumer_of(self, &consumer).map(|c| {
+                self.emit(EventKind::Command { command: original.clone() });
+                self.consumers[c as usize].spec.priority = enabled;
+            }),
             Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
                 super::config::check_name("group", &group)?;
                 if self.consumers[c as usize].removed {

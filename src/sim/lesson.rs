@@ -3,8 +3,8 @@
 //! grounded in Kafka's behaviour, and the same thing on a real cluster. A lesson's scripted path
 //! is what a person following the steps does; `ksim run LESSON` plays it and prints the checks.
 
-use super::command::{Command, TimedCommand};
-use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset};
+use super::command::{Command, ConsumerSetting, TimedCommand};
+use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use super::event::{Event, EventKind};
 use super::link::{LinkError, Run};
 use super::report::group_report;
@@ -27,9 +27,13 @@ pub enum Act {
     CrashConsumer,
     /// At least this many produce commands.
     Produce(u32),
+    /// At least this many produce commands of this producer.
+    ProduceFrom(&'static str, u32),
     AddConsumer,
     MoveConsumer,
     SetKeys,
+    /// Set a consumer's auto.offset.reset to earliest.
+    SetEarliest,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,12 +91,22 @@ fn step(title: &str, detail: &str, goal: Goal) -> Step {
 }
 
 fn matches(act: Act, c: &Command) -> bool {
+    if act == Act::SetEarliest {
+        return matches!(
+            c,
+            Command::ConfigureConsumer { setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Earliest), .. }
+        );
+    }
+    if let (Act::ProduceFrom(name, _), Command::Produce { producer, .. }) = (act, c) {
+        return producer == name;
+    }
     matches!(
         (act, c),
         (Act::StopConsumer, Command::StopConsumer { .. })
             | (Act::StartConsumer, Command::StartConsumer { .. })
             | (Act::CrashConsumer, Command::CrashConsumer { .. })
             | (Act::Produce(_), Command::Produce { .. })
+            | (Act::ProduceFrom(_, _), Command::Produce { .. })
             | (Act::AddConsumer, Command::AddConsumer { .. })
             | (Act::MoveConsumer, Command::MoveConsumer { .. })
             | (Act::SetKeys, Command::SetKeys { .. })
@@ -131,7 +145,10 @@ impl Lesson {
         while i < self.steps.len() {
             match &self.steps[i].goal {
                 Goal::Do(act) => {
-                    let need = if let Act::Produce(n) = act { *n as usize } else { 1 };
+                    let need = match act {
+                        Act::Produce(n) | Act::ProduceFrom(_, n) => *n as usize,
+                        _ => 1,
+                    };
                     let mut found = 0;
                     let mut j = cursor;
                     while j < commands.len() && found < need {
@@ -225,6 +242,32 @@ fn processed_after(o: &Observed, since: u64) -> Vec<(u32, u64, u64)> {
         .collect()
 }
 
+/// Records counted at simulated times: (ms, records).
+type Flow = Vec<(u64, u64)>;
+
+/// Appended and processed record counts of one topic.
+fn topic_flow(o: &Observed, topic: &str) -> (Flow, Flow) {
+    let mut appended = Vec::new();
+    let mut processed = Vec::new();
+    for e in o.events {
+        match &e.kind {
+            EventKind::Appended { topic: t, records, .. } if t == topic => appended.push((e.t, u64::from(*records))),
+            EventKind::Processed { ranges, .. } => {
+                let n: u64 = ranges.iter().filter(|r| r.topic == topic).map(|r| r.to - r.from).sum();
+                if n > 0 {
+                    processed.push((e.t, n));
+                }
+            }
+            _ => {}
+        }
+    }
+    (appended, processed)
+}
+
+fn count_in(flow: &[(u64, u64)], keep: impl Fn(u64) -> bool) -> u64 {
+    flow.iter().filter(|(t, _)| keep(*t)).map(|(_, n)| n).sum()
+}
+
 fn covered(ranges: &[(u32, u64, u64)], p: u32, from: u64, to: u64) -> bool {
     (from..to).all(|o| ranges.iter().any(|(q, a, b)| *q == p && *a <= o && o < *b))
 }
@@ -303,13 +346,15 @@ fn durability() -> Lesson {
 }
 
 fn ordering() -> Lesson {
-    let s = base("lesson-ordering", "Lesson 2: message ordering", 3);
+    let mut s = base("lesson-ordering", "Lesson 2: message ordering", 3);
+    // A small batch.size makes the sticky partitioner move on after ten records.
+    s.producers[0].batch_size = 1_000;
     Lesson {
         id: s.id.clone(),
         title: s.title.clone(),
         intro: "Three partitions. Send numbered messages without a key, then with one key.".into(),
         steps: vec![
-            step("Send without keys", "Press Send 10: with null keys the sticky partitioner fills one partition's batch, then moves on.", Goal::Do(Act::Produce(1))),
+            step("Send without keys, three times", "Press Send 10 three times. With null keys the sticky partitioner fills one partition's batch (batch.size is 1 000 bytes here: ten records), then picks another partition.", Goal::Do(Act::Produce(3))),
             step("Choose one key", "Pick \"one key: order-42\" on the producer: murmur2 of the key picks the partition.", Goal::Do(Act::SetKeys)),
             step("Send with the key", "Press Send 10 again.", Goal::Do(Act::Produce(1))),
             step("Watch", "Every message is processed.", Goal::See(Sight::AllProcessed)),
@@ -318,6 +363,32 @@ fn ordering() -> Lesson {
             |o| {
                 let all = processed_after(o, 0);
                 verdict(in_order(&all), format!("within each partition, offsets were processed in order ({} batches)", all.len()))
+            },
+            |o| {
+                // The unkeyed records: which partitions they went to, and how many were processed
+                // after a record sent later (numbered by the producer's sequence).
+                let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
+                let seqs = record_seqs(o, keyed_from);
+                let parts: std::collections::BTreeSet<u32> = seqs.keys().map(|(p, _)| *p).collect();
+                let mut latest = None;
+                let mut overtaken = 0;
+                for (p, from, to) in processed_after(o, 0) {
+                    for off in from..to {
+                        let Some(&seq) = seqs.get(&(p, off)) else { continue };
+                        if latest.is_some_and(|l| seq < l) {
+                            overtaken += 1;
+                        }
+                        latest = latest.max(Some(seq));
+                    }
+                }
+                let n = seqs.len();
+                let text = match (parts.len(), overtaken) {
+                    (0, _) => "no message without a key was sent yet".to_string(),
+                    (1, _) => format!("without a key, all {n} messages went to one partition so far: send again, the sticky partitioner picks the next partition at random"),
+                    (k, 0) => format!("without a key, {n} messages went to {k} partitions; this time none was processed after a message sent later, but nothing orders them: order across partitions is not kept"),
+                    (k, m) => format!("without a key, {n} messages went to {k} partitions; {m} of them were processed after a message sent later: order across partitions is not kept"),
+                };
+                verdict(parts.len() >= 2, text)
             },
             |o| {
                 // Records sent with the key: one partition, the one murmur2 picks.
@@ -331,15 +402,32 @@ fn ordering() -> Lesson {
                 )
             },
         ],
-        why: "Kafka orders records within a partition only. Without a key, records spread over partitions (sticky batches), so a consumer reading several partitions sees them interleaved. With a key, Kafka's partitioner hashes it with murmur2: every record with that key lands in the same partition, in the order sent.".into(),
+        why: "Kafka orders records within a partition only. Without a key, the producer's sticky partitioner fills a batch for one partition, then moves to another, so consecutive messages land in different partitions and a consumer reading several partitions sees them interleaved — fetches take whatever each partition has. With a key, Kafka's partitioner hashes it with murmur2: every record with that key lands in the same partition, in the order sent.".into(),
         real_cluster: format!("# producer with a key\nproducer.send('my-topic', key=b'order-42', value=b'Message #1')\n\n{CONSUMER_PY}"),
         path: vec![
             produce(1_000, 10),
+            produce(1_200, 10),
+            produce(1_400, 10),
             at(5_000, Command::SetKeys { producer: "producer".into(), keys: Keys::Fixed { key: "order-42".into() } }),
             produce(6_000, 10),
         ],
         scenario: s,
     }
+}
+
+/// The producer's sequence number of each record appended before `until` (ms), by (partition, offset).
+fn record_seqs(o: &Observed, until: u64) -> std::collections::BTreeMap<(u32, u64), u64> {
+    let mut seqs = std::collections::BTreeMap::new();
+    for e in o.events.iter().filter(|e| e.t < until) {
+        if let EventKind::Appended { partition, base_offset, records, first_seq, last_seq, .. } = &e.kind {
+            if last_seq + 1 - first_seq == u64::from(*records) {
+                for i in 0..u64::from(*records) {
+                    seqs.insert((*partition, base_offset + i), first_seq + i);
+                }
+            }
+        }
+    }
+    seqs
 }
 
 fn group_of_three(id: &str, title: &str) -> Scenario {
@@ -394,6 +482,8 @@ fn fault_tolerance() -> Lesson {
             step("Crash a consumer", "Press Crash on consumer-2: no LeaveGroup, no commit.", Goal::Do(Act::CrashConsumer)),
             step("Watch its session run out", "Nothing happens until session.timeout.ms (10 s here) passes without a heartbeat; then the group rebalances.", Goal::See(Sight::CrashNoticed)),
             step("Watch the survivors take over", "They resume from the last committed offsets.", Goal::See(Sight::Stable(2))),
+            step("Now stop one cleanly", "Press Stop on consumer-3: close() commits and sends LeaveGroup.", Goal::Do(Act::StopConsumer)),
+            step("Watch the group rebalance at once", "No waiting for a session to run out: the coordinator removes the member as soon as the LeaveGroup arrives.", Goal::See(Sight::Stable(1))),
         ],
         checks: vec![
             |o| {
@@ -411,10 +501,26 @@ fn fault_tolerance() -> Lesson {
                 let r = group_report(o.sim, "my-group");
                 verdict(r.lost == 0, format!("nothing lost: the survivors resumed from the committed offsets ({} duplicates from the uncommitted tail)", r.duplicates))
             },
+            |o| {
+                let Some(stop) = first_command(o, |c| matches!(c, Command::StopConsumer { .. })) else {
+                    return verdict(false, "no consumer was stopped cleanly yet".into());
+                };
+                let left = o.events.iter().find(|e| e.t >= stop && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("LeaveGroup")));
+                match left {
+                    Some(e) => verdict(
+                        e.t - stop < 1_000,
+                        format!("a clean stop was noticed {} ms after it (LeaveGroup), not after the session timeout", e.t - stop),
+                    ),
+                    None => verdict(false, "the clean stop was not noticed yet".into()),
+                }
+            },
         ],
-        why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once; cooperative-sticky moves only the orphaned partitions instead of stopping the whole group.".into(),
+        why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once. With the default eager protocol every member gives up all its partitions during a rebalance (stop-the-world); cooperative-sticky moves only the orphaned partitions while the others keep processing — set the assignor in each consumer's Settings, or compare both under \"What if?\".".into(),
         real_cluster: format!("# three consumer_group.py processes; kill -9 one of them\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group --state"),
-        path: vec![at(10_000, Command::CrashConsumer { consumer: "consumer-2".into() })],
+        path: vec![
+            at(10_000, Command::CrashConsumer { consumer: "consumer-2".into() }),
+            at(30_000, Command::StopConsumer { consumer: "consumer-3".into() }),
+        ],
         scenario: s,
     }
 }
@@ -435,6 +541,13 @@ fn offsets() -> Lesson {
             step(
                 "Give it a group of its own",
                 "Move it to a new group. That group has no committed offset, so it starts where auto.offset.reset says: latest, the end of the log — it skips the 20 messages already there.",
+                Goal::Do(Act::MoveConsumer),
+            ),
+            step("Add one more", "Press + Add consumer again.", Goal::Do(Act::AddConsumer)),
+            step("Make it start at earliest", "In its Settings set auto.offset.reset to earliest (read when it starts; moving it restarts it).", Goal::Do(Act::SetEarliest)),
+            step(
+                "Give it a new group too",
+                "Move it to another new group: with no committed offset and auto.offset.reset=earliest it reads the log from its start — all 20 messages.",
                 Goal::Do(Act::MoveConsumer),
             ),
         ],
@@ -472,6 +585,21 @@ fn offsets() -> Lesson {
                 ),
                 None => verdict(false, "no new group has started reading yet".into()),
             }
+        }, |o| {
+            let start = o.events.iter().find_map(|e| match &e.kind {
+                EventKind::PositionSet { group, offset, reason, .. } if group != "my-group" && reason.contains("auto.offset.reset=earliest") => {
+                    Some((group.clone(), *offset))
+                }
+                _ => None,
+            });
+            let Some((group, offset)) = start else {
+                return verdict(false, "no new group has started at earliest yet".into());
+            };
+            let r = group_report(o.sim, &group);
+            verdict(
+                offset == 0 && r.processed > 0 && r.processed >= r.in_scope,
+                format!("the new group {group} started at offset {offset} (auto.offset.reset=earliest) and processed all {} messages in the log", r.processed),
+            )
         }],
         why: "Kafka keeps each group's position as a committed offset in __consumer_offsets — the offset of the next record to read. A restarted consumer asks for it and continues there. A group with no committed offset starts at auto.offset.reset: latest (Kafka's default) reads only new records, earliest reads the log from its start.".into(),
         real_cluster: format!("{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group"),
@@ -484,6 +612,11 @@ fn offsets() -> Lesson {
                 spec: ConsumerSpec { name: "consumer-2".into(), group: "my-group".into(), topics: vec!["my-topic".into()], ..ConsumerSpec::default() },
             }),
             at(25_000, Command::MoveConsumer { consumer: "consumer-2".into(), group: "group-2".into() }),
+            at(30_000, Command::AddConsumer {
+                spec: ConsumerSpec { name: "consumer-3".into(), group: "my-group".into(), topics: vec!["my-topic".into()], ..ConsumerSpec::default() },
+            }),
+            at(31_000, Command::ConfigureConsumer { consumer: "consumer-3".into(), setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Earliest) }),
+            at(32_000, Command::MoveConsumer { consumer: "consumer-3".into(), group: "group-3".into() }),
         ],
         scenario: s,
     }
@@ -513,6 +646,67 @@ fn fan_out() -> Lesson {
         path: vec![
             at(5_000, Command::MoveConsumer { consumer: "consumer-b".into(), group: "group-2".into() }),
             produce(10_000, 10),
+        ],
+        scenario: s,
+    }
+}
+
+fn priority() -> Lesson {
+    let mut s = base("lesson-priority", "Pattern: message priority", 1);
+    s.summary = "High-priority messages overtake a backlog of low-priority ones.".into();
+    s.topics = ["high-priority", "low-priority"]
+        .map(|name| TopicSpec { name: name.into(), partitions: 1, ..TopicSpec::default() })
+        .to_vec();
+    s.producers = [("high", "high-priority"), ("low", "low-priority")]
+        .map(|(name, topic)| ProducerSpec { name: name.into(), topic: topic.into(), ..ProducerSpec::default() })
+        .to_vec();
+    let c = &mut s.consumers[0];
+    c.topics = vec!["high-priority".into(), "low-priority".into()];
+    c.priority = true;
+    c.max_poll_records = 5;
+    c.processing_ms = 100;
+    Lesson {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        intro: "One consumer reads two topics, high-priority first. Give it a backlog of low-priority work, then send urgent messages.".into(),
+        steps: vec![
+            step("Send a low-priority backlog", "Press Send 10 on the low producer three times: 30 messages, 3 s of work at 100 ms each.", Goal::Do(Act::ProduceFrom("low", 3))),
+            step("Send high-priority messages", "While it works through the backlog, press Send 10 on the high producer.", Goal::Do(Act::ProduceFrom("high", 1))),
+            step("Watch them overtake", "After the batch in hand (max.poll.records 5), the consumer reads only the high-priority topic until it is drained, then resumes the low one.", Goal::See(Sight::AllProcessed)),
+        ],
+        checks: vec![|o| {
+            let (high_in, high_done) = topic_flow(o, "high-priority");
+            let (low_in, low_done) = topic_flow(o, "low-priority");
+            let (Some(&(sent, _)), total) = (high_in.first(), count_in(&high_in, |_| true)) else {
+                return verdict(false, "no high-priority message was sent yet".into());
+            };
+            let waiting = count_in(&low_in, |t| t <= sent).saturating_sub(count_in(&low_done, |t| t <= sent));
+            // When the last high-priority record was done.
+            let mut seen = 0;
+            let Some(&(done, _)) = high_done.iter().find(|(_, n)| {
+                seen += n;
+                seen >= total
+            }) else {
+                return verdict(false, format!("the {total} high-priority messages are not all processed yet"));
+            };
+            let overtaken = count_in(&low_done, |t| t > sent && t <= done);
+            let batch = u64::from(o.sim.consumers[0].spec.max_poll_records);
+            verdict(
+                waiting > overtaken && overtaken <= batch,
+                format!(
+                    "the {total} high-priority messages were all done {:.1} s after they were sent, ahead of {} of the {waiting} low-priority messages waiting (only the {overtaken} already fetched went first)",
+                    (done - sent) as f64 / 1000.0,
+                    waiting - overtaken,
+                ),
+            )
+        }],
+        why: "Kafka has no priorities inside a topic: a partition is read in offset order. The pattern is one topic per priority. The application subscribes to both and, while the high-priority topic has records, calls consumer.pause() on the low-priority partitions (resume() once it is drained), so the next poll returns only urgent records. Records already returned by poll() are finished first, so max.poll.records bounds how long urgent work waits. Switch \"read topics\" to together in the consumer's Settings to see them wait behind the backlog instead.".into(),
+        real_cluster: "from kafka import KafkaConsumer\nconsumer = KafkaConsumer('high-priority', 'low-priority', group_id='my-group',\n                         bootstrap_servers='localhost:9092', max_poll_records=5)\nwhile True:\n    batch = consumer.poll(timeout_ms=500)\n    high = [tp for tp in consumer.assignment() if tp.topic == 'high-priority']\n    low = [tp for tp in consumer.assignment() if tp.topic == 'low-priority']\n    if any(tp.topic == 'high-priority' for tp in batch):\n        consumer.pause(*low)      # drain urgent work first\n    else:\n        consumer.resume(*low)\n    for records in batch.values():\n        for message in records:\n            process(message)\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group".into(),
+        path: vec![
+            at(4_000, Command::Produce { producer: "low".into(), count: 10 }),
+            at(4_200, Command::Produce { producer: "low".into(), count: 10 }),
+            at(4_400, Command::Produce { producer: "low".into(), count: 10 }),
+            at(5_500, Command::Produce { producer: "high".into(), count: 10 }),
         ],
         scenario: s,
     }
@@ -577,6 +771,7 @@ pub fn all() -> Vec<Lesson> {
         fault_tolerance(),
         offsets(),
         fan_out(),
+        priority(),
         processed_twice(),
         sandbox(),
     ]
@@ -609,7 +804,7 @@ mod tests {
         let run = l.scripted_run(1);
         let crash = run.commands[0].at;
         let (sim, _) = l.evaluate(&run, crash + 1_000).unwrap();
-        assert_eq!(l.progress(&run.commands, &sim), vec![true, true, false, false]);
+        assert_eq!(l.progress(&run.commands, &sim), vec![true, true, false, false, false, false]);
         let (sim, _) = l.evaluate(&run, crash + 12_000).unwrap();
         assert!(l.progress(&run.commands, &sim)[2]);
     }

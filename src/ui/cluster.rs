@@ -766,6 +766,19 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
             }
         }
     };
+    let priority_name = name.clone();
+    let several_topics = move || me.with(|c| c.as_ref().is_some_and(|c| c.settings.topics.len() > 1));
+    let priority = move || {
+        let name = priority_name.clone();
+        several_topics().then(|| {
+            setting_select(
+                "read topics".into(),
+                opts(&[("priority", "in priority order (pause later topics)"), ("together", "all together")]),
+                get(|c| if c.settings.priority { "priority".into() } else { "together".into() }),
+                move |v: String| ctl.apply(Command::SetPriority { consumer: name.clone(), enabled: v == "priority" }),
+            )
+        })
+    };
     let session = move |v: String| {
         if let Ok(ms) = v.parse() {
             configure(ConsumerSetting::SessionTimeoutMs(ms));
@@ -787,6 +800,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                 get(|c| c.settings.processing_ms.to_string()),
                 processing,
             )}
+            {priority}
             {setting_select(
                 "auto.offset.reset".into(),
                 opts(&[("earliest", "earliest"), ("latest", "latest")]),

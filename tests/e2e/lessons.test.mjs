@@ -49,9 +49,14 @@ test('lesson 4: crash one of three; the group notices only after the session tim
   const page = await openLesson('Lesson 4: fault tolerance', '8');
   await page.waitForFunction(() => /done/i.test(document.querySelector('[aria-label="Steps"] li').textContent), null, { timeout: 30000 });
   await page.getByRole('button', { name: 'Crash consumer-2' }).click();
+  // The survivors take over only once the session ran out; then a clean stop is noticed at once.
+  await page.waitForFunction(() => document.querySelectorAll('[aria-label="Steps"] li.done').length >= 4, null, { timeout: 30000 });
+  await page.getByRole('button', { name: 'Stop consumer-3' }).click();
   const texts = await allChecksPass(page);
   assert.match(texts.join('\n'), /the group noticed [0-9.]+ s after the crash/);
   assert.match(texts.join('\n'), /nothing lost/);
+  assert.match(texts.join('\n'), /a clean stop was noticed \d+ ms after it \(LeaveGroup\)/);
+  assert.equal(await page.locator('.step.done').count(), 6);
   page.assertClean();
 });
 
@@ -73,11 +78,12 @@ test('the processed-twice lesson counts duplicates; Why? and the real-cluster co
 
 test('lesson 2: without a key messages spread; with one key they all go to the partition murmur2 picks', async () => {
   const page = await openLesson('Lesson 2: message ordering');
-  await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   await page.getByRole('combobox', { name: 'Keys of producer' }).selectOption({ label: 'one key: order-42' });
   await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   const texts = await allChecksPass(page);
   assert.match(texts.join('\n'), /every message with key order-42 went to partition \d \(murmur2\)/);
+  assert.match(texts.join('\n'), /without a key, 30 messages went to [23] partitions;.*order across partitions is not kept/);
   page.assertClean();
 });
 
@@ -101,9 +107,16 @@ test('lesson 5: a restarted consumer resumes at its committed offset', async () 
   // A brand-new group starts where auto.offset.reset says: latest.
   await page.getByRole('button', { name: 'Add a consumer to my-group' }).click();
   await page.getByRole('combobox', { name: 'Move consumer-1 to group' }).selectOption({ label: 'new group (group-1)' });
+  // Another new group, this one starting at earliest.
+  await page.getByRole('button', { name: 'Add a consumer to my-group' }).click();
+  const card = page.getByRole('article', { name: 'Consumer consumer-2' });
+  await card.getByText('Settings').click();
+  await card.getByRole('combobox', { name: 'auto.offset.reset' }).selectOption('earliest');
+  await page.getByRole('combobox', { name: 'Move consumer-2 to group' }).selectOption({ label: 'new group (group-2)' });
   const texts = await allChecksPass(page);
   assert.match(texts.join('\n'), /resumed at committed offset 10: 20 records processed once each/);
   assert.match(texts.join('\n'), /the new group group-1 started at offset 20 \(auto.offset.reset=latest\)/);
+  assert.match(texts.join('\n'), /the new group group-2 started at offset 0 \(auto.offset.reset=earliest\) and processed all 20 messages/);
   page.assertClean();
 });
 
@@ -114,5 +127,31 @@ test('fan-out: in two groups, each gets every message', async () => {
   await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   const texts = await allChecksPass(page);
   assert.match(texts.join('\n'), /2 groups each processed all 10 messages sent after the move/);
+  page.assertClean();
+});
+
+test('priority: urgent messages overtake a low-priority backlog', async () => {
+  const page = await openLesson('Pattern: message priority', '1');
+  await page.waitForFunction(() => /Stable/.test(document.querySelector('[aria-label="Group my-group"]').textContent), null, { timeout: 30000 });
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Send 10 messages from low' }).click();
+  await page.getByRole('button', { name: 'Send 10 messages from high' }).click();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  const texts = await allChecksPass(page);
+  assert.match(texts.join('\n'), /the 10 high-priority messages were all done [0-9.]+ s after they were sent, ahead of \d+ of the \d+ low-priority messages waiting/);
+  page.assertClean();
+});
+
+test('priority, read together: the urgent messages wait behind the backlog and the check says so', async () => {
+  const page = await openLesson('Pattern: message priority', '1');
+  const card = page.getByRole('article', { name: 'Consumer consumer' });
+  await card.getByText('Settings').click();
+  await card.getByRole('combobox', { name: 'read topics' }).selectOption('together');
+  await page.waitForFunction(() => /Stable/.test(document.querySelector('[aria-label="Group my-group"]').textContent), null, { timeout: 30000 });
+  for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Send 10 messages from low' }).click();
+  await page.getByRole('button', { name: 'Send 10 messages from high' }).click();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  const check = page.getByRole('list', { name: 'Checks' }).getByRole('listitem').first();
+  await check.filter({ hasText: /were all done/ }).waitFor({ timeout: 30000 });
+  assert.ok(!(await check.getAttribute('class')).includes('pass'), await check.innerText());
   page.assertClean();
 });
