@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 ADDRESS := http://127.0.0.1:8080
 
-.PHONY: serve test setup setup-test build lint test-native test-wasm test-e2e bench clean
+.PHONY: serve test setup setup-test build dist lint test-native test-wasm test-e2e bench clean
 
 ## Build the release app and serve it at http://127.0.0.1:8080
 serve: setup
@@ -25,6 +25,11 @@ setup-test:
 ## The release build (what end-to-end tests load)
 build: setup
 	trunk build --release
+
+## The folder to publish: copy dist/ to any static host, under any path
+dist: build
+	@echo "ksim: dist/ is ready: $$(ls dist | wc -l) files, relative URLs, a service worker for offline use."
+	@echo "      Copy the folder to any static host (any sub-path); embed with ?embed=1 (see README)."
 
 lint:
 	cargo fmt --all -- --check

@@ -236,6 +236,13 @@ pub fn mount() {
     leptos::mount::mount_to_body(App);
 }
 
+/// Whether the page's link asks for embed mode (`embed=1`): the cluster, the playback bar and
+/// the lesson's current step, for an iframe in slides or documentation.
+fn embed_from_location() -> bool {
+    let search = window().location().search().unwrap_or_default();
+    search.trim_start_matches('?').split('&').any(|kv| kv == "embed=1")
+}
+
 /// The run in the page's own link, if it has one.
 fn run_from_location() -> Option<Result<Run, LinkError>> {
     let search = window().location().search().ok()?;
@@ -305,12 +312,107 @@ fn copy_to_clipboard(text: &str) {
     refused.forget(); // one small closure per click
 }
 
+/// This page (wherever it is hosted) with `query`.
+fn page_url(query: &str) -> Option<String> {
+    let location = window().location();
+    Some(format!("{}{}?{query}", location.origin().ok()?, location.pathname().ok()?))
+}
+
 /// Puts `query` in the address bar without a new history entry or a scroll.
 fn show_in_address_bar(query: &str) -> Option<String> {
-    let location = window().location();
-    let url = format!("{}{}?{query}", location.origin().ok()?, location.pathname().ok()?);
+    let url = page_url(query)?;
     window().history().ok()?.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url)).ok()?;
     Some(url)
+}
+
+fn play_button(playing: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button
+            class="play"
+            aria-label=move || if playing.get() { "Pause" } else { "Play" }
+            on:click=move |_| playing.update(|p| *p = !*p)
+        >
+            {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
+        </button>
+    }
+}
+
+fn speed_select(speed: RwSignal<f64>) -> impl IntoView {
+    view! {
+        <label for="speed">"Speed"</label>
+        <select
+            id="speed"
+            prop:value=move || speed.get().to_string()
+            on:change=move |ev| {
+                if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                    speed.set(v);
+                }
+            }
+        >
+            {[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+                .into_iter()
+                .map(|v| view! { <option value=v.to_string()>{format!("{v}×")}</option> })
+                .collect_view()}
+        </select>
+    }
+}
+
+fn banner_view(banner: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        banner.get().map(|text| {
+            view! {
+                <div class="banner" role="alert">
+                    <span>{text}</span>
+                    <button aria-label="Dismiss" on:click=move |_| banner.set(None)>"×"</button>
+                </div>
+            }
+        })
+    }
+}
+
+/// Embed mode: the experiment's title, playback, the lesson's current step and the cluster,
+/// sized to the frame, with a link that opens this run in the full page.
+fn embedded(
+    ctl: Controller,
+    title: RwSignal<String>,
+    lesson_id: RwSignal<Option<String>>,
+    playing: RwSignal<bool>,
+    speed: RwSignal<f64>,
+    banner: RwSignal<Option<String>>,
+) -> impl IntoView {
+    if let Some(root) = document().document_element() {
+        let _ = root.class_list().add_1("embed");
+    }
+    let snapshot = ctl.snapshot();
+    view! {
+        <header class="embed-bar">
+            <strong class="embed-title">{move || title.get()}</strong>
+            {play_button(playing)}
+            {speed_select(speed)}
+            <span class="clock">{move || snapshot.with(|s| s.clock.clone())}</span>
+            <a
+                class="open-full"
+                href="./"
+                target="_blank"
+                rel="noopener"
+                on:click=move |ev| {
+                    // The run as it is now, in the full page (the link is made at the click).
+                    if let (Some(url), Some(a)) = (page_url(&ctl.link()), event_target::<web_sys::Element>(&ev).closest("a").ok().flatten()) {
+                        let _ = a.set_attribute("href", &url);
+                    }
+                }
+            >
+                "Open full ksim ↗"
+            </a>
+        </header>
+        <main class="embed-main">
+            {banner_view(banner)}
+            <LessonPanel lesson=lesson_id />
+            <ClusterView snapshot=snapshot />
+            <TimelineBar playing=playing />
+            <drag::DragGhost />
+        </main>
+    }
 }
 
 /// The whole page: header with controls, the cluster, and the status line.
@@ -379,6 +481,9 @@ pub fn App() -> impl IntoView {
         lesson_id.set(is_lesson.then(|| id.clone()));
         selected.set(id);
     };
+    if embed_from_location() {
+        return embedded(ctl, title, lesson_id, playing, speed, banner).into_any();
+    }
     let lessons = StoredValue::new(crate::sim::lesson::all());
 
     view! {
@@ -409,28 +514,8 @@ pub fn App() -> impl IntoView {
                             })}
                     </optgroup>
                 </select>
-                <button
-                    class="play"
-                    aria-label=move || if playing.get() { "Pause" } else { "Play" }
-                    on:click=move |_| playing.update(|p| *p = !*p)
-                >
-                    {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
-                </button>
-                <label for="speed">"Speed"</label>
-                <select
-                    id="speed"
-                    prop:value=move || speed.get().to_string()
-                    on:change=move |ev| {
-                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                            speed.set(v);
-                        }
-                    }
-                >
-                    {[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
-                        .into_iter()
-                        .map(|v| view! { <option value=v.to_string()>{format!("{v}×")}</option> })
-                        .collect_view()}
-                </select>
+                {play_button(playing)}
+                {speed_select(speed)}
                 <button
                     aria-label="Step to the next event"
                     title="Step to the next event (→)"
@@ -457,18 +542,7 @@ pub fn App() -> impl IntoView {
             </div>
         </header>
         <main>
-            {move || {
-                banner
-                    .get()
-                    .map(|text| {
-                        view! {
-                            <div class="banner" role="alert">
-                                <span>{text}</span>
-                                <button aria-label="Dismiss" on:click=move |_| banner.set(None)>"×"</button>
-                            </div>
-                        }
-                    })
-            }}
+            {banner_view(banner)}
             {move || {
                 copied
                     .get()
@@ -505,4 +579,5 @@ pub fn App() -> impl IntoView {
             </span>
         </footer>
     }
+    .into_any()
 }

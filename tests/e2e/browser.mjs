@@ -28,6 +28,7 @@ export async function openPage(context, url) {
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   await page.goto(url);
+  page.problems = () => [...problems];
   page.assertClean = () => {
     if (problems.length) throw new Error(problems.join('\n'));
   };

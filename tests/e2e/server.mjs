@@ -15,11 +15,23 @@ const TYPES = {
   '.ico': 'image/x-icon',
 };
 
-export async function serve(root) {
+/**
+ * Serves `root` at `prefix` (a sub-path such as '/courses/kafka/ksim/', as a static host would),
+ * plus `pages`: extra documents by absolute path (an embedding page, say).
+ */
+export async function serve(root, { prefix = '/', pages = {} } = {}) {
   // Long URLs are allowed, so the page's own link-length limit is what gets tested.
   const server = createServer({ maxHeaderSize: 65536 }, async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    let file = normalize(join(root, path));
+    if (pages[path] !== undefined) {
+      res.writeHead(200, { 'content-type': TYPES['.html'] }).end(pages[path]);
+      return;
+    }
+    if (!path.startsWith(prefix)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    let file = normalize(join(root, path.slice(prefix.length)));
     if (!file.startsWith(normalize(root))) {
       res.writeHead(403).end();
       return;
@@ -35,5 +47,13 @@ export async function serve(root) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    url: `${origin}${prefix}`,
+    close: () => new Promise((r) => {
+      server.close(r);
+      server.closeAllConnections();
+    }),
+  };
 }
