@@ -102,7 +102,7 @@ fn lessons(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     for l in crate::sim::lesson::all() {
         writeln!(out, "{}\t{}", l.id, l.title).map_err(io)?;
     }
-    for s in scenario::builtin() {
+    for s in scenario::all() {
         writeln!(out, "{}\t{}", s.id, s.title).map_err(io)?;
     }
     Ok(())
@@ -218,7 +218,7 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
 
 fn scenario_ids() -> String {
     let lessons = crate::sim::lesson::all().into_iter().map(|l| l.id);
-    lessons.chain(scenario::builtin().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
+    lessons.chain(scenario::all().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
 }
 
 /// The JSON `ksim assign` reads on stdin.

@@ -330,3 +330,17 @@ fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
         sim.drain_events().into_iter().any(|e| matches!(e.kind, ksim::sim::EventKind::CommandRejected { .. }));
     assert!(rejected);
 }
+
+#[test]
+fn the_stress_cluster_is_valid_and_busy() {
+    let s = scenario::find("stress").expect("in the menu");
+    let mut sim = Sim::new(&s, 1).unwrap();
+    sim.run_until(SimTime(5_000));
+    let snap = ksim::sim::snapshot::Snapshot::of(&sim);
+    assert_eq!(snap.brokers.len(), 6);
+    assert_eq!(snap.topics.iter().map(|t| t.partitions.len()).sum::<usize>(), 36);
+    assert!(snap.topics.iter().flat_map(|t| &t.partitions).all(|p| p.replicas.len() == 3));
+    assert_eq!(snap.consumers.len(), 18);
+    let sent: u64 = snap.producers.iter().map(|p| p.sent).sum();
+    assert!((4_000..=5_100).contains(&sent), "about 1 000 records/s: {sent} in 5 s");
+}

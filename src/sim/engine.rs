@@ -423,7 +423,8 @@ struct Scheduled {
     /// command replayed from a link is queued long before — this keeps the two identical.
     user: bool,
     seq: u64,
-    action: Action,
+    /// Where the action waits in [`Sim::actions`]: the heap moves small keys, not actions.
+    slot: u32,
 }
 
 impl Scheduled {
@@ -458,6 +459,9 @@ pub struct Sim {
     /// The run's one source of randomness: ChaCha8 seeded from the run's seed.
     pub(crate) rng: ChaCha8Rng,
     queue: BinaryHeap<Scheduled>,
+    /// The queued actions by slot, and the free slots.
+    actions: Vec<Option<Action>>,
+    free_slots: Vec<u32>,
     next_seq: u64,
     pub cluster: ClusterSpec,
     pub topics: Vec<Topic>,
@@ -489,6 +493,8 @@ impl Sim {
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed),
             queue: BinaryHeap::new(),
+            actions: Vec::new(),
+            free_slots: Vec::new(),
             next_seq: 0,
             cluster: scenario.cluster.clone(),
             topics: Vec::new(),
@@ -584,7 +590,9 @@ impl Sim {
         let Some(next) = self.queue.pop() else { return false };
         debug_assert!(next.at >= self.now, "time never goes back");
         self.now = next.at;
-        self.handle(next.action);
+        let action = self.actions[next.slot as usize].take().expect("a queued slot holds its action");
+        self.free_slots.push(next.slot);
+        self.handle(action);
         true
     }
 
@@ -596,7 +604,7 @@ impl Sim {
         self.now = self.now.max(t);
     }
 
-    /// Hex SHA-256 over the canonical lines of every event so far.
+    /// Hex XXH3-128 over the canonical lines of every event so far.
     pub fn digest(&self) -> String {
         self.trace.digest()
     }
@@ -677,7 +685,17 @@ impl Sim {
         let seq = self.next_seq;
         self.next_seq += 1;
         let user = matches!(action, Action::User(_));
-        self.queue.push(Scheduled { at, user, seq, action });
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.actions[slot as usize] = Some(action);
+                slot
+            }
+            None => {
+                self.actions.push(Some(action));
+                (self.actions.len() - 1) as u32
+            }
+        };
+        self.queue.push(Scheduled { at, user, seq, slot });
     }
 
     pub(crate) fn after(&mut self, ms: u64, action: Action) {

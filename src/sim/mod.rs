@@ -2,7 +2,7 @@
 //!
 //! Pure and synchronous: no wall clock, no I/O, no hash-map iteration order, and one seeded
 //! ChaCha8 RNG. Commands go in ([`Sim::apply`], [`Sim::schedule`]), the event queue advances
-//! simulated time ([`Sim::run_until`], [`Sim::step`]), typed [`Event`]s come out, and a SHA-256
+//! simulated time ([`Sim::run_until`], [`Sim::step`]), typed [`Event`]s come out, and an XXH3-128
 //! digest over their canonical lines identifies a run. A [`Sim`] is `Clone`: a clone is a
 //! snapshot.
 //!

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, TimedCommand};
-use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
+use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -261,10 +261,86 @@ pub fn builtin() -> Vec<Scenario> {
     out
 }
 
-/// A built-in scenario by id.
-/// A built-in scenario by id; a lesson's id gives its starting cluster with its scripted path.
+/// Every experiment in the menu: the built-in ones, then the stress cluster (an hour of it; kept
+/// out of [`builtin`], which tests sweep).
+pub fn all() -> Vec<Scenario> {
+    let mut out = builtin();
+    out.push(stress(3, 12, 1_000, 60));
+    out
+}
+
+/// The stress cluster the performance budgets are measured on: 6 brokers, `topics` topics of
+/// `partitions` partitions with replication factor 3, 3 groups each with 6 consumers reading every
+/// topic, `rate` records/s in all with random keys, one hour of retention, and a consumer crash
+/// (restarted 20 s later) every 3 minutes for `minutes`.
+pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario {
+    let names: Vec<String> = (0..topics).map(|i| format!("topic-{i}")).collect();
+    let topic_specs = names
+        .iter()
+        .map(|name| TopicSpec {
+            name: name.clone(),
+            partitions,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            retention_ms: Some(3_600_000),
+            segment_ms: 60_000,
+            ..TopicSpec::default()
+        })
+        .collect();
+    let producers = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ProducerSpec {
+            name: format!("producer-{i}"),
+            topic: name.clone(),
+            keys: Keys::Random { cardinality: 1_000 },
+            // The rate split over the producers, the remainder on the first ones.
+            rate_per_sec: rate / topics + u32::from((i as u32) < rate % topics),
+            ..ProducerSpec::default()
+        })
+        .collect();
+    let commits = [CommitMode::Auto, CommitMode::AfterProcessing, CommitMode::BeforeProcessing];
+    let consumers: Vec<ConsumerSpec> = (0..3)
+        .flat_map(|g| {
+            let names = &names;
+            (0..6).map(move |c| ConsumerSpec {
+                name: format!("g{g}-c{c}"),
+                group: format!("group-{g}"),
+                topics: names.clone(),
+                commit: commits[g],
+                auto_offset_reset: OffsetReset::Earliest,
+                ..ConsumerSpec::default()
+            })
+        })
+        .collect();
+    let mut script = Vec::new();
+    let mut t = 90_000;
+    let mut i = 0;
+    while t < minutes * 60_000 {
+        let name = consumers[(i * 7) % consumers.len()].name.clone();
+        script.push(at(t, Command::CrashConsumer { consumer: name.clone() }));
+        script.push(at(t + 20_000, Command::StartConsumer { consumer: name }));
+        t += 180_000;
+        i += 1;
+    }
+    Scenario {
+        id: "stress".into(),
+        title: "Stress: a busy cluster".into(),
+        summary: format!(
+            "6 brokers; {topics} topics × {partitions} partitions, replication factor 3; 3 groups × 6 consumers; {rate} records/s with random keys; a consumer crashes every 3 minutes."
+        ),
+        cluster: ClusterSpec { brokers: 6, retention_check_interval_ms: 60_000, ..ClusterSpec::default() },
+        topics: topic_specs,
+        producers,
+        consumers,
+        script,
+        duration_ms: minutes * 60_000,
+    }
+}
+
+/// An experiment by id; a lesson's id gives its starting cluster with its scripted path.
 pub fn find(id: &str) -> Option<Scenario> {
-    builtin()
+    all()
         .into_iter()
         .find(|s| s.id == id)
         .or_else(|| super::lesson::find(id).map(|l| Scenario { script: l.path, summary: l.intro, ..l.scenario }))

@@ -418,7 +418,7 @@ fn embedded(
 /// The whole page: header with controls, the cluster, and the status line.
 #[component]
 pub fn App() -> impl IntoView {
-    let scenarios = StoredValue::new(scenario::builtin());
+    let scenarios = StoredValue::new(scenario::all());
     let first = scenarios.with_value(|s| s[0].clone());
     // A link opens its run, paused at the instant it points at; a bad one says why.
     let banner = RwSignal::new(None::<String>);
@@ -571,7 +571,7 @@ pub fn App() -> impl IntoView {
         <footer class="status" role="status" aria-live="off" aria-label="Simulation status">
             <span class="clock">"Simulated time " <strong>{move || snapshot.with(|s| s.clock.clone())}</strong></span>
             <span>{move || snapshot.with(|s| format!("{} events", s.events))}</span>
-            <span class="digest" title="Trace digest (SHA-256 of every event)">
+            <span class="digest" title="Trace digest (XXH3-128 of every event)">
                 "digest "
                 <code aria-label=move || snapshot.with(|s| format!("Trace digest {}", s.digest))>
                     {move || snapshot.with(|s| s.digest[..12].to_string())}
