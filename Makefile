@@ -45,11 +45,9 @@ test-wasm:
 test-e2e:
 	node --test tests/e2e/
 
-## Benchmarks (not part of `make test`)
+## Benchmarks (not part of `make test`): runs them all and writes BENCHMARKS.md
 bench: setup-test
-	cargo bench --locked --bench sim_speed
-	cargo bench --locked --bench seek
-	WASM_BINDGEN_TEST_TIMEOUT=900 CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --release --target wasm32-unknown-unknown --test web_bench -- --include-ignored --nocapture
+	node scripts/bench.mjs
 
 clean:
 	cargo clean

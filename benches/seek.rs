@@ -1,18 +1,18 @@
-//! Time travel: how long seeking takes in a 10-minute run of the busy cluster, and what the
+//! Time travel: how long seeking takes in a 10-minute run of the stress cluster, and what the
 //! checkpoints cost. `cargo bench --bench seek [-- --minutes N]`. Reports; never asserts.
 
 mod common;
 
 use std::time::Instant;
 
-use common::busy_cluster;
+use common::stress;
 use ksim::sim::link::Run;
 use ksim::sim::timeline::Timeline;
 
 fn main() {
     let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
-    let scenario = busy_cluster(minutes);
+    let scenario = stress(minutes);
     let run = Run { scenario: String::new(), seed: 1, commands: scenario.script.clone(), cursor_ms: None };
     let mut tl = Timeline::with_scenario(scenario, run).expect("valid");
     let start = Instant::now();
@@ -35,7 +35,10 @@ fn main() {
         .collect();
     took.sort_by(f64::total_cmp);
     let pct = |p: f64| took[((took.len() - 1) as f64 * p).round() as usize];
-    println!("busy cluster, {minutes} simulated minutes played with checkpoints in {played:.2} s wall");
+    println!("stress cluster, {minutes} simulated minutes played with checkpoints in {played:.2} s wall");
     println!("{} checkpoints, {} events", tl.checkpoint_count(), tl.sim().event_count());
     println!("seek to 200 instants: median {:.1} ms, p95 {:.1} ms, max {:.1} ms", pct(0.5), pct(0.95), pct(1.0));
+    println!("{}", common::bench_line("native_seek_median_ms", pct(0.5)));
+    println!("{}", common::bench_line("native_seek_p95_ms", pct(0.95)));
+    println!("{}", common::bench_line("native_seek_max_ms", pct(1.0)));
 }

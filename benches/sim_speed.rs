@@ -1,19 +1,19 @@
-//! Simulation speed: simulated seconds per wall-clock second for a busy cluster.
+//! Simulation speed: simulated seconds per wall-clock second for the stress cluster.
 //! `cargo bench --bench sim_speed [-- --minutes N]`. Reports; never asserts.
 
 use std::time::Instant;
 
 mod common;
 
-use common::busy_cluster;
+use common::stress;
 use ksim::sim::{Sim, SimTime};
 
 fn main() {
-    let minutes = common::minutes_arg(60);
-    let scenario = busy_cluster(minutes);
+    let minutes = common::minutes_arg(10);
+    let scenario = stress(minutes);
     let mut best = f64::MAX;
     let mut events = 0;
-    for _ in 0..3 {
+    for _ in 0..2 {
         let mut sim = Sim::new(&scenario, 1).expect("valid");
         let start = Instant::now();
         sim.run_until(SimTime(minutes * 60_000));
@@ -34,11 +34,13 @@ fn main() {
     counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let listed: Vec<String> = counts.iter().take(8).map(|(k, n)| format!("{k} {n}")).collect();
     let simulated = (minutes * 60) as f64;
-    println!("busy cluster (3 topics x 12 partitions, 1000 records/s, 9 consumers in 3 groups)");
+    println!("stress cluster ({})", scenario.summary);
     println!(
-        "simulated {simulated:.0} s in {best:.3} s wall (best of 3): {:.0} simulated s per wall s",
+        "simulated {simulated:.0} s in {best:.3} s wall (best of 2): {:.0} simulated s per wall s",
         simulated / best
     );
+    println!("{}", common::bench_line("native_speed", simulated / best));
+    println!("{}", common::bench_line("native_events_per_sim_s", events as f64 / simulated));
     println!("{events} events, {:.2} M events per wall s", events as f64 / best / 1e6);
     println!("events in the first simulated minute, by type: {}", listed.join(", "));
 }

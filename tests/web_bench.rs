@@ -1,5 +1,5 @@
 //! Browser benchmarks (wasm in headless Chromium): simulation speed and seeking in a 10-minute
-//! run of the busy cluster, the same work `benches/sim_speed.rs` and `benches/seek.rs` time
+//! run of the stress cluster, the same work `benches/sim_speed.rs` and `benches/seek.rs` time
 //! natively. Ignored in `make test`; `make bench` runs them with `--include-ignored` and they
 //! report on the console. They never assert a time.
 #![cfg(target_arch = "wasm32")]
@@ -31,7 +31,7 @@ async fn breathe() {
 #[ignore]
 async fn bench_sim_speed_wasm() {
     let minutes = common::minutes_arg(10);
-    let scenario = common::busy_cluster(minutes);
+    let scenario = common::stress(minutes);
     let mut sim = Sim::new(&scenario, 1).expect("valid");
     let mut wall = 0.0;
     for slice in 1..=minutes * 12 {
@@ -42,11 +42,12 @@ async fn bench_sim_speed_wasm() {
     }
     let wall = wall / 1000.0;
     report(format!(
-        "BENCH wasm sim speed: {} simulated s in {wall:.2} s wall: {:.0} simulated s per wall s ({} events)",
+        "wasm sim speed: {} simulated s in {wall:.2} s wall: {:.0} simulated s per wall s ({} events)",
         minutes * 60,
         (minutes * 60) as f64 / wall,
         sim.event_count()
     ));
+    report(common::bench_line("wasm_speed", (minutes * 60) as f64 / wall));
 }
 
 #[wasm_bindgen_test]
@@ -54,7 +55,7 @@ async fn bench_sim_speed_wasm() {
 async fn bench_seek_wasm() {
     let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
-    let scenario = common::busy_cluster(minutes);
+    let scenario = common::stress(minutes);
     let run = Run { scenario: String::new(), seed: 1, commands: scenario.script.clone(), cursor_ms: None };
     let mut tl = Timeline::with_scenario(scenario, run).expect("valid");
     for slice in 1..=minutes * 12 {
@@ -73,8 +74,11 @@ async fn bench_seek_wasm() {
     }
     took.sort_by(f64::total_cmp);
     let pct = |p: f64| took[((took.len() - 1) as f64 * p).round() as usize];
+    report(common::bench_line("wasm_seek_median_ms", pct(0.5)));
+    report(common::bench_line("wasm_seek_p95_ms", pct(0.95)));
+    report(common::bench_line("wasm_seek_max_ms", pct(1.0)));
     report(format!(
-        "BENCH wasm seek in a {minutes}-minute busy run ({} checkpoints): median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        "wasm seek in a {minutes}-minute stress run ({} checkpoints): median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         tl.checkpoint_count(),
         pct(0.5),
         pct(0.95),

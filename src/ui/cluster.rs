@@ -284,13 +284,14 @@ pub fn ProducerCard(
 /// A key setting a producer card offers: (value, label, keys).
 type KeyChoice = (&'static str, &'static str, fn() -> Keys);
 
-const KEY_CHOICES: [KeyChoice; 4] = [
+const KEY_CHOICES: [KeyChoice; 5] = [
     ("none", "null keys (sticky)", || Keys::None),
     ("one", "one key: order-42", || Keys::Fixed { key: "order-42".into() }),
     ("users", "6 user keys", || Keys::Cycle {
         keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
     }),
     ("random", "100 random keys", || Keys::Random { cardinality: 100 }),
+    ("random-1000", "1 000 random keys", || Keys::Random { cardinality: 1_000 }),
 ];
 
 fn key_choice(keys: &Keys) -> &'static str {

@@ -24,8 +24,68 @@ struct Token {
     progress: f64,
 }
 
-fn rect_of(selector: &str) -> Option<web_sys::DomRect> {
-    document().query_selector(selector).ok().flatten().map(|e| e.get_bounding_client_rect())
+/// How often (wall ms) the layer re-reads where the elements are. Reading a box forces the
+/// browser to lay the page out at once; doing it every frame doubled the frame time of a busy
+/// cluster. Tokens in flight can lag a layout change by this much.
+const RELAYOUT_MS: f64 = 1_000.0;
+
+thread_local! {
+    /// Set by scrolling and resizing: element boxes (viewport coordinates) must be read again.
+    static MOVED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Listens (once per page) for what moves elements in the viewport.
+fn watch_viewport() {
+    thread_local!(static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if WATCHING.with(|w| w.replace(true)) {
+        return;
+    }
+    let moved = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| MOVED.with(|m| m.set(true)));
+    for event in ["scroll", "resize"] {
+        let _ = window().add_event_listener_with_callback(event, moved.as_ref().unchecked_ref());
+    }
+    moved.forget(); // lives as long as the page
+}
+
+/// Where the token ends are, in viewport coordinates: the viewport's size, the cluster's
+/// visible box (tokens are clipped to it), and per selector the element's (left, right,
+/// vertical middle).
+#[derive(Default)]
+struct Layout {
+    read_at: Option<f64>,
+    width: f64,
+    height: f64,
+    clip: (f64, f64, f64, f64),
+    boxes: std::collections::BTreeMap<String, Option<(f64, f64, f64)>>,
+}
+
+impl Layout {
+    fn refresh_if_old(&mut self, cluster: &web_sys::Element, now: f64) {
+        let moved = MOVED.with(|m| m.replace(false));
+        if !moved && self.read_at.is_some_and(|t| now - t < RELAYOUT_MS) {
+            return;
+        }
+        let (width, height) = (
+            window().inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+            window().inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+        );
+        let area = cluster.get_bounding_client_rect();
+        let (left, top) = (area.left().max(0.0), area.top().max(0.0));
+        let clip = (left, top, area.right().min(width) - left, area.bottom().min(height) - top);
+        *self = Layout { read_at: Some(now), width, height, clip, boxes: Default::default() };
+    }
+
+    fn of(&mut self, selector: &str) -> Option<(f64, f64, f64)> {
+        if let Some(b) = self.boxes.get(selector) {
+            return *b;
+        }
+        let b = document().query_selector(selector).ok().flatten().map(|e| {
+            let r = e.get_bounding_client_rect();
+            (r.left(), r.right(), r.top() + r.height() / 2.0)
+        });
+        self.boxes.insert(selector.to_string(), b);
+        b
+    }
 }
 
 /// The tokens in flight at the current instant, from the controller's recent events.
@@ -65,17 +125,27 @@ fn tokens(ctl: Controller) -> Vec<Token> {
     .unwrap_or_default()
 }
 
-/// The canvas layer; it fills its (positioned) parent.
+/// The canvas layer: as large as the viewport (a layer as tall as a busy cluster cost more to
+/// clear and composite each frame than everything else), drawing inside its parent's box.
 #[component]
 pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let ctl = use_context::<Controller>();
+    let layout = StoredValue::new_local(Layout::default());
+    watch_viewport();
     playback::start(move |_| {
         let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return };
         let Some(parent) = canvas.parent_element() else { return };
-        let area = parent.get_bounding_client_rect();
+        let tokens = tokens(ctl);
+        let now = window().performance().map_or(0.0, |p| p.now());
+        // Nothing in flight: nothing to read or draw (clear once).
+        if tokens.is_empty() && layout.with_value(|l| l.read_at.is_none()) {
+            return;
+        }
+        layout.update_value(|l| l.refresh_if_old(&parent, now));
+        let (width, height) = layout.with_value(|l| (l.width, l.height));
         let ratio = window().device_pixel_ratio();
-        let (w, h) = ((area.width() * ratio) as u32, (area.height() * ratio) as u32);
+        let (w, h) = ((width * ratio) as u32, (height * ratio) as u32);
         if canvas.width() != w || canvas.height() != h {
             canvas.set_width(w);
             canvas.set_height(h);
@@ -89,14 +159,25 @@ pub fn Tokens() -> impl IntoView {
             return;
         };
         cx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0).ok();
-        cx.clear_rect(0.0, 0.0, area.width(), area.height());
+        cx.clear_rect(0.0, 0.0, width, height);
+        if tokens.is_empty() {
+            layout.update_value(|l| *l = Layout::default()); // read afresh when tokens come back
+            return;
+        }
+        let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
+        if cw <= 0.0 || ch <= 0.0 {
+            return; // the cluster is scrolled out of view
+        }
+        cx.save();
+        cx.begin_path();
+        cx.rect(cl, ct, cw, ch);
+        cx.clip();
         cx.set_font("600 10px system-ui, sans-serif");
         cx.set_text_align("center");
         cx.set_text_baseline("middle");
-        for t in tokens(ctl) {
-            let (Some(a), Some(b)) = (rect_of(&t.from), rect_of(&t.to)) else { continue };
-            let (x0, y0) = (a.right() - area.left(), a.top() + a.height() / 2.0 - area.top());
-            let (x1, y1) = (b.left() - area.left(), b.top() + b.height() / 2.0 - area.top());
+        for t in tokens {
+            let ends = layout.try_update_value(|l| (l.of(&t.from), l.of(&t.to))).unwrap_or((None, None));
+            let (Some((_, x0, y0)), Some((x1, _, y1))) = ends else { continue };
             let p = t.progress.clamp(0.0, 1.0);
             let eased = p * p * (3.0 - 2.0 * p);
             let (x, y) = (x0 + (x1 - x0) * eased, y0 + (y1 - y0) * eased);
@@ -109,6 +190,7 @@ pub fn Tokens() -> impl IntoView {
             cx.fill_text(&t.label, x, y).ok();
         }
         cx.set_global_alpha(1.0);
+        cx.restore();
     });
     view! { <canvas class="tokens" aria-hidden="true" node_ref=canvas></canvas> }
 }

@@ -1,0 +1,63 @@
+// Browser benchmarks that need the whole page (run by scripts/bench.mjs, not by `make test`):
+// frame time while playing the stress cluster at 1× and 16×, and the page's weight.
+// Frame time = from a frame's requestAnimationFrame timestamp to a task posted from that frame,
+// which runs once the frame's scripts, style, layout and paint are done.
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { launch, openPage } from '../e2e/browser.mjs';
+import { serve } from '../e2e/server.mjs';
+
+const dist = process.argv[2] ?? 'dist';
+const seconds = Number(process.env.KSIM_FRAME_SECONDS ?? 15);
+const bench = (key, value) => console.log(`BENCH ${key} ${value.toFixed(3)}`);
+
+// Page weight: what a visitor downloads to run the app, brotli-compressed.
+let weight = 0;
+for (const f of readdirSync(dist)) {
+  if (!['.wasm', '.js', '.css'].includes(extname(f)) || f === 'sw.js') continue;
+  const body = readFileSync(join(dist, f));
+  const br = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  console.log(`${f}: ${(body.length / 1024).toFixed(1)} KB, brotli ${(br / 1024).toFixed(1)} KB`);
+  weight += br;
+}
+bench('page_weight_kb', weight / 1024);
+
+const server = await serve(dist);
+const browser = await launch();
+const page = await openPage(browser, server.url);
+await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: 'Stress: a busy cluster' });
+await page.getByRole('heading', { name: 'Stress: a busy cluster' }).waitFor();
+
+async function frames(speed) {
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption(speed);
+  if (await page.getByRole('button', { name: 'Play' }).count()) await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForTimeout(2000); // warm up
+  const simStart = await page.evaluate(() => parseFloat(document.querySelector('.clock strong').textContent));
+  const times = await page.evaluate((ms) => new Promise((resolve) => {
+    const out = [];
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (e) => out.push(performance.now() - e.data);
+    const end = performance.now() + ms;
+    const loop = (ts) => {
+      channel.port2.postMessage(ts);
+      if (performance.now() < end) requestAnimationFrame(loop);
+      else setTimeout(() => resolve(out), 100);
+    };
+    requestAnimationFrame(loop);
+  }), seconds * 1000);
+  const simEnd = await page.evaluate(() => parseFloat(document.querySelector('.clock strong').textContent));
+  times.sort((a, b) => a - b);
+  const pct = (p) => times[Math.round((times.length - 1) * p)];
+  console.log(`${speed}x: ${times.length} frames in ${seconds} s (${(times.length / seconds).toFixed(1)} fps), frame time median ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms, max ${pct(1).toFixed(1)} ms; simulated ${simStart}→${simEnd}`);
+  bench(`frame_p95_ms_${speed}x`, pct(0.95));
+  bench(`frame_median_ms_${speed}x`, pct(0.5));
+  bench(`fps_${speed}x`, times.length / seconds);
+}
+
+await frames('1');
+await frames('16');
+await page.screenshot({ path: '/tmp/stress-16x.png' }).catch(() => {});
+page.assertClean();
+await browser.close();
+await server.close();
