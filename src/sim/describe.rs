@@ -226,13 +226,13 @@ pub fn describe_state(view: &GroupView) -> String {
 pub fn describe_topics(sim: &Sim) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
-    use sha2::{Digest, Sha256};
     use std::fmt::Write;
     let defaults = super::config::TopicSpec::default();
     let mut out = String::new();
     for t in &sim.topics {
         let spec = &t.spec;
-        let id = URL_SAFE_NO_PAD.encode(&Sha256::digest(format!("topic:{}", spec.name))[..16]);
+        // A stable stand-in for Kafka's random topic UUID: 16 bytes derived from the name.
+        let id = URL_SAFE_NO_PAD.encode(xxhash_rust::xxh3::xxh3_128(format!("topic:{}", spec.name).as_bytes()).to_be_bytes());
         let mut configs = Vec::new();
         if spec.min_insync_replicas != defaults.min_insync_replicas {
             configs.push(format!("min.insync.replicas={}", spec.min_insync_replicas));
