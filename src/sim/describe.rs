@@ -232,7 +232,8 @@ pub fn describe_topics(sim: &Sim) -> String {
     for t in &sim.topics {
         let spec = &t.spec;
         // A stable stand-in for Kafka's random topic UUID: 16 bytes derived from the name.
-        let id = URL_SAFE_NO_PAD.encode(xxhash_rust::xxh3::xxh3_128(format!("topic:{}", spec.name).as_bytes()).to_be_bytes());
+        let id = URL_SAFE_NO_PAD
+            .encode(xxhash_rust::xxh3::xxh3_128(format!("topic:{}", spec.name).as_bytes()).to_be_bytes());
         let mut configs = Vec::new();
         if spec.min_insync_replicas != defaults.min_insync_replicas {
             configs.push(format!("min.insync.replicas={}", spec.min_insync_replicas));
