@@ -774,7 +774,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
         several_topics().then(|| {
             setting_select(
                 "read topics".into(),
-                opts(&[("priority", "in priority order (pause later topics)"), ("together", "all together")]),
+                opts(&[("priority", "in priority order"), ("together", "all together")]),
                 get(|c| if c.settings.priority { "priority".into() } else { "together".into() }),
                 move |v: String| ctl.apply(Command::SetPriority { consumer: name.clone(), enabled: v == "priority" }),
             )

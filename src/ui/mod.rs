@@ -339,6 +339,7 @@ fn play_button(playing: RwSignal<bool>) -> impl IntoView {
 
 fn speed_select(speed: RwSignal<f64>) -> impl IntoView {
     view! {
+        <span class="speed">
         <label for="speed">"Speed"</label>
         <select
             id="speed"
@@ -354,6 +355,7 @@ fn speed_select(speed: RwSignal<f64>) -> impl IntoView {
                 .map(|v| view! { <option value=v.to_string()>{format!("{v}×")}</option> })
                 .collect_view()}
         </select>
+        </span>
     }
 }
 
