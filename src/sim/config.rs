@@ -201,6 +201,17 @@ pub enum CommitMode {
     BeforeProcessing,
 }
 
+impl CommitMode {
+    /// As it is spelled in scenarios and links.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitMode::Auto => "auto",
+            CommitMode::AfterProcessing => "after_processing",
+            CommitMode::BeforeProcessing => "before_processing",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetReset {

@@ -792,7 +792,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
             {setting_select(
                 "commit".into(),
                 opts(&[("auto", "auto (every 5 s, in poll)"), ("after_processing", "after processing"), ("before_processing", "before processing")]),
-                get(|c| serde_json::to_value(c.settings.commit).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+                get(|c| c.settings.commit.name().to_string()),
                 commit,
             )}
             {setting_select(
