@@ -3,11 +3,12 @@
 // - writes sw.js with the list of the build's files, so the app works offline after a visit.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) throw new Error('run by trunk: TRUNK_STAGING_DIR is not set');
-const root = new URL('..', import.meta.url).pathname;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const hash = (text) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 const page = join(dir, 'index.html');

@@ -1,7 +1,7 @@
 // Started after the WebAssembly app (appended to Trunk's loader by scripts/postbuild.mjs).
 // Keeps the app's own files for offline use and says when the page runs without a network.
 
-const OFFLINE_TEXT = 'Offline: ksim is running from the copy this browser saved. Everything works; links you copy open here once you are back online.';
+const OFFLINE_TEXT = 'Offline: ksim is running from the copy this browser saved. Everything still works here, links included.';
 
 function offlineNote() {
   let note = document.getElementById('offline-note');

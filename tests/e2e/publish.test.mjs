@@ -104,18 +104,27 @@ test('embed mode fits a 640×400 iframe: cluster, playback and the lesson step; 
   await host.close();
 });
 
-test('after one visit the app opens with the server stopped, and says it is offline', async () => {
+test('after one visit the app and its links open with the server stopped, and it says it is offline', async () => {
   const offline = await serve(dist, { prefix: PREFIX });
   const page = await openPage(browser, offline.url);
   await page.getByRole('region', { name: 'Cluster' }).waitFor();
   await page.evaluate(() => navigator.serviceWorker.ready);
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 10000 });
   assert.ok(await page.locator('#offline-note').isHidden());
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = (await page.locator('.copied code').innerText()).trim();
+  const digest = await digestOf(page);
   await offline.close();
   await page.reload();
   await page.getByRole('region', { name: 'Cluster' }).waitFor();
   await page.getByRole('status').filter({ hasText: /^Offline: ksim is running from the copy this browser saved/ }).waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
   await page.waitForFunction(() => parseFloat(document.querySelector('.clock strong').textContent) > 1);
+  // A link still opens its run from the saved copy.
+  await page.goto(link);
+  await page.getByRole('region', { name: 'Cluster' }).waitFor();
+  assert.equal(await digestOf(page), digest);
   // Only the online check itself may fail.
   const unexpected = page.problems().filter((p) => !/online-check|ERR_CONNECTION_REFUSED/.test(p));
   assert.deepEqual(unexpected, []);
