@@ -94,12 +94,14 @@ fn scenario(c: &Case) -> Scenario {
         })
         .collect();
     script.sort_by_key(|t| t.at);
-    // Let the consumer drain: normal speed, and running (a rejected start is harmless).
+    // Let the consumer drain: normal speed, and running (a rejected start is harmless). The start
+    // waits for a clean stop asked for just before ACTIVE_MS to finish its batch (at most 59
+    // records at 59 ms): a consumer still closing rejects a start.
     script.push(TimedCommand {
         at: ACTIVE_MS + 1,
         command: Command::SetProcessingTime { consumer: "c".into(), ms: c.processing_ms.min(10) },
     });
-    script.push(TimedCommand { at: ACTIVE_MS + 2, command: Command::StartConsumer { consumer: "c".into() } });
+    script.push(TimedCommand { at: ACTIVE_MS + 5_000, command: Command::StartConsumer { consumer: "c".into() } });
     Scenario {
         topics: vec![TopicSpec { name: "t".into(), partitions: c.partitions, ..TopicSpec::default() }],
         producers: vec![ProducerSpec {
@@ -222,6 +224,34 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+#[test]
+fn a_stop_still_finishing_its_batch_does_not_keep_the_consumer_from_draining() {
+    // Found by the property below: a stop at 58.5 s finished its 50-record batch at 60.02 s, after
+    // the drain's start (then at 60.002 s) had been rejected; record 100 was never read.
+    let p = |n| Act::Produce(n);
+    let c = Case {
+        seed: 0,
+        partitions: 1,
+        keys: Keys::None,
+        commit: CommitMode::Auto,
+        reset: OffsetReset::Earliest,
+        processing_ms: 0,
+        max_poll_records: 50,
+        acts: vec![
+            (58524, Act::Stop),
+            (13565, Act::Start),
+            (10059, p(32)),
+            (10059, p(13)),
+            (10059, p(19)),
+            (10059, p(15)),
+            (12004, Act::Crash),
+            (11996, p(22)),
+            (0, Act::SlowDown(30)),
+        ],
+    };
+    check(&c).unwrap();
 }
 
 fn cases() -> u32 {
