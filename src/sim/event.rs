@@ -320,7 +320,15 @@ pub struct Event {
 impl Event {
     /// The canonical one-line text of the event.
     pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("events always serialise")
+        let mut line = Vec::new();
+        self.write_line(&mut line);
+        String::from_utf8(line).expect("JSON is UTF-8")
+    }
+
+    /// Appends the canonical line (without its `\n`) to `out`: the one definition both
+    /// [`Event::to_line`] and the trace digest use.
+    fn write_line(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self).expect("events always serialise");
     }
 }
 
@@ -350,7 +358,7 @@ impl Trace {
     pub fn record(&mut self, event: Event) {
         // The canonical line, written into a buffer reused from event to event.
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &event).expect("events always serialise");
+        event.write_line(&mut self.line);
         self.line.push(b'\n');
         self.hasher.update(&self.line);
         self.count += 1;
