@@ -53,13 +53,15 @@ fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
     let latest: Vec<String> =
         lines.iter().map(|l| format!("{} {}", l.name, l.points.last().map_or(0, |p| p.1))).collect();
     let label = format!("{title}: {} (max {max_v} {unit})", latest.join(", "));
+    let ends =
+        label_positions(lines.iter().map(|l| l.points.last().map(|(s, v)| (x(*s) + 4.0, y(*v) + 3.0))).collect());
     let paths = lines
         .into_iter()
+        .zip(ends)
         .enumerate()
-        .map(|(i, l)| {
+        .map(|(i, (l, end))| {
             let (color, dash) = STYLES[i % STYLES.len()];
             let pts: Vec<String> = l.points.iter().map(|(s, v)| format!("{:.1},{:.1}", x(*s), y(*v))).collect();
-            let end = l.points.last().map(|(s, v)| (x(*s) + 4.0, y(*v) + 3.0)).unwrap_or((0.0, 0.0));
             view! {
                 <polyline points=pts.join(" ") fill="none" stroke=color stroke-width="2" stroke-dasharray=dash />
                 <text x=format!("{:.1}", end.0) y=format!("{:.1}", end.1) class="plot-label">{l.name}</text>
@@ -75,6 +77,30 @@ fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
             </svg>
         </figure>
     }
+}
+
+/// Where each line's name goes: at its last point, moved apart vertically so that lines ending
+/// at the same value do not print their names over each other.
+fn label_positions(ends: Vec<Option<(f64, f64)>>) -> Vec<(f64, f64)> {
+    const GAP: f64 = 10.0; // the labels are 9 px
+    let mut out: Vec<(f64, f64)> = ends.iter().map(|e| e.unwrap_or((0.0, 0.0))).collect();
+    let mut order: Vec<usize> = (0..out.len()).filter(|&i| ends[i].is_some()).collect();
+    order.sort_by(|&a, &b| out[a].1.total_cmp(&out[b].1).then(a.cmp(&b)));
+    for k in 1..order.len() {
+        let above = out[order[k - 1]].1;
+        let y = &mut out[order[k]].1;
+        *y = y.max(above + GAP);
+    }
+    // Keep the lowest label inside the chart, moving the stack up as one.
+    if let Some(&last) = order.last() {
+        let over = out[last].1 - (H - 2.0);
+        if over > 0.0 {
+            for &i in &order {
+                out[i].1 -= over;
+            }
+        }
+    }
+    out
 }
 
 /// Lag per group and throughput, from the samples the controller records.
