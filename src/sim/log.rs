@@ -5,7 +5,7 @@
 //! [`super::keys`]). Batches live in segments, and retention deletes whole closed segments from
 //! the front, moving the log-start offset forward — as Kafka's log cleaner does with `delete`.
 
-use super::chunks::ChunkedDeque;
+use super::chunks::BatchDeque;
 use super::time::SimTime;
 use std::collections::VecDeque;
 
@@ -55,7 +55,7 @@ pub struct LogConfig {
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
     /// Shared between clones of the model (checkpoints), chunk by chunk.
-    batches: ChunkedDeque<Batch>,
+    batches: BatchDeque,
     segments: VecDeque<Segment>,
     log_start_offset: u64,
     log_end_offset: u64,
@@ -79,7 +79,7 @@ impl PartitionLog {
         self.bytes
     }
 
-    pub fn batches(&self) -> impl DoubleEndedIterator<Item = &Batch> {
+    pub fn batches(&self) -> impl Iterator<Item = Batch> + '_ {
         self.batches.iter()
     }
 
@@ -141,6 +141,12 @@ impl PartitionLog {
         self.bytes += bytes;
     }
 
+    /// Shares storage with `leader`'s log where this log holds the same batches (see
+    /// [`BatchDeque::share_newest_with`]); what the log holds does not change.
+    pub fn share_storage_with(&mut self, leader: &PartitionLog) {
+        self.batches.share_newest_with(&leader.batches);
+    }
+
     /// Starts leader epoch `epoch` at the log end (a replica becoming leader).
     pub fn start_epoch(&mut self, epoch: u32) {
         if self.epochs.last().is_none_or(|e| e.0 < epoch) {
@@ -191,14 +197,13 @@ impl PartitionLog {
         }
         let offset = offset.max(self.log_start_offset);
         let old_end = self.log_end_offset;
-        let keep = self.batches.partition_point(|b| b.base_offset < offset);
         // Batches are cut whole (Kafka truncates at batch boundaries).
-        let mut rebuilt = ChunkedDeque::default();
-        for b in self.batches.iter().take(keep) {
-            rebuilt.push_back(*b);
+        let mut rebuilt = BatchDeque::default();
+        for b in self.batches.iter().take_while(|b| b.base_offset < offset) {
+            rebuilt.push_back(b);
         }
         self.batches = rebuilt;
-        let end = self.batches.iter().next_back().map_or(self.log_start_offset, Batch::end_offset);
+        let end = self.batches.back().map_or(self.log_start_offset, |b| b.end_offset());
         self.log_end_offset = end;
         // Segments: drop those starting at or after the new end; recount the last one.
         while self.segments.len() > 1 && self.segments.back().is_some_and(|s| s.base_offset >= end) {
@@ -208,7 +213,7 @@ impl PartitionLog {
             self.segments.iter().take(self.segments.len().saturating_sub(1)).map(|s| s.batches).sum();
         let seg_bytes: u64 = self.segments.iter().take(self.segments.len().saturating_sub(1)).map(|s| s.bytes).sum();
         if let Some(last) = self.segments.back_mut() {
-            let tail: Vec<&Batch> = self.batches.iter().skip(seg_batches).collect();
+            let tail: Vec<Batch> = self.batches.iter().skip(seg_batches).collect();
             last.batches = tail.len();
             last.bytes = tail.iter().map(|b| b.bytes).sum();
             if let Some(ts) = tail.iter().map(|b| b.timestamp).max() {
@@ -242,9 +247,7 @@ impl PartitionLog {
                 break;
             }
             self.segments.pop_front();
-            for _ in 0..seg.batches {
-                self.batches.pop_front();
-            }
+            self.batches.drop_front(seg.batches);
             self.bytes -= seg.bytes;
             self.log_start_offset = self.segments[0].base_offset;
         }
@@ -252,18 +255,16 @@ impl PartitionLog {
     }
 
     /// The batch holding `offset`, if it is still in the log.
-    pub fn batch_at(&self, offset: u64) -> Option<&Batch> {
+    pub fn batch_at(&self, offset: u64) -> Option<Batch> {
         if offset < self.log_start_offset || offset >= self.log_end_offset {
             return None;
         }
-        let i = self.batches.partition_point(|b| b.end_offset() <= offset);
-        self.batches.get(i)
+        self.batches.iter_from_offset(offset).next()
     }
 
     /// Batches overlapping `[from, to)`, in offset order.
-    pub fn batches_between(&self, from: u64, to: u64) -> impl Iterator<Item = &Batch> {
-        let i = self.batches.partition_point(|b| b.end_offset() <= from);
-        self.batches.iter_from(i).take_while(move |b| b.base_offset < to)
+    pub fn batches_between(&self, from: u64, to: u64) -> impl Iterator<Item = Batch> + '_ {
+        self.batches.iter_from_offset(from).take_while(move |b| b.base_offset < to)
     }
 }
 
@@ -313,7 +314,7 @@ mod tests {
         for i in 0..4u64 {
             leader.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
         }
-        for b in leader.batches().copied().collect::<Vec<_>>() {
+        for b in leader.batches().collect::<Vec<_>>() {
             follower.append_batch(&c, SimTime(9), b);
         }
         // The follower (an old leader) wrote 4..7 alone in epoch 0; the leader moved to epoch 1 at 4.
@@ -331,7 +332,7 @@ mod tests {
         assert_eq!(follower.size_bytes(), 400);
         assert_eq!(follower.batch_count(), 4);
         // Caught up from the leader, it has the leader's epochs too.
-        for b in leader.batches_between(4, 6).copied().collect::<Vec<_>>() {
+        for b in leader.batches_between(4, 6).collect::<Vec<_>>() {
             follower.append_batch(&c, SimTime(30), b);
         }
         assert_eq!(follower.latest_epoch(), 1);

@@ -371,8 +371,7 @@ impl Sim {
             part.replicas[r].parked = true;
             return false;
         }
-        let batches: Vec<Batch> =
-            leader_log.batches_between(from, u64::MAX).take(MAX_BATCHES_PER_FETCH).copied().collect();
+        let batches: Vec<Batch> = leader_log.batches_between(from, u64::MAX).take(MAX_BATCHES_PER_FETCH).collect();
         part.replicas[r].parked = false;
         let (gen, hw) = (part.replicas[r].fetch_gen, part.high_watermark);
         let delay = self.replication_latency(tp, r);
@@ -484,6 +483,17 @@ impl Sim {
             }
             let end = rep.log.log_end_offset();
             rep.hw = rep.hw.max(hw.min(end));
+            let part = self.part_mut(tp);
+            if let Some(leader) = part.leader.filter(|l| *l != r && end > before) {
+                let (follower, leader) = if r < leader {
+                    let (a, b) = part.replicas.split_at_mut(leader);
+                    (&mut a[r], &b[0])
+                } else {
+                    let (a, b) = part.replicas.split_at_mut(r);
+                    (&mut b[0], &a[leader])
+                };
+                follower.log.share_storage_with(&leader.log);
+            }
             if end > before {
                 self.emit(EventKind::Replicated {
                     topic,
