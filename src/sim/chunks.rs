@@ -272,15 +272,15 @@ mod tests {
     use super::*;
 
     fn batch(prev_end: u64, x: u64) -> Batch {
-        let count = if x % 5 == 0 { 1 + (x % 7) as u32 } else { 1 };
-        let first_seq = (x * 13) % 1_000 + if x % 11 == 0 { u64::MAX / 2 } else { 0 };
+        let count = if x.is_multiple_of(5) { 1 + (x % 7) as u32 } else { 1 };
+        let first_seq = (x * 13) % 1_000 + if x.is_multiple_of(11) { u64::MAX / 2 } else { 0 };
         Batch {
             base_offset: prev_end,
             count,
-            producer: (x % 3 == 0) as u32,
-            keyer: (x % 17 == 0) as u32,
+            producer: (x.is_multiple_of(3)) as u32,
+            keyer: (x.is_multiple_of(17)) as u32,
             first_seq,
-            last_seq: first_seq + u64::from(x % 4 == 0) * 9,
+            last_seq: first_seq + u64::from(x.is_multiple_of(4)) * 9,
             timestamp: SimTime(x * 37 % 5_000),
             bytes: 100 + (x % 2) * 50,
             leader_epoch: (x / 100) as u32,
