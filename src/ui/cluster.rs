@@ -15,8 +15,18 @@ use crate::sim::Command;
 use super::drag;
 use super::Controller;
 
-/// How many of the newest offsets a partition row shows.
+/// How many offsets a partition row shows at most: the newest, from a multiple of [`CELL_PAGE`].
 const VISIBLE_CELLS: u64 = 20;
+/// The row's first offset moves in steps this long: new records fill empty places, and the row
+/// shifts once per ten records instead of every cell changing on every append (in a busy
+/// cluster, that was most of the page's work per frame).
+const CELL_PAGE: u64 = 10;
+
+/// The first offset a partition row shows.
+fn first_shown(log_start: u64, log_end: u64) -> u64 {
+    let page = log_end.saturating_sub(1) / CELL_PAGE * CELL_PAGE;
+    page.saturating_sub(VISIBLE_CELLS - CELL_PAGE).max(log_start)
+}
 
 fn names<T>(list: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
     list.iter().map(|x| name(x).clone()).collect()
@@ -344,7 +354,7 @@ pub fn PartitionRow(
     let cells = move || {
         me.with(|p| {
             let Some(p) = p else { return Vec::new() };
-            let first = p.log_end_offset.saturating_sub(VISIBLE_CELLS).max(p.log_start_offset);
+            let first = first_shown(p.log_start_offset, p.log_end_offset);
             let committed = committed_of(p);
             let hw = p.high_watermark;
             let positions: Vec<u64> = p.positions.iter().map(|(_, o)| *o).collect();

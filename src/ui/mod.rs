@@ -42,6 +42,35 @@ pub struct Controller {
     span: RwSignal<Span>,
     /// Said once after acting in the past: how many later actions the new branch dropped.
     forked: RwSignal<Option<(u64, usize)>>,
+    /// Frames played so far (staggers the refresh of a busy cluster's partitions).
+    frames: StoredValue<u64, LocalStorage>,
+}
+
+/// While a cluster with more partitions than this plays, each partition's row is refreshed on
+/// one frame in [`STAGGER_FRAMES`], partitions taking turns — a quarter of the page changes per
+/// frame instead of all of it. Rows are at most three frames behind the clock while playing,
+/// and exact whenever playback stops (see [`Controller::refresh`]).
+const STAGGER_ABOVE_PARTITIONS: usize = 12;
+const STAGGER_FRAMES: u64 = 8;
+
+/// Keeps in `next` the previous rows of the partitions whose turn it is not on `frame`.
+fn stagger(prev: &Snapshot, next: &mut Snapshot, frame: u64) {
+    let partitions: usize = next.topics.iter().map(|t| t.partitions.len()).sum();
+    if partitions <= STAGGER_ABOVE_PARTITIONS {
+        return;
+    }
+    let mut i = 0u64;
+    for (topic, old) in next.topics.iter_mut().zip(&prev.topics) {
+        if topic.name != old.name || topic.partitions.len() != old.partitions.len() {
+            return;
+        }
+        for (p, o) in topic.partitions.iter_mut().zip(&old.partitions) {
+            if !(frame + i).is_multiple_of(STAGGER_FRAMES) {
+                p.clone_from(o);
+            }
+            i += 1;
+        }
+    }
 }
 
 /// The current instant against the furthest one reached on this branch.
@@ -77,6 +106,7 @@ impl Controller {
             sampled: RwSignal::new(0),
             span: RwSignal::new(Span::default()),
             forked: RwSignal::new(None),
+            frames: StoredValue::new_local(0),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -161,6 +191,21 @@ impl Controller {
         self.update(|tl| tl.advance_to(t));
     }
 
+    /// Plays one animation frame forward to `t` (ms): like [`Controller::run_until`], with a
+    /// busy cluster's partition rows refreshed in turns.
+    pub fn play_frame(&self, t: u64) {
+        let frame = self.frames.try_update_value(|n| {
+            *n += 1;
+            *n
+        });
+        self.publish(|tl| tl.advance_to(t), frame);
+    }
+
+    /// Publishes the model's state afresh (playback stopped: every row exact again).
+    pub fn refresh(&self) {
+        self.update(|_| {});
+    }
+
     /// Runs until the next action that produces an event (the "step" control).
     pub fn step_to_next_event(&self) {
         self.update(|tl| {
@@ -203,7 +248,12 @@ impl Controller {
     }
 
     fn update(&self, f: impl FnOnce(&mut Timeline)) {
-        if let Some((snap, span)) = self.tl.try_update_value(|tl| {
+        self.publish(f, None);
+    }
+
+    /// Changes the model and publishes its state; `frame`: a played frame (see [`stagger`]).
+    fn publish(&self, f: impl FnOnce(&mut Timeline), frame: Option<u64>) {
+        if let Some((mut snap, span)) = self.tl.try_update_value(|tl| {
             f(tl);
             let span = Span {
                 now_ms: tl.now_ms(),
@@ -218,6 +268,9 @@ impl Controller {
             let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, SAMPLE_HISTORY));
             if added == Some(true) {
                 self.sampled.update(|n| *n += 1);
+            }
+            if let Some(frame) = frame {
+                self.snapshot.with_untracked(|prev| stagger(prev, &mut snap, frame));
             }
             self.snapshot.set(snap);
             if self.span.get_untracked() != span {
@@ -435,13 +488,18 @@ pub fn App() -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let speed = RwSignal::new(1.0_f64);
 
+    let was_playing = StoredValue::new_local(false);
     playback::start(move |elapsed_ms| {
         if !playing.get_untracked() {
+            if was_playing.try_update_value(|w| std::mem::replace(w, false)) == Some(true) {
+                ctl.refresh();
+            }
             return;
         }
+        was_playing.set_value(true);
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
         if advance > 0 {
-            ctl.run_until(snapshot.with_untracked(|s| s.now_ms) + advance);
+            ctl.play_frame(snapshot.with_untracked(|s| s.now_ms) + advance);
         }
     });
     playback::on_keys(move |key| match key {

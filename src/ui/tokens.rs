@@ -17,12 +17,20 @@ const MAX_TOKENS: usize = 300;
 const COLORS: [&str; 7] = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442"];
 
 struct Token {
-    from: String,
-    to: String,
+    /// [`name_key`]s of the elements the token flies between.
+    from: u64,
+    to: u64,
     partition: u32,
-    label: String,
+    /// The record's offset or sequence number, shown when few enough tokens fly to read them.
+    label: u64,
+    /// Labels are producer sequence numbers ("#12") rather than offsets.
+    seq: bool,
     progress: f64,
 }
+
+/// Above this many tokens in flight, they are drawn without labels: labels would cover each
+/// other, and drawing text for hundreds of tokens cost more than the rest of the layer.
+const MAX_LABELS: usize = 60;
 
 /// How often (wall ms) the layer re-reads where the elements are. Reading a box forces the
 /// browser to lay the page out at once; doing it every frame doubled the frame time of a busy
@@ -48,16 +56,41 @@ fn watch_viewport() {
 }
 
 /// Where the token ends are, in viewport coordinates: the viewport's size, the cluster's
-/// visible box (tokens are clipped to it), and per selector the element's (left, right,
-/// vertical middle).
+/// visible box (tokens are clipped to it), and per accessible name of a producer, partition or
+/// consumer its element's (left, right, vertical middle). All of them are read together, in one
+/// layout, when the boxes are refreshed: reading a box after the page changed forces a layout,
+/// and reading them one by one as tokens needed them cost several layouts a frame.
 #[derive(Default)]
 struct Layout {
     read_at: Option<f64>,
     width: f64,
     height: f64,
     clip: (f64, f64, f64, f64),
-    boxes: std::collections::BTreeMap<String, Option<(f64, f64, f64)>>,
+    boxes: std::collections::BTreeMap<u64, (f64, f64, f64)>,
 }
+
+/// FNV-1a over text written into it: tokens find their elements by accessible name, and
+/// hashing the name as it is formatted spares hundreds of strings a frame.
+struct NameKey(u64);
+
+impl std::fmt::Write for NameKey {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// The key of the accessible name `args` formats to.
+fn name_key(args: std::fmt::Arguments) -> u64 {
+    let mut key = NameKey(0xcbf2_9ce4_8422_2325);
+    let _ = std::fmt::Write::write_fmt(&mut key, args);
+    key.0
+}
+
+/// The elements tokens fly between.
+const ENDS: &str = "[aria-label^='Producer '], [aria-label^='Partition '], [aria-label^='Consumer ']";
 
 impl Layout {
     fn refresh_if_old(&mut self, cluster: &web_sys::Element, now: f64) {
@@ -72,19 +105,22 @@ impl Layout {
         let area = cluster.get_bounding_client_rect();
         let (left, top) = (area.left().max(0.0), area.top().max(0.0));
         let clip = (left, top, area.right().min(width) - left, area.bottom().min(height) - top);
-        *self = Layout { read_at: Some(now), width, height, clip, boxes: Default::default() };
+        let mut boxes = std::collections::BTreeMap::new();
+        if let Ok(found) = document().query_selector_all(ENDS) {
+            for i in 0..found.length() {
+                let Some(e) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
+                let Some(name) = e.get_attribute("aria-label") else { continue };
+                boxes.entry(name_key(format_args!("{name}"))).or_insert_with(|| {
+                    let r = e.get_bounding_client_rect();
+                    (r.left(), r.right(), r.top() + r.height() / 2.0)
+                });
+            }
+        }
+        *self = Layout { read_at: Some(now), width, height, clip, boxes };
     }
 
-    fn of(&mut self, selector: &str) -> Option<(f64, f64, f64)> {
-        if let Some(b) = self.boxes.get(selector) {
-            return *b;
-        }
-        let b = document().query_selector(selector).ok().flatten().map(|e| {
-            let r = e.get_bounding_client_rect();
-            (r.left(), r.right(), r.top() + r.height() / 2.0)
-        });
-        self.boxes.insert(selector.to_string(), b);
-        b
+    fn of(&self, key: u64) -> Option<(f64, f64, f64)> {
+        self.boxes.get(&key).copied()
     }
 }
 
@@ -100,19 +136,21 @@ fn tokens(ctl: Controller) -> Vec<Token> {
             let progress = (now.saturating_sub(e.t)) as f64 / FLIGHT_MS as f64;
             match &e.kind {
                 EventKind::Appended { producer, topic, partition, first_seq, .. } => out.push(Token {
-                    from: format!("[aria-label='Producer {producer}']"),
-                    to: format!("[aria-label='Partition {partition} of {topic}']"),
+                    from: name_key(format_args!("Producer {producer}")),
+                    to: name_key(format_args!("Partition {partition} of {topic}")),
                     partition: *partition,
-                    label: format!("#{first_seq}"),
+                    label: *first_seq,
+                    seq: true,
                     progress,
                 }),
                 EventKind::Fetched { consumer, ranges, .. } => {
                     for r in ranges {
                         out.push(Token {
-                            from: format!("[aria-label='Partition {} of {}']", r.partition, r.topic),
-                            to: format!("[aria-label='Consumer {consumer}']"),
+                            from: name_key(format_args!("Partition {} of {}", r.partition, r.topic)),
+                            to: name_key(format_args!("Consumer {consumer}")),
                             partition: r.partition,
-                            label: r.from.to_string(),
+                            label: r.from,
+                            seq: false,
                             progress,
                         });
                     }
@@ -172,11 +210,16 @@ pub fn Tokens() -> impl IntoView {
         cx.begin_path();
         cx.rect(cl, ct, cw, ch);
         cx.clip();
-        cx.set_font("600 10px system-ui, sans-serif");
-        cx.set_text_align("center");
-        cx.set_text_baseline("middle");
+        let labelled = tokens.len() <= MAX_LABELS;
+        if labelled {
+            cx.set_font("600 10px system-ui, sans-serif");
+            cx.set_text_align("center");
+            cx.set_text_baseline("middle");
+        }
+        let radius = if labelled { 10.0 } else { 5.0 };
+        let mut label = String::new();
         for t in tokens {
-            let ends = layout.try_update_value(|l| (l.of(&t.from), l.of(&t.to))).unwrap_or((None, None));
+            let ends = layout.with_value(|l| (l.of(t.from), l.of(t.to)));
             let (Some((_, x0, y0)), Some((x1, _, y1))) = ends else { continue };
             let p = t.progress.clamp(0.0, 1.0);
             let eased = p * p * (3.0 - 2.0 * p);
@@ -184,10 +227,15 @@ pub fn Tokens() -> impl IntoView {
             cx.set_global_alpha(if p > 0.85 { (1.0 - p) / 0.15 } else { 1.0 });
             cx.set_fill_style_str(COLORS[t.partition as usize % COLORS.len()]);
             cx.begin_path();
-            cx.arc(x, y, 10.0, 0.0, std::f64::consts::TAU).ok();
+            cx.arc(x, y, radius, 0.0, std::f64::consts::TAU).ok();
             cx.fill();
-            cx.set_fill_style_str("#ffffff");
-            cx.fill_text(&t.label, x, y).ok();
+            if labelled {
+                use std::fmt::Write;
+                label.clear();
+                let _ = write!(label, "{}{}", if t.seq { "#" } else { "" }, t.label);
+                cx.set_fill_style_str("#ffffff");
+                cx.fill_text(&label, x, y).ok();
+            }
         }
         cx.set_global_alpha(1.0);
         cx.restore();
