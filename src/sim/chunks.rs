@@ -26,16 +26,6 @@ struct Frozen {
 }
 
 impl Frozen {
-    fn encode(batches: &[Batch]) -> Frozen {
-        let mut data = Vec::with_capacity(batches.len() * 4);
-        let mut prev = start_of(batches[0].base_offset);
-        for b in batches {
-            encode_one(&mut data, &prev, b);
-            prev = *b;
-        }
-        Frozen { base_offset: batches[0].base_offset, end_offset: prev.end_offset(), data: data.into_boxed_slice() }
-    }
-
     fn decode(&self) -> Decoder<'_> {
         Decoder { data: &self.data, pos: 0, prev: start_of(self.base_offset) }
     }
@@ -179,17 +169,77 @@ impl Iterator for Decoder<'_> {
     }
 }
 
+/// The open (newest) chunk, encoded as batches arrive; frozen when it holds [`CHUNK`].
+#[derive(Clone, Debug, Default)]
+struct Open {
+    base_offset: u64,
+    count: usize,
+    /// The last batch appended (what the next one is encoded against).
+    last: Option<Batch>,
+    data: Vec<u8>,
+}
+
+impl Open {
+    fn decode(&self) -> Decoder<'_> {
+        Decoder { data: &self.data, pos: 0, prev: start_of(self.base_offset) }
+    }
+
+    fn push(&mut self, batch: &Batch) {
+        let prev = match self.last {
+            Some(last) => last,
+            None => {
+                self.base_offset = batch.base_offset;
+                start_of(batch.base_offset)
+            }
+        };
+        encode_one(&mut self.data, &prev, batch);
+        self.last = Some(*batch);
+        self.count += 1;
+    }
+
+    fn freeze(&mut self) -> Frozen {
+        let end_offset = self.last.map_or(self.base_offset, |b| b.end_offset());
+        let data = std::mem::replace(&mut self.data, Vec::with_capacity(CHUNK * 4));
+        let frozen = Frozen { base_offset: self.base_offset, end_offset, data: data.into_boxed_slice() };
+        *self = Open { data: std::mem::take(&mut self.data), ..Open::default() };
+        frozen
+    }
+}
+
+/// Frozen chunks per group: a clone copies one pointer per group of [`GROUP`] chunks (4 096
+/// batches), plus the pointers of the group being filled.
+const GROUP: usize = 64;
+
+/// A log's batches (see the module documentation).
 #[derive(Clone, Debug, Default)]
 pub struct BatchDeque {
-    frozen: VecDeque<Arc<Frozen>>,
+    /// Full groups of frozen chunks, oldest first.
+    groups: VecDeque<Arc<Vec<Arc<Frozen>>>>,
+    /// Frozen chunks not yet making a full group.
+    filling: Vec<Arc<Frozen>>,
+    /// Frozen chunks already removed from the front (of the first group, or of `filling`).
+    skip_chunks: usize,
     /// Batches already removed from the front of the first frozen chunk.
     skip: usize,
-    tail: Vec<Batch>,
+    open: Open,
 }
 
 impl BatchDeque {
+    fn frozen_count(&self) -> usize {
+        self.groups.len() * GROUP + self.filling.len() - self.skip_chunks
+    }
+
+    /// The `i`th frozen chunk still (partly) in the deque.
+    fn chunk(&self, i: usize) -> &Arc<Frozen> {
+        let i = i + self.skip_chunks;
+        match self.groups.get(i / GROUP) {
+            Some(group) => &group[i % GROUP],
+            None => &self.filling[i - self.groups.len() * GROUP],
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.frozen.len() * CHUNK - self.skip + self.tail.len()
+        self.frozen_count() * CHUNK - self.skip + self.open.count
     }
 
     pub fn is_empty(&self) -> bool {
@@ -197,10 +247,12 @@ impl BatchDeque {
     }
 
     pub fn push_back(&mut self, batch: Batch) {
-        self.tail.push(batch);
-        if self.tail.len() == CHUNK {
-            self.frozen.push_back(Arc::new(Frozen::encode(&self.tail)));
-            self.tail.clear();
+        self.open.push(&batch);
+        if self.open.count == CHUNK {
+            self.filling.push(Arc::new(self.open.freeze()));
+            if self.filling.len() == GROUP {
+                self.groups.push_back(Arc::new(std::mem::take(&mut self.filling)));
+            }
         }
     }
 
@@ -208,62 +260,102 @@ impl BatchDeque {
     /// follower's log is its leader's, batch for batch, so the two can share storage. Chunks
     /// line up when both logs were filled from the same start; otherwise nothing is shared.
     pub fn share_newest_with(&mut self, other: &BatchDeque) {
-        let Some(mine) = self.frozen.back_mut() else { return };
-        let i = other.frozen.partition_point(|c| c.base_offset < mine.base_offset);
-        if let Some(theirs) = other.frozen.get(i) {
-            let same = theirs.base_offset == mine.base_offset && theirs.data == mine.data;
-            if same && !Arc::ptr_eq(mine, theirs) {
-                *mine = Arc::clone(theirs);
+        if self.frozen_count() == 0 {
+            return;
+        }
+        let mine = self.chunk(self.frozen_count() - 1);
+        let (base, end) = (mine.base_offset, mine.end_offset);
+        let found = other.chunk_index(base).filter(|&i| i < other.frozen_count()).map(|i| other.chunk(i));
+        let Some(theirs) = found.filter(|t| t.base_offset == base && t.end_offset == end) else { return };
+        if Arc::ptr_eq(mine, theirs) || theirs.data != mine.data {
+            return;
+        }
+        let theirs = Arc::clone(theirs);
+        match self.filling.last_mut() {
+            Some(last) => *last = theirs,
+            None => {
+                let group = self.groups.back_mut().expect("a frozen chunk exists");
+                *Arc::make_mut(group).last_mut().expect("groups are full") = theirs;
             }
         }
+    }
+
+    /// The index of the first frozen chunk that ends after `offset` (`frozen_count` if none).
+    fn chunk_index(&self, offset: u64) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.frozen_count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.chunk(mid).end_offset <= offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(lo)
     }
 
     /// Removes the first `n` batches (or all there are).
     pub fn drop_front(&mut self, n: usize) {
         let mut n = n.min(self.len());
-        while n > 0 {
-            if self.frozen.is_empty() {
-                self.tail.drain(..n);
-                return;
-            }
+        while n > 0 && self.frozen_count() > 0 {
             let here = (CHUNK - self.skip).min(n);
             self.skip += here;
             n -= here;
             if self.skip == CHUNK {
-                self.frozen.pop_front();
                 self.skip = 0;
+                self.skip_chunks += 1;
+                if !self.groups.is_empty() && self.skip_chunks == GROUP {
+                    self.groups.pop_front();
+                    self.skip_chunks = 0;
+                } else if self.groups.is_empty() && self.skip_chunks == self.filling.len() {
+                    self.filling.clear();
+                    self.skip_chunks = 0;
+                }
+            }
+        }
+        if n > 0 {
+            // Into the open chunk (rare: retention ends mid-chunk): encode what stays afresh.
+            let kept: Vec<Batch> = self.open.decode().skip(n).collect();
+            self.open = Open::default();
+            for b in &kept {
+                self.open.push(b);
             }
         }
     }
 
     pub fn back(&self) -> Option<Batch> {
-        match self.tail.last() {
-            Some(b) => Some(*b),
-            None => self.frozen.back().and_then(|c| c.decode().last()),
+        match self.open.last {
+            Some(b) => Some(b),
+            None if self.frozen_count() > 0 => self.chunk(self.frozen_count() - 1).decode().last(),
+            None => None,
         }
     }
 
     /// Batches from the first one that ends after `offset`, in order.
     pub fn iter_from_offset(&self, offset: u64) -> impl Iterator<Item = Batch> + '_ {
-        let i = self.frozen.partition_point(|c| c.end_offset <= offset);
-        let skip_first = if i == 0 { self.skip } else { 0 };
-        let frozen = self
-            .frozen
-            .range(i..)
-            .enumerate()
-            .flat_map(move |(k, c)| c.decode().skip(if k == 0 { skip_first } else { 0 }))
-            .skip_while(move |b| b.end_offset() <= offset);
-        let t = self.tail.partition_point(|b| b.end_offset() <= offset);
-        frozen.chain(self.tail[t..].iter().copied())
+        // A follower one batch behind asks for the last batch: no decoding needed.
+        let last = self.open.last.filter(|l| offset >= l.base_offset);
+        let first = if last.is_some() { self.frozen_count() } else { self.chunk_index(offset).unwrap_or(0) };
+        let open = last.is_none().then(|| self.open.decode());
+        self.iter_chunks_from(first, open.into_iter().flatten().chain(last))
+            .skip_while(move |b| b.end_offset() <= offset)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Batch> + '_ {
+        self.iter_chunks_from(0, self.open.decode())
+    }
+
+    /// Batches from the start of frozen chunk `first` (those removed from the front excepted),
+    /// then `open`.
+    fn iter_chunks_from<'a>(
+        &'a self,
+        first: usize,
+        open: impl Iterator<Item = Batch> + 'a,
+    ) -> impl Iterator<Item = Batch> + 'a {
         let skip = self.skip;
-        self.frozen
-            .iter()
-            .enumerate()
-            .flat_map(move |(k, c)| c.decode().skip(if k == 0 { skip } else { 0 }))
-            .chain(self.tail.iter().copied())
+        (first..self.frozen_count())
+            .flat_map(move |i| self.chunk(i).decode().skip(if i == 0 { skip } else { 0 }))
+            .chain(open)
     }
 }
 
@@ -287,16 +379,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn behaves_like_a_vecdeque() {
+    /// Random pushes and front removals agree with a `VecDeque`: `drop_one_in` steps removes
+    /// up to `max_drop` batches (small: the open chunk and the first chunks; large: the deque
+    /// grows through several groups of chunks).
+    fn agrees_with_a_vecdeque(steps: u64, drop_one_in: u64, max_drop: u64) {
         let mut ours = BatchDeque::default();
         let mut theirs = VecDeque::new();
         let mut x = 7u64;
         let mut end = 0;
-        for step in 0..20_000u64 {
+        let mut longest = 0;
+        for step in 0..steps {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            if x >> 61 == 0 {
-                let n = (x >> 40) as usize % 80;
+            if (x >> 33).is_multiple_of(drop_one_in) {
+                let n = (x >> 40) as usize % max_drop as usize;
                 ours.drop_front(n);
                 theirs.drain(..n.min(theirs.len()));
             } else {
@@ -305,6 +400,7 @@ mod tests {
                 ours.push_back(b);
                 theirs.push_back(b);
             }
+            longest = longest.max(theirs.len());
             assert_eq!(ours.len(), theirs.len());
             assert_eq!(ours.back(), theirs.back().copied());
             if step % 97 == 0 {
@@ -316,6 +412,15 @@ mod tests {
                 }
             }
         }
+        if max_drop > 1_000 {
+            assert!(longest > 2 * GROUP * CHUNK, "the test reached several groups ({longest})");
+        }
+    }
+
+    #[test]
+    fn behaves_like_a_vecdeque() {
+        agrees_with_a_vecdeque(20_000, 8, 80);
+        agrees_with_a_vecdeque(80_000, 2_000, 3_000);
     }
 
     #[test]
@@ -337,7 +442,7 @@ mod tests {
             end = b.end_offset();
             d.push_back(b);
         }
-        let stored: usize = d.frozen.iter().map(|c| c.data.len()).sum();
+        let stored: usize = (0..d.frozen_count()).map(|i| d.chunk(i).data.len()).sum();
         // Three bytes a batch, and a chunk's first batch spelled out in full.
         assert!(stored <= 10 * (CHUNK * 3 + 16), "{stored} bytes for {} batches", CHUNK * 10);
     }
@@ -352,21 +457,21 @@ mod tests {
             a.push_back(b);
         }
         let b = a.clone();
-        assert!(Arc::ptr_eq(&a.frozen[0], &b.frozen[0]));
+        assert!(Arc::ptr_eq(a.chunk(0), b.chunk(0)));
         // A copy filled batch by batch shares once its chunk is frozen, and only then.
         let mut copy = BatchDeque::default();
         for x in a.iter().take(CHUNK * 2) {
             copy.push_back(x);
             copy.share_newest_with(&a);
         }
-        assert!(copy.frozen.iter().zip(&a.frozen).all(|(x, y)| Arc::ptr_eq(x, y)));
+        assert!((0..copy.frozen_count()).all(|i| Arc::ptr_eq(copy.chunk(i), a.chunk(i))));
         assert!(copy.iter().eq(a.iter().take(CHUNK * 2)));
         let mut other = BatchDeque::default();
         for x in a.iter().skip(1).take(CHUNK) {
             other.push_back(x);
             other.share_newest_with(&a);
         }
-        assert!(!Arc::ptr_eq(&other.frozen[0], &a.frozen[0]), "chunks that do not line up are not shared");
+        assert!(!Arc::ptr_eq(other.chunk(0), a.chunk(0)), "chunks that do not line up are not shared");
         a.drop_front(1);
         assert_eq!(b.iter().next().map(|x| x.base_offset), Some(0));
         assert_eq!(a.iter().next().map(|x| x.base_offset), Some(batch(0, 0).end_offset()));
