@@ -342,84 +342,81 @@ impl Event {
     /// Writes the most frequent kinds without serde (a quarter of a busy run's time went to
     /// serde_json); returns false, having written nothing, for the others.
     fn write_common(&self, out: &mut Vec<u8>) -> bool {
-        let mut w = LineWriter { out, first: true };
-        let start = |w: &mut LineWriter, kind: &str| {
-            w.out.push(b'{');
-            w.key("t");
+        let mut w = LineWriter { out };
+        let start = |w: &mut LineWriter, type_member: &'static str| {
+            w.lit("{\"t\":");
             w.num(self.t);
-            w.key("type");
-            w.raw_str(kind);
+            w.lit(type_member);
         };
         match &self.kind {
             EventKind::Appended { producer, topic, partition, base_offset, records, first_seq, last_seq } => {
-                start(&mut w, "appended");
-                w.field_str("producer", producer);
-                w.field_str("topic", topic);
-                w.field_num("partition", u64::from(*partition));
-                w.field_num("base_offset", *base_offset);
-                w.field_num("records", u64::from(*records));
-                w.field_num("first_seq", *first_seq);
-                w.field_num("last_seq", *last_seq);
+                start(&mut w, type_member!("appended"));
+                w.field_str(key!("producer"), producer);
+                w.field_str(key!("topic"), topic);
+                w.field_num(key!("partition"), u64::from(*partition));
+                w.field_num(key!("base_offset"), *base_offset);
+                w.field_num(key!("records"), u64::from(*records));
+                w.field_num(key!("first_seq"), *first_seq);
+                w.field_num(key!("last_seq"), *last_seq);
             }
             EventKind::Acked { producer, topic, records } => {
-                start(&mut w, "acked");
-                w.field_str("producer", producer);
-                w.field_str("topic", topic);
-                w.field_num("records", *records);
+                start(&mut w, type_member!("acked"));
+                w.field_str(key!("producer"), producer);
+                w.field_str(key!("topic"), topic);
+                w.field_num(key!("records"), *records);
             }
             EventKind::Sent { producer, topic, first_seq, last_seq, records } => {
-                start(&mut w, "sent");
-                w.field_str("producer", producer);
-                w.field_str("topic", topic);
-                w.field_num("first_seq", *first_seq);
-                w.field_num("last_seq", *last_seq);
-                w.field_num("records", *records);
+                start(&mut w, type_member!("sent"));
+                w.field_str(key!("producer"), producer);
+                w.field_str(key!("topic"), topic);
+                w.field_num(key!("first_seq"), *first_seq);
+                w.field_num(key!("last_seq"), *last_seq);
+                w.field_num(key!("records"), *records);
             }
             EventKind::Fetched { consumer, group, ranges } | EventKind::Processed { consumer, group, ranges } => {
-                start(&mut w, if matches!(self.kind, EventKind::Fetched { .. }) { "fetched" } else { "processed" });
-                w.field_str("consumer", consumer);
-                w.field_str("group", group);
-                w.key("ranges");
+                let fetched = matches!(self.kind, EventKind::Fetched { .. });
+                start(&mut w, if fetched { type_member!("fetched") } else { type_member!("processed") });
+                w.field_str(key!("consumer"), consumer);
+                w.field_str(key!("group"), group);
+                w.lit(key!("ranges"));
                 w.list(ranges, |w, r| {
-                    w.field_str("topic", &r.topic);
-                    w.field_num("partition", u64::from(r.partition));
-                    w.field_num("from", r.from);
-                    w.field_num("to", r.to);
+                    w.field_str(first_key!("topic"), &r.topic);
+                    w.field_num(key!("partition"), u64::from(r.partition));
+                    w.field_num(key!("from"), r.from);
+                    w.field_num(key!("to"), r.to);
                 });
             }
             EventKind::Processing { consumer, group, records, per_record_ms } => {
-                start(&mut w, "processing");
-                w.field_str("consumer", consumer);
-                w.field_str("group", group);
-                w.field_num("records", *records);
-                w.field_num("per_record_ms", *per_record_ms);
+                start(&mut w, type_member!("processing"));
+                w.field_str(key!("consumer"), consumer);
+                w.field_str(key!("group"), group);
+                w.field_num(key!("records"), *records);
+                w.field_num(key!("per_record_ms"), *per_record_ms);
             }
             EventKind::CommitSent { consumer, group, offsets } | EventKind::Committed { consumer, group, offsets } => {
-                start(
-                    &mut w,
-                    if matches!(self.kind, EventKind::CommitSent { .. }) { "commit_sent" } else { "committed" },
-                );
-                w.field_str("consumer", consumer);
-                w.field_str("group", group);
-                w.key("offsets");
+                let sent = matches!(self.kind, EventKind::CommitSent { .. });
+                start(&mut w, if sent { type_member!("commit_sent") } else { type_member!("committed") });
+                w.field_str(key!("consumer"), consumer);
+                w.field_str(key!("group"), group);
+                w.lit(key!("offsets"));
                 w.list(offsets, |w, o| {
-                    w.field_str("topic", &o.topic);
-                    w.field_num("partition", u64::from(o.partition));
-                    w.field_num("offset", o.offset);
+                    w.field_str(first_key!("topic"), &o.topic);
+                    w.field_num(key!("partition"), u64::from(o.partition));
+                    w.field_num(key!("offset"), o.offset);
                 });
             }
             EventKind::Replicated { topic, partition, broker, log_end_offset } => {
-                start(&mut w, "replicated");
-                w.field_str("topic", topic);
-                w.field_num("partition", u64::from(*partition));
-                w.field_num("broker", u64::from(*broker));
-                w.field_num("log_end_offset", *log_end_offset);
+                start(&mut w, type_member!("replicated"));
+                w.field_str(key!("topic"), topic);
+                w.field_num(key!("partition"), u64::from(*partition));
+                w.field_num(key!("broker"), u64::from(*broker));
+                w.field_num(key!("log_end_offset"), *log_end_offset);
             }
             EventKind::HighWatermark { topic, partition, offset } => {
-                start(&mut w, "high_watermark");
-                w.field_str("topic", topic);
-                w.field_num("partition", u64::from(*partition));
-                w.field_num("offset", *offset);
+                start(&mut w, type_member!("high_watermark"));
+                w.field_str(key!("topic"), topic);
+                w.field_num(key!("partition"), u64::from(*partition));
+                w.field_num(key!("offset"), *offset);
             }
             _ => return false,
         }
@@ -428,32 +425,46 @@ impl Event {
     }
 }
 
-/// Writes JSON object members as serde_json does (compact, fields in order).
+/// `,"name":` — a member's key after the first, as one constant (constant-length copies
+/// compile to a few stores).
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
+
+/// `"name":` — the first member's key in an object.
+macro_rules! first_key {
+    ($name:literal) => {
+        concat!("\"", $name, "\":")
+    };
+}
+
+/// `,"type":"kind"` — the event's tag, written after its time.
+macro_rules! type_member {
+    ($kind:literal) => {
+        concat!(",\"type\":\"", $kind, "\"")
+    };
+}
+use {first_key, key, type_member};
+
+/// Writes JSON members as serde_json does (compact, fields in order); keys come whole, with
+/// their punctuation, from [`key!`] and [`first_key!`].
 struct LineWriter<'a> {
     out: &'a mut Vec<u8>,
-    /// No member written yet in the current object.
-    first: bool,
 }
 
 impl LineWriter<'_> {
-    fn key(&mut self, key: &str) {
-        if !std::mem::replace(&mut self.first, false) {
-            self.out.push(b',');
-        }
-        self.raw_str(key);
-        self.out.push(b':');
-    }
-
-    /// A string that needs no escaping (a key or a type name).
-    fn raw_str(&mut self, s: &str) {
-        self.out.push(b'"');
-        self.out.extend_from_slice(s.as_bytes());
-        self.out.push(b'"');
+    #[inline(always)]
+    fn lit(&mut self, text: &'static str) {
+        self.out.extend_from_slice(text.as_bytes());
     }
 
     fn str(&mut self, s: &str) {
         if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f) {
-            self.raw_str(s);
+            self.out.push(b'"');
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.push(b'"');
         } else {
             serde_json::to_writer(&mut *self.out, s).expect("strings always serialise");
         }
@@ -463,17 +474,19 @@ impl LineWriter<'_> {
         self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
-    fn field_str(&mut self, key: &str, value: &str) {
-        self.key(key);
+    #[inline(always)]
+    fn field_str(&mut self, key: &'static str, value: &str) {
+        self.lit(key);
         self.str(value);
     }
 
-    fn field_num(&mut self, key: &str, value: u64) {
-        self.key(key);
+    #[inline(always)]
+    fn field_num(&mut self, key: &'static str, value: u64) {
+        self.lit(key);
         self.num(value);
     }
 
-    /// A list of objects, each written by `item`.
+    /// A list of objects, each written by `item` (its first member with [`first_key!`]).
     fn list<T>(&mut self, items: &[T], item: impl Fn(&mut Self, &T)) {
         self.out.push(b'[');
         for (i, x) in items.iter().enumerate() {
@@ -481,12 +494,10 @@ impl LineWriter<'_> {
                 self.out.push(b',');
             }
             self.out.push(b'{');
-            self.first = true;
             item(self, x);
             self.out.push(b'}');
         }
         self.out.push(b']');
-        self.first = false;
     }
 }
 
