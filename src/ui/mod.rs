@@ -46,29 +46,44 @@ pub struct Controller {
     frames: StoredValue<u64, LocalStorage>,
 }
 
-/// While a cluster with more partitions than this plays, each partition's row is refreshed on
-/// one frame in [`STAGGER_FRAMES`], partitions taking turns — a quarter of the page changes per
-/// frame instead of all of it. Rows are at most three frames behind the clock while playing,
-/// and exact whenever playback stops (see [`Controller::refresh`]).
+/// While a cluster with more partitions than this plays, each partition's row (and each
+/// consumer's and group's card) is refreshed on one frame in [`STAGGER_FRAMES`], taking turns —
+/// an eighth of the page changes per frame instead of all of it. Rows and cards are at most
+/// seven frames behind the clock while playing, and exact whenever playback stops (see
+/// [`Controller::refresh`]).
 const STAGGER_ABOVE_PARTITIONS: usize = 12;
 const STAGGER_FRAMES: u64 = 8;
 
-/// Keeps in `next` the previous rows of the partitions whose turn it is not on `frame`.
+/// Keeps in `next` the previous rows of the partitions, and cards of the consumers and groups,
+/// whose turn it is not on `frame`.
 fn stagger(prev: &Snapshot, next: &mut Snapshot, frame: u64) {
     let partitions: usize = next.topics.iter().map(|t| t.partitions.len()).sum();
     if partitions <= STAGGER_ABOVE_PARTITIONS {
         return;
     }
-    let mut i = 0u64;
-    for (topic, old) in next.topics.iter_mut().zip(&prev.topics) {
-        if topic.name != old.name || topic.partitions.len() != old.partitions.len() {
-            return;
+    let mut turn = 0u64;
+    let mut hold = |new: &mut dyn FnMut()| {
+        if !(frame + turn).is_multiple_of(STAGGER_FRAMES) {
+            new();
         }
-        for (p, o) in topic.partitions.iter_mut().zip(&old.partitions) {
-            if !(frame + i).is_multiple_of(STAGGER_FRAMES) {
-                p.clone_from(o);
+        turn += 1;
+    };
+    for (topic, old) in next.topics.iter_mut().zip(&prev.topics) {
+        if topic.name == old.name && topic.partitions.len() == old.partitions.len() {
+            for (p, o) in topic.partitions.iter_mut().zip(&old.partitions) {
+                hold(&mut || p.clone_from(o));
             }
-            i += 1;
+        }
+    }
+    // Cards are held only while the same ones are shown (none added, removed or renamed).
+    if next.consumers.iter().map(|c| &c.name).eq(prev.consumers.iter().map(|c| &c.name)) {
+        for (c, o) in next.consumers.iter_mut().zip(&prev.consumers) {
+            hold(&mut || c.clone_from(o));
+        }
+    }
+    if next.groups.iter().map(|g| &g.name).eq(prev.groups.iter().map(|g| &g.name)) {
+        for (g, o) in next.groups.iter_mut().zip(&prev.groups) {
+            hold(&mut || g.clone_from(o));
         }
     }
 }
