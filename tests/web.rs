@@ -227,3 +227,54 @@ async fn compare_shows_both_variants_numbers() {
     assert!(text.contains("commit after processing") && text.contains("commit before processing"), "{text}");
     assert_eq!(table.query_selector_all("tbody tr").unwrap().length(), 6);
 }
+
+#[wasm_bindgen_test]
+async fn partition_rows_show_the_newest_offsets_from_a_multiple_of_ten() {
+    let root = container();
+    let base = snapshot_at("basic", 3_000);
+    let with_end = move |end: u64| {
+        let mut s = base.clone();
+        let p = &mut s.topics[0].partitions[0];
+        (p.log_end_offset, p.high_watermark) = (end, end);
+        s
+    };
+    let snap = RwSignal::new(with_end(20));
+    let _mount = leptos::mount::mount_to(root.clone(), move || view! { <ClusterView snapshot=snap.read_only() /> });
+    let cells = |root: &web_sys::HtmlElement| -> Vec<String> {
+        let list = root.query_selector("ol[aria-label='Partition 0 of my-topic']").unwrap().unwrap();
+        let items = list.query_selector_all("li").unwrap();
+        (0..items.length()).map(|i| items.item(i).unwrap().text_content().unwrap()).collect()
+    };
+    leptos::task::tick().await;
+    assert_eq!(cells(&root), (0..20).map(|o| o.to_string()).collect::<Vec<_>>(), "up to 20 offsets fit");
+    snap.set(with_end(25));
+    leptos::task::tick().await;
+    assert_eq!(cells(&root), (10..25).map(|o| o.to_string()).collect::<Vec<_>>(), "the row moved on by ten");
+    snap.set(with_end(31));
+    leptos::task::tick().await;
+    assert_eq!(cells(&root), (20..31).map(|o| o.to_string()).collect::<Vec<_>>());
+}
+
+#[wasm_bindgen_test]
+fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
+    let ctl = Controller::new(Run::of_scenario(&scenario::find("stress").unwrap(), 1)).unwrap();
+    let fresh = || ctl.with(Snapshot::of).unwrap();
+    let partitions = |s: &Snapshot| s.topics.iter().flat_map(|t| t.partitions.clone()).collect::<Vec<_>>();
+    for frame in 1..=120 {
+        ctl.play_frame(frame * 16);
+    }
+    let (shown, model) = (ctl.snapshot().get_untracked(), fresh());
+    assert_eq!(shown.now_ms, model.now_ms, "the clock is exact");
+    let (shown_rows, model_rows) = (partitions(&shown), partitions(&model));
+    let behind = shown_rows.iter().zip(&model_rows).filter(|(a, b)| a != b).count();
+    assert!(behind > 0, "some rows wait for their turn");
+    assert!(behind <= shown_rows.len() * 7 / 8 + 1, "{behind} of {} rows behind", shown_rows.len());
+    ctl.refresh();
+    assert!(ctl.snapshot().get_untracked() == fresh(), "stopping shows every row exactly");
+    // A small cluster is always shown exactly.
+    let small = Controller::new(Run::of_scenario(&scenario::find("basic").unwrap(), 1)).unwrap();
+    for frame in 1..=120 {
+        small.play_frame(frame * 16);
+    }
+    assert!(small.snapshot().get_untracked() == small.with(Snapshot::of).unwrap());
+}
