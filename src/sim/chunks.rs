@@ -22,8 +22,15 @@ pub const CHUNK: usize = 64;
 struct Frozen {
     base_offset: u64,
     end_offset: u64,
-    data: Box<[u8]>,
+    /// Not shrunk to fit: nearly every chunk's bytes sit in a block of the same size
+    /// ([`CHUNK_BYTES`]), which the allocator hands out again as retention frees old chunks.
+    /// Blocks of a hundred different sizes left the process growing for hours after the
+    /// retention window was full.
+    data: Vec<u8>,
 }
+
+/// The capacity a chunk's bytes start with: a busy log's 64 batches take about 200.
+const CHUNK_BYTES: usize = CHUNK * 4;
 
 impl Frozen {
     fn decode(&self) -> Decoder<'_> {
@@ -199,8 +206,8 @@ impl Open {
 
     fn freeze(&mut self) -> Frozen {
         let end_offset = self.last.map_or(self.base_offset, |b| b.end_offset());
-        let data = std::mem::replace(&mut self.data, Vec::with_capacity(CHUNK * 4));
-        let frozen = Frozen { base_offset: self.base_offset, end_offset, data: data.into_boxed_slice() };
+        let data = std::mem::replace(&mut self.data, Vec::with_capacity(CHUNK_BYTES));
+        let frozen = Frozen { base_offset: self.base_offset, end_offset, data };
         *self = Open { data: std::mem::take(&mut self.data), ..Open::default() };
         frozen
     }
@@ -265,7 +272,8 @@ impl BatchDeque {
         }
         let mine = self.chunk(self.frozen_count() - 1);
         let (base, end) = (mine.base_offset, mine.end_offset);
-        let found = other.chunk_index(base).filter(|&i| i < other.frozen_count()).map(|i| other.chunk(i));
+        let i = other.chunk_index(base);
+        let found = (i < other.frozen_count()).then(|| other.chunk(i));
         let Some(theirs) = found.filter(|t| t.base_offset == base && t.end_offset == end) else { return };
         if Arc::ptr_eq(mine, theirs) || theirs.data != mine.data {
             return;
@@ -281,7 +289,7 @@ impl BatchDeque {
     }
 
     /// The index of the first frozen chunk that ends after `offset` (`frozen_count` if none).
-    fn chunk_index(&self, offset: u64) -> Option<usize> {
+    fn chunk_index(&self, offset: u64) -> usize {
         let (mut lo, mut hi) = (0, self.frozen_count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -291,7 +299,7 @@ impl BatchDeque {
                 hi = mid;
             }
         }
-        Some(lo)
+        lo
     }
 
     /// Removes the first `n` batches (or all there are).
@@ -335,7 +343,7 @@ impl BatchDeque {
     pub fn iter_from_offset(&self, offset: u64) -> impl Iterator<Item = Batch> + '_ {
         // A follower one batch behind asks for the last batch: no decoding needed.
         let last = self.open.last.filter(|l| offset >= l.base_offset);
-        let first = if last.is_some() { self.frozen_count() } else { self.chunk_index(offset).unwrap_or(0) };
+        let first = if last.is_some() { self.frozen_count() } else { self.chunk_index(offset) };
         let open = last.is_none().then(|| self.open.decode());
         self.iter_chunks_from(first, open.into_iter().flatten().chain(last))
             .skip_while(move |b| b.end_offset() <= offset)
