@@ -42,7 +42,7 @@ pub struct Controller {
     span: RwSignal<Span>,
     /// Said once after acting in the past: how many later actions the new branch dropped.
     forked: RwSignal<Option<(u64, usize)>>,
-    /// Frames played so far (staggers the refresh of a busy cluster's partitions).
+    /// Frames played so far (a busy cluster's rows and cards refresh in turns, see [`stagger`]).
     frames: StoredValue<u64, LocalStorage>,
 }
 
@@ -207,7 +207,7 @@ impl Controller {
     }
 
     /// Plays one animation frame forward to `t` (ms): like [`Controller::run_until`], with a
-    /// busy cluster's partition rows refreshed in turns.
+    /// busy cluster's rows and cards refreshed in turns.
     pub fn play_frame(&self, t: u64) {
         let frame = self.frames.try_update_value(|n| {
             *n += 1;
