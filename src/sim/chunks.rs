@@ -484,4 +484,20 @@ mod tests {
         assert_eq!(b.iter().next().map(|x| x.base_offset), Some(0));
         assert_eq!(a.iter().next().map(|x| x.base_offset), Some(batch(0, 0).end_offset()));
     }
+
+    #[test]
+    fn a_follower_shares_across_groups_of_chunks() {
+        let (mut leader, mut follower) = (BatchDeque::default(), BatchDeque::default());
+        let mut end = 0;
+        for i in 0..(GROUP * CHUNK * 2 + CHUNK + 5) as u64 {
+            let b = batch(end, i);
+            end = b.end_offset();
+            leader.push_back(b);
+            follower.push_back(b);
+            follower.share_newest_with(&leader);
+        }
+        assert_eq!(follower.groups.len(), 2);
+        assert!((0..follower.frozen_count()).all(|i| Arc::ptr_eq(follower.chunk(i), leader.chunk(i))));
+        assert!(follower.iter().eq(leader.iter()));
+    }
 }
