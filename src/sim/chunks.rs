@@ -34,7 +34,7 @@ const CHUNK_BYTES: usize = CHUNK * 4;
 
 impl Frozen {
     fn decode(&self) -> Decoder<'_> {
-        Decoder { data: &self.data, pos: 0, prev: start_of(self.base_offset) }
+        Decoder::new(&self.data, self.base_offset)
     }
 }
 
@@ -139,6 +139,13 @@ struct Decoder<'a> {
     prev: Batch,
 }
 
+impl<'a> Decoder<'a> {
+    /// Decodes `data`, a chunk whose first batch starts at `base_offset`.
+    fn new(data: &'a [u8], base_offset: u64) -> Self {
+        Decoder { data, pos: 0, prev: start_of(base_offset) }
+    }
+}
+
 impl Iterator for Decoder<'_> {
     type Item = Batch;
 
@@ -188,7 +195,7 @@ struct Open {
 
 impl Open {
     fn decode(&self) -> Decoder<'_> {
-        Decoder { data: &self.data, pos: 0, prev: start_of(self.base_offset) }
+        Decoder::new(&self.data, self.base_offset)
     }
 
     fn push(&mut self, batch: &Batch) {

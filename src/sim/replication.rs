@@ -484,15 +484,10 @@ impl Sim {
             let end = rep.log.log_end_offset();
             rep.hw = rep.hw.max(hw.min(end));
             let part = self.part_mut(tp);
-            if let Some(leader) = part.leader.filter(|l| *l != r && end > before) {
-                let (follower, leader) = if r < leader {
-                    let (a, b) = part.replicas.split_at_mut(leader);
-                    (&mut a[r], &b[0])
-                } else {
-                    let (a, b) = part.replicas.split_at_mut(r);
-                    (&mut b[0], &a[leader])
-                };
-                follower.log.share_storage_with(&leader.log);
+            if let Some(leader) = part.leader.filter(|_| end > before) {
+                if let Ok([follower, leader]) = part.replicas.get_disjoint_mut([r, leader]) {
+                    follower.log.share_storage_with(&leader.log);
+                }
             }
             if end > before {
                 self.emit(EventKind::Replicated {
