@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::Strategy;
+use super::sort;
 
 /// A topic-partition by name, as assignors see it.
 pub type TopicPartition = (String, u32);
@@ -55,7 +56,7 @@ fn subscribed(sub: &Subscription, topic: &str) -> bool {
 /// dynamic members by member id.
 fn member_order<'a>(members: impl Iterator<Item = (&'a String, &'a Subscription)>) -> Vec<&'a String> {
     let mut v: Vec<(&String, &Subscription)> = members.collect();
-    v.sort_by(|(a_id, a), (b_id, b)| match (&a.instance_id, &b.instance_id) {
+    sort::by(&mut v, |(a_id, a), (b_id, b)| match (&a.instance_id, &b.instance_id) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -97,7 +98,7 @@ fn java_hash_order(hashes: &[i32], max_size: usize) -> Vec<usize> {
         ((h ^ (h >> 16)) as usize) & (cap - 1)
     };
     let mut idx: Vec<usize> = (0..hashes.len()).collect();
-    idx.sort_by_key(|&i| bucket(hashes[i])); // stable: insertion order within a bucket
+    sort::by_key(&mut idx, |&i| bucket(hashes[i])); // stable: insertion order within a bucket
     idx
 }
 
@@ -275,7 +276,7 @@ fn constrained_assign(
     for (member, parts) in owned {
         let mut parts: Vec<TopicPartition> =
             parts.iter().filter(|tp| !multiply_claimed.contains(*tp)).cloned().collect();
-        parts.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        sort::by(&mut parts, |a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         let mine = assignment.get_mut(member).expect("member");
         let size = parts.len() as u32;
         if size < min_quota {
@@ -311,8 +312,8 @@ fn constrained_assign(
         .flat_map(|t| (0..input.topics[*t]).map(move |p| ((*t).clone(), p)))
         .filter(|tp| !assigned.contains(tp))
         .collect();
-    under_min.sort();
-    exactly_min.sort();
+    sort::natural(&mut under_min);
+    sort::natural(&mut exactly_min);
 
     // assignRoundRobin, with Java's iterator over the under-min list.
     let mut cursor = 0usize;
@@ -374,7 +375,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
     }
     let topic_key = |t: &String| (topic_consumers[t].len(), t.clone());
     let mut sorted_topics: Vec<String> = topic_consumers.keys().cloned().collect();
-    sorted_topics.sort_by_key(topic_key);
+    sort::by_key(&mut sorted_topics, topic_key);
     let mut sorted_all: Vec<TopicPartition> =
         sorted_topics.iter().flat_map(|t| (0..input.topics[t]).map(move |p| (t.clone(), p))).collect();
 
@@ -544,7 +545,7 @@ impl General {
     /// `sortedCurrentSubscriptions`: by assignment size, then member id.
     fn sorted_consumers(&self) -> Vec<String> {
         let mut v: Vec<&String> = self.current.keys().filter(|c| !self.fixed.contains(*c)).collect();
-        v.sort_by_key(|c| (self.current[*c].len(), (*c).clone()));
+        sort::by_key(&mut v, |c| (self.current[*c].len(), (*c).clone()));
         v.into_iter().cloned().collect()
     }
 
@@ -682,7 +683,7 @@ mod tests {
     }
 
     fn sorted(mut v: Vec<TopicPartition>) -> Vec<TopicPartition> {
-        v.sort();
+        sort::natural(&mut v);
         v
     }
 

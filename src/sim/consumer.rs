@@ -11,6 +11,7 @@ use super::config::{CommitMode, ConsumerSpec, OffsetReset};
 use super::engine::{Action, Consumer, ConsumerStatus, Phase, Sim, Tp};
 use super::event::{EventKind, OffsetRange, PartitionOffset};
 use super::group::{GroupError, JoinRequest, JoinResponse};
+use super::sort;
 use super::time::SimTime;
 
 impl Sim {
@@ -41,7 +42,7 @@ impl Sim {
                 topics.push(t);
             }
         }
-        topics.sort_by(|a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
+        sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
         Ok(topics)
     }
 
@@ -292,7 +293,7 @@ impl Sim {
                     .iter()
                     .filter_map(|(t, p)| self.topic_index(t).map(|topic| Tp { topic, partition: *p }))
                     .collect();
-                v.sort();
+                sort::natural(&mut v);
                 (id.clone(), v)
             })
             .collect();

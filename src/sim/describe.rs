@@ -2,6 +2,7 @@
 //! `printOffsets`, `printStates`), built from a snapshot of the model.
 
 use super::engine::{Sim, Tp};
+use super::sort;
 
 const MISSING: &str = "-";
 /// Every simulated client runs on the learner's machine, as in the tutorial's Docker setup.
@@ -94,13 +95,13 @@ pub fn offset_rows(sim: &Sim, view: &GroupView) -> Vec<OffsetRow> {
     };
     let by_name = |a: &OffsetRow, b: &OffsetRow| (&a.topic, a.partition).cmp(&(&b.topic, b.partition));
     let mut members: Vec<&MemberView> = view.members.iter().filter(|m| !m.assignment.is_empty()).collect();
-    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
+    sort::by_key(&mut members, |m| std::cmp::Reverse(m.assignment.len()));
     let mut rows = Vec::new();
     let mut assigned = Vec::new();
     for m in members {
         let mut mine: Vec<OffsetRow> =
             m.assignment.iter().map(|tp| row(*tp, &m.consumer_id, CLIENT_HOST, &m.client_id)).collect();
-        mine.sort_by(by_name);
+        sort::by(&mut mine, by_name);
         rows.extend(mine);
         assigned.extend(m.assignment.iter().copied());
     }
@@ -109,7 +110,7 @@ pub fn offset_rows(sim: &Sim, view: &GroupView) -> Vec<OffsetRow> {
         .filter(|(g, tp, _)| *g == view.name && !assigned.contains(tp))
         .map(|(_, tp, _)| row(tp, MISSING, MISSING, MISSING))
         .collect();
-    orphans.sort_by(by_name);
+    sort::by(&mut orphans, by_name);
     rows.extend(orphans);
     rows
 }

@@ -17,6 +17,7 @@ use super::log::{LogConfig, PartitionLog};
 use super::ranges::RangeCounts;
 use super::replication::OFFSETS_PARTITIONS;
 use super::scenario::Scenario;
+use super::sort;
 use super::time::SimTime;
 
 /// A topic-partition by index: `topic` indexes [`Sim::topics`].
@@ -668,7 +669,7 @@ impl Sim {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.clone()).collect();
         names.extend(self.committed.keys().map(|(g, _)| g.clone()));
         names.extend(self.groups.keys().cloned());
-        names.sort();
+        sort::natural(&mut names);
         names.dedup();
         names
     }

@@ -31,6 +31,7 @@ pub mod replication;
 pub mod report;
 pub mod scenario;
 pub mod snapshot;
+pub mod sort;
 pub mod time;
 pub mod timeline;
 

@@ -20,6 +20,7 @@ use super::config::limits;
 use super::event::{Event, EventKind};
 use super::invariants::{Violation, Watcher};
 use super::link::{LinkError, Run};
+use super::sort;
 use super::{Scenario, Sim, SimTime};
 
 /// A checkpoint is taken at most this many events after the previous one...
@@ -163,7 +164,7 @@ impl Timeline {
     pub fn with_scenario(scenario: Scenario, mut run: Run) -> Result<Timeline, LinkError> {
         // Commands are fed in time order; a stable sort keeps the order of equal times, which
         // is the order a replay runs them in.
-        run.commands.sort_by_key(|c| c.at);
+        sort::by_key(&mut run.commands, |c| c.at);
         let mut cur = Cursor::start(&scenario, run.seed)?;
         cur.sim.keep_events(true);
         let run = Run { cursor_ms: None, ..run };

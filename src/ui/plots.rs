@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::Controller;
 use crate::sim::snapshot::Snapshot;
+use crate::sim::sort;
 
 /// What the plots need from one simulated second.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +86,7 @@ fn label_positions(ends: Vec<Option<(f64, f64)>>) -> Vec<(f64, f64)> {
     const GAP: f64 = 10.0; // the labels are 9 px
     let mut out: Vec<(f64, f64)> = ends.iter().map(|e| e.unwrap_or((0.0, 0.0))).collect();
     let mut order: Vec<usize> = (0..out.len()).filter(|&i| ends[i].is_some()).collect();
-    order.sort_by(|&a, &b| out[a].1.total_cmp(&out[b].1).then(a.cmp(&b)));
+    sort::by(&mut order, |&a, &b| out[a].1.total_cmp(&out[b].1).then(a.cmp(&b)));
     for k in 1..order.len() {
         let above = out[order[k - 1]].1;
         let y = &mut out[order[k]].1;
@@ -115,7 +116,7 @@ pub fn Plots() -> impl IntoView {
                 }
                 let mut names: Vec<String> =
                     samples.iter().flat_map(|s| s.lag.iter().map(|(n, _)| n.clone())).collect();
-                names.sort();
+                sort::natural(&mut names);
                 names.dedup();
                 let lag_lines = names
                     .into_iter()
