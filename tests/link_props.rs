@@ -2,7 +2,7 @@
 //! damaged link is an error, never a panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-use ksim::sim::config::{CommitMode, Keys};
+use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, ProducerSpec, Strategy as Assignor};
 use ksim::sim::link::{LinkError, Run};
 use ksim::sim::{scenario, Command, TimedCommand};
 use proptest::prelude::*;
@@ -30,8 +30,24 @@ fn command() -> impl Strategy<Value = Command> {
         name.clone().prop_map(|consumer| Command::StartConsumer { consumer }),
         (name.clone(), name.clone()).prop_map(|(consumer, group)| Command::MoveConsumer { consumer, group }),
         name.clone().prop_map(|consumer| Command::SetCommitMode { consumer, mode: CommitMode::BeforeProcessing }),
-        (name, 1u32..20)
+        (name.clone(), 1u32..20)
             .prop_map(|(producer, cardinality)| Command::SetKeys { producer, keys: Keys::Random { cardinality } }),
+        (name.clone(), prop::option::of(0u32..4), 0u32..100).prop_map(|(name, partition, rate_per_sec)| {
+            Command::AddProducer { spec: ProducerSpec { name, partition, rate_per_sec, ..ProducerSpec::default() } }
+        }),
+        (name.clone(), name, any::<bool>(), prop::option::of("[a-z]{1,5}")).prop_map(|(name, group, priority, id)| {
+            Command::AddConsumer {
+                spec: ConsumerSpec {
+                    name,
+                    group,
+                    priority,
+                    group_instance_id: id,
+                    assignor: Assignor::CooperativeSticky,
+                    ..ConsumerSpec::default()
+                },
+            }
+        }),
+        (0u32..8, any::<u64>()).prop_map(|(broker, ms)| Command::DelayBroker { broker, ms }),
     ]
 }
 

@@ -1,12 +1,12 @@
 //! What a user (or a lesson's script) can do to a running cluster. Commands name things by their
 //! names, so a list of timed commands is plain data a link can carry.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
     /// Send `count` numbered records now (like one run of the tutorial's producer.py).
     Produce {
@@ -114,13 +114,26 @@ impl Command {
             Command::StopConsumer { consumer } => format!("stop {consumer}"),
             Command::StartConsumer { consumer } => format!("start {consumer}"),
             Command::SetProcessingTime { consumer, ms } => format!("{consumer} takes {ms} ms per record"),
-            Command::SetCommitMode { consumer, mode } => format!("{consumer} commits {mode:?}"),
+            Command::SetCommitMode { consumer, mode } => format!(
+                "{consumer} commits {}",
+                match mode {
+                    CommitMode::Auto => "automatically (enable.auto.commit)",
+                    CommitMode::AfterProcessing => "after processing each batch",
+                    CommitMode::BeforeProcessing => "before processing each batch",
+                }
+            ),
             Command::SetPriority { consumer, enabled: true } => {
                 format!("{consumer} drains its topics in priority order")
             }
             Command::SetPriority { consumer, enabled: false } => format!("{consumer} reads all its topics together"),
             Command::MoveConsumer { consumer, group } => format!("move {consumer} to {group}"),
-            Command::ConfigureConsumer { consumer, setting } => format!("configure {consumer}: {setting:?}"),
+            Command::ConfigureConsumer { consumer, setting } => match setting {
+                ConsumerSetting::AutoOffsetReset(r) => format!("{consumer} sets auto.offset.reset={}", r.name()),
+                ConsumerSetting::Assignor(a) => {
+                    format!("{consumer} sets partition.assignment.strategy={}", a.protocol_name())
+                }
+                ConsumerSetting::SessionTimeoutMs(ms) => format!("{consumer} sets session.timeout.ms={ms}"),
+            },
             Command::RemoveConsumer { consumer } => format!("remove {consumer}"),
             Command::RemoveProducer { producer } => format!("remove {producer}"),
             Command::CrashBroker { broker } => format!("crash broker {broker}"),
@@ -133,7 +146,7 @@ impl Command {
 }
 
 /// A consumer configuration that takes effect when the consumer (re)starts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "name", content = "value", rename_all = "snake_case")]
 pub enum ConsumerSetting {
     AutoOffsetReset(OffsetReset),
@@ -142,7 +155,7 @@ pub enum ConsumerSetting {
 }
 
 /// A command and the simulated time (ms) it is applied at.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimedCommand {
     pub at: u64,
     #[serde(flatten)]

@@ -19,8 +19,7 @@ pub mod limits {
 }
 
 /// The settings of the cluster as a whole.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClusterSpec {
     /// One-way network latency between any client and a broker, in ms.
     pub latency_ms: u64,
@@ -69,8 +68,7 @@ impl ClusterSpec {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopicSpec {
     pub name: String,
     /// `num.partitions`.
@@ -105,8 +103,8 @@ impl Default for TopicSpec {
 }
 
 /// How a producer picks record keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Keys {
     /// Null keys: Kafka's built-in uniform sticky partitioner (KIP-794).
     #[default]
@@ -142,8 +140,7 @@ impl Acks {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProducerSpec {
     pub name: String,
     pub topic: String,
@@ -221,6 +218,16 @@ pub enum OffsetReset {
     Latest,
 }
 
+impl OffsetReset {
+    /// As Kafka's configuration spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+        }
+    }
+}
+
 /// The partition assignment strategies of the classic protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -243,10 +250,11 @@ impl Strategy {
         }
     }
 
+    pub const ALL: [Strategy; 4] =
+        [Strategy::Range, Strategy::Roundrobin, Strategy::Sticky, Strategy::CooperativeSticky];
+
     pub fn parse(s: &str) -> Option<Strategy> {
-        [Strategy::Range, Strategy::Roundrobin, Strategy::Sticky, Strategy::CooperativeSticky]
-            .into_iter()
-            .find(|st| st.protocol_name() == s)
+        Strategy::ALL.into_iter().find(|st| st.protocol_name() == s)
     }
 
     pub fn is_cooperative(self) -> bool {
@@ -254,8 +262,7 @@ impl Strategy {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsumerSpec {
     pub name: String,
     /// `group.id`.

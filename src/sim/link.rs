@@ -8,12 +8,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::command::TimedCommand;
 use super::config::limits;
 use super::scenario::{self, Scenario};
-use super::{Sim, SimTime};
+use super::{wire, Sim, SimTime};
 
 /// The version `encode` writes.
 pub const LINK_VERSION: u32 = 1;
@@ -70,15 +70,13 @@ impl std::fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
-/// Version 1 on the wire.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Version 1 on the wire (read back by [`wire`], member by member).
+#[derive(Serialize)]
 struct RunV1 {
     v: u32,
     /// Scenario id.
     s: String,
     seed: u64,
-    #[serde(default)]
     c: Vec<TimedCommand>,
 }
 
@@ -128,8 +126,17 @@ impl Run {
             value.get("v").and_then(serde_json::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
         let run = match version {
             1 => {
-                let w: RunV1 = serde_json::from_value(value).map_err(|e| LinkError::Malformed(e.to_string()))?;
-                Run { scenario: w.s, seed: w.seed, commands: w.c, cursor_ms }
+                let read = || -> wire::Result<Run> {
+                    let mut m = wire::Members::of("run", value)?;
+                    m.need("v", wire::u64)?;
+                    let scenario = m.need("s", wire::string)?;
+                    let seed = m.need("seed", wire::u64)?;
+                    let mut commands = Vec::new();
+                    m.set("c", &mut commands, wire::timed_commands)?;
+                    m.done()?;
+                    Ok(Run { scenario, seed, commands, cursor_ms })
+                };
+                read().map_err(LinkError::Malformed)?
             }
             v => return Err(LinkError::UnknownVersion(v)),
         };

@@ -34,6 +34,7 @@ pub mod snapshot;
 pub mod sort;
 pub mod time;
 pub mod timeline;
+pub mod wire;
 
 pub use command::{Command, TimedCommand};
 pub use engine::{ConsumerStatus, Phase, Sim, SimError, Tp};

@@ -1,13 +1,12 @@
 //! Scenarios: a cluster, its clients and a script of timed commands. Built-in ones are the
 //! tutorial's basic producer/consumer runs; lessons build on the same data.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::command::{Command, TimedCommand};
 use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Scenario {
     pub id: String,
     pub title: String,

@@ -47,8 +47,10 @@ pub fn natural<T: Ord>(v: &mut [T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(not(target_arch = "wasm32"))]
     use proptest::prelude::*;
 
+    #[cfg(not(target_arch = "wasm32"))]
     proptest! {
         /// The same order as the standard library's stable sort, equal keys included.
         #[test]

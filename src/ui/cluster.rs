@@ -815,7 +815,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
             {setting_select(
                 "auto.offset.reset".into(),
                 opts(&[("earliest", "earliest"), ("latest", "latest")]),
-                get(|c| if c.settings.auto_offset_reset == OffsetReset::Latest { "latest".into() } else { "earliest".into() }),
+                get(|c| c.settings.auto_offset_reset.name().into()),
                 reset,
             )}
             {setting_select(
