@@ -278,3 +278,32 @@ fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
     }
     assert!(small.snapshot().get_untracked() == small.with(Snapshot::of).unwrap());
 }
+
+#[wasm_bindgen_test]
+async fn rows_out_of_view_wait_while_playing_and_catch_up_once_in_view() {
+    let (root, ctl, _m) = mount_with_controller("stress", 0, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });
+    let row = |topic: &str, p: u32| {
+        let list = root.query_selector(&format!("ol[aria-label='Partition {p} of {topic}']")).unwrap().unwrap();
+        list.parent_element().unwrap()
+    };
+    let shown = |t: usize, p: usize| ctl.snapshot().get_untracked().topics[t].partitions[p].clone();
+    let model = |t: usize, p: usize| ctl.with(|sim| Snapshot::of(sim).topics[t].partitions[p].clone()).unwrap();
+    let play = |from: u64, frames: u64| (from..from + frames).for_each(|f| ctl.play_frame(f * 16));
+    leptos::task::tick().await;
+    row("topic-0", 0).scroll_into_view();
+    gloo_timers::future::TimeoutFuture::new(200).await; // the observer reports what is in view
+    play(1, 120);
+    let (first, last) = (shown(0, 0), shown(2, 11));
+    assert!(first.log_end_offset > 0, "a row in view is refreshed");
+    assert_eq!(last.log_end_offset, 0, "a row far out of view keeps its state from before playing");
+    assert!(model(2, 11).log_end_offset > 0);
+
+    row("topic-2", 11).scroll_into_view();
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    play(121, 1);
+    assert_eq!(shown(2, 11), model(2, 11), "back in view: refreshed on the next frame");
+    play(122, 60);
+    assert_eq!(shown(0, 0).log_end_offset, first.log_end_offset, "now the first row is out of view");
+    ctl.refresh();
+    assert_eq!(shown(0, 0), model(0, 0), "stopping shows every row exactly");
+}

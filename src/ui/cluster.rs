@@ -13,6 +13,7 @@ use crate::sim::time::format_duration;
 use crate::sim::Command;
 
 use super::drag;
+use super::offscreen::{self, watch};
 use super::Controller;
 
 /// How many offsets a partition row shows at most: the newest, from a multiple of [`CELL_PAGE`].
@@ -435,7 +436,7 @@ pub fn PartitionRow(
     let open = RwSignal::new(false);
     let records_topic = topic.clone();
     view! {
-        <div class="partition">
+        <div class="partition" use:watch=offscreen::partition_key(&topic, index)>
             <button
                 class="pname"
                 aria-expanded=move || open.get().to_string()
@@ -482,6 +483,7 @@ pub fn GroupBox(
     let text = move |f: fn(&GroupSnap) -> String| move || me.with(|g| g.as_ref().map(f).unwrap_or_default());
     view! {
         <div
+            use:watch=offscreen::group_key(&name)
             class="group"
             class:drop-over=drag::hovering(name.clone())
             role="group"
@@ -592,7 +594,7 @@ pub fn ConsumerCard(
         }
     };
     view! {
-        <article class=class aria-label=format!("Consumer {name}")>
+        <article class=class aria-label=format!("Consumer {name}") use:watch=offscreen::consumer_key(&name)>
             <h5 class="handle" title="Drag onto another group to move it" on:pointerdown=grab>
                 <span class="grip" aria-hidden="true">"⠿"</span>
                 {name.clone()}

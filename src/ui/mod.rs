@@ -7,6 +7,7 @@ mod drag;
 mod inspect;
 mod invariants;
 mod lesson;
+mod offscreen;
 mod playback;
 mod plots;
 mod timeline;
@@ -48,9 +49,10 @@ pub struct Controller {
 
 /// While a cluster with more partitions than this plays, each partition's row (and each
 /// consumer's and group's card) is refreshed on one frame in [`STAGGER_FRAMES`], taking turns —
-/// an eighth of the page changes per frame instead of all of it. Rows and cards are at most
-/// seven frames behind the clock while playing, and exact whenever playback stops (see
-/// [`Controller::refresh`]).
+/// an eighth of the page changes per frame instead of all of it — and not at all while it is
+/// out of view ([`offscreen`]; on the next frame once it is back). Rows and cards in view are at
+/// most seven frames behind the clock while playing, and all are exact whenever playback stops
+/// (see [`Controller::refresh`]).
 const STAGGER_ABOVE_PARTITIONS: usize = 12;
 const STAGGER_FRAMES: u64 = 8;
 
@@ -62,30 +64,35 @@ fn stagger(prev: &Snapshot, next: &mut Snapshot, frame: u64) {
         return;
     }
     let mut turn = 0u64;
-    let mut hold = |new: &mut dyn FnMut()| {
-        if !(frame + turn).is_multiple_of(STAGGER_FRAMES) {
-            new();
+    // `keep_old` puts the previous state back: out of view (unless just back in view), or not
+    // this item's turn.
+    let mut hold = |key: String, keep_old: &mut dyn FnMut()| {
+        let due =
+            offscreen::came_back(&key) || (!offscreen::is_out(&key) && (frame + turn).is_multiple_of(STAGGER_FRAMES));
+        if !due {
+            keep_old();
         }
         turn += 1;
     };
     for (topic, old) in next.topics.iter_mut().zip(&prev.topics) {
         if topic.name == old.name && topic.partitions.len() == old.partitions.len() {
-            for (p, o) in topic.partitions.iter_mut().zip(&old.partitions) {
-                hold(&mut || p.clone_from(o));
+            for (i, (p, o)) in topic.partitions.iter_mut().zip(&old.partitions).enumerate() {
+                hold(offscreen::partition_key(&topic.name, i as u32), &mut || p.clone_from(o));
             }
         }
     }
     // Cards are held only while the same ones are shown (none added, removed or renamed).
     if next.consumers.iter().map(|c| &c.name).eq(prev.consumers.iter().map(|c| &c.name)) {
         for (c, o) in next.consumers.iter_mut().zip(&prev.consumers) {
-            hold(&mut || c.clone_from(o));
+            hold(offscreen::consumer_key(&c.name), &mut || c.clone_from(o));
         }
     }
     if next.groups.iter().map(|g| &g.name).eq(prev.groups.iter().map(|g| &g.name)) {
         for (g, o) in next.groups.iter_mut().zip(&prev.groups) {
-            hold(&mut || g.clone_from(o));
+            hold(offscreen::group_key(&g.name), &mut || g.clone_from(o));
         }
     }
+    offscreen::frame_done();
 }
 
 /// The current instant against the furthest one reached on this branch.
