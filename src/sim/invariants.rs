@@ -40,25 +40,29 @@ pub struct Violation {
     pub text: String,
 }
 
+/// No position known yet for a consumer's partition.
+const UNKNOWN: u64 = u64::MAX;
+
 /// Watches a run's events in order.
 #[derive(Clone, Debug, Default)]
 pub struct Watcher {
-    /// Where each consumer's next fetch of a partition must start: (consumer, topic, partition).
-    next: BTreeMap<(String, String, u32), u64>,
+    /// Where each consumer's next fetch of a partition must start: by consumer, then topic, then
+    /// partition number. Nested so that a fetch finds its entry by name without a new key.
+    next: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
     violations: Vec<Violation>,
 }
 
 impl Watcher {
     /// A watcher that takes up at `sim`'s present (after a fork): the positions consumers hold.
     pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
-        let mut next = BTreeMap::new();
+        let mut w = Watcher { next: BTreeMap::new(), violations };
         for c in &sim.consumers {
             for (tp, pos) in &c.positions {
                 let (topic, partition) = sim.tp_name(*tp);
-                next.insert((c.spec.name.clone(), topic, partition), *pos);
+                *w.next_of(&c.spec.name, &topic, partition) = *pos;
             }
         }
-        Watcher { next, violations }
+        w
     }
 
     pub fn violations(&self) -> &[Violation] {
@@ -88,25 +92,41 @@ impl Watcher {
                 self.broke(Invariant::NoAckedLoss, e, index, text);
             }
             EventKind::PositionSet { consumer, topic, partition, offset, .. } => {
-                self.next.insert((consumer.clone(), topic.clone(), *partition), *offset);
+                *self.next_of(consumer, topic, *partition) = *offset;
             }
             EventKind::Fetched { consumer, ranges, .. } => {
                 for r in ranges {
-                    let key = (consumer.clone(), r.topic.clone(), r.partition);
-                    if let Some(&want) = self.next.get(&key) {
-                        if r.from != want {
-                            let text = format!(
-                                "{consumer} read {}-{} from offset {} where {want} was next",
-                                r.topic, r.partition, r.from
-                            );
-                            self.broke(Invariant::OrderKept, e, index, text);
-                        }
+                    let next = self.next_of(consumer, &r.topic, r.partition);
+                    let want = std::mem::replace(next, r.to);
+                    if want != UNKNOWN && r.from != want {
+                        let text = format!(
+                            "{consumer} read {}-{} from offset {} where {want} was next",
+                            r.topic, r.partition, r.from
+                        );
+                        self.broke(Invariant::OrderKept, e, index, text);
                     }
-                    self.next.insert(key, r.to);
                 }
             }
             _ => {}
         }
+    }
+
+    /// Where `consumer`'s next fetch of the partition must start ([`UNKNOWN`] until known),
+    /// allocating keys only the first time a consumer or partition is seen.
+    fn next_of(&mut self, consumer: &str, topic: &str, partition: u32) -> &mut u64 {
+        if !self.next.contains_key(consumer) {
+            self.next.insert(consumer.to_string(), BTreeMap::new());
+        }
+        let topics = self.next.get_mut(consumer).expect("inserted above");
+        if !topics.contains_key(topic) {
+            topics.insert(topic.to_string(), Vec::new());
+        }
+        let offsets = topics.get_mut(topic).expect("inserted above");
+        let i = partition as usize;
+        if offsets.len() <= i {
+            offsets.resize(i + 1, UNKNOWN);
+        }
+        &mut offsets[i]
     }
 
     /// Checks the present state: no two running consumers of a group own one partition.
@@ -138,6 +158,41 @@ mod tests {
     use super::*;
     use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
     use crate::sim::{Command, Scenario, SimTime, TimedCommand};
+
+    #[test]
+    fn a_fetch_that_skips_or_repeats_offsets_breaks_the_order_invariant() {
+        use crate::sim::event::OffsetRange;
+        let fetched = |t: u64, consumer: &str, partition: u32, from: u64, to: u64| Event {
+            t,
+            kind: EventKind::Fetched {
+                consumer: consumer.into(),
+                group: "g".into(),
+                ranges: vec![OffsetRange { topic: "t".into(), partition, from, to }],
+            },
+        };
+        let mut w = Watcher::default();
+        let set = Event {
+            t: 1,
+            kind: EventKind::PositionSet {
+                consumer: "c1".into(),
+                group: "g".into(),
+                topic: "t".into(),
+                partition: 2,
+                offset: 5,
+                reason: "committed".into(),
+            },
+        };
+        w.observe(&set, 1);
+        w.observe(&fetched(2, "c1", 2, 5, 8), 2);
+        w.observe(&fetched(3, "c1", 2, 8, 9), 3);
+        w.observe(&fetched(4, "c2", 2, 0, 3), 4); // another consumer: its own positions
+        w.observe(&fetched(5, "c1", 0, 7, 9), 5); // a partition first seen in a fetch
+        assert!(w.first(Invariant::OrderKept).is_none(), "{:?}", w.violations());
+        w.observe(&fetched(6, "c1", 2, 10, 12), 6);
+        let v = w.first(Invariant::OrderKept).expect("offset 9 skipped");
+        assert_eq!((v.at_ms, v.event_index), (6, 6));
+        assert_eq!(v.text, "c1 read t-2 from offset 10 where 9 was next");
+    }
 
     #[test]
     fn an_acks_1_loss_breaks_the_first_invariant_at_the_election() {

@@ -330,13 +330,17 @@ impl Timeline {
         let count = self.cur.sim.event_count();
         let first_index = count - events.len() as u64 + 1;
         let new_ground = count > self.head_events;
+        // Only the newest RECENT_EVENTS are kept: older ones are dropped here, not queued first.
+        let kept_from = events.len().saturating_sub(RECENT_EVENTS);
         for (i, e) in events.into_iter().enumerate() {
             let index = first_index + i as u64;
             if index > self.head_events {
                 self.mark(&e, index);
                 self.watch.observe(&e, index);
             }
-            self.recent.push_back(e);
+            if i >= kept_from {
+                self.recent.push_back(e);
+            }
         }
         if new_ground {
             let now = self.now_ms();
