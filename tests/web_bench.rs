@@ -32,22 +32,26 @@ async fn breathe() {
 async fn bench_sim_speed_wasm() {
     let minutes = common::minutes_arg(10);
     let scenario = common::stress(minutes);
-    let mut sim = Sim::new(&scenario, 1).expect("valid");
-    let mut wall = 0.0;
-    for slice in 1..=minutes * 12 {
-        let start = now_ms();
-        sim.run_until(SimTime(slice * 5_000));
-        wall += now_ms() - start;
-        breathe().await;
+    // Best of two runs, as `benches/sim_speed.rs` does natively.
+    let (mut best, mut events) = (f64::MAX, 0);
+    for _ in 0..2 {
+        let mut sim = Sim::new(&scenario, 1).expect("valid");
+        let mut wall = 0.0;
+        for slice in 1..=minutes * 12 {
+            let start = now_ms();
+            sim.run_until(SimTime(slice * 5_000));
+            wall += now_ms() - start;
+            breathe().await;
+        }
+        best = best.min(wall / 1000.0);
+        events = sim.event_count();
     }
-    let wall = wall / 1000.0;
     report(format!(
-        "wasm sim speed: {} simulated s in {wall:.2} s wall: {:.0} simulated s per wall s ({} events)",
+        "wasm sim speed: {} simulated s in {best:.2} s wall (best of 2): {:.0} simulated s per wall s ({events} events)",
         minutes * 60,
-        (minutes * 60) as f64 / wall,
-        sim.event_count()
+        (minutes * 60) as f64 / best,
     ));
-    report(common::bench_line("wasm_speed", (minutes * 60) as f64 / wall));
+    report(common::bench_line("wasm_speed", (minutes * 60) as f64 / best));
 }
 
 #[wasm_bindgen_test]
