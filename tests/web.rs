@@ -6,7 +6,7 @@ use ksim::sim::scenario;
 use ksim::sim::snapshot::Snapshot;
 use ksim::sim::Command;
 use ksim::sim::{Sim, SimTime};
-use ksim::ui::{App, ClusterView, Compare, Controller, EventLog, Plots, TimelineBar};
+use ksim::ui::{offscreen, App, ClusterView, Compare, Controller, EventLog, Plots, TimelineBar};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -281,7 +281,8 @@ fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
 
 #[wasm_bindgen_test]
 async fn rows_out_of_view_wait_while_playing_and_catch_up_once_in_view() {
-    let (root, ctl, _m) = mount_with_controller("stress", 0, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });
+    let (root, ctl, mount) =
+        mount_with_controller("stress", 0, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });
     let row = |topic: &str, p: u32| {
         let list = root.query_selector(&format!("ol[aria-label='Partition {p} of {topic}']")).unwrap().unwrap();
         list.parent_element().unwrap()
@@ -306,4 +307,10 @@ async fn rows_out_of_view_wait_while_playing_and_catch_up_once_in_view() {
     assert_eq!(shown(0, 0).log_end_offset, first.log_end_offset, "now the first row is out of view");
     ctl.refresh();
     assert_eq!(shown(0, 0), model(0, 0), "stopping shows every row exactly");
+    let rows_and_cards = 36 + 18 + 3;
+    assert_eq!(offscreen::watched(), rows_and_cards);
+    drop(mount);
+    leptos::task::tick().await;
+    gloo_timers::future::TimeoutFuture::new(100).await;
+    assert_eq!(offscreen::watched(), 0, "rows and cards stop being watched when they go");
 }

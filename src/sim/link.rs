@@ -89,7 +89,7 @@ impl Run {
     /// The query part of the link: `run=…` and, with a cursor, `&t=…`.
     pub fn encode(&self) -> String {
         let wire = RunV1 { v: LINK_VERSION, s: self.scenario.clone(), seed: self.seed, c: self.commands.clone() };
-        let json = serde_json::to_vec(&wire).expect("runs serialise");
+        let json = serde_json::to_vec(&wire).unwrap_or_else(|e| panic!("runs serialise: {e}"));
         let mut q = format!("run={}", URL_SAFE_NO_PAD.encode(json));
         if let Some(t) = self.cursor_ms {
             q.push_str(&format!("&t={t}"));

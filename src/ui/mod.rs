@@ -7,7 +7,7 @@ mod drag;
 mod inspect;
 mod invariants;
 mod lesson;
-mod offscreen;
+pub mod offscreen;
 mod playback;
 mod plots;
 mod timeline;
@@ -374,7 +374,7 @@ fn open(first: &Scenario, banner: RwSignal<Option<String>>) -> (Controller, Scen
     }
     let ctl = Controller::new(Run::of_scenario(first, DEFAULT_SEED))
         .or_else(|_| Controller::new(Run::of_scenario(&Scenario::default(), DEFAULT_SEED)))
-        .expect("the built-in experiments start");
+        .unwrap_or_else(|e| panic!("the built-in experiments start: {e}"));
     (ctl, first.clone(), false)
 }
 

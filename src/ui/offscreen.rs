@@ -55,6 +55,11 @@ pub fn came_back(key: &str) -> bool {
     STATE.with(|s| s.borrow().back.iter().any(|k| k == key))
 }
 
+/// How many elements are watched now.
+pub fn watched() -> usize {
+    STATE.with(|s| s.borrow().watched.len())
+}
+
 /// A played frame has used the "came back" marks.
 pub fn frame_done() {
     STATE.with(|s| s.borrow_mut().back.clear());
