@@ -23,8 +23,8 @@ struct State {
     out: Vec<String>,
     /// Keys that came back into view since the last played frame.
     back: Vec<String>,
-    /// Each watched element under a number of its own.
-    watched: Vec<(u64, Element)>,
+    /// Each watched element under a number of its own, with its key.
+    watched: Vec<(u64, String, Element)>,
     next_id: u64,
     observer: Option<IntersectionObserver>,
 }
@@ -99,7 +99,7 @@ pub fn watch(el: Element, key: String) {
         observer.observe(&el);
         s.next_id += 1;
         let id = s.next_id;
-        s.watched.push((id, el));
+        s.watched.push((id, key, el));
         Some(id)
     });
     if let Some(id) = id {
@@ -110,13 +110,12 @@ pub fn watch(el: Element, key: String) {
 fn unwatch(id: u64) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let Some(at) = s.watched.iter().position(|(i, _)| *i == id) else { return };
-        let (_, el) = s.watched.swap_remove(at);
+        let Some(at) = s.watched.iter().position(|(i, _, _)| *i == id) else { return };
+        let (_, key, el) = s.watched.swap_remove(at);
         if let Some(observer) = &s.observer {
             observer.unobserve(&el);
         }
-        let Some(key) = el.get_attribute(KEY_ATTRIBUTE) else { return };
-        if !s.watched.iter().any(|(_, e)| e.get_attribute(KEY_ATTRIBUTE).as_deref() == Some(key.as_str())) {
+        if !s.watched.iter().any(|(_, k, _)| *k == key) {
             s.out.retain(|k| *k != key);
             s.back.retain(|k| *k != key);
         }
