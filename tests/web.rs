@@ -214,6 +214,21 @@ async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
     click(&root, "button[aria-label='Step back to the previous event']");
     leptos::task::tick().await;
     assert!(ctl.snapshot().get_untracked().now_ms < 5_000);
+
+    // A click anywhere on a mark's shape goes to its moment: the crash, at 15 s.
+    let title = root.query_selector(".marks .mark:has(.mk-crash) title").unwrap().expect("the crash mark's title");
+    assert_eq!(title.text_content().unwrap(), "15.000s — consumer-2 crashed");
+    js_sys::eval(
+        "document.querySelector('.marks .mk-crash line').dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+    )
+    .unwrap();
+    leptos::task::tick().await;
+    assert_eq!(ctl.snapshot().get_untracked().now_ms, 15_000);
+    // A click on the track between marks goes nowhere.
+    js_sys::eval("document.querySelector('svg.marks').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        .unwrap();
+    leptos::task::tick().await;
+    assert_eq!(ctl.snapshot().get_untracked().now_ms, 15_000);
 }
 
 #[wasm_bindgen_test]

@@ -111,6 +111,22 @@ pub enum MarkerKind {
 }
 
 impl MarkerKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 9;
+
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [MarkerKind; MarkerKind::COUNT] = [
+        MarkerKind::Command,
+        MarkerKind::Crash,
+        MarkerKind::Stop,
+        MarkerKind::Start,
+        MarkerKind::RebalanceStart,
+        MarkerKind::RebalanceEnd,
+        MarkerKind::Commit,
+        MarkerKind::BrokerDown,
+        MarkerKind::LeaderElected,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             MarkerKind::Command => "action",
@@ -411,10 +427,88 @@ impl Timeline {
     }
 }
 
+/// The markers worth drawing on a scrubber whose range `0..range_ms` is cut into `slots` equal
+/// slots: the first marker of each kind in each slot. Later ones of the same kind in the same slot
+/// would be drawn on top of it (a long run commits every second), so a scrubber shows at most
+/// `slots` marks per kind however long the run. Indices into `markers`, in order; markers are in
+/// time order, and those at or past the end of the range fall in the last slot.
+pub fn distinct_markers(markers: &[Marker], range_ms: u64, slots: u64) -> impl Iterator<Item = usize> + '_ {
+    let slots = slots.max(1);
+    let slot_ms = range_ms.div_ceil(slots).max(1);
+    // The slot of the last mark shown, by kind.
+    let mut shown = [None; MarkerKind::COUNT];
+    markers.iter().enumerate().filter_map(move |(i, m)| {
+        let slot = (m.at_ms / slot_ms).min(slots - 1);
+        (shown[m.kind as usize].replace(slot) != Some(slot)).then_some(i)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::scenario;
+
+    fn marker(at_ms: u64, kind: MarkerKind) -> Marker {
+        Marker { at_ms, kind, label: format!("{} at {at_ms}", kind.name()), event_index: at_ms }
+    }
+
+    #[test]
+    fn every_marker_kind_is_listed_once_at_its_index() {
+        use MarkerKind::*;
+        // A new kind does not compile here until it is listed (and COUNT grows with it).
+        let listed = |k: MarkerKind| match k {
+            Command | Crash | Stop | Start | RebalanceStart | RebalanceEnd | Commit | BrokerDown | LeaderElected => {
+                MarkerKind::ALL.contains(&k)
+            }
+        };
+        for (i, k) in MarkerKind::ALL.into_iter().enumerate() {
+            assert!(listed(k));
+            assert_eq!(k as usize, i);
+        }
+    }
+
+    #[test]
+    fn distinct_markers_keep_the_first_of_each_kind_per_slot() {
+        use MarkerKind::{Commit, Crash};
+        // A 10 s range in 10 slots of 1 s.
+        let m = [
+            marker(0, Commit),
+            marker(400, Commit),   // same slot as 0: hidden
+            marker(500, Crash),    // another kind in that slot: shown
+            marker(999, Commit),   // hidden
+            marker(1_000, Commit), // next slot
+            marker(1_500, Crash),
+            marker(1_700, Crash),   // hidden
+            marker(9_999, Commit),  // last slot
+            marker(25_000, Commit), // past the range: last slot, hidden
+            marker(30_000, Crash),  // past the range, first crash there
+        ];
+        assert_eq!(distinct_markers(&m, 10_000, 10).collect::<Vec<_>>(), vec![0, 2, 4, 5, 7, 9]);
+        // Enough slots: every marker; one slot (or a zero range): one per kind.
+        assert_eq!(distinct_markers(&m, 10_000, 100_000).count(), m.len());
+        assert_eq!(distinct_markers(&m, 10_000, 1).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(distinct_markers(&m, 0, 0).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(distinct_markers(&[], 10_000, 10).count(), 0);
+    }
+
+    #[test]
+    fn a_long_run_draws_a_bounded_number_of_marks() {
+        // Three hours of a commit every second, a crash every minute.
+        let mut markers: Vec<Marker> = (0..3 * 3_600)
+            .map(|s| marker(s * 1_000, MarkerKind::Commit))
+            .chain((0..3 * 60).map(|m| marker(m * 60_000 + 500, MarkerKind::Crash)))
+            .collect();
+        sort::by_key(&mut markers, |m| m.at_ms);
+        let shown: Vec<usize> = distinct_markers(&markers, 3 * 3_600_000, 1_000).collect();
+        let count = |kind| shown.iter().filter(|&&i| markers[i].kind == kind).count();
+        assert!(
+            count(MarkerKind::Commit) <= 1_000 && count(MarkerKind::Commit) >= 900,
+            "{}",
+            count(MarkerKind::Commit)
+        );
+        assert_eq!(count(MarkerKind::Crash), 180, "sparser than the slots: all shown");
+        assert!(shown.windows(2).all(|w| w[0] < w[1]));
+    }
 
     fn run_of(id: &str) -> Run {
         Run::of_scenario(&scenario::find(id).unwrap(), 7)

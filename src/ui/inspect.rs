@@ -71,13 +71,14 @@ pub fn EventLog() -> impl IntoView {
         if !open.get() {
             return Vec::new();
         }
-        let needle = filter.get().to_lowercase();
+        // Case is ignored for ASCII letters (names and event types); other text matches as typed.
+        let needle = filter.get().to_ascii_lowercase();
         ctl.and_then(|c| {
             c.with_log(|log| {
                 log.iter()
                     .rev()
                     .map(|e| (e.t, e.to_line()))
-                    .filter(|(_, line)| needle.is_empty() || line.to_lowercase().contains(&needle))
+                    .filter(|(_, line)| needle.is_empty() || line.to_ascii_lowercase().contains(&needle))
                     .take(100)
                     .collect::<Vec<_>>()
             })

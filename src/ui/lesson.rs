@@ -50,7 +50,8 @@ fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
     // check passes (what the last step starts takes a moment to show).
     let second = Memo::new(move |_| ctl.snapshot().with(|s| s.now_ms / 1000));
     Effect::new(move |_| {
-        second.track();
+        // `get`, not `track`: a memo follows its sources only once it has been read.
+        let _ = second.get();
         let all_done = count > 0 && progress.with(|p| p.iter().all(|d| *d));
         let settled = verdicts.with_untracked(|v| v.as_ref().is_some_and(|v| v.iter().all(|x| x.pass)));
         if all_done && !settled {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::Controller;
 use crate::sim::time::format_duration;
-use crate::sim::timeline::{Marker, MarkerKind};
+use crate::sim::timeline::{distinct_markers, Marker, MarkerKind};
 
 /// The scrubber's range grows in these steps (ms), so marks move rarely, not every frame.
 const RANGES: [u64; 14] = [
@@ -55,36 +55,37 @@ fn shape(kind: MarkerKind) -> impl IntoView {
     }
 }
 
-const LEGEND: [MarkerKind; 9] = [
-    MarkerKind::Command,
-    MarkerKind::Crash,
-    MarkerKind::Stop,
-    MarkerKind::Start,
-    MarkerKind::RebalanceStart,
-    MarkerKind::RebalanceEnd,
-    MarkerKind::Commit,
-    MarkerKind::BrokerDown,
-    MarkerKind::LeaderElected,
-];
+/// Markers of one kind closer together than this fraction of the scrubber's range are drawn as
+/// one mark (a long run commits every second: thousands of marks on a few hundred pixels).
+const MARK_SLOTS: u64 = 1_000;
 
-fn marks(ctl: Controller, markers: &[Marker], end: u64, pause: impl Fn() + Copy + 'static) -> impl IntoView {
-    markers
-        .iter()
-        .map(|m| {
-            let at = m.at_ms;
-            let x = format!("{:.3}%", at as f64 / end as f64 * 100.0);
-            let title = format!("{} — {}", format_duration(at), m.label);
-            view! {
-                <svg x=x y="0" overflow="visible" class="mark" on:click=move |_| {
-                    pause();
-                    ctl.seek(at);
-                }>
-                    <title>{title}</title>
-                    {shape(m.kind)}
-                </svg>
-            }
-        })
-        .collect_view()
+/// The track is drawn in this many stretches.
+const MARK_STRETCHES: u64 = 10;
+
+/// The stretch of the track a mark at `at_ms` is drawn in.
+fn stretch_of(at_ms: u64, end: u64) -> u64 {
+    (at_ms / end.div_ceil(MARK_STRETCHES).max(1)).min(MARK_STRETCHES - 1)
+}
+
+/// One mark, placed against the scrubber's range end `end`; `data-at` says where a click on it
+/// goes (one listener on the track serves every mark).
+fn mark(m: &Marker, end: u64) -> impl IntoView {
+    let at = m.at_ms;
+    let x = format!("{:.3}%", at as f64 / end as f64 * 100.0);
+    let title = format!("{} — {}", format_duration(at), m.label);
+    view! {
+        <svg x=x y="0" overflow="visible" class="mark" data-at=at>
+            <title>{title}</title>
+            {shape(m.kind)}
+        </svg>
+    }
+}
+
+/// The instant of the mark a click landed on.
+fn clicked_mark(ev: &leptos::ev::MouseEvent) -> Option<u64> {
+    use wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+    target.closest(".mark").ok()??.get_attribute("data-at")?.parse().ok()
 }
 
 /// Scrubber, markers, step back, "jump to", and the branch warning.
@@ -98,23 +99,47 @@ pub fn TimelineBar(
     let end = Memo::new(move |_| range_end(span.with(|s| s.head_ms)));
     let count = Memo::new(move |_| span.with(|s| s.markers));
     let pause = move || playing.set(false);
-    let track = move || {
-        count.track();
+    // The marks drawn, each with the range end it is placed against: redrawn when a marker
+    // adds a mark or the range grows, not on every frame or every commit.
+    // (A memo is computed when read: `get`, not `track`, makes it follow its own sources.)
+    let shown = Memo::new(move |_| {
+        let _ = count.get();
         let end = end.get();
-        ctl.with_markers(|m| marks(ctl, m, end, pause).into_any())
-    };
-    let jump_options = move || {
-        count.track();
-        ctl.with_markers(|m| {
-            m.iter()
-                .filter(|m| m.kind != MarkerKind::Commit)
-                .rev()
-                .take(200)
-                .map(|m| {
-                    let label = format!("{} — {}", format_duration(m.at_ms), m.label);
-                    view! { <option value=m.at_ms.to_string()>{label}</option> }
+        untrack(|| {
+            ctl.with_markers(|m| distinct_markers(m, end, MARK_SLOTS).map(|i| (m[i].clone(), end)).collect::<Vec<_>>())
+        })
+        .unwrap_or_default()
+    });
+    // The track in stretches of a tenth of its range: a new mark redraws only its own stretch.
+    let stretches = (0..MARK_STRETCHES)
+        .map(|k| {
+            let part = Memo::new(move |_| {
+                shown.with(|all| {
+                    all.iter().filter(|(m, end)| stretch_of(m.at_ms, *end) == k).cloned().collect::<Vec<_>>()
                 })
-                .collect_view()
+            });
+            move || part.with(|marks| marks.iter().map(|(m, end)| mark(m, *end)).collect_view())
+        })
+        .collect_view();
+    // The moments to jump to: the newest 200 markers other than commits (which come every second).
+    let moments_count = Memo::new(move |_| {
+        let _ = count.get();
+        untrack(|| ctl.with_markers(|m| m.iter().filter(|m| m.kind != MarkerKind::Commit).count()))
+    });
+    let jump_options = move || {
+        let _ = moments_count.get();
+        untrack(|| {
+            ctl.with_markers(|m| {
+                m.iter()
+                    .filter(|m| m.kind != MarkerKind::Commit)
+                    .rev()
+                    .take(200)
+                    .map(|m| {
+                        let label = format!("{} — {}", format_duration(m.at_ms), m.label);
+                        view! { <option value=m.at_ms.to_string()>{label}</option> }
+                    })
+                    .collect_view()
+            })
         })
     };
     let past = move || {
@@ -167,8 +192,19 @@ pub fn TimelineBar(
                     "← Back"
                 </button>
                 <div class="scrubber">
-                    <svg class="marks" aria-hidden="true" width="100%" height="24">
-                        {track}
+                    <svg
+                        class="marks"
+                        aria-hidden="true"
+                        width="100%"
+                        height="24"
+                        on:click=move |ev| {
+                            if let Some(at) = clicked_mark(&ev) {
+                                pause();
+                                ctl.seek(at);
+                            }
+                        }
+                    >
+                        {stretches}
                     </svg>
                     <input
                         type="range"
@@ -208,7 +244,7 @@ pub fn TimelineBar(
                 </label>
             </div>
             <ul class="legend" aria-label="Timeline legend">
-                {LEGEND
+                {MarkerKind::ALL
                     .into_iter()
                     .map(|k| {
                         view! {
