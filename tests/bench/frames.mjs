@@ -63,6 +63,11 @@ await frames('16', 'lesson_');
 await open('Stress: a busy cluster');
 await frames('1');
 await frames('16');
+// The same, later in a run: what builds up over a run (marks, history) must not slow frames.
+const clock = () => page.evaluate(() => +document.querySelector('input[aria-label="Simulated time"]').value);
+await page.waitForFunction(() => +document.querySelector('input[aria-label="Simulated time"]').value >= 600000, null, { timeout: 180000, polling: 1000 });
+console.log(`(at ${(await clock() / 60000).toFixed(1)} simulated minutes)`);
+await frames('16', 'later_');
 await page.screenshot({ path: '/tmp/stress-16x.png' }).catch(() => {});
 page.assertClean();
 await browser.close();
