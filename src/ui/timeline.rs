@@ -57,7 +57,7 @@ fn shape(kind: MarkerKind) -> impl IntoView {
 
 /// Markers of one kind closer together than this fraction of the scrubber's range are drawn as
 /// one mark (a long run commits every second: thousands of marks on a few hundred pixels).
-const MARK_SLOTS: u64 = 1_000;
+const MARK_SLOTS: u64 = 250;
 
 /// The track is drawn in this many stretches.
 const MARK_STRETCHES: u64 = 10;
