@@ -491,7 +491,7 @@ impl Sim {
         con.positions.insert(tp, offset);
         let (consumer, group) = self.names(c);
         let (topic, partition) = self.tp_name(tp);
-        self.deliveries.entry((group.clone(), tp)).or_default().first_position.get_or_insert(offset);
+        self.deliveries.entry(&group, tp).first_position.get_or_insert(offset);
         self.emit(EventKind::PositionSet { consumer, group, topic, partition, offset, reason: reason.to_string() });
     }
 
@@ -700,7 +700,7 @@ impl Sim {
         }
         let (consumer, group) = self.names(c);
         for &(tp, from, to) in &done {
-            self.deliveries.entry((group.clone(), tp)).or_default().counts.add(from, to);
+            self.deliveries.entry(&group, tp).counts.add(from, to);
         }
         let ranges = self.offset_ranges(&done);
         self.emit(EventKind::Processed { consumer, group, ranges });
@@ -756,7 +756,7 @@ impl Sim {
         match self.validate_commit(&group, member_id, generation) {
             Ok(()) => {
                 for (tp, offset) in &offsets {
-                    self.committed.insert((group.clone(), *tp), *offset);
+                    *self.committed.entry(&group, *tp) = *offset;
                 }
                 let shown = self.partition_offsets(&offsets);
                 self.emit(EventKind::Committed { consumer, group, offsets: shown });

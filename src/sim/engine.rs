@@ -264,6 +264,42 @@ pub struct Consumer {
     pub removed: bool,
 }
 
+/// Values per consumer group and partition, in (group, partition) order. Looked up by name
+/// without allocating: a group's name is stored once, by its first entry.
+#[derive(Clone, Debug)]
+pub(crate) struct PerGroup<V>(BTreeMap<String, BTreeMap<Tp, V>>);
+
+impl<V> Default for PerGroup<V> {
+    fn default() -> Self {
+        PerGroup(BTreeMap::new())
+    }
+}
+
+impl<V> PerGroup<V> {
+    pub(crate) fn get(&self, group: &str, tp: Tp) -> Option<&V> {
+        self.0.get(group)?.get(&tp)
+    }
+
+    /// The value of `group` and `tp`, made with `V::default()` if there is none.
+    pub(crate) fn entry(&mut self, group: &str, tp: Tp) -> &mut V
+    where
+        V: Default,
+    {
+        if !self.0.contains_key(group) {
+            self.0.insert(group.to_string(), BTreeMap::new());
+        }
+        self.0.get_mut(group).map(|m| m.entry(tp).or_default()).unwrap_or_else(|| unreachable!("inserted above"))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Tp, &V)> {
+        self.0.iter().flat_map(|(g, m)| m.iter().map(move |(tp, v)| (g.as_str(), *tp, v)))
+    }
+
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
+}
+
 /// What one group has done with one partition: deliveries counted per offset.
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryTrack {
@@ -479,8 +515,8 @@ pub struct Sim {
     /// Group coordinators' state, by group name.
     pub groups: BTreeMap<String, Group>,
     /// Committed offsets per group, as `__consumer_offsets` holds them.
-    pub(crate) committed: BTreeMap<(String, Tp), u64>,
-    pub(crate) deliveries: BTreeMap<(String, Tp), DeliveryTrack>,
+    pub(crate) committed: PerGroup<u64>,
+    pub(crate) deliveries: PerGroup<DeliveryTrack>,
     pub(crate) client_counters: BTreeMap<String, u32>,
     trace: Trace,
 }
@@ -509,8 +545,8 @@ impl Sim {
             consumers: Vec::new(),
             keyers: Vec::new(),
             groups: BTreeMap::new(),
-            committed: BTreeMap::new(),
-            deliveries: BTreeMap::new(),
+            committed: PerGroup::default(),
+            deliveries: PerGroup::default(),
             client_counters: BTreeMap::new(),
             trace: Trace::new(false),
         };
@@ -647,27 +683,27 @@ impl Sim {
 
     /// The group's committed offset for a partition, if it has one.
     pub fn committed(&self, group: &str, tp: Tp) -> Option<u64> {
-        self.committed.get(&(group.to_string(), tp)).copied()
+        self.committed.get(group, tp).copied()
     }
 
     /// Every committed offset, by (group, partition), in order.
     pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, Tp, u64)> {
-        self.committed.iter().map(|((g, tp), o)| (g.as_str(), *tp, *o))
+        self.committed.iter().map(|(g, tp, o)| (g, tp, *o))
     }
 
     /// What each group did with each partition.
     pub fn deliveries(&self) -> impl Iterator<Item = (&str, Tp, &DeliveryTrack)> {
-        self.deliveries.iter().map(|((g, tp), d)| (g.as_str(), *tp, d))
+        self.deliveries.iter()
     }
 
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {
-        self.deliveries.get(&(group.to_string(), tp))
+        self.deliveries.get(group, tp)
     }
 
     /// Names of all groups, sorted.
     pub fn group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.clone()).collect();
-        names.extend(self.committed.keys().map(|(g, _)| g.clone()));
+        names.extend(self.committed.groups().cloned());
         names.extend(self.groups.keys().cloned());
         sort::natural(&mut names);
         names.dedup();
@@ -714,13 +750,11 @@ impl Sim {
     fn handle(&mut self, action: Action) {
         // Requests for a group coordinator that is down wait until the group has one again;
         // the coordinator's own timers do not run while it is down.
-        if let Some(group) = self.coordinator_group(&action) {
-            if !self.coordinator_available(&group) {
-                if !matches!(action, Action::SessionCheck { .. } | Action::JoinDeadline { .. }) {
-                    self.hold_for_coordinator(group, action);
-                }
-                return;
+        if let Some(group) = self.coordinator_group(&action).filter(|g| !self.coordinator_available(g)) {
+            if !matches!(action, Action::SessionCheck { .. } | Action::JoinDeadline { .. }) {
+                self.hold_for_coordinator(group.to_string(), action);
             }
+            return;
         }
         match action {
             Action::User(cmd) => self.handle_command(cmd),

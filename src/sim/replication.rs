@@ -725,16 +725,16 @@ impl Sim {
     }
 
     /// The group a coordinator-bound request or timer belongs to.
-    pub(crate) fn coordinator_group(&self, action: &Action) -> Option<String> {
+    pub(crate) fn coordinator_group<'a>(&'a self, action: &'a Action) -> Option<&'a str> {
         match action {
-            Action::JoinArrive { request, .. } => Some(request.group.clone()),
+            Action::JoinArrive { request, .. } => Some(&request.group),
             Action::SyncArrive { group, .. }
             | Action::HeartbeatArrive { group, .. }
             | Action::LeaveArrive { group, .. }
             | Action::SessionCheck { group, .. }
-            | Action::JoinDeadline { group } => Some(group.clone()),
+            | Action::JoinDeadline { group } => Some(group),
             Action::CommitArrive { consumer, .. } | Action::OffsetFetchArrive { consumer, .. } => {
-                Some(self.consumers[*consumer as usize].spec.group.clone())
+                Some(&self.consumers[*consumer as usize].spec.group)
             }
             _ => None,
         }
