@@ -232,6 +232,33 @@ async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
 }
 
 #[wasm_bindgen_test]
+async fn after_a_fork_the_marks_and_moments_are_the_new_branchs() {
+    let (root, ctl, _m) = mount_with_controller("consumer-group", 15_000, |_| {
+        let playing = RwSignal::new(false);
+        view! { <TimelineBar playing=playing /> }
+    });
+    let texts = |selector: &str| {
+        let found = root.query_selector_all(selector).unwrap();
+        (0..found.length()).map(|i| found.item(i).unwrap().text_content().unwrap()).collect::<Vec<_>>().join("\n")
+    };
+    ctl.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    ctl.run_until(40_000);
+    leptos::task::tick().await;
+    let (old_marks, old_moments) = (texts(".marks title"), texts("label.jump option"));
+    assert!(old_marks.contains("consumer-2 crashed") && old_moments.contains("consumer-2 crashed"));
+    // Back to 10 s, crash another consumer instead: as many markers of each kind, other ones.
+    ctl.seek(10_000);
+    ctl.apply(Command::CrashConsumer { consumer: "consumer-1".into() });
+    ctl.run_until(35_000);
+    leptos::task::tick().await;
+    let (marks, moments) = (texts(".marks title"), texts("label.jump option"));
+    for text in [&marks, &moments] {
+        assert!(text.contains("consumer-1 crashed") && !text.contains("consumer-2 crashed"), "{text}");
+    }
+    assert_eq!(moments.lines().count(), old_moments.lines().count(), "as many moments, other ones");
+}
+
+#[wasm_bindgen_test]
 async fn compare_shows_both_variants_numbers() {
     let (root, _ctl, _m) = mount_with_controller("crash-before-commit", 0, |_| view! { <Compare /> });
     leptos::task::tick().await;

@@ -97,18 +97,14 @@ pub fn TimelineBar(
     let Some(ctl) = use_context::<Controller>() else { return ().into_any() };
     let span = ctl.span();
     let end = Memo::new(move |_| range_end(span.with(|s| s.head_ms)));
-    let count = Memo::new(move |_| span.with(|s| s.markers));
     let pause = move || playing.set(false);
-    // The marks drawn, each with the range end it is placed against: redrawn when a marker
-    // adds a mark or the range grows, not on every frame or every commit.
-    // (A memo is computed when read: `get`, not `track`, makes it follow its own sources.)
+    // The marks drawn, each with the range end it is placed against. Recomputed with the span
+    // (cheap: no view), compared by content: the track redraws only when a mark is added, the
+    // range grows or a new branch has other marks — not on every frame or every commit.
     let shown = Memo::new(move |_| {
-        let _ = count.get();
         let end = end.get();
-        untrack(|| {
-            ctl.with_markers(|m| distinct_markers(m, end, MARK_SLOTS).map(|i| (m[i].clone(), end)).collect::<Vec<_>>())
-        })
-        .unwrap_or_default()
+        ctl.with_markers(|m| distinct_markers(m, end, MARK_SLOTS).map(|i| (m[i].clone(), end)).collect::<Vec<_>>())
+            .unwrap_or_default()
     });
     // The track in stretches of a tenth of its range: a new mark redraws only its own stretch.
     let stretches = (0..MARK_STRETCHES)
@@ -121,25 +117,22 @@ pub fn TimelineBar(
             move || part.with(|marks| marks.iter().map(|(m, end)| mark(m, *end)).collect_view())
         })
         .collect_view();
-    // The moments to jump to: the newest 200 markers other than commits (which come every second).
-    let moments_count = Memo::new(move |_| {
-        let _ = count.get();
-        untrack(|| ctl.with_markers(|m| m.iter().filter(|m| m.kind != MarkerKind::Commit).count()))
+    // The moments to jump to: the newest 200 markers other than commits (which come every
+    // second), redrawn only when they change.
+    let moments = Memo::new(move |_| {
+        ctl.with_markers(|m| {
+            m.iter().filter(|m| m.kind != MarkerKind::Commit).rev().take(200).cloned().collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
     });
     let jump_options = move || {
-        let _ = moments_count.get();
-        untrack(|| {
-            ctl.with_markers(|m| {
-                m.iter()
-                    .filter(|m| m.kind != MarkerKind::Commit)
-                    .rev()
-                    .take(200)
-                    .map(|m| {
-                        let label = format!("{} — {}", format_duration(m.at_ms), m.label);
-                        view! { <option value=m.at_ms.to_string()>{label}</option> }
-                    })
-                    .collect_view()
-            })
+        moments.with(|m| {
+            m.iter()
+                .map(|m| {
+                    let label = format!("{} — {}", format_duration(m.at_ms), m.label);
+                    view! { <option value=m.at_ms.to_string()>{label}</option> }
+                })
+                .collect_view()
         })
     };
     let past = move || {

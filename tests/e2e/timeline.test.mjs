@@ -95,6 +95,10 @@ test('acting in the past warns first, then forks: the later crash is gone from t
   await page.getByRole('button', { name: 'Pause' }).click();
   assert.match(await page.getByRole('article', { name: 'Consumer consumer-2' }).innerText(), /running/);
   assert.match(await page.getByRole('article', { name: 'Consumer consumer-3' }).innerText(), /stopped/);
+  // The moments to jump to are the new branch's.
+  const moments = await page.getByRole('combobox', { name: 'Jump to a moment' }).locator('option').allInnerTexts();
+  assert.ok(moments.some((m) => m.includes('consumer-3 stopped')), moments.join('\n'));
+  assert.ok(!moments.some((m) => m.includes('consumer-2 crashed')), moments.join('\n'));
   // The new branch is what the link carries.
   await page.getByRole('button', { name: 'Copy link' }).click();
   const hash = execFileSync(ksim, ['run', page.url(), '--format', 'hash']).toString().trim();
