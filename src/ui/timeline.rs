@@ -55,8 +55,8 @@ fn shape(kind: MarkerKind) -> impl IntoView {
     }
 }
 
-/// Markers of one kind closer together than this fraction of the scrubber's range are drawn as
-/// one mark (a long run commits every second: thousands of marks on a few hundred pixels).
+/// Markers of one kind within the same 1/`MARK_SLOTS` of the scrubber's range are drawn as one
+/// mark (a long run commits every second: thousands of marks on a few hundred pixels).
 const MARK_SLOTS: u64 = 250;
 
 /// The track is drawn in this many stretches.
