@@ -202,6 +202,14 @@ async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
     assert!(count(&root, ".marks .mk-rebalance") >= 2, "the first join and the crash");
     assert_eq!(count(&root, ".past"), 0, "at the head, nothing to warn about");
 
+    // A command applied while paused is marked at once, though the clock does not move
+    // (at the head: no new branch).
+    let commands = count(&root, ".marks .mk-command");
+    let producer = ctl.snapshot().get_untracked().producers[0].name.clone();
+    ctl.apply(Command::SetRate { producer, per_sec: 5 });
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".marks .mk-command"), commands + 1);
+
     let slider: web_sys::HtmlInputElement =
         root.query_selector("input[aria-label='Simulated time']").unwrap().unwrap().unchecked_into();
     slider.set_value("5000");
@@ -209,7 +217,7 @@ async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
     leptos::task::tick().await;
     assert_eq!(ctl.snapshot().get_untracked().now_ms, 5_000);
     let past = root.query_selector(".past").unwrap().expect("the branch warning");
-    assert!(past.text_content().unwrap().contains("the 1 later action will be dropped"));
+    assert!(past.text_content().unwrap().contains("the 2 later actions will be dropped"));
 
     click(&root, "button[aria-label='Step back to the previous event']");
     leptos::task::tick().await;

@@ -104,7 +104,8 @@ pub struct Span {
     pub in_past: bool,
     /// Actions after the current instant that acting now would drop.
     pub later_commands: usize,
-    /// Markers on this branch (the timeline redraws its marks when this changes).
+    /// Markers on this branch: a marker added without time moving (a command applied while
+    /// paused) still changes the span, which readers of the markers follow.
     pub markers: usize,
     /// Invariant violations on this branch.
     pub violations: usize,
