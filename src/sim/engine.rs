@@ -310,7 +310,8 @@ pub struct DeliveryTrack {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Action {
-    User(Command),
+    /// Boxed: a command carries whole specs, and every queued action would be as large.
+    User(Box<Command>),
     ProducerSend {
         producer: u32,
     },
@@ -455,18 +456,20 @@ pub(crate) enum Action {
 #[derive(Clone, Debug)]
 struct Scheduled {
     at: SimTime,
-    /// User commands run after the model's own actions due at the same instant. A command
-    /// applied live at `t` runs once playback has handled everything up to `t`; the same
+    /// The insertion sequence number, with its top bit set for user commands: user commands run
+    /// after the model's own actions due at the same instant (then in insertion order). A
+    /// command applied live at `t` runs once playback has handled everything up to `t`; the same
     /// command replayed from a link is queued long before — this keeps the two identical.
-    user: bool,
-    seq: u64,
+    rank: u64,
     /// Where the action waits in [`Sim::actions`]: the heap moves small keys, not actions.
     slot: u32,
 }
 
 impl Scheduled {
-    fn key(&self) -> (SimTime, bool, u64) {
-        (self.at, self.user, self.seq)
+    const USER: u64 = 1 << 63;
+
+    fn key(&self) -> (SimTime, u64) {
+        (self.at, self.rank)
     }
 }
 
@@ -606,7 +609,7 @@ impl Sim {
     /// Queues a command at simulated time `at` (now, if `at` is in the past).
     pub fn schedule(&mut self, at: SimTime, command: Command) {
         let at = at.max(self.now);
-        self.push(at, Action::User(command));
+        self.push(at, Action::User(Box::new(command)));
     }
 
     /// Applies a command now, after anything already queued for this instant.
@@ -732,7 +735,9 @@ impl Sim {
                 (self.actions.len() - 1) as u32
             }
         };
-        self.queue.push(Scheduled { at, user, seq, slot });
+        debug_assert!(seq < Scheduled::USER, "2^63 actions");
+        let rank = if user { seq | Scheduled::USER } else { seq };
+        self.queue.push(Scheduled { at, rank, slot });
     }
 
     pub(crate) fn after(&mut self, ms: u64, action: Action) {
@@ -757,7 +762,7 @@ impl Sim {
             return;
         }
         match action {
-            Action::User(cmd) => self.handle_command(cmd),
+            Action::User(cmd) => self.handle_command(*cmd),
             Action::ProducerSend { producer } => self.producer_send(producer),
             Action::ProduceArrive { producer, batches } => self.produce_arrive(producer, batches),
             Action::ProduceRetry { producer, partition } => self.resend(producer, partition),
