@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::sim::assign::{self, AssignInput, Subscription};
 use crate::sim::config::Strategy;
 use crate::sim::link::Run;
+use crate::sim::text::{one_line, quoted};
 use crate::sim::{describe, murmur2, report, scenario, time, Scenario, SimTime};
 
 const USAGE: &str = "usage:
@@ -24,8 +25,9 @@ const USAGE: &str = "usage:
 pub struct CliError(pub String);
 
 impl std::fmt::Display for CliError {
+    /// One line, whatever the message repeats.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&one_line(&self.0, 1_000))
     }
 }
 
@@ -49,7 +51,7 @@ pub fn run(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result
         "run" => run_scenario(rest, out),
         "link" => link_cmd(rest, out),
         "help" | "--help" | "-h" => writeln!(out, "{USAGE}").map_err(io),
-        other => err(format!("unknown command '{other}' (try: partition, assign, lessons, run, link)")),
+        other => err(format!("unknown command {} (try: partition, assign, lessons, run, link)", quoted(other))),
     }
 }
 
@@ -72,14 +74,15 @@ fn partition(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
                     args.get(i).map(String::as_str).ok_or(CliError("--partitions needs a number".into()))?
                 }
             };
-            let n: u32 =
-                v.parse().map_err(|_| CliError(format!("--partitions must be a positive number, got '{v}'")))?;
+            let n: u32 = v
+                .parse()
+                .map_err(|_| CliError(format!("--partitions must be a positive number, got {}", quoted(v))))?;
             if n == 0 {
                 return err("--partitions must be at least 1");
             }
             partitions = Some(n);
         } else if a.starts_with("--") {
-            return err(format!("unknown option '{a}' for partition"));
+            return err(format!("unknown option {} for partition", quoted(a)));
         } else {
             keys.push(a);
         }
@@ -97,7 +100,7 @@ fn partition(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
 
 fn lessons(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     if let Some(a) = args.first() {
-        return err(format!("lessons takes no arguments, got '{a}'"));
+        return err(format!("lessons takes no arguments, got {}", quoted(a)));
     }
     for l in crate::sim::lesson::all() {
         writeln!(out, "{}\t{}", l.id, l.title).map_err(io)?;
@@ -140,9 +143,9 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
             "--seed" => {
                 seed_given = true;
                 let v = value("--seed")?;
-                seed = v
-                    .parse()
-                    .map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got '{v}'")))?;
+                seed = v.parse().map_err(|_| {
+                    CliError(format!("--seed must be a whole number from 0 to 2^64-1, got {}", quoted(&v)))
+                })?;
             }
             "--until" => until = Some(time::parse_duration(&value("--until")?).map_err(CliError)?),
             "--format" => {
@@ -151,12 +154,14 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
                     "summary" => Format::Summary,
                     "describe" => Format::Describe,
                     "hash" => Format::Hash,
-                    other => return err(format!("unknown format '{other}' (use jsonl, summary, describe or hash)")),
+                    other => {
+                        return err(format!("unknown format {} (use jsonl, summary, describe or hash)", quoted(other)))
+                    }
                 }
             }
-            _ if a.starts_with("--") => return err(format!("unknown option '{a}' for run")),
+            _ if a.starts_with("--") => return err(format!("unknown option {} for run", quoted(a))),
             _ if id.is_none() => id = Some(a),
-            _ => return err(format!("unexpected argument '{a}'")),
+            _ => return err(format!("unexpected argument {}", quoted(a))),
         }
         i += 1;
     }
@@ -169,8 +174,11 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         }
         run
     } else {
-        let scenario: Scenario = scenario::find(target)
-            .ok_or(CliError(format!("unknown scenario '{target}' (one of: {})", scenario_ids())))?;
+        let scenario: Scenario = scenario::find(target).ok_or(CliError(format!(
+            "unknown scenario {} (one of: {})",
+            quoted(target),
+            scenario_ids()
+        )))?;
         Run::of_scenario(&scenario, seed)
     };
     let scenario = run.scenario().map_err(|e| CliError(e.to_string()))?;
@@ -248,15 +256,15 @@ const MAX_ASSIGN_PARTITIONS: u64 = 10_000;
 
 fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
     if let Some(a) = args.first() {
-        return err(format!("assign takes no arguments (it reads JSON on stdin), got '{a}'"));
+        return err(format!("assign takes no arguments (it reads JSON on stdin), got {}", quoted(a)));
     }
     let mut text = String::new();
     stdin.read_to_string(&mut text).map_err(|e| CliError(format!("cannot read stdin: {e}")))?;
-    let req: AssignRequest =
-        serde_json::from_str(&text).map_err(|e| CliError(format!("invalid assign request: {e}")))?;
+    let req: AssignRequest = serde_json::from_str(&text)
+        .map_err(|e| CliError(format!("invalid assign request: {}", one_line(&e.to_string(), 200))))?;
     let strategy = Strategy::parse(&req.strategy).ok_or(CliError(format!(
-        "unknown strategy '{}' (use range, roundrobin, sticky or cooperative-sticky)",
-        req.strategy
+        "unknown strategy {} (use range, roundrobin, sticky or cooperative-sticky)",
+        quoted(&req.strategy)
     )))?;
     let total: u64 = req.topics.values().map(|n| u64::from(*n)).sum();
     if req.topics.values().any(|n| *n == 0) {
@@ -267,26 +275,29 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
     }
     for (member, topics) in &req.members {
         if let Some(t) = topics.iter().find(|t| !req.topics.contains_key(*t)) {
-            return err(format!("member '{member}' subscribes to '{t}', which is not in topics"));
+            return err(format!("member {} subscribes to {}, which is not in topics", quoted(member), quoted(t)));
         }
     }
     let known = |m: &String| req.members.contains_key(m);
     if let Some(m) = req.static_ids.keys().chain(req.previous.keys()).find(|m| !known(m)) {
-        return err(format!("'{m}' is not one of the members"));
+        return err(format!("{} is not one of the members", quoted(m)));
     }
     if let Some(Generation::PerMember(g)) = &req.generation {
         if let Some(m) = g.keys().find(|m| !known(m)) {
-            return err(format!("'{m}' is not one of the members"));
+            return err(format!("{} is not one of the members", quoted(m)));
         }
     }
     let mut members = Vec::new();
     for (id, topics) in &req.members {
         let mut owned = Vec::new();
         for (topic, parts) in req.previous.get(id).into_iter().flatten() {
-            let n =
-                *req.topics.get(topic).ok_or(CliError(format!("previous of '{id}' names unknown topic '{topic}'")))?;
+            let n = *req.topics.get(topic).ok_or(CliError(format!(
+                "previous of {} names unknown topic {}",
+                quoted(id),
+                quoted(topic)
+            )))?;
             if let Some(p) = parts.iter().find(|p| **p >= n) {
-                return err(format!("previous of '{id}': topic '{topic}' has no partition {p}"));
+                return err(format!("previous of {}: topic {} has no partition {p}", quoted(id), quoted(topic)));
             }
             owned.extend(parts.iter().map(|p| (topic.clone(), *p)));
         }
@@ -341,7 +352,7 @@ fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         {
             seed = v
                 .parse()
-                .map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got '{v}'")))?;
+                .map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got {}", quoted(v))))?;
             i += if a == "--seed" { 2 } else { 1 };
             continue;
         }
@@ -349,14 +360,15 @@ fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
             return err("--seed needs a value");
         }
         if a.starts_with("--") {
-            return err(format!("unknown option '{a}' for link"));
+            return err(format!("unknown option {} for link", quoted(a)));
         }
         if id.replace(a).is_some() {
-            return err(format!("unexpected argument '{a}'"));
+            return err(format!("unexpected argument {}", quoted(a)));
         }
         i += 1;
     }
     let id = id.ok_or(CliError(format!("link needs a SCENARIO (one of: {})", scenario_ids())))?;
-    let s = scenario::find(id).ok_or(CliError(format!("unknown scenario '{id}' (one of: {})", scenario_ids())))?;
+    let s =
+        scenario::find(id).ok_or(CliError(format!("unknown scenario {} (one of: {})", quoted(id), scenario_ids())))?;
     writeln!(out, "?{}", Run::of_scenario(&s, seed).encode()).map_err(io)
 }

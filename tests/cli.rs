@@ -246,3 +246,20 @@ fn run_lesson_summary_prints_each_check() {
     let lessons = stdout(&ksim(&["lessons"]));
     assert!(lessons.starts_with("lesson-durability\tLesson 1: message durability\n"), "{lessons}");
 }
+
+/// Whatever is typed is repeated quoted, escaped and cut: an error is always one line.
+#[test]
+fn errors_quote_what_was_typed_on_one_line() {
+    assert_user_error(&["run", "x\ny"], "unknown scenario 'x\\ny'");
+    assert_user_error(&["x\ny"], "unknown command 'x\\ny'");
+    assert_user_error(&["run", "basic", "--format", "json\nl"], "unknown format 'json\\nl'");
+    assert_user_error(&["run", "basic", "--until", "1\rq"], "invalid duration '1\\rq'");
+    assert_user_error(&["run", "basic", "--seed", "\u{1b}[31m"], "got '\\u{1b}[31m'");
+    assert_user_error(&["partition", "--partitions", "3", "--frob\t"], "unknown option '--frob\\t'");
+    let long = "z".repeat(5_000);
+    let o = ksim(&["run", &long]);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.len() < 1_000 && err.contains("…'"), "{} bytes: {err}", err.len());
+    // A link's contents are quoted too.
+    assert_user_error(&["run", "?run=eyJ2IjoxLCJzIjoieFxueSIsInNlZWQiOjEsImMiOltdfQ"], "unknown experiment 'x\\ny'");
+}

@@ -45,6 +45,7 @@ fn start_of(base_offset: u64) -> Batch {
         count: 0,
         producer: 0,
         keyer: 0,
+        producer_id: None,
         first_seq: 0,
         last_seq: 0,
         timestamp: SimTime::ZERO,
@@ -99,7 +100,7 @@ fn encode_one(out: &mut Vec<u8>, prev: &Batch, b: &Batch) {
     if b.count == 1 {
         flags |= ONE_RECORD;
     }
-    if b.producer == prev.producer && b.keyer == prev.keyer {
+    if b.producer == prev.producer && b.keyer == prev.keyer && b.producer_id == prev.producer_id {
         flags |= SAME_PRODUCER;
     }
     if b.leader_epoch == prev.leader_epoch {
@@ -118,6 +119,8 @@ fn encode_one(out: &mut Vec<u8>, prev: &Batch, b: &Batch) {
     if flags & SAME_PRODUCER == 0 {
         put_varint(out, u64::from(b.producer));
         put_varint(out, u64::from(b.keyer));
+        // 0 for a batch without a producer id (not idempotent), else the id + 1.
+        put_varint(out, b.producer_id.map_or(0, |id| u64::from(id) + 1));
     }
     if flags & SAME_EPOCH == 0 {
         put_varint(out, u64::from(b.leader_epoch));
@@ -157,10 +160,12 @@ impl Iterator for Decoder<'_> {
         let flags = data[*pos];
         *pos += 1;
         let count = if flags & ONE_RECORD != 0 { 1 } else { get_varint(data, pos) as u32 };
-        let (producer, keyer) = if flags & SAME_PRODUCER != 0 {
-            (prev.producer, prev.keyer)
+        let (producer, keyer, producer_id) = if flags & SAME_PRODUCER != 0 {
+            (prev.producer, prev.keyer, prev.producer_id)
         } else {
-            (get_varint(data, pos) as u32, get_varint(data, pos) as u32)
+            let (producer, keyer) = (get_varint(data, pos) as u32, get_varint(data, pos) as u32);
+            let id = get_varint(data, pos);
+            (producer, keyer, id.checked_sub(1).map(|id| id as u32))
         };
         let leader_epoch = if flags & SAME_EPOCH != 0 { prev.leader_epoch } else { get_varint(data, pos) as u32 };
         let first_seq = get_diff(data, pos, prev.last_seq);
@@ -172,6 +177,7 @@ impl Iterator for Decoder<'_> {
             count,
             producer,
             keyer,
+            producer_id,
             first_seq,
             last_seq,
             timestamp,
@@ -386,6 +392,7 @@ mod tests {
             count,
             producer: (x.is_multiple_of(3)) as u32,
             keyer: (x.is_multiple_of(17)) as u32,
+            producer_id: (!x.is_multiple_of(19)).then_some((x % 4) as u32 * 1_000),
             first_seq,
             last_seq: first_seq + u64::from(x.is_multiple_of(4)) * 9,
             timestamp: SimTime(x * 37 % 5_000),
@@ -448,6 +455,7 @@ mod tests {
                 count: 1,
                 producer: 2,
                 keyer: 0,
+                producer_id: Some(2),
                 first_seq: i * 12 + i % 5,
                 last_seq: i * 12 + i % 5,
                 timestamp: SimTime(i * 36),

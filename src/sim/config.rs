@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::text::quoted;
+
 /// Limits on user-supplied numbers, so an absurd link or command gets an error, not a hang.
 pub mod limits {
     pub const MAX_PARTITIONS: u32 = 10_000;
@@ -326,7 +328,7 @@ pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
         return Err(format!("{kind} name must be 1 to {} characters", limits::MAX_NAME_LEN));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(format!("{kind} name '{}' may only use letters, digits, '-', '_' and '.'", name.escape_default()));
+        return Err(format!("{kind} name {} may only use letters, digits, '-', '_' and '.'", quoted(name)));
     }
     Ok(())
 }

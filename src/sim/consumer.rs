@@ -12,6 +12,7 @@ use super::engine::{Action, Consumer, ConsumerStatus, Phase, Sim, Tp};
 use super::event::{EventKind, OffsetRange, PartitionOffset};
 use super::group::{GroupError, JoinRequest, JoinResponse};
 use super::sort;
+use super::text::quoted;
 use super::time::SimTime;
 
 impl Sim {
@@ -21,7 +22,7 @@ impl Sim {
             return Err("too many consumers".into());
         }
         if self.consumer_index(&spec.name).is_some() {
-            return Err(format!("a consumer named '{}' already exists", spec.name));
+            return Err(format!("a consumer named {} already exists", quoted(&spec.name)));
         }
         let topics = self.resolve_topics(&spec.topics)?;
         let client_id = self.next_client_id(&spec.group);
@@ -37,7 +38,7 @@ impl Sim {
     fn resolve_topics(&self, names: &[String]) -> Result<Vec<u32>, String> {
         let mut topics = Vec::new();
         for name in names {
-            let t = self.topic_index(name).ok_or(format!("no topic named '{name}'"))?;
+            let t = self.topic_index(name).ok_or(format!("no topic named {}", quoted(name)))?;
             if !topics.contains(&t) {
                 topics.push(t);
             }
@@ -128,6 +129,10 @@ impl Sim {
         con.reset_membership();
         let consumer = con.spec.name.clone();
         self.emit(EventKind::Crashed { consumer, lost_in_flight });
+        // A move it was finishing does not happen now; its new group.id is used when it starts.
+        if let Some(group) = self.consumers[c as usize].moving_to.take() {
+            self.set_group(c, &group);
+        }
     }
 
     pub(crate) fn request_stop(&mut self, c: u32) {
@@ -141,6 +146,7 @@ impl Sim {
     }
 
     /// `consumer.close()`: commit if auto-commit is on, leave the group (dynamic members only).
+    /// A consumer that is moving then starts again in its new group.
     pub(crate) fn close(&mut self, c: u32) {
         let con = &self.consumers[c as usize];
         if con.spec.commit == CommitMode::Auto && !con.positions.is_empty() {
@@ -153,6 +159,10 @@ impl Sim {
         con.reset_membership();
         let consumer = con.spec.name.clone();
         self.emit(EventKind::Stopped { consumer });
+        if let Some(group) = self.consumers[c as usize].moving_to.take() {
+            self.set_group(c, &group);
+            self.start_consumer(c);
+        }
     }
 
     /// Sends LeaveGroup for a dynamic member; a static member's session simply runs out.
@@ -172,19 +182,29 @@ impl Sim {
         self.after(self.latency(), Action::LeaveArrive { group, member_id });
     }
 
-    /// Moves a consumer to another group: a clean leave of the old group and a join of the new.
+    /// Moves a consumer to another group, as restarting its process with another `group.id`
+    /// does: a running consumer finishes the batch in hand (commit included) and closes —
+    /// committing for its old group, to that group's coordinator, and leaving it — then starts
+    /// in the new group. A consumer that is not running just takes the new `group.id`.
     pub(crate) fn move_consumer(&mut self, c: u32, group: &str) {
-        let was_running = self.consumers[c as usize].status == ConsumerStatus::Running;
-        if was_running {
-            self.close(c);
+        if self.consumers[c as usize].status != ConsumerStatus::Running {
+            self.set_group(c, group);
+            return;
+        }
+        self.consumers[c as usize].moving_to = Some(group.to_string());
+        if !self.consumers[c as usize].stopping {
+            self.request_stop(c);
+        }
+    }
+
+    fn set_group(&mut self, c: u32, group: &str) {
+        if self.consumers[c as usize].spec.group == group {
+            return;
         }
         let client_id = self.next_client_id(group);
         let con = &mut self.consumers[c as usize];
         con.spec.group = group.to_string();
         con.client_id = client_id;
-        if was_running {
-            self.start_consumer(c);
-        }
     }
 
     // ----- group membership -------------------------------------------------------------------
@@ -260,6 +280,7 @@ impl Sim {
                 if start_heartbeats {
                     self.after(hb, Action::HeartbeatTick { consumer: c, inc });
                 }
+                self.consumers[c as usize].syncing = Some(generation);
                 let assignments = leader.then(|| self.compute_assignment(c, &group, generation, strategy, members));
                 self.emit(EventKind::SyncGroup { consumer, group: group.clone(), generation });
                 self.after(
@@ -309,12 +330,13 @@ impl Sim {
         by_member
     }
 
-    pub(crate) fn sync_response(&mut self, c: u32, inc: u32, result: Result<Vec<Tp>, GroupError>) {
-        if !self.is_live(c, inc) {
-            return;
+    pub(crate) fn sync_response(&mut self, c: u32, inc: u32, generation: i32, result: Result<Vec<Tp>, GroupError>) {
+        if !self.is_live(c, inc) || self.consumers[c as usize].syncing != Some(generation) {
+            return; // it gave this SyncGroup up (its heartbeat learned it was out of the group)
         }
         let con = &mut self.consumers[c as usize];
         con.joining = false;
+        con.syncing = None;
         match result {
             Err(GroupError::UnknownMemberId) => {
                 con.member_id.clear();
@@ -348,6 +370,7 @@ impl Sim {
             con.last_change = Some((now, added.clone(), revoked.clone()));
         }
         con.assignment = new.clone();
+        con.assignment_generation = con.generation;
         con.last_assignment = new.clone();
         con.last_generation = con.generation;
         let cooperative = con.spec.assignor.is_cooperative();
@@ -391,25 +414,48 @@ impl Sim {
         let now = self.now;
         let con = &self.consumers[c as usize];
         let hb = con.spec.heartbeat_interval_ms;
-        // The heartbeat thread enforces max.poll.interval.ms while the application is away
-        // from poll() (processing, or committing after processing).
-        let outside_poll = matches!(
-            con.phase,
-            Phase::Processing | Phase::CommittingAfterProcessing | Phase::CommittingBeforeProcessing
-        );
-        if outside_poll && !con.member_id.is_empty() && now.since(con.last_poll) > con.spec.max_poll_interval_ms {
-            let (consumer, group) = self.names(c);
-            self.emit(EventKind::PollTimeout { consumer, group, max_poll_interval_ms: con.spec.max_poll_interval_ms });
-            self.leave_group(c, "max.poll.interval.ms exceeded");
-            self.lose_membership(c);
-        } else if !con.member_id.is_empty() && !con.joining {
+        if self.poll_timer_expired(c) {
+            self.poll_timeout(c);
+        } else if !con.member_id.is_empty() && (!con.joining || con.syncing.is_some()) {
+            // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
             let (group, member_id, generation) = (con.spec.group.clone(), con.member_id.clone(), con.generation);
             self.after(self.latency(), Action::HeartbeatArrive { consumer: c, inc, group, member_id, generation });
+        }
+        // Between heartbeats the thread also wakes when the poll timer runs out.
+        let con = &self.consumers[c as usize];
+        let deadline = con.last_poll.plus(con.spec.max_poll_interval_ms);
+        if con.outside_poll() && !con.member_id.is_empty() && deadline > now && deadline < now.plus(hb) {
+            self.push(deadline, Action::PollTimerCheck { consumer: c, inc });
         }
         self.after(hb, Action::HeartbeatTick { consumer: c, inc });
     }
 
+    /// `max.poll.interval.ms` has passed since the application last called poll(), and it is
+    /// still away (processing, or committing after processing), as a member.
+    fn poll_timer_expired(&self, c: u32) -> bool {
+        let con = &self.consumers[c as usize];
+        con.outside_poll() && !con.member_id.is_empty() && self.now >= con.last_poll.plus(con.spec.max_poll_interval_ms)
+    }
+
+    pub(crate) fn poll_timer_check(&mut self, c: u32, inc: u32) {
+        if self.is_live(c, inc) && self.poll_timer_expired(c) {
+            self.poll_timeout(c);
+        }
+    }
+
+    /// The heartbeat thread finds the poll timer expired: the consumer leaves the group.
+    fn poll_timeout(&mut self, c: u32) {
+        let con = &self.consumers[c as usize];
+        let max_poll_interval_ms = con.spec.max_poll_interval_ms;
+        let (consumer, group) = self.names(c);
+        self.emit(EventKind::PollTimeout { consumer, group, max_poll_interval_ms });
+        self.leave_group(c, "max.poll.interval.ms exceeded");
+        self.lose_membership(c);
+    }
+
     /// The member is out of the group (removed, fenced or timed out): its partitions are lost.
+    /// Its application learns at its next poll(); if it is away from poll() now, holding
+    /// partitions, it is a zombie until then.
     fn lose_membership(&mut self, c: u32) {
         let con = &mut self.consumers[c as usize];
         con.member_id.clear();
@@ -417,22 +463,38 @@ impl Sim {
         con.rejoin_needed = true;
         con.pending_assignment = None;
         let owned = con.assignment.clone();
-        if !owned.is_empty() {
+        if owned.is_empty() {
+            return;
+        }
+        if con.outside_poll() {
+            con.zombie = true;
+            let (consumer, group) = self.names(c);
+            let partitions = self.labels(&owned);
+            self.emit(EventKind::Zombie { consumer, group, partitions });
+        } else {
             self.revoke(c, &owned, true);
         }
     }
 
-    pub(crate) fn heartbeat_response(&mut self, c: u32, inc: u32, result: Result<(), GroupError>) {
-        if !self.is_live(c, inc) || self.consumers[c as usize].joining {
+    pub(crate) fn heartbeat_response(&mut self, c: u32, inc: u32, generation: i32, result: Result<(), GroupError>) {
+        let con = &self.consumers[c as usize];
+        // Answers to heartbeats of an earlier generation, or while a JoinGroup is out, are old news.
+        if !self.is_live(c, inc) || con.generation != generation || (con.joining && con.syncing.is_none()) {
             return;
         }
         match result {
             Ok(()) => {}
+            // Waiting for SyncGroup, the rebalance is already under way: its answer will say.
+            Err(GroupError::RebalanceInProgress) if con.syncing.is_some() => {}
             Err(GroupError::RebalanceInProgress) => {
                 self.consumers[c as usize].rejoin_needed = true;
                 self.wake(c);
             }
             Err(GroupError::UnknownMemberId | GroupError::IllegalGeneration) => {
+                let con = &mut self.consumers[c as usize];
+                if con.syncing.take().is_some() {
+                    con.joining = false; // its SyncGroup is given up
+                }
                 self.lose_membership(c);
                 self.wake(c);
             }
@@ -457,13 +519,12 @@ impl Sim {
         let inc = con.inc;
         let (consumer, group) = self.names(c);
         let partitions = self.labels(&tps);
-        self.emit(EventKind::OffsetFetch { consumer, group, partitions });
-        self.after(self.latency(), Action::OffsetFetchArrive { consumer: c, inc, partitions: tps });
+        self.emit(EventKind::OffsetFetch { consumer, group: group.clone(), partitions });
+        self.after(self.latency(), Action::OffsetFetchArrive { consumer: c, inc, group, partitions: tps });
     }
 
-    pub(crate) fn offset_fetch_arrive(&mut self, c: u32, inc: u32, tps: Vec<Tp>) {
-        let group = self.consumers[c as usize].spec.group.clone();
-        let offsets: Vec<(Tp, Option<u64>)> = tps.iter().map(|tp| (*tp, self.committed(&group, *tp))).collect();
+    pub(crate) fn offset_fetch_arrive(&mut self, c: u32, inc: u32, group: &str, tps: Vec<Tp>) {
+        let offsets: Vec<(Tp, Option<u64>)> = tps.iter().map(|tp| (*tp, self.committed(group, *tp))).collect();
         self.after(self.latency(), Action::OffsetFetchResponse { consumer: c, inc, offsets });
     }
 
@@ -518,8 +579,13 @@ impl Sim {
             return;
         }
         let eager = !con.spec.assignor.is_cooperative();
+        if std::mem::take(&mut con.zombie) {
+            // onPartitionsLost: what it held may belong to others by now.
+            let owned = con.assignment.clone();
+            self.revoke(c, &owned, true);
+        }
         // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
-        if con.pending_assignment.is_some() {
+        if self.consumers[c as usize].pending_assignment.is_some() {
             self.apply_assignment(c);
         }
         let con = &self.consumers[c as usize];
@@ -719,15 +785,27 @@ impl Sim {
         }
     }
 
-    /// Sends an OffsetCommit of the consumer's positions, with its member id and generation.
+    /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
+    /// subscribed consumer outside an active generation does not send it: the commit fails at
+    /// once (Kafka's `CommitFailedException`).
     fn send_commit(&mut self, c: u32, sync: bool) {
         let con = &self.consumers[c as usize];
+        if con.member_id.is_empty() {
+            let (consumer, group) = self.names(c);
+            let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
+            self.emit(EventKind::CommitFailed { consumer, group, reason });
+            if sync {
+                self.commit_done(c);
+            }
+            return;
+        }
         let offsets: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         let (member_id, generation, inc) = (con.member_id.clone(), con.generation, con.inc);
         let (consumer, group) = self.names(c);
         let shown = self.partition_offsets(&offsets);
-        self.emit(EventKind::CommitSent { consumer, group, offsets: shown });
-        self.after(self.latency(), Action::CommitArrive { consumer: c, inc, offsets, sync, member_id, generation });
+        self.emit(EventKind::CommitSent { consumer, group: group.clone(), offsets: shown });
+        let arrive = Action::CommitArrive { consumer: c, inc, group, offsets, sync, member_id, generation };
+        self.after(self.latency(), arrive);
     }
 
     fn partition_offsets(&self, offsets: &[(Tp, u64)]) -> Vec<PartitionOffset> {
@@ -747,12 +825,14 @@ impl Sim {
         &mut self,
         c: u32,
         inc: u32,
+        group: &str,
         offsets: Vec<(Tp, u64)>,
         sync: bool,
         member_id: &str,
         generation: i32,
     ) {
-        let (consumer, group) = self.names(c);
+        let consumer = self.consumers[c as usize].spec.name.clone();
+        let group = group.to_string();
         match self.validate_commit(&group, member_id, generation) {
             Ok(()) => {
                 for (tp, offset) in &offsets {
@@ -803,6 +883,7 @@ impl Consumer {
             member_id: String::new(),
             generation: -1,
             joining: false,
+            syncing: None,
             rejoin_needed: false,
             heartbeating: false,
             pending_assignment: None,
@@ -810,6 +891,9 @@ impl Consumer {
             last_generation: -1,
             awaiting_offsets: BTreeSet::new(),
             pending_spec: None,
+            moving_to: None,
+            assignment_generation: -1,
+            zombie: false,
             last_change: None,
             removed: false,
         }
@@ -823,15 +907,23 @@ impl Consumer {
         self.positions.clear();
         self.in_flight.clear();
         self.assignment.clear();
+        self.assignment_generation = -1;
+        self.zombie = false;
         self.member_id.clear();
         self.generation = -1;
         self.joining = false;
+        self.syncing = None;
         self.rejoin_needed = false;
         self.heartbeating = false;
         self.pending_assignment = None;
         self.last_assignment.clear();
         self.last_generation = -1;
         self.awaiting_offsets.clear();
+    }
+
+    /// The application is away from poll(): processing, or committing around processing.
+    pub fn outside_poll(&self) -> bool {
+        matches!(self.phase, Phase::Processing | Phase::CommittingAfterProcessing | Phase::CommittingBeforeProcessing)
     }
 
     pub fn in_flight_records(&self) -> u64 {

@@ -5,19 +5,21 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::command::Command;
-use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec, ProducerSpec, TopicSpec};
+use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec, TopicSpec};
 use super::event::{Event, EventKind, Trace};
 use super::group::{Group, GroupError, JoinRequest, JoinResponse};
 use super::keys::Keyer;
 use super::log::{LogConfig, PartitionLog};
+use super::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
 use super::ranges::RangeCounts;
 use super::replication::OFFSETS_PARTITIONS;
 use super::scenario::Scenario;
 use super::sort;
+use super::text::quoted;
 use super::time::SimTime;
 
 /// A topic-partition by index: `topic` indexes [`Sim::topics`].
@@ -80,25 +82,12 @@ pub struct Replica {
     pub(crate) fetch_gen: u64,
 }
 
-/// A produce request's batch for one partition, as the producer retries it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SentBatch {
-    pub partition: u32,
-    /// The last sequence number the producer sent to this partition before this batch (the
-    /// idempotent producer's per-partition sequence chain).
-    pub prev_seq: Option<u64>,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    pub count: u32,
-    pub first_sent: SimTime,
-    pub attempt: u32,
-}
-
 /// An acks=all write waiting for the high watermark to pass `end_offset`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PendingAck {
     pub producer: u32,
     pub end_offset: u64,
+    pub base_offset: u64,
     pub batch: SentBatch,
 }
 
@@ -176,31 +165,6 @@ impl Partition {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Producer {
-    pub spec: ProducerSpec,
-    pub topic: u32,
-    pub keyer: u32,
-    /// Sequence number of the next record (the tutorial's message number).
-    pub next_seq: u64,
-    /// Records asked for by `produce` but not yet sent.
-    pending: u64,
-    rate_since: SimTime,
-    rate_sent: u64,
-    next_send: Option<SimTime>,
-    sticky: Option<u32>,
-    sticky_bytes: u64,
-    pub acked: u64,
-    /// Last sequence number sent to each partition.
-    pub(crate) last_sent: BTreeMap<u32, u64>,
-    /// Batches sent and not yet acknowledged, per partition, in the order sent.
-    pub(crate) unacked: BTreeMap<u32, Vec<SentBatch>>,
-    /// Partitions with a resend scheduled.
-    pub(crate) retrying: std::collections::BTreeSet<u32>,
-    /// Taken away by the user: sends nothing more, hidden.
-    pub removed: bool,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumerStatus {
     Running,
@@ -228,8 +192,15 @@ pub struct Consumer {
     pub phase: Phase,
     /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
     pub(crate) inc: u32,
-    /// The partitions it owns now.
+    /// The partitions it owns now...
     pub assignment: Vec<Tp>,
+    /// ...and the generation that gave them to it: the coordinator hands each partition to at
+    /// most one member per generation.
+    pub assignment_generation: i32,
+    /// It learned it is out of the group while its application was away from poll(): it still
+    /// holds (and may be processing) partitions that may have new owners, and its commit will
+    /// be rejected. At its next poll() it gives them up as lost and rejoins.
+    pub zombie: bool,
     /// The offset of the next record `poll()` returns, per owned partition with a known offset.
     pub positions: BTreeMap<Tp, u64>,
     /// Records handed to the application and not yet processed, in processing order.
@@ -250,6 +221,9 @@ pub struct Consumer {
     pub generation: i32,
     /// A JoinGroup or SyncGroup is in flight.
     pub joining: bool,
+    /// The generation whose SyncGroup answer it awaits (Kafka's `COMPLETING_REBALANCE`: its
+    /// heartbeats go on meanwhile).
+    pub(crate) syncing: Option<i32>,
     pub(crate) rejoin_needed: bool,
     pub(crate) heartbeating: bool,
     pub(crate) pending_assignment: Option<Vec<Tp>>,
@@ -258,6 +232,9 @@ pub struct Consumer {
     pub(crate) awaiting_offsets: std::collections::BTreeSet<Tp>,
     /// Configuration changed while running: it takes effect at the next start.
     pub pending_spec: Option<ConsumerSpec>,
+    /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
+    /// and starts again with this `group.id`.
+    pub moving_to: Option<String>,
     /// When its assignment last changed, with what it gained and what it gave up (for display).
     pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
     /// Taken away by the user: closed, hidden, not started again.
@@ -319,7 +296,7 @@ pub(crate) enum Action {
         producer: u32,
         batches: Vec<SentBatch>,
     },
-    /// The producer sends a partition's unacknowledged batches again, in order.
+    /// A partition's retry backoff is over: the producer sends its waiting batches again.
     ProduceRetry {
         producer: u32,
         partition: u32,
@@ -348,18 +325,21 @@ pub(crate) enum Action {
     },
     /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
     IsrCheck,
-    /// The answer to a produce request: these batches (partition, first sequence) are written.
+    /// The answer to a produce request: these batches are written.
     ProduceAck {
         producer: u32,
-        batches: Vec<(u32, u64)>,
+        batches: Vec<BatchAck>,
     },
     /// A consumer that is running from the start of the run (or from when it was added).
     LaunchConsumer {
         consumer: u32,
     },
+    /// An OffsetFetch reaches the coordinator of `group` (the group the consumer was in when it
+    /// sent it).
     OffsetFetchArrive {
         consumer: u32,
         inc: u32,
+        group: String,
         partitions: Vec<Tp>,
     },
     OffsetFetchResponse {
@@ -387,9 +367,11 @@ pub(crate) enum Action {
         consumer: u32,
         inc: u32,
     },
+    /// An OffsetCommit reaches the coordinator of `group`: a request names its group.
     CommitArrive {
         consumer: u32,
         inc: u32,
+        group: String,
         offsets: Vec<(Tp, u64)>,
         sync: bool,
         member_id: String,
@@ -421,9 +403,16 @@ pub(crate) enum Action {
     SyncResponse {
         consumer: u32,
         inc: u32,
+        /// The generation of the SyncGroup it answers.
+        generation: i32,
         result: Result<Vec<Tp>, GroupError>,
     },
     HeartbeatTick {
+        consumer: u32,
+        inc: u32,
+    },
+    /// The heartbeat thread wakes when the poll timer (`max.poll.interval.ms`) runs out.
+    PollTimerCheck {
         consumer: u32,
         inc: u32,
     },
@@ -437,6 +426,8 @@ pub(crate) enum Action {
     HeartbeatResponse {
         consumer: u32,
         inc: u32,
+        /// The generation the heartbeat was sent with.
+        generation: i32,
         result: Result<(), GroupError>,
     },
     LeaveArrive {
@@ -514,7 +505,13 @@ pub struct Sim {
     pub(crate) coordinator_backlog: BTreeMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
-    keyers: Vec<Keyer>,
+    pub(crate) keyers: Vec<Keyer>,
+    /// The next producer id the cluster hands out (`InitProducerId`).
+    pub(crate) next_producer_id: u32,
+    /// Every acknowledgement producers received, when kept (see [`Sim::keep_ack_ledger`]).
+    pub(crate) ack_ledger: Option<Vec<AckRecord>>,
+    /// Acknowledgements whose records the log did not hold where the leader said.
+    pub(crate) ack_findings: Vec<AckFinding>,
     /// Group coordinators' state, by group name.
     pub groups: BTreeMap<String, Group>,
     /// Committed offsets per group, as `__consumer_offsets` holds them.
@@ -547,6 +544,9 @@ impl Sim {
             producers: Vec::new(),
             consumers: Vec::new(),
             keyers: Vec::new(),
+            next_producer_id: 0,
+            ack_ledger: None,
+            ack_findings: Vec::new(),
             groups: BTreeMap::new(),
             committed: PerGroup::default(),
             deliveries: PerGroup::default(),
@@ -604,6 +604,22 @@ impl Sim {
     /// Keep events in memory for [`Sim::drain_events`] (the digest is kept either way).
     pub fn keep_events(&mut self, keep: bool) {
         self.trace.set_keep(keep);
+    }
+
+    /// Keep every acknowledgement producers receive (for checking a run's logs against what its
+    /// producers were told: [`Sim::ack_ledger`]).
+    pub fn keep_ack_ledger(&mut self, keep: bool) {
+        self.ack_ledger = keep.then(Vec::new);
+    }
+
+    /// The acknowledgements producers received, if kept.
+    pub fn ack_ledger(&self) -> Option<&[AckRecord]> {
+        self.ack_ledger.as_deref()
+    }
+
+    /// Acknowledgements whose records the leader's log did not hold where the leader said.
+    pub fn ack_findings(&self) -> &[AckFinding] {
+        &self.ack_findings
     }
 
     /// Queues a command at simulated time `at` (now, if `at` is in the past).
@@ -765,7 +781,7 @@ impl Sim {
             Action::User(cmd) => self.handle_command(*cmd),
             Action::ProducerSend { producer } => self.producer_send(producer),
             Action::ProduceArrive { producer, batches } => self.produce_arrive(producer, batches),
-            Action::ProduceRetry { producer, partition } => self.resend(producer, partition),
+            Action::ProduceRetry { producer, partition } => self.produce_retry(producer, partition),
             Action::ReplicaFetch { tp, replica, gen, fetch_offset, last_epoch } => {
                 self.replica_fetch_arrive(tp, replica, gen, fetch_offset, last_epoch)
             }
@@ -775,8 +791,8 @@ impl Sim {
             Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
             Action::IsrCheck => self.isr_check(),
             Action::ProduceAck { producer, batches } => self.produce_acked(producer, batches),
-            Action::OffsetFetchArrive { consumer, inc, partitions } => {
-                self.offset_fetch_arrive(consumer, inc, partitions)
+            Action::OffsetFetchArrive { consumer, inc, group, partitions } => {
+                self.offset_fetch_arrive(consumer, inc, &group, partitions)
             }
             Action::OffsetFetchResponse { consumer, inc, offsets } => {
                 self.offset_fetch_response(consumer, inc, offsets)
@@ -791,8 +807,8 @@ impl Sim {
                     self.processing_done(consumer);
                 }
             }
-            Action::CommitArrive { consumer, inc, offsets, sync, member_id, generation } => {
-                self.commit_arrive(consumer, inc, offsets, sync, &member_id, generation)
+            Action::CommitArrive { consumer, inc, group, offsets, sync, member_id, generation } => {
+                self.commit_arrive(consumer, inc, &group, offsets, sync, &member_id, generation)
             }
             Action::CommitResponse { consumer, inc, sync } => {
                 if self.is_live(consumer, inc) && sync {
@@ -804,12 +820,17 @@ impl Sim {
             Action::SyncArrive { consumer, inc, group, member_id, generation, assignments } => {
                 self.sync_arrive(consumer, inc, &group, &member_id, generation, assignments)
             }
-            Action::SyncResponse { consumer, inc, result } => self.sync_response(consumer, inc, result),
+            Action::SyncResponse { consumer, inc, generation, result } => {
+                self.sync_response(consumer, inc, generation, result)
+            }
             Action::HeartbeatTick { consumer, inc } => self.heartbeat_tick(consumer, inc),
+            Action::PollTimerCheck { consumer, inc } => self.poll_timer_check(consumer, inc),
             Action::HeartbeatArrive { consumer, inc, group, member_id, generation } => {
                 self.heartbeat_arrive(consumer, inc, &group, &member_id, generation)
             }
-            Action::HeartbeatResponse { consumer, inc, result } => self.heartbeat_response(consumer, inc, result),
+            Action::HeartbeatResponse { consumer, inc, generation, result } => {
+                self.heartbeat_response(consumer, inc, generation, result)
+            }
             Action::LeaveArrive { group, member_id } => self.leave_arrive(&group, &member_id),
             Action::SessionCheck { group, member_id } => self.session_check(&group, &member_id),
             Action::JoinDeadline { group } => self.join_deadline(&group),
@@ -828,8 +849,10 @@ impl Sim {
 
     fn handle_command(&mut self, cmd: Command) {
         let original = cmd.clone();
-        let producer_of = |sim: &Sim, name: &str| sim.producer_index(name).ok_or(format!("no producer named '{name}'"));
-        let consumer_of = |sim: &Sim, name: &str| sim.consumer_index(name).ok_or(format!("no consumer named '{name}'"));
+        let producer_of =
+            |sim: &Sim, name: &str| sim.producer_index(name).ok_or(format!("no producer named {}", quoted(name)));
+        let consumer_of =
+            |sim: &Sim, name: &str| sim.consumer_index(name).ok_or(format!("no consumer named {}", quoted(name)));
         let result: Result<(), String> = match cmd {
             Command::Produce { producer, count } => producer_of(self, &producer).and_then(|p| {
                 if self.producers[p as usize].removed {
@@ -839,9 +862,7 @@ impl Sim {
                     return Err(format!("count must be 1 to {}", limits::MAX_PRODUCE_COUNT));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.producers[p as usize].pending += count;
-                let linger = self.producers[p as usize].spec.linger_ms;
-                self.ensure_send_by(p, self.now.plus(linger));
+                self.produce(p, count);
                 Ok(())
             }),
             Command::SetRate { producer, per_sec } => producer_of(self, &producer).and_then(|p| {
@@ -852,30 +873,13 @@ impl Sim {
                     return Err(format!("rate must be at most {} records/s", limits::MAX_RATE_PER_SEC));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                let now = self.now;
-                let pr = &mut self.producers[p as usize];
-                // Records already due under the old rate become explicit pending ones.
-                pr.pending += pr.rate_due(now);
-                pr.spec.rate_per_sec = per_sec;
-                pr.rate_since = now;
-                pr.rate_sent = 0;
-                if per_sec > 0 {
-                    let first = pr.next_rate_record_time().expect("rate is positive");
-                    let linger = pr.spec.linger_ms;
-                    self.ensure_send_by(p, first.plus(linger));
-                }
+                self.set_rate(p, per_sec);
                 Ok(())
             }),
             Command::SetKeys { producer, keys } => producer_of(self, &producer).and_then(|p| {
                 keys.validate()?;
                 self.emit(EventKind::Command { command: original.clone() });
-                let topic = self.producers[p as usize].topic;
-                let partitions = self.topics[topic as usize].spec.partitions;
-                let salt = self.rng.random::<u64>();
-                self.keyers.push(Keyer::new(keys.clone(), partitions, salt));
-                let pr = &mut self.producers[p as usize];
-                pr.keyer = (self.keyers.len() - 1) as u32;
-                pr.spec.keys = keys;
+                self.set_keys(p, keys);
                 Ok(())
             }),
             Command::AddProducer { spec } => {
@@ -928,8 +932,10 @@ impl Sim {
                 if self.consumers[c as usize].removed {
                     return Err(format!("{consumer} was removed"));
                 }
-                if self.consumers[c as usize].spec.group == group {
-                    return Err(format!("{consumer} is already in {group}"));
+                let con = &self.consumers[c as usize];
+                if con.moving_to.as_ref().unwrap_or(&con.spec.group) == &group {
+                    let verb = if con.moving_to.is_some() { "already moving to" } else { "already in" };
+                    return Err(format!("{consumer} is {verb} {group}"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.move_consumer(c, &group);
@@ -952,6 +958,7 @@ impl Sim {
                     return Err(format!("{consumer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
+                self.consumers[c as usize].moving_to = None;
                 if self.consumers[c as usize].status == ConsumerStatus::Running {
                     self.request_stop(c);
                 }
@@ -963,14 +970,7 @@ impl Sim {
                     return Err(format!("{producer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                let now = self.now;
-                let pr = &mut self.producers[p as usize];
-                pr.pending = 0;
-                pr.spec.rate_per_sec = 0;
-                pr.rate_since = now;
-                pr.rate_sent = 0;
-                pr.next_send = None;
-                pr.removed = true;
+                self.remove_producer(p);
                 Ok(())
             }),
             Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
@@ -995,13 +995,14 @@ impl Sim {
                 self.brokers[b].delay_ms = ms;
                 Ok(())
             }),
+            // Fixed when a producer is built: a change builds a new one (see producer.rs).
             Command::SetAcks { producer, acks } => producer_of(self, &producer).map(|p| {
                 self.emit(EventKind::Command { command: original.clone() });
-                self.producers[p as usize].spec.acks = acks;
+                self.reconfigure_producer(p, Some(acks), None);
             }),
             Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).map(|p| {
                 self.emit(EventKind::Command { command: original.clone() });
-                self.producers[p as usize].spec.enable_idempotence = enabled;
+                self.reconfigure_producer(p, None, Some(enabled));
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
                 self.emit(EventKind::Command { command: original.clone() });
@@ -1013,160 +1014,7 @@ impl Sim {
         }
     }
 
-    // ----- producers and the broker's log ----------------------------------------------------
-
-    fn add_producer(&mut self, spec: ProducerSpec) -> Result<u32, String> {
-        spec.validate()?;
-        if self.producers.len() >= limits::MAX_CLIENTS {
-            return Err("too many producers".into());
-        }
-        if self.producer_index(&spec.name).is_some() {
-            return Err(format!("a producer named '{}' already exists", spec.name));
-        }
-        let topic = self.topic_index(&spec.topic).ok_or(format!("no topic named '{}'", spec.topic))?;
-        let partitions = self.topics[topic as usize].spec.partitions;
-        if spec.partition.is_some_and(|p| p >= partitions) {
-            return Err(format!("topic '{}' has no partition {}", spec.topic, spec.partition.unwrap_or(0)));
-        }
-        let salt = self.rng.random::<u64>();
-        self.keyers.push(Keyer::new(spec.keys.clone(), partitions, salt));
-        let rate = spec.rate_per_sec;
-        let index = self.producers.len() as u32;
-        self.producers.push(Producer {
-            topic,
-            keyer: (self.keyers.len() - 1) as u32,
-            next_seq: 0,
-            pending: 0,
-            rate_since: self.now,
-            rate_sent: 0,
-            next_send: None,
-            sticky: None,
-            sticky_bytes: 0,
-            acked: 0,
-            last_sent: BTreeMap::new(),
-            unacked: BTreeMap::new(),
-            retrying: Default::default(),
-            removed: false,
-            spec,
-        });
-        if rate > 0 {
-            let pr = &self.producers[index as usize];
-            let first = pr.next_rate_record_time().expect("rate is positive").plus(pr.spec.linger_ms);
-            self.ensure_send_by(index, first);
-        }
-        Ok(index)
-    }
-
-    /// Makes sure the producer sends no later than `at` (like a batch whose linger runs out).
-    fn ensure_send_by(&mut self, p: u32, at: SimTime) {
-        let pr = &mut self.producers[p as usize];
-        if pr.next_send.is_some_and(|t| t <= at) {
-            return;
-        }
-        pr.next_send = Some(at);
-        self.push(at, Action::ProducerSend { producer: p });
-    }
-
-    fn producer_send(&mut self, p: u32) {
-        let now = self.now;
-        let pr = &mut self.producers[p as usize];
-        if pr.next_send != Some(now) {
-            return; // superseded by an earlier send
-        }
-        pr.next_send = None;
-        let from_rate = pr.rate_due(now);
-        pr.rate_sent += from_rate;
-        let n = pr.pending + from_rate;
-        pr.pending = 0;
-        let next_rate = pr.next_rate_record_time();
-        let linger = pr.spec.linger_ms;
-        if n > 0 {
-            self.send_records(p, n);
-        }
-        if let Some(t) = next_rate {
-            self.ensure_send_by(p, t.max(now.plus(1)).plus(linger));
-        }
-    }
-
-    /// Partitions `n` new records like Kafka's producer and sends one produce request.
-    fn send_records(&mut self, p: u32, n: u64) {
-        let topic = self.producers[p as usize].topic;
-        let partitions = self.topics[topic as usize].spec.partitions;
-        let first_seq = self.producers[p as usize].next_seq;
-        let last_seq = first_seq + n - 1;
-        // Per partition: (first seq, last seq, count).
-        let mut per_partition: BTreeMap<u32, (u64, u64, u64)> = BTreeMap::new();
-        let mut add = |part: u32, seq: u64| {
-            let e = per_partition.entry(part).or_insert((seq, seq, 0));
-            e.1 = seq;
-            e.2 += 1;
-        };
-        let pr = &self.producers[p as usize];
-        if let Some(explicit) = pr.spec.partition {
-            per_partition.insert(explicit, (first_seq, last_seq, n));
-        } else if !matches!(pr.spec.keys, super::config::Keys::None) {
-            let keyer = &self.keyers[pr.keyer as usize];
-            for seq in first_seq..=last_seq {
-                add(keyer.partition_of(seq).expect("keyed records have a partition"), seq);
-            }
-        } else {
-            // Built-in uniform sticky partitioner: stay on one partition until about batch.size
-            // bytes went to it, then move to another one.
-            let record_bytes = pr.spec.record_bytes;
-            let batch_size = pr.spec.batch_size;
-            let mut seq = first_seq;
-            while seq <= last_seq {
-                let sticky = match self.producers[p as usize].sticky {
-                    Some(s) => s,
-                    None => {
-                        let s = self.rng.random_range(0..partitions);
-                        let pr = &mut self.producers[p as usize];
-                        pr.sticky = Some(s);
-                        pr.sticky_bytes = 0;
-                        s
-                    }
-                };
-                let pr = &mut self.producers[p as usize];
-                let room = batch_size.saturating_sub(pr.sticky_bytes).div_ceil(record_bytes).max(1);
-                let take = room.min(last_seq - seq + 1);
-                let e = per_partition.entry(sticky).or_insert((seq, seq, 0));
-                e.1 = seq + take - 1;
-                e.2 += take;
-                pr.sticky_bytes += take * record_bytes;
-                if pr.sticky_bytes >= batch_size {
-                    pr.sticky = None;
-                }
-                seq += take;
-            }
-        }
-        let pr = &mut self.producers[p as usize];
-        pr.next_seq = last_seq + 1;
-        let now = self.now;
-        let batches: Vec<SentBatch> = per_partition
-            .into_iter()
-            .map(|(partition, (first_seq, last_seq, count))| SentBatch {
-                partition,
-                prev_seq: pr.last_sent.insert(partition, last_seq),
-                first_seq,
-                last_seq,
-                count: count as u32,
-                first_sent: now,
-                attempt: 0,
-            })
-            .collect();
-        let (producer, topic_name) = (pr.spec.name.clone(), self.topics[topic as usize].spec.name.clone());
-        self.emit(EventKind::Sent { producer, topic: topic_name, first_seq, last_seq, records: n });
-        let acks_zero = self.producers[p as usize].spec.acks == super::config::Acks::Zero;
-        let pr = &mut self.producers[p as usize];
-        if acks_zero {
-            pr.acked += n;
-        } else {
-            for b in &batches {
-                pr.unacked.entry(b.partition).or_default().push(*b);
-            }
-        }
-        self.after(self.latency(), Action::ProduceArrive { producer: p, batches });
-    }
+    // ----- the brokers' logs -------------------------------------------------------------------
 
     /// Every live broker applies retention to its own replicas; the leader's deletions are
     /// reported.
@@ -1195,28 +1043,5 @@ impl Sim {
         }
         let every = self.cluster.retention_check_interval_ms.max(1);
         self.after(every, Action::RetentionCheck);
-    }
-}
-
-impl Producer {
-    /// Records created by the rate up to `now` and not yet sent.
-    fn rate_due(&self, now: SimTime) -> u64 {
-        let r = u64::from(self.spec.rate_per_sec);
-        if r == 0 {
-            return 0;
-        }
-        let created = (u128::from(now.since(self.rate_since)) * u128::from(r) / 1000) as u64;
-        created.saturating_sub(self.rate_sent)
-    }
-
-    /// When the rate creates its next unsent record.
-    fn next_rate_record_time(&self) -> Option<SimTime> {
-        let r = u64::from(self.spec.rate_per_sec);
-        if r == 0 {
-            return None;
-        }
-        let n = u128::from(self.rate_sent + 1);
-        let ms = (n * 1000).div_ceil(u128::from(r)) as u64;
-        Some(self.rate_since.plus(ms))
     }
 }

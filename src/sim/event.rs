@@ -189,6 +189,14 @@ pub enum EventKind {
         member_id: String,
         reason: String,
     },
+    /// The consumer learned it is out of the group while its application is away from poll()
+    /// (processing, or committing): it still holds these partitions, which may have new owners
+    /// already, and what it commits now is rejected. At its next poll() it gives them up as lost.
+    Zombie {
+        consumer: String,
+        group: String,
+        partitions: Vec<String>,
+    },
     /// The application spent longer than `max.poll.interval.ms` away from poll().
     PollTimeout {
         consumer: String,
@@ -280,6 +288,22 @@ pub enum EventKind {
         records: u32,
         error: String,
         retry_in_ms: Option<u64>,
+    },
+    /// `acks` or `enable.idempotence` changed: the old producer instance closed once what it
+    /// had sent was answered, and a new one started (with a new producer id if idempotent).
+    ProducerRestarted {
+        producer: String,
+        acks: String,
+        enable_idempotence: bool,
+        producer_id: Option<u32>,
+    },
+    /// The application's `send()` waited `max.block.ms` for room in a full `buffer.memory`
+    /// and failed: these records were never sent.
+    SendFailed {
+        producer: String,
+        topic: String,
+        records: u64,
+        error: String,
     },
     /// The idempotent producer's retry of a batch the leader already has: not written again.
     DuplicateIgnored {

@@ -334,11 +334,10 @@ impl Sim {
         }
         let waiting: Vec<(u32, u32)> =
             pending.iter().filter_map(|id| g.member(id).map(|m| (m.consumer, m.inc))).collect();
+        let generation = g.generation;
         for (consumer, inc) in waiting {
-            self.after(
-                self.latency(),
-                Action::SyncResponse { consumer, inc, result: Err(GroupError::RebalanceInProgress) },
-            );
+            let result = Err(GroupError::RebalanceInProgress);
+            self.after(self.latency(), Action::SyncResponse { consumer, inc, generation, result });
         }
         self.set_state(group, GroupState::PreparingRebalance, reason);
         self.push(deadline, Action::JoinDeadline { group: group.to_string() });
@@ -469,7 +468,7 @@ impl Sim {
     ) {
         let now = self.now;
         let respond = |sim: &mut Sim, result: Result<Vec<Tp>, GroupError>| {
-            sim.after(sim.latency(), Action::SyncResponse { consumer: c, inc, result });
+            sim.after(sim.latency(), Action::SyncResponse { consumer: c, inc, generation, result });
         };
         let Some(g) = self.groups.get_mut(group) else { return respond(self, Err(GroupError::UnknownMemberId)) };
         let Some(m) = g.member_mut(member_id) else { return respond(self, Err(GroupError::UnknownMemberId)) };
@@ -500,7 +499,8 @@ impl Sim {
                         .collect();
                     self.set_state(group, GroupState::Stable, "the leader's assignment arrived");
                     for (consumer, inc, a) in waiting {
-                        self.after(self.latency(), Action::SyncResponse { consumer, inc, result: Ok(a) });
+                        let response = Action::SyncResponse { consumer, inc, generation, result: Ok(a) };
+                        self.after(self.latency(), response);
                     }
                 }
             }
@@ -535,7 +535,7 @@ impl Sim {
             generation,
             error: result.err().map(|e| e.code().to_string()),
         });
-        self.after(self.latency(), Action::HeartbeatResponse { consumer: c, inc, result });
+        self.after(self.latency(), Action::HeartbeatResponse { consumer: c, inc, generation, result });
     }
 
     /// A LeaveGroup arrives: the member goes at once and the group rebalances.

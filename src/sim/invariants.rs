@@ -1,10 +1,14 @@
 //! Live invariants: what Kafka promises, watched event by event, each remembering the first
 //! moment it broke.
 //!
-//! - no acknowledged record is lost (it can be, with `acks=1` or an unclean election);
+//! - no acknowledged record is lost (it can be, with `acks=1` or an unclean election): checked
+//!   at leader elections, and from the producer's side — every acknowledgement names where its
+//!   records are, and the leader's log must hold them there;
 //! - each consumer reads a partition's offsets in order, without gaps (except where its position
 //!   is set: an assignment, a reset);
-//! - a partition has at most one owner per group at any instant.
+//! - a partition has at most one owner per group and generation. Kafka promises no more: a
+//!   consumer removed from the group while away from poll() (a zombie) may still be processing
+//!   a partition that a member of the next generation owns; its commit is rejected.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +29,7 @@ impl Invariant {
         match self {
             Invariant::NoAckedLoss => "No acknowledged record lost",
             Invariant::OrderKept => "Order per partition kept",
-            Invariant::OneOwner => "At most one owner per partition per group",
+            Invariant::OneOwner => "At most one owner per partition per group and generation",
         }
     }
 }
@@ -50,12 +54,14 @@ pub struct Watcher {
     /// partition number. Nested so that a fetch finds its entry by name without a new key.
     next: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
     violations: Vec<Violation>,
+    /// How many of the model's acknowledgement findings were looked at.
+    ack_findings_seen: usize,
 }
 
 impl Watcher {
     /// A watcher that takes up at `sim`'s present (after a fork): the positions consumers hold.
     pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
-        let mut w = Watcher { next: BTreeMap::new(), violations };
+        let mut w = Watcher { next: BTreeMap::new(), violations, ack_findings_seen: sim.ack_findings().len() };
         for c in &sim.consumers {
             for (tp, pos) in &c.positions {
                 let (topic, partition) = sim.tp_name(*tp);
@@ -129,17 +135,35 @@ impl Watcher {
         &mut offsets[i]
     }
 
-    /// Checks the present state: no two running consumers of a group own one partition.
-    pub fn check_owners(&mut self, sim: &Sim, at_ms: u64, index: u64) {
+    /// Checks the present state: no two running consumers of a group own one partition by the
+    /// same generation; and every acknowledgement producers received since the last check was
+    /// found in the log.
+    pub fn check_state(&mut self, sim: &Sim, at_ms: u64, index: u64) {
+        if let Some(f) = sim.ack_findings().get(self.ack_findings_seen) {
+            if self.first(Invariant::NoAckedLoss).is_none() {
+                let v = Violation {
+                    invariant: Invariant::NoAckedLoss,
+                    at_ms: f.at_ms,
+                    event_index: index,
+                    text: f.text.clone(),
+                };
+                self.violations.push(v);
+            }
+        }
+        self.ack_findings_seen = sim.ack_findings().len();
         if self.first(Invariant::OneOwner).is_some() {
             return;
         }
-        let mut owners: BTreeMap<(&str, super::Tp), &str> = BTreeMap::new();
+        let mut owners: BTreeMap<(&str, i32, super::Tp), &str> = BTreeMap::new();
         for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
             for tp in &c.assignment {
-                if let Some(other) = owners.insert((c.spec.group.as_str(), *tp), c.spec.name.as_str()) {
+                let key = (c.spec.group.as_str(), c.assignment_generation, *tp);
+                if let Some(other) = owners.insert(key, c.spec.name.as_str()) {
                     let (t, p) = sim.tp_name(*tp);
-                    let text = format!("{other} and {} of {} both own {t}-{p}", c.spec.name, c.spec.group);
+                    let text = format!(
+                        "{other} and {} of {} both own {t}-{p} in generation {}",
+                        c.spec.name, c.spec.group, c.assignment_generation
+                    );
                     self.violations.push(Violation { invariant: Invariant::OneOwner, at_ms, event_index: index, text });
                     return;
                 }

@@ -691,11 +691,23 @@ fn priority() -> Lesson {
             };
             let overtaken = count_in(&low_done, |t| t > sent && t <= done);
             let batch = u64::from(o.sim.consumers[0].spec.max_poll_records);
+            let took = (done - sent) as f64 / 1000.0;
+            if waiting == 0 {
+                return verdict(
+                    false,
+                    format!("no low-priority message was waiting when the high-priority ones were sent ({overtaken} low-priority ones were done before them): send the low-priority backlog first"),
+                );
+            }
+            if overtaken >= waiting || overtaken > batch {
+                return verdict(
+                    false,
+                    format!("the {total} high-priority messages were done {took:.1} s after they were sent, behind {overtaken} of the {waiting} low-priority messages waiting: more than the {batch} already fetched went first"),
+                );
+            }
             verdict(
-                waiting > overtaken && overtaken <= batch,
+                true,
                 format!(
-                    "the {total} high-priority messages were all done {:.1} s after they were sent, ahead of {} of the {waiting} low-priority messages waiting (only the {overtaken} already fetched went first)",
-                    (done - sent) as f64 / 1000.0,
+                    "the {total} high-priority messages were all done {took:.1} s after they were sent, ahead of {} of the {waiting} low-priority messages waiting (only the {overtaken} already fetched went first)",
                     waiting - overtaken,
                 ),
             )

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::command::TimedCommand;
 use super::config::limits;
 use super::scenario::{self, Scenario};
+use super::text::quoted;
 use super::{wire, Sim, SimTime};
 
 /// The version `encode` writes.
@@ -61,7 +62,7 @@ impl std::fmt::Display for LinkError {
                 write!(f, "the link is format version {v}; this ksim reads versions 1 to {LINK_VERSION}")
             }
             LinkError::UnknownScenario(id) => {
-                write!(f, "the link names an unknown experiment '{}'", id.escape_default())
+                write!(f, "the link names an unknown experiment {}", quoted(id))
             }
             LinkError::InvalidValue(why) => write!(f, "the link holds an impossible value: {why}"),
         }
@@ -110,9 +111,8 @@ impl Run {
         let cursor_ms = match param("t") {
             None => None,
             Some(t) => {
-                let ms: u64 = t
-                    .parse()
-                    .map_err(|_| LinkError::InvalidValue(format!("t={} is not a time in ms", t.escape_default())))?;
+                let ms: u64 =
+                    t.parse().map_err(|_| LinkError::InvalidValue(format!("t={} is not a time in ms", quoted(t))))?;
                 if ms > limits::MAX_MS {
                     return Err(LinkError::InvalidValue(format!("t={ms} is past the 30-day limit")));
                 }

@@ -18,6 +18,9 @@ pub struct Batch {
     pub producer: u32,
     /// Index of the producer's key setting at the time of sending.
     pub keyer: u32,
+    /// The idempotent producer's id (Kafka's `producerId`); `None` for a producer without
+    /// idempotence, whose batches the broker does not deduplicate.
+    pub producer_id: Option<u32>,
     /// Sequence numbers `first_seq..=last_seq` of the producer; with keys, only those whose key
     /// maps to this partition are in the batch.
     pub first_seq: u64,
@@ -62,8 +65,30 @@ pub struct PartitionLog {
     bytes: u64,
     /// Leader epoch cache: (epoch, start offset), ascending — Kafka's `leader-epoch-checkpoint`.
     epochs: Vec<(u32, u64)>,
-    /// Highest sequence number appended per producer (the idempotent producer's state).
-    producer_seqs: std::collections::BTreeMap<u32, u64>,
+    /// The idempotent producers' state, by producer id (Kafka's `ProducerStateManager`).
+    producers: std::collections::BTreeMap<u32, ProducerState>,
+}
+
+/// How many of a producer's latest batches a log remembers to recognise a retry (Kafka keeps
+/// five: `max.in.flight.requests.per.connection` may be at most 5 with idempotence).
+pub const REMEMBERED_BATCHES: usize = 5;
+
+/// What a log knows of one idempotent producer: its last sequence number and its latest batches
+/// (first sequence, last sequence, base offset), to answer a retry with the original's offset.
+#[derive(Clone, Debug, Default)]
+struct ProducerState {
+    last_seq: u64,
+    recent: VecDeque<(u64, u64, u64)>,
+}
+
+impl ProducerState {
+    fn record(&mut self, b: &Batch) {
+        self.last_seq = self.last_seq.max(b.last_seq);
+        if self.recent.len() == REMEMBERED_BATCHES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((b.first_seq, b.last_seq, b.base_offset));
+    }
 }
 
 impl PartitionLog {
@@ -87,7 +112,8 @@ impl PartitionLog {
         self.batches.len()
     }
 
-    /// Appends a batch of `count` records written in leader epoch 0, returning its base offset.
+    /// Appends a batch of `count` records in the log's latest leader epoch, returning its base
+    /// offset.
     #[allow(clippy::too_many_arguments)]
     pub fn append(
         &mut self,
@@ -95,6 +121,7 @@ impl PartitionLog {
         now: SimTime,
         producer: u32,
         keyer: u32,
+        producer_id: Option<u32>,
         first_seq: u64,
         last_seq: u64,
         count: u32,
@@ -105,6 +132,7 @@ impl PartitionLog {
             count,
             producer,
             keyer,
+            producer_id,
             first_seq,
             last_seq,
             timestamp: now,
@@ -123,8 +151,9 @@ impl PartitionLog {
         if self.epochs.last().is_none_or(|e| e.0 < batch.leader_epoch) {
             self.epochs.push((batch.leader_epoch, base_offset));
         }
-        let seq = self.producer_seqs.entry(batch.producer).or_insert(batch.last_seq);
-        *seq = (*seq).max(batch.last_seq);
+        if let Some(id) = batch.producer_id {
+            self.producers.entry(id).or_default().record(&batch);
+        }
         let roll = match self.segments.back() {
             None => true,
             Some(s) => s.bytes + bytes > cfg.segment_bytes && s.batches > 0 || now.since(s.created) >= cfg.segment_ms,
@@ -222,17 +251,26 @@ impl PartitionLog {
             self.bytes = seg_bytes + last.bytes;
         }
         self.epochs.retain(|e| e.1 < end);
-        self.producer_seqs.clear();
+        self.producers.clear();
         for b in self.batches.iter() {
-            let seq = self.producer_seqs.entry(b.producer).or_insert(b.last_seq);
-            *seq = (*seq).max(b.last_seq);
+            if let Some(id) = b.producer_id {
+                self.producers.entry(id).or_default().record(&b);
+            }
         }
         old_end - end
     }
 
-    /// The highest sequence number of `producer` in this log (idempotent producer state).
-    pub fn producer_seq(&self, producer: u32) -> Option<u64> {
-        self.producer_seqs.get(&producer).copied()
+    /// The highest sequence number of the idempotent producer `producer_id` in this log.
+    pub fn producer_seq(&self, producer_id: u32) -> Option<u64> {
+        self.producers.get(&producer_id).map(|s| s.last_seq)
+    }
+
+    /// The base offset of the batch `first_seq..=last_seq` of `producer_id`, if it is one of
+    /// the producer's latest batches here: a retry of it is a duplicate (Kafka's
+    /// `DUPLICATE_SEQUENCE_NUMBER`, answered with the original's offset).
+    pub fn duplicate_of(&self, producer_id: u32, first_seq: u64, last_seq: u64) -> Option<u64> {
+        let state = self.producers.get(&producer_id)?;
+        state.recent.iter().find(|(f, l, _)| *f == first_seq && *l == last_seq).map(|(_, _, base)| *base)
     }
 
     /// Deletes closed segments that retention allows to go; returns the number of records deleted.
@@ -280,8 +318,8 @@ mod tests {
     fn offsets_are_dense_from_zero() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        assert_eq!(log.append(&c, SimTime(0), 0, 0, 0, 2, 3, 300), 0);
-        assert_eq!(log.append(&c, SimTime(5), 0, 0, 3, 3, 1, 100), 3);
+        assert_eq!(log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300), 0);
+        assert_eq!(log.append(&c, SimTime(5), 0, 0, Some(0), 3, 3, 1, 100), 3);
         assert_eq!(log.log_end_offset(), 4);
         assert_eq!(log.batch_at(3).unwrap().first_seq, 3);
         assert_eq!(log.batch_at(2).unwrap().base_offset, 0);
@@ -295,7 +333,7 @@ mod tests {
         let c = cfg(Some(1_000), None, 200);
         let mut log = PartitionLog::default();
         for i in 0..6u64 {
-            log.append(&c, SimTime(i * 100), 0, 0, i, i, 1, 100);
+            log.append(&c, SimTime(i * 100), 0, 0, Some(0), i, i, 1, 100);
         }
         assert_eq!(log.apply_retention(&c, SimTime(1_150)), 2, "only the first segment (max ts 100) is older than 1s");
         assert_eq!(log.log_start_offset(), 2);
@@ -312,17 +350,17 @@ mod tests {
         let mut follower = PartitionLog::default();
         // Epoch 0: offsets 0..4 on both.
         for i in 0..4u64 {
-            leader.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
+            leader.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
         }
         for b in leader.batches().collect::<Vec<_>>() {
             follower.append_batch(&c, SimTime(9), b);
         }
         // The follower (an old leader) wrote 4..7 alone in epoch 0; the leader moved to epoch 1 at 4.
         for i in 4..7u64 {
-            follower.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
+            follower.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
         }
         leader.start_epoch(1);
-        leader.append(&c, SimTime(20), 1, 0, 0, 1, 2, 200);
+        leader.append(&c, SimTime(20), 1, 0, Some(1), 0, 1, 2, 200);
         assert_eq!(leader.end_offset_for_epoch(0), (0, 4));
         assert_eq!(leader.end_offset_for_epoch(1), (1, 6));
         assert_eq!(follower.divergence_from(&leader), 4);
@@ -345,7 +383,7 @@ mod tests {
         let c = cfg(None, Some(250), 100);
         let mut log = PartitionLog::default();
         for i in 0..10u64 {
-            log.append(&c, SimTime(i), 0, 0, i, i, 1, 100);
+            log.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
         }
         log.apply_retention(&c, SimTime(10));
         assert!(log.size_bytes() <= 300, "{}", log.size_bytes());

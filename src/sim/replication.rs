@@ -20,15 +20,14 @@
 //! found again. With one broker and replication factor 1 none of this adds an event.
 
 use super::config::Acks;
-use super::engine::{Action, PendingAck, SentBatch, Sim, Tp};
+use super::engine::{Action, PendingAck, Sim, Tp};
 use super::event::EventKind;
 use super::log::Batch;
+use super::producer::{BatchAck, SentBatch};
 use rand::Rng;
 
 /// `offsets.topic.num.partitions`.
 pub const OFFSETS_PARTITIONS: u32 = 50;
-/// `retry.backoff.max.ms`.
-const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
 /// Most batches a follower copies per fetch (about `replica.fetch.max.bytes`).
 const MAX_BATCHES_PER_FETCH: usize = 1_000;
 
@@ -111,67 +110,32 @@ impl Sim {
 
     // ----- produce ---------------------------------------------------------------------------
 
+    /// A produce request reaches the leaders of its batches' partitions.
     pub(crate) fn produce_arrive(&mut self, p: u32, batches: Vec<SentBatch>) {
         let topic = self.producers[p as usize].topic;
-        let acks = self.producers[p as usize].spec.acks;
         let mut ready = Vec::new();
+        let mut acks_zero = true;
         for b in batches {
+            acks_zero &= b.acks == Acks::Zero;
             let tp = Tp { topic, partition: b.partition };
             match self.append_at_leader(p, tp, b) {
-                Ok(true) => ready.push((b.partition, b.first_seq)),
-                Ok(false) => {}
+                Ok(Some(ack)) => ready.push(ack),
+                Ok(None) => {}
                 Err(why) => self.produce_failed(p, tp, b, why.text()),
             }
         }
-        if acks != Acks::Zero && !ready.is_empty() {
+        if !acks_zero && !ready.is_empty() {
             self.after(self.latency(), Action::ProduceAck { producer: p, batches: ready });
         }
     }
 
-    /// The producer learns these batches are written; a batch acknowledged twice (its resend
-    /// was a duplicate) counts once.
-    pub(crate) fn produce_acked(&mut self, p: u32, batches: Vec<(u32, u64)>) {
-        let pr = &mut self.producers[p as usize];
-        let mut records = 0;
-        for (partition, first_seq) in batches {
-            if let Some(list) = pr.unacked.get_mut(&partition) {
-                if let Some(i) = list.iter().position(|b| b.first_seq == first_seq) {
-                    records += u64::from(list.remove(i).count);
-                }
-            }
-        }
-        if records == 0 {
-            return;
-        }
-        pr.acked += records;
-        let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
-        self.emit(EventKind::Acked { producer, topic, records });
-    }
-
-    /// Resends every unacknowledged batch of a partition, in the order first sent (as Kafka's
-    /// producer re-queues them, so sequence numbers arrive in order).
-    pub(crate) fn resend(&mut self, p: u32, partition: u32) {
-        let pr = &mut self.producers[p as usize];
-        pr.retrying.remove(&partition);
-        let Some(list) = pr.unacked.get_mut(&partition) else { return };
-        for b in list.iter_mut() {
-            b.attempt += 1;
-        }
-        let batches = list.clone();
-        if batches.is_empty() {
-            return;
-        }
-        self.after(self.latency(), Action::ProduceArrive { producer: p, batches });
-    }
-
-    /// Appends at the leader. `Ok(true)`: acknowledged now; `Ok(false)`: waits for the high
+    /// Appends at the leader. `Ok(Some(ack))`: acknowledged now; `Ok(None)`: waits for the high
     /// watermark (acks=all) or is never acknowledged (acks=0).
-    fn append_at_leader(&mut self, p: u32, tp: Tp, b: SentBatch) -> Result<bool, Refused> {
+    fn append_at_leader(&mut self, p: u32, tp: Tp, b: SentBatch) -> Result<Option<BatchAck>, Refused> {
         let now = self.now;
-        let (acks, idempotent, keyer, record_bytes) = {
+        let (keyer, record_bytes) = {
             let pr = &self.producers[p as usize];
-            // Idempotence needs acks=all (Kafka disables it, or refuses the config, otherwise).
-            (pr.spec.acks, pr.spec.enable_idempotence && pr.spec.acks == Acks::All, pr.keyer, pr.spec.record_bytes)
+            (pr.keyer, pr.spec.record_bytes)
         };
         let part = self.partition(tp);
         let Some(leader) = part.leader else { return Err(Refused::Offline) };
@@ -180,35 +144,36 @@ impl Sim {
             return Err(Refused::LeaderDown(leader_broker));
         }
         let min = self.topics[tp.topic as usize].spec.min_insync_replicas;
-        if acks == Acks::All && (part.isr.len() as u32) < min {
+        if b.acks == Acks::All && (part.isr.len() as u32) < min {
             return Err(Refused::NotEnoughReplicas { isr: part.isr.len(), min });
         }
         let (producer_name, topic_name) =
             (self.producers[p as usize].spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
-        let last = part.replicas[leader].log.producer_seq(p);
-        if idempotent && last.is_none_or(|s| s < b.last_seq) && last != b.prev_seq {
-            // An earlier batch of this producer is still missing here: the producer resends in
-            // order.
-            return Err(Refused::OutOfOrder);
-        }
-        if idempotent && last.is_some_and(|s| s >= b.last_seq) {
-            // A retry of a batch the leader already has (its first answer was lost).
-            let end = part.replicas[leader].log.log_end_offset();
-            self.emit(EventKind::DuplicateIgnored {
-                producer: producer_name,
-                topic: topic_name,
-                partition: tp.partition,
-                first_seq: b.first_seq,
-                last_seq: b.last_seq,
-            });
-            return Ok(self.ack_when_replicated(p, tp, b, acks, end));
+        let log = &part.replicas[leader].log;
+        if let Some(id) = b.producer_id {
+            if let Some(base_offset) = log.duplicate_of(id, b.first_seq, b.last_seq) {
+                // A retry of a batch the leader already has (its first answer was lost): the
+                // answer names the original's offset.
+                self.emit(EventKind::DuplicateIgnored {
+                    producer: producer_name,
+                    topic: topic_name,
+                    partition: tp.partition,
+                    first_seq: b.first_seq,
+                    last_seq: b.last_seq,
+                });
+                return Ok(self.ack_when_replicated(p, tp, b, base_offset));
+            }
+            if log.producer_seq(id) != b.prev_seq {
+                // An earlier batch of this producer is still missing here: the producer resends
+                // in order.
+                return Err(Refused::OutOfOrder);
+            }
         }
         let cfg = self.topics[tp.topic as usize].log_config;
         let part = self.part_mut(tp);
         let log = &mut part.replicas[leader].log;
         let bytes = u64::from(b.count) * record_bytes;
-        let base_offset = log.append(&cfg, now, p, keyer, b.first_seq, b.last_seq, b.count, bytes);
-        let end = log.log_end_offset();
+        let base_offset = log.append(&cfg, now, p, keyer, b.producer_id, b.first_seq, b.last_seq, b.count, bytes);
         self.emit(EventKind::Appended {
             producer: producer_name,
             topic: topic_name,
@@ -218,74 +183,34 @@ impl Sim {
             first_seq: b.first_seq,
             last_seq: b.last_seq,
         });
-        if acks == Acks::One {
-            self.part_mut(tp).acked.add(base_offset, end);
-        }
         self.advance_hw(tp);
-        let ready = self.ack_when_replicated(p, tp, b, acks, end);
+        let ready = self.ack_when_replicated(p, tp, b, base_offset);
         self.wake_followers(tp);
         Ok(ready)
     }
 
-    /// acks=all: acknowledged at once if the high watermark already covers `end` (one
-    /// replica), else when it does.
-    fn ack_when_replicated(&mut self, p: u32, tp: Tp, b: SentBatch, acks: Acks, end: u64) -> bool {
-        match acks {
-            Acks::Zero => false,
-            Acks::One => true,
+    /// The leader's answer to a written batch at `base_offset`: acks=1 at once; acks=all at once
+    /// if the high watermark already covers it (one replica), else when it does; acks=0 never.
+    fn ack_when_replicated(&mut self, p: u32, tp: Tp, b: SentBatch, base_offset: u64) -> Option<BatchAck> {
+        let end = base_offset + u64::from(b.count);
+        let part = self.part_mut(tp);
+        let ack =
+            BatchAck { partition: b.partition, first_seq: b.first_seq, base_offset, leader_epoch: part.leader_epoch };
+        match b.acks {
+            Acks::Zero => None,
+            Acks::One => {
+                part.acked.add(base_offset, end);
+                Some(ack)
+            }
+            Acks::All if part.high_watermark >= end => {
+                part.acked.add(base_offset, end);
+                Some(ack)
+            }
             Acks::All => {
-                let part = self.part_mut(tp);
-                if part.high_watermark >= end {
-                    part.acked.add(end - u64::from(b.count), end);
-                    true
-                } else {
-                    part.pending_acks.push(PendingAck { producer: p, end_offset: end, batch: b });
-                    false
-                }
+                part.pending_acks.push(PendingAck { producer: p, end_offset: end, base_offset, batch: b });
+                None
             }
         }
-    }
-
-    /// A batch failed: the producer retries after a backoff, or gives up at its delivery
-    /// timeout (acks=0 never learns of it).
-    fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String) {
-        let now = self.now;
-        let pr = &mut self.producers[p as usize];
-        let spec = &pr.spec;
-        let backoff = spec.retry_backoff_ms.saturating_mul(1 << b.attempt.min(16)).min(RETRY_BACKOFF_MAX_MS);
-        let give_up = spec.acks == Acks::Zero || now.plus(backoff).since(b.first_sent) >= spec.delivery_timeout_ms;
-        let (producer, topic) = (spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
-        let still_unacked = pr.unacked.get(&b.partition).is_some_and(|l| l.iter().any(|x| x.first_seq == b.first_seq));
-        if !still_unacked && spec.acks != Acks::Zero {
-            return; // a resend of a batch already acknowledged
-        }
-        if give_up {
-            if let Some(list) = pr.unacked.get_mut(&b.partition) {
-                // The producer drops the batch and closes the gap in its sequence (Kafka bumps
-                // the producer epoch instead).
-                if let Some(i) = list.iter().position(|x| x.first_seq == b.first_seq) {
-                    let dropped = list.remove(i);
-                    if let Some(next) = list.get_mut(i) {
-                        next.prev_seq = dropped.prev_seq;
-                    } else {
-                        match dropped.prev_seq {
-                            Some(s) => pr.last_sent.insert(b.partition, s),
-                            None => pr.last_sent.remove(&b.partition),
-                        };
-                    }
-                }
-            }
-        } else if pr.retrying.insert(b.partition) {
-            self.after(backoff, Action::ProduceRetry { producer: p, partition: b.partition });
-        }
-        self.emit(EventKind::ProduceFailed {
-            producer,
-            topic,
-            partition: tp.partition,
-            records: b.count,
-            error,
-            retry_in_ms: (!give_up).then_some(backoff),
-        });
     }
 
     /// Moves the leader's high watermark to the smallest log end in the ISR; answers the
@@ -319,10 +244,15 @@ impl Sim {
                 let error = format!("NOT_ENOUGH_REPLICAS_AFTER_APPEND: the ISR shrank to {isr}");
                 self.produce_failed(a.producer, tp, a.batch, error);
             } else {
-                let count = u64::from(a.batch.count);
-                self.part_mut(tp).acked.add(a.end_offset - count, a.end_offset);
-                let batches = vec![(a.batch.partition, a.batch.first_seq)];
-                self.after(self.latency(), Action::ProduceAck { producer: a.producer, batches });
+                let part = self.part_mut(tp);
+                part.acked.add(a.base_offset, a.end_offset);
+                let ack = BatchAck {
+                    partition: a.batch.partition,
+                    first_seq: a.batch.first_seq,
+                    base_offset: a.base_offset,
+                    leader_epoch: part.leader_epoch,
+                };
+                self.after(self.latency(), Action::ProduceAck { producer: a.producer, batches: vec![ack] });
             }
         }
         if !moved {
@@ -732,10 +662,9 @@ impl Sim {
             | Action::HeartbeatArrive { group, .. }
             | Action::LeaveArrive { group, .. }
             | Action::SessionCheck { group, .. }
-            | Action::JoinDeadline { group } => Some(group),
-            Action::CommitArrive { consumer, .. } | Action::OffsetFetchArrive { consumer, .. } => {
-                Some(&self.consumers[*consumer as usize].spec.group)
-            }
+            | Action::JoinDeadline { group }
+            | Action::CommitArrive { group, .. }
+            | Action::OffsetFetchArrive { group, .. } => Some(group),
             _ => None,
         }
     }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use super::text::quoted;
+
 /// An instant of simulated time, in milliseconds since the run started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -42,19 +44,28 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
-        return Err(format!("invalid duration '{text}': expected a number and a unit such as 90s, 5m or 1500ms"));
+        return Err(format!(
+            "invalid duration {}: expected a number and a unit such as 90s, 5m or 1500ms",
+            quoted(text)
+        ));
     }
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration '{text}': number too large"))?;
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration {}: number too large", quoted(text)))?;
     let scale = match unit {
         "" | "ms" => 1,
         "s" => 1_000,
         "m" | "min" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        other => return Err(format!("invalid duration '{text}': unknown unit '{other}' (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "invalid duration {}: unknown unit {} (use ms, s, m, h or d)",
+                quoted(text),
+                quoted(other)
+            ))
+        }
     };
     let ms = n.checked_mul(scale).filter(|ms| *ms <= MAX_DURATION_MS);
-    ms.ok_or_else(|| format!("invalid duration '{text}': longer than the 30-day limit"))
+    ms.ok_or_else(|| format!("invalid duration {}: longer than the 30-day limit", quoted(text)))
 }
 
 /// Formats milliseconds the way the UI and summaries show them: `1m 05.250s`, `12.000s`.

@@ -360,7 +360,7 @@ impl Timeline {
         }
         if new_ground {
             let now = self.now_ms();
-            self.watch.check_owners(&self.cur.sim, now, count);
+            self.watch.check_state(&self.cur.sim, now, count);
         }
         let excess = self.recent.len().saturating_sub(RECENT_EVENTS);
         self.recent.drain(..excess);

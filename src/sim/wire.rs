@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::command::{Command, ConsumerSetting, TimedCommand};
 use super::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use super::text::quoted;
 
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -49,7 +50,7 @@ impl Members {
     /// Ends the object: a member nobody took is an error.
     pub fn done(self) -> Result<()> {
         match self.map.keys().next() {
-            Some(k) => Err(format!("{}: unknown field `{}`", self.what, k.escape_default())),
+            Some(k) => Err(format!("{}: unknown field {}", self.what, quoted(k))),
             None => Ok(()),
         }
     }
@@ -113,7 +114,7 @@ fn pick<T: Copy>(v: Value, options: &[(&'static str, T)]) -> Result<T> {
         Some(&(_, value)) => Ok(value),
         None => {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            Err(format!("unknown value `{}` (one of {})", name.escape_default(), names.join(", ")))
+            Err(format!("unknown value {} (one of {})", quoted(&name), names.join(", ")))
         }
     }
 }
@@ -142,9 +143,7 @@ fn keys(v: Value) -> Result<Keys> {
         "fixed" => Keys::Fixed { key: m.need("key", string)? },
         "cycle" => Keys::Cycle { keys: m.need("keys", strings)? },
         "random" => Keys::Random { cardinality: m.need("cardinality", u32)? },
-        other => {
-            return Err(format!("unknown kind of keys `{}` (none, fixed, cycle or random)", other.escape_default()))
-        }
+        other => return Err(format!("unknown kind of keys {} (none, fixed, cycle or random)", quoted(other))),
     };
     m.done()?;
     Ok(keys)
@@ -198,7 +197,7 @@ fn setting(v: Value) -> Result<ConsumerSetting> {
         "auto_offset_reset" => ConsumerSetting::AutoOffsetReset(m.need("value", offset_reset)?),
         "assignor" => ConsumerSetting::Assignor(m.need("value", assignor)?),
         "session_timeout_ms" => ConsumerSetting::SessionTimeoutMs(m.need("value", u64)?),
-        other => return Err(format!("unknown setting `{}`", other.escape_default())),
+        other => return Err(format!("unknown setting {}", quoted(other))),
     };
     m.done()?;
     Ok(setting)
@@ -239,7 +238,7 @@ fn command(m: &mut Members) -> Result<Command> {
         "set_idempotence" => {
             Command::SetIdempotence { producer: m.need("producer", string)?, enabled: m.need("enabled", bool)? }
         }
-        other => return Err(format!("unknown command `{}`", other.escape_default())),
+        other => return Err(format!("unknown command {}", quoted(other))),
     })
 }
 
@@ -396,8 +395,8 @@ mod tests {
         let cases = [
             (r#"{"cmd":"produce","producer":"p","count":1}"#, "missing field `at`"),
             (r#"{"at":1,"producer":"p","count":1}"#, "missing field `cmd`"),
-            (r#"{"at":1,"cmd":"explode"}"#, "unknown command `explode`"),
-            (r#"{"at":1,"cmd":"produce","producer":"p","count":1,"extra":0}"#, "unknown field `extra`"),
+            (r#"{"at":1,"cmd":"explode"}"#, "unknown command 'explode'"),
+            (r#"{"at":1,"cmd":"produce","producer":"p","count":1,"extra":0}"#, "unknown field 'extra'"),
             (r#"{"at":1,"cmd":"produce","producer":"p","count":-1}"#, "`count`: expected a whole number"),
             (r#"{"at":1,"cmd":"produce","producer":"p","count":1.5}"#, "`count`: expected a whole number"),
             (r#"{"at":1,"cmd":"set_rate","producer":"p","per_sec":4294967296}"#, "too large"),
@@ -405,9 +404,9 @@ mod tests {
             (r#"{"at":1,"cmd":"set_keys","producer":"p","keys":{"kind":"cycle","keys":["a",2]}}"#, "item 1"),
             (
                 r#"{"at":1,"cmd":"set_acks","producer":"p","acks":"most"}"#,
-                "unknown value `most` (one of zero, one, all)",
+                "unknown value 'most' (one of zero, one, all)",
             ),
-            (r#"{"at":1,"cmd":"add_producer","spec":{"nmae":"x"}}"#, "producer: unknown field `nmae`"),
+            (r#"{"at":1,"cmd":"add_producer","spec":{"nmae":"x"}}"#, "producer: unknown field 'nmae'"),
             (
                 r#"{"at":1,"cmd":"configure_consumer","consumer":"c","setting":{"name":"x","value":1}}"#,
                 "unknown setting",

@@ -1,0 +1,703 @@
+//! The producer client: Kafka's partitioner, its record accumulator and its sender.
+//!
+//! Records the application hands to `send()` go into one batch per partition (up to
+//! `batch.size`); a batch is sent once `linger.ms` has passed. A partition has at most
+//! `max.in.flight.requests.per.connection` (5) batches sent and not yet answered; the rest wait in
+//! the accumulator, growing to `batch.size`. A batch that fails goes back to the front of its
+//! partition's queue and the partition waits `retry.backoff.ms`, doubling per attempt up to
+//! `retry.backoff.max.ms` (KIP-580, without its jitter), before anything is sent again; only
+//! failed and waiting batches are sent, never the ones still in flight. A batch not acknowledged
+//! `delivery.timeout.ms` after it was created fails for good. What is buffered is bounded by
+//! `buffer.memory`: while it is full, `send()` blocks, and fails after `max.block.ms`.
+//!
+//! `acks` and `enable.idempotence` are fixed when a producer is built, as in Kafka. Changing
+//! either closes the producer — `close()` flushes what it has sent — and builds a new one with a
+//! new producer id; records the application sends meanwhile wait for the new producer. An
+//! idempotent producer's batches carry its producer id, and the leader deduplicates retries by
+//! that id and their sequence numbers (see `replication.rs`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::Rng;
+
+use super::config::{limits, Acks, Keys, ProducerSpec};
+use super::engine::{Action, Sim, Tp};
+use super::event::EventKind;
+use super::keys::Keyer;
+use super::text::quoted;
+use super::time::SimTime;
+
+/// `max.in.flight.requests.per.connection` (5): batches of one partition sent and unanswered.
+pub const MAX_IN_FLIGHT: usize = 5;
+/// `retry.backoff.max.ms` (1000).
+pub const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
+/// `buffer.memory` (32 MiB).
+pub const BUFFER_MEMORY: u64 = 32 << 20;
+/// `max.block.ms` (60000): how long `send()` waits for room in the buffer before it fails.
+pub const MAX_BLOCK_MS: u64 = 60_000;
+
+/// A batch of one partition's records in the producer, from creation to acknowledgement.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SentBatch {
+    pub partition: u32,
+    /// The last sequence number the producer gave this partition before this batch (the
+    /// idempotent producer's per-partition sequence chain).
+    pub prev_seq: Option<u64>,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u32,
+    /// When its first record was handed to the producer (`delivery.timeout.ms` runs from here).
+    pub created: SimTime,
+    /// How many times it was sent (0 while it waits for its first send).
+    pub attempt: u32,
+    /// Sent and not yet answered.
+    pub in_flight: bool,
+    /// The producer's `acks` and producer id when the batch was made: a retry is the same batch.
+    pub acks: Acks,
+    pub producer_id: Option<u32>,
+}
+
+/// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
+/// `ProduceResponse` base offset), in which leader epoch the leader answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchAck {
+    pub partition: u32,
+    pub first_seq: u64,
+    pub base_offset: u64,
+    pub leader_epoch: u32,
+}
+
+/// One partition's batches in the producer, in sequence order: some in flight, the others
+/// waiting in the accumulator.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartitionBatches {
+    pub batches: VecDeque<SentBatch>,
+    /// A failed batch is backing off: nothing of this partition is sent before then.
+    pub retry_at: Option<SimTime>,
+}
+
+impl PartitionBatches {
+    fn in_flight(&self) -> usize {
+        self.batches.iter().filter(|b| b.in_flight).count()
+    }
+}
+
+/// A producer application and its current `KafkaProducer` instance.
+#[derive(Clone, Debug)]
+pub struct Producer {
+    pub spec: ProducerSpec,
+    pub topic: u32,
+    pub keyer: u32,
+    /// Sequence number of the next record (the tutorial's message number).
+    pub next_seq: u64,
+    /// Records asked for by `produce` (or the rate) but not yet handed to the producer.
+    pub(crate) pending: u64,
+    pub(crate) rate_since: SimTime,
+    pub(crate) rate_sent: u64,
+    pub(crate) next_send: Option<SimTime>,
+    sticky: Option<u32>,
+    sticky_bytes: u64,
+    pub acked: u64,
+    /// The producer id the cluster gave this instance (`InitProducerId`), if it is idempotent.
+    pub producer_id: Option<u32>,
+    /// Last sequence number given to each partition.
+    pub(crate) last_sent: BTreeMap<u32, u64>,
+    /// Batches not yet acknowledged, per partition.
+    pub(crate) partitions: BTreeMap<u32, PartitionBatches>,
+    /// Bytes of the records in `partitions` (bounded by `buffer.memory`).
+    pub(crate) buffered_bytes: u64,
+    /// Since when `send()` has been waiting for room in the buffer.
+    pub(crate) blocked_since: Option<SimTime>,
+    /// The application is replacing this instance with one using these `acks` and
+    /// `enable.idempotence`: it is closing, flushing what it has sent.
+    pub restarting: Option<(Acks, bool)>,
+    /// Taken away by the user: sends nothing more, hidden.
+    pub removed: bool,
+}
+
+/// An acknowledgement the producer received, kept when [`Sim::keep_ack_ledger`] asks: what a
+/// client-side history of a run holds, to be checked against the logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckRecord {
+    pub producer: u32,
+    pub tp: Tp,
+    pub base_offset: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u32,
+    pub acks: Acks,
+}
+
+/// An acknowledgement whose records the leader's log does not hold where the leader said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AckFinding {
+    pub at_ms: u64,
+    pub text: String,
+}
+
+impl Producer {
+    /// Records created by the rate up to `now` and not yet sent.
+    pub(crate) fn rate_due(&self, now: SimTime) -> u64 {
+        let r = u64::from(self.spec.rate_per_sec);
+        if r == 0 {
+            return 0;
+        }
+        let created = (u128::from(now.since(self.rate_since)) * u128::from(r) / 1000) as u64;
+        created.saturating_sub(self.rate_sent)
+    }
+
+    /// When the rate creates its next unsent record.
+    pub(crate) fn next_rate_record_time(&self) -> Option<SimTime> {
+        let r = u64::from(self.spec.rate_per_sec);
+        if r == 0 {
+            return None;
+        }
+        let n = u128::from(self.rate_sent + 1);
+        let ms = (n * 1000).div_ceil(u128::from(r)) as u64;
+        Some(self.rate_since.plus(ms))
+    }
+
+    /// Whether the current instance is idempotent (Kafka needs `acks=all` for it).
+    pub fn idempotent(&self) -> bool {
+        self.spec.enable_idempotence && self.spec.acks == Acks::All
+    }
+
+    /// Records sent or waiting in the producer and not yet acknowledged.
+    pub fn unacknowledged(&self) -> u64 {
+        self.partitions.values().flat_map(|q| &q.batches).map(|b| u64::from(b.count)).sum()
+    }
+
+    /// Records the application asked to send that the producer has not taken yet (while it
+    /// restarts, or while its buffer is full).
+    pub fn waiting(&self) -> u64 {
+        self.pending
+    }
+}
+
+impl Sim {
+    pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<u32, String> {
+        spec.validate()?;
+        if self.producers.len() >= limits::MAX_CLIENTS {
+            return Err("too many producers".into());
+        }
+        if self.producer_index(&spec.name).is_some() {
+            return Err(format!("a producer named {} already exists", quoted(&spec.name)));
+        }
+        let topic = self.topic_index(&spec.topic).ok_or(format!("no topic named {}", quoted(&spec.topic)))?;
+        let partitions = self.topics[topic as usize].spec.partitions;
+        if spec.partition.is_some_and(|p| p >= partitions) {
+            return Err(format!("topic {} has no partition {}", quoted(&spec.topic), spec.partition.unwrap_or(0)));
+        }
+        let salt = self.rng.random::<u64>();
+        self.keyers.push(Keyer::new(spec.keys.clone(), partitions, salt));
+        let rate = spec.rate_per_sec;
+        let index = self.producers.len() as u32;
+        let mut producer = Producer {
+            topic,
+            keyer: (self.keyers.len() - 1) as u32,
+            next_seq: 0,
+            pending: 0,
+            rate_since: self.now,
+            rate_sent: 0,
+            next_send: None,
+            sticky: None,
+            sticky_bytes: 0,
+            acked: 0,
+            producer_id: None,
+            last_sent: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+            buffered_bytes: 0,
+            blocked_since: None,
+            restarting: None,
+            removed: false,
+            spec,
+        };
+        if producer.idempotent() {
+            producer.producer_id = Some(self.new_producer_id());
+        }
+        self.producers.push(producer);
+        if rate > 0 {
+            let pr = &self.producers[index as usize];
+            let first = pr.next_rate_record_time().expect("rate is positive").plus(pr.spec.linger_ms);
+            self.ensure_send_by(index, first);
+        }
+        Ok(index)
+    }
+
+    /// `InitProducerId`: the cluster hands out producer ids in order.
+    fn new_producer_id(&mut self) -> u32 {
+        let id = self.next_producer_id;
+        self.next_producer_id += 1;
+        id
+    }
+
+    pub(crate) fn set_keys(&mut self, p: u32, keys: Keys) {
+        let topic = self.producers[p as usize].topic;
+        let partitions = self.topics[topic as usize].spec.partitions;
+        let salt = self.rng.random::<u64>();
+        self.keyers.push(Keyer::new(keys.clone(), partitions, salt));
+        let pr = &mut self.producers[p as usize];
+        pr.keyer = (self.keyers.len() - 1) as u32;
+        pr.spec.keys = keys;
+    }
+
+    /// The application asks for `count` more records now.
+    pub(crate) fn produce(&mut self, p: u32, count: u64) {
+        self.producers[p as usize].pending += count;
+        let linger = self.producers[p as usize].spec.linger_ms;
+        self.ensure_send_by(p, self.now.plus(linger));
+    }
+
+    /// The application sends continuously at `per_sec` records a second from now.
+    pub(crate) fn set_rate(&mut self, p: u32, per_sec: u32) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        // Records already due under the old rate become explicit pending ones.
+        pr.pending += pr.rate_due(now);
+        pr.spec.rate_per_sec = per_sec;
+        pr.rate_since = now;
+        pr.rate_sent = 0;
+        if per_sec > 0 {
+            let first = pr.next_rate_record_time().expect("rate is positive");
+            let linger = pr.spec.linger_ms;
+            self.ensure_send_by(p, first.plus(linger));
+        }
+    }
+
+    pub(crate) fn remove_producer(&mut self, p: u32) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        pr.pending = 0;
+        pr.spec.rate_per_sec = 0;
+        pr.rate_since = now;
+        pr.rate_sent = 0;
+        pr.next_send = None;
+        pr.blocked_since = None;
+        pr.restarting = None;
+        pr.removed = true;
+    }
+
+    /// `acks` or `enable.idempotence` changes: the application closes its producer and builds
+    /// a new one. Returns false when the settings it asks for are the ones it has (or is
+    /// moving to), and nothing happens.
+    pub(crate) fn reconfigure_producer(&mut self, p: u32, acks: Option<Acks>, idempotence: Option<bool>) -> bool {
+        let pr = &mut self.producers[p as usize];
+        let (cur_acks, cur_idem) = pr.restarting.unwrap_or((pr.spec.acks, pr.spec.enable_idempotence));
+        let target = (acks.unwrap_or(cur_acks), idempotence.unwrap_or(cur_idem));
+        if target == (cur_acks, cur_idem) {
+            return false;
+        }
+        // Changed back before the old instance finished closing, the new one still is a new
+        // instance (with the settings the old one had).
+        pr.restarting = Some(target);
+        self.maybe_finish_restart(p);
+        true
+    }
+
+    /// Builds the new producer once the closing one has nothing left in flight or waiting.
+    fn maybe_finish_restart(&mut self, p: u32) {
+        let pr = &self.producers[p as usize];
+        let Some((acks, idempotence)) = pr.restarting else { return };
+        if !pr.partitions.is_empty() {
+            return;
+        }
+        let pr = &mut self.producers[p as usize];
+        pr.restarting = None;
+        pr.spec.acks = acks;
+        pr.spec.enable_idempotence = idempotence;
+        pr.last_sent.clear();
+        pr.sticky = None;
+        pr.sticky_bytes = 0;
+        let idempotent = pr.idempotent();
+        let producer_id = idempotent.then(|| self.new_producer_id());
+        let pr = &mut self.producers[p as usize];
+        pr.producer_id = producer_id;
+        let name = pr.spec.name.clone();
+        self.emit(EventKind::ProducerRestarted {
+            producer: name,
+            acks: acks.name().to_string(),
+            enable_idempotence: idempotence,
+            producer_id,
+        });
+        if self.producers[p as usize].pending > 0 {
+            self.ensure_send_by(p, self.now);
+        }
+    }
+
+    /// Makes sure the producer sends no later than `at` (like a batch whose linger runs out).
+    pub(crate) fn ensure_send_by(&mut self, p: u32, at: SimTime) {
+        let pr = &mut self.producers[p as usize];
+        if pr.next_send.is_some_and(|t| t <= at) {
+            return;
+        }
+        pr.next_send = Some(at);
+        self.push(at, Action::ProducerSend { producer: p });
+    }
+
+    pub(crate) fn producer_send(&mut self, p: u32) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        if pr.next_send != Some(now) {
+            return; // superseded by an earlier send
+        }
+        pr.next_send = None;
+        let from_rate = pr.rate_due(now);
+        pr.rate_sent += from_rate;
+        let n = pr.pending + from_rate;
+        pr.pending = 0;
+        let next_rate = pr.next_rate_record_time();
+        let linger = pr.spec.linger_ms;
+        let take = if pr.restarting.is_some() {
+            0 // the application waits for its new producer
+        } else {
+            let room = BUFFER_MEMORY.saturating_sub(pr.buffered_bytes) / pr.spec.record_bytes;
+            n.min(room)
+        };
+        pr.pending = n - take;
+        if pr.restarting.is_none() && take < n {
+            // send() blocks on the full buffer; after max.block.ms it fails.
+            let since = *pr.blocked_since.get_or_insert(now);
+            if now.since(since) >= MAX_BLOCK_MS {
+                let records = pr.pending;
+                pr.pending = 0;
+                pr.blocked_since = None;
+                let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
+                let error = format!(
+                    "TimeoutException: no room in buffer.memory ({} MiB) within max.block.ms ({MAX_BLOCK_MS} ms)",
+                    BUFFER_MEMORY >> 20
+                );
+                self.emit(EventKind::SendFailed { producer, topic, records, error });
+            } else {
+                self.ensure_send_by(p, since.plus(MAX_BLOCK_MS));
+            }
+        } else {
+            pr.blocked_since = None;
+        }
+        if take > 0 {
+            self.send_records(p, take);
+        }
+        if let Some(t) = next_rate {
+            self.ensure_send_by(p, t.max(now.plus(1)).plus(linger));
+        }
+    }
+
+    /// Partitions `n` new records like Kafka's producer, adds them to their partitions'
+    /// batches, and sends one produce request with what may go now.
+    fn send_records(&mut self, p: u32, n: u64) {
+        let topic = self.producers[p as usize].topic;
+        let partitions = self.topics[topic as usize].spec.partitions;
+        let first_seq = self.producers[p as usize].next_seq;
+        let last_seq = first_seq + n - 1;
+        // Per partition: (first seq, last seq, count).
+        let mut per_partition: BTreeMap<u32, (u64, u64, u64)> = BTreeMap::new();
+        let mut add = |part: u32, seq: u64| {
+            let e = per_partition.entry(part).or_insert((seq, seq, 0));
+            e.1 = seq;
+            e.2 += 1;
+        };
+        let pr = &self.producers[p as usize];
+        if let Some(explicit) = pr.spec.partition {
+            per_partition.insert(explicit, (first_seq, last_seq, n));
+        } else if !matches!(pr.spec.keys, Keys::None) {
+            let keyer = &self.keyers[pr.keyer as usize];
+            for seq in first_seq..=last_seq {
+                add(keyer.partition_of(seq).expect("keyed records have a partition"), seq);
+            }
+        } else {
+            // Built-in uniform sticky partitioner: stay on one partition until about batch.size
+            // bytes went to it, then move to another one.
+            let record_bytes = pr.spec.record_bytes;
+            let batch_size = pr.spec.batch_size;
+            let mut seq = first_seq;
+            while seq <= last_seq {
+                let sticky = match self.producers[p as usize].sticky {
+                    Some(s) => s,
+                    None => {
+                        let s = self.rng.random_range(0..partitions);
+                        let pr = &mut self.producers[p as usize];
+                        pr.sticky = Some(s);
+                        pr.sticky_bytes = 0;
+                        s
+                    }
+                };
+                let pr = &mut self.producers[p as usize];
+                let room = batch_size.saturating_sub(pr.sticky_bytes).div_ceil(record_bytes).max(1);
+                let take = room.min(last_seq - seq + 1);
+                let e = per_partition.entry(sticky).or_insert((seq, seq, 0));
+                e.1 = seq + take - 1;
+                e.2 += take;
+                pr.sticky_bytes += take * record_bytes;
+                if pr.sticky_bytes >= batch_size {
+                    pr.sticky = None;
+                }
+                seq += take;
+            }
+        }
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        pr.next_seq = last_seq + 1;
+        let (acks, producer_id) = (pr.spec.acks, pr.producer_id);
+        let topic_name = self.topics[topic as usize].spec.name.clone();
+        self.emit(EventKind::Sent {
+            producer: self.producers[p as usize].spec.name.clone(),
+            topic: topic_name,
+            first_seq,
+            last_seq,
+            records: n,
+        });
+        let pr = &mut self.producers[p as usize];
+        let mut request = Vec::new();
+        for (partition, (first_seq, last_seq, count)) in per_partition {
+            let prev_seq = pr.last_sent.insert(partition, last_seq);
+            let batch = SentBatch {
+                partition,
+                prev_seq,
+                first_seq,
+                last_seq,
+                count: count as u32,
+                created: now,
+                attempt: 0,
+                in_flight: false,
+                acks,
+                producer_id,
+            };
+            if acks == Acks::Zero {
+                // Fire and forget: the producer counts it done once it is on the wire.
+                pr.acked += count;
+                request.push(batch);
+                continue;
+            }
+            pr.buffered_bytes += count * pr.spec.record_bytes;
+            let batch_size = pr.spec.batch_size;
+            let record_bytes = pr.spec.record_bytes;
+            let queue = pr.partitions.entry(partition).or_default();
+            match queue.batches.back_mut() {
+                // Records for a partition whose last batch still waits join that batch.
+                Some(last)
+                    if !last.in_flight
+                        && last.attempt == 0
+                        && u64::from(last.count + batch.count) * record_bytes <= batch_size =>
+                {
+                    last.last_seq = batch.last_seq;
+                    last.count += batch.count;
+                }
+                _ => queue.batches.push_back(batch),
+            }
+            take_sendable(queue, now, &mut request);
+        }
+        if !request.is_empty() {
+            self.after(self.latency(), Action::ProduceArrive { producer: p, batches: request });
+        }
+    }
+
+    /// Sends what a partition may send now, as one request.
+    fn dispatch(&mut self, p: u32, partition: u32) {
+        let now = self.now;
+        let Some(queue) = self.producers[p as usize].partitions.get_mut(&partition) else { return };
+        let mut request = Vec::new();
+        take_sendable(queue, now, &mut request);
+        if !request.is_empty() {
+            self.after(self.latency(), Action::ProduceArrive { producer: p, batches: request });
+        }
+    }
+
+    /// The producer learns these batches are written: it counts them, checks each against the
+    /// log where the leader said it is, and sends what was waiting.
+    pub(crate) fn produce_acked(&mut self, p: u32, acks: Vec<BatchAck>) {
+        let mut records = 0;
+        let mut touched = Vec::new();
+        for ack in acks {
+            let pr = &mut self.producers[p as usize];
+            let Some(queue) = pr.partitions.get_mut(&ack.partition) else { continue };
+            let Some(i) = queue.batches.iter().position(|b| b.first_seq == ack.first_seq) else { continue };
+            let b = queue.batches.remove(i).expect("found above");
+            if queue.batches.is_empty() && queue.retry_at.is_none() {
+                pr.partitions.remove(&ack.partition);
+            }
+            pr.buffered_bytes -= u64::from(b.count) * pr.spec.record_bytes;
+            records += u64::from(b.count);
+            touched.push(ack.partition);
+            let tp = Tp { topic: pr.topic, partition: ack.partition };
+            self.check_ack(p, tp, &b, &ack);
+        }
+        if records == 0 {
+            return;
+        }
+        let pr = &mut self.producers[p as usize];
+        pr.acked += records;
+        let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
+        self.emit(EventKind::Acked { producer, topic, records });
+        touched.dedup();
+        for partition in touched {
+            self.dispatch(p, partition);
+        }
+        self.after_buffer_freed(p);
+    }
+
+    /// The producer's side of "no acknowledged record lost": the leader named the offset of the
+    /// batch, so its log must hold the batch there (unless retention deleted it, or a leader
+    /// election since — which counts its own losses — replaced the log).
+    fn check_ack(&mut self, p: u32, tp: Tp, b: &SentBatch, ack: &BatchAck) {
+        if let Some(ledger) = self.ack_ledger.as_mut() {
+            ledger.push(AckRecord {
+                producer: p,
+                tp,
+                base_offset: ack.base_offset,
+                first_seq: b.first_seq,
+                last_seq: b.last_seq,
+                count: b.count,
+                acks: b.acks,
+            });
+        }
+        let part = self.partition(tp);
+        if part.leader_epoch != ack.leader_epoch {
+            return;
+        }
+        let log = part.log();
+        if ack.base_offset < log.log_start_offset() {
+            return;
+        }
+        let held = log.batch_at(ack.base_offset).is_some_and(|x| {
+            x.base_offset == ack.base_offset
+                && x.producer == p
+                && x.first_seq == b.first_seq
+                && x.last_seq == b.last_seq
+        });
+        if !held {
+            let (topic, partition) = self.tp_name(tp);
+            let text = format!(
+                "{} was told its records {}..={} are at offset {} of {topic}-{partition}, but the leader's log does not hold them there",
+                self.producers[p as usize].spec.name, b.first_seq, b.last_seq, ack.base_offset
+            );
+            self.ack_findings.push(AckFinding { at_ms: self.now.ms(), text });
+        }
+    }
+
+    /// A batch failed at its leader: the partition backs off and the batch is sent again, or,
+    /// past its delivery timeout, dropped (acks=0 never learns of it).
+    pub(crate) fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        let doublings = b.attempt.saturating_sub(1).min(16);
+        let backoff = pr.spec.retry_backoff_ms.saturating_mul(1 << doublings).min(RETRY_BACKOFF_MAX_MS);
+        let (producer, topic) = (pr.spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
+        let event = |retry_in_ms| EventKind::ProduceFailed {
+            producer,
+            topic,
+            partition: tp.partition,
+            records: b.count,
+            error,
+            retry_in_ms,
+        };
+        if b.acks == Acks::Zero {
+            self.emit(event(None));
+            return;
+        }
+        let Some(queue) = pr.partitions.get_mut(&b.partition) else { return };
+        let Some(i) = queue.batches.iter().position(|x| x.first_seq == b.first_seq && x.in_flight) else {
+            return; // an answer to a send already answered
+        };
+        let give_up = now.plus(backoff).since(b.created) >= pr.spec.delivery_timeout_ms;
+        if give_up {
+            self.drop_batch(p, b.partition, i);
+            self.emit(event(None));
+            self.dispatch(p, b.partition);
+            self.after_buffer_freed(p);
+            return;
+        }
+        queue.batches[i].in_flight = false;
+        let at = now.plus(backoff);
+        if queue.retry_at.is_none_or(|t| t < at) {
+            queue.retry_at = Some(at);
+            self.push(at, Action::ProduceRetry { producer: p, partition: b.partition });
+        }
+        self.emit(event(Some(backoff)));
+    }
+
+    /// Removes batch `i` of a partition for good (expired). The producer closes the gap in its
+    /// sequence (Kafka bumps the producer epoch instead).
+    fn drop_batch(&mut self, p: u32, partition: u32, i: usize) {
+        let pr = &mut self.producers[p as usize];
+        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
+        let Some(dropped) = queue.batches.remove(i) else { return };
+        match queue.batches.get_mut(i) {
+            Some(next) => next.prev_seq = dropped.prev_seq,
+            None => {
+                match dropped.prev_seq {
+                    Some(s) => pr.last_sent.insert(partition, s),
+                    None => pr.last_sent.remove(&partition),
+                };
+            }
+        }
+        if queue.batches.is_empty() && queue.retry_at.is_none() {
+            pr.partitions.remove(&partition);
+        }
+        pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
+    }
+
+    /// A partition's backoff is over: batches that waited too long expire, the rest go out.
+    pub(crate) fn produce_retry(&mut self, p: u32, partition: u32) {
+        let now = self.now;
+        let pr = &mut self.producers[p as usize];
+        let timeout = pr.spec.delivery_timeout_ms;
+        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
+        if queue.retry_at != Some(now) {
+            return; // superseded by a later backoff
+        }
+        queue.retry_at = None;
+        let expired: Vec<usize> = (0..queue.batches.len())
+            .rev()
+            .filter(|&i| !queue.batches[i].in_flight && now.since(queue.batches[i].created) >= timeout)
+            .collect();
+        let topic = self.producers[p as usize].topic;
+        for i in expired {
+            let b = self.producers[p as usize].partitions[&partition].batches[i];
+            self.drop_batch(p, partition, i);
+            let pr = &self.producers[p as usize];
+            self.emit(EventKind::ProduceFailed {
+                producer: pr.spec.name.clone(),
+                topic: self.topics[topic as usize].spec.name.clone(),
+                partition,
+                records: b.count,
+                error: format!("TimeoutException: not acknowledged within delivery.timeout.ms ({timeout} ms)"),
+                retry_in_ms: None,
+            });
+        }
+        let pr = &mut self.producers[p as usize];
+        if pr.partitions.get(&partition).is_some_and(|q| q.batches.is_empty()) {
+            pr.partitions.remove(&partition);
+        }
+        self.dispatch(p, partition);
+        self.after_buffer_freed(p);
+    }
+
+    /// Room in the buffer, or a closing producer's last batch gone: wake what waited for it.
+    fn after_buffer_freed(&mut self, p: u32) {
+        self.maybe_finish_restart(p);
+        let pr = &self.producers[p as usize];
+        if pr.blocked_since.is_some() && pr.pending > 0 && pr.restarting.is_none() {
+            self.ensure_send_by(p, self.now);
+        }
+    }
+}
+
+/// Marks as sent, and moves to `request`, the batches a partition may send now: none while it
+/// backs off; otherwise those waiting, in order, up to [`MAX_IN_FLIGHT`] in flight.
+fn take_sendable(queue: &mut PartitionBatches, now: SimTime, request: &mut Vec<SentBatch>) {
+    if queue.retry_at.is_some_and(|t| t > now) {
+        return;
+    }
+    let mut room = MAX_IN_FLIGHT.saturating_sub(queue.in_flight());
+    for b in queue.batches.iter_mut() {
+        if room == 0 {
+            break;
+        }
+        if b.in_flight {
+            continue;
+        }
+        b.in_flight = true;
+        b.attempt += 1;
+        request.push(*b);
+        room -= 1;
+    }
+}

@@ -1,0 +1,61 @@
+//! User input echoed in messages: quoted, escaped and cut, so every message stays one readable
+//! line whatever was typed or linked.
+
+/// Longest piece of user input a message repeats, in characters (a name's limit).
+const MAX_ECHO: usize = 64;
+
+/// `s` in single quotes, with control characters, quotes, backslashes and non-ASCII escaped
+/// (Rust's `escape_default`), cut after [`MAX_ECHO`] characters with `…`.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::from("'");
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX_ECHO {
+            out.push('…');
+            break;
+        }
+        out.extend(c.escape_default());
+    }
+    out.push('\'');
+    out
+}
+
+/// `s` as one line: control characters escaped (a message built elsewhere, such as a parser's
+/// error, may repeat raw input), at most `max` characters.
+pub fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_are_only_quoted() {
+        assert_eq!(quoted("consumer-1"), "'consumer-1'");
+    }
+
+    #[test]
+    fn control_characters_quotes_and_long_input_are_escaped_and_cut() {
+        assert_eq!(quoted("x\ny"), "'x\\ny'");
+        assert_eq!(quoted("it's"), "'it\\'s'");
+        assert_eq!(quoted("\u{1b}[31mred"), "'\\u{1b}[31mred'");
+        let long = "a".repeat(500);
+        let q = quoted(&long);
+        assert_eq!(q.chars().count(), MAX_ECHO + 3, "{q}");
+        assert!(q.ends_with("…'"));
+        assert_eq!(one_line("a\r\nb\tc", 100), "a\\r\\nb\\tc");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+    }
+}

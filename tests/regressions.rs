@@ -1,0 +1,218 @@
+//! Runs an independent fault sweep broke, as share links, each with the answer Kafka gives.
+//! Every link here gave a wrong answer before the fix its test names.
+#![cfg(not(target_arch = "wasm32"))]
+
+use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
+use ksim::sim::event::{Event, EventKind};
+use ksim::sim::invariants::{Invariant, Watcher};
+use ksim::sim::lesson;
+use ksim::sim::link::Run;
+use ksim::sim::report::{group_report, topic_reports};
+use ksim::sim::{Command, ConsumerStatus, Scenario, Sim, SimTime, TimedCommand};
+
+/// Plays a link to its cursor with every event kept and the live invariants watched.
+fn play(link: &str) -> (Sim, Vec<Event>, Watcher) {
+    let run = Run::decode(link).expect("a valid link");
+    let mut sim = run.start().expect("a known scenario");
+    sim.keep_events(true);
+    let until = run.cursor_ms.expect("the link has a cursor");
+    let mut watcher = Watcher::default();
+    let mut events = Vec::new();
+    while sim.next_time().is_some_and(|t| t.0 <= until) {
+        sim.step();
+        for e in sim.drain_events() {
+            events.push(e);
+            watcher.observe(events.last().unwrap(), events.len() as u64);
+        }
+        watcher.check_state(&sim, sim.now().0, events.len() as u64);
+    }
+    sim.run_until(SimTime(until));
+    (sim, events, watcher)
+}
+
+/// Turning `enable.idempotence` off and on while a batch is being retried made the leader take
+/// that batch for a duplicate: acknowledged, never written. A producer's `enable.idempotence`
+/// is fixed when it is built; a change builds a new producer (a new producer id) once the old
+/// one has flushed.
+#[test]
+fn toggling_idempotence_during_retries_writes_every_acknowledged_record() {
+    const LINK: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6MCwiY21kIjoiY3Jhc2hfYnJva2VyIiwiYnJva2VyIjoxfSx7ImF0IjowLCJjbWQiOiJwcm9kdWNlIiwicHJvZHVjZXIiOiJwcm9kdWNlciIsImNvdW50Ijo1MH0seyJhdCI6MTAsImNtZCI6InNldF9pZGVtcG90ZW5jZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJlbmFibGVkIjpmYWxzZX0seyJhdCI6NDAwLCJjbWQiOiJyZXN0YXJ0X2Jyb2tlciIsImJyb2tlciI6MX0seyJhdCI6NDAwLCJjbWQiOiJwcm9kdWNlIiwicHJvZHVjZXIiOiJwcm9kdWNlciIsImNvdW50Ijo1fSx7ImF0Ijo0MTAsImNtZCI6InNldF9pZGVtcG90ZW5jZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJlbmFibGVkIjp0cnVlfV19&t=10000";
+    let (sim, events, watcher) = play(LINK);
+    let p = &sim.producers[0];
+    let in_log: u64 = topic_reports(&sim).iter().map(|t| t.log_end_offsets.iter().sum::<u64>()).sum();
+    assert_eq!((p.next_seq, p.acked, in_log), (55, 55, 55), "sent, acknowledged and written");
+    assert!(sim.ack_findings().is_empty(), "{:?}", sim.ack_findings());
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+    // The first instance closed once its 50 retried records were acknowledged; the new one
+    // (idempotent, as asked last) has a new producer id and sent the 5 that waited.
+    let restart = events.iter().position(|e| matches!(e.kind, EventKind::ProducerRestarted { .. })).unwrap();
+    let first_ack = events.iter().position(|e| matches!(e.kind, EventKind::Acked { records: 50, .. })).unwrap();
+    assert!(first_ack < restart);
+    assert!(matches!(
+        &events[restart].kind,
+        EventKind::ProducerRestarted { enable_idempotence: true, producer_id: Some(1), .. }
+    ));
+    assert!(events[restart..].iter().any(|e| matches!(e.kind, EventKind::Sent { first_seq: 50, last_seq: 54, .. })));
+}
+
+/// A move closed the consumer mid-batch and sent its closing commit, of records it never
+/// processed, with the new group's id. A move finishes the batch in hand, commits it for the
+/// old group, leaves, then starts in the new group.
+#[test]
+fn a_move_finishes_its_batch_and_commits_it_for_the_group_it_leaves() {
+    const DOWN: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6MCwiY21kIjoiYWRkX2NvbnN1bWVyIiwic3BlYyI6eyJuYW1lIjoib3RoZXIiLCJncm91cCI6ImcyIn19LHsiYXQiOjUwMDAsImNtZCI6InByb2R1Y2UiLCJwcm9kdWNlciI6InByb2R1Y2VyIiwiY291bnQiOjUwfSx7ImF0Ijo2MDAwLCJjbWQiOiJjcmFzaF9icm9rZXIiLCJicm9rZXIiOjF9LHsiYXQiOjY1MDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJnMiJ9LHsiYXQiOjcwMDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJteS1ncm91cCJ9LHsiYXQiOjgwMDAsImNtZCI6InJlc3RhcnRfYnJva2VyIiwiYnJva2VyIjoxfV19&t=60000";
+    let (sim, _, watcher) = play(DOWN);
+    let r = group_report(&sim, "my-group");
+    assert_eq!((r.processed, r.in_scope, r.lost), (50, 50, 0), "{r:?}");
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+
+    const UP: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6NTAwMCwiY21kIjoicHJvZHVjZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJjb3VudCI6MTB9LHsiYXQiOjY1MDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJnMiJ9LHsiYXQiOjkwMDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJteS1ncm91cCJ9XX0&t=30000";
+    let (sim, events, _) = play(UP);
+    // Every commit is judged by the coordinator of the group it was sent for.
+    let mut sent: Vec<(String, String)> = Vec::new();
+    for e in &events {
+        match &e.kind {
+            EventKind::CommitSent { consumer, group, .. } => sent.push((consumer.clone(), group.clone())),
+            EventKind::Committed { consumer, group, .. } | EventKind::CommitFailed { consumer, group, .. } => {
+                assert!(sent.contains(&(consumer.clone(), group.clone())), "a commit for {group} nobody sent: {e:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::CommitFailed { .. })), "no commit fails");
+    let r = group_report(&sim, "my-group");
+    assert_eq!((r.processed, r.lost, r.lag), (10, 0, 0), "{r:?}");
+}
+
+/// A consumer stopped before its JoinGroup was answered left a member behind that became the
+/// leader and never synced; the live member stopped heartbeating while it waited for its
+/// SyncGroup answer, was removed, and waited for ever. Heartbeats go on through SyncGroup (as
+/// Kafka's heartbeat thread does from the JoinGroup answer on), so the silent leader's session
+/// runs out, the group rebalances, and the consumer reads the records.
+#[test]
+fn a_member_that_never_syncs_is_expired_and_the_group_recovers() {
+    const LINK: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6MCwiY21kIjoiYWRkX2NvbnN1bWVyIiwic3BlYyI6eyJuYW1lIjoiYzIiLCJncm91cCI6Im15LWdyb3VwIiwiYXV0b19vZmZzZXRfcmVzZXQiOiJlYXJsaWVzdCJ9fSx7ImF0Ijo1MDAwLCJjbWQiOiJjcmFzaF9jb25zdW1lciIsImNvbnN1bWVyIjoiYzIifSx7ImF0Ijo2MDAwLCJjbWQiOiJzdG9wX2NvbnN1bWVyIiwiY29uc3VtZXIiOiJjb25zdW1lciJ9LHsiYXQiOjcwMDAsImNtZCI6InN0YXJ0X2NvbnN1bWVyIiwiY29uc3VtZXIiOiJjb25zdW1lciJ9LHsiYXQiOjgwMDAsImNtZCI6InN0b3BfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIn0seyJhdCI6ODUwMCwiY21kIjoiY29uZmlndXJlX2NvbnN1bWVyIiwiY29uc3VtZXIiOiJjb25zdW1lciIsInNldHRpbmciOnsibmFtZSI6InNlc3Npb25fdGltZW91dF9tcyIsInZhbHVlIjoxMDAwMH19LHsiYXQiOjkwMDAsImNtZCI6InN0YXJ0X2NvbnN1bWVyIiwiY29uc3VtZXIiOiJjb25zdW1lciJ9LHsiYXQiOjEwMDAwMCwiY21kIjoicHJvZHVjZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJjb3VudCI6MTB9LHsiYXQiOjExMDAwMCwiY21kIjoic3RhcnRfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIn1dfQ&t=200000";
+    let (sim, events, _) = play(LINK);
+    let r = group_report(&sim, "my-group");
+    assert_eq!((r.processed, r.in_scope, r.lag), (10, 10, 0), "{r:?}");
+    let c = &sim.consumers[0];
+    assert_eq!(c.status, ConsumerStatus::Running);
+    assert!(sim.groups["my-group"].member(&c.member_id).is_some(), "a member of its group");
+    // It kept heartbeating while it waited for SyncGroup, so only the silent member expired.
+    let expired: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::MemberRemoved { member_id, reason, .. } if reason.contains("session") => {
+                Some(member_id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!expired.contains(&c.member_id.as_str()), "{expired:?}");
+}
+
+/// A consumer whose processing outlasts `max.poll.interval.ms` while the group rebalances is
+/// removed, and its partition goes to another member of the next generation while it still
+/// processes its batch: Kafka promises one owner per partition per generation, not more. The
+/// consumer learns it is out (a zombie), its commit is rejected, and at its next poll() it
+/// gives the partition up as lost and rejoins; what it processed is redelivered, not lost.
+#[test]
+fn a_slow_consumer_is_a_zombie_whose_commit_is_rejected() {
+    let slow = |name: &str, processing_ms| ConsumerSpec {
+        name: name.into(),
+        group: "g".into(),
+        topics: vec!["t".into()],
+        commit: CommitMode::AfterProcessing,
+        auto_offset_reset: OffsetReset::Earliest,
+        max_poll_interval_ms: 10_000,
+        session_timeout_ms: 10_000,
+        max_poll_records: 20,
+        processing_ms,
+        ..ConsumerSpec::default()
+    };
+    let s = Scenario {
+        topics: vec![TopicSpec { name: "t".into(), partitions: 2, ..TopicSpec::default() }],
+        producers: vec![ProducerSpec {
+            name: "p".into(),
+            topic: "t".into(),
+            partition: Some(0),
+            ..ProducerSpec::default()
+        }],
+        consumers: vec![slow("c1", 600), slow("c2", 10)],
+        script: vec![
+            TimedCommand { at: 5_000, command: Command::Produce { producer: "p".into(), count: 40 } },
+            // A third member joins while c1 is 12 s into a 20 × 600 ms batch.
+            TimedCommand {
+                at: 6_000,
+                command: Command::AddConsumer { spec: ConsumerSpec { running: true, ..slow("c3", 10) } },
+            },
+            TimedCommand { at: 30_000, command: Command::SetProcessingTime { consumer: "c1".into(), ms: 10 } },
+        ],
+        ..Scenario::default()
+    };
+    let mut sim = Sim::new(&s, 2).unwrap();
+    sim.keep_events(true);
+    let mut watcher = Watcher::default();
+    let mut events: Vec<Event> = Vec::new();
+    let mut overlap = false;
+    while sim.next_time().is_some_and(|t| t.0 <= 90_000) {
+        sim.step();
+        for e in sim.drain_events() {
+            events.push(e);
+            watcher.observe(events.last().unwrap(), events.len() as u64);
+        }
+        watcher.check_state(&sim, sim.now().0, events.len() as u64);
+        let c1 = &sim.consumers[0];
+        overlap |=
+            c1.zombie && sim.consumers[1..].iter().any(|o| o.assignment.iter().any(|tp| c1.assignment.contains(tp)));
+    }
+    assert!(watcher.first(Invariant::OneOwner).is_none(), "{:?}", watcher.violations());
+    let zombie = events.iter().position(|e| matches!(&e.kind, EventKind::Zombie { consumer, .. } if consumer == "c1"));
+    let zombie = zombie.expect("c1 learns it is out of the group while it processes");
+    assert!(overlap, "its partition had a new owner while c1 still held it");
+    let after = &events[zombie..];
+    let failed =
+        after.iter().position(|e| matches!(&e.kind, EventKind::CommitFailed { consumer, .. } if consumer == "c1"));
+    let committed =
+        after.iter().position(|e| matches!(&e.kind, EventKind::Committed { consumer, .. } if consumer == "c1"));
+    assert!(failed.is_some_and(|f| committed.is_none_or(|c| f < c)), "its first commit after is rejected");
+    assert!(after
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Revoked { consumer, lost: true, .. } if consumer == "c1")));
+    let r = group_report(&sim, "g");
+    assert_eq!((r.lost, r.processed, r.lag), (0, 40, 0), "{r:?}");
+    assert!(r.duplicates > 0, "what the zombie processed is processed again");
+}
+
+/// While a partition could not take writes, every retry re-sent every unacknowledged batch: at
+/// 1 000 records/s, two minutes took 3.55 million events. Only failed batches are retried, at
+/// most five in flight per partition, after a growing backoff; the rest wait in the
+/// accumulator, in batches of up to `batch.size`.
+#[test]
+fn retries_while_writes_are_refused_cost_what_a_real_producer_does() {
+    const LINK: &str = "run=eyJ2IjoxLCJzIjoicmVwbGljYXRpb24iLCJzZWVkIjoxLCJjIjpbeyJhdCI6MTAwMCwiY21kIjoic2V0X3JhdGUiLCJwcm9kdWNlciI6InByb2R1Y2VyIiwicGVyX3NlYyI6MTAwMH0seyJhdCI6MjAwMCwiY21kIjoiY3Jhc2hfYnJva2VyIiwiYnJva2VyIjoyfSx7ImF0IjoyMDAwLCJjbWQiOiJjcmFzaF9icm9rZXIiLCJicm9rZXIiOjN9XX0&t=120000";
+    let (sim, events, watcher) = play(LINK);
+    assert!(events.len() < 60_000, "{} events", events.len());
+    let failed = events.iter().filter(|e| matches!(e.kind, EventKind::ProduceFailed { .. })).count();
+    // Three partitions, each retrying at most five batches a second once the backoff is at its
+    // one-second maximum.
+    assert!(failed < 3 * 5 * 125, "{failed} failed sends");
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+    let p = &sim.producers[0];
+    assert_eq!(p.acked + p.unacknowledged(), p.next_seq, "every record is acknowledged or still in the producer");
+}
+
+/// The message-priority lesson's check subtracted without a guard when it failed: "ahead of
+/// 18446744073709551611 of the 0 low-priority messages". It says what went wrong instead.
+#[test]
+fn the_priority_check_says_why_it_fails() {
+    const LINK: &str = "run=eyJ2IjoxLCJzIjoibGVzc29uLXByaW9yaXR5Iiwic2VlZCI6MSwiYyI6W3siYXQiOjAsImNtZCI6InNldF9wcmlvcml0eSIsImNvbnN1bWVyIjoiY29uc3VtZXIiLCJlbmFibGVkIjpmYWxzZX0seyJhdCI6NDAwMCwiY21kIjoicHJvZHVjZSIsInByb2R1Y2VyIjoiaGlnaCIsImNvdW50IjoxMH0seyJhdCI6NDEwMCwiY21kIjoicHJvZHVjZSIsInByb2R1Y2VyIjoibG93IiwiY291bnQiOjEwfV19&t=20000";
+    let run = Run::decode(LINK).unwrap();
+    let (_, verdicts) = lesson::find("lesson-priority").unwrap().evaluate(&run, 20_000).unwrap();
+    assert_eq!(verdicts.len(), 1);
+    assert!(!verdicts[0].pass);
+    assert!(verdicts[0].text.contains("no low-priority message was waiting"), "{}", verdicts[0].text);
+    for number in verdicts[0].text.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()) {
+        assert!(number.len() < 6, "{}", verdicts[0].text);
+    }
+}
