@@ -6,7 +6,7 @@ use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, Str
 use ksim::sim::describe::{describe_offsets, group_view, GroupState};
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::report::group_report;
-use ksim::sim::{Command, Scenario, Sim, SimTime};
+use ksim::sim::{Command, ConsumerStatus, Phase, Scenario, Sim, SimTime};
 
 fn member(name: &str, group: &str) -> ConsumerSpec {
     ConsumerSpec {
@@ -369,4 +369,50 @@ fn describe_shows_members_and_state_like_kafka() {
     sim.run_until(SimTime(20_003));
     let text = describe_offsets(&sim, &group_view(&sim, "g"));
     assert!(text.starts_with("\nWarning: Consumer group 'g' is rebalancing.\n"), "{text}");
+}
+
+#[test]
+fn a_second_consumer_with_the_same_group_instance_id_fences_the_first() {
+    let mk = |n: &str| ConsumerSpec { group_instance_id: Some("instance-a".into()), ..member(n, "g") };
+    let second = ConsumerSpec { running: false, ..mk("a2") };
+    let mut sim = cluster(2, vec![mk("a1"), second]);
+    sim.run_until(SimTime(20_000));
+    sim.apply(Command::StartConsumer { consumer: "a2".into() });
+    sim.run_until(SimTime(40_000));
+    let events = sim.drain_events();
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::StaticMemberReplaced { .. })));
+    // The first learns at its next heartbeat that its instance id is taken, and stops.
+    let fenced = events.iter().find(|e| {
+        matches!(&e.kind, EventKind::JoinFailed { consumer, error, .. } if consumer == "a1" && error.starts_with("FENCED_INSTANCE_ID"))
+    });
+    let fenced = fenced.expect("a1 is fenced");
+    assert!(fenced.t < 20_000 + 3_100, "at its next heartbeat, at {} ms", fenced.t);
+    assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
+    assert_eq!(owners(&sim, "g"), [("a1".to_string(), vec![]), ("a2".to_string(), vec![0, 1])]);
+}
+
+#[test]
+fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_back() {
+    let slow = ConsumerSpec { processing_ms: 200, max_poll_records: 20, ..member("a", "g") };
+    let mut sim = cluster(1, vec![slow]);
+    sim.run_until(SimTime(10_000));
+    assert_eq!(sim.consumers[0].phase, Phase::Processing);
+    sim.apply(Command::StopConsumer { consumer: "a".into() });
+    sim.apply(Command::StartConsumer { consumer: "a".into() });
+    sim.apply(Command::StartConsumer { consumer: "a".into() });
+    sim.run_until(SimTime(30_000));
+    let events = sim.drain_events();
+    let rejected = events.iter().filter(|e| matches!(e.kind, EventKind::CommandRejected { .. })).count();
+    assert_eq!(rejected, 1, "a second start is 'already running'");
+    let stops = events.iter().position(|e| matches!(e.kind, EventKind::Stopped { .. })).expect("it stops");
+    assert!(events[stops..].iter().any(|e| matches!(e.kind, EventKind::Started { .. })), "then starts again");
+    assert_eq!(sim.consumers[0].status, ConsumerStatus::Running);
+    // Stop, start, stop while it finishes a batch: it stays stopped.
+    sim.run_until(SimTime(40_000));
+    assert_eq!(sim.consumers[0].phase, Phase::Processing, "20 records/s at 200 ms each keep it busy");
+    sim.apply(Command::StopConsumer { consumer: "a".into() });
+    sim.apply(Command::StartConsumer { consumer: "a".into() });
+    sim.apply(Command::StopConsumer { consumer: "a".into() });
+    sim.run_until(SimTime(60_000));
+    assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
 }

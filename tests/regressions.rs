@@ -216,3 +216,20 @@ fn the_priority_check_says_why_it_fails() {
         assert!(number.len() < 6, "{}", verdicts[0].text);
     }
 }
+
+/// Followers 40 s behind shrink the ISR below `min.insync.replicas`: batches the leader appended
+/// fail (NOT_ENOUGH_REPLICAS_AFTER_APPEND) and expire after `delivery.timeout.ms`. The producer
+/// used to close the gap in its sequence as if they had never been written, and the leader,
+/// which had them, refused everything after (OUT_OF_ORDER_SEQUENCE_NUMBER) for ever. It takes a
+/// new producer id instead (Kafka bumps the epoch), and writes again once the ISR is back.
+#[test]
+fn a_producer_whose_written_batch_expired_writes_again() {
+    const LINK: &str = "run=eyJ2IjoxLCJzIjoicmVwbGljYXRpb24iLCJzZWVkIjoxLCJjIjpbeyJhdCI6NTAwMCwiY21kIjoiZGVsYXlfYnJva2VyIiwiYnJva2VyIjoyLCJtcyI6NDAwMDB9LHsiYXQiOjUwMDAsImNtZCI6ImRlbGF5X2Jyb2tlciIsImJyb2tlciI6MywibXMiOjQwMDAwfSx7ImF0IjoyMDAwMDAsImNtZCI6ImRlbGF5X2Jyb2tlciIsImJyb2tlciI6MiwibXMiOjB9LHsiYXQiOjIwMDAwMCwiY21kIjoiZGVsYXlfYnJva2VyIiwiYnJva2VyIjozLCJtcyI6MH0seyJhdCI6NDAwMDAwLCJjbWQiOiJzZXRfcmF0ZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJwZXJfc2VjIjowfSx7ImF0Ijo0MDAwMDAsImNtZCI6InByb2R1Y2UiLCJwcm9kdWNlciI6InByb2R1Y2VyIiwiY291bnQiOjMwfV19&t=460000";
+    let (sim, events, watcher) = play(LINK);
+    assert!(events.iter().any(|e| matches!(e.kind, EventKind::ProducerIdReset { .. })));
+    let last = events.iter().rev().find(|e| matches!(e.kind, EventKind::Acked { .. })).expect("acknowledgements");
+    assert!(last.t > 400_000, "the 30 records sent at 400 s are acknowledged (last ack at {} ms)", last.t);
+    let p = &sim.producers[0];
+    assert_eq!(p.unacknowledged(), 0);
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+}

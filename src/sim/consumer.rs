@@ -129,7 +129,9 @@ impl Sim {
         con.reset_membership();
         let consumer = con.spec.name.clone();
         self.emit(EventKind::Crashed { consumer, lost_in_flight });
-        // A move it was finishing does not happen now; its new group.id is used when it starts.
+        // A move or restart it was finishing does not happen now; a new group.id is used when it
+        // starts.
+        self.consumers[c as usize].restart = false;
         if let Some(group) = self.consumers[c as usize].moving_to.take() {
             self.set_group(c, &group);
         }
@@ -146,7 +148,8 @@ impl Sim {
     }
 
     /// `consumer.close()`: commit if auto-commit is on, leave the group (dynamic members only).
-    /// A consumer that is moving then starts again in its new group.
+    /// A consumer that is moving takes its new `group.id`; one moving or asked to start again
+    /// starts.
     pub(crate) fn close(&mut self, c: u32) {
         let con = &self.consumers[c as usize];
         if con.spec.commit == CommitMode::Auto && !con.positions.is_empty() {
@@ -161,6 +164,8 @@ impl Sim {
         self.emit(EventKind::Stopped { consumer });
         if let Some(group) = self.consumers[c as usize].moving_to.take() {
             self.set_group(c, &group);
+        }
+        if std::mem::take(&mut self.consumers[c as usize].restart) {
             self.start_consumer(c);
         }
     }
@@ -191,8 +196,10 @@ impl Sim {
             self.set_group(c, group);
             return;
         }
-        self.consumers[c as usize].moving_to = Some(group.to_string());
-        if !self.consumers[c as usize].stopping {
+        let con = &mut self.consumers[c as usize];
+        con.moving_to = Some(group.to_string());
+        con.restart = true;
+        if !con.stopping {
             self.request_stop(c);
         }
     }
@@ -253,16 +260,9 @@ impl Sim {
                 self.send_join(c);
             }
             JoinResponse::InconsistentGroupProtocol => {
-                self.emit(EventKind::JoinFailed {
-                    consumer,
-                    group,
-                    error: "INCONSISTENT_GROUP_PROTOCOL: its assignor differs from the group's".into(),
-                });
-                let con = &mut self.consumers[c as usize];
-                con.status = ConsumerStatus::Stopped;
-                con.inc += 1;
-                con.reset_membership();
+                self.fail(c, "INCONSISTENT_GROUP_PROTOCOL: its assignor differs from the group's".into());
             }
+            JoinResponse::FencedInstanceId => self.fail(c, fenced_text(&self.consumers[c as usize])),
             JoinResponse::Ok { generation, member_id, leader, strategy, members } => {
                 let con = &mut self.consumers[c as usize];
                 con.member_id = member_id.clone();
@@ -282,10 +282,11 @@ impl Sim {
                 }
                 self.consumers[c as usize].syncing = Some(generation);
                 let assignments = leader.then(|| self.compute_assignment(c, &group, generation, strategy, members));
+                let instance_id = self.consumers[c as usize].spec.group_instance_id.clone();
                 self.emit(EventKind::SyncGroup { consumer, group: group.clone(), generation });
                 self.after(
                     self.latency(),
-                    Action::SyncArrive { consumer: c, inc, group, member_id, generation, assignments },
+                    Action::SyncArrive { consumer: c, inc, group, member_id, instance_id, generation, assignments },
                 );
             }
         }
@@ -338,6 +339,10 @@ impl Sim {
         con.joining = false;
         con.syncing = None;
         match result {
+            Err(GroupError::FencedInstanceId) => {
+                let text = fenced_text(con);
+                self.fail_at_next_poll(c, text);
+            }
             Err(GroupError::UnknownMemberId) => {
                 con.member_id.clear();
                 self.send_join(c);
@@ -419,7 +424,9 @@ impl Sim {
         } else if !con.member_id.is_empty() && (!con.joining || con.syncing.is_some()) {
             // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
             let (group, member_id, generation) = (con.spec.group.clone(), con.member_id.clone(), con.generation);
-            self.after(self.latency(), Action::HeartbeatArrive { consumer: c, inc, group, member_id, generation });
+            let instance_id = con.spec.group_instance_id.clone();
+            let arrive = Action::HeartbeatArrive { consumer: c, inc, group, member_id, instance_id, generation };
+            self.after(self.latency(), arrive);
         }
         // Between heartbeats the thread also wakes when the poll timer runs out.
         let con = &self.consumers[c as usize];
@@ -490,14 +497,48 @@ impl Sim {
                 self.consumers[c as usize].rejoin_needed = true;
                 self.wake(c);
             }
-            Err(GroupError::UnknownMemberId | GroupError::IllegalGeneration) => {
+            Err(
+                error @ (GroupError::UnknownMemberId | GroupError::IllegalGeneration | GroupError::FencedInstanceId),
+            ) => {
                 let con = &mut self.consumers[c as usize];
                 if con.syncing.take().is_some() {
                     con.joining = false; // its SyncGroup is given up
                 }
+                if error == GroupError::FencedInstanceId {
+                    let text = fenced_text(con);
+                    self.fail_at_next_poll(c, text);
+                    return;
+                }
                 self.lose_membership(c);
                 self.wake(c);
             }
+        }
+    }
+
+    /// A fatal group error (Kafka throws it from poll()): the consumer stops, without a commit or
+    /// LeaveGroup.
+    fn fail(&mut self, c: u32, error: String) {
+        let (consumer, group) = self.names(c);
+        self.emit(EventKind::JoinFailed { consumer, group, error });
+        let con = &mut self.consumers[c as usize];
+        con.status = ConsumerStatus::Stopped;
+        con.inc += 1;
+        con.reset_membership();
+        con.restart = false;
+        if let Some(group) = con.moving_to.take() {
+            self.set_group(c, &group);
+        }
+    }
+
+    /// A fatal group error learned by the heartbeat thread: it is out of the group at once (a
+    /// zombie if it is processing) and fails when the application next calls poll().
+    fn fail_at_next_poll(&mut self, c: u32, error: String) {
+        self.lose_membership(c);
+        let con = &mut self.consumers[c as usize];
+        if con.outside_poll() {
+            con.fatal = Some(error);
+        } else {
+            self.fail(c, error);
         }
     }
 
@@ -576,6 +617,10 @@ impl Sim {
         con.last_poll = now;
         if con.stopping {
             self.close(c);
+            return;
+        }
+        if let Some(error) = con.fatal.take() {
+            self.fail(c, error);
             return;
         }
         let eager = !con.spec.assignor.is_cooperative();
@@ -801,10 +846,12 @@ impl Sim {
         }
         let offsets: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         let (member_id, generation, inc) = (con.member_id.clone(), con.generation, con.inc);
+        let instance_id = con.spec.group_instance_id.clone();
         let (consumer, group) = self.names(c);
         let shown = self.partition_offsets(&offsets);
         self.emit(EventKind::CommitSent { consumer, group: group.clone(), offsets: shown });
-        let arrive = Action::CommitArrive { consumer: c, inc, group, offsets, sync, member_id, generation };
+        let arrive =
+            Action::CommitArrive { consumer: c, inc, group, offsets, sync, member_id, instance_id, generation };
         self.after(self.latency(), arrive);
     }
 
@@ -828,12 +875,12 @@ impl Sim {
         group: &str,
         offsets: Vec<(Tp, u64)>,
         sync: bool,
-        member_id: &str,
-        generation: i32,
+        sender: super::group::Sender,
     ) {
         let consumer = self.consumers[c as usize].spec.name.clone();
         let group = group.to_string();
-        match self.validate_commit(&group, member_id, generation) {
+        let generation = sender.2;
+        match self.validate_commit(&group, sender) {
             Ok(()) => {
                 for (tp, offset) in &offsets {
                     *self.committed.entry(&group, *tp) = *offset;
@@ -859,6 +906,14 @@ impl Sim {
             _ => {}
         }
     }
+}
+
+/// What a fenced static member's error says.
+fn fenced_text(con: &Consumer) -> String {
+    format!(
+        "FENCED_INSTANCE_ID: another consumer joined with its group.instance.id {}",
+        quoted(con.spec.group_instance_id.as_deref().unwrap_or_default())
+    )
 }
 
 impl Consumer {
@@ -892,6 +947,8 @@ impl Consumer {
             awaiting_offsets: BTreeSet::new(),
             pending_spec: None,
             moving_to: None,
+            restart: false,
+            fatal: None,
             assignment_generation: -1,
             zombie: false,
             last_change: None,
@@ -909,6 +966,7 @@ impl Consumer {
         self.assignment.clear();
         self.assignment_generation = -1;
         self.zombie = false;
+        self.fatal = None;
         self.member_id.clear();
         self.generation = -1;
         self.joining = false;

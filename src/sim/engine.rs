@@ -201,6 +201,8 @@ pub struct Consumer {
     /// holds (and may be processing) partitions that may have new owners, and its commit will
     /// be rejected. At its next poll() it gives them up as lost and rejoins.
     pub zombie: bool,
+    /// A fatal group error it learned while away from poll(): it fails at its next poll().
+    pub(crate) fatal: Option<String>,
     /// The offset of the next record `poll()` returns, per owned partition with a known offset.
     pub positions: BTreeMap<Tp, u64>,
     /// Records handed to the application and not yet processed, in processing order.
@@ -233,8 +235,10 @@ pub struct Consumer {
     /// Configuration changed while running: it takes effect at the next start.
     pub pending_spec: Option<ConsumerSpec>,
     /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
-    /// and starts again with this `group.id`.
+    /// and takes this `group.id`...
     pub moving_to: Option<String>,
+    /// ...and it starts again once it has closed (a move, or a start while it stops).
+    pub restart: bool,
     /// When its assignment last changed, with what it gained and what it gave up (for display).
     pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
     /// Taken away by the user: closed, hidden, not started again.
@@ -375,6 +379,7 @@ pub(crate) enum Action {
         offsets: Vec<(Tp, u64)>,
         sync: bool,
         member_id: String,
+        instance_id: Option<String>,
         generation: i32,
     },
     CommitResponse {
@@ -397,6 +402,7 @@ pub(crate) enum Action {
         inc: u32,
         group: String,
         member_id: String,
+        instance_id: Option<String>,
         generation: i32,
         assignments: Option<Vec<(String, Vec<Tp>)>>,
     },
@@ -421,6 +427,7 @@ pub(crate) enum Action {
         inc: u32,
         group: String,
         member_id: String,
+        instance_id: Option<String>,
         generation: i32,
     },
     HeartbeatResponse {
@@ -807,8 +814,9 @@ impl Sim {
                     self.processing_done(consumer);
                 }
             }
-            Action::CommitArrive { consumer, inc, group, offsets, sync, member_id, generation } => {
-                self.commit_arrive(consumer, inc, &group, offsets, sync, &member_id, generation)
+            Action::CommitArrive { consumer, inc, group, offsets, sync, member_id, instance_id, generation } => {
+                let who = (member_id.as_str(), instance_id.as_deref(), generation);
+                self.commit_arrive(consumer, inc, &group, offsets, sync, who)
             }
             Action::CommitResponse { consumer, inc, sync } => {
                 if self.is_live(consumer, inc) && sync {
@@ -817,16 +825,17 @@ impl Sim {
             }
             Action::JoinArrive { consumer, inc, request } => self.join_arrive(consumer, inc, *request),
             Action::JoinResponse { consumer, inc, response } => self.join_response(consumer, inc, response),
-            Action::SyncArrive { consumer, inc, group, member_id, generation, assignments } => {
-                self.sync_arrive(consumer, inc, &group, &member_id, generation, assignments)
+            Action::SyncArrive { consumer, inc, group, member_id, instance_id, generation, assignments } => {
+                let who = (member_id.as_str(), instance_id.as_deref(), generation);
+                self.sync_arrive(consumer, inc, &group, who, assignments)
             }
             Action::SyncResponse { consumer, inc, generation, result } => {
                 self.sync_response(consumer, inc, generation, result)
             }
             Action::HeartbeatTick { consumer, inc } => self.heartbeat_tick(consumer, inc),
             Action::PollTimerCheck { consumer, inc } => self.poll_timer_check(consumer, inc),
-            Action::HeartbeatArrive { consumer, inc, group, member_id, generation } => {
-                self.heartbeat_arrive(consumer, inc, &group, &member_id, generation)
+            Action::HeartbeatArrive { consumer, inc, group, member_id, instance_id, generation } => {
+                self.heartbeat_arrive(consumer, inc, &group, (&member_id, instance_id.as_deref(), generation))
             }
             Action::HeartbeatResponse { consumer, inc, generation, result } => {
                 self.heartbeat_response(consumer, inc, generation, result)
@@ -897,22 +906,35 @@ impl Sim {
                 Ok(())
             }),
             Command::StopConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].status != ConsumerStatus::Running {
+                let con = &self.consumers[c as usize];
+                if con.status != ConsumerStatus::Running {
                     return Err(format!("{consumer} is not running"));
                 }
+                if con.stopping && !con.restart {
+                    return Err(format!("{consumer} is already stopping (it finishes the batch in hand first)"));
+                }
                 self.emit(EventKind::Command { command: original.clone() });
+                // Stopping already, to start again: it stays stopped instead.
+                self.consumers[c as usize].restart = false;
                 self.request_stop(c);
                 Ok(())
             }),
             Command::StartConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].removed {
+                let con = &self.consumers[c as usize];
+                if con.removed {
                     return Err(format!("{consumer} was removed"));
                 }
-                if self.consumers[c as usize].status == ConsumerStatus::Running {
+                if con.status == ConsumerStatus::Running && (!con.stopping || con.restart) {
                     return Err(format!("{consumer} is already running"));
                 }
+                let closing = con.status == ConsumerStatus::Running;
                 self.emit(EventKind::Command { command: original.clone() });
-                self.start_consumer(c);
+                if closing {
+                    // Still closing (finishing its batch): it starts again once closed.
+                    self.consumers[c as usize].restart = true;
+                } else {
+                    self.start_consumer(c);
+                }
                 Ok(())
             }),
             Command::SetProcessingTime { consumer, ms } => consumer_of(self, &consumer).and_then(|c| {
@@ -959,6 +981,7 @@ impl Sim {
                 }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.consumers[c as usize].moving_to = None;
+                self.consumers[c as usize].restart = false;
                 if self.consumers[c as usize].status == ConsumerStatus::Running {
                     self.request_stop(c);
                 }

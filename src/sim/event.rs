@@ -142,6 +142,8 @@ pub enum EventKind {
         generation: i32,
         leader: bool,
     },
+    /// A fatal group error (an assignor the group does not use, a fenced static member): the
+    /// consumer stops, as Kafka's throws from poll().
     JoinFailed {
         consumer: String,
         group: String,
@@ -296,6 +298,12 @@ pub enum EventKind {
         acks: String,
         enable_idempotence: bool,
         producer_id: Option<u32>,
+    },
+    /// An idempotent producer dropped an expired batch, so its sequence numbers no longer follow on
+    /// at the leaders: it took a new producer id and numbers what waits afresh.
+    ProducerIdReset {
+        producer: String,
+        producer_id: u32,
     },
     /// The application's `send()` waited `max.block.ms` for room in a full `buffer.memory`
     /// and failed: these records were never sent.

@@ -142,7 +142,12 @@ pub enum JoinResponse {
     UnknownMemberId,
     /// Its assignor is not one the group's members agree on.
     InconsistentGroupProtocol,
+    /// Another consumer has joined with its `group.instance.id`.
+    FencedInstanceId,
 }
+
+/// Who sends a request to the coordinator: member id, `group.instance.id`, generation.
+pub type Sender<'a> = (&'a str, Option<&'a str>, i32);
 
 /// Errors the coordinator answers Heartbeat, SyncGroup and OffsetCommit with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +155,8 @@ pub enum GroupError {
     RebalanceInProgress,
     UnknownMemberId,
     IllegalGeneration,
+    /// A static member whose `group.instance.id` another consumer has taken over (KIP-345).
+    FencedInstanceId,
 }
 
 impl GroupError {
@@ -158,6 +165,22 @@ impl GroupError {
             GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             GroupError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             GroupError::IllegalGeneration => "ILLEGAL_GENERATION",
+            GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
+        }
+    }
+}
+
+impl Group {
+    /// The error for a request from a member id the group does not know: FENCED_INSTANCE_ID if
+    /// its `group.instance.id` now belongs to another member id, else UNKNOWN_MEMBER_ID.
+    fn unknown(&self, member_id: &str, instance_id: Option<&str>) -> GroupError {
+        let taken = instance_id.is_some_and(|i| {
+            self.members.iter().any(|m| m.instance_id.as_deref() == Some(i) && m.member_id != member_id)
+        });
+        if taken {
+            GroupError::FencedInstanceId
+        } else {
+            GroupError::UnknownMemberId
         }
     }
 }
@@ -199,12 +222,18 @@ impl Sim {
             );
             return;
         }
-        // A static member coming back under a new incarnation takes over its old member id's place.
+        // A static member coming back under a new incarnation (joining without a member id) takes
+        // over its old member id's place; one joining with another member id is fenced.
         if let Some(instance) = &req.instance_id {
             let known = g.members.iter().position(|m| m.instance_id.as_ref() == Some(instance));
             if let Some(i) = known {
-                if g.members[i].member_id != req.member_id {
+                if req.member_id.is_empty() {
                     self.replace_static_member(c, inc, &req, i);
+                    return;
+                }
+                if g.members[i].member_id != req.member_id {
+                    let response = JoinResponse::FencedInstanceId;
+                    self.after(self.latency(), Action::JoinResponse { consumer: c, inc, response });
                     return;
                 }
             }
@@ -287,6 +316,17 @@ impl Sim {
         if g.leader.as_deref() == Some(old_id.as_str()) {
             g.leader = Some(new_id.clone());
         }
+        // The old member's JoinGroup or SyncGroup waiting here is answered FENCED_INSTANCE_ID.
+        let old = (g.members[index].consumer, g.members[index].inc);
+        let awaiting_sync = g.pending_sync.iter().position(|id| *id == old_id).map(|i| g.pending_sync.remove(i));
+        if g.members[index].awaiting_join {
+            let response = JoinResponse::FencedInstanceId;
+            self.after(self.latency(), Action::JoinResponse { consumer: old.0, inc: old.1, response });
+        } else if awaiting_sync.is_some() {
+            let (result, generation) = (Err(GroupError::FencedInstanceId), g.generation);
+            self.after(self.latency(), Action::SyncResponse { consumer: old.0, inc: old.1, generation, result });
+        }
+        let g = self.group_mut(&group);
         let m = &mut g.members[index];
         m.consumer = c;
         m.inc = inc;
@@ -462,8 +502,7 @@ impl Sim {
         c: u32,
         inc: u32,
         group: &str,
-        member_id: &str,
-        generation: i32,
+        (member_id, instance_id, generation): Sender,
         assignments: Option<Vec<(String, Vec<Tp>)>>,
     ) {
         let now = self.now;
@@ -471,6 +510,10 @@ impl Sim {
             sim.after(sim.latency(), Action::SyncResponse { consumer: c, inc, generation, result });
         };
         let Some(g) = self.groups.get_mut(group) else { return respond(self, Err(GroupError::UnknownMemberId)) };
+        if g.member(member_id).is_none() {
+            let error = g.unknown(member_id, instance_id);
+            return respond(self, Err(error));
+        }
         let Some(m) = g.member_mut(member_id) else { return respond(self, Err(GroupError::UnknownMemberId)) };
         m.last_heartbeat = now;
         if generation != g.generation {
@@ -509,15 +552,22 @@ impl Sim {
     }
 
     /// A heartbeat arrives: it keeps the session alive and tells the member of rebalances.
-    pub(crate) fn heartbeat_arrive(&mut self, c: u32, inc: u32, group: &str, member_id: &str, generation: i32) {
+    pub(crate) fn heartbeat_arrive(
+        &mut self,
+        c: u32,
+        inc: u32,
+        group: &str,
+        (member_id, instance_id, generation): Sender,
+    ) {
         let now = self.now;
         let consumer = self.consumers[c as usize].spec.name.clone();
+        let unknown = self.groups.get(group).map_or(GroupError::UnknownMemberId, |g| g.unknown(member_id, instance_id));
         let result = match self.groups.get_mut(group).and_then(|g| {
             let gen = g.generation;
             let state = g.state;
             g.member_mut(member_id).map(|m| (m, gen, state))
         }) {
-            None => Err(GroupError::UnknownMemberId),
+            None => Err(unknown),
             Some((m, gen, state)) => {
                 m.last_heartbeat = now;
                 if generation != gen {
@@ -596,7 +646,11 @@ impl Sim {
 
     /// Whether an OffsetCommit from this member and generation is accepted (Kafka's
     /// `validateOffsetCommit` for classic groups).
-    pub(crate) fn validate_commit(&self, group: &str, member_id: &str, generation: i32) -> Result<(), GroupError> {
+    pub(crate) fn validate_commit(
+        &self,
+        group: &str,
+        (member_id, instance_id, generation): Sender,
+    ) -> Result<(), GroupError> {
         let Some(g) = self.groups.get(group) else {
             return if member_id.is_empty() { Ok(()) } else { Err(GroupError::UnknownMemberId) };
         };
@@ -605,7 +659,7 @@ impl Sim {
             return if g.members.is_empty() { Ok(()) } else { Err(GroupError::UnknownMemberId) };
         }
         if g.member(member_id).is_none() {
-            return Err(GroupError::UnknownMemberId);
+            return Err(g.unknown(member_id, instance_id));
         }
         if generation != g.generation {
             return Err(GroupError::IllegalGeneration);

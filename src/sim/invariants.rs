@@ -6,9 +6,11 @@
 //!   records are, and the leader's log must hold them there;
 //! - each consumer reads a partition's offsets in order, without gaps (except where its position
 //!   is set: an assignment, a reset);
-//! - a partition has at most one owner per group and generation. Kafka promises no more: a
-//!   consumer removed from the group while away from poll() (a zombie) may still be processing
-//!   a partition that a member of the next generation owns; its commit is rejected.
+//! - a partition has at most one owner per group and generation: the coordinator gives each
+//!   partition of a generation to one member. Kafka promises no more. A consumer the group no
+//!   longer counts as a member (removed while away from poll(), or a static member whose
+//!   `group.instance.id` another consumer took) is a zombie: it may still be processing a
+//!   partition that a member now owns, until its next poll(), and its commits are rejected.
 
 use std::collections::BTreeMap;
 
@@ -135,9 +137,9 @@ impl Watcher {
         &mut offsets[i]
     }
 
-    /// Checks the present state: no two running consumers of a group own one partition by the
-    /// same generation; and every acknowledgement producers received since the last check was
-    /// found in the log.
+    /// Checks the present state: no two members of a group own one partition by the same
+    /// generation; and every acknowledgement producers received since the last check was found
+    /// in the log.
     pub fn check_state(&mut self, sim: &Sim, at_ms: u64, index: u64) {
         if let Some(f) = sim.ack_findings().get(self.ack_findings_seen) {
             if self.first(Invariant::NoAckedLoss).is_none() {
@@ -155,7 +157,11 @@ impl Watcher {
             return;
         }
         let mut owners: BTreeMap<(&str, i32, super::Tp), &str> = BTreeMap::new();
-        for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
+        let member = |c: &&super::engine::Consumer| {
+            c.status == ConsumerStatus::Running
+                && sim.groups.get(&c.spec.group).is_some_and(|g| g.member(&c.member_id).is_some())
+        };
+        for c in sim.consumers.iter().filter(member) {
             for tp in &c.assignment {
                 let key = (c.spec.group.as_str(), c.assignment_generation, *tp);
                 if let Some(other) = owners.insert(key, c.spec.name.as_str()) {

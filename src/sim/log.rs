@@ -379,6 +379,26 @@ mod tests {
     }
 
     #[test]
+    fn idempotent_state_is_kept_per_producer_id_and_remembers_five_batches() {
+        let c = cfg(None, None, 1 << 30);
+        let mut log = PartitionLog::default();
+        for i in 0..7u64 {
+            log.append(&c, SimTime(i), 0, 0, Some(4), i * 10, i * 10 + 9, 10, 1_000);
+        }
+        // Producer 0 without idempotence: no state, whatever it writes.
+        log.append(&c, SimTime(9), 0, 0, None, 500, 500, 1, 100);
+        assert_eq!(log.producer_seq(4), Some(69));
+        assert_eq!(log.duplicate_of(4, 60, 69), Some(60));
+        assert_eq!(log.duplicate_of(4, 20, 29), Some(20), "the fifth latest");
+        assert_eq!(log.duplicate_of(4, 10, 19), None, "older than the five latest");
+        assert_eq!(log.duplicate_of(4, 60, 65), None, "another batch");
+        assert_eq!(log.duplicate_of(5, 60, 69), None, "another producer id");
+        log.truncate_to(50);
+        assert_eq!(log.producer_seq(4), Some(49), "rebuilt from the batches kept");
+        assert_eq!(log.duplicate_of(4, 40, 49), Some(40));
+    }
+
+    #[test]
     fn size_retention_keeps_the_log_under_its_limit() {
         let c = cfg(None, Some(250), 100);
         let mut log = PartitionLog::default();

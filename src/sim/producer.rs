@@ -55,6 +55,9 @@ pub(crate) struct SentBatch {
     /// The producer's `acks` and producer id when the batch was made: a retry is the same batch.
     pub acks: Acks,
     pub producer_id: Option<u32>,
+    /// A send of it failed after its leader had appended it (the answer was an error, or never
+    /// came): it may be in a log.
+    pub maybe_written: bool,
 }
 
 /// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
@@ -111,6 +114,11 @@ pub struct Producer {
     /// The application is replacing this instance with one using these `acks` and
     /// `enable.idempotence`: it is closing, flushing what it has sent.
     pub restarting: Option<(Acks, bool)>,
+    /// An idempotent producer dropped an expired batch: its sequence numbers no longer follow
+    /// on at the leaders, so once nothing is in flight it takes a new producer id and numbers
+    /// what waits afresh (as Kafka's producer resets its id, or bumps its epoch since KIP-360).
+    /// Nothing is sent meanwhile.
+    pub(crate) resetting_id: bool,
     /// Taken away by the user: sends nothing more, hidden.
     pub removed: bool,
 }
@@ -172,6 +180,11 @@ impl Producer {
     pub fn waiting(&self) -> u64 {
         self.pending
     }
+
+    /// Some batch failed and is being sent again.
+    pub fn retrying(&self) -> bool {
+        self.partitions.values().any(|q| q.retry_at.is_some() || q.batches.iter().any(|b| b.attempt > 1))
+    }
 }
 
 impl Sim {
@@ -209,6 +222,7 @@ impl Sim {
             buffered_bytes: 0,
             blocked_since: None,
             restarting: None,
+            resetting_id: false,
             removed: false,
             spec,
         };
@@ -303,6 +317,7 @@ impl Sim {
         }
         let pr = &mut self.producers[p as usize];
         pr.restarting = None;
+        pr.resetting_id = false;
         pr.spec.acks = acks;
         pr.spec.enable_idempotence = idempotence;
         pr.last_sent.clear();
@@ -460,6 +475,7 @@ impl Sim {
                 in_flight: false,
                 acks,
                 producer_id,
+                maybe_written: false,
             };
             if acks == Acks::Zero {
                 // Fire and forget: the producer counts it done once it is on the wire.
@@ -483,7 +499,9 @@ impl Sim {
                 }
                 _ => queue.batches.push_back(batch),
             }
-            take_sendable(queue, now, &mut request);
+            if !pr.resetting_id {
+                take_sendable(queue, now, &mut request);
+            }
         }
         if !request.is_empty() {
             self.after(self.latency(), Action::ProduceArrive { producer: p, batches: request });
@@ -493,7 +511,11 @@ impl Sim {
     /// Sends what a partition may send now, as one request.
     fn dispatch(&mut self, p: u32, partition: u32) {
         let now = self.now;
-        let Some(queue) = self.producers[p as usize].partitions.get_mut(&partition) else { return };
+        let pr = &mut self.producers[p as usize];
+        if pr.resetting_id {
+            return;
+        }
+        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         let mut request = Vec::new();
         take_sendable(queue, now, &mut request);
         if !request.is_empty() {
@@ -573,9 +595,10 @@ impl Sim {
         }
     }
 
-    /// A batch failed at its leader: the partition backs off and the batch is sent again, or,
-    /// past its delivery timeout, dropped (acks=0 never learns of it).
-    pub(crate) fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String) {
+    /// A batch failed at its leader (`written`: after the leader appended it): the partition
+    /// backs off and the batch is sent again, or, past its delivery timeout, dropped (acks=0 never
+    /// learns of it).
+    pub(crate) fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String, written: bool) {
         let now = self.now;
         let pr = &mut self.producers[p as usize];
         let doublings = b.attempt.saturating_sub(1).min(16);
@@ -597,6 +620,7 @@ impl Sim {
         let Some(i) = queue.batches.iter().position(|x| x.first_seq == b.first_seq && x.in_flight) else {
             return; // an answer to a send already answered
         };
+        queue.batches[i].maybe_written |= written;
         let give_up = now.plus(backoff).since(b.created) >= pr.spec.delivery_timeout_ms;
         if give_up {
             self.drop_batch(p, b.partition, i);
@@ -612,27 +636,66 @@ impl Sim {
             self.push(at, Action::ProduceRetry { producer: p, partition: b.partition });
         }
         self.emit(event(Some(backoff)));
+        self.maybe_reset_id(p);
     }
 
-    /// Removes batch `i` of a partition for good (expired). The producer closes the gap in its
-    /// sequence (Kafka bumps the producer epoch instead).
+    /// Removes batch `i` of a partition for good (expired). If no leader can have written it,
+    /// the batches after it take its place in the sequence (Kafka adjusts their sequence
+    /// numbers). If one may have (a send failed after the append), an idempotent producer cannot
+    /// tell where its sequence stands at that leader: it resets its producer id (Kafka bumps
+    /// the producer epoch), which may write a batch twice that was written already.
     fn drop_batch(&mut self, p: u32, partition: u32, i: usize) {
         let pr = &mut self.producers[p as usize];
         let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         let Some(dropped) = queue.batches.remove(i) else { return };
-        match queue.batches.get_mut(i) {
-            Some(next) => next.prev_seq = dropped.prev_seq,
-            None => {
-                match dropped.prev_seq {
-                    Some(s) => pr.last_sent.insert(partition, s),
-                    None => pr.last_sent.remove(&partition),
-                };
+        pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
+        if dropped.maybe_written && dropped.producer_id.is_some() && pr.producer_id.is_some() {
+            pr.resetting_id = true;
+        } else {
+            match queue.batches.get_mut(i) {
+                Some(next) => next.prev_seq = dropped.prev_seq,
+                None => {
+                    match dropped.prev_seq {
+                        Some(s) => pr.last_sent.insert(partition, s),
+                        None => pr.last_sent.remove(&partition),
+                    };
+                }
             }
         }
         if queue.batches.is_empty() && queue.retry_at.is_none() {
             pr.partitions.remove(&partition);
         }
-        pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
+    }
+
+    /// Takes a new producer id once nothing is in flight (see [`Producer::resetting_id`]): what
+    /// waits is numbered afresh, from no previous sequence at each partition, and sent.
+    fn maybe_reset_id(&mut self, p: u32) {
+        let pr = &self.producers[p as usize];
+        if !pr.resetting_id || pr.partitions.values().any(|q| q.in_flight() > 0) {
+            return;
+        }
+        let id = self.new_producer_id();
+        let pr = &mut self.producers[p as usize];
+        pr.resetting_id = false;
+        pr.producer_id = Some(id);
+        pr.last_sent.clear();
+        for (partition, queue) in pr.partitions.iter_mut() {
+            let mut prev = None;
+            for b in queue.batches.iter_mut() {
+                b.prev_seq = prev;
+                b.producer_id = Some(id);
+                prev = Some(b.last_seq);
+            }
+            if let Some(last) = prev {
+                pr.last_sent.insert(*partition, last);
+            }
+        }
+        let name = pr.spec.name.clone();
+        self.emit(EventKind::ProducerIdReset { producer: name, producer_id: id });
+        let partitions: Vec<u32> = self.producers[p as usize].partitions.keys().copied().collect();
+        for partition in partitions {
+            self.dispatch(p, partition);
+        }
     }
 
     /// A partition's backoff is over: batches that waited too long expire, the rest go out.
@@ -671,8 +734,10 @@ impl Sim {
         self.after_buffer_freed(p);
     }
 
-    /// Room in the buffer, or a closing producer's last batch gone: wake what waited for it.
+    /// A batch answered or dropped: room in the buffer, perhaps nothing in flight any more, or a
+    /// closing producer's last batch gone. Wakes what waited for it.
     fn after_buffer_freed(&mut self, p: u32) {
+        self.maybe_reset_id(p);
         self.maybe_finish_restart(p);
         let pr = &self.producers[p as usize];
         if pr.blocked_since.is_some() && pr.pending > 0 && pr.restarting.is_none() {
@@ -699,5 +764,160 @@ fn take_sendable(queue: &mut PartitionBatches, now: SimTime, request: &mut Vec<S
         b.attempt += 1;
         request.push(*b);
         room -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
+    use crate::sim::event::EventKind;
+    use crate::sim::scenario::at;
+    use crate::sim::{Command, Scenario, Sim, SimTime, Tp};
+
+    /// One topic of one partition on three brokers (min.insync.replicas 2) and a producer `p`.
+    fn cluster(spec: ProducerSpec, script: Vec<crate::sim::TimedCommand>) -> Sim {
+        let s = Scenario {
+            cluster: ClusterSpec { brokers: 3, ..ClusterSpec::default() },
+            topics: vec![TopicSpec {
+                name: "t".into(),
+                replication_factor: 3,
+                min_insync_replicas: 2,
+                ..TopicSpec::default()
+            }],
+            producers: vec![ProducerSpec { name: "p".into(), topic: "t".into(), ..spec }],
+            script,
+            ..Scenario::default()
+        };
+        let mut sim = Sim::new(&s, 1).unwrap();
+        sim.keep_events(true);
+        sim
+    }
+
+    fn leader(sim: &Sim) -> u32 {
+        sim.partition(Tp { topic: 0, partition: 0 }).leader_broker().unwrap()
+    }
+
+    fn in_flight(sim: &Sim) -> usize {
+        sim.producers[0].partitions.get(&0).map_or(0, |q| q.in_flight())
+    }
+
+    #[test]
+    fn at_most_five_batches_are_in_flight_and_the_rest_wait_growing_to_batch_size() {
+        // Followers 2 s away: acks=all answers take 4 s, so batches pile up behind five.
+        let mut sim = cluster(ProducerSpec { rate_per_sec: 200, ..ProducerSpec::default() }, vec![]);
+        sim.run_until(SimTime(100));
+        let l = leader(&sim);
+        for b in (1..=3).filter(|b| *b != l) {
+            sim.apply(Command::DelayBroker { broker: b, ms: 2_000 });
+        }
+        sim.run_until(SimTime(3_000));
+        assert_eq!(in_flight(&sim), super::MAX_IN_FLIGHT);
+        let q = &sim.producers[0].partitions[&0];
+        let waiting: Vec<u32> = q.batches.iter().filter(|b| !b.in_flight).map(|b| b.count).collect();
+        // 16 384-byte batches of 100-byte records: 163 records, then a new batch.
+        assert!(waiting.iter().all(|n| *n <= 163) && waiting.iter().any(|n| *n > 100), "{waiting:?}");
+        sim.run_until(SimTime(60_000));
+        let p = &sim.producers[0];
+        assert_eq!(p.acked + p.unacknowledged(), p.next_seq, "nothing lost on the way");
+    }
+
+    #[test]
+    fn only_failed_batches_are_retried_after_a_backoff_that_doubles() {
+        let mut sim = cluster(ProducerSpec::default(), vec![]);
+        sim.run_until(SimTime(100));
+        let l = leader(&sim);
+        sim.apply(Command::CrashBroker { broker: l });
+        sim.apply(Command::Produce { producer: "p".into(), count: 3 });
+        sim.run_until(SimTime(5_000));
+        let retries: Vec<(u64, Option<u64>)> = sim
+            .drain_events()
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::ProduceFailed { retry_in_ms, .. } => Some((e.t, retry_in_ms)),
+                _ => None,
+            })
+            .collect();
+        let backoffs: Vec<u64> = retries.iter().filter_map(|r| r.1).take(5).collect();
+        assert_eq!(backoffs, [100, 200, 400, 800, 1_000], "{retries:?}");
+        // One batch, one failure per attempt: nothing else was sent again.
+        assert!(retries.windows(2).all(|w| w[0].0 < w[1].0), "{retries:?}");
+    }
+
+    #[test]
+    fn changing_acks_builds_a_new_producer_once_the_old_one_is_flushed() {
+        let mut sim =
+            cluster(ProducerSpec::default(), vec![at(1_000, Command::Produce { producer: "p".into(), count: 5 })]);
+        sim.run_until(SimTime(1_005));
+        let id = sim.producers[0].producer_id;
+        assert!(id.is_some(), "idempotent by default");
+        sim.apply(Command::SetAcks { producer: "p".into(), acks: Acks::One });
+        // The first five are still on their way: the old instance waits for them.
+        assert!(sim.producers[0].restarting.is_some());
+        sim.apply(Command::Produce { producer: "p".into(), count: 2 });
+        sim.run_until(SimTime(2_000));
+        let p = &sim.producers[0];
+        assert!(p.restarting.is_none());
+        assert_eq!((p.spec.acks, p.producer_id, p.acked), (Acks::One, None, 7), "acks=1 is not idempotent");
+        let events = sim.drain_events();
+        let restart = events.iter().position(|e| matches!(e.kind, EventKind::ProducerRestarted { .. })).unwrap();
+        assert!(events[..restart].iter().any(|e| matches!(e.kind, EventKind::Acked { records: 5, .. })));
+        assert!(events[restart..].iter().any(|e| matches!(e.kind, EventKind::Sent { records: 2, .. })));
+        // Asking for what it already has changes nothing.
+        sim.apply(Command::SetAcks { producer: "p".into(), acks: Acks::One });
+        assert!(sim.producers[0].restarting.is_none());
+    }
+
+    #[test]
+    fn an_expired_batch_never_written_leaves_no_gap_and_keeps_the_producer_id() {
+        // With every other broker down the ISR is below min.insync.replicas: refused before the
+        // append, so nothing is written, and the batch expires after delivery.timeout.ms.
+        let spec = ProducerSpec { delivery_timeout_ms: 5_000, ..ProducerSpec::default() };
+        let mut sim = cluster(spec, vec![]);
+        sim.run_until(SimTime(100));
+        let l = leader(&sim);
+        for b in (1..=3).filter(|b| *b != l) {
+            sim.apply(Command::CrashBroker { broker: b });
+        }
+        sim.run_until(SimTime(10_000));
+        sim.apply(Command::Produce { producer: "p".into(), count: 3 });
+        sim.run_until(SimTime(20_000));
+        let id = sim.producers[0].producer_id;
+        assert_eq!(sim.producers[0].unacknowledged(), 0, "expired");
+        for b in (1..=3).filter(|b| *b != l) {
+            sim.apply(Command::RestartBroker { broker: b });
+        }
+        sim.run_until(SimTime(60_000));
+        sim.apply(Command::Produce { producer: "p".into(), count: 4 });
+        sim.run_until(SimTime(70_000));
+        let p = &sim.producers[0];
+        assert_eq!((p.acked, p.producer_id), (4, id), "the next records are written, same producer id");
+        assert!(!sim.drain_events().iter().any(|e| matches!(e.kind, EventKind::ProducerIdReset { .. })));
+    }
+
+    #[test]
+    fn a_full_buffer_blocks_send_and_fails_it_after_max_block_ms() {
+        // Every broker down, at a million records a second: 32 MiB of 100-byte records fill in a
+        // third of a second.
+        let spec = ProducerSpec { delivery_timeout_ms: 1_000_000, ..ProducerSpec::default() };
+        let mut sim = cluster(spec, vec![]);
+        sim.run_until(SimTime(100));
+        for b in 1..=3 {
+            sim.apply(Command::CrashBroker { broker: b });
+        }
+        sim.apply(Command::SetRate { producer: "p".into(), per_sec: 1_000_000 });
+        sim.run_until(SimTime(30_000));
+        let p = &sim.producers[0];
+        assert!(p.buffered_bytes <= super::BUFFER_MEMORY, "{}", p.buffered_bytes);
+        assert!(p.blocked_since.is_some() && p.waiting() > 0);
+        sim.run_until(SimTime(61_000));
+        let failed: u64 = sim
+            .drain_events()
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::SendFailed { records, .. } => Some(records),
+                _ => None,
+            })
+            .sum();
+        assert!(failed > 0, "send() failed after max.block.ms");
     }
 }

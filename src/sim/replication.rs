@@ -121,7 +121,7 @@ impl Sim {
             match self.append_at_leader(p, tp, b) {
                 Ok(Some(ack)) => ready.push(ack),
                 Ok(None) => {}
-                Err(why) => self.produce_failed(p, tp, b, why.text()),
+                Err(why) => self.produce_failed(p, tp, b, why.text(), false),
             }
         }
         if !acks_zero && !ready.is_empty() {
@@ -242,7 +242,7 @@ impl Sim {
         for a in done {
             if isr < min {
                 let error = format!("NOT_ENOUGH_REPLICAS_AFTER_APPEND: the ISR shrank to {isr}");
-                self.produce_failed(a.producer, tp, a.batch, error);
+                self.produce_failed(a.producer, tp, a.batch, error, true);
             } else {
                 let part = self.part_mut(tp);
                 part.acked.add(a.base_offset, a.end_offset);
@@ -487,7 +487,7 @@ impl Sim {
                 let pending = std::mem::take(&mut part.pending_acks);
                 for a in pending {
                     let error = format!("NETWORK_EXCEPTION: leader broker {broker} is down");
-                    self.produce_failed(a.producer, tp, a.batch, error);
+                    self.produce_failed(a.producer, tp, a.batch, error, true);
                 }
             }
         }

@@ -68,7 +68,7 @@ test('the invariant panel turns red when acks=1 loses acknowledged records, and 
   const text = await panel.innerText();
   assert.match(text, /No acknowledged record lost — BROKEN at 24\.\d+s ✗: \d+ acknowledged record\(s\) of my-topic-\d lost/);
   assert.match(text, /Order per partition kept — holds so far/);
-  assert.match(text, /At most one owner per partition per group — holds so far/);
+  assert.match(text, /At most one owner per partition per group and generation — holds so far/);
   await panel.getByRole('button', { name: 'Go to that moment' }).click();
   const clock = await page.locator('.clock strong').innerText();
   assert.match(clock, /^24\.\d+s$/);
