@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 ADDRESS := http://127.0.0.1:8080
 
-.PHONY: serve test setup setup-test build dist lint test-native test-wasm test-e2e bench clean
+.PHONY: serve test setup setup-test build dist lint test-native test-wasm test-e2e bench soak clean
 
 ## Build the release app and serve it at http://127.0.0.1:8080
 serve: setup
@@ -48,6 +48,10 @@ test-e2e:
 ## Benchmarks (not part of `make test`): runs them all and writes BENCHMARKS.md
 bench: setup-test
 	node scripts/bench.mjs
+
+## The long fault sweep (>= 100 000 schedules, 1 000 000 mutated links; not part of `make test`): writes SOAK.md
+soak:
+	scripts/soak.sh
 
 clean:
 	cargo clean

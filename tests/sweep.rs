@@ -1,0 +1,89 @@
+//! The fault sweep in `make test` (see `common/sweep.rs`): `KSIM_SWEEP_CASES` cases (4 000 by
+//! default) over every command the page and links can issue, each followed by a drain and
+//! checked for safety and liveness. `make soak` runs the long version.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "common/sweep.rs"]
+mod sweep;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+fn cases() -> u64 {
+    std::env::var("KSIM_SWEEP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4_000)
+}
+
+/// Runs cases `first..first + n` on every core; returns the failures.
+fn run(first: u64, n: u64) -> Vec<sweep::Failure> {
+    let next = AtomicU64::new(first);
+    let failures = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                if id >= first + n {
+                    return;
+                }
+                if let Err(f) = sweep::check(&sweep::case(id)) {
+                    failures.lock().unwrap().push(f);
+                }
+            });
+        }
+    });
+    let mut f = failures.into_inner().unwrap();
+    f.sort_by_key(|f| f.case);
+    f
+}
+
+#[test]
+fn any_sequence_of_user_actions_keeps_kafkas_promises_and_settles() {
+    let failures = run(0, cases());
+    if let Some(first) = failures.first() {
+        panic!("{} of {} cases failed; the first:\n{first}", failures.len(), cases());
+    }
+}
+
+/// Replays one case with its events printed: `KSIM_SWEEP_CASE=N`.
+#[test]
+fn one_case() {
+    let Some(id) = std::env::var("KSIM_SWEEP_CASE").ok().and_then(|v| v.parse().ok()) else { return };
+    let c = sweep::case(id);
+    println!("?{}", c.link(sweep::ACTIVE_MS + sweep::SETTLE_LIMIT_MS));
+    match sweep::check(&c) {
+        Ok(o) => println!("passed: {o:?}"),
+        Err(f) => panic!("{f}"),
+    }
+}
+
+/// `make soak`: many cases (`KSIM_SWEEP_CASES`, 100 000 by default, from `KSIM_SWEEP_FIRST`),
+/// panics caught and counted, failures grouped by what broke, slow cases listed. Prints a
+/// report; fails if anything failed.
+#[test]
+#[ignore]
+fn soak() {
+    let first: u64 = std::env::var("KSIM_SWEEP_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let n: u64 = std::env::var("KSIM_SWEEP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let report = sweep::soak(first, n);
+    println!("\n{report}");
+    assert!(report.clean(), "the sweep found failures");
+}
+
+/// `make soak`: `KSIM_LINK_CASES` mutated links (1 000 000 by default), decoded and replayed
+/// (up to two simulated minutes); panics, messages over several lines and slow replays counted.
+#[test]
+#[ignore]
+fn soak_links() {
+    let n: u64 = std::env::var("KSIM_LINK_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let report = sweep::soak_links(0, n);
+    println!("\n{report}");
+    assert!(report.clean(), "mutated links found failures");
+}
+
+/// A few thousand mutated links in `make test`.
+#[test]
+fn mutated_links_are_errors_or_runs_never_panics() {
+    let report = sweep::soak_links(0, 5_000);
+    assert!(report.panics.is_empty() && report.bad_messages.is_empty(), "{report}");
+    assert!(report.refused > 100 && report.replayed > 100, "both kinds are exercised: {report}");
+}
