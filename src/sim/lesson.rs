@@ -701,7 +701,7 @@ fn priority() -> Lesson {
             if overtaken >= waiting || overtaken > batch {
                 return verdict(
                     false,
-                    format!("the {total} high-priority messages were done {took:.1} s after they were sent, behind {overtaken} of the {waiting} low-priority messages waiting: more than the {batch} already fetched went first"),
+                    format!("the {total} high-priority messages were all done {took:.1} s after they were sent, behind {overtaken} of the {waiting} low-priority messages waiting: more than the {batch} already fetched went first"),
                 );
             }
             verdict(

@@ -78,6 +78,9 @@ pub struct ProducerSnap {
     pub keys: Keys,
     pub acks: Acks,
     pub idempotent: bool,
+    /// What the producer is doing that a learner should know: closing to start again with new
+    /// settings, blocked on a full buffer, retrying.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,6 +106,9 @@ pub struct ConsumerSnap {
     /// Partitions it gained and gave up in the last 5 simulated seconds.
     pub newly_assigned: Vec<String>,
     pub revoked: Vec<String>,
+    /// What it is doing that a learner should know: finishing its batch before it stops, moves or
+    /// starts again; holding partitions it lost (a zombie), and whether it knows yet.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -121,6 +127,51 @@ pub struct GroupSnap {
 fn tp_label(sim: &Sim, tp: Tp) -> String {
     let (t, p) = sim.tp_name(tp);
     format!("{t}-{p}")
+}
+
+fn producer_note(p: &super::producer::Producer) -> Option<String> {
+    let unacked = p.unacknowledged();
+    let waiting = p.waiting();
+    if let Some((acks, idempotence)) = p.restarting {
+        let settings = match acks {
+            Acks::All => format!("acks=all and enable.idempotence={idempotence}"),
+            other => format!("acks={} (no idempotence without acks=all)", other.name()),
+        };
+        let mut note = format!("closing, to start again with {settings}: {unacked} record(s) still to be acknowledged");
+        if waiting > 0 {
+            note.push_str(&format!(", {waiting} waiting to be sent"));
+        }
+        return Some(note);
+    }
+    if p.blocked_since.is_some() && waiting > 0 {
+        return Some(format!("send() blocked: buffer.memory is full, {waiting} record(s) waiting"));
+    }
+    p.retrying().then(|| format!("retrying: {unacked} record(s) not acknowledged yet"))
+}
+
+fn consumer_note(sim: &Sim, c: &super::engine::Consumer) -> Option<String> {
+    if c.status != ConsumerStatus::Running {
+        return None;
+    }
+    let held = || c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect::<Vec<_>>().join(", ");
+    if c.zombie && !c.assignment.is_empty() {
+        return Some(format!("still processing {}, which it lost: its commit will be rejected", held()));
+    }
+    let known = sim.groups.get(&c.spec.group).is_some_and(|g| g.member(&c.member_id).is_some());
+    if !c.member_id.is_empty() && !known && !c.assignment.is_empty() {
+        return Some(format!(
+            "the coordinator has removed it, and it does not know yet: {} may have new owners",
+            held()
+        ));
+    }
+    if c.stopping {
+        return Some(match (&c.moving_to, c.restart) {
+            (Some(g), true) if *g != c.spec.group => format!("moving to {g} once the batch in hand is done"),
+            (_, true) => "starting again once the batch in hand is done".to_string(),
+            (_, false) => "stopping once the batch in hand is done".to_string(),
+        });
+    }
+    None
 }
 
 /// How long a change of assignment stays highlighted.
@@ -214,8 +265,11 @@ impl Snapshot {
                 acked: p.acked,
                 rate_per_sec: p.spec.rate_per_sec,
                 keys: p.spec.keys.clone(),
-                acks: p.spec.acks,
-                idempotent: p.spec.enable_idempotence,
+                // What the application asked for (a new instance may still be on its way: the
+                // note says so).
+                acks: p.restarting.map_or(p.spec.acks, |r| r.0),
+                idempotent: p.restarting.map_or(p.spec.enable_idempotence, |r| r.1),
+                note: producer_note(p),
             })
             .collect();
         let consumers = sim
@@ -261,6 +315,7 @@ impl Snapshot {
                 session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
                     g.members.iter().find(|m| m.consumer == ci as u32).map(|m| m.session_deadline().since(sim.now()))
                 }),
+                note: consumer_note(sim, c),
             })
             .collect();
         let groups = groups

@@ -233,6 +233,7 @@ pub fn ProducerCard(
             <h4>{name.clone()}</h4>
             <p>{text(|p| format!("→ {}", p.topic))}</p>
             <p>{text(|p| format!("sent {} · acked {}", p.sent, p.acked))}</p>
+            {move || me.with(|p| p.as_ref().and_then(|p| p.note.clone()).map(|n| view! { <p class="status-note">{n}</p> }))}
             {ctl
                 .map(|_| {
                     view! {
@@ -601,6 +602,7 @@ pub fn ConsumerCard(
                 <span class="status-tag">{text(|c| c.status.to_string())}</span>
             </h5>
             <p>{text(|c| c.activity.to_string())}</p>
+            {move || me.with(|c| c.as_ref().and_then(|c| c.note.clone()).map(|n| view! { <p class="status-note">{n}</p> }))}
             <p class="owns">
                 {text(|c| {
                     if c.assignment.is_empty() {
