@@ -579,12 +579,18 @@ impl Sim {
         if ack.base_offset < log.log_start_offset() {
             return;
         }
-        let held = log.batch_at(ack.base_offset).is_some_and(|x| {
-            x.base_offset == ack.base_offset
-                && x.producer == p
-                && x.first_seq == b.first_seq
-                && x.last_seq == b.last_seq
-        });
+        // An idempotent batch is among the latest five its leader remembers for the producer id,
+        // at the offset it was appended at (a log's producer state is built only from what it
+        // appends): that vouches for it without decoding the log. Else the log itself is read.
+        let remembered =
+            b.producer_id.is_some_and(|id| log.duplicate_of(id, b.first_seq, b.last_seq) == Some(ack.base_offset));
+        let held = remembered
+            || log.batch_at(ack.base_offset).is_some_and(|x| {
+                x.base_offset == ack.base_offset
+                    && x.producer == p
+                    && x.first_seq == b.first_seq
+                    && x.last_seq == b.last_seq
+            });
         if !held {
             let (topic, partition) = self.tp_name(tp);
             let text = format!(
