@@ -388,6 +388,10 @@ fn a_second_consumer_with_the_same_group_instance_id_fences_the_first() {
     let fenced = fenced.expect("a1 is fenced");
     assert!(fenced.t < 20_000 + 3_100, "at its next heartbeat, at {} ms", fenced.t);
     assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
+    assert!(
+        sim.consumers[0].failure.as_ref().is_some_and(|e| e.starts_with("FENCED_INSTANCE_ID")),
+        "its card says why"
+    );
     assert_eq!(owners(&sim, "g"), [("a1".to_string(), vec![]), ("a2".to_string(), vec![0, 1])]);
 }
 

@@ -102,6 +102,7 @@ impl Sim {
         }
         con.inc += 1;
         con.status = ConsumerStatus::Running;
+        con.failure = None;
         con.reset_membership();
         con.last_poll = now;
         con.last_auto_commit = now;
@@ -519,8 +520,9 @@ impl Sim {
     /// LeaveGroup.
     fn fail(&mut self, c: u32, error: String) {
         let (consumer, group) = self.names(c);
-        self.emit(EventKind::JoinFailed { consumer, group, error });
+        self.emit(EventKind::JoinFailed { consumer, group, error: error.clone() });
         let con = &mut self.consumers[c as usize];
+        con.failure = Some(error);
         con.status = ConsumerStatus::Stopped;
         con.inc += 1;
         con.reset_membership();
@@ -949,6 +951,7 @@ impl Consumer {
             moving_to: None,
             restart: false,
             fatal: None,
+            failure: None,
             assignment_generation: -1,
             zombie: false,
             last_change: None,

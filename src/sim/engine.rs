@@ -203,6 +203,8 @@ pub struct Consumer {
     pub zombie: bool,
     /// A fatal group error it learned while away from poll(): it fails at its next poll().
     pub(crate) fatal: Option<String>,
+    /// Why it stopped, if a fatal group error stopped it (until it starts again).
+    pub failure: Option<String>,
     /// The offset of the next record `poll()` returns, per owned partition with a known offset.
     pub positions: BTreeMap<Tp, u64>,
     /// Records handed to the application and not yet processed, in processing order.

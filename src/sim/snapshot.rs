@@ -151,7 +151,7 @@ fn producer_note(p: &super::producer::Producer) -> Option<String> {
 
 fn consumer_note(sim: &Sim, c: &super::engine::Consumer) -> Option<String> {
     if c.status != ConsumerStatus::Running {
-        return None;
+        return c.failure.as_ref().map(|e| format!("stopped by an error: {e}"));
     }
     let held = || c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect::<Vec<_>>().join(", ");
     if c.zombie && !c.assignment.is_empty() {
