@@ -6,7 +6,6 @@
 #[path = "common/sweep.rs"]
 mod sweep;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 fn cases() -> u64 {
@@ -15,20 +14,10 @@ fn cases() -> u64 {
 
 /// Runs cases `first..first + n` on every core; returns the failures.
 fn run(first: u64, n: u64) -> Vec<sweep::Failure> {
-    let next = AtomicU64::new(first);
     let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                if id >= first + n {
-                    return;
-                }
-                if let Err(f) = sweep::check(&sweep::case(id)) {
-                    failures.lock().unwrap().push(f);
-                }
-            });
+    sweep::on_every_core(first, n, |id| {
+        if let Err(f) = sweep::check(&sweep::case(id)) {
+            failures.lock().unwrap().push(f);
         }
     });
     let mut f = failures.into_inner().unwrap();

@@ -845,51 +845,60 @@ impl std::fmt::Display for SoakReport {
     }
 }
 
-/// Runs cases `first..first + n` on every core, catching panics.
-pub fn soak(first: u64, n: u64) -> SoakReport {
+/// Calls `work(i)` for every `i` in `first..first + n`, spread over every core.
+pub fn on_every_core(first: u64, n: u64, work: impl Fn(u64) + Sync) {
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Mutex;
-    let start = Instant::now();
     let next = AtomicU64::new(first);
-    let report = Mutex::new(SoakReport { first, cases: n, ..SoakReport::default() });
-    std::panic::set_hook(Box::new(|_| {}));
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                if id >= first + n {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= first + n {
                     return;
                 }
-                let result = std::panic::catch_unwind(|| check(&case(id)));
-                let mut r = report.lock().unwrap();
-                match result {
-                    Ok(Ok(o)) => {
-                        r.passed += 1;
-                        r.sim_ms += o.sim_ms;
-                        r.events += o.events;
-                        r.zombies += o.zombies;
-                        r.restarts += o.restarts;
-                        r.complete_groups += o.complete_groups;
-                        if o.wall.as_millis() * 10_000 > u128::from(o.sim_ms.max(1)) * 1_000 {
-                            r.slow.push((id, o.wall.as_millis(), o.sim_ms));
-                        }
-                    }
-                    Ok(Err(f)) => {
-                        let key: String = f.what.chars().filter(|c| !c.is_ascii_digit()).collect();
-                        let entry = r.failures.entry(key).or_insert((0, f));
-                        entry.0 += 1;
-                    }
-                    Err(p) => {
-                        let why = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        r.panics.push((id, why));
-                    }
-                }
+                work(i);
             });
+        }
+    });
+}
+
+/// Runs `f`, turning a panic into its message (the panic hook silenced meanwhile by the caller).
+fn catching<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+/// Runs cases `first..first + n` on every core, catching panics.
+pub fn soak(first: u64, n: u64) -> SoakReport {
+    use std::sync::Mutex;
+    let start = Instant::now();
+    let report = Mutex::new(SoakReport { first, cases: n, ..SoakReport::default() });
+    std::panic::set_hook(Box::new(|_| {}));
+    on_every_core(first, n, |id| {
+        let result = catching(|| check(&case(id)));
+        let mut r = report.lock().unwrap();
+        match result {
+            Ok(Ok(o)) => {
+                r.passed += 1;
+                r.sim_ms += o.sim_ms;
+                r.events += o.events;
+                r.zombies += o.zombies;
+                r.restarts += o.restarts;
+                r.complete_groups += o.complete_groups;
+                if o.wall.as_millis() * 10_000 > u128::from(o.sim_ms.max(1)) * 1_000 {
+                    r.slow.push((id, o.wall.as_millis(), o.sim_ms));
+                }
+            }
+            Ok(Err(f)) => {
+                let key: String = f.what.chars().filter(|c| !c.is_ascii_digit()).collect();
+                r.failures.entry(key).or_insert((0, f)).0 += 1;
+            }
+            Err(why) => r.panics.push((id, why)),
         }
     });
     let _ = std::panic::take_hook();
@@ -1051,55 +1060,37 @@ fn mutated_json(rng: &mut ChaCha8Rng, c: &Case, cursor: u64) -> String {
 
 /// Decodes and replays links `first..first + n` on every core, catching panics.
 pub fn soak_links(first: u64, n: u64) -> LinkReport {
-    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
     let start = Instant::now();
-    let next = AtomicU64::new(first);
     let report = Mutex::new(LinkReport { links: n, ..LinkReport::default() });
     std::panic::set_hook(Box::new(|_| {}));
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= first + n {
-                    return;
+    on_every_core(first, n, |i| {
+        let link = mutated_link(i);
+        let began = Instant::now();
+        let result = catching(|| match Run::decode(&link) {
+            Err(e) => Err(e.to_string()),
+            Ok(run) => {
+                let until = run.cursor_ms.unwrap_or(LINK_REPLAY_MS).min(LINK_REPLAY_MS);
+                run.replay(Some(until)).map(|_| until).map_err(|e| e.to_string())
+            }
+        });
+        let wall = began.elapsed();
+        let mut r = report.lock().unwrap();
+        match result {
+            Ok(Ok(sim_ms)) => {
+                r.replayed += 1;
+                r.sim_ms += sim_ms;
+                if wall.as_millis() * 10_000 > u128::from(sim_ms.max(1_000)) * 1_000 {
+                    r.slow.push((i, wall.as_millis(), sim_ms));
                 }
-                let link = mutated_link(i);
-                let began = Instant::now();
-                let result = std::panic::catch_unwind(|| match Run::decode(&link) {
-                    Err(e) => Err(e.to_string()),
-                    Ok(run) => {
-                        let until = run.cursor_ms.unwrap_or(LINK_REPLAY_MS).min(LINK_REPLAY_MS);
-                        run.replay(Some(until)).map(|_| until).map_err(|e| e.to_string())
-                    }
-                });
-                let wall = began.elapsed();
-                let mut r = report.lock().unwrap();
-                match result {
-                    Ok(Ok(sim_ms)) => {
-                        r.replayed += 1;
-                        r.sim_ms += sim_ms;
-                        if wall.as_millis() * 10_000 > u128::from(sim_ms.max(1_000)) * 1_000 {
-                            r.slow.push((i, wall.as_millis(), sim_ms));
-                        }
-                    }
-                    Ok(Err(message)) => {
-                        r.refused += 1;
-                        if message.is_empty() || message.contains('\n') || message.chars().any(char::is_control) {
-                            r.bad_messages.push((i, message));
-                        }
-                    }
-                    Err(p) => {
-                        let why = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        r.panics.push((i, why));
-                    }
+            }
+            Ok(Err(message)) => {
+                r.refused += 1;
+                if message.is_empty() || message.contains('\n') || message.chars().any(char::is_control) {
+                    r.bad_messages.push((i, message));
                 }
-            });
+            }
+            Err(why) => r.panics.push((i, why)),
         }
     });
     let _ = std::panic::take_hook();
