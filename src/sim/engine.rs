@@ -1021,13 +1021,21 @@ impl Sim {
                 Ok(())
             }),
             // Fixed when a producer is built: a change builds a new one (see producer.rs).
-            Command::SetAcks { producer, acks } => producer_of(self, &producer).map(|p| {
+            Command::SetAcks { producer, acks } => producer_of(self, &producer).and_then(|p| {
+                if self.producers[p as usize].removed {
+                    return Err(format!("{producer} was removed"));
+                }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.reconfigure_producer(p, Some(acks), None);
+                Ok(())
             }),
-            Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).map(|p| {
+            Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).and_then(|p| {
+                if self.producers[p as usize].removed {
+                    return Err(format!("{producer} was removed"));
+                }
                 self.emit(EventKind::Command { command: original.clone() });
                 self.reconfigure_producer(p, None, Some(enabled));
+                Ok(())
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
                 self.emit(EventKind::Command { command: original.clone() });

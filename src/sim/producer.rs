@@ -292,20 +292,19 @@ impl Sim {
     }
 
     /// `acks` or `enable.idempotence` changes: the application closes its producer and builds
-    /// a new one. Returns false when the settings it asks for are the ones it has (or is
-    /// moving to), and nothing happens.
-    pub(crate) fn reconfigure_producer(&mut self, p: u32, acks: Option<Acks>, idempotence: Option<bool>) -> bool {
+    /// a new one. Nothing happens when the settings it asks for are the ones it has (or is
+    /// moving to).
+    pub(crate) fn reconfigure_producer(&mut self, p: u32, acks: Option<Acks>, idempotence: Option<bool>) {
         let pr = &mut self.producers[p as usize];
-        let (cur_acks, cur_idem) = pr.restarting.unwrap_or((pr.spec.acks, pr.spec.enable_idempotence));
-        let target = (acks.unwrap_or(cur_acks), idempotence.unwrap_or(cur_idem));
-        if target == (cur_acks, cur_idem) {
-            return false;
+        let current = pr.restarting.unwrap_or((pr.spec.acks, pr.spec.enable_idempotence));
+        let target = (acks.unwrap_or(current.0), idempotence.unwrap_or(current.1));
+        if target == current {
+            return;
         }
         // Changed back before the old instance finished closing, the new one still is a new
         // instance (with the settings the old one had).
         pr.restarting = Some(target);
         self.maybe_finish_restart(p);
-        true
     }
 
     /// Builds the new producer once the closing one has nothing left in flight or waiting.
