@@ -76,3 +76,39 @@ fn mutated_links_are_errors_or_runs_never_panics() {
     assert!(report.panics.is_empty() && report.bad_messages.is_empty(), "{report}");
     assert!(report.refused > 100 && report.replayed > 100, "both kinds are exercised: {report}");
 }
+
+/// The digests of the first `KSIM_SWEEP_CASES` cases (2 000 by default) and of every experiment
+/// and lesson at three seeds, one `name digest` line each: a corpus to compare before and after
+/// a change that must not change behaviour (`cargo test --release --test sweep digests --
+/// --ignored --nocapture | grep ^digest > a.txt`, change, again, `diff`).
+#[test]
+#[ignore]
+fn digests() {
+    use ksim::sim::link::Run;
+    let n: u64 = std::env::var("KSIM_SWEEP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let lines = Mutex::new(Vec::new());
+    sweep::on_every_core(0, n, |id| {
+        let c = sweep::case(id);
+        let until = sweep::PROBE_MS + 60_000;
+        let digest = Run { cursor_ms: Some(until), ..c.run }.replay(None).map(|s| s.digest()).unwrap_or_default();
+        lines.lock().unwrap().push(format!("digest case-{id} {digest}"));
+    });
+    let mut lines = lines.into_inner().unwrap();
+    for s in ksim::sim::scenario::all().into_iter().filter(|s| s.id != "stress") {
+        for seed in 1..=3 {
+            let d = Run::of_scenario(&s, seed).replay(None).unwrap().digest();
+            lines.push(format!("digest {}-{seed} {d}", s.id));
+        }
+    }
+    for l in ksim::sim::lesson::all() {
+        for seed in 1..=3 {
+            let run = l.scripted_run(seed);
+            let d = run.replay(Some(l.scenario.duration_ms)).unwrap().digest();
+            lines.push(format!("digest {}-{seed} {d}", l.id));
+        }
+    }
+    lines.sort();
+    for l in lines {
+        println!("{l}");
+    }
+}
