@@ -4,13 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use rand::Rng;
-
 use super::assign::{self, AssignInput};
 use super::config::{CommitMode, ConsumerSpec, OffsetReset};
+use super::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Request};
 use super::engine::{Action, Consumer, ConsumerStatus, Phase, Sim, Tp};
 use super::event::{EventKind, OffsetRange, PartitionOffset};
-use super::group::{GroupError, JoinRequest, JoinResponse};
+use super::ids::ConsumerId;
 use super::sort;
 use super::text::quoted;
 use super::time::SimTime;
@@ -63,14 +62,6 @@ impl Sim {
         self.is_live(c, inc) && self.consumers[c as usize].fetch_id == fetch_id
     }
 
-    /// A member id like Kafka's: `{client.id}-{uuid}`, a version-4 UUID from the run's RNG.
-    pub(crate) fn new_member_id(&mut self, client_id: &str) -> String {
-        let a: u128 = self.rng.random();
-        let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        let h = format!("{a:032x}");
-        format!("{client_id}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-    }
-
     pub(crate) fn tp_label(&self, tp: Tp) -> String {
         let (t, p) = self.tp_name(tp);
         format!("{t}-{p}")
@@ -78,6 +69,27 @@ impl Sim {
 
     fn labels(&self, tps: &[Tp]) -> Vec<String> {
         tps.iter().map(|tp| self.tp_label(*tp)).collect()
+    }
+
+    /// Who this consumer process is, to a coordinator.
+    fn client(&self, c: u32) -> Client {
+        let con = &self.consumers[c as usize];
+        Client { consumer: ConsumerId(c), inc: con.inc, name: con.spec.name.clone() }
+    }
+
+    /// Sends a request to the coordinator of `group`.
+    fn send_to_coordinator(&mut self, c: u32, group: String, request: Request) {
+        let from = self.client(c);
+        self.after(self.latency(), Action::ToCoordinator { group, from, request });
+    }
+
+    fn member_ref(&self, c: u32) -> MemberRef {
+        let con = &self.consumers[c as usize];
+        MemberRef {
+            member_id: con.member_id.clone(),
+            instance_id: con.spec.group_instance_id.clone(),
+            generation: con.generation,
+        }
     }
 
     fn names(&self, c: u32) -> (String, String) {
@@ -185,7 +197,7 @@ impl Sim {
             member_id: member_id.clone(),
             reason: reason.into(),
         });
-        self.after(self.latency(), Action::LeaveArrive { group, member_id });
+        self.send_to_coordinator(c, group, Request::Leave { member_id });
     }
 
     /// Moves a consumer to another group, as restarting its process with another `group.id`
@@ -240,14 +252,13 @@ impl Sim {
             session_timeout_ms: con.spec.session_timeout_ms,
             rebalance_timeout_ms: con.spec.max_poll_interval_ms,
         };
-        let inc = con.inc;
         if !cooperative {
             con.phase = Phase::Joining;
         }
         let (consumer, group) = self.names(c);
         let member_id = req.member_id.clone();
-        self.emit(EventKind::JoinGroup { consumer, group, member_id });
-        self.after(self.latency(), Action::JoinArrive { consumer: c, inc, request: Box::new(req) });
+        self.emit(EventKind::JoinGroup { consumer, group: group.clone(), member_id });
+        self.send_to_coordinator(c, group, Request::Join(Box::new(req)));
     }
 
     pub(crate) fn join_response(&mut self, c: u32, inc: u32, response: JoinResponse) {
@@ -283,12 +294,9 @@ impl Sim {
                 }
                 self.consumers[c as usize].syncing = Some(generation);
                 let assignments = leader.then(|| self.compute_assignment(c, &group, generation, strategy, members));
-                let instance_id = self.consumers[c as usize].spec.group_instance_id.clone();
                 self.emit(EventKind::SyncGroup { consumer, group: group.clone(), generation });
-                self.after(
-                    self.latency(),
-                    Action::SyncArrive { consumer: c, inc, group, member_id, instance_id, generation, assignments },
-                );
+                let member = self.member_ref(c);
+                self.send_to_coordinator(c, group, Request::Sync { member, assignments });
             }
         }
     }
@@ -424,10 +432,8 @@ impl Sim {
             self.poll_timeout(c);
         } else if !con.member_id.is_empty() && (!con.joining || con.syncing.is_some()) {
             // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
-            let (group, member_id, generation) = (con.spec.group.clone(), con.member_id.clone(), con.generation);
-            let instance_id = con.spec.group_instance_id.clone();
-            let arrive = Action::HeartbeatArrive { consumer: c, inc, group, member_id, instance_id, generation };
-            self.after(self.latency(), arrive);
+            let (group, member) = (con.spec.group.clone(), self.member_ref(c));
+            self.send_to_coordinator(c, group, Request::Heartbeat { member });
         }
         // Between heartbeats the thread also wakes when the poll timer runs out.
         let con = &self.consumers[c as usize];
@@ -559,16 +565,10 @@ impl Sim {
     fn send_offset_fetch(&mut self, c: u32, tps: Vec<Tp>) {
         let con = &mut self.consumers[c as usize];
         con.awaiting_offsets.extend(tps.iter().copied());
-        let inc = con.inc;
         let (consumer, group) = self.names(c);
         let partitions = self.labels(&tps);
         self.emit(EventKind::OffsetFetch { consumer, group: group.clone(), partitions });
-        self.after(self.latency(), Action::OffsetFetchArrive { consumer: c, inc, group, partitions: tps });
-    }
-
-    pub(crate) fn offset_fetch_arrive(&mut self, c: u32, inc: u32, group: &str, tps: Vec<Tp>) {
-        let offsets: Vec<(Tp, Option<u64>)> = tps.iter().map(|tp| (*tp, self.committed(group, *tp))).collect();
-        self.after(self.latency(), Action::OffsetFetchResponse { consumer: c, inc, offsets });
+        self.send_to_coordinator(c, group, Request::OffsetFetch { partitions: tps });
     }
 
     pub(crate) fn offset_fetch_response(&mut self, c: u32, inc: u32, offsets: Vec<(Tp, Option<u64>)>) {
@@ -847,14 +847,11 @@ impl Sim {
             return;
         }
         let offsets: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
-        let (member_id, generation, inc) = (con.member_id.clone(), con.generation, con.inc);
-        let instance_id = con.spec.group_instance_id.clone();
         let (consumer, group) = self.names(c);
         let shown = self.partition_offsets(&offsets);
         self.emit(EventKind::CommitSent { consumer, group: group.clone(), offsets: shown });
-        let arrive =
-            Action::CommitArrive { consumer: c, inc, group, offsets, sync, member_id, instance_id, generation };
-        self.after(self.latency(), arrive);
+        let member = self.member_ref(c);
+        self.send_to_coordinator(c, group, Request::OffsetCommit { member, offsets, sync });
     }
 
     fn partition_offsets(&self, offsets: &[(Tp, u64)]) -> Vec<PartitionOffset> {
@@ -865,40 +862,6 @@ impl Sim {
                 PartitionOffset { topic, partition, offset: *offset }
             })
             .collect()
-    }
-
-    /// The coordinator stores the offsets if the member and generation are current. A request
-    /// already on the wire lands even if the consumer died after sending it.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn commit_arrive(
-        &mut self,
-        c: u32,
-        inc: u32,
-        group: &str,
-        offsets: Vec<(Tp, u64)>,
-        sync: bool,
-        sender: super::group::Sender,
-    ) {
-        let consumer = self.consumers[c as usize].spec.name.clone();
-        let group = group.to_string();
-        let generation = sender.2;
-        match self.validate_commit(&group, sender) {
-            Ok(()) => {
-                for (tp, offset) in &offsets {
-                    *self.committed.entry(&group, *tp) = *offset;
-                }
-                let shown = self.partition_offsets(&offsets);
-                self.emit(EventKind::Committed { consumer, group, offsets: shown });
-            }
-            Err(e) => {
-                let reason = format!(
-                    "{}: the group has rebalanced since this member's generation {generation}; its offsets are not stored",
-                    e.code()
-                );
-                self.emit(EventKind::CommitFailed { consumer, group, reason });
-            }
-        }
-        self.after(self.latency(), Action::CommitResponse { consumer: c, inc, sync });
     }
 
     pub(crate) fn commit_done(&mut self, c: u32) {

@@ -8,7 +8,7 @@ const MISSING: &str = "-";
 /// Every simulated client runs on the learner's machine, as in the tutorial's Docker setup.
 pub const CLIENT_HOST: &str = "/127.0.0.1";
 
-pub use super::group::GroupState;
+pub use super::coordinator::GroupState;
 
 /// One row of the offsets table.
 #[derive(Clone, Debug, PartialEq, Eq)]

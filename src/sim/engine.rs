@@ -10,8 +10,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::command::Command;
 use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec, TopicSpec};
+use super::coordinator::{self, Client, GroupCoordinator, Reply, Request, Timer};
 use super::event::{Event, EventKind, Trace};
-use super::group::{Group, GroupError, JoinRequest, JoinResponse};
+use super::ids::ConsumerId;
 use super::keys::Keyer;
 use super::log::{LogConfig, PartitionLog};
 use super::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
@@ -22,12 +23,7 @@ use super::sort;
 use super::text::quoted;
 use super::time::SimTime;
 
-/// A topic-partition by index: `topic` indexes [`Sim::topics`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tp {
-    pub topic: u32,
-    pub partition: u32,
-}
+pub use super::ids::Tp;
 
 /// Why a run could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,10 +273,6 @@ impl<V> PerGroup<V> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Tp, &V)> {
         self.0.iter().flat_map(|(g, m)| m.iter().map(move |(tp, v)| (g.as_str(), *tp, v)))
     }
-
-    pub(crate) fn groups(&self) -> impl Iterator<Item = &String> {
-        self.0.keys()
-    }
 }
 
 /// What one group has done with one partition: deliveries counted per offset.
@@ -342,17 +334,6 @@ pub(crate) enum Action {
     },
     /// An OffsetFetch reaches the coordinator of `group` (the group the consumer was in when it
     /// sent it).
-    OffsetFetchArrive {
-        consumer: u32,
-        inc: u32,
-        group: String,
-        partitions: Vec<Tp>,
-    },
-    OffsetFetchResponse {
-        consumer: u32,
-        inc: u32,
-        offsets: Vec<(Tp, Option<u64>)>,
-    },
     FetchArrive {
         consumer: u32,
         inc: u32,
@@ -373,48 +354,6 @@ pub(crate) enum Action {
         consumer: u32,
         inc: u32,
     },
-    /// An OffsetCommit reaches the coordinator of `group`: a request names its group.
-    CommitArrive {
-        consumer: u32,
-        inc: u32,
-        group: String,
-        offsets: Vec<(Tp, u64)>,
-        sync: bool,
-        member_id: String,
-        instance_id: Option<String>,
-        generation: i32,
-    },
-    CommitResponse {
-        consumer: u32,
-        inc: u32,
-        sync: bool,
-    },
-    JoinArrive {
-        consumer: u32,
-        inc: u32,
-        request: Box<JoinRequest>,
-    },
-    JoinResponse {
-        consumer: u32,
-        inc: u32,
-        response: JoinResponse,
-    },
-    SyncArrive {
-        consumer: u32,
-        inc: u32,
-        group: String,
-        member_id: String,
-        instance_id: Option<String>,
-        generation: i32,
-        assignments: Option<Vec<(String, Vec<Tp>)>>,
-    },
-    SyncResponse {
-        consumer: u32,
-        inc: u32,
-        /// The generation of the SyncGroup it answers.
-        generation: i32,
-        result: Result<Vec<Tp>, GroupError>,
-    },
     HeartbeatTick {
         consumer: u32,
         inc: u32,
@@ -424,31 +363,22 @@ pub(crate) enum Action {
         consumer: u32,
         inc: u32,
     },
-    HeartbeatArrive {
-        consumer: u32,
+    /// A request reaches the coordinator of `group` (the request names its group).
+    ToCoordinator {
+        group: String,
+        from: Client,
+        request: Request,
+    },
+    /// A group coordinator's timer.
+    CoordinatorTimer {
+        group: String,
+        timer: Timer,
+    },
+    /// A coordinator's answer reaches a consumer process.
+    ToConsumer {
+        consumer: ConsumerId,
         inc: u32,
-        group: String,
-        member_id: String,
-        instance_id: Option<String>,
-        generation: i32,
-    },
-    HeartbeatResponse {
-        consumer: u32,
-        inc: u32,
-        /// The generation the heartbeat was sent with.
-        generation: i32,
-        result: Result<(), GroupError>,
-    },
-    LeaveArrive {
-        group: String,
-        member_id: String,
-    },
-    SessionCheck {
-        group: String,
-        member_id: String,
-    },
-    JoinDeadline {
-        group: String,
+        reply: Reply,
     },
     RetentionCheck,
 }
@@ -521,10 +451,10 @@ pub struct Sim {
     pub(crate) ack_ledger: Option<Vec<AckRecord>>,
     /// Acknowledgements whose records the log did not hold where the leader said.
     pub(crate) ack_findings: Vec<AckFinding>,
-    /// Group coordinators' state, by group name.
-    pub groups: BTreeMap<String, Group>,
-    /// Committed offsets per group, as `__consumer_offsets` holds them.
-    pub(crate) committed: PerGroup<u64>,
+    /// Group coordinators' state (committed offsets included), by group name.
+    pub groups: BTreeMap<String, GroupCoordinator>,
+    /// Topic names by index, for messages that name topics.
+    pub(crate) topic_names: Vec<String>,
     pub(crate) deliveries: PerGroup<DeliveryTrack>,
     pub(crate) client_counters: BTreeMap<String, u32>,
     trace: Trace,
@@ -557,7 +487,7 @@ impl Sim {
             ack_ledger: None,
             ack_findings: Vec::new(),
             groups: BTreeMap::new(),
-            committed: PerGroup::default(),
+            topic_names: scenario.topics.iter().map(|t| t.name.clone()).collect(),
             deliveries: PerGroup::default(),
             client_counters: BTreeMap::new(),
             trace: Trace::new(false),
@@ -711,12 +641,12 @@ impl Sim {
 
     /// The group's committed offset for a partition, if it has one.
     pub fn committed(&self, group: &str, tp: Tp) -> Option<u64> {
-        self.committed.get(group, tp).copied()
+        self.groups.get(group)?.offsets.get(&tp).copied()
     }
 
     /// Every committed offset, by (group, partition), in order.
     pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, Tp, u64)> {
-        self.committed.iter().map(|(g, tp, o)| (g, tp, *o))
+        self.groups.iter().flat_map(|(g, c)| c.offsets.iter().map(move |(tp, o)| (g.as_str(), *tp, *o)))
     }
 
     /// What each group did with each partition.
@@ -731,7 +661,6 @@ impl Sim {
     /// Names of all groups, sorted.
     pub fn group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.clone()).collect();
-        names.extend(self.committed.groups().cloned());
         names.extend(self.groups.keys().cloned());
         sort::natural(&mut names);
         names.dedup();
@@ -781,7 +710,7 @@ impl Sim {
         // Requests for a group coordinator that is down wait until the group has one again;
         // the coordinator's own timers do not run while it is down.
         if let Some(group) = self.coordinator_group(&action).filter(|g| !self.coordinator_available(g)) {
-            if !matches!(action, Action::SessionCheck { .. } | Action::JoinDeadline { .. }) {
+            if !matches!(action, Action::CoordinatorTimer { .. }) {
                 self.hold_for_coordinator(group.to_string(), action);
             }
             return;
@@ -800,12 +729,6 @@ impl Sim {
             Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
             Action::IsrCheck => self.isr_check(),
             Action::ProduceAck { producer, batches } => self.produce_acked(producer, batches),
-            Action::OffsetFetchArrive { consumer, inc, group, partitions } => {
-                self.offset_fetch_arrive(consumer, inc, &group, partitions)
-            }
-            Action::OffsetFetchResponse { consumer, inc, offsets } => {
-                self.offset_fetch_response(consumer, inc, offsets)
-            }
             Action::FetchArrive { consumer, inc, fetch_id } => self.fetch_arrive(consumer, inc, fetch_id),
             Action::FetchTimeout { consumer, inc, fetch_id } => self.fetch_timeout(consumer, inc, fetch_id),
             Action::FetchResponse { consumer, inc, fetch_id, ranges } => {
@@ -816,40 +739,97 @@ impl Sim {
                     self.processing_done(consumer);
                 }
             }
-            Action::CommitArrive { consumer, inc, group, offsets, sync, member_id, instance_id, generation } => {
-                let who = (member_id.as_str(), instance_id.as_deref(), generation);
-                self.commit_arrive(consumer, inc, &group, offsets, sync, who)
-            }
-            Action::CommitResponse { consumer, inc, sync } => {
-                if self.is_live(consumer, inc) && sync {
-                    self.commit_done(consumer);
-                }
-            }
-            Action::JoinArrive { consumer, inc, request } => self.join_arrive(consumer, inc, *request),
-            Action::JoinResponse { consumer, inc, response } => self.join_response(consumer, inc, response),
-            Action::SyncArrive { consumer, inc, group, member_id, instance_id, generation, assignments } => {
-                let who = (member_id.as_str(), instance_id.as_deref(), generation);
-                self.sync_arrive(consumer, inc, &group, who, assignments)
-            }
-            Action::SyncResponse { consumer, inc, generation, result } => {
-                self.sync_response(consumer, inc, generation, result)
-            }
             Action::HeartbeatTick { consumer, inc } => self.heartbeat_tick(consumer, inc),
             Action::PollTimerCheck { consumer, inc } => self.poll_timer_check(consumer, inc),
-            Action::HeartbeatArrive { consumer, inc, group, member_id, instance_id, generation } => {
-                self.heartbeat_arrive(consumer, inc, &group, (&member_id, instance_id.as_deref(), generation))
-            }
-            Action::HeartbeatResponse { consumer, inc, generation, result } => {
-                self.heartbeat_response(consumer, inc, generation, result)
-            }
-            Action::LeaveArrive { group, member_id } => self.leave_arrive(&group, &member_id),
-            Action::SessionCheck { group, member_id } => self.session_check(&group, &member_id),
-            Action::JoinDeadline { group } => self.join_deadline(&group),
             Action::RetentionCheck => self.retention_check(),
+            Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, request),
+            Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
+            Action::ToConsumer { consumer, inc, reply } => {
+                let c = consumer.0;
+                match reply {
+                    Reply::Join(response) => self.join_response(c, inc, response),
+                    Reply::Sync { generation, result } => self.sync_response(c, inc, generation, result),
+                    Reply::Heartbeat { generation, result } => self.heartbeat_response(c, inc, generation, result),
+                    Reply::OffsetCommit { sync } => {
+                        if self.is_live(c, inc) && sync {
+                            self.commit_done(c);
+                        }
+                    }
+                    Reply::OffsetFetch { offsets } => self.offset_fetch_response(c, inc, offsets),
+                }
+            }
             Action::LaunchConsumer { consumer } => {
                 if self.consumers[consumer as usize].status != ConsumerStatus::Running {
                     self.start_consumer(consumer);
                 }
+            }
+        }
+    }
+
+    /// Hands a request to its group's coordinator and carries out what it did. A JoinGroup or an
+    /// OffsetCommit makes a group the coordinator keeps; other requests for a group it never
+    /// heard of are answered as by an empty one.
+    fn deliver_to_coordinator(&mut self, group: &str, from: Client, request: Request) {
+        let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
+        if keep && !self.groups.contains_key(group) {
+            self.groups.insert(group.to_string(), GroupCoordinator::new(group));
+        }
+        let mut out = coordinator::Out::default();
+        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
+        let mut ctx = coordinator::Ctx {
+            now: *now,
+            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
+            rng,
+            topics: topic_names,
+        };
+        match groups.get_mut(group) {
+            Some(g) => g.on_request(&mut ctx, from, request, &mut out),
+            None => GroupCoordinator::new(group).on_request(&mut ctx, from, request, &mut out),
+        }
+        self.apply_coordinator(group, out);
+    }
+
+    fn coordinator_timer(&mut self, group: &str, timer: Timer) {
+        let mut out = coordinator::Out::default();
+        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
+        let Some(g) = groups.get_mut(group) else { return };
+        let mut ctx = coordinator::Ctx {
+            now: *now,
+            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
+            rng,
+            topics: topic_names,
+        };
+        g.on_timer(&mut ctx, timer, &mut out);
+        self.apply_coordinator(group, out);
+    }
+
+    /// A coordinator took `group` over: it reloads it.
+    pub(crate) fn coordinator_load(&mut self, group: &str) {
+        let mut out = coordinator::Out::default();
+        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
+        let Some(g) = groups.get_mut(group) else { return };
+        let ctx = coordinator::Ctx {
+            now: *now,
+            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
+            rng,
+            topics: topic_names,
+        };
+        g.on_loaded(&ctx, &mut out);
+        self.apply_coordinator(group, out);
+    }
+
+    /// Carries out what a coordinator did, in order: answers travel the network, timers are
+    /// queued, events recorded.
+    fn apply_coordinator(&mut self, group: &str, out: coordinator::Out) {
+        for effect in out.effects {
+            match effect {
+                coordinator::Effect::Reply { consumer, inc, reply } => {
+                    self.after(self.latency(), Action::ToConsumer { consumer, inc, reply })
+                }
+                coordinator::Effect::Timer { at, timer } => {
+                    self.push(at, Action::CoordinatorTimer { group: group.to_string(), timer })
+                }
+                coordinator::Effect::Event(kind) => self.emit(kind),
             }
         }
     }

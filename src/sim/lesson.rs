@@ -127,7 +127,8 @@ fn sees(sight: Sight, sim: &Sim) -> bool {
             let crashed: Vec<u32> = (0..sim.consumers.len() as u32)
                 .filter(|&c| sim.consumers[c as usize].status == ConsumerStatus::Crashed)
                 .collect();
-            !crashed.is_empty() && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer)))
+            !crashed.is_empty()
+                && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer.0)))
         }
     }
 }

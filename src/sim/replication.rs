@@ -20,6 +20,7 @@
 //! found again. With one broker and replication factor 1 none of this adds an event.
 
 use super::config::Acks;
+use super::coordinator::Request;
 use super::engine::{Action, PendingAck, Sim, Tp};
 use super::event::EventKind;
 use super::log::Batch;
@@ -657,14 +658,7 @@ impl Sim {
     /// The group a coordinator-bound request or timer belongs to.
     pub(crate) fn coordinator_group<'a>(&'a self, action: &'a Action) -> Option<&'a str> {
         match action {
-            Action::JoinArrive { request, .. } => Some(&request.group),
-            Action::SyncArrive { group, .. }
-            | Action::HeartbeatArrive { group, .. }
-            | Action::LeaveArrive { group, .. }
-            | Action::SessionCheck { group, .. }
-            | Action::JoinDeadline { group }
-            | Action::CommitArrive { group, .. }
-            | Action::OffsetFetchArrive { group, .. } => Some(group),
+            Action::ToCoordinator { group, .. } | Action::CoordinatorTimer { group, .. } => Some(group),
             _ => None,
         }
     }
@@ -672,9 +666,12 @@ impl Sim {
     /// Keeps a request until the group has a coordinator again (one heartbeat per consumer).
     pub(crate) fn hold_for_coordinator(&mut self, group: String, action: Action) {
         let held = self.coordinator_backlog.entry(group).or_default();
-        if let Action::HeartbeatArrive { consumer, .. } = &action {
-            let c = *consumer;
-            held.retain(|a| !matches!(a, Action::HeartbeatArrive { consumer, .. } if *consumer == c));
+        let heartbeat = |a: &Action| match a {
+            Action::ToCoordinator { from, request: Request::Heartbeat { .. }, .. } => Some(from.consumer),
+            _ => None,
+        };
+        if let Some(c) = heartbeat(&action) {
+            held.retain(|a| heartbeat(a) != Some(c));
         }
         held.push(action);
     }
@@ -716,33 +713,22 @@ impl Sim {
     /// A coordinator takes a group over: members get fresh session timers, a rebalance in
     /// progress gets a fresh deadline, and requests held meanwhile are sent to it.
     fn coordinator_loaded(&mut self, group: &str) {
-        let now = self.now;
         let broker = self.coordinator_of(group).expect("a coordinator was found");
-        if let Some(g) = self.groups.get_mut(group) {
-            for m in g.members.iter_mut() {
-                m.last_heartbeat = now;
-                m.session_check_at = None;
-            }
-            let ids: Vec<String> = g.members.iter().map(|m| m.member_id.clone()).collect();
-            for id in ids {
-                self.schedule_session_check(group, &id);
-            }
-            self.load_group(group);
-        }
+        self.coordinator_load(group);
         let held = self.coordinator_backlog.remove(group).unwrap_or_default();
         let mut told = Vec::new();
         for action in held {
+            // Each consumer that was waiting finds the coordinator (a LeaveGroup of a closed
+            // one is just delivered).
             let consumer = match &action {
-                Action::JoinArrive { consumer, .. }
-                | Action::SyncArrive { consumer, .. }
-                | Action::HeartbeatArrive { consumer, .. }
-                | Action::CommitArrive { consumer, .. }
-                | Action::OffsetFetchArrive { consumer, .. } => Some(*consumer),
+                Action::ToCoordinator { from, request, .. } if !matches!(request, Request::Leave { .. }) => {
+                    Some(from.consumer)
+                }
                 _ => None,
             };
             if let Some(c) = consumer.filter(|c| !told.contains(c)) {
                 told.push(c);
-                let name = self.consumers[c as usize].spec.name.clone();
+                let name = self.consumers[c.ix()].spec.name.clone();
                 self.emit(EventKind::FindCoordinator { consumer: name, group: group.to_string(), broker });
             }
             self.after(self.latency(), action);

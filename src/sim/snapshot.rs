@@ -313,7 +313,7 @@ impl Snapshot {
                 newly_assigned: recent_change(sim, c).map(|(a, _)| a).unwrap_or_default(),
                 revoked: recent_change(sim, c).map(|(_, r)| r).unwrap_or_default(),
                 session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
-                    g.members.iter().find(|m| m.consumer == ci as u32).map(|m| m.session_deadline().since(sim.now()))
+                    g.members.iter().find(|m| m.consumer.0 == ci as u32).map(|m| m.session_deadline().since(sim.now()))
                 }),
                 note: consumer_note(sim, c),
             })

@@ -1,0 +1,821 @@
+//! The group coordinator of Kafka's classic group protocol, as it runs on a broker, as a state
+//! machine: it owns one group's state, takes one message at a time — a request
+//! ([`GroupCoordinator::on_request`]) or one of its timers ([`GroupCoordinator::on_timer`]) — and
+//! records what it does (replies, timers, events) in an [`Out`] the engine applies in the order
+//! recorded. It knows nothing of the rest of the cluster.
+//!
+//! States `Empty → PreparingRebalance → CompletingRebalance → Stable` (and `Dead`), generations,
+//! a leader that computes the assignment, JoinGroup/SyncGroup/Heartbeat/LeaveGroup handling,
+//! `group.initial.rebalance.delay.ms`, the rebalance timeout (each member's
+//! `max.poll.interval.ms`), session expiry after `session.timeout.ms` without a heartbeat, static
+//! members (`group.instance.id`) that come back without a rebalance and fence a process that
+//! still uses their id (FENCED_INSTANCE_ID), and the group's committed offsets (OffsetCommit,
+//! OffsetFetch), which it keeps as `__consumer_offsets` would.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::assign::Subscription;
+use super::config::Strategy;
+use super::event::{EventKind, PartitionOffset};
+use super::ids::{ConsumerId, Tp};
+use super::time::SimTime;
+
+/// The coordinator states of the classic protocol, as Kafka names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupState {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+    Dead,
+}
+
+impl GroupState {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+/// A member as the coordinator knows it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub member_id: String,
+    /// The consumer (and its incarnation) behind this member id, and its name.
+    pub consumer: ConsumerId,
+    pub inc: u32,
+    pub name: String,
+    pub client_id: String,
+    pub instance_id: Option<String>,
+    pub topics: Vec<String>,
+    pub strategy: Strategy,
+    /// What it reported owning when it joined, and in which generation.
+    pub owned: Vec<Tp>,
+    pub owned_generation: i32,
+    /// Its partitions in the current generation.
+    pub assignment: Vec<Tp>,
+    /// It has sent a JoinGroup in the current rebalance.
+    pub joined: bool,
+    /// A JoinGroup response is being held for it.
+    pub awaiting_join: bool,
+    pub last_heartbeat: SimTime,
+    pub session_timeout_ms: u64,
+    pub rebalance_timeout_ms: u64,
+    session_check_at: Option<SimTime>,
+}
+
+impl Member {
+    /// When the coordinator will give up on it without another heartbeat.
+    pub fn session_deadline(&self) -> SimTime {
+        self.last_heartbeat.plus(self.session_timeout_ms)
+    }
+}
+
+/// What a consumer sends in its JoinGroup.
+#[derive(Clone, Debug)]
+pub struct JoinRequest {
+    pub group: String,
+    pub member_id: String,
+    pub client_id: String,
+    pub instance_id: Option<String>,
+    pub topics: Vec<String>,
+    pub strategy: Strategy,
+    pub owned: Vec<Tp>,
+    pub owned_generation: i32,
+    pub session_timeout_ms: u64,
+    pub rebalance_timeout_ms: u64,
+}
+
+/// The coordinator's answer to a JoinGroup.
+#[derive(Clone, Debug)]
+pub enum JoinResponse {
+    Ok {
+        generation: i32,
+        member_id: String,
+        leader: bool,
+        strategy: Strategy,
+        /// For the leader: every member's subscription, in join order.
+        members: Vec<(String, Subscription)>,
+    },
+    /// The member id is not known (it was removed): join again without one.
+    UnknownMemberId,
+    /// Its assignor is not one the group's members agree on.
+    InconsistentGroupProtocol,
+    /// Another consumer has joined with its `group.instance.id`.
+    FencedInstanceId,
+}
+
+/// Errors the coordinator answers Heartbeat, SyncGroup and OffsetCommit with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupError {
+    RebalanceInProgress,
+    UnknownMemberId,
+    IllegalGeneration,
+    /// A static member whose `group.instance.id` another consumer has taken over (KIP-345).
+    FencedInstanceId,
+}
+
+impl GroupError {
+    pub fn code(self) -> &'static str {
+        match self {
+            GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            GroupError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            GroupError::IllegalGeneration => "ILLEGAL_GENERATION",
+            GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
+        }
+    }
+}
+
+/// Who sends a request: the consumer process (its incarnation, where the answer goes) and the
+/// name the run knows it by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub consumer: ConsumerId,
+    pub inc: u32,
+    pub name: String,
+}
+
+/// A member's identity in a request: member id, `group.instance.id` and generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRef {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub generation: i32,
+}
+
+/// The requests a group coordinator answers.
+#[derive(Clone, Debug)]
+pub enum Request {
+    Join(Box<JoinRequest>),
+    /// SyncGroup; the leader's carries the assignment.
+    Sync {
+        member: MemberRef,
+        assignments: Option<Vec<(String, Vec<Tp>)>>,
+    },
+    Heartbeat {
+        member: MemberRef,
+    },
+    Leave {
+        member_id: String,
+    },
+    OffsetCommit {
+        member: MemberRef,
+        offsets: Vec<(Tp, u64)>,
+        sync: bool,
+    },
+    OffsetFetch {
+        partitions: Vec<Tp>,
+    },
+}
+
+/// The coordinator's own timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// A member's session may have run out.
+    SessionCheck { member_id: String },
+    /// The join phase of the rebalance ends at the latest.
+    JoinDeadline,
+}
+
+/// Answers to a consumer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Join(JoinResponse),
+    Sync { generation: i32, result: Result<Vec<Tp>, GroupError> },
+    Heartbeat { generation: i32, result: Result<(), GroupError> },
+    OffsetCommit { sync: bool },
+    OffsetFetch { offsets: Vec<(Tp, Option<u64>)> },
+}
+
+/// One thing the coordinator did, for the engine to carry out.
+#[derive(Clone, Debug)]
+pub enum Effect {
+    /// Send `reply` to the consumer process (over the network).
+    Reply {
+        consumer: ConsumerId,
+        inc: u32,
+        reply: Reply,
+    },
+    /// Call [`GroupCoordinator::on_timer`] with `timer` at `at`.
+    Timer {
+        at: SimTime,
+        timer: Timer,
+    },
+    Event(EventKind),
+}
+
+/// What a handler did, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Out {
+    pub effects: Vec<Effect>,
+}
+
+impl Out {
+    /// Records the need to answer a consumer.
+    fn reply(&mut self, consumer: ConsumerId, inc: u32, reply: Reply) {
+        self.effects.push(Effect::Reply { consumer, inc, reply });
+    }
+
+    /// Records the need to wake this coordinator at `at`.
+    fn timer(&mut self, at: SimTime, timer: Timer) {
+        self.effects.push(Effect::Timer { at, timer });
+    }
+
+    /// Records an event.
+    fn event(&mut self, e: EventKind) {
+        self.effects.push(Effect::Event(e));
+    }
+}
+
+/// What a handler may read besides its own state.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    /// `group.initial.rebalance.delay.ms`.
+    pub initial_rebalance_delay_ms: u64,
+    /// The run's random numbers (member ids).
+    pub rng: &'a mut ChaCha8Rng,
+    /// Topic names by index (subscriptions and offsets name topics).
+    pub topics: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn tp_name(&self, tp: Tp) -> (String, u32) {
+        (self.topics[tp.topic as usize].clone(), tp.partition)
+    }
+}
+
+/// A member id like Kafka's: `{client.id}-{uuid}`, a version-4 UUID from the run's RNG.
+pub fn new_member_id(rng: &mut ChaCha8Rng, client_id: &str) -> String {
+    let a: u128 = rng.random();
+    let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{a:032x}");
+    format!("{client_id}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// One group's coordinator.
+#[derive(Clone, Debug)]
+pub struct GroupCoordinator {
+    pub name: String,
+    pub state: GroupState,
+    pub generation: i32,
+    pub protocol: Option<Strategy>,
+    pub leader: Option<String>,
+    /// Members in the order they joined.
+    pub members: Vec<Member>,
+    /// When the join phase of the current rebalance ends at the latest.
+    pub join_deadline: Option<SimTime>,
+    /// Set while `group.initial.rebalance.delay.ms` holds an empty group's first rebalance.
+    initial_delay_since: Option<SimTime>,
+    /// Members whose SyncGroup waits for the leader's.
+    pending_sync: Vec<String>,
+    /// The group's committed offsets, as `__consumer_offsets` holds them.
+    pub offsets: BTreeMap<Tp, u64>,
+}
+
+impl GroupCoordinator {
+    pub fn new(name: &str) -> GroupCoordinator {
+        GroupCoordinator {
+            name: name.to_string(),
+            state: GroupState::Empty,
+            generation: 0,
+            protocol: None,
+            leader: None,
+            members: Vec::new(),
+            join_deadline: None,
+            initial_delay_since: None,
+            pending_sync: Vec::new(),
+            offsets: BTreeMap::new(),
+        }
+    }
+
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.member_id == id)
+    }
+
+    fn member_mut(&mut self, id: &str) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.member_id == id)
+    }
+
+    fn rebalance_timeout(&self) -> u64 {
+        self.members.iter().map(|m| m.rebalance_timeout_ms).max().unwrap_or(0)
+    }
+
+    /// The error for a request from a member id the group does not know: FENCED_INSTANCE_ID if
+    /// its `group.instance.id` now belongs to another member id, else UNKNOWN_MEMBER_ID.
+    fn unknown(&self, member_id: &str, instance_id: Option<&str>) -> GroupError {
+        let taken = instance_id.is_some_and(|i| {
+            self.members.iter().any(|m| m.instance_id.as_deref() == Some(i) && m.member_id != member_id)
+        });
+        if taken {
+            GroupError::FencedInstanceId
+        } else {
+            GroupError::UnknownMemberId
+        }
+    }
+
+    fn set_state(&mut self, state: GroupState, reason: &str, out: &mut Out) {
+        if self.state == state {
+            return;
+        }
+        self.state = state;
+        out.event(EventKind::GroupState {
+            group: self.name.clone(),
+            state: state.name().to_string(),
+            generation: self.generation,
+            reason: reason.to_string(),
+        });
+    }
+
+    // ----- messages --------------------------------------------------------------------------
+
+    /// A request from `from` arrives.
+    pub fn on_request(&mut self, ctx: &mut Ctx, from: Client, request: Request, out: &mut Out) {
+        match request {
+            Request::Join(req) => self.on_join(ctx, from, *req, out),
+            Request::Sync { member, assignments } => self.on_sync(ctx, from, member, assignments, out),
+            Request::Heartbeat { member } => self.on_heartbeat(ctx, from, member, out),
+            Request::Leave { member_id } => self.on_leave(ctx, &member_id, out),
+            Request::OffsetCommit { member, offsets, sync } => self.on_commit(ctx, from, member, offsets, sync, out),
+            Request::OffsetFetch { partitions } => {
+                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect();
+                out.reply(from.consumer, from.inc, Reply::OffsetFetch { offsets });
+            }
+        }
+    }
+
+    /// One of its timers fires.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer, out: &mut Out) {
+        match timer {
+            Timer::SessionCheck { member_id } => self.on_session_check(ctx, &member_id, out),
+            Timer::JoinDeadline => self.on_join_deadline(ctx, out),
+        }
+    }
+
+    /// A JoinGroup arrives.
+    pub fn on_join(&mut self, ctx: &mut Ctx, from: Client, req: JoinRequest, out: &mut Out) {
+        let now = ctx.now;
+        let Client { consumer: c, inc, name } = from;
+        if !self.members.is_empty()
+            && self.members.iter().any(|m| m.strategy != req.strategy && m.member_id != req.member_id)
+        {
+            out.reply(c, inc, Reply::Join(JoinResponse::InconsistentGroupProtocol));
+            return;
+        }
+        // A static member coming back under a new incarnation (joining without a member id) takes
+        // over its old member id's place; one joining with another member id is fenced.
+        if let Some(instance) = &req.instance_id {
+            let known = self.members.iter().position(|m| m.instance_id.as_ref() == Some(instance));
+            if let Some(i) = known {
+                if req.member_id.is_empty() {
+                    self.replace_static_member(ctx, Client { consumer: c, inc, name }, &req, i, out);
+                    return;
+                }
+                if self.members[i].member_id != req.member_id {
+                    out.reply(c, inc, Reply::Join(JoinResponse::FencedInstanceId));
+                    return;
+                }
+            }
+        }
+        let member_id = if req.member_id.is_empty() {
+            new_member_id(ctx.rng, &req.client_id)
+        } else if self.member(&req.member_id).is_none() {
+            out.reply(c, inc, Reply::Join(JoinResponse::UnknownMemberId));
+            return;
+        } else {
+            req.member_id.clone()
+        };
+        match self.member_mut(&member_id) {
+            Some(m) => {
+                m.consumer = c;
+                m.inc = inc;
+                m.name = name;
+                m.topics = req.topics.clone();
+                m.owned = req.owned.clone();
+                m.owned_generation = req.owned_generation;
+                m.joined = true;
+                m.awaiting_join = true;
+                m.last_heartbeat = now;
+            }
+            None => self.members.push(Member {
+                member_id: member_id.clone(),
+                consumer: c,
+                inc,
+                name,
+                client_id: req.client_id.clone(),
+                instance_id: req.instance_id.clone(),
+                topics: req.topics.clone(),
+                strategy: req.strategy,
+                owned: req.owned.clone(),
+                owned_generation: req.owned_generation,
+                assignment: Vec::new(),
+                joined: true,
+                awaiting_join: true,
+                last_heartbeat: now,
+                session_timeout_ms: req.session_timeout_ms,
+                rebalance_timeout_ms: req.rebalance_timeout_ms,
+                session_check_at: None,
+            }),
+        }
+        match self.state {
+            GroupState::Empty | GroupState::Dead => {
+                self.initial_delay_since = Some(now);
+                self.prepare_rebalance(ctx, "first member joined", Some(ctx.initial_rebalance_delay_ms), out);
+            }
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(ctx, &format!("{} joined", req.client_id), None, out);
+            }
+            GroupState::PreparingRebalance => {
+                // Each joiner during the initial delay extends it, up to the rebalance timeout.
+                if let Some(since) = self.initial_delay_since {
+                    let limit = since.plus(self.rebalance_timeout());
+                    let extended = now.plus(ctx.initial_rebalance_delay_ms).min(limit);
+                    if self.join_deadline.is_none_or(|d| extended > d) {
+                        self.join_deadline = Some(extended);
+                        out.timer(extended, Timer::JoinDeadline);
+                    }
+                }
+            }
+        }
+        self.maybe_complete_join(ctx, out);
+    }
+
+    fn replace_static_member(&mut self, ctx: &mut Ctx, from: Client, req: &JoinRequest, index: usize, out: &mut Out) {
+        let now = ctx.now;
+        let new_id = new_member_id(ctx.rng, &req.client_id);
+        let old_id = std::mem::replace(&mut self.members[index].member_id, new_id.clone());
+        if self.leader.as_deref() == Some(old_id.as_str()) {
+            self.leader = Some(new_id.clone());
+        }
+        // The old member's JoinGroup or SyncGroup waiting here is answered FENCED_INSTANCE_ID.
+        let old = (self.members[index].consumer, self.members[index].inc);
+        let awaiting_sync = self.pending_sync.iter().position(|id| *id == old_id).map(|i| self.pending_sync.remove(i));
+        if self.members[index].awaiting_join {
+            out.reply(old.0, old.1, Reply::Join(JoinResponse::FencedInstanceId));
+        } else if awaiting_sync.is_some() {
+            let result = Err(GroupError::FencedInstanceId);
+            out.reply(old.0, old.1, Reply::Sync { generation: self.generation, result });
+        }
+        let m = &mut self.members[index];
+        m.consumer = from.consumer;
+        m.inc = from.inc;
+        m.name = from.name;
+        m.last_heartbeat = now;
+        m.session_check_at = None;
+        let stable = self.state == GroupState::Stable;
+        let (generation, strategy) = (self.generation, self.protocol.unwrap_or(req.strategy));
+        out.event(EventKind::StaticMemberReplaced {
+            group: self.name.clone(),
+            old_member_id: old_id,
+            member_id: new_id.clone(),
+        });
+        if stable {
+            // Same instance, same subscription: it gets its old assignment back, no rebalance.
+            self.schedule_session_check(&new_id, out);
+            let response =
+                JoinResponse::Ok { generation, member_id: new_id, leader: false, strategy, members: Vec::new() };
+            out.reply(from.consumer, from.inc, Reply::Join(response));
+        } else {
+            let m = &mut self.members[index];
+            m.joined = true;
+            m.awaiting_join = true;
+            if self.state == GroupState::CompletingRebalance {
+                self.prepare_rebalance(ctx, "static member rejoined", None, out);
+            }
+            self.maybe_complete_join(ctx, out);
+        }
+    }
+
+    /// Starts (or restarts) a rebalance: members learn of it from their heartbeats.
+    fn prepare_rebalance(&mut self, ctx: &Ctx, reason: &str, initial_delay: Option<u64>, out: &mut Out) {
+        // Members waiting for the leader's SyncGroup are told to rejoin.
+        let pending: Vec<String> = std::mem::take(&mut self.pending_sync);
+        let deadline = ctx.now.plus(initial_delay.unwrap_or_else(|| self.rebalance_timeout()));
+        self.join_deadline = Some(deadline);
+        if self.state != GroupState::PreparingRebalance {
+            for m in self.members.iter_mut() {
+                if !m.awaiting_join {
+                    m.joined = false;
+                }
+            }
+        }
+        for id in &pending {
+            if let Some(m) = self.member(id) {
+                let result = Err(GroupError::RebalanceInProgress);
+                out.reply(m.consumer, m.inc, Reply::Sync { generation: self.generation, result });
+            }
+        }
+        self.set_state(GroupState::PreparingRebalance, reason, out);
+        out.timer(deadline, Timer::JoinDeadline);
+    }
+
+    /// Completes the join phase when every member has rejoined (and any initial delay is over).
+    fn maybe_complete_join(&mut self, ctx: &Ctx, out: &mut Out) {
+        if self.state != GroupState::PreparingRebalance || self.initial_delay_since.is_some() {
+            return;
+        }
+        if self.members.iter().all(|m| m.joined) {
+            self.complete_join(ctx, out);
+        }
+    }
+
+    /// A new coordinator takes the group over (its broker became the leader of the group's
+    /// `__consumer_offsets` partition) and loads it from there, where it finds the last
+    /// generation the group completed: members get fresh session timers, a rebalance in progress
+    /// gets a full rebalance timeout again. A group that never completed a generation is not
+    /// there: it starts Empty, and the members whose JoinGroup was waiting join again.
+    pub fn on_loaded(&mut self, ctx: &Ctx, out: &mut Out) {
+        let now = ctx.now;
+        for m in self.members.iter_mut() {
+            m.last_heartbeat = now;
+            m.session_check_at = None;
+        }
+        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        for id in ids {
+            self.schedule_session_check(&id, out);
+        }
+        if self.generation == 0 && self.state != GroupState::Empty {
+            let waiting: Vec<(ConsumerId, u32)> = self.members.iter().map(|m| (m.consumer, m.inc)).collect();
+            self.members.clear();
+            self.pending_sync.clear();
+            self.initial_delay_since = None;
+            self.join_deadline = None;
+            self.leader = None;
+            self.protocol = None;
+            self.set_state(GroupState::Empty, "a new coordinator found no generation to load", out);
+            for (consumer, inc) in waiting {
+                out.reply(consumer, inc, Reply::Join(JoinResponse::UnknownMemberId));
+            }
+            return;
+        }
+        if self.state != GroupState::PreparingRebalance {
+            return;
+        }
+        let deadline = now.plus(self.rebalance_timeout());
+        self.join_deadline = Some(deadline);
+        out.timer(deadline, Timer::JoinDeadline);
+    }
+
+    fn on_join_deadline(&mut self, ctx: &Ctx, out: &mut Out) {
+        if self.state != GroupState::PreparingRebalance || self.join_deadline != Some(ctx.now) {
+            return; // superseded
+        }
+        self.initial_delay_since = None;
+        let late: Vec<String> = self.members.iter().filter(|m| !m.joined).map(|m| m.member_id.clone()).collect();
+        for id in late {
+            self.remove_member(ctx, &id, "did not rejoin within the rebalance timeout", false, out);
+        }
+        self.complete_join(ctx, out);
+    }
+
+    fn complete_join(&mut self, ctx: &Ctx, out: &mut Out) {
+        self.initial_delay_since = None;
+        self.join_deadline = None;
+        self.generation += 1;
+        if self.members.is_empty() {
+            self.leader = None;
+            self.protocol = None;
+            self.set_state(GroupState::Empty, "every member left", out);
+            return;
+        }
+        if self.leader.as_ref().is_none_or(|l| self.member(l).is_none()) {
+            self.leader = Some(self.members[0].member_id.clone());
+        }
+        self.protocol = Some(self.members[0].strategy);
+        let leader = self.leader.clone().expect("chosen above");
+        let (generation, strategy) = (self.generation, self.members[0].strategy);
+        let subscriptions: Vec<(String, Subscription)> =
+            self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m))).collect();
+        let mut responses = Vec::new();
+        for m in self.members.iter_mut() {
+            m.awaiting_join = false;
+            // Completing the join restarts every member's session timer, as Kafka does.
+            m.last_heartbeat = ctx.now;
+            let is_leader = m.member_id == leader;
+            responses.push((
+                m.consumer,
+                m.inc,
+                JoinResponse::Ok {
+                    generation,
+                    member_id: m.member_id.clone(),
+                    leader: is_leader,
+                    strategy,
+                    members: if is_leader { subscriptions.clone() } else { Vec::new() },
+                },
+            ));
+        }
+        self.set_state(GroupState::CompletingRebalance, &format!("generation {generation} formed"), out);
+        for (consumer, inc, response) in responses {
+            out.reply(consumer, inc, Reply::Join(response));
+        }
+        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        for id in ids {
+            self.schedule_session_check(&id, out);
+        }
+    }
+
+    /// A SyncGroup arrives; the leader's carries the assignment.
+    pub fn on_sync(
+        &mut self,
+        ctx: &Ctx,
+        from: Client,
+        member: MemberRef,
+        assignments: Option<Vec<(String, Vec<Tp>)>>,
+        out: &mut Out,
+    ) {
+        let MemberRef { member_id, instance_id, generation } = member;
+        let respond = |out: &mut Out, result| out.reply(from.consumer, from.inc, Reply::Sync { generation, result });
+        if self.member(&member_id).is_none() {
+            let error = self.unknown(&member_id, instance_id.as_deref());
+            return respond(out, Err(error));
+        }
+        let current = self.generation;
+        if let Some(m) = self.member_mut(&member_id) {
+            m.last_heartbeat = ctx.now;
+        }
+        if generation != current {
+            return respond(out, Err(GroupError::IllegalGeneration));
+        }
+        match self.state {
+            GroupState::PreparingRebalance => respond(out, Err(GroupError::RebalanceInProgress)),
+            GroupState::Stable => {
+                let a = self.member(&member_id).map(|m| m.assignment.clone()).unwrap_or_default();
+                respond(out, Ok(a));
+            }
+            GroupState::CompletingRebalance => {
+                self.pending_sync.push(member_id.clone());
+                let is_leader = self.leader.as_deref() == Some(member_id.as_str());
+                if let (true, Some(assignments)) = (is_leader, assignments) {
+                    for m in self.members.iter_mut() {
+                        m.assignment = assignments
+                            .iter()
+                            .find(|(id, _)| *id == m.member_id)
+                            .map(|(_, a)| a.clone())
+                            .unwrap_or_default();
+                    }
+                    let waiting: Vec<(ConsumerId, u32, Vec<Tp>)> = std::mem::take(&mut self.pending_sync)
+                        .iter()
+                        .filter_map(|id| self.member(id).map(|m| (m.consumer, m.inc, m.assignment.clone())))
+                        .collect();
+                    self.set_state(GroupState::Stable, "the leader's assignment arrived", out);
+                    for (consumer, inc, a) in waiting {
+                        out.reply(consumer, inc, Reply::Sync { generation, result: Ok(a) });
+                    }
+                }
+            }
+            GroupState::Empty | GroupState::Dead => respond(out, Err(GroupError::UnknownMemberId)),
+        }
+    }
+
+    /// A heartbeat arrives: it keeps the session alive and tells the member of rebalances.
+    pub fn on_heartbeat(&mut self, ctx: &Ctx, from: Client, member: MemberRef, out: &mut Out) {
+        let MemberRef { member_id, instance_id, generation } = member;
+        let unknown = self.unknown(&member_id, instance_id.as_deref());
+        let (current, state) = (self.generation, self.state);
+        let result = match self.member_mut(&member_id) {
+            None => Err(unknown),
+            Some(m) => {
+                m.last_heartbeat = ctx.now;
+                if generation != current {
+                    Err(GroupError::IllegalGeneration)
+                } else if state == GroupState::PreparingRebalance {
+                    Err(GroupError::RebalanceInProgress)
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        out.event(EventKind::Heartbeat {
+            consumer: from.name,
+            group: self.name.clone(),
+            generation,
+            error: result.err().map(|e| e.code().to_string()),
+        });
+        out.reply(from.consumer, from.inc, Reply::Heartbeat { generation, result });
+    }
+
+    /// A LeaveGroup arrives: the member goes at once and the group rebalances.
+    pub fn on_leave(&mut self, ctx: &Ctx, member_id: &str, out: &mut Out) {
+        if self.member(member_id).is_some() {
+            self.remove_member(ctx, member_id, "left the group (LeaveGroup)", true, out);
+        }
+    }
+
+    /// An OffsetCommit arrives: stored if the member and generation are current (Kafka's
+    /// `validateOffsetCommit` for classic groups). A request already on the wire lands even if
+    /// the consumer died after sending it.
+    pub fn on_commit(
+        &mut self,
+        ctx: &Ctx,
+        from: Client,
+        member: MemberRef,
+        offsets: Vec<(Tp, u64)>,
+        sync: bool,
+        out: &mut Out,
+    ) {
+        let generation = member.generation;
+        match self.validate_commit(&member) {
+            Ok(()) => {
+                for (tp, offset) in &offsets {
+                    self.offsets.insert(*tp, *offset);
+                }
+                let offsets = offsets
+                    .iter()
+                    .map(|(tp, offset)| {
+                        let (topic, partition) = ctx.tp_name(*tp);
+                        PartitionOffset { topic, partition, offset: *offset }
+                    })
+                    .collect();
+                out.event(EventKind::Committed { consumer: from.name, group: self.name.clone(), offsets });
+            }
+            Err(e) => {
+                let reason = format!(
+                    "{}: the group has rebalanced since this member's generation {generation}; its offsets are not stored",
+                    e.code()
+                );
+                out.event(EventKind::CommitFailed { consumer: from.name, group: self.name.clone(), reason });
+            }
+        }
+        out.reply(from.consumer, from.inc, Reply::OffsetCommit { sync });
+    }
+
+    fn validate_commit(&self, member: &MemberRef) -> Result<(), GroupError> {
+        if member.member_id.is_empty() && member.generation < 0 {
+            // A consumer outside the group may only commit while the group has no members.
+            return if self.members.is_empty() { Ok(()) } else { Err(GroupError::UnknownMemberId) };
+        }
+        if self.member(&member.member_id).is_none() {
+            return Err(self.unknown(&member.member_id, member.instance_id.as_deref()));
+        }
+        if member.generation != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
+        if self.state == GroupState::CompletingRebalance {
+            return Err(GroupError::RebalanceInProgress);
+        }
+        Ok(())
+    }
+
+    fn schedule_session_check(&mut self, member_id: &str, out: &mut Out) {
+        let Some(m) = self.member_mut(member_id) else { return };
+        if m.session_check_at.is_some() {
+            return;
+        }
+        let at = m.session_deadline();
+        m.session_check_at = Some(at);
+        out.timer(at, Timer::SessionCheck { member_id: member_id.to_string() });
+    }
+
+    /// The session timer of a member fires: no heartbeat for `session.timeout.ms` removes it.
+    fn on_session_check(&mut self, ctx: &Ctx, member_id: &str, out: &mut Out) {
+        let Some(m) = self.member_mut(member_id) else { return };
+        m.session_check_at = None;
+        if m.awaiting_join {
+            return; // a member waiting in JoinGroup is bounded by the rebalance timeout instead
+        }
+        if ctx.now >= m.session_deadline() {
+            self.remove_member(ctx, member_id, "session timeout expired", true, out);
+        } else {
+            self.schedule_session_check(member_id, out);
+        }
+    }
+
+    fn remove_member(&mut self, ctx: &Ctx, member_id: &str, reason: &str, rebalance: bool, out: &mut Out) {
+        let Some(i) = self.members.iter().position(|m| m.member_id == member_id) else { return };
+        let m = self.members.remove(i);
+        self.pending_sync.retain(|id| id != member_id);
+        out.event(EventKind::MemberRemoved {
+            group: self.name.clone(),
+            consumer: m.name.clone(),
+            member_id: member_id.to_string(),
+            reason: reason.to_string(),
+        });
+        if !rebalance {
+            return;
+        }
+        match self.state {
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(ctx, &format!("{} {reason}", m.client_id), None, out)
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(ctx, out),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+}
+
+/// The subscription the leader is told of for a member.
+fn subscription_of(ctx: &Ctx, m: &Member) -> Subscription {
+    Subscription {
+        topics: m.topics.clone(),
+        instance_id: m.instance_id.clone(),
+        owned: m.owned.iter().map(|tp| ctx.tp_name(*tp)).collect(),
+        generation: (m.owned_generation >= 0).then_some(m.owned_generation),
+    }
+}
