@@ -819,3 +819,378 @@ fn subscription_of(ctx: &Ctx, m: &Member) -> Subscription {
         generation: (m.owned_generation >= 0).then_some(m.owned_generation),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each transition of the classic protocol's coordinator, message by message, as Kafka's
+    //! own tests (GroupMetadataManagerTest, ClassicGroupTest) exercise them.
+
+    use super::*;
+    use rand::SeedableRng;
+
+    const DELAY: u64 = 3_000;
+    const SESSION: u64 = 10_000;
+    const REBALANCE: u64 = 30_000;
+
+    /// A coordinator, a clock and what it did last.
+    struct Harness {
+        g: GroupCoordinator,
+        rng: ChaCha8Rng,
+        topics: Vec<String>,
+        now: SimTime,
+    }
+
+    fn tp(p: u32) -> Tp {
+        Tp { topic: 0, partition: p }
+    }
+
+    fn client(c: u32) -> Client {
+        Client { consumer: ConsumerId(c), inc: 1, name: format!("c{c}") }
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            Harness {
+                g: GroupCoordinator::new("g"),
+                rng: ChaCha8Rng::seed_from_u64(1),
+                topics: vec!["t".into()],
+                now: SimTime(0),
+            }
+        }
+
+        fn request(&mut self, from: Client, request: Request) -> Vec<Effect> {
+            let mut out = Out::default();
+            let mut ctx =
+                Ctx { now: self.now, initial_rebalance_delay_ms: DELAY, rng: &mut self.rng, topics: &self.topics };
+            self.g.on_request(&mut ctx, from, request, &mut out);
+            out.effects
+        }
+
+        fn timer(&mut self, timer: Timer) -> Vec<Effect> {
+            let mut out = Out::default();
+            let mut ctx =
+                Ctx { now: self.now, initial_rebalance_delay_ms: DELAY, rng: &mut self.rng, topics: &self.topics };
+            self.g.on_timer(&mut ctx, timer, &mut out);
+            out.effects
+        }
+
+        fn join(&mut self, c: u32, member_id: &str, instance: Option<&str>, strategy: Strategy) -> Vec<Effect> {
+            let req = JoinRequest {
+                group: "g".into(),
+                member_id: member_id.into(),
+                client_id: format!("consumer-g-{c}"),
+                instance_id: instance.map(String::from),
+                topics: vec!["t".into()],
+                strategy,
+                owned: Vec::new(),
+                owned_generation: -1,
+                session_timeout_ms: SESSION,
+                rebalance_timeout_ms: REBALANCE,
+            };
+            self.request(client(c), Request::Join(Box::new(req)))
+        }
+
+        fn member(&self, c: u32) -> MemberRef {
+            let m = self.g.members.iter().find(|m| m.consumer == ConsumerId(c)).expect("a member");
+            MemberRef {
+                member_id: m.member_id.clone(),
+                instance_id: m.instance_id.clone(),
+                generation: self.g.generation,
+            }
+        }
+
+        fn heartbeat(&mut self, c: u32, member: MemberRef) -> Result<(), GroupError> {
+            let effects = self.request(client(c), Request::Heartbeat { member });
+            effects
+                .iter()
+                .find_map(|e| match e {
+                    Effect::Reply { reply: Reply::Heartbeat { result, .. }, .. } => Some(*result),
+                    _ => None,
+                })
+                .expect("an answer")
+        }
+
+        /// Forms generation 1 with consumers `0..n` (range), the first as leader, and syncs it.
+        fn stable(n: u32) -> Harness {
+            let mut h = Harness::new();
+            for c in 0..n {
+                h.join(c, "", None, Strategy::Range);
+            }
+            h.now = SimTime(DELAY);
+            h.timer(Timer::JoinDeadline);
+            let leader = h.member(0);
+            let assignments = (0..n).map(|c| (h.member(c).member_id, vec![tp(c)])).collect();
+            h.request(client(0), Request::Sync { member: leader, assignments: Some(assignments) });
+            assert_eq!(h.g.state, GroupState::Stable);
+            h
+        }
+    }
+
+    fn join_answers(effects: &[Effect]) -> Vec<(u32, JoinResponse)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Reply { consumer, reply: Reply::Join(r), .. } => Some((consumer.0, r.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn states(effects: &[Effect]) -> Vec<&str> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event(EventKind::GroupState { state, .. }) => Some(state.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_join_waits_the_initial_delay_and_each_joiner_extends_it() {
+        let mut h = Harness::new();
+        let effects = h.join(0, "", None, Strategy::Range);
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        assert!(join_answers(&effects).is_empty(), "the JoinGroup is held");
+        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(DELAY), timer: Timer::JoinDeadline })));
+        h.now = SimTime(2_000);
+        let effects = h.join(1, "", None, Strategy::Range);
+        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(5_000), timer: Timer::JoinDeadline })));
+        // The first deadline is superseded.
+        h.now = SimTime(DELAY);
+        assert!(h.timer(Timer::JoinDeadline).is_empty());
+        h.now = SimTime(5_000);
+        let effects = h.timer(Timer::JoinDeadline);
+        assert_eq!(states(&effects), ["CompletingRebalance"]);
+        let answers = join_answers(&effects);
+        assert_eq!(answers.len(), 2);
+        let leaders: Vec<bool> =
+            answers.iter().map(|(_, r)| matches!(r, JoinResponse::Ok { leader: true, .. })).collect();
+        assert_eq!(leaders, [true, false], "the first member leads");
+        assert!(
+            matches!(&answers[0].1, JoinResponse::Ok { generation: 1, members, .. } if members.len() == 2),
+            "the leader gets every subscription"
+        );
+    }
+
+    #[test]
+    fn the_leaders_sync_makes_the_group_stable_and_answers_every_waiting_member() {
+        let mut h = Harness::new();
+        h.join(0, "", None, Strategy::Range);
+        h.join(1, "", None, Strategy::Range);
+        h.now = SimTime(DELAY);
+        h.timer(Timer::JoinDeadline);
+        // The follower syncs first: it waits.
+        let follower = h.member(1);
+        assert!(h.request(client(1), Request::Sync { member: follower.clone(), assignments: None }).is_empty());
+        let leader = h.member(0);
+        let assignments = vec![(leader.member_id.clone(), vec![tp(0)]), (follower.member_id.clone(), vec![tp(1)])];
+        let effects = h.request(client(0), Request::Sync { member: leader, assignments: Some(assignments) });
+        assert_eq!(states(&effects), ["Stable"]);
+        let got: Vec<(u32, Vec<Tp>)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Reply { consumer, reply: Reply::Sync { result: Ok(a), .. }, .. } => {
+                    Some((consumer.0, a.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, [(1, vec![tp(1)]), (0, vec![tp(0)])]);
+    }
+
+    #[test]
+    fn heartbeats_are_answered_by_state_and_generation() {
+        let mut h = Harness::new();
+        h.join(0, "", None, Strategy::Range);
+        h.now = SimTime(DELAY);
+        h.timer(Timer::JoinDeadline);
+        // After its JoinGroup answer, before SyncGroup completes: heartbeats are normal ones.
+        let m = h.member(0);
+        assert_eq!(h.heartbeat(0, m.clone()), Ok(()));
+        let stale = MemberRef { generation: 0, ..m.clone() };
+        assert_eq!(h.heartbeat(0, stale), Err(GroupError::IllegalGeneration));
+        let unknown = MemberRef { member_id: "nobody".into(), ..m.clone() };
+        assert_eq!(h.heartbeat(0, unknown), Err(GroupError::UnknownMemberId));
+        // A joiner starts a rebalance: the member learns it from its heartbeat.
+        h.join(1, "", None, Strategy::Range);
+        assert_eq!(h.g.state, GroupState::PreparingRebalance);
+        assert_eq!(h.heartbeat(0, m), Err(GroupError::RebalanceInProgress));
+    }
+
+    #[test]
+    fn a_joiner_rebalances_a_stable_group_and_the_join_completes_when_all_rejoined() {
+        let mut h = Harness::stable(1);
+        h.now = SimTime(20_000);
+        let effects = h.join(1, "", None, Strategy::Range);
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        assert!(effects.iter().any(
+            |e| matches!(e, Effect::Timer { at, timer: Timer::JoinDeadline } if *at == SimTime(20_000 + REBALANCE))
+        ));
+        let m0 = h.member(0).member_id;
+        let effects = h.join(0, &m0, None, Strategy::Range);
+        assert_eq!(states(&effects), ["CompletingRebalance"]);
+        assert_eq!(h.g.generation, 2);
+        assert_eq!(join_answers(&effects).len(), 2);
+    }
+
+    #[test]
+    fn a_member_that_does_not_rejoin_is_removed_at_the_rebalance_timeout() {
+        let mut h = Harness::stable(2);
+        h.now = SimTime(20_000);
+        h.join(2, "", None, Strategy::Range);
+        let m0 = h.member(0).member_id;
+        h.join(0, &m0, None, Strategy::Range);
+        h.now = SimTime(20_000 + REBALANCE);
+        let effects = h.timer(Timer::JoinDeadline);
+        let removed: Vec<&str> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event(EventKind::MemberRemoved { consumer, reason, .. }) => {
+                    assert!(reason.contains("rebalance timeout"), "{reason}");
+                    Some(consumer.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(removed, ["c1"]);
+        assert_eq!((h.g.state, h.g.members.len()), (GroupState::CompletingRebalance, 2));
+    }
+
+    #[test]
+    fn a_silent_member_expires_after_its_session_timeout_and_the_group_rebalances() {
+        let mut h = Harness::stable(2);
+        // c0 heartbeats at 5 s; c1 never does.
+        h.now = SimTime(DELAY + 5_000);
+        let m0 = h.member(0);
+        h.heartbeat(0, m0);
+        let m1 = h.member(1).member_id;
+        let m0 = h.member(0).member_id;
+        h.now = SimTime(DELAY + SESSION);
+        let effects = h.timer(Timer::SessionCheck { member_id: m1 });
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Event(EventKind::MemberRemoved { consumer, .. }) if consumer == "c1")));
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        // c0's check finds a later heartbeat and looks again when that one runs out.
+        let effects = h.timer(Timer::SessionCheck { member_id: m0 });
+        assert!(matches!(effects.as_slice(), [Effect::Timer { at, .. }] if *at == SimTime(DELAY + 5_000 + SESSION)));
+    }
+
+    #[test]
+    fn a_member_waiting_in_join_group_is_not_expired_by_its_session() {
+        let mut h = Harness::stable(2);
+        h.now = SimTime(5_000);
+        h.join(2, "", None, Strategy::Range);
+        let m0 = h.member(0).member_id;
+        h.join(0, &m0, None, Strategy::Range);
+        h.now = SimTime(DELAY + SESSION);
+        assert!(h.timer(Timer::SessionCheck { member_id: m0 }).is_empty());
+    }
+
+    #[test]
+    fn leave_group_removes_at_once_and_the_last_leaving_empties_the_group() {
+        let mut h = Harness::stable(2);
+        let m1 = h.member(1).member_id;
+        let effects = h.request(client(1), Request::Leave { member_id: m1 });
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        let m0 = h.member(0).member_id;
+        let effects = h.request(client(0), Request::Leave { member_id: m0 });
+        assert_eq!(states(&effects), ["Empty"]);
+        assert_eq!(h.g.generation, 2, "an empty generation");
+        // A leave from a member it does not know changes nothing.
+        assert!(h.request(client(0), Request::Leave { member_id: "nobody".into() }).is_empty());
+    }
+
+    #[test]
+    fn an_assignor_the_group_does_not_use_is_an_inconsistent_protocol() {
+        let mut h = Harness::stable(1);
+        let effects = h.join(1, "", None, Strategy::Roundrobin);
+        assert!(matches!(join_answers(&effects).as_slice(), [(1, JoinResponse::InconsistentGroupProtocol)]));
+        assert_eq!(h.g.state, GroupState::Stable);
+    }
+
+    #[test]
+    fn a_static_member_rejoining_a_stable_group_keeps_its_place_and_fences_its_old_id() {
+        let mut h = Harness::new();
+        h.join(0, "", Some("a"), Strategy::Range);
+        h.now = SimTime(DELAY);
+        h.timer(Timer::JoinDeadline);
+        let old = h.member(0);
+        let assignments = vec![(old.member_id.clone(), vec![tp(0), tp(1)])];
+        h.request(client(0), Request::Sync { member: old.clone(), assignments: Some(assignments) });
+        // A new process with the same group.instance.id joins without a member id.
+        h.now = SimTime(10_000);
+        let effects = h.join(7, "", Some("a"), Strategy::Range);
+        assert!(states(&effects).is_empty(), "no rebalance");
+        let answers = join_answers(&effects);
+        let new_id = match &answers[..] {
+            [(7, JoinResponse::Ok { generation: 1, member_id, leader: false, .. })] => member_id.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(new_id.starts_with("consumer-g-7-") && new_id != old.member_id);
+        let sync = h.request(client(7), Request::Sync { member: h.member(7), assignments: None });
+        assert!(sync.iter().any(
+            |e| matches!(e, Effect::Reply { reply: Reply::Sync { result: Ok(a), .. }, .. } if *a == vec![tp(0), tp(1)])
+        ));
+        // The old process is fenced wherever it turns up with its old member id.
+        assert_eq!(h.heartbeat(0, old.clone()), Err(GroupError::FencedInstanceId));
+        let effects = h.join(0, &old.member_id, Some("a"), Strategy::Range);
+        assert!(matches!(join_answers(&effects).as_slice(), [(0, JoinResponse::FencedInstanceId)]));
+    }
+
+    #[test]
+    fn commits_are_stored_only_from_a_current_member_outside_completing_rebalance() {
+        let mut h = Harness::new();
+        h.join(0, "", None, Strategy::Range);
+        h.now = SimTime(DELAY);
+        h.timer(Timer::JoinDeadline);
+        let m = h.member(0);
+        let commit = |h: &mut Harness, member: MemberRef, offset| {
+            let effects =
+                h.request(client(0), Request::OffsetCommit { member, offsets: vec![(tp(0), offset)], sync: true });
+            effects.iter().find_map(|e| match e {
+                Effect::Event(EventKind::Committed { .. }) => Some(Ok(())),
+                Effect::Event(EventKind::CommitFailed { reason, .. }) => Some(Err(reason.clone())),
+                _ => None,
+            })
+        };
+        let failed = commit(&mut h, m.clone(), 5).unwrap().unwrap_err();
+        assert!(failed.starts_with("REBALANCE_IN_PROGRESS"), "{failed}");
+        h.request(
+            client(0),
+            Request::Sync { member: m.clone(), assignments: Some(vec![(m.member_id.clone(), vec![tp(0)])]) },
+        );
+        assert_eq!(commit(&mut h, m.clone(), 5), Some(Ok(())));
+        let stale = MemberRef { generation: 0, ..m.clone() };
+        assert!(commit(&mut h, stale, 9).unwrap().unwrap_err().starts_with("ILLEGAL_GENERATION"));
+        let unknown = MemberRef { member_id: "nobody".into(), ..m };
+        assert!(commit(&mut h, unknown, 9).unwrap().unwrap_err().starts_with("UNKNOWN_MEMBER_ID"));
+        let effects = h.request(client(0), Request::OffsetFetch { partitions: vec![tp(0), tp(1)] });
+        assert!(effects.iter().any(|e| matches!(e, Effect::Reply { reply: Reply::OffsetFetch { offsets }, .. } if *offsets == vec![(tp(0), Some(5)), (tp(1), None)])));
+    }
+
+    #[test]
+    fn a_new_coordinator_reloads_what_the_last_completed_generation_left() {
+        // Never completed a generation: it is not in __consumer_offsets; the joiner joins again.
+        let mut h = Harness::new();
+        h.join(0, "", None, Strategy::Range);
+        let mut out = Out::default();
+        h.now = SimTime(1_000);
+        let ctx = Ctx { now: h.now, initial_rebalance_delay_ms: DELAY, rng: &mut h.rng, topics: &h.topics };
+        h.g.on_loaded(&ctx, &mut out);
+        assert_eq!(states(&out.effects), ["Empty"]);
+        assert!(matches!(join_answers(&out.effects).as_slice(), [(0, JoinResponse::UnknownMemberId)]));
+        // In the middle of a rebalance: a fresh full rebalance timeout.
+        let mut h = Harness::stable(2);
+        h.now = SimTime(20_000);
+        h.join(2, "", None, Strategy::Range);
+        h.now = SimTime(25_000);
+        let mut out = Out::default();
+        let ctx = Ctx { now: h.now, initial_rebalance_delay_ms: DELAY, rng: &mut h.rng, topics: &h.topics };
+        h.g.on_loaded(&ctx, &mut out);
+        assert!(out.effects.iter().any(
+            |e| matches!(e, Effect::Timer { at, timer: Timer::JoinDeadline } if *at == SimTime(25_000 + REBALANCE))
+        ));
+    }
+}
