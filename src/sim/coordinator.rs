@@ -1063,7 +1063,7 @@ mod tests {
         // c0 heartbeats at 5 s; c1 never does.
         h.now = SimTime(DELAY + 5_000);
         let m0 = h.member(0);
-        h.heartbeat(0, m0);
+        assert_eq!(h.heartbeat(0, m0), Ok(()));
         let m1 = h.member(1).member_id;
         let m0 = h.member(0).member_id;
         h.now = SimTime(DELAY + SESSION);
