@@ -12,6 +12,7 @@
 
 pub mod assign;
 pub mod chunks;
+pub mod cluster;
 pub mod command;
 pub mod compare;
 pub mod config;
