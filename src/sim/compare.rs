@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use super::command::{Command, ConsumerSetting, TimedCommand};
 use super::config::{CommitMode, ConsumerSpec, Strategy};
-use super::engine::{ConsumerStatus, Tp};
+use super::consumer::ConsumerStatus;
+use super::engine::Tp;
 use super::event::EventKind;
 use super::link::{LinkError, Run};
 use super::report::group_report;

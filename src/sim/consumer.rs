@@ -1,876 +1,207 @@
-//! The consumer client: its poll loop (fetch, process, commit), its group membership (JoinGroup,
-//! SyncGroup, heartbeats from a background thread, eager or cooperative rebalancing) and what a
-//! crash, a clean close or a `max.poll.interval.ms` overrun does.
+//! The consumer client as a state machine: one consumer process — its poll loop (fetch,
+//! process, commit) and its group membership (JoinGroup, SyncGroup, heartbeats from a background
+//! thread, the poll timer, eager or cooperative rebalancing) — and what a crash, a clean close
+//! or a `max.poll.interval.ms` overrun does. It takes one message at a time (an answer from its
+//! group coordinator, a fetch's progress, one of its timers, a user's command) and records what
+//! it does (requests, timers, events, records it processed) in an [`Out`] the engine applies in
+//! the order recorded. What it reads of the cluster (partitions' logs and high watermarks, topic
+//! names) comes through a read-only [`View`].
+//!
+//! Serving a fetch is done here too, against the view: the broker answers from the positions the
+//! request carries, which are the consumer's own while the fetch is current.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::assign::{self, AssignInput};
-use super::config::{CommitMode, ConsumerSpec, OffsetReset};
-use super::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Request};
-use super::engine::{Action, Consumer, ConsumerStatus, Phase, Sim, Tp};
+use super::cluster::View;
+use super::config::{CommitMode, ConsumerSpec, OffsetReset, Strategy};
+use super::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request};
 use super::event::{EventKind, OffsetRange, PartitionOffset};
-use super::ids::ConsumerId;
+use super::ids::{ConsumerId, Tp};
 use super::sort;
 use super::text::quoted;
 use super::time::SimTime;
 
-impl Sim {
-    pub(crate) fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<u32, String> {
-        spec.validate()?;
-        if self.consumers.len() >= super::config::limits::MAX_CLIENTS {
-            return Err("too many consumers".into());
-        }
-        if self.consumer_index(&spec.name).is_some() {
-            return Err(format!("a consumer named {} already exists", quoted(&spec.name)));
-        }
-        let topics = self.resolve_topics(&spec.topics)?;
-        let client_id = self.next_client_id(&spec.group);
-        let running = spec.running;
-        let index = self.consumers.len() as u32;
-        self.consumers.push(Consumer::new(spec, topics, client_id));
-        if running {
-            self.push(self.now, Action::LaunchConsumer { consumer: index });
-        }
-        Ok(index)
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerStatus {
+    Running,
+    Crashed,
+    Stopped,
+}
 
-    fn resolve_topics(&self, names: &[String]) -> Result<Vec<u32>, String> {
-        let mut topics = Vec::new();
-        for name in names {
-            let t = self.topic_index(name).ok_or(format!("no topic named {}", quoted(name)))?;
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
-        sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
-        Ok(topics)
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting inside poll() for partitions or their offsets.
+    Idle,
+    /// Eager rebalance: everything revoked, waiting for the new assignment.
+    Joining,
+    Fetching,
+    CommittingBeforeProcessing,
+    Processing,
+    CommittingAfterProcessing,
+}
 
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    pub spec: ConsumerSpec,
+    pub topics: Vec<u32>,
+    pub status: ConsumerStatus,
+    pub phase: Phase,
+    /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
+    pub(crate) inc: u32,
+    /// The partitions it owns now...
+    pub assignment: Vec<Tp>,
+    /// ...and the generation that gave them to it: the coordinator hands each partition to at
+    /// most one member per generation.
+    pub assignment_generation: i32,
+    /// It learned it is out of the group while its application was away from poll(): it still
+    /// holds (and may be processing) partitions that may have new owners, and its commit will
+    /// be rejected. At its next poll() it gives them up as lost and rejoins.
+    pub zombie: bool,
+    /// A fatal group error it learned while away from poll(): it fails at its next poll().
+    pub(crate) fatal: Option<String>,
+    /// Why it stopped, if a fatal group error stopped it (until it starts again).
+    pub failure: Option<String>,
+    /// The offset of the next record `poll()` returns, per owned partition with a known offset.
+    pub positions: BTreeMap<Tp, u64>,
+    /// Records handed to the application and not yet processed, in processing order.
+    pub in_flight: Vec<(Tp, u64, u64)>,
+    pub processing_started: SimTime,
+    pub(crate) last_auto_commit: SimTime,
+    /// When the application last called poll() (for `max.poll.interval.ms`).
+    pub last_poll: SimTime,
+    pub(crate) fetch_id: u64,
+    pub(crate) parked: bool,
+    pub(crate) stopping: bool,
+    pub(crate) round_robin: usize,
     /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
-    fn next_client_id(&mut self, group: &str) -> String {
-        let n = self.client_counters.entry(group.to_string()).or_insert(0);
-        *n += 1;
-        format!("consumer-{group}-{n}")
+    pub client_id: String,
+    /// Its member id in the group ("" when not a member).
+    pub member_id: String,
+    /// The generation it belongs to (-1 when none).
+    pub generation: i32,
+    /// A JoinGroup or SyncGroup is in flight.
+    pub joining: bool,
+    /// The generation whose SyncGroup answer it awaits (Kafka's `COMPLETING_REBALANCE`: its
+    /// heartbeats go on meanwhile).
+    pub(crate) syncing: Option<i32>,
+    pub(crate) rejoin_needed: bool,
+    pub(crate) heartbeating: bool,
+    pub(crate) pending_assignment: Option<Vec<Tp>>,
+    pub(crate) last_assignment: Vec<Tp>,
+    pub(crate) last_generation: i32,
+    pub(crate) awaiting_offsets: BTreeSet<Tp>,
+    /// Configuration changed while running: it takes effect at the next start.
+    pub pending_spec: Option<ConsumerSpec>,
+    /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
+    /// and takes this `group.id`...
+    pub moving_to: Option<String>,
+    /// ...and it starts again once it has closed (a move, or a start while it stops).
+    pub restart: bool,
+    /// When its assignment last changed, with what it gained and what it gave up (for display).
+    pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
+    /// Taken away by the user: closed, hidden, not started again.
+    pub removed: bool,
+}
+
+/// Messages a consumer process receives: its coordinator's answers, its fetch's progress, its
+/// timers.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// An answer from its group's coordinator.
+    Reply(Reply),
+    /// Its fetch reaches the partitions' leaders.
+    FetchArrive { fetch_id: u64 },
+    /// `fetch.max.wait.ms` passed for a parked fetch.
+    FetchTimeout { fetch_id: u64 },
+    /// The fetch's answer: offset ranges to hand to the application.
+    FetchResponse { fetch_id: u64, ranges: Vec<(Tp, u64, u64)> },
+    /// The application finished processing what poll() returned.
+    ProcessingDone,
+    /// The heartbeat thread's turn.
+    HeartbeatTick,
+    /// The heartbeat thread wakes when the poll timer (`max.poll.interval.ms`) runs out.
+    PollTimerCheck,
+}
+
+/// One thing the consumer did, for the engine to carry out.
+#[derive(Clone, Debug)]
+pub enum Effect {
+    /// Send `request` to the coordinator of `group` (over the network).
+    ToCoordinator {
+        group: String,
+        from: Client,
+        request: Request,
+    },
+    /// Deliver `msg` to this process (incarnation `inc`) `delay` ms from now.
+    After {
+        delay: u64,
+        inc: u32,
+        msg: Msg,
+    },
+    /// Deliver `msg` to this process (incarnation `inc`) at `at`.
+    At {
+        at: SimTime,
+        inc: u32,
+        msg: Msg,
+    },
+    /// Park fetch `fetch_id` at a partition until it has news for it.
+    Park {
+        tp: Tp,
+        inc: u32,
+        fetch_id: u64,
+    },
+    Event(EventKind),
+    /// The application processed offsets `[from, to)` of `tp` for `group`.
+    Processed {
+        group: String,
+        tp: Tp,
+        from: u64,
+        to: u64,
+    },
+    /// The group started reading `tp` at `offset` (if it had not started before).
+    Positioned {
+        group: String,
+        tp: Tp,
+        offset: u64,
+    },
+}
+
+/// What a handler did, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Out {
+    pub effects: Vec<Effect>,
+}
+
+impl Out {
+    fn event(&mut self, e: EventKind) {
+        self.effects.push(Effect::Event(e));
     }
+}
 
-    pub(crate) fn is_live(&self, c: u32, inc: u32) -> bool {
-        let con = &self.consumers[c as usize];
-        con.status == ConsumerStatus::Running && con.inc == inc
+/// What a handler may read or use besides the consumer's own state.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub id: ConsumerId,
+    /// One-way network latency, ms.
+    pub latency: u64,
+    pub view: View<'a>,
+    /// `client.id` numbers handed out per group (`consumer-{group}-{n}`).
+    pub client_ids: &'a mut BTreeMap<String, u32>,
+}
+
+impl Ctx<'_> {
+    /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
+    pub fn next_client_id(&mut self, group: &str) -> String {
+        next_client_id(self.client_ids, group)
     }
+}
 
-    pub(crate) fn fetch_is_live(&self, c: u32, inc: u32, fetch_id: u64) -> bool {
-        self.is_live(c, inc) && self.consumers[c as usize].fetch_id == fetch_id
-    }
-
-    pub(crate) fn tp_label(&self, tp: Tp) -> String {
-        let (t, p) = self.tp_name(tp);
-        format!("{t}-{p}")
-    }
-
-    fn labels(&self, tps: &[Tp]) -> Vec<String> {
-        tps.iter().map(|tp| self.tp_label(*tp)).collect()
-    }
-
-    /// Who this consumer process is, to a coordinator.
-    fn client(&self, c: u32) -> Client {
-        let con = &self.consumers[c as usize];
-        Client { consumer: ConsumerId(c), inc: con.inc, name: con.spec.name.clone() }
-    }
-
-    /// Sends a request to the coordinator of `group`.
-    fn send_to_coordinator(&mut self, c: u32, group: String, request: Request) {
-        let from = self.client(c);
-        self.after(self.latency(), Action::ToCoordinator { group, from, request });
-    }
-
-    fn member_ref(&self, c: u32) -> MemberRef {
-        let con = &self.consumers[c as usize];
-        MemberRef {
-            member_id: con.member_id.clone(),
-            instance_id: con.spec.group_instance_id.clone(),
-            generation: con.generation,
-        }
-    }
-
-    fn names(&self, c: u32) -> (String, String) {
-        let con = &self.consumers[c as usize];
-        (con.spec.name.clone(), con.spec.group.clone())
-    }
-
-    // ----- life cycle -------------------------------------------------------------------------
-
-    pub(crate) fn start_consumer(&mut self, c: u32) {
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        if let Some(spec) = con.pending_spec.take() {
-            // Keep what can change at run time; take the new constructor-time settings.
-            con.spec = ConsumerSpec {
-                group: con.spec.group.clone(),
-                commit: con.spec.commit,
-                processing_ms: con.spec.processing_ms,
-                priority: con.spec.priority,
-                ..spec
-            };
-        }
-        con.inc += 1;
-        con.status = ConsumerStatus::Running;
-        con.failure = None;
-        con.reset_membership();
-        con.last_poll = now;
-        con.last_auto_commit = now;
-        let name = con.spec.name.clone();
-        self.emit(EventKind::Started { consumer: name });
-        self.send_join(c);
-    }
-
-    pub(crate) fn crash_consumer(&mut self, c: u32) {
-        let now = self.now;
-        let con = &self.consumers[c as usize];
-        let mut lost_in_flight = 0;
-        if con.phase == Phase::Processing && !con.in_flight.is_empty() {
-            let total = con.in_flight_records();
-            let per = con.spec.processing_ms;
-            let done = now.since(con.processing_started).checked_div(per).map_or(0, |d| d.min(total));
-            self.credit_processed(c, done);
-            lost_in_flight = total - done;
-        } else if con.phase == Phase::CommittingBeforeProcessing {
-            lost_in_flight = con.in_flight_records();
-        }
-        let con = &mut self.consumers[c as usize];
-        con.status = ConsumerStatus::Crashed;
-        con.inc += 1;
-        con.reset_membership();
-        let consumer = con.spec.name.clone();
-        self.emit(EventKind::Crashed { consumer, lost_in_flight });
-        // A move or restart it was finishing does not happen now; a new group.id is used when it
-        // starts.
-        self.consumers[c as usize].restart = false;
-        if let Some(group) = self.consumers[c as usize].moving_to.take() {
-            self.set_group(c, &group);
-        }
-    }
-
-    pub(crate) fn request_stop(&mut self, c: u32) {
-        let con = &mut self.consumers[c as usize];
-        con.stopping = true;
-        // A consumer blocked in poll() is woken up and closes now; one busy processing or
-        // committing finishes that first, as an application's poll loop would.
-        if matches!(con.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
-            self.close(c);
-        }
-    }
-
-    /// `consumer.close()`: commit if auto-commit is on, leave the group (dynamic members only).
-    /// A consumer that is moving takes its new `group.id`; one moving or asked to start again
-    /// starts.
-    pub(crate) fn close(&mut self, c: u32) {
-        let con = &self.consumers[c as usize];
-        if con.spec.commit == CommitMode::Auto && !con.positions.is_empty() {
-            self.send_commit(c, false);
-        }
-        self.leave_group(c, "consumer closed");
-        let con = &mut self.consumers[c as usize];
-        con.status = ConsumerStatus::Stopped;
-        con.inc += 1;
-        con.reset_membership();
-        let consumer = con.spec.name.clone();
-        self.emit(EventKind::Stopped { consumer });
-        if let Some(group) = self.consumers[c as usize].moving_to.take() {
-            self.set_group(c, &group);
-        }
-        if std::mem::take(&mut self.consumers[c as usize].restart) {
-            self.start_consumer(c);
-        }
-    }
-
-    /// Sends LeaveGroup for a dynamic member; a static member's session simply runs out.
-    fn leave_group(&mut self, c: u32, reason: &str) {
-        let con = &self.consumers[c as usize];
-        if con.member_id.is_empty() || con.spec.group_instance_id.is_some() {
-            return;
-        }
-        let (consumer, group) = self.names(c);
-        let member_id = con.member_id.clone();
-        self.emit(EventKind::LeaveGroup {
-            consumer,
-            group: group.clone(),
-            member_id: member_id.clone(),
-            reason: reason.into(),
-        });
-        self.send_to_coordinator(c, group, Request::Leave { member_id });
-    }
-
-    /// Moves a consumer to another group, as restarting its process with another `group.id`
-    /// does: a running consumer finishes the batch in hand (commit included) and closes —
-    /// committing for its old group, to that group's coordinator, and leaving it — then starts
-    /// in the new group. A consumer that is not running just takes the new `group.id`.
-    pub(crate) fn move_consumer(&mut self, c: u32, group: &str) {
-        if self.consumers[c as usize].status != ConsumerStatus::Running {
-            self.set_group(c, group);
-            return;
-        }
-        let con = &mut self.consumers[c as usize];
-        con.moving_to = Some(group.to_string());
-        con.restart = true;
-        if !con.stopping {
-            self.request_stop(c);
-        }
-    }
-
-    fn set_group(&mut self, c: u32, group: &str) {
-        if self.consumers[c as usize].spec.group == group {
-            return;
-        }
-        let client_id = self.next_client_id(group);
-        let con = &mut self.consumers[c as usize];
-        con.spec.group = group.to_string();
-        con.client_id = client_id;
-    }
-
-    // ----- group membership -------------------------------------------------------------------
-
-    fn send_join(&mut self, c: u32) {
-        let con = &mut self.consumers[c as usize];
-        con.joining = true;
-        con.rejoin_needed = false;
-        let cooperative = con.spec.assignor.is_cooperative();
-        // Cooperative members report what they own now; eager sticky ones what they owned last.
-        let (owned, owned_generation) = if cooperative {
-            (con.assignment.clone(), con.generation)
-        } else {
-            (con.last_assignment.clone(), con.last_generation)
-        };
-        let req = JoinRequest {
-            group: con.spec.group.clone(),
-            member_id: con.member_id.clone(),
-            client_id: con.client_id.clone(),
-            instance_id: con.spec.group_instance_id.clone(),
-            topics: con.topics.iter().map(|t| self.topics[*t as usize].spec.name.clone()).collect(),
-            strategy: con.spec.assignor,
-            owned,
-            owned_generation,
-            session_timeout_ms: con.spec.session_timeout_ms,
-            rebalance_timeout_ms: con.spec.max_poll_interval_ms,
-        };
-        if !cooperative {
-            con.phase = Phase::Joining;
-        }
-        let (consumer, group) = self.names(c);
-        let member_id = req.member_id.clone();
-        self.emit(EventKind::JoinGroup { consumer, group: group.clone(), member_id });
-        self.send_to_coordinator(c, group, Request::Join(Box::new(req)));
-    }
-
-    pub(crate) fn join_response(&mut self, c: u32, inc: u32, response: JoinResponse) {
-        if !self.is_live(c, inc) {
-            return;
-        }
-        let (consumer, group) = self.names(c);
-        match response {
-            JoinResponse::UnknownMemberId => {
-                self.consumers[c as usize].member_id.clear();
-                self.send_join(c);
-            }
-            JoinResponse::InconsistentGroupProtocol => {
-                self.fail(c, "INCONSISTENT_GROUP_PROTOCOL: its assignor differs from the group's".into());
-            }
-            JoinResponse::FencedInstanceId => self.fail(c, fenced_text(&self.consumers[c as usize])),
-            JoinResponse::Ok { generation, member_id, leader, strategy, members } => {
-                let con = &mut self.consumers[c as usize];
-                con.member_id = member_id.clone();
-                con.generation = generation;
-                let start_heartbeats = !con.heartbeating;
-                con.heartbeating = true;
-                let hb = con.spec.heartbeat_interval_ms;
-                self.emit(EventKind::Joined {
-                    consumer: consumer.clone(),
-                    group: group.clone(),
-                    member_id: member_id.clone(),
-                    generation,
-                    leader,
-                });
-                if start_heartbeats {
-                    self.after(hb, Action::HeartbeatTick { consumer: c, inc });
-                }
-                self.consumers[c as usize].syncing = Some(generation);
-                let assignments = leader.then(|| self.compute_assignment(c, &group, generation, strategy, members));
-                self.emit(EventKind::SyncGroup { consumer, group: group.clone(), generation });
-                let member = self.member_ref(c);
-                self.send_to_coordinator(c, group, Request::Sync { member, assignments });
-            }
-        }
-    }
-
-    /// The leader runs the group's assignor over every member's subscription.
-    fn compute_assignment(
-        &mut self,
-        c: u32,
-        group: &str,
-        generation: i32,
-        strategy: super::config::Strategy,
-        members: Vec<(String, assign::Subscription)>,
-    ) -> Vec<(String, Vec<Tp>)> {
-        let topics = self
-            .topics
-            .iter()
-            .filter(|t| members.iter().any(|(_, s)| s.topics.contains(&t.spec.name)))
-            .map(|t| (t.spec.name.clone(), t.spec.partitions))
-            .collect();
-        let result = assign::assign(strategy, &AssignInput { topics, members });
-        let by_member: Vec<(String, Vec<Tp>)> = result
-            .iter()
-            .map(|(id, tps)| {
-                let mut v: Vec<Tp> = tps
-                    .iter()
-                    .filter_map(|(t, p)| self.topic_index(t).map(|topic| Tp { topic, partition: *p }))
-                    .collect();
-                sort::natural(&mut v);
-                (id.clone(), v)
-            })
-            .collect();
-        let consumer = self.consumers[c as usize].spec.name.clone();
-        let shown = by_member.iter().map(|(id, tps)| (id.clone(), self.labels(tps))).collect();
-        self.emit(EventKind::AssignmentComputed {
-            consumer,
-            group: group.to_string(),
-            generation,
-            strategy: strategy.protocol_name().to_string(),
-            assignment: shown,
-        });
-        by_member
-    }
-
-    pub(crate) fn sync_response(&mut self, c: u32, inc: u32, generation: i32, result: Result<Vec<Tp>, GroupError>) {
-        if !self.is_live(c, inc) || self.consumers[c as usize].syncing != Some(generation) {
-            return; // it gave this SyncGroup up (its heartbeat learned it was out of the group)
-        }
-        let con = &mut self.consumers[c as usize];
-        con.joining = false;
-        con.syncing = None;
-        match result {
-            Err(GroupError::FencedInstanceId) => {
-                let text = fenced_text(con);
-                self.fail_at_next_poll(c, text);
-            }
-            Err(GroupError::UnknownMemberId) => {
-                con.member_id.clear();
-                self.send_join(c);
-            }
-            Err(_) => self.send_join(c),
-            Ok(assignment) => {
-                con.pending_assignment = Some(assignment);
-                // An eager member waits inside poll() for this; a cooperative one takes it at its
-                // next poll, or now if it is blocked in one.
-                if matches!(con.phase, Phase::Joining | Phase::Idle | Phase::Fetching) {
-                    self.wake(c);
-                }
-            }
-        }
-    }
-
-    /// Applies a new assignment: revoke what went, fetch committed offsets for what came.
-    fn apply_assignment(&mut self, c: u32) {
-        let Some(new) = self.consumers[c as usize].pending_assignment.take() else { return };
-        let con = &self.consumers[c as usize];
-        let old = con.assignment.clone();
-        let revoked: Vec<Tp> = old.iter().filter(|tp| !new.contains(tp)).copied().collect();
-        let added: Vec<Tp> = new.iter().filter(|tp| !old.contains(tp)).copied().collect();
-        if !revoked.is_empty() {
-            self.revoke(c, &revoked, false);
-        }
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        if !added.is_empty() || !revoked.is_empty() {
-            con.last_change = Some((now, added.clone(), revoked.clone()));
-        }
-        con.assignment = new.clone();
-        con.assignment_generation = con.generation;
-        con.last_assignment = new.clone();
-        con.last_generation = con.generation;
-        let cooperative = con.spec.assignor.is_cooperative();
-        let generation = con.generation;
-        let (consumer, group) = self.names(c);
-        let (assigned, added_l, revoked_l) = (self.labels(&new), self.labels(&added), self.labels(&revoked));
-        self.emit(EventKind::Assigned { consumer, group, generation, assigned, added: added_l, revoked: revoked_l });
-        if cooperative && !revoked.is_empty() {
-            // KIP-429: having given partitions up, rejoin so they can go to their new owners.
-            self.consumers[c as usize].rejoin_needed = true;
-        }
-        if !added.is_empty() {
-            self.send_offset_fetch(c, added);
-        }
-    }
-
-    /// Gives partitions up (`onPartitionsRevoked`, or `onPartitionsLost` when `lost`).
-    fn revoke(&mut self, c: u32, tps: &[Tp], lost: bool) {
-        let con = &self.consumers[c as usize];
-        if !lost && con.spec.commit == CommitMode::Auto && tps.iter().any(|tp| con.positions.contains_key(tp)) {
-            // With auto-commit the consumer commits before giving partitions up.
-            self.send_commit(c, false);
-        }
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        con.assignment.retain(|tp| !tps.contains(tp));
-        con.last_change = Some((now, Vec::new(), tps.to_vec()));
-        for tp in tps {
-            con.positions.remove(tp);
-            con.awaiting_offsets.remove(tp);
-        }
-        let (consumer, group) = self.names(c);
-        let partitions = self.labels(tps);
-        self.emit(EventKind::Revoked { consumer, group, partitions, lost });
-    }
-
-    pub(crate) fn heartbeat_tick(&mut self, c: u32, inc: u32) {
-        if !self.is_live(c, inc) {
-            return;
-        }
-        let now = self.now;
-        let con = &self.consumers[c as usize];
-        let hb = con.spec.heartbeat_interval_ms;
-        if self.poll_timer_expired(c) {
-            self.poll_timeout(c);
-        } else if !con.member_id.is_empty() && (!con.joining || con.syncing.is_some()) {
-            // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
-            let (group, member) = (con.spec.group.clone(), self.member_ref(c));
-            self.send_to_coordinator(c, group, Request::Heartbeat { member });
-        }
-        // Between heartbeats the thread also wakes when the poll timer runs out.
-        let con = &self.consumers[c as usize];
-        let deadline = con.last_poll.plus(con.spec.max_poll_interval_ms);
-        if con.outside_poll() && !con.member_id.is_empty() && deadline > now && deadline < now.plus(hb) {
-            self.push(deadline, Action::PollTimerCheck { consumer: c, inc });
-        }
-        self.after(hb, Action::HeartbeatTick { consumer: c, inc });
-    }
-
-    /// `max.poll.interval.ms` has passed since the application last called poll(), and it is
-    /// still away (processing, or committing after processing), as a member.
-    fn poll_timer_expired(&self, c: u32) -> bool {
-        let con = &self.consumers[c as usize];
-        con.outside_poll() && !con.member_id.is_empty() && self.now >= con.last_poll.plus(con.spec.max_poll_interval_ms)
-    }
-
-    pub(crate) fn poll_timer_check(&mut self, c: u32, inc: u32) {
-        if self.is_live(c, inc) && self.poll_timer_expired(c) {
-            self.poll_timeout(c);
-        }
-    }
-
-    /// The heartbeat thread finds the poll timer expired: the consumer leaves the group.
-    fn poll_timeout(&mut self, c: u32) {
-        let con = &self.consumers[c as usize];
-        let max_poll_interval_ms = con.spec.max_poll_interval_ms;
-        let (consumer, group) = self.names(c);
-        self.emit(EventKind::PollTimeout { consumer, group, max_poll_interval_ms });
-        self.leave_group(c, "max.poll.interval.ms exceeded");
-        self.lose_membership(c);
-    }
-
-    /// The member is out of the group (removed, fenced or timed out): its partitions are lost.
-    /// Its application learns at its next poll(); if it is away from poll() now, holding
-    /// partitions, it is a zombie until then.
-    fn lose_membership(&mut self, c: u32) {
-        let con = &mut self.consumers[c as usize];
-        con.member_id.clear();
-        con.generation = -1;
-        con.rejoin_needed = true;
-        con.pending_assignment = None;
-        let owned = con.assignment.clone();
-        if owned.is_empty() {
-            return;
-        }
-        if con.outside_poll() {
-            con.zombie = true;
-            let (consumer, group) = self.names(c);
-            let partitions = self.labels(&owned);
-            self.emit(EventKind::Zombie { consumer, group, partitions });
-        } else {
-            self.revoke(c, &owned, true);
-        }
-    }
-
-    pub(crate) fn heartbeat_response(&mut self, c: u32, inc: u32, generation: i32, result: Result<(), GroupError>) {
-        let con = &self.consumers[c as usize];
-        // Answers to heartbeats of an earlier generation, or while a JoinGroup is out, are old news.
-        if !self.is_live(c, inc) || con.generation != generation || (con.joining && con.syncing.is_none()) {
-            return;
-        }
-        match result {
-            Ok(()) => {}
-            // Waiting for SyncGroup, the rebalance is already under way: its answer will say.
-            Err(GroupError::RebalanceInProgress) if con.syncing.is_some() => {}
-            Err(GroupError::RebalanceInProgress) => {
-                self.consumers[c as usize].rejoin_needed = true;
-                self.wake(c);
-            }
-            Err(
-                error @ (GroupError::UnknownMemberId | GroupError::IllegalGeneration | GroupError::FencedInstanceId),
-            ) => {
-                let con = &mut self.consumers[c as usize];
-                if con.syncing.take().is_some() {
-                    con.joining = false; // its SyncGroup is given up
-                }
-                if error == GroupError::FencedInstanceId {
-                    let text = fenced_text(con);
-                    self.fail_at_next_poll(c, text);
-                    return;
-                }
-                self.lose_membership(c);
-                self.wake(c);
-            }
-        }
-    }
-
-    /// A fatal group error (Kafka throws it from poll()): the consumer stops, without a commit or
-    /// LeaveGroup.
-    fn fail(&mut self, c: u32, error: String) {
-        let (consumer, group) = self.names(c);
-        self.emit(EventKind::JoinFailed { consumer, group, error: error.clone() });
-        let con = &mut self.consumers[c as usize];
-        con.failure = Some(error);
-        con.status = ConsumerStatus::Stopped;
-        con.inc += 1;
-        con.reset_membership();
-        con.restart = false;
-        if let Some(group) = con.moving_to.take() {
-            self.set_group(c, &group);
-        }
-    }
-
-    /// A fatal group error learned by the heartbeat thread: it is out of the group at once (a
-    /// zombie if it is processing) and fails when the application next calls poll().
-    fn fail_at_next_poll(&mut self, c: u32, error: String) {
-        self.lose_membership(c);
-        let con = &mut self.consumers[c as usize];
-        if con.outside_poll() {
-            con.fatal = Some(error);
-        } else {
-            self.fail(c, error);
-        }
-    }
-
-    /// Interrupts a consumer blocked in poll() so it handles group news now.
-    fn wake(&mut self, c: u32) {
-        let con = &mut self.consumers[c as usize];
-        if matches!(con.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
-            con.parked = false;
-            con.fetch_id += 1; // the outstanding fetch is abandoned
-            self.poll(c);
-        }
-    }
-
-    // ----- offsets --------------------------------------------------------------------------
-
-    fn send_offset_fetch(&mut self, c: u32, tps: Vec<Tp>) {
-        let con = &mut self.consumers[c as usize];
-        con.awaiting_offsets.extend(tps.iter().copied());
-        let (consumer, group) = self.names(c);
-        let partitions = self.labels(&tps);
-        self.emit(EventKind::OffsetFetch { consumer, group: group.clone(), partitions });
-        self.send_to_coordinator(c, group, Request::OffsetFetch { partitions: tps });
-    }
-
-    pub(crate) fn offset_fetch_response(&mut self, c: u32, inc: u32, offsets: Vec<(Tp, Option<u64>)>) {
-        if !self.is_live(c, inc) {
-            return;
-        }
-        for (tp, committed) in offsets {
-            let con = &mut self.consumers[c as usize];
-            if !con.awaiting_offsets.remove(&tp) || !con.assignment.contains(&tp) {
-                continue; // revoked meanwhile
-            }
-            match committed {
-                Some(offset) => self.set_position(c, tp, offset, "committed offset"),
-                None => self.reset_position(c, tp, "no committed offset"),
-            }
-        }
-        if matches!(self.consumers[c as usize].phase, Phase::Idle | Phase::Fetching) {
-            self.wake(c);
-        }
-    }
-
-    fn set_position(&mut self, c: u32, tp: Tp, offset: u64, reason: &str) {
-        let con = &mut self.consumers[c as usize];
-        con.positions.insert(tp, offset);
-        let (consumer, group) = self.names(c);
-        let (topic, partition) = self.tp_name(tp);
-        self.deliveries.entry(&group, tp).first_position.get_or_insert(offset);
-        self.emit(EventKind::PositionSet { consumer, group, topic, partition, offset, reason: reason.to_string() });
-    }
-
-    /// `auto.offset.reset`: earliest is the log-start offset, latest the log-end offset.
-    fn reset_position(&mut self, c: u32, tp: Tp, why: &str) {
-        let policy = self.consumers[c as usize].spec.auto_offset_reset;
-        let log = &self.partition(tp).log();
-        let (offset, name) = match policy {
-            OffsetReset::Earliest => (log.log_start_offset(), "earliest"),
-            OffsetReset::Latest => (log.log_end_offset(), "latest"),
-        };
-        self.set_position(c, tp, offset, &format!("{why}: auto.offset.reset={name}"));
-    }
-
-    // ----- the poll loop ----------------------------------------------------------------------
-
-    /// The application calls `poll()`: group work first, then an auto-commit if due, then a fetch.
-    pub(crate) fn poll(&mut self, c: u32) {
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        con.last_poll = now;
-        if con.stopping {
-            self.close(c);
-            return;
-        }
-        if let Some(error) = con.fatal.take() {
-            self.fail(c, error);
-            return;
-        }
-        let eager = !con.spec.assignor.is_cooperative();
-        if std::mem::take(&mut con.zombie) {
-            // onPartitionsLost: what it held may belong to others by now.
-            let owned = con.assignment.clone();
-            self.revoke(c, &owned, true);
-        }
-        // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
-        if self.consumers[c as usize].pending_assignment.is_some() {
-            self.apply_assignment(c);
-        }
-        let con = &self.consumers[c as usize];
-        if (con.member_id.is_empty() || con.rejoin_needed) && !con.joining {
-            if eager && !con.assignment.is_empty() {
-                let all = con.assignment.clone();
-                self.revoke(c, &all, false);
-            }
-            self.send_join(c);
-        }
-        let con = &mut self.consumers[c as usize];
-        if eager && con.joining {
-            con.phase = Phase::Joining; // stop the world until the new assignment
-            return;
-        }
-        let con = &self.consumers[c as usize];
-        if con.spec.commit == CommitMode::Auto
-            && !con.positions.is_empty()
-            && now.since(con.last_auto_commit) >= con.spec.auto_commit_interval_ms
-        {
-            self.consumers[c as usize].last_auto_commit = now;
-            self.send_commit(c, false);
-        }
-        let con = &mut self.consumers[c as usize];
-        if con.positions.is_empty() {
-            con.phase = Phase::Idle; // nothing to fetch until partitions (and offsets) arrive
-            return;
-        }
-        con.phase = Phase::Fetching;
-        con.fetch_id += 1;
-        let (inc, fetch_id) = (con.inc, con.fetch_id);
-        self.after(self.latency(), Action::FetchArrive { consumer: c, inc, fetch_id });
-    }
-
-    pub(crate) fn fetch_arrive(&mut self, c: u32, inc: u32, fetch_id: u64) {
-        if !self.fetch_is_live(c, inc, fetch_id) {
-            return;
-        }
-        // Positions outside the log are out of range: the consumer resets them.
-        let fetchable: Vec<(Tp, u64)> = self.consumers[c as usize].positions.iter().map(|(tp, o)| (*tp, *o)).collect();
-        for (tp, pos) in &fetchable {
-            if !self.partition_readable(*tp) {
-                continue; // no leader to ask: nothing to check, nothing to read
-            }
-            let log = &self.partition(*tp).log();
-            if *pos < log.log_start_offset() || *pos > log.log_end_offset() {
-                self.reset_position(c, *tp, &format!("offset {pos} out of range"));
-            }
-        }
-        if !self.answer_fetch(c, inc, fetch_id) {
-            // Long poll: park until data arrives or fetch.max.wait.ms passes.
-            self.consumers[c as usize].parked = true;
-            for (tp, _) in fetchable {
-                self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters.push((c, inc, fetch_id));
-            }
-            let wait = self.consumers[c as usize].spec.fetch_max_wait_ms;
-            self.after(wait, Action::FetchTimeout { consumer: c, inc, fetch_id });
-        }
-    }
-
-    /// Collects up to `max.poll.records` visible records; sends the response if there are any.
-    pub(crate) fn answer_fetch(&mut self, c: u32, inc: u32, fetch_id: u64) -> bool {
-        let con = &self.consumers[c as usize];
-        let mut tps: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
-        if con.spec.priority {
-            // Only the first topic (in subscription order) with records to read is fetched: the
-            // application has paused the partitions of the topics after it.
-            let rank = |tp: &Tp| con.topics.iter().position(|t| *t == tp.topic).unwrap_or(usize::MAX);
-            let has_records =
-                |(tp, pos): &(Tp, u64)| self.partition_readable(*tp) && self.partition(*tp).high_watermark > *pos;
-            if let Some(top) = tps.iter().filter(|x| has_records(x)).map(|(tp, _)| rank(tp)).min() {
-                tps.retain(|(tp, _)| rank(tp) == top);
-            }
-        }
-        let n = tps.len();
-        let mut remaining = u64::from(con.spec.max_poll_records);
-        let mut ranges = Vec::new();
-        for i in 0..n {
-            if remaining == 0 {
-                break;
-            }
-            let (tp, pos) = tps[(con.round_robin + i) % n];
-            if !self.partition_readable(tp) {
-                continue;
-            }
-            let hw = self.partition(tp).high_watermark;
-            if hw > pos {
-                let take = (hw - pos).min(remaining);
-                ranges.push((tp, pos, pos + take));
-                remaining -= take;
-            }
-        }
-        if ranges.is_empty() {
-            return false;
-        }
-        let con = &mut self.consumers[c as usize];
-        con.round_robin = (con.round_robin + 1) % n.max(1);
-        self.after(self.latency(), Action::FetchResponse { consumer: c, inc, fetch_id, ranges });
-        true
-    }
-
-    pub(crate) fn fetch_timeout(&mut self, c: u32, inc: u32, fetch_id: u64) {
-        if self.fetch_is_live(c, inc, fetch_id) && self.consumers[c as usize].parked {
-            self.consumers[c as usize].parked = false;
-            self.after(self.latency(), Action::FetchResponse { consumer: c, inc, fetch_id, ranges: Vec::new() });
-        }
-    }
-
-    fn offset_ranges(&self, ranges: &[(Tp, u64, u64)]) -> Vec<OffsetRange> {
-        ranges
-            .iter()
-            .map(|(tp, from, to)| {
-                let (topic, partition) = self.tp_name(*tp);
-                OffsetRange { topic, partition, from: *from, to: *to }
-            })
-            .collect()
-    }
-
-    pub(crate) fn fetch_response(&mut self, c: u32, inc: u32, fetch_id: u64, ranges: Vec<(Tp, u64, u64)>) {
-        if !self.fetch_is_live(c, inc, fetch_id) {
-            return;
-        }
-        // Drop what belongs to partitions revoked or repositioned while the fetch was out.
-        let con = &self.consumers[c as usize];
-        let ranges: Vec<(Tp, u64, u64)> =
-            ranges.into_iter().filter(|(tp, from, _)| con.positions.get(tp) == Some(from)).collect();
-        if ranges.is_empty() {
-            self.poll(c);
-            return;
-        }
-        let con = &mut self.consumers[c as usize];
-        for (tp, _, to) in &ranges {
-            con.positions.insert(*tp, *to);
-        }
-        con.in_flight = ranges;
-        let (consumer, group) = self.names(c);
-        let offset_ranges = self.offset_ranges(&self.consumers[c as usize].in_flight);
-        self.emit(EventKind::Fetched { consumer, group, ranges: offset_ranges });
-        if self.consumers[c as usize].spec.commit == CommitMode::BeforeProcessing {
-            self.consumers[c as usize].phase = Phase::CommittingBeforeProcessing;
-            self.send_commit(c, true);
-        } else {
-            self.start_processing(c);
-        }
-    }
-
-    fn start_processing(&mut self, c: u32) {
-        let now = self.now;
-        let con = &mut self.consumers[c as usize];
-        con.phase = Phase::Processing;
-        con.processing_started = now;
-        let records = con.in_flight_records();
-        let per_record_ms = con.spec.processing_ms;
-        if per_record_ms == 0 {
-            self.processing_done(c);
-            return;
-        }
-        let inc = con.inc;
-        let (consumer, group) = self.names(c);
-        self.emit(EventKind::Processing { consumer, group, records, per_record_ms });
-        self.after(records * per_record_ms, Action::ProcessingDone { consumer: c, inc });
-    }
-
-    /// Credits the first `k` in-flight records as processed by the consumer's group.
-    fn credit_processed(&mut self, c: u32, k: u64) {
-        let mut left = k;
-        let mut done = Vec::new();
-        for &(tp, from, to) in &self.consumers[c as usize].in_flight {
-            if left == 0 {
-                break;
-            }
-            let take = (to - from).min(left);
-            done.push((tp, from, from + take));
-            left -= take;
-        }
-        if done.is_empty() {
-            return;
-        }
-        let (consumer, group) = self.names(c);
-        for &(tp, from, to) in &done {
-            self.deliveries.entry(&group, tp).counts.add(from, to);
-        }
-        let ranges = self.offset_ranges(&done);
-        self.emit(EventKind::Processed { consumer, group, ranges });
-    }
-
-    pub(crate) fn processing_done(&mut self, c: u32) {
-        let total = self.consumers[c as usize].in_flight_records();
-        self.credit_processed(c, total);
-        self.consumers[c as usize].in_flight.clear();
-        match self.consumers[c as usize].spec.commit {
-            CommitMode::AfterProcessing => {
-                self.consumers[c as usize].phase = Phase::CommittingAfterProcessing;
-                self.send_commit(c, true);
-            }
-            CommitMode::Auto | CommitMode::BeforeProcessing => self.poll(c),
-        }
-    }
-
-    /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
-    /// subscribed consumer outside an active generation does not send it: the commit fails at
-    /// once (Kafka's `CommitFailedException`).
-    fn send_commit(&mut self, c: u32, sync: bool) {
-        let con = &self.consumers[c as usize];
-        if con.member_id.is_empty() {
-            let (consumer, group) = self.names(c);
-            let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
-            self.emit(EventKind::CommitFailed { consumer, group, reason });
-            if sync {
-                self.commit_done(c);
-            }
-            return;
-        }
-        let offsets: Vec<(Tp, u64)> = con.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
-        let (consumer, group) = self.names(c);
-        let shown = self.partition_offsets(&offsets);
-        self.emit(EventKind::CommitSent { consumer, group: group.clone(), offsets: shown });
-        let member = self.member_ref(c);
-        self.send_to_coordinator(c, group, Request::OffsetCommit { member, offsets, sync });
-    }
-
-    fn partition_offsets(&self, offsets: &[(Tp, u64)]) -> Vec<PartitionOffset> {
-        offsets
-            .iter()
-            .map(|(tp, offset)| {
-                let (topic, partition) = self.tp_name(*tp);
-                PartitionOffset { topic, partition, offset: *offset }
-            })
-            .collect()
-    }
-
-    pub(crate) fn commit_done(&mut self, c: u32) {
-        match self.consumers[c as usize].phase {
-            Phase::CommittingBeforeProcessing => self.start_processing(c),
-            Phase::CommittingAfterProcessing => self.poll(c),
-            _ => {}
-        }
-    }
+/// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
+pub fn next_client_id(counters: &mut BTreeMap<String, u32>, group: &str) -> String {
+    let n = counters.entry(group.to_string()).or_insert(0);
+    *n += 1;
+    format!("consumer-{group}-{n}")
 }
 
 /// What a fenced static member's error says.
@@ -952,5 +283,783 @@ impl Consumer {
 
     pub fn in_flight_records(&self) -> u64 {
         self.in_flight.iter().map(|(_, f, t)| t - f).sum()
+    }
+
+    /// Whether a message for incarnation `inc` is for this running process.
+    pub fn is_live(&self, inc: u32) -> bool {
+        self.status == ConsumerStatus::Running && self.inc == inc
+    }
+
+    // ----- sending ----------------------------------------------------------------------------
+
+    /// Who this process is, to a coordinator.
+    fn client(&self, ctx: &Ctx) -> Client {
+        Client { consumer: ctx.id, inc: self.inc, name: self.spec.name.clone() }
+    }
+
+    fn member_ref(&self) -> MemberRef {
+        MemberRef {
+            member_id: self.member_id.clone(),
+            instance_id: self.spec.group_instance_id.clone(),
+            generation: self.generation,
+        }
+    }
+
+    fn send(&self, ctx: &Ctx, request: Request, out: &mut Out) {
+        let from = self.client(ctx);
+        out.effects.push(Effect::ToCoordinator { group: self.spec.group.clone(), from, request });
+    }
+
+    fn after(&self, delay: u64, msg: Msg, out: &mut Out) {
+        out.effects.push(Effect::After { delay, inc: self.inc, msg });
+    }
+
+    fn names(&self) -> (String, String) {
+        (self.spec.name.clone(), self.spec.group.clone())
+    }
+
+    // ----- messages ---------------------------------------------------------------------------
+
+    /// A message for this process (the engine delivers only those for its live incarnation).
+    pub fn on_message(&mut self, ctx: &mut Ctx, msg: Msg, out: &mut Out) {
+        match msg {
+            Msg::Reply(Reply::Join(response)) => self.on_join_response(ctx, response, out),
+            Msg::Reply(Reply::Sync { generation, result }) => self.on_sync_response(ctx, generation, result, out),
+            Msg::Reply(Reply::Heartbeat { generation, result }) => {
+                self.on_heartbeat_response(ctx, generation, result, out)
+            }
+            Msg::Reply(Reply::OffsetCommit { sync }) => {
+                if sync {
+                    self.commit_done(ctx, out);
+                }
+            }
+            Msg::Reply(Reply::OffsetFetch { offsets }) => self.on_offsets(ctx, offsets, out),
+            Msg::FetchArrive { fetch_id } => self.on_fetch_arrive(ctx, fetch_id, out),
+            Msg::FetchTimeout { fetch_id } => self.on_fetch_timeout(fetch_id, ctx, out),
+            Msg::FetchResponse { fetch_id, ranges } => self.on_fetch_response(ctx, fetch_id, ranges, out),
+            Msg::ProcessingDone => self.processing_done(ctx, out),
+            Msg::HeartbeatTick => self.on_heartbeat_tick(ctx, out),
+            Msg::PollTimerCheck => {
+                if self.poll_timer_expired(ctx.now) {
+                    self.poll_timeout(ctx, out);
+                }
+            }
+        }
+    }
+
+    // ----- life cycle -------------------------------------------------------------------------
+
+    pub fn start(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if let Some(spec) = self.pending_spec.take() {
+            // Keep what can change at run time; take the new constructor-time settings.
+            self.spec = ConsumerSpec {
+                group: self.spec.group.clone(),
+                commit: self.spec.commit,
+                processing_ms: self.spec.processing_ms,
+                priority: self.spec.priority,
+                ..spec
+            };
+        }
+        self.inc += 1;
+        self.status = ConsumerStatus::Running;
+        self.failure = None;
+        self.reset_membership();
+        self.last_poll = ctx.now;
+        self.last_auto_commit = ctx.now;
+        out.event(EventKind::Started { consumer: self.spec.name.clone() });
+        self.send_join(ctx, out);
+    }
+
+    pub fn crash(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let mut lost_in_flight = 0;
+        if self.phase == Phase::Processing && !self.in_flight.is_empty() {
+            let total = self.in_flight_records();
+            let per = self.spec.processing_ms;
+            let done = ctx.now.since(self.processing_started).checked_div(per).map_or(0, |d| d.min(total));
+            self.credit_processed(ctx, done, out);
+            lost_in_flight = total - done;
+        } else if self.phase == Phase::CommittingBeforeProcessing {
+            lost_in_flight = self.in_flight_records();
+        }
+        self.status = ConsumerStatus::Crashed;
+        self.inc += 1;
+        self.reset_membership();
+        out.event(EventKind::Crashed { consumer: self.spec.name.clone(), lost_in_flight });
+        // A move or restart it was finishing does not happen now; a new group.id is used when it
+        // starts.
+        self.restart = false;
+        if let Some(group) = self.moving_to.take() {
+            self.set_group(ctx, &group);
+        }
+    }
+
+    pub fn request_stop(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.stopping = true;
+        // A consumer blocked in poll() is woken up and closes now; one busy processing or
+        // committing finishes that first, as an application's poll loop would.
+        if matches!(self.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
+            self.close(ctx, out);
+        }
+    }
+
+    /// `consumer.close()`: commit if auto-commit is on, leave the group (dynamic members only).
+    /// A consumer that is moving takes its new `group.id`; one moving or asked to start again
+    /// starts.
+    pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() {
+            self.send_commit(ctx, false, out);
+        }
+        self.leave_group(ctx, "consumer closed", out);
+        self.status = ConsumerStatus::Stopped;
+        self.inc += 1;
+        self.reset_membership();
+        out.event(EventKind::Stopped { consumer: self.spec.name.clone() });
+        if let Some(group) = self.moving_to.take() {
+            self.set_group(ctx, &group);
+        }
+        if std::mem::take(&mut self.restart) {
+            self.start(ctx, out);
+        }
+    }
+
+    /// Sends LeaveGroup for a dynamic member; a static member's session simply runs out.
+    fn leave_group(&mut self, ctx: &Ctx, reason: &str, out: &mut Out) {
+        if self.member_id.is_empty() || self.spec.group_instance_id.is_some() {
+            return;
+        }
+        let (consumer, group) = self.names();
+        let member_id = self.member_id.clone();
+        out.event(EventKind::LeaveGroup { consumer, group, member_id: member_id.clone(), reason: reason.into() });
+        self.send(ctx, Request::Leave { member_id }, out);
+    }
+
+    /// Moves a consumer to another group, as restarting its process with another `group.id`
+    /// does: a running consumer finishes the batch in hand (commit included) and closes —
+    /// committing for its old group, to that group's coordinator, and leaving it — then starts
+    /// in the new group. A consumer that is not running just takes the new `group.id`.
+    pub fn move_to(&mut self, ctx: &mut Ctx, group: &str, out: &mut Out) {
+        if self.status != ConsumerStatus::Running {
+            self.set_group(ctx, group);
+            return;
+        }
+        self.moving_to = Some(group.to_string());
+        self.restart = true;
+        if !self.stopping {
+            self.request_stop(ctx, out);
+        }
+    }
+
+    fn set_group(&mut self, ctx: &mut Ctx, group: &str) {
+        if self.spec.group == group {
+            return;
+        }
+        self.client_id = ctx.next_client_id(group);
+        self.spec.group = group.to_string();
+    }
+
+    // ----- group membership -------------------------------------------------------------------
+
+    fn send_join(&mut self, ctx: &Ctx, out: &mut Out) {
+        self.joining = true;
+        self.rejoin_needed = false;
+        let cooperative = self.spec.assignor.is_cooperative();
+        // Cooperative members report what they own now; eager sticky ones what they owned last.
+        let (owned, owned_generation) = if cooperative {
+            (self.assignment.clone(), self.generation)
+        } else {
+            (self.last_assignment.clone(), self.last_generation)
+        };
+        let req = JoinRequest {
+            group: self.spec.group.clone(),
+            member_id: self.member_id.clone(),
+            client_id: self.client_id.clone(),
+            instance_id: self.spec.group_instance_id.clone(),
+            topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.clone()).collect(),
+            strategy: self.spec.assignor,
+            owned,
+            owned_generation,
+            session_timeout_ms: self.spec.session_timeout_ms,
+            rebalance_timeout_ms: self.spec.max_poll_interval_ms,
+        };
+        if !cooperative {
+            self.phase = Phase::Joining;
+        }
+        let (consumer, group) = self.names();
+        out.event(EventKind::JoinGroup { consumer, group, member_id: req.member_id.clone() });
+        self.send(ctx, Request::Join(Box::new(req)), out);
+    }
+
+    fn on_join_response(&mut self, ctx: &mut Ctx, response: JoinResponse, out: &mut Out) {
+        let (consumer, group) = self.names();
+        match response {
+            JoinResponse::UnknownMemberId => {
+                self.member_id.clear();
+                self.send_join(ctx, out);
+            }
+            JoinResponse::InconsistentGroupProtocol => {
+                self.fail(ctx, "INCONSISTENT_GROUP_PROTOCOL: its assignor differs from the group's".into(), out);
+            }
+            JoinResponse::FencedInstanceId => {
+                let text = fenced_text(self);
+                self.fail(ctx, text, out);
+            }
+            JoinResponse::Ok { generation, member_id, leader, strategy, members } => {
+                self.member_id = member_id.clone();
+                self.generation = generation;
+                let start_heartbeats = !self.heartbeating;
+                self.heartbeating = true;
+                out.event(EventKind::Joined {
+                    consumer: consumer.clone(),
+                    group: group.clone(),
+                    member_id,
+                    generation,
+                    leader,
+                });
+                if start_heartbeats {
+                    self.after(self.spec.heartbeat_interval_ms, Msg::HeartbeatTick, out);
+                }
+                self.syncing = Some(generation);
+                let assignments = leader.then(|| self.compute_assignment(ctx, generation, strategy, members, out));
+                out.event(EventKind::SyncGroup { consumer, group, generation });
+                let member = self.member_ref();
+                self.send(ctx, Request::Sync { member, assignments }, out);
+            }
+        }
+    }
+
+    /// The leader runs the group's assignor over every member's subscription.
+    fn compute_assignment(
+        &self,
+        ctx: &Ctx,
+        generation: i32,
+        strategy: Strategy,
+        members: Vec<(String, assign::Subscription)>,
+        out: &mut Out,
+    ) -> Vec<(String, Vec<Tp>)> {
+        let topics = ctx
+            .view
+            .topics
+            .iter()
+            .filter(|t| members.iter().any(|(_, s)| s.topics.contains(&t.spec.name)))
+            .map(|t| (t.spec.name.clone(), t.spec.partitions))
+            .collect();
+        let result = assign::assign(strategy, &AssignInput { topics, members });
+        let by_member: Vec<(String, Vec<Tp>)> = result
+            .iter()
+            .map(|(id, tps)| {
+                let mut v: Vec<Tp> = tps
+                    .iter()
+                    .filter_map(|(t, p)| ctx.view.topic_index(t).map(|topic| Tp { topic, partition: *p }))
+                    .collect();
+                sort::natural(&mut v);
+                (id.clone(), v)
+            })
+            .collect();
+        let shown = by_member.iter().map(|(id, tps)| (id.clone(), ctx.view.labels(tps))).collect();
+        out.event(EventKind::AssignmentComputed {
+            consumer: self.spec.name.clone(),
+            group: self.spec.group.clone(),
+            generation,
+            strategy: strategy.protocol_name().to_string(),
+            assignment: shown,
+        });
+        by_member
+    }
+
+    fn on_sync_response(&mut self, ctx: &mut Ctx, generation: i32, result: Result<Vec<Tp>, GroupError>, out: &mut Out) {
+        if self.syncing != Some(generation) {
+            return; // it gave this SyncGroup up (its heartbeat learned it was out of the group)
+        }
+        self.joining = false;
+        self.syncing = None;
+        match result {
+            Err(GroupError::FencedInstanceId) => {
+                let text = fenced_text(self);
+                self.fail_at_next_poll(ctx, text, out);
+            }
+            Err(GroupError::UnknownMemberId) => {
+                self.member_id.clear();
+                self.send_join(ctx, out);
+            }
+            Err(_) => self.send_join(ctx, out),
+            Ok(assignment) => {
+                self.pending_assignment = Some(assignment);
+                // An eager member waits inside poll() for this; a cooperative one takes it at its
+                // next poll, or now if it is blocked in one.
+                if matches!(self.phase, Phase::Joining | Phase::Idle | Phase::Fetching) {
+                    self.wake(ctx, out);
+                }
+            }
+        }
+    }
+
+    /// Applies a new assignment: revoke what went, fetch committed offsets for what came.
+    fn apply_assignment(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let Some(new) = self.pending_assignment.take() else { return };
+        let old = self.assignment.clone();
+        let revoked: Vec<Tp> = old.iter().filter(|tp| !new.contains(tp)).copied().collect();
+        let added: Vec<Tp> = new.iter().filter(|tp| !old.contains(tp)).copied().collect();
+        if !revoked.is_empty() {
+            self.revoke(ctx, &revoked, false, out);
+        }
+        if !added.is_empty() || !revoked.is_empty() {
+            self.last_change = Some((ctx.now, added.clone(), revoked.clone()));
+        }
+        self.assignment = new.clone();
+        self.assignment_generation = self.generation;
+        self.last_assignment = new.clone();
+        self.last_generation = self.generation;
+        let cooperative = self.spec.assignor.is_cooperative();
+        let (consumer, group) = self.names();
+        let (assigned, added_l, revoked_l) =
+            (ctx.view.labels(&new), ctx.view.labels(&added), ctx.view.labels(&revoked));
+        out.event(EventKind::Assigned {
+            consumer,
+            group,
+            generation: self.generation,
+            assigned,
+            added: added_l,
+            revoked: revoked_l,
+        });
+        if cooperative && !revoked.is_empty() {
+            // KIP-429: having given partitions up, rejoin so they can go to their new owners.
+            self.rejoin_needed = true;
+        }
+        if !added.is_empty() {
+            self.send_offset_fetch(ctx, added, out);
+        }
+    }
+
+    /// Gives partitions up (`onPartitionsRevoked`, or `onPartitionsLost` when `lost`).
+    fn revoke(&mut self, ctx: &mut Ctx, tps: &[Tp], lost: bool, out: &mut Out) {
+        if !lost && self.spec.commit == CommitMode::Auto && tps.iter().any(|tp| self.positions.contains_key(tp)) {
+            // With auto-commit the consumer commits before giving partitions up.
+            self.send_commit(ctx, false, out);
+        }
+        self.assignment.retain(|tp| !tps.contains(tp));
+        self.last_change = Some((ctx.now, Vec::new(), tps.to_vec()));
+        for tp in tps {
+            self.positions.remove(tp);
+            self.awaiting_offsets.remove(tp);
+        }
+        let (consumer, group) = self.names();
+        out.event(EventKind::Revoked { consumer, group, partitions: ctx.view.labels(tps), lost });
+    }
+
+    fn on_heartbeat_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let now = ctx.now;
+        let hb = self.spec.heartbeat_interval_ms;
+        if self.poll_timer_expired(now) {
+            self.poll_timeout(ctx, out);
+        } else if !self.member_id.is_empty() && (!self.joining || self.syncing.is_some()) {
+            // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
+            let member = self.member_ref();
+            self.send(ctx, Request::Heartbeat { member }, out);
+        }
+        // Between heartbeats the thread also wakes when the poll timer runs out.
+        let deadline = self.last_poll.plus(self.spec.max_poll_interval_ms);
+        if self.outside_poll() && !self.member_id.is_empty() && deadline > now && deadline < now.plus(hb) {
+            out.effects.push(Effect::At { at: deadline, inc: self.inc, msg: Msg::PollTimerCheck });
+        }
+        self.after(hb, Msg::HeartbeatTick, out);
+    }
+
+    /// `max.poll.interval.ms` has passed since the application last called poll(), and it is
+    /// still away (processing, or committing after processing), as a member.
+    fn poll_timer_expired(&self, now: SimTime) -> bool {
+        self.outside_poll() && !self.member_id.is_empty() && now >= self.last_poll.plus(self.spec.max_poll_interval_ms)
+    }
+
+    /// The heartbeat thread finds the poll timer expired: the consumer leaves the group.
+    fn poll_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let (consumer, group) = self.names();
+        out.event(EventKind::PollTimeout { consumer, group, max_poll_interval_ms: self.spec.max_poll_interval_ms });
+        self.leave_group(ctx, "max.poll.interval.ms exceeded", out);
+        self.lose_membership(ctx, out);
+    }
+
+    /// The member is out of the group (removed, fenced or timed out): its partitions are lost.
+    /// Its application learns at its next poll(); if it is away from poll() now, holding
+    /// partitions, it is a zombie until then.
+    fn lose_membership(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.member_id.clear();
+        self.generation = -1;
+        self.rejoin_needed = true;
+        self.pending_assignment = None;
+        let owned = self.assignment.clone();
+        if owned.is_empty() {
+            return;
+        }
+        if self.outside_poll() {
+            self.zombie = true;
+            let (consumer, group) = self.names();
+            out.event(EventKind::Zombie { consumer, group, partitions: ctx.view.labels(&owned) });
+        } else {
+            self.revoke(ctx, &owned, true, out);
+        }
+    }
+
+    fn on_heartbeat_response(&mut self, ctx: &mut Ctx, generation: i32, result: Result<(), GroupError>, out: &mut Out) {
+        // Answers to heartbeats of an earlier generation, or while a JoinGroup is out, are old news.
+        if self.generation != generation || (self.joining && self.syncing.is_none()) {
+            return;
+        }
+        match result {
+            Ok(()) => {}
+            // Waiting for SyncGroup, the rebalance is already under way: its answer will say.
+            Err(GroupError::RebalanceInProgress) if self.syncing.is_some() => {}
+            Err(GroupError::RebalanceInProgress) => {
+                self.rejoin_needed = true;
+                self.wake(ctx, out);
+            }
+            Err(
+                error @ (GroupError::UnknownMemberId | GroupError::IllegalGeneration | GroupError::FencedInstanceId),
+            ) => {
+                if self.syncing.take().is_some() {
+                    self.joining = false; // its SyncGroup is given up
+                }
+                if error == GroupError::FencedInstanceId {
+                    let text = fenced_text(self);
+                    self.fail_at_next_poll(ctx, text, out);
+                    return;
+                }
+                self.lose_membership(ctx, out);
+                self.wake(ctx, out);
+            }
+        }
+    }
+
+    /// A fatal group error (Kafka throws it from poll()): the consumer stops, without a commit or
+    /// LeaveGroup.
+    fn fail(&mut self, ctx: &mut Ctx, error: String, out: &mut Out) {
+        let (consumer, group) = self.names();
+        out.event(EventKind::JoinFailed { consumer, group, error: error.clone() });
+        self.failure = Some(error);
+        self.status = ConsumerStatus::Stopped;
+        self.inc += 1;
+        self.reset_membership();
+        self.restart = false;
+        if let Some(group) = self.moving_to.take() {
+            self.set_group(ctx, &group);
+        }
+    }
+
+    /// A fatal group error learned by the heartbeat thread: it is out of the group at once (a
+    /// zombie if it is processing) and fails when the application next calls poll().
+    fn fail_at_next_poll(&mut self, ctx: &mut Ctx, error: String, out: &mut Out) {
+        self.lose_membership(ctx, out);
+        if self.outside_poll() {
+            self.fatal = Some(error);
+        } else {
+            self.fail(ctx, error, out);
+        }
+    }
+
+    /// Interrupts a consumer blocked in poll() so it handles group news now.
+    fn wake(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if matches!(self.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
+            self.parked = false;
+            self.fetch_id += 1; // the outstanding fetch is abandoned
+            self.poll(ctx, out);
+        }
+    }
+
+    // ----- offsets --------------------------------------------------------------------------
+
+    fn send_offset_fetch(&mut self, ctx: &Ctx, tps: Vec<Tp>, out: &mut Out) {
+        self.awaiting_offsets.extend(tps.iter().copied());
+        let (consumer, group) = self.names();
+        out.event(EventKind::OffsetFetch { consumer, group, partitions: ctx.view.labels(&tps) });
+        self.send(ctx, Request::OffsetFetch { partitions: tps }, out);
+    }
+
+    fn on_offsets(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<u64>)>, out: &mut Out) {
+        for (tp, committed) in offsets {
+            if !self.awaiting_offsets.remove(&tp) || !self.assignment.contains(&tp) {
+                continue; // revoked meanwhile
+            }
+            match committed {
+                Some(offset) => self.set_position(ctx, tp, offset, "committed offset", out),
+                None => self.reset_position(ctx, tp, "no committed offset", out),
+            }
+        }
+        if matches!(self.phase, Phase::Idle | Phase::Fetching) {
+            self.wake(ctx, out);
+        }
+    }
+
+    fn set_position(&mut self, ctx: &Ctx, tp: Tp, offset: u64, reason: &str, out: &mut Out) {
+        self.positions.insert(tp, offset);
+        let (consumer, group) = self.names();
+        let (topic, partition) = ctx.view.tp_name(tp);
+        out.effects.push(Effect::Positioned { group: group.clone(), tp, offset });
+        out.event(EventKind::PositionSet { consumer, group, topic, partition, offset, reason: reason.to_string() });
+    }
+
+    /// `auto.offset.reset`: earliest is the log-start offset, latest the log-end offset.
+    fn reset_position(&mut self, ctx: &Ctx, tp: Tp, why: &str, out: &mut Out) {
+        let log = ctx.view.partition(tp).log();
+        let (offset, name) = match self.spec.auto_offset_reset {
+            OffsetReset::Earliest => (log.log_start_offset(), "earliest"),
+            OffsetReset::Latest => (log.log_end_offset(), "latest"),
+        };
+        self.set_position(ctx, tp, offset, &format!("{why}: auto.offset.reset={name}"), out);
+    }
+
+    // ----- the poll loop ----------------------------------------------------------------------
+
+    /// The application calls `poll()`: group work first, then an auto-commit if due, then a fetch.
+    pub fn poll(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let now = ctx.now;
+        self.last_poll = now;
+        if self.stopping {
+            self.close(ctx, out);
+            return;
+        }
+        if let Some(error) = self.fatal.take() {
+            self.fail(ctx, error, out);
+            return;
+        }
+        let eager = !self.spec.assignor.is_cooperative();
+        if std::mem::take(&mut self.zombie) {
+            // onPartitionsLost: what it held may belong to others by now.
+            let owned = self.assignment.clone();
+            self.revoke(ctx, &owned, true, out);
+        }
+        // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
+        if self.pending_assignment.is_some() {
+            self.apply_assignment(ctx, out);
+        }
+        if (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
+            if eager && !self.assignment.is_empty() {
+                let all = self.assignment.clone();
+                self.revoke(ctx, &all, false, out);
+            }
+            self.send_join(ctx, out);
+        }
+        if eager && self.joining {
+            self.phase = Phase::Joining; // stop the world until the new assignment
+            return;
+        }
+        if self.spec.commit == CommitMode::Auto
+            && !self.positions.is_empty()
+            && now.since(self.last_auto_commit) >= self.spec.auto_commit_interval_ms
+        {
+            self.last_auto_commit = now;
+            self.send_commit(ctx, false, out);
+        }
+        if self.positions.is_empty() {
+            self.phase = Phase::Idle; // nothing to fetch until partitions (and offsets) arrive
+            return;
+        }
+        self.phase = Phase::Fetching;
+        self.fetch_id += 1;
+        self.after(ctx.latency, Msg::FetchArrive { fetch_id: self.fetch_id }, out);
+    }
+
+    fn on_fetch_arrive(&mut self, ctx: &mut Ctx, fetch_id: u64, out: &mut Out) {
+        if self.fetch_id != fetch_id {
+            return;
+        }
+        // Positions outside the log are out of range: the consumer resets them.
+        let fetchable: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        for (tp, pos) in &fetchable {
+            if !ctx.view.readable(*tp) {
+                continue; // no leader to ask: nothing to check, nothing to read
+            }
+            let log = ctx.view.partition(*tp).log();
+            if *pos < log.log_start_offset() || *pos > log.log_end_offset() {
+                self.reset_position(ctx, *tp, &format!("offset {pos} out of range"), out);
+            }
+        }
+        if !self.answer_fetch(ctx, fetch_id, out) {
+            // Long poll: park until data arrives or fetch.max.wait.ms passes.
+            self.parked = true;
+            for (tp, _) in fetchable {
+                out.effects.push(Effect::Park { tp, inc: self.inc, fetch_id });
+            }
+            self.after(self.spec.fetch_max_wait_ms, Msg::FetchTimeout { fetch_id }, out);
+        }
+    }
+
+    /// A partition where fetch `fetch_id` is parked has news: the fetch is answered if it has
+    /// records for it now, else it stays parked there. The engine calls this for the process's
+    /// live incarnation.
+    pub fn on_partition_news(&mut self, ctx: &mut Ctx, tp: Tp, fetch_id: u64, out: &mut Out) {
+        if self.fetch_id != fetch_id || !self.parked {
+            return;
+        }
+        if self.answer_fetch(ctx, fetch_id, out) {
+            self.parked = false;
+        } else {
+            // Nothing it may read yet (say, a new leader still establishing its high watermark):
+            // it keeps waiting, here and for its fetch.max.wait.ms.
+            out.effects.push(Effect::Park { tp, inc: self.inc, fetch_id });
+        }
+    }
+
+    /// Collects up to `max.poll.records` visible records; sends the response if there are any.
+    fn answer_fetch(&mut self, ctx: &Ctx, fetch_id: u64, out: &mut Out) -> bool {
+        let view = &ctx.view;
+        let mut tps: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        if self.spec.priority {
+            // Only the first topic (in subscription order) with records to read is fetched: the
+            // application has paused the partitions of the topics after it.
+            let rank = |tp: &Tp| self.topics.iter().position(|t| *t == tp.topic).unwrap_or(usize::MAX);
+            let has_records = |(tp, pos): &(Tp, u64)| view.readable(*tp) && view.partition(*tp).high_watermark > *pos;
+            if let Some(top) = tps.iter().filter(|x| has_records(x)).map(|(tp, _)| rank(tp)).min() {
+                tps.retain(|(tp, _)| rank(tp) == top);
+            }
+        }
+        let n = tps.len();
+        let mut remaining = u64::from(self.spec.max_poll_records);
+        let mut ranges = Vec::new();
+        for i in 0..n {
+            if remaining == 0 {
+                break;
+            }
+            let (tp, pos) = tps[(self.round_robin + i) % n];
+            if !view.readable(tp) {
+                continue;
+            }
+            let hw = view.partition(tp).high_watermark;
+            if hw > pos {
+                let take = (hw - pos).min(remaining);
+                ranges.push((tp, pos, pos + take));
+                remaining -= take;
+            }
+        }
+        if ranges.is_empty() {
+            return false;
+        }
+        self.round_robin = (self.round_robin + 1) % n.max(1);
+        self.after(ctx.latency, Msg::FetchResponse { fetch_id, ranges }, out);
+        true
+    }
+
+    fn on_fetch_timeout(&mut self, fetch_id: u64, ctx: &Ctx, out: &mut Out) {
+        if self.fetch_id == fetch_id && self.parked {
+            self.parked = false;
+            self.after(ctx.latency, Msg::FetchResponse { fetch_id, ranges: Vec::new() }, out);
+        }
+    }
+
+    fn offset_ranges(ctx: &Ctx, ranges: &[(Tp, u64, u64)]) -> Vec<OffsetRange> {
+        ranges
+            .iter()
+            .map(|(tp, from, to)| {
+                let (topic, partition) = ctx.view.tp_name(*tp);
+                OffsetRange { topic, partition, from: *from, to: *to }
+            })
+            .collect()
+    }
+
+    fn on_fetch_response(&mut self, ctx: &mut Ctx, fetch_id: u64, ranges: Vec<(Tp, u64, u64)>, out: &mut Out) {
+        if self.fetch_id != fetch_id {
+            return;
+        }
+        // Drop what belongs to partitions revoked or repositioned while the fetch was out.
+        let ranges: Vec<(Tp, u64, u64)> =
+            ranges.into_iter().filter(|(tp, from, _)| self.positions.get(tp) == Some(from)).collect();
+        if ranges.is_empty() {
+            self.poll(ctx, out);
+            return;
+        }
+        for (tp, _, to) in &ranges {
+            self.positions.insert(*tp, *to);
+        }
+        self.in_flight = ranges;
+        let (consumer, group) = self.names();
+        out.event(EventKind::Fetched { consumer, group, ranges: Self::offset_ranges(ctx, &self.in_flight) });
+        if self.spec.commit == CommitMode::BeforeProcessing {
+            self.phase = Phase::CommittingBeforeProcessing;
+            self.send_commit(ctx, true, out);
+        } else {
+            self.start_processing(ctx, out);
+        }
+    }
+
+    fn start_processing(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.phase = Phase::Processing;
+        self.processing_started = ctx.now;
+        let records = self.in_flight_records();
+        let per_record_ms = self.spec.processing_ms;
+        if per_record_ms == 0 {
+            self.processing_done(ctx, out);
+            return;
+        }
+        let (consumer, group) = self.names();
+        out.event(EventKind::Processing { consumer, group, records, per_record_ms });
+        self.after(records * per_record_ms, Msg::ProcessingDone, out);
+    }
+
+    /// Credits the first `k` in-flight records as processed by the consumer's group.
+    fn credit_processed(&mut self, ctx: &Ctx, k: u64, out: &mut Out) {
+        let mut left = k;
+        let mut done = Vec::new();
+        for &(tp, from, to) in &self.in_flight {
+            if left == 0 {
+                break;
+            }
+            let take = (to - from).min(left);
+            done.push((tp, from, from + take));
+            left -= take;
+        }
+        if done.is_empty() {
+            return;
+        }
+        let (consumer, group) = self.names();
+        for &(tp, from, to) in &done {
+            out.effects.push(Effect::Processed { group: group.clone(), tp, from, to });
+        }
+        out.event(EventKind::Processed { consumer, group, ranges: Self::offset_ranges(ctx, &done) });
+    }
+
+    fn processing_done(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let total = self.in_flight_records();
+        self.credit_processed(ctx, total, out);
+        self.in_flight.clear();
+        match self.spec.commit {
+            CommitMode::AfterProcessing => {
+                self.phase = Phase::CommittingAfterProcessing;
+                self.send_commit(ctx, true, out);
+            }
+            CommitMode::Auto | CommitMode::BeforeProcessing => self.poll(ctx, out),
+        }
+    }
+
+    /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
+    /// subscribed consumer outside an active generation does not send it: the commit fails at
+    /// once (Kafka's `CommitFailedException`).
+    fn send_commit(&mut self, ctx: &mut Ctx, sync: bool, out: &mut Out) {
+        if self.member_id.is_empty() {
+            let (consumer, group) = self.names();
+            let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
+            out.event(EventKind::CommitFailed { consumer, group, reason });
+            if sync {
+                self.commit_done(ctx, out);
+            }
+            return;
+        }
+        let offsets: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        let (consumer, group) = self.names();
+        let shown = offsets
+            .iter()
+            .map(|(tp, offset)| {
+                let (topic, partition) = ctx.view.tp_name(*tp);
+                PartitionOffset { topic, partition, offset: *offset }
+            })
+            .collect();
+        out.event(EventKind::CommitSent { consumer, group, offsets: shown });
+        let member = self.member_ref();
+        self.send(ctx, Request::OffsetCommit { member, offsets, sync }, out);
+    }
+
+    fn commit_done(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        match self.phase {
+            Phase::CommittingBeforeProcessing => self.start_processing(ctx, out),
+            Phase::CommittingAfterProcessing => self.poll(ctx, out),
+            _ => {}
+        }
     }
 }

@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::cluster::View;
 use super::command::Command;
 use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec};
-use super::coordinator::{self, Client, GroupCoordinator, Reply, Request, Timer};
+use super::consumer::{self, Consumer, ConsumerStatus};
+use super::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use super::event::{Event, EventKind, Trace};
 use super::ids::ConsumerId;
 use super::keys::Keyer;
@@ -42,88 +44,6 @@ impl std::fmt::Display for SimError {
 }
 
 impl std::error::Error for SimError {}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsumerStatus {
-    Running,
-    Crashed,
-    Stopped,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Waiting inside poll() for partitions or their offsets.
-    Idle,
-    /// Eager rebalance: everything revoked, waiting for the new assignment.
-    Joining,
-    Fetching,
-    CommittingBeforeProcessing,
-    Processing,
-    CommittingAfterProcessing,
-}
-
-#[derive(Clone, Debug)]
-pub struct Consumer {
-    pub spec: ConsumerSpec,
-    pub topics: Vec<u32>,
-    pub status: ConsumerStatus,
-    pub phase: Phase,
-    /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
-    pub(crate) inc: u32,
-    /// The partitions it owns now...
-    pub assignment: Vec<Tp>,
-    /// ...and the generation that gave them to it: the coordinator hands each partition to at
-    /// most one member per generation.
-    pub assignment_generation: i32,
-    /// It learned it is out of the group while its application was away from poll(): it still
-    /// holds (and may be processing) partitions that may have new owners, and its commit will
-    /// be rejected. At its next poll() it gives them up as lost and rejoins.
-    pub zombie: bool,
-    /// A fatal group error it learned while away from poll(): it fails at its next poll().
-    pub(crate) fatal: Option<String>,
-    /// Why it stopped, if a fatal group error stopped it (until it starts again).
-    pub failure: Option<String>,
-    /// The offset of the next record `poll()` returns, per owned partition with a known offset.
-    pub positions: BTreeMap<Tp, u64>,
-    /// Records handed to the application and not yet processed, in processing order.
-    pub in_flight: Vec<(Tp, u64, u64)>,
-    pub processing_started: SimTime,
-    pub(crate) last_auto_commit: SimTime,
-    /// When the application last called poll() (for `max.poll.interval.ms`).
-    pub last_poll: SimTime,
-    pub(crate) fetch_id: u64,
-    pub(crate) parked: bool,
-    pub(crate) stopping: bool,
-    pub(crate) round_robin: usize,
-    /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
-    pub client_id: String,
-    /// Its member id in the group ("" when not a member).
-    pub member_id: String,
-    /// The generation it belongs to (-1 when none).
-    pub generation: i32,
-    /// A JoinGroup or SyncGroup is in flight.
-    pub joining: bool,
-    /// The generation whose SyncGroup answer it awaits (Kafka's `COMPLETING_REBALANCE`: its
-    /// heartbeats go on meanwhile).
-    pub(crate) syncing: Option<i32>,
-    pub(crate) rejoin_needed: bool,
-    pub(crate) heartbeating: bool,
-    pub(crate) pending_assignment: Option<Vec<Tp>>,
-    pub(crate) last_assignment: Vec<Tp>,
-    pub(crate) last_generation: i32,
-    pub(crate) awaiting_offsets: std::collections::BTreeSet<Tp>,
-    /// Configuration changed while running: it takes effect at the next start.
-    pub pending_spec: Option<ConsumerSpec>,
-    /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
-    /// and takes this `group.id`...
-    pub moving_to: Option<String>,
-    /// ...and it starts again once it has closed (a move, or a start while it stops).
-    pub restart: bool,
-    /// When its assignment last changed, with what it gained and what it gave up (for display).
-    pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
-    /// Taken away by the user: closed, hidden, not started again.
-    pub removed: bool,
-}
 
 /// Values per consumer group and partition, in (group, partition) order. Looked up by name
 /// without allocating: a group's name is stored once, by its first entry.
@@ -216,35 +136,6 @@ pub(crate) enum Action {
     },
     /// An OffsetFetch reaches the coordinator of `group` (the group the consumer was in when it
     /// sent it).
-    FetchArrive {
-        consumer: u32,
-        inc: u32,
-        fetch_id: u64,
-    },
-    FetchTimeout {
-        consumer: u32,
-        inc: u32,
-        fetch_id: u64,
-    },
-    FetchResponse {
-        consumer: u32,
-        inc: u32,
-        fetch_id: u64,
-        ranges: Vec<(Tp, u64, u64)>,
-    },
-    ProcessingDone {
-        consumer: u32,
-        inc: u32,
-    },
-    HeartbeatTick {
-        consumer: u32,
-        inc: u32,
-    },
-    /// The heartbeat thread wakes when the poll timer (`max.poll.interval.ms`) runs out.
-    PollTimerCheck {
-        consumer: u32,
-        inc: u32,
-    },
     /// A request reaches the coordinator of `group` (the request names its group).
     ToCoordinator {
         group: String,
@@ -256,11 +147,12 @@ pub(crate) enum Action {
         group: String,
         timer: Timer,
     },
-    /// A coordinator's answer reaches a consumer process.
+    /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
+    /// fetch's progress, its own timers.
     ToConsumer {
         consumer: ConsumerId,
         inc: u32,
-        reply: Reply,
+        msg: consumer::Msg,
     },
     RetentionCheck,
 }
@@ -611,38 +503,17 @@ impl Sim {
             Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
             Action::IsrCheck => self.isr_check(),
             Action::ProduceAck { producer, batches } => self.produce_acked(producer, batches),
-            Action::FetchArrive { consumer, inc, fetch_id } => self.fetch_arrive(consumer, inc, fetch_id),
-            Action::FetchTimeout { consumer, inc, fetch_id } => self.fetch_timeout(consumer, inc, fetch_id),
-            Action::FetchResponse { consumer, inc, fetch_id, ranges } => {
-                self.fetch_response(consumer, inc, fetch_id, ranges)
-            }
-            Action::ProcessingDone { consumer, inc } => {
-                if self.is_live(consumer, inc) {
-                    self.processing_done(consumer);
-                }
-            }
-            Action::HeartbeatTick { consumer, inc } => self.heartbeat_tick(consumer, inc),
-            Action::PollTimerCheck { consumer, inc } => self.poll_timer_check(consumer, inc),
             Action::RetentionCheck => self.retention_check(),
             Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, request),
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
-            Action::ToConsumer { consumer, inc, reply } => {
-                let c = consumer.0;
-                match reply {
-                    Reply::Join(response) => self.join_response(c, inc, response),
-                    Reply::Sync { generation, result } => self.sync_response(c, inc, generation, result),
-                    Reply::Heartbeat { generation, result } => self.heartbeat_response(c, inc, generation, result),
-                    Reply::OffsetCommit { sync } => {
-                        if self.is_live(c, inc) && sync {
-                            self.commit_done(c);
-                        }
-                    }
-                    Reply::OffsetFetch { offsets } => self.offset_fetch_response(c, inc, offsets),
+            Action::ToConsumer { consumer, inc, msg } => {
+                if self.consumers[consumer.ix()].is_live(inc) {
+                    self.consumer_do(consumer.0, |con, ctx, out| con.on_message(ctx, msg, out));
                 }
             }
             Action::LaunchConsumer { consumer } => {
                 if self.consumers[consumer as usize].status != ConsumerStatus::Running {
-                    self.start_consumer(consumer);
+                    self.consumer_do(consumer, |con, ctx, out| con.start(ctx, out));
                 }
             }
         }
@@ -706,7 +577,7 @@ impl Sim {
         for effect in out.effects {
             match effect {
                 coordinator::Effect::Reply { consumer, inc, reply } => {
-                    self.after(self.latency(), Action::ToConsumer { consumer, inc, reply })
+                    self.after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::Reply(reply) })
                 }
                 coordinator::Effect::Timer { at, timer } => {
                     self.push(at, Action::CoordinatorTimer { group: group.to_string(), timer })
@@ -714,6 +585,78 @@ impl Sim {
                 coordinator::Effect::Event(kind) => self.emit(kind),
             }
         }
+    }
+
+    /// Lets consumer `c` handle something and carries out what it did.
+    pub(crate) fn consumer_do(
+        &mut self,
+        c: u32,
+        f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
+    ) {
+        let mut out = consumer::Out::default();
+        let Sim { consumers, topics, brokers, client_counters, now, cluster, .. } = self;
+        let mut ctx = consumer::Ctx {
+            now: *now,
+            id: ConsumerId(c),
+            latency: cluster.latency_ms,
+            view: View { topics, brokers },
+            client_ids: client_counters,
+        };
+        f(&mut consumers[c as usize], &mut ctx, &mut out);
+        self.apply_consumer(c, out);
+    }
+
+    /// Carries out what a consumer did, in order.
+    fn apply_consumer(&mut self, c: u32, out: consumer::Out) {
+        let consumer = ConsumerId(c);
+        for effect in out.effects {
+            match effect {
+                consumer::Effect::ToCoordinator { group, from, request } => {
+                    self.after(self.latency(), Action::ToCoordinator { group, from, request })
+                }
+                consumer::Effect::After { delay, inc, msg } => {
+                    self.after(delay, Action::ToConsumer { consumer, inc, msg })
+                }
+                consumer::Effect::At { at, inc, msg } => self.push(at, Action::ToConsumer { consumer, inc, msg }),
+                consumer::Effect::Park { tp, inc, fetch_id } => {
+                    self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters.push((c, inc, fetch_id))
+                }
+                consumer::Effect::Event(kind) => self.emit(kind),
+                consumer::Effect::Processed { group, tp, from, to } => {
+                    self.deliveries.entry(&group, tp).counts.add(from, to)
+                }
+                consumer::Effect::Positioned { group, tp, offset } => {
+                    self.deliveries.entry(&group, tp).first_position.get_or_insert(offset);
+                }
+            }
+        }
+    }
+
+    /// Adds a consumer (launched at once if its spec says it runs).
+    pub(crate) fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<u32, String> {
+        spec.validate()?;
+        if self.consumers.len() >= limits::MAX_CLIENTS {
+            return Err("too many consumers".into());
+        }
+        if self.consumer_index(&spec.name).is_some() {
+            return Err(format!("a consumer named {} already exists", quoted(&spec.name)));
+        }
+        let mut topics = Vec::new();
+        for name in &spec.topics {
+            let t = self.topic_index(name).ok_or(format!("no topic named {}", quoted(name)))?;
+            if !topics.contains(&t) {
+                topics.push(t);
+            }
+        }
+        sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
+        let client_id = consumer::next_client_id(&mut self.client_counters, &spec.group);
+        let running = spec.running;
+        let index = self.consumers.len() as u32;
+        self.consumers.push(Consumer::new(spec, topics, client_id));
+        if running {
+            self.push(self.now, Action::LaunchConsumer { consumer: index });
+        }
+        Ok(index)
     }
 
     fn reject(&mut self, command: Command, reason: impl Into<String>) {
@@ -766,7 +709,7 @@ impl Sim {
                     return Err(format!("{consumer} is not running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.crash_consumer(c);
+                self.consumer_do(c, |con, ctx, out| con.crash(ctx, out));
                 Ok(())
             }),
             Command::StopConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
@@ -780,7 +723,7 @@ impl Sim {
                 self.emit(EventKind::Command { command: original.clone() });
                 // Stopping already, to start again: it stays stopped instead.
                 self.consumers[c as usize].restart = false;
-                self.request_stop(c);
+                self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
                 Ok(())
             }),
             Command::StartConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
@@ -797,7 +740,7 @@ impl Sim {
                     // Still closing (finishing its batch): it starts again once closed.
                     self.consumers[c as usize].restart = true;
                 } else {
-                    self.start_consumer(c);
+                    self.consumer_do(c, |con, ctx, out| con.start(ctx, out));
                 }
                 Ok(())
             }),
@@ -824,7 +767,7 @@ impl Sim {
                     return Err(format!("{consumer} is {verb} {group}"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.move_consumer(c, &group);
+                self.consumer_do(c, |con, ctx, out| con.move_to(ctx, &group, out));
                 Ok(())
             }),
             Command::ConfigureConsumer { consumer, setting } => consumer_of(self, &consumer).and_then(|c| {
@@ -847,7 +790,7 @@ impl Sim {
                 self.consumers[c as usize].moving_to = None;
                 self.consumers[c as usize].restart = false;
                 if self.consumers[c as usize].status == ConsumerStatus::Running {
-                    self.request_stop(c);
+                    self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
                 }
                 self.consumers[c as usize].removed = true;
                 Ok(())

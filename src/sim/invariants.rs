@@ -157,7 +157,7 @@ impl Watcher {
             return;
         }
         let mut owners: BTreeMap<(&str, i32, super::Tp), &str> = BTreeMap::new();
-        let member = |c: &&super::engine::Consumer| {
+        let member = |c: &&super::consumer::Consumer| {
             c.status == ConsumerStatus::Running
                 && sim.groups.get(&c.spec.group).is_some_and(|g| g.member(&c.member_id).is_some())
         };

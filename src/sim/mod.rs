@@ -41,7 +41,8 @@ pub mod timeline;
 pub mod wire;
 
 pub use command::{Command, TimedCommand};
-pub use engine::{ConsumerStatus, Phase, Sim, SimError, Tp};
+pub use consumer::{ConsumerStatus, Phase};
+pub use engine::{Sim, SimError, Tp};
 pub use event::{Event, EventKind};
 pub use scenario::Scenario;
 pub use time::SimTime;

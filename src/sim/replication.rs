@@ -266,14 +266,8 @@ impl Sim {
         }
         let waiters = std::mem::take(&mut self.part_mut(tp).waiters);
         for (c, inc, fetch_id) in waiters {
-            if self.fetch_is_live(c, inc, fetch_id) && self.consumers[c as usize].parked {
-                if self.answer_fetch(c, inc, fetch_id) {
-                    self.consumers[c as usize].parked = false;
-                } else {
-                    // Nothing it may read yet (say, a new leader still establishing its high
-                    // watermark): it keeps waiting, here and for its fetch.max.wait.ms.
-                    self.part_mut(tp).waiters.push((c, inc, fetch_id));
-                }
+            if self.consumers[c as usize].is_live(inc) {
+                self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));
             }
         }
     }

@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use super::config::{Acks, ConsumerSpec, Keys};
+use super::consumer::{Consumer, ConsumerStatus, Phase};
 use super::describe::group_view;
-use super::engine::{ConsumerStatus, Phase, Sim, Tp};
+use super::engine::{Sim, Tp};
 use super::report::{group_report, GroupReport};
 use super::time::format_duration;
 
@@ -149,7 +150,7 @@ fn producer_note(p: &super::producer::Producer) -> Option<String> {
     p.retrying().then(|| format!("retrying: {unacked} record(s) not acknowledged yet"))
 }
 
-fn consumer_note(sim: &Sim, c: &super::engine::Consumer) -> Option<String> {
+fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
     if c.status != ConsumerStatus::Running {
         return c.failure.as_ref().map(|e| format!("stopped by an error: {e}"));
     }
@@ -177,7 +178,7 @@ fn consumer_note(sim: &Sim, c: &super::engine::Consumer) -> Option<String> {
 /// How long a change of assignment stays highlighted.
 const CHANGE_SHOWN_MS: u64 = 5_000;
 
-fn recent_change(sim: &Sim, c: &super::engine::Consumer) -> Option<(Vec<String>, Vec<String>)> {
+fn recent_change(sim: &Sim, c: &Consumer) -> Option<(Vec<String>, Vec<String>)> {
     let (t, added, revoked) = c.last_change.as_ref()?;
     (sim.now().since(*t) <= CHANGE_SHOWN_MS).then(|| {
         (added.iter().map(|tp| tp_label(sim, *tp)).collect(), revoked.iter().map(|tp| tp_label(sim, *tp)).collect())

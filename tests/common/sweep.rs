@@ -546,7 +546,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
             ));
         }
     }
-    let mut groups: BTreeMap<&str, Vec<&ksim::sim::engine::Consumer>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<&ksim::sim::consumer::Consumer>> = BTreeMap::new();
     if let Some(c) = sim.consumers.iter().find(|c| c.removed && c.status == ConsumerStatus::Running) {
         return Some(format!("{} is still closing", c.spec.name));
     }
