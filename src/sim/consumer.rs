@@ -1063,3 +1063,493 @@ impl Consumer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each transition of the consumer's side of the classic group protocol and of its poll loop,
+    //! one message at a time, as Kafka's ConsumerCoordinatorTest and AbstractCoordinatorTest
+    //! exercise them: what it sends, schedules and reports, in order.
+
+    use super::*;
+    use crate::sim::config::TopicSpec;
+    use crate::sim::engine::Sim;
+    use crate::sim::scenario::Scenario;
+
+    const HB: u64 = 3_000;
+    const LATENCY: u64 = 1;
+
+    fn tp(p: u32) -> Tp {
+        Tp { topic: 0, partition: p }
+    }
+
+    /// A consumer of `my-topic` (3 partitions) in group `my-group`, a cluster to read and a clock.
+    struct Harness {
+        sim: Sim,
+        con: Consumer,
+        ids: BTreeMap<String, u32>,
+        now: SimTime,
+    }
+
+    impl Harness {
+        fn new(edit: impl FnOnce(&mut ConsumerSpec)) -> Harness {
+            let scenario = Scenario {
+                topics: vec![TopicSpec { name: "my-topic".into(), partitions: 3, ..TopicSpec::default() }],
+                ..Scenario::default()
+            };
+            let sim = Sim::new(&scenario, 1).unwrap();
+            let mut spec = ConsumerSpec {
+                name: "c".into(),
+                commit: CommitMode::AfterProcessing,
+                processing_ms: 1_000,
+                max_poll_interval_ms: 10_000,
+                ..ConsumerSpec::default()
+            };
+            edit(&mut spec);
+            let mut ids = BTreeMap::new();
+            let client_id = next_client_id(&mut ids, &spec.group);
+            Harness { sim, con: Consumer::new(spec, vec![0], client_id), ids, now: SimTime(0) }
+        }
+
+        fn run(&mut self, f: impl FnOnce(&mut Consumer, &mut Ctx, &mut Out)) -> Vec<String> {
+            let mut out = Out::default();
+            let mut ctx = Ctx {
+                now: self.now,
+                id: ConsumerId(0),
+                latency: LATENCY,
+                view: View { topics: &self.sim.topics, brokers: &self.sim.brokers },
+                client_ids: &mut self.ids,
+            };
+            f(&mut self.con, &mut ctx, &mut out);
+            out.effects.iter().map(show).collect()
+        }
+
+        fn msg(&mut self, msg: Msg) -> Vec<String> {
+            self.run(|c, ctx, out| c.on_message(ctx, msg, out))
+        }
+
+        fn reply(&mut self, reply: Reply) -> Vec<String> {
+            self.msg(Msg::Reply(reply))
+        }
+
+        fn start(&mut self) -> Vec<String> {
+            self.run(|c, ctx, out| c.start(ctx, out))
+        }
+
+        fn join_ok(&mut self, generation: i32, leader: bool) -> Vec<String> {
+            let member_id = "c-1".to_string();
+            let sub = assign::Subscription {
+                topics: vec!["my-topic".into()],
+                instance_id: None,
+                owned: Vec::new(),
+                generation: None,
+            };
+            let members = if leader { vec![(member_id.clone(), sub)] } else { Vec::new() };
+            let strategy = self.con.spec.assignor;
+            self.reply(Reply::Join(JoinResponse::Ok { generation, member_id, leader, strategy, members }))
+        }
+
+        /// Started, in generation 1 as a follower, owning `partitions` at these committed offsets.
+        fn member_of(&mut self, partitions: &[(u32, u64)]) {
+            self.start();
+            self.join_ok(1, false);
+            let assignment = partitions.iter().map(|(p, _)| tp(*p)).collect();
+            self.reply(Reply::Sync { generation: 1, result: Ok(assignment) });
+            let offsets = partitions.iter().map(|(p, o)| (tp(*p), Some(*o))).collect();
+            self.reply(Reply::OffsetFetch { offsets });
+            assert_eq!(self.con.phase, Phase::Fetching);
+        }
+
+        /// A member processing records [from, to) of partition 0 (it owns partition 0 at `from`).
+        fn processing(&mut self, from: u64, to: u64) -> Vec<String> {
+            self.member_of(&[(0, from)]);
+            let fetch_id = self.con.fetch_id;
+            let shown = self.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), from, to)] });
+            assert_eq!(self.con.phase, Phase::Processing);
+            shown
+        }
+    }
+
+    /// One effect as a short line: `group <- Request`, `+delay Msg`, `@time Msg`, `park tp`,
+    /// `EventName`, `processed tp from..to`, `positioned tp offset`.
+    fn show(effect: &Effect) -> String {
+        match effect {
+            Effect::ToCoordinator { group, request, .. } => {
+                let r = match request {
+                    Request::Join(j) => format!("Join member={:?} owned={:?}", j.member_id, j.owned),
+                    Request::Sync { member, assignments } => {
+                        format!("Sync gen={} leader={}", member.generation, assignments.is_some())
+                    }
+                    Request::Heartbeat { member } => format!("Heartbeat gen={}", member.generation),
+                    Request::Leave { member_id } => format!("Leave member={member_id:?}"),
+                    Request::OffsetCommit { offsets, sync, .. } => format!("Commit {offsets:?} sync={sync}"),
+                    Request::OffsetFetch { partitions } => format!("OffsetFetch {partitions:?}"),
+                };
+                format!("{group} <- {r}")
+            }
+            Effect::After { delay, msg, .. } => format!("+{delay} {}", name(msg)),
+            Effect::At { at, msg, .. } => format!("@{} {}", at.0, name(msg)),
+            Effect::Park { tp, .. } => format!("park {tp:?}"),
+            Effect::Event(kind) => {
+                let debug = format!("{kind:?}");
+                debug.split([' ', '{']).next().unwrap_or_default().to_string()
+            }
+            Effect::Processed { tp, from, to, .. } => format!("processed {tp:?} {from}..{to}"),
+            Effect::Positioned { tp, offset, .. } => format!("positioned {tp:?} {offset}"),
+        }
+    }
+
+    fn name(msg: &Msg) -> &'static str {
+        match msg {
+            Msg::Reply(_) => "Reply",
+            Msg::FetchArrive { .. } => "FetchArrive",
+            Msg::FetchTimeout { .. } => "FetchTimeout",
+            Msg::FetchResponse { .. } => "FetchResponse",
+            Msg::ProcessingDone => "ProcessingDone",
+            Msg::HeartbeatTick => "HeartbeatTick",
+            Msg::PollTimerCheck => "PollTimerCheck",
+        }
+    }
+
+    #[test]
+    fn start_sends_join_group_without_a_member_id_and_an_eager_member_waits() {
+        let mut h = Harness::new(|_| {});
+        let shown = h.start();
+        assert_eq!(shown, ["Started", "JoinGroup", "my-group <- Join member=\"\" owned=[]"]);
+        assert_eq!(h.con.status, ConsumerStatus::Running);
+        assert_eq!(h.con.phase, Phase::Joining);
+        assert!(h.con.joining);
+        assert_eq!(h.con.client_id, "consumer-my-group-1");
+    }
+
+    #[test]
+    fn unknown_member_id_answer_joins_again_without_one() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        h.con.member_id = "stale".into();
+        let shown = h.reply(Reply::Join(JoinResponse::UnknownMemberId));
+        assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"\" owned=[]"]);
+        assert!(h.con.member_id.is_empty());
+    }
+
+    #[test]
+    fn join_answer_starts_the_heartbeat_thread_and_a_follower_syncs_without_assignments() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        let shown = h.join_ok(1, false);
+        assert_eq!(shown, ["Joined", "+3000 HeartbeatTick", "SyncGroup", "my-group <- Sync gen=1 leader=false"]);
+        assert_eq!((h.con.member_id.as_str(), h.con.generation, h.con.syncing), ("c-1", 1, Some(1)));
+        // A second JoinGroup answer (a rebalance) does not start a second heartbeat thread.
+        h.con.joining = true;
+        let shown = h.join_ok(2, false);
+        assert!(!shown.iter().any(|s| s.contains("HeartbeatTick")), "{shown:?}");
+    }
+
+    #[test]
+    fn the_leader_runs_the_assignor_and_sends_every_members_assignment() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        let shown = h.join_ok(1, true);
+        assert_eq!(
+            shown,
+            ["Joined", "+3000 HeartbeatTick", "AssignmentComputed", "SyncGroup", "my-group <- Sync gen=1 leader=true"]
+        );
+    }
+
+    #[test]
+    fn heartbeats_go_on_while_awaiting_sync_and_a_rebalance_answer_then_is_ignored() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        h.join_ok(1, false);
+        h.now = SimTime(HB);
+        assert_eq!(h.msg(Msg::HeartbeatTick), ["my-group <- Heartbeat gen=1", "+3000 HeartbeatTick"]);
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
+        assert!(shown.is_empty(), "{shown:?}");
+        assert_eq!(h.con.syncing, Some(1));
+    }
+
+    #[test]
+    fn sync_answer_assigns_then_committed_offsets_or_the_reset_policy_position_it() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        h.join_ok(1, false);
+        let shown = h.reply(Reply::Sync { generation: 1, result: Ok(vec![tp(0), tp(1)]) });
+        assert_eq!(
+            shown,
+            ["Assigned", "OffsetFetch", format!("my-group <- OffsetFetch {:?}", [tp(0), tp(1)]).as_str()]
+        );
+        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
+        assert_eq!(h.con.assignment_generation, 1);
+        assert!(!h.con.joining && h.con.syncing.is_none());
+        // Partition 0 has a committed offset; partition 1 has none: auto.offset.reset=latest.
+        let shown = h.reply(Reply::OffsetFetch { offsets: vec![(tp(0), Some(7)), (tp(1), None)] });
+        assert_eq!(
+            shown,
+            [
+                format!("positioned {:?} 7", tp(0)),
+                "PositionSet".into(),
+                format!("positioned {:?} 0", tp(1)),
+                "PositionSet".into(),
+                "+1 FetchArrive".into(),
+            ]
+        );
+        assert_eq!(h.con.phase, Phase::Fetching);
+    }
+
+    #[test]
+    fn a_sync_answer_for_a_generation_it_gave_up_is_ignored() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        h.join_ok(1, false);
+        let shown = h.reply(Reply::Sync { generation: 2, result: Ok(vec![tp(0)]) });
+        assert!(shown.is_empty(), "{shown:?}");
+        assert!(h.con.assignment.is_empty());
+    }
+
+    #[test]
+    fn an_eager_member_commits_revokes_everything_and_rejoins_on_a_rebalance() {
+        let mut h = Harness::new(|s| s.commit = CommitMode::Auto);
+        h.member_of(&[(0, 4), (2, 9)]);
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
+        assert_eq!(
+            shown,
+            [
+                "CommitSent".to_string(),
+                format!("my-group <- Commit {:?} sync=false", [(tp(0), 4), (tp(2), 9)]),
+                "Revoked".into(),
+                "JoinGroup".into(),
+                // What it owned last, for the sticky assignors (their subscription user data).
+                format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0), tp(2)]),
+            ]
+        );
+        assert!(h.con.assignment.is_empty() && h.con.positions.is_empty());
+        assert_eq!(h.con.phase, Phase::Joining);
+    }
+
+    #[test]
+    fn a_cooperative_member_keeps_its_partitions_while_it_rejoins_and_rejoins_after_giving_some_up() {
+        let mut h = Harness::new(|s| s.assignor = Strategy::CooperativeSticky);
+        h.member_of(&[(0, 0), (1, 0)]);
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
+        // It reports what it owns and goes on fetching meanwhile.
+        assert_eq!(
+            shown,
+            [
+                "JoinGroup".to_string(),
+                format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0), tp(1)]),
+                "+1 FetchArrive".into()
+            ]
+        );
+        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
+        assert_ne!(h.con.phase, Phase::Joining);
+        h.join_ok(2, false);
+        // The new assignment takes partition 1 away: it gives it up and joins again at once, so
+        // the partition can go to its new owner (KIP-429).
+        let shown = h.reply(Reply::Sync { generation: 2, result: Ok(vec![tp(0)]) });
+        assert_eq!(shown[..3], ["Revoked", "Assigned", "JoinGroup"]);
+        assert_eq!(shown[3], format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0)]));
+    }
+
+    #[test]
+    fn processing_starts_on_a_fetch_answer_and_stale_answers_are_dropped() {
+        let mut h = Harness::new(|_| {});
+        let shown = h.processing(3, 5);
+        assert_eq!(shown, ["Fetched", "Processing", "+2000 ProcessingDone"]);
+        assert_eq!(h.con.positions[&tp(0)], 5);
+        // An answer to an abandoned fetch changes nothing.
+        let old = h.con.fetch_id - 1;
+        assert!(h.msg(Msg::FetchResponse { fetch_id: old, ranges: vec![(tp(0), 5, 9)] }).is_empty());
+        // Done: credited to the group, committed, and back to poll().
+        h.now = SimTime(2_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert_eq!(
+            shown,
+            [
+                format!("processed {:?} 3..5", tp(0)),
+                "Processed".into(),
+                "CommitSent".into(),
+                format!("my-group <- Commit {:?} sync=true", [(tp(0), 5)]),
+            ]
+        );
+        assert_eq!(h.con.phase, Phase::CommittingAfterProcessing);
+        assert_eq!(h.reply(Reply::OffsetCommit { sync: true }), ["+1 FetchArrive"]);
+    }
+
+    #[test]
+    fn an_answer_for_a_partition_repositioned_meanwhile_is_dropped_and_it_polls_again() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 3)]);
+        let fetch_id = h.con.fetch_id;
+        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 1, 5)] }), ["+1 FetchArrive"]);
+        assert_eq!(h.con.fetch_id, fetch_id + 1);
+    }
+
+    #[test]
+    fn an_empty_partition_parks_the_fetch_until_fetch_max_wait() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 0)]);
+        let fetch_id = h.con.fetch_id;
+        h.now = SimTime(1);
+        assert_eq!(h.msg(Msg::FetchArrive { fetch_id }), [format!("park {:?}", tp(0)), "+500 FetchTimeout".into()]);
+        assert!(h.con.parked);
+        // News from the partition, but nothing readable: it stays parked there.
+        let shown = h.run(|c, ctx, out| c.on_partition_news(ctx, tp(0), fetch_id, out));
+        assert_eq!(shown, [format!("park {:?}", tp(0))]);
+        h.now = SimTime(501);
+        assert_eq!(h.msg(Msg::FetchTimeout { fetch_id }), ["+1 FetchResponse"]);
+        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: Vec::new() }), ["+1 FetchArrive"]);
+    }
+
+    #[test]
+    fn removed_while_processing_it_is_a_zombie_its_commit_fails_and_it_rejoins_at_its_next_poll() {
+        let mut h = Harness::new(|_| {});
+        h.processing(0, 5);
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::UnknownMemberId) });
+        assert_eq!(shown, ["Zombie"]);
+        assert!(h.con.zombie && h.con.member_id.is_empty());
+        assert_eq!(h.con.assignment, [tp(0)], "a zombie still holds what it is processing");
+        h.now = SimTime(5_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert_eq!(
+            shown,
+            [
+                format!("processed {:?} 0..5", tp(0)),
+                "Processed".into(),
+                "CommitFailed".into(),
+                "Revoked".into(),
+                "JoinGroup".into(),
+                format!("my-group <- Join member=\"\" owned={:?}", [tp(0)]),
+            ]
+        );
+        assert_eq!(h.con.last_generation, 1, "what it owned is reported with the generation it had it in");
+        assert!(!h.con.zombie && h.con.assignment.is_empty());
+    }
+
+    #[test]
+    fn the_poll_timer_runs_out_while_processing_the_member_leaves_and_keeps_its_batch() {
+        let mut h = Harness::new(|s| s.processing_ms = 3_000);
+        h.processing(0, 5); // 15 s of work, max.poll.interval.ms 10 s
+        h.now = SimTime(9_000);
+        // The heartbeat thread wakes up exactly when the poll timer runs out.
+        assert_eq!(
+            h.msg(Msg::HeartbeatTick),
+            ["my-group <- Heartbeat gen=1", "@10000 PollTimerCheck", "+3000 HeartbeatTick"]
+        );
+        h.now = SimTime(10_000);
+        let shown = h.msg(Msg::PollTimerCheck);
+        assert_eq!(shown, ["PollTimeout", "LeaveGroup", "my-group <- Leave member=\"c-1\"", "Zombie"]);
+        assert!(h.con.member_id.is_empty());
+    }
+
+    #[test]
+    fn a_static_member_does_not_leave_when_its_poll_timer_runs_out_or_it_closes() {
+        let mut h = Harness::new(|s| {
+            s.processing_ms = 3_000;
+            s.group_instance_id = Some("i".into());
+        });
+        h.processing(0, 5);
+        h.now = SimTime(10_000);
+        assert_eq!(h.msg(Msg::PollTimerCheck), ["PollTimeout", "Zombie"]);
+        let mut h = Harness::new(|s| s.group_instance_id = Some("i".into()));
+        h.member_of(&[(0, 0)]);
+        assert_eq!(h.run(|c, ctx, out| c.request_stop(ctx, out)), ["Stopped"]);
+    }
+
+    #[test]
+    fn close_commits_with_auto_commit_and_leaves_the_group() {
+        let mut h = Harness::new(|s| s.commit = CommitMode::Auto);
+        h.member_of(&[(1, 6)]);
+        let inc = h.con.inc;
+        let shown = h.run(|c, ctx, out| c.request_stop(ctx, out));
+        assert_eq!(
+            shown,
+            [
+                "CommitSent".to_string(),
+                format!("my-group <- Commit {:?} sync=false", [(tp(1), 6)]),
+                "LeaveGroup".into(),
+                "my-group <- Leave member=\"c-1\"".into(),
+                "Stopped".into(),
+            ]
+        );
+        assert_eq!(h.con.status, ConsumerStatus::Stopped);
+        assert!(!h.con.is_live(inc), "messages for the closed process are dropped");
+    }
+
+    #[test]
+    fn a_stop_while_processing_waits_for_the_batch_and_its_commit() {
+        let mut h = Harness::new(|_| {});
+        h.processing(0, 2);
+        assert!(h.run(|c, ctx, out| c.request_stop(ctx, out)).is_empty());
+        assert_eq!(h.con.status, ConsumerStatus::Running);
+        h.now = SimTime(2_000);
+        h.msg(Msg::ProcessingDone);
+        let shown = h.reply(Reply::OffsetCommit { sync: true });
+        assert_eq!(shown, ["LeaveGroup", "my-group <- Leave member=\"c-1\"", "Stopped"]);
+    }
+
+    #[test]
+    fn a_move_closes_in_the_old_group_then_joins_the_new_one_with_a_new_client_id() {
+        let mut h = Harness::new(|s| s.commit = CommitMode::Auto);
+        h.member_of(&[(0, 2)]);
+        let shown = h.run(|c, ctx, out| c.move_to(ctx, "other", out));
+        assert_eq!(
+            shown,
+            [
+                "CommitSent".to_string(),
+                format!("my-group <- Commit {:?} sync=false", [(tp(0), 2)]),
+                "LeaveGroup".into(),
+                "my-group <- Leave member=\"c-1\"".into(),
+                "Stopped".into(),
+                "Started".into(),
+                "JoinGroup".into(),
+                "other <- Join member=\"\" owned=[]".into(),
+            ]
+        );
+        assert_eq!((h.con.spec.group.as_str(), h.con.client_id.as_str()), ("other", "consumer-other-1"));
+    }
+
+    #[test]
+    fn a_fenced_static_member_stops_at_once_in_a_join_and_at_its_next_poll_when_processing() {
+        let mut h = Harness::new(|s| s.group_instance_id = Some("i".into()));
+        h.start();
+        assert_eq!(h.reply(Reply::Join(JoinResponse::FencedInstanceId)), ["JoinFailed"]);
+        assert_eq!(h.con.status, ConsumerStatus::Stopped);
+        assert!(h.con.failure.as_deref().unwrap().starts_with("FENCED_INSTANCE_ID"));
+
+        let mut h = Harness::new(|s| s.group_instance_id = Some("i".into()));
+        h.processing(0, 1);
+        assert_eq!(h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::FencedInstanceId) }), ["Zombie"]);
+        assert_eq!(h.con.status, ConsumerStatus::Running);
+        h.now = SimTime(1_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert_eq!(shown[shown.len() - 2..], ["CommitFailed", "JoinFailed"]);
+        assert_eq!(h.con.status, ConsumerStatus::Stopped);
+    }
+
+    #[test]
+    fn an_inconsistent_protocol_answer_stops_the_consumer() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        assert_eq!(h.reply(Reply::Join(JoinResponse::InconsistentGroupProtocol)), ["JoinFailed"]);
+        assert!(h.con.failure.as_deref().unwrap().starts_with("INCONSISTENT_GROUP_PROTOCOL"));
+    }
+
+    #[test]
+    fn a_crash_credits_what_was_processed_and_loses_the_rest() {
+        let mut h = Harness::new(|_| {});
+        h.processing(0, 5);
+        h.now = SimTime(2_500); // two records done, the third half-way
+        let shown = h.run(|c, ctx, out| c.crash(ctx, out));
+        assert_eq!(shown, [format!("processed {:?} 0..2", tp(0)), "Processed".into(), "Crashed".into()]);
+        assert_eq!(h.con.status, ConsumerStatus::Crashed);
+        assert!(h.con.member_id.is_empty() && h.con.assignment.is_empty());
+    }
+
+    #[test]
+    fn heartbeat_answers_of_an_old_generation_are_ignored() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 0)]);
+        let shown = h.reply(Reply::Heartbeat { generation: 0, result: Err(GroupError::IllegalGeneration) });
+        assert!(shown.is_empty(), "{shown:?}");
+        assert_eq!(h.con.member_id, "c-1");
+    }
+}
