@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::brokers::OFFSETS_PARTITIONS;
 use super::cluster::View;
 use super::command::Command;
 use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec};
@@ -19,13 +20,12 @@ use super::keys::Keyer;
 use super::log::LogConfig;
 use super::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
 use super::ranges::RangeCounts;
-use super::replication::OFFSETS_PARTITIONS;
+use super::replication::ReplicaMsg;
 use super::scenario::Scenario;
 use super::sort;
 use super::text::quoted;
 use super::time::SimTime;
 
-pub(crate) use super::cluster::PendingAck;
 pub use super::cluster::{Broker, Partition, Replica, Topic};
 pub use super::ids::Tp;
 
@@ -101,22 +101,11 @@ pub(crate) enum Action {
         producer: u32,
         partition: u32,
     },
-    /// A follower's fetch reaches its leader.
-    ReplicaFetch {
+    /// A message between a partition's leader and its replica `replica`.
+    ToReplica {
         tp: Tp,
         replica: usize,
-        gen: u64,
-        fetch_offset: u64,
-        last_epoch: u32,
-    },
-    /// The leader's answer reaches the follower: records to copy, or where to truncate to.
-    ReplicaFetchResponse {
-        tp: Tp,
-        replica: usize,
-        gen: u64,
-        batches: Vec<super::log::Batch>,
-        hw: u64,
-        truncate_to: Option<u64>,
+        msg: ReplicaMsg,
     },
     /// The controller notices a crashed broker (its session ran out) and fences it.
     BrokerFenced {
@@ -494,11 +483,8 @@ impl Sim {
             Action::ProducerSend { producer } => self.producer_send(producer),
             Action::ProduceArrive { producer, batches } => self.produce_arrive(producer, batches),
             Action::ProduceRetry { producer, partition } => self.produce_retry(producer, partition),
-            Action::ReplicaFetch { tp, replica, gen, fetch_offset, last_epoch } => {
-                self.replica_fetch_arrive(tp, replica, gen, fetch_offset, last_epoch)
-            }
-            Action::ReplicaFetchResponse { tp, replica, gen, batches, hw, truncate_to } => {
-                self.replica_fetch_response(tp, replica, gen, batches, hw, truncate_to)
+            Action::ToReplica { tp, replica, msg } => {
+                self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))
             }
             Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
             Action::IsrCheck => self.isr_check(),
@@ -850,36 +836,5 @@ impl Sim {
         if let Err(reason) = result {
             self.reject(original, reason);
         }
-    }
-
-    // ----- the brokers' logs -------------------------------------------------------------------
-
-    /// Every live broker applies retention to its own replicas; the leader's deletions are
-    /// reported.
-    fn retention_check(&mut self) {
-        let now = self.now;
-        for ti in 0..self.topics.len() {
-            let cfg = self.topics[ti].log_config;
-            for pi in 0..self.topics[ti].partitions.len() {
-                let mut reported = None;
-                let part = &mut self.topics[ti].partitions[pi];
-                let shown = part.leader.unwrap_or(part.last_leader);
-                for (i, r) in part.replicas.iter_mut().enumerate() {
-                    if !self.brokers[r.broker as usize - 1].alive {
-                        continue;
-                    }
-                    let deleted = r.log.apply_retention(&cfg, now);
-                    if i == shown && deleted > 0 {
-                        reported = Some((deleted, r.log.log_start_offset()));
-                    }
-                }
-                if let Some((records, log_start_offset)) = reported {
-                    let topic = self.topics[ti].spec.name.clone();
-                    self.emit(EventKind::RetentionDeleted { topic, partition: pi as u32, records, log_start_offset });
-                }
-            }
-        }
-        let every = self.cluster.retention_check_interval_ms.max(1);
-        self.after(every, Action::RetentionCheck);
     }
 }

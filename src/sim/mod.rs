@@ -11,6 +11,7 @@
 //! producer and sequence number instead of being stored.
 
 pub mod assign;
+pub mod brokers;
 pub mod chunks;
 pub mod cluster;
 pub mod command;

@@ -38,7 +38,7 @@ pub const MAX_BLOCK_MS: u64 = 60_000;
 
 /// A batch of one partition's records in the producer, from creation to acknowledgement.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SentBatch {
+pub struct SentBatch {
     pub partition: u32,
     /// The last sequence number the producer gave this partition before this batch (the
     /// idempotent producer's per-partition sequence chain).
@@ -63,7 +63,7 @@ pub(crate) struct SentBatch {
 /// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
 /// `ProduceResponse` base offset), in which leader epoch the leader answered.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct BatchAck {
+pub struct BatchAck {
     pub partition: u32,
     pub first_seq: u64,
     pub base_offset: u64,

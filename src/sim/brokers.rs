@@ -1,0 +1,318 @@
+//! The brokers as the engine runs them: produce requests routed to partition leaders, messages
+//! between replicas, the periodic ISR and retention checks, the controller (it notices a crashed
+//! broker after `broker.session.timeout.ms`, fences it and moves leadership; a returning broker
+//! re-registers), and group coordinators, which live on the leaders of `__consumer_offsets`
+//! partitions and move with them: requests for a coordinator that is down wait until one is
+//! found again. What happens inside one partition is [`super::replication`]'s.
+
+use super::cluster::Partition;
+use super::config::Acks;
+use super::coordinator::Request;
+use super::engine::{Action, Sim};
+use super::event::EventKind;
+use super::ids::Tp;
+use super::producer::SentBatch;
+use super::replication::{self, Writer};
+use rand::Rng;
+
+/// `offsets.topic.num.partitions`.
+pub const OFFSETS_PARTITIONS: u32 = 50;
+
+/// Java's `String.hashCode`.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The `__consumer_offsets` partition of a group (Kafka's `partitionFor`).
+pub fn offsets_partition(group: &str) -> u32 {
+    let h = java_hash(group);
+    let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
+    abs % OFFSETS_PARTITIONS
+}
+
+impl Sim {
+    // ----- placement -------------------------------------------------------------------------
+
+    /// Replica lists for `partitions` partitions, as Kafka's rack-unaware assignment makes them
+    /// (a random start and shift; no randomness with one broker).
+    pub(crate) fn assign_replicas(&mut self, partitions: u32, rf: u32) -> Vec<Vec<u32>> {
+        let n = self.brokers.len() as u32;
+        let (start, mut shift) =
+            if n > 1 { (self.rng.random_range(0..n), self.rng.random_range(0..n)) } else { (0, 0) };
+        (0..partitions)
+            .map(|p| {
+                if p > 0 && p % n == 0 {
+                    shift += 1;
+                }
+                let first = (p + start) % n;
+                let mut replicas = vec![first + 1];
+                for j in 0..rf.saturating_sub(1) {
+                    let step = 1 + (shift + j) % (n - 1).max(1);
+                    replicas.push((first + step) % n + 1);
+                }
+                replicas
+            })
+            .collect()
+    }
+
+    fn broker_alive(&self, id: u32) -> bool {
+        self.brokers[id as usize - 1].alive
+    }
+
+    fn all_partitions(&self) -> Vec<Tp> {
+        self.topics
+            .iter()
+            .enumerate()
+            .flat_map(|(t, topic)| (0..topic.spec.partitions).map(move |p| Tp { topic: t as u32, partition: p }))
+            .collect()
+    }
+
+    /// Whether consumers can read the partition now: it has a leader, that broker runs, and its
+    /// high watermark has caught up with the start of its epoch.
+    pub fn partition_readable(&self, tp: Tp) -> bool {
+        let part = self.partition(tp);
+        part.visible_high_watermark().is_some() && part.leader_broker().is_some_and(|b| self.broker_alive(b))
+    }
+
+    // ----- produce and replicate -------------------------------------------------------------
+
+    /// A produce request reaches the leaders of its batches' partitions: the batches written at
+    /// once are answered together.
+    pub(crate) fn produce_arrive(&mut self, p: u32, batches: Vec<SentBatch>) {
+        let pr = &self.producers[p as usize];
+        let (topic, name, keyer, record_bytes) = (pr.topic, pr.spec.name.clone(), pr.keyer, pr.spec.record_bytes);
+        let mut ready = Vec::new();
+        let mut acks_zero = true;
+        for b in batches {
+            acks_zero &= b.acks == Acks::Zero;
+            let tp = Tp { topic, partition: b.partition };
+            let writer = Writer { index: p, name: &name, keyer, record_bytes };
+            match self.partition_do(tp, |part, ctx, out| part.append(ctx, writer, b, out)) {
+                Ok(Some(ack)) => ready.push(ack),
+                Ok(None) => {}
+                Err(why) => self.produce_failed(p, tp, b, why.text(), false),
+            }
+        }
+        if !acks_zero && !ready.is_empty() {
+            self.after(self.latency(), Action::ProduceAck { producer: p, batches: ready });
+        }
+    }
+
+    /// Every follower starts fetching from its leader.
+    pub(crate) fn start_followers(&mut self) {
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.start_followers(ctx, out));
+        }
+    }
+
+    /// Leaders drop followers not caught up for `replica.lag.time.max.ms`; the check runs every
+    /// half of it.
+    pub(crate) fn isr_check(&mut self) {
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.isr_check(ctx, out));
+        }
+        self.after((self.cluster.replica_lag_time_max_ms / 2).max(1), Action::IsrCheck);
+    }
+
+    /// Every live broker applies retention to its own replicas.
+    pub(crate) fn retention_check(&mut self) {
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.apply_retention(ctx, out));
+        }
+        let every = self.cluster.retention_check_interval_ms.max(1);
+        self.after(every, Action::RetentionCheck);
+    }
+
+    /// Lets partition `tp` handle something and carries out what it did.
+    pub(crate) fn partition_do<R>(
+        &mut self,
+        tp: Tp,
+        f: impl FnOnce(&mut Partition, &replication::Ctx, &mut replication::Out) -> R,
+    ) -> R {
+        let mut out = replication::Out::default();
+        let Sim { topics, brokers, cluster, now, .. } = self;
+        let topic = &mut topics[tp.topic as usize];
+        let ctx = replication::Ctx {
+            now: *now,
+            tp,
+            spec: &topic.spec,
+            log_config: topic.log_config,
+            brokers,
+            latency: cluster.latency_ms,
+            replica_lag_time_max_ms: cluster.replica_lag_time_max_ms,
+            unclean_leader_election: cluster.unclean_leader_election,
+        };
+        let result = f(&mut topic.partitions[tp.partition as usize], &ctx, &mut out);
+        self.apply_partition(tp, out);
+        result
+    }
+
+    /// Carries out what a partition did, in order.
+    fn apply_partition(&mut self, tp: Tp, out: replication::Out) {
+        for effect in out.effects {
+            match effect {
+                replication::Effect::ToReplica { delay, replica, msg } => {
+                    self.after(delay, Action::ToReplica { tp, replica, msg })
+                }
+                replication::Effect::Ack { producer, ack } => {
+                    self.after(self.latency(), Action::ProduceAck { producer, batches: vec![ack] })
+                }
+                replication::Effect::Failed { producer, batch, error, written } => {
+                    self.produce_failed(producer, tp, batch, error, written)
+                }
+                replication::Effect::Event(kind) => self.emit(kind),
+                replication::Effect::HighWatermarkMoved => self.wake_fetches(tp),
+            }
+        }
+    }
+
+    /// Consumer fetches parked at `tp` look again.
+    fn wake_fetches(&mut self, tp: Tp) {
+        let waiters = std::mem::take(&mut self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters);
+        for (c, inc, fetch_id) in waiters {
+            if self.consumers[c as usize].is_live(inc) {
+                self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));
+            }
+        }
+    }
+
+    // ----- brokers come and go: the controller -----------------------------------------------
+
+    pub(crate) fn crash_broker(&mut self, broker: u32) {
+        self.brokers[broker as usize - 1].alive = false;
+        self.emit(EventKind::BrokerCrashed { broker });
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker, out));
+        }
+        let b = &mut self.brokers[broker as usize - 1];
+        b.inc += 1;
+        let inc = b.inc;
+        let timeout = self.cluster.broker_session_timeout_ms;
+        self.after(timeout, Action::BrokerFenced { broker, inc });
+    }
+
+    /// The controller notices a crash (the broker's session ran out) and fences the broker,
+    /// unless it has restarted since.
+    pub(crate) fn broker_fenced(&mut self, broker: u32, inc: u32) {
+        let b = &self.brokers[broker as usize - 1];
+        if !b.alive && !b.fenced && b.inc == inc {
+            self.fence(broker);
+        }
+    }
+
+    fn fence(&mut self, broker: u32) {
+        self.brokers[broker as usize - 1].fenced = true;
+        self.emit(EventKind::BrokerFenced { broker });
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
+        }
+        self.move_coordinators();
+    }
+
+    pub(crate) fn restart_broker(&mut self, broker: u32) {
+        if !self.brokers[broker as usize - 1].fenced {
+            // Back before the controller noticed: it re-registers with a new epoch, which
+            // fences the old incarnation first.
+            self.fence(broker);
+        }
+        let b = &mut self.brokers[broker as usize - 1];
+        b.alive = true;
+        b.fenced = false;
+        self.emit(EventKind::BrokerStarted { broker });
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker, out));
+        }
+        self.move_coordinators();
+    }
+
+    // ----- group coordinators ----------------------------------------------------------------
+
+    /// The broker hosting `group`'s coordinator, if any broker can.
+    pub fn coordinator_of(&self, group: &str) -> Option<u32> {
+        self.offsets_leaders.get(offsets_partition(group) as usize).copied().flatten()
+    }
+
+    pub(crate) fn coordinator_available(&self, group: &str) -> bool {
+        self.coordinator_of(group).is_some_and(|b| self.broker_alive(b))
+    }
+
+    /// The group a coordinator-bound request or timer belongs to.
+    pub(crate) fn coordinator_group<'a>(&'a self, action: &'a Action) -> Option<&'a str> {
+        match action {
+            Action::ToCoordinator { group, .. } | Action::CoordinatorTimer { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+
+    /// Keeps a request until the group has a coordinator again (one heartbeat per consumer).
+    pub(crate) fn hold_for_coordinator(&mut self, group: String, action: Action) {
+        let held = self.coordinator_backlog.entry(group).or_default();
+        let heartbeat = |a: &Action| match a {
+            Action::ToCoordinator { from, request: Request::Heartbeat { .. }, .. } => Some(from.consumer),
+            _ => None,
+        };
+        if let Some(c) = heartbeat(&action) {
+            held.retain(|a| heartbeat(a) != Some(c));
+        }
+        held.push(action);
+    }
+
+    /// After a broker comes or goes: each `__consumer_offsets` partition led by a fenced broker
+    /// moves to its first live replica; groups whose coordinator moved carry on there.
+    fn move_coordinators(&mut self) {
+        let mut moved = Vec::new();
+        for p in 0..OFFSETS_PARTITIONS as usize {
+            let current = self.offsets_leaders[p];
+            let keep = current.is_some_and(|b| !self.brokers[b as usize - 1].fenced);
+            if keep {
+                continue;
+            }
+            let next = self.offsets_replicas[p].iter().copied().find(|&b| {
+                let br = &self.brokers[b as usize - 1];
+                br.alive && !br.fenced
+            });
+            if next != current {
+                self.offsets_leaders[p] = next;
+                moved.push(p as u32);
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        let groups = self.group_names();
+        for g in groups {
+            if moved.contains(&offsets_partition(&g)) {
+                let broker = self.coordinator_of(&g);
+                self.emit(EventKind::CoordinatorMoved { group: g.clone(), broker });
+                if broker.is_some() {
+                    self.coordinator_loaded(&g);
+                }
+            }
+        }
+    }
+
+    /// A coordinator takes a group over: members get fresh session timers, a rebalance in
+    /// progress gets a fresh deadline, and requests held meanwhile are sent to it.
+    fn coordinator_loaded(&mut self, group: &str) {
+        let broker = self.coordinator_of(group).expect("a coordinator was found");
+        self.coordinator_load(group);
+        let held = self.coordinator_backlog.remove(group).unwrap_or_default();
+        let mut told = Vec::new();
+        for action in held {
+            // Each consumer that was waiting finds the coordinator (a LeaveGroup of a closed
+            // one is just delivered).
+            let consumer = match &action {
+                Action::ToCoordinator { from, request, .. } if !matches!(request, Request::Leave { .. }) => {
+                    Some(from.consumer)
+                }
+                _ => None,
+            };
+            if let Some(c) = consumer.filter(|c| !told.contains(c)) {
+                told.push(c);
+                let name = self.consumers[c.ix()].spec.name.clone();
+                self.emit(EventKind::FindCoordinator { consumer: name, group: group.to_string(), broker });
+            }
+            self.after(self.latency(), action);
+        }
+    }
+}
