@@ -62,7 +62,7 @@ pub struct SentBatch {
 
 /// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
 /// `ProduceResponse` base offset), in which leader epoch the leader answered.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchAck {
     pub partition: u32,
     pub first_seq: u64,

@@ -610,3 +610,463 @@ impl Partition {
         self.advance_hw(ctx, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each transition of one partition's replication, message by message, as Kafka's
+    //! PartitionTest, ReplicaManagerTest and the KIP-101/KIP-279 truncation cases exercise them.
+
+    use super::*;
+    use crate::sim::cluster::Broker;
+
+    /// A partition of topic `t` on brokers 1, 2, 3 (min.insync.replicas 2), its brokers, a clock.
+    struct Harness {
+        part: Partition,
+        spec: TopicSpec,
+        brokers: Vec<Broker>,
+        now: SimTime,
+        unclean: bool,
+        /// Replica messages sent and not yet delivered, in order.
+        wire: Vec<(usize, ReplicaMsg)>,
+        next_seq: u64,
+    }
+
+    const LAG: u64 = 30_000;
+
+    fn batch(acks: Acks, producer_id: Option<u32>, prev_seq: Option<u64>, first_seq: u64, count: u32) -> SentBatch {
+        SentBatch {
+            partition: 0,
+            prev_seq,
+            first_seq,
+            last_seq: first_seq + u64::from(count) - 1,
+            count,
+            created: SimTime::ZERO,
+            attempt: 1,
+            in_flight: true,
+            acks,
+            producer_id,
+            maybe_written: false,
+        }
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            Harness {
+                part: Partition::new(&[1, 2, 3]),
+                spec: TopicSpec {
+                    name: "t".into(),
+                    partitions: 1,
+                    replication_factor: 3,
+                    min_insync_replicas: 2,
+                    ..TopicSpec::default()
+                },
+                brokers: (1..=3).map(|id| Broker { id, alive: true, inc: 0, fenced: false, delay_ms: 0 }).collect(),
+                now: SimTime(0),
+                unclean: false,
+                wire: Vec::new(),
+                next_seq: 0,
+            }
+        }
+
+        /// Runs a handler; keeps the replica messages it sends on the wire and returns the rest.
+        fn run<R>(&mut self, f: impl FnOnce(&mut Partition, &Ctx, &mut Out) -> R) -> (R, Vec<Effect>) {
+            let mut out = Out::default();
+            let ctx = Ctx {
+                now: self.now,
+                tp: Tp { topic: 0, partition: 0 },
+                spec: &self.spec,
+                log_config: LogConfig {
+                    retention_ms: self.spec.retention_ms,
+                    retention_bytes: self.spec.retention_bytes,
+                    segment_bytes: self.spec.segment_bytes,
+                    segment_ms: self.spec.segment_ms,
+                },
+                brokers: &self.brokers,
+                latency: 1,
+                replica_lag_time_max_ms: LAG,
+                unclean_leader_election: self.unclean,
+            };
+            let r = f(&mut self.part, &ctx, &mut out);
+            let mut rest = Vec::new();
+            for e in out.effects {
+                match e {
+                    Effect::ToReplica { replica, msg, .. } => self.wire.push((replica, msg)),
+                    e => rest.push(e),
+                }
+            }
+            (r, rest)
+        }
+
+        /// A producer's batch of `count` records (acks as given, no idempotence).
+        fn produce(&mut self, acks: Acks, count: u32) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
+            let b = batch(acks, None, None, self.next_seq, count);
+            self.next_seq += u64::from(count);
+            self.append(b)
+        }
+
+        fn append(&mut self, b: SentBatch) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
+            let w = Writer { index: 0, name: "p", keyer: 0, record_bytes: 100 };
+            self.run(|p, ctx, out| p.append(ctx, w, b, out))
+        }
+
+        /// Delivers replica messages until none is left (or only those for `except`'s broker,
+        /// which are dropped): every follower catches up and parks. Returns the other effects.
+        fn replicate_except(&mut self, except: Option<u32>) -> Vec<Effect> {
+            let mut rest = Vec::new();
+            for _ in 0..1_000 {
+                if self.wire.is_empty() {
+                    return rest;
+                }
+                let (r, msg) = self.wire.remove(0);
+                if except == Some(self.part.replicas[r].broker) {
+                    continue;
+                }
+                rest.extend(self.run(|p, ctx, out| p.on_replica_msg(ctx, r, msg, out)).1);
+            }
+            panic!("replication did not settle");
+        }
+
+        fn replicate(&mut self) -> Vec<Effect> {
+            self.replicate_except(None)
+        }
+
+        fn crash(&mut self, broker: u32) -> Vec<Effect> {
+            self.brokers[broker as usize - 1].alive = false;
+            self.run(|p, _, out| p.on_broker_crashed(broker, out)).1
+        }
+
+        fn fence(&mut self, broker: u32) -> Vec<Effect> {
+            self.brokers[broker as usize - 1].fenced = true;
+            self.run(|p, ctx, out| p.on_broker_fenced(ctx, broker, out)).1
+        }
+
+        fn restart(&mut self, broker: u32) -> Vec<Effect> {
+            let b = &mut self.brokers[broker as usize - 1];
+            b.alive = true;
+            b.fenced = false;
+            self.run(|p, ctx, out| p.on_broker_restarted(ctx, broker, out)).1
+        }
+
+        fn log_end(&self, broker: u32) -> u64 {
+            self.part.replicas.iter().find(|r| r.broker == broker).unwrap().log.log_end_offset()
+        }
+    }
+
+    fn acks(effects: &[Effect]) -> Vec<u64> {
+        effects
+            .iter()
+            .filter_map(|e| if let Effect::Ack { ack, .. } = e { Some(ack.base_offset) } else { None })
+            .collect()
+    }
+
+    fn failures(effects: &[Effect]) -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| if let Effect::Failed { error, .. } = e { Some(error.clone()) } else { None })
+            .collect()
+    }
+
+    fn events(effects: &[Effect]) -> Vec<&EventKind> {
+        effects.iter().filter_map(|e| if let Effect::Event(k) = e { Some(k) } else { None }).collect()
+    }
+
+    fn isr_events(effects: &[Effect]) -> Vec<(Vec<u32>, String)> {
+        events(effects)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::IsrChanged { isr, reason, .. } => Some((isr.clone(), reason.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn followers_start_fetching_and_park_at_the_leader_when_caught_up() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        assert_eq!(h.wire.iter().map(|(r, _)| *r).collect::<Vec<_>>(), [1, 2]);
+        assert!(h.replicate().is_empty());
+        assert!(h.part.replicas[1].parked && h.part.replicas[2].parked);
+    }
+
+    #[test]
+    fn acks_1_is_answered_at_once_and_consumers_wait_for_the_high_watermark() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        let (ack, effects) = h.produce(Acks::One, 5);
+        let ack = ack.unwrap().unwrap();
+        assert_eq!((ack.base_offset, ack.leader_epoch), (0, 0));
+        assert!(matches!(events(&effects)[..], [EventKind::Appended { base_offset: 0, records: 5, .. }]));
+        assert_eq!(h.part.high_watermark, 0, "not replicated yet");
+        assert_eq!(h.wire.len(), 2, "both parked followers are answered");
+        // The followers copy the batch; their next fetches move the high watermark.
+        let effects = h.replicate();
+        assert_eq!(h.part.high_watermark, 5);
+        assert!(effects.iter().any(|e| matches!(e, Effect::HighWatermarkMoved)));
+        assert_eq!((h.log_end(2), h.log_end(3)), (5, 5));
+        assert_eq!(h.part.replicas[1].hw, 5, "followers learn the high watermark from the leader");
+    }
+
+    #[test]
+    fn acks_all_is_answered_once_the_whole_isr_has_the_batch() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        let (ack, _) = h.produce(Acks::All, 3);
+        assert_eq!(ack, Ok(None));
+        let effects = h.replicate();
+        assert_eq!(acks(&effects), [0]);
+        assert_eq!(h.part.acked.distinct_in(0, u64::MAX), 3);
+    }
+
+    #[test]
+    fn a_single_replica_answers_acks_all_at_once() {
+        let mut h = Harness::new();
+        h.part = Partition::new(&[1]);
+        h.spec.min_insync_replicas = 1;
+        let (ack, effects) = h.produce(Acks::All, 2);
+        assert_eq!(ack.unwrap().unwrap().base_offset, 0);
+        assert!(
+            !events(&effects).iter().any(|k| matches!(k, EventKind::HighWatermark { .. })),
+            "one replica: no event"
+        );
+        assert!(effects.iter().any(|e| matches!(e, Effect::HighWatermarkMoved)));
+    }
+
+    #[test]
+    fn acks_0_is_never_answered() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        assert_eq!(h.produce(Acks::Zero, 2).0, Ok(None));
+        assert!(acks(&h.replicate()).is_empty());
+    }
+
+    #[test]
+    fn a_follower_behind_for_replica_lag_time_max_leaves_the_isr_and_acks_all_is_refused_below_min_isr() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::One, 4);
+        // Broker 2 stops fetching (slow or partitioned): the answer to its fetch never arrives.
+        // Broker 3 copies the batch and parks, caught up.
+        h.replicate_except(Some(2));
+        h.now = SimTime(LAG);
+        let (_, effects) = h.run(|p, ctx, out| p.isr_check(ctx, out));
+        assert!(isr_events(&effects).is_empty(), "not yet: {effects:?}");
+        h.now = SimTime(LAG + 1);
+        let (_, effects) = h.run(|p, ctx, out| p.isr_check(ctx, out));
+        assert_eq!(
+            isr_events(&effects),
+            [(vec![1, 3], "broker(s) [2] not caught up for replica.lag.time.max.ms (30000 ms)".to_string())]
+        );
+        assert_eq!(h.part.high_watermark, 4, "the high watermark no longer waits for broker 2");
+        assert!(effects.iter().any(|e| matches!(e, Effect::HighWatermarkMoved)));
+        // One more out and acks=all is refused: the ISR is below min.insync.replicas.
+        h.part.isr = vec![1];
+        let (refused, _) = h.produce(Acks::All, 1);
+        assert_eq!(refused, Err(Refused::NotEnoughReplicas { isr: 1, min: 2 }));
+    }
+
+    #[test]
+    fn writes_waiting_when_the_isr_shrinks_below_min_isr_fail_after_the_append() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        let (ack, _) = h.produce(Acks::All, 2);
+        assert_eq!(ack, Ok(None));
+        h.wire.clear(); // the followers never get it
+        h.now = SimTime(LAG + 1);
+        h.part.replicas[1].parked = false;
+        h.part.replicas[2].parked = false;
+        let (_, effects) = h.run(|p, ctx, out| p.isr_check(ctx, out));
+        assert_eq!(isr_events(&effects)[0].0, [1]);
+        assert_eq!(failures(&effects), ["NOT_ENOUGH_REPLICAS_AFTER_APPEND: the ISR shrank to 1"]);
+        assert!(matches!(
+            effects.iter().find(|e| matches!(e, Effect::Failed { .. })),
+            Some(Effect::Failed { written: true, .. })
+        ));
+    }
+
+    #[test]
+    fn a_follower_that_catches_up_rejoins_the_isr() {
+        let mut h = Harness::new();
+        h.part.isr = vec![1, 2];
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        let effects = h.replicate();
+        assert_eq!(isr_events(&effects), [(vec![1, 2, 3], "broker 3 caught up".to_string())]);
+    }
+
+    #[test]
+    fn the_idempotent_leader_answers_a_retried_batch_with_its_first_offset_and_refuses_a_gap() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        let first = batch(Acks::One, Some(7), None, 0, 3);
+        assert_eq!(h.append(first).0.unwrap().unwrap().base_offset, 0);
+        h.produce(Acks::One, 2); // another producer's records in between
+        let (again, effects) = h.append(first);
+        assert_eq!(again.unwrap().unwrap().base_offset, 0);
+        assert!(matches!(events(&effects)[..], [EventKind::DuplicateIgnored { first_seq: 0, last_seq: 2, .. }]));
+        assert_eq!(h.log_end(1), 5, "written once");
+        // Sequence 3..=4 went missing: 5..=6 must wait for it.
+        let gap = batch(Acks::One, Some(7), Some(4), 5, 2);
+        assert_eq!(h.append(gap).0, Err(Refused::OutOfOrder));
+        let next = batch(Acks::One, Some(7), Some(2), 3, 2);
+        assert_eq!(h.append(next).0.unwrap().unwrap().base_offset, 5);
+    }
+
+    #[test]
+    fn a_leader_crash_fails_waiting_writes_and_drops_replication_in_flight() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::All, 2);
+        assert!(!h.wire.is_empty());
+        let effects = h.crash(1);
+        assert_eq!(failures(&effects), ["NETWORK_EXCEPTION: leader broker 1 is down"]);
+        // Messages of the old fetches are dropped.
+        let effects = h.replicate();
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(h.log_end(2), 0);
+        let (refused, _) = h.produce(Acks::One, 1);
+        assert_eq!(refused, Err(Refused::LeaderDown(1)));
+    }
+
+    #[test]
+    fn fencing_the_leader_elects_the_first_live_isr_replica_with_a_new_epoch() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::All, 4);
+        h.replicate();
+        h.crash(1);
+        let effects = h.fence(1);
+        let elected: Vec<_> = events(&effects)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::LeaderElected { leader, leader_epoch, isr, unclean, lost_acked, .. } => {
+                    Some((*leader, *leader_epoch, isr.clone(), *unclean, *lost_acked))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(elected, [(Some(2), 1, vec![2, 3], false, 0)]);
+        assert_eq!(isr_events(&effects), [(vec![2, 3], "broker 1 fenced".to_string())]);
+        assert_eq!(h.part.leader_broker(), Some(2));
+        assert_eq!(h.part.epoch_start_offset, 4);
+        assert_eq!(h.part.visible_high_watermark(), Some(4));
+        let (ack, _) = h.produce(Acks::One, 1);
+        assert_eq!(ack.unwrap().unwrap().leader_epoch, 1);
+    }
+
+    #[test]
+    fn a_new_leader_hides_its_high_watermark_until_it_reaches_the_start_of_its_epoch() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::One, 3);
+        // The followers copy the batch, but the leader crashes before they learn the new high
+        // watermark: broker 2 has 3 records and a high watermark of 0.
+        let (r, msg) = h.wire.remove(0);
+        h.run(|p, ctx, out| p.on_replica_msg(ctx, r, msg, out));
+        h.wire.clear();
+        h.crash(1);
+        h.fence(1);
+        assert_eq!(h.part.leader_broker(), Some(2));
+        assert_eq!((h.part.high_watermark, h.part.epoch_start_offset), (0, 3));
+        assert_eq!(h.part.visible_high_watermark(), None, "KIP-207: OFFSET_NOT_AVAILABLE until then");
+        h.replicate();
+        assert_eq!(h.part.visible_high_watermark(), Some(3));
+    }
+
+    #[test]
+    fn with_no_live_isr_replica_the_partition_goes_offline_unless_election_may_be_unclean() {
+        for unclean in [false, true] {
+            let mut h = Harness::new();
+            h.unclean = unclean;
+            h.run(|p, ctx, out| p.start_followers(ctx, out));
+            h.replicate();
+            h.produce(Acks::One, 2);
+            h.replicate();
+            // Broker 3 falls out of the ISR, then the leader takes more acks=1 writes alone.
+            h.part.isr = vec![1, 2];
+            h.crash(3);
+            h.fence(3);
+            h.crash(2);
+            h.fence(2);
+            h.produce(Acks::One, 5);
+            h.restart(3);
+            h.crash(1);
+            let effects = h.fence(1);
+            if unclean {
+                assert_eq!(h.part.leader_broker(), Some(3));
+                assert_eq!(h.part.isr, [3]);
+                let lost = events(&effects).iter().find_map(|k| match k {
+                    EventKind::LeaderElected { unclean: true, lost_acked, .. } => Some(*lost_acked),
+                    _ => None,
+                });
+                assert_eq!(lost, Some(5), "the acknowledged records only broker 1 had are gone");
+                assert_eq!(h.part.lost_acked, 5);
+            } else {
+                assert_eq!(h.part.leader, None);
+                assert_eq!(h.part.isr, [1], "the last ISR member stays, for a clean election later");
+                assert_eq!(h.produce(Acks::One, 1).0, Err(Refused::Offline));
+                // Broker 1 returns: it leads again, with everything it had.
+                h.restart(1);
+                assert_eq!(h.part.leader_broker(), Some(1));
+                assert_eq!(h.part.lost_acked, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_returning_leader_truncates_what_it_wrote_alone_before_it_catches_up() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::One, 2);
+        h.replicate();
+        // Broker 1 takes 3 more records alone, then crashes; broker 2 leads in epoch 1.
+        h.produce(Acks::One, 3);
+        h.wire.clear();
+        h.crash(1);
+        h.fence(1);
+        h.produce(Acks::One, 1);
+        h.replicate();
+        assert_eq!((h.log_end(1), h.log_end(2)), (5, 3));
+        let effects = h.restart(1);
+        assert!(effects.is_empty());
+        let effects = h.replicate();
+        let truncated: Vec<_> = events(&effects)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::Truncated { broker, from, to, .. } => Some((*broker, *from, *to)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(truncated, [(1, 5, 2)], "back to where epoch 0 ended on the new leader");
+        assert_eq!(h.log_end(1), 3, "then it copies the new leader's record");
+        assert_eq!(isr_events(&effects).last().unwrap().0, [2, 3, 1]);
+    }
+
+    #[test]
+    fn retention_is_applied_by_live_brokers_and_reported_for_the_leader() {
+        let mut h = Harness::new();
+        h.spec.retention_ms = Some(1_000);
+        h.spec.segment_ms = 10;
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.produce(Acks::One, 2);
+        h.replicate();
+        h.now = SimTime(20);
+        h.produce(Acks::One, 1); // rolls a new segment
+        h.replicate();
+        h.brokers[2].alive = false;
+        h.now = SimTime(5_000);
+        let (_, effects) = h.run(|p, ctx, out| p.apply_retention(ctx, out));
+        assert!(matches!(events(&effects)[..], [EventKind::RetentionDeleted { records: 2, log_start_offset: 2, .. }]));
+        assert_eq!(h.part.replicas[1].log.log_start_offset(), 2);
+        assert_eq!(h.part.replicas[2].log.log_start_offset(), 0, "a dead broker deletes nothing");
+    }
+}
