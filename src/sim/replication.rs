@@ -704,6 +704,13 @@ mod tests {
             self.append(b)
         }
 
+        /// A batch the leader must take.
+        fn write(&mut self, acks: Acks, count: u32) -> Vec<Effect> {
+            let (result, effects) = self.produce(acks, count);
+            assert!(result.is_ok(), "{result:?}");
+            effects
+        }
+
         fn append(&mut self, b: SentBatch) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
             let w = Writer { index: 0, name: "p", keyer: 0, record_bytes: 100 };
             self.run(|p, ctx, out| p.append(ctx, w, b, out))
@@ -847,7 +854,7 @@ mod tests {
         let mut h = Harness::new();
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::One, 4);
+        h.write(Acks::One, 4);
         // Broker 2 stops fetching (slow or partitioned): the answer to its fetch never arrives.
         // Broker 3 copies the batch and parks, caught up.
         h.replicate_except(Some(2));
@@ -904,7 +911,7 @@ mod tests {
         h.replicate();
         let first = batch(Acks::One, Some(7), None, 0, 3);
         assert_eq!(h.append(first).0.unwrap().unwrap().base_offset, 0);
-        h.produce(Acks::One, 2); // another producer's records in between
+        h.write(Acks::One, 2); // another producer's records in between
         let (again, effects) = h.append(first);
         assert_eq!(again.unwrap().unwrap().base_offset, 0);
         assert!(matches!(events(&effects)[..], [EventKind::DuplicateIgnored { first_seq: 0, last_seq: 2, .. }]));
@@ -921,7 +928,7 @@ mod tests {
         let mut h = Harness::new();
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::All, 2);
+        h.write(Acks::All, 2);
         assert!(!h.wire.is_empty());
         let effects = h.crash(1);
         assert_eq!(failures(&effects), ["NETWORK_EXCEPTION: leader broker 1 is down"]);
@@ -938,7 +945,7 @@ mod tests {
         let mut h = Harness::new();
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::All, 4);
+        h.write(Acks::All, 4);
         h.replicate();
         h.crash(1);
         let effects = h.fence(1);
@@ -965,7 +972,7 @@ mod tests {
         let mut h = Harness::new();
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::One, 3);
+        h.write(Acks::One, 3);
         // The followers copy the batch, but the leader crashes before they learn the new high
         // watermark: broker 2 has 3 records and a high watermark of 0.
         let (r, msg) = h.wire.remove(0);
@@ -987,7 +994,7 @@ mod tests {
             h.unclean = unclean;
             h.run(|p, ctx, out| p.start_followers(ctx, out));
             h.replicate();
-            h.produce(Acks::One, 2);
+            h.write(Acks::One, 2);
             h.replicate();
             // Broker 3 falls out of the ISR, then the leader takes more acks=1 writes alone.
             h.part.isr = vec![1, 2];
@@ -995,7 +1002,7 @@ mod tests {
             h.fence(3);
             h.crash(2);
             h.fence(2);
-            h.produce(Acks::One, 5);
+            h.write(Acks::One, 5);
             h.restart(3);
             h.crash(1);
             let effects = h.fence(1);
@@ -1025,14 +1032,14 @@ mod tests {
         let mut h = Harness::new();
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::One, 2);
+        h.write(Acks::One, 2);
         h.replicate();
         // Broker 1 takes 3 more records alone, then crashes; broker 2 leads in epoch 1.
-        h.produce(Acks::One, 3);
+        h.write(Acks::One, 3);
         h.wire.clear();
         h.crash(1);
         h.fence(1);
-        h.produce(Acks::One, 1);
+        h.write(Acks::One, 1);
         h.replicate();
         assert_eq!((h.log_end(1), h.log_end(2)), (5, 3));
         let effects = h.restart(1);
@@ -1057,10 +1064,10 @@ mod tests {
         h.spec.segment_ms = 10;
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         h.replicate();
-        h.produce(Acks::One, 2);
+        h.write(Acks::One, 2);
         h.replicate();
         h.now = SimTime(20);
-        h.produce(Acks::One, 1); // rolls a new segment
+        h.write(Acks::One, 1); // rolls a new segment
         h.replicate();
         h.brokers[2].alive = false;
         h.now = SimTime(5_000);
