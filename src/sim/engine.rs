@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::brokers::OFFSETS_PARTITIONS;
 use super::cluster::View;
 use super::command::Command;
-use super::config::{check_ms, limits, ClusterSpec, ConsumerSpec};
+use super::config::ClusterSpec;
 use super::consumer::{self, Consumer, ConsumerStatus};
 use super::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use super::event::{Event, EventKind, Trace};
@@ -23,7 +23,6 @@ use super::ranges::RangeCounts;
 use super::replication::ReplicaMsg;
 use super::scenario::Scenario;
 use super::sort;
-use super::text::quoted;
 use super::time::SimTime;
 
 pub use super::cluster::{Broker, Partition, Replica, Topic};
@@ -387,13 +386,6 @@ impl Sim {
         self.consumers.iter().position(|c| c.spec.name == name).map(|i| i as u32)
     }
 
-    fn broker_of(&self, id: u32) -> Result<usize, String> {
-        if id == 0 || id as usize > self.brokers.len() {
-            return Err(format!("no broker {id} (brokers are 1 to {})", self.brokers.len()));
-        }
-        Ok(id as usize - 1)
-    }
-
     pub fn partition(&self, tp: Tp) -> &Partition {
         &self.topics[tp.topic as usize].partitions[tp.partition as usize]
     }
@@ -615,226 +607,6 @@ impl Sim {
                     self.deliveries.entry(&group, tp).first_position.get_or_insert(offset);
                 }
             }
-        }
-    }
-
-    /// Adds a consumer (launched at once if its spec says it runs).
-    pub(crate) fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<u32, String> {
-        spec.validate()?;
-        if self.consumers.len() >= limits::MAX_CLIENTS {
-            return Err("too many consumers".into());
-        }
-        if self.consumer_index(&spec.name).is_some() {
-            return Err(format!("a consumer named {} already exists", quoted(&spec.name)));
-        }
-        let mut topics = Vec::new();
-        for name in &spec.topics {
-            let t = self.topic_index(name).ok_or(format!("no topic named {}", quoted(name)))?;
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
-        sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
-        let client_id = consumer::next_client_id(&mut self.client_counters, &spec.group);
-        let running = spec.running;
-        let index = self.consumers.len() as u32;
-        self.consumers.push(Consumer::new(spec, topics, client_id));
-        if running {
-            self.push(self.now, Action::LaunchConsumer { consumer: index });
-        }
-        Ok(index)
-    }
-
-    fn reject(&mut self, command: Command, reason: impl Into<String>) {
-        self.emit(EventKind::CommandRejected { command, reason: reason.into() });
-    }
-
-    fn handle_command(&mut self, cmd: Command) {
-        let original = cmd.clone();
-        let producer_of =
-            |sim: &Sim, name: &str| sim.producer_index(name).ok_or(format!("no producer named {}", quoted(name)));
-        let consumer_of =
-            |sim: &Sim, name: &str| sim.consumer_index(name).ok_or(format!("no consumer named {}", quoted(name)));
-        let result: Result<(), String> = match cmd {
-            Command::Produce { producer, count } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
-                    return Err(format!("{producer} was removed"));
-                }
-                if count == 0 || count > limits::MAX_PRODUCE_COUNT {
-                    return Err(format!("count must be 1 to {}", limits::MAX_PRODUCE_COUNT));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.produce(p, count);
-                Ok(())
-            }),
-            Command::SetRate { producer, per_sec } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
-                    return Err(format!("{producer} was removed"));
-                }
-                if per_sec > limits::MAX_RATE_PER_SEC {
-                    return Err(format!("rate must be at most {} records/s", limits::MAX_RATE_PER_SEC));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.set_rate(p, per_sec);
-                Ok(())
-            }),
-            Command::SetKeys { producer, keys } => producer_of(self, &producer).and_then(|p| {
-                keys.validate()?;
-                self.emit(EventKind::Command { command: original.clone() });
-                self.set_keys(p, keys);
-                Ok(())
-            }),
-            Command::AddProducer { spec } => {
-                self.add_producer(spec).map(|_| self.emit(EventKind::Command { command: original.clone() }))
-            }
-            Command::AddConsumer { spec } => {
-                self.add_consumer(spec).map(|_| self.emit(EventKind::Command { command: original.clone() }))
-            }
-            Command::CrashConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].status != ConsumerStatus::Running {
-                    return Err(format!("{consumer} is not running"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumer_do(c, |con, ctx, out| con.crash(ctx, out));
-                Ok(())
-            }),
-            Command::StopConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                let con = &self.consumers[c as usize];
-                if con.status != ConsumerStatus::Running {
-                    return Err(format!("{consumer} is not running"));
-                }
-                if con.stopping && !con.restart {
-                    return Err(format!("{consumer} is already stopping (it finishes the batch in hand first)"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                // Stopping already, to start again: it stays stopped instead.
-                self.consumers[c as usize].restart = false;
-                self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
-                Ok(())
-            }),
-            Command::StartConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                let con = &self.consumers[c as usize];
-                if con.removed {
-                    return Err(format!("{consumer} was removed"));
-                }
-                if con.status == ConsumerStatus::Running && (!con.stopping || con.restart) {
-                    return Err(format!("{consumer} is already running"));
-                }
-                let closing = con.status == ConsumerStatus::Running;
-                self.emit(EventKind::Command { command: original.clone() });
-                if closing {
-                    // Still closing (finishing its batch): it starts again once closed.
-                    self.consumers[c as usize].restart = true;
-                } else {
-                    self.consumer_do(c, |con, ctx, out| con.start(ctx, out));
-                }
-                Ok(())
-            }),
-            Command::SetProcessingTime { consumer, ms } => consumer_of(self, &consumer).and_then(|c| {
-                if ms > 600_000 {
-                    return Err("processing time must be at most 10 minutes per record".into());
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.processing_ms = ms;
-                Ok(())
-            }),
-            Command::SetPriority { consumer, enabled } => consumer_of(self, &consumer).map(|c| {
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.priority = enabled;
-            }),
-            Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
-                super::config::check_name("group", &group)?;
-                if self.consumers[c as usize].removed {
-                    return Err(format!("{consumer} was removed"));
-                }
-                let con = &self.consumers[c as usize];
-                if con.moving_to.as_ref().unwrap_or(&con.spec.group) == &group {
-                    let verb = if con.moving_to.is_some() { "already moving to" } else { "already in" };
-                    return Err(format!("{consumer} is {verb} {group}"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumer_do(c, |con, ctx, out| con.move_to(ctx, &group, out));
-                Ok(())
-            }),
-            Command::ConfigureConsumer { consumer, setting } => consumer_of(self, &consumer).and_then(|c| {
-                let mut spec = self.consumers[c as usize].spec.clone();
-                match setting {
-                    super::command::ConsumerSetting::AutoOffsetReset(r) => spec.auto_offset_reset = r,
-                    super::command::ConsumerSetting::Assignor(a) => spec.assignor = a,
-                    super::command::ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
-                }
-                spec.validate()?;
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].pending_spec = Some(spec);
-                Ok(())
-            }),
-            Command::RemoveConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].removed {
-                    return Err(format!("{consumer} was removed"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].moving_to = None;
-                self.consumers[c as usize].restart = false;
-                if self.consumers[c as usize].status == ConsumerStatus::Running {
-                    self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
-                }
-                self.consumers[c as usize].removed = true;
-                Ok(())
-            }),
-            Command::RemoveProducer { producer } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
-                    return Err(format!("{producer} was removed"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.remove_producer(p);
-                Ok(())
-            }),
-            Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if !self.brokers[b].alive {
-                    return Err(format!("broker {broker} is not running"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.crash_broker(broker);
-                Ok(())
-            }),
-            Command::RestartBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if self.brokers[b].alive {
-                    return Err(format!("broker {broker} is already running"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.restart_broker(broker);
-                Ok(())
-            }),
-            Command::DelayBroker { broker, ms } => self.broker_of(broker).and_then(|b| {
-                check_ms("delay", ms)?;
-                self.emit(EventKind::Command { command: original.clone() });
-                self.brokers[b].delay_ms = ms;
-                Ok(())
-            }),
-            // Fixed when a producer is built: a change builds a new one (see producer.rs).
-            Command::SetAcks { producer, acks } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
-                    return Err(format!("{producer} was removed"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.reconfigure_producer(p, Some(acks), None);
-                Ok(())
-            }),
-            Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
-                    return Err(format!("{producer} was removed"));
-                }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.reconfigure_producer(p, None, Some(enabled));
-                Ok(())
-            }),
-            Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
-                self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.commit = mode;
-            }),
-        };
-        if let Err(reason) = result {
-            self.reject(original, reason);
         }
     }
 }

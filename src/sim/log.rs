@@ -5,8 +5,10 @@
 //! [`super::keys`]). Batches live in segments, and retention deletes whole closed segments from
 //! the front, moving the log-start offset forward — as Kafka's log cleaner does with `delete`.
 
-use super::chunks::BatchDeque;
+mod chunks;
+
 use super::time::SimTime;
+use chunks::BatchDeque;
 use std::collections::VecDeque;
 
 /// A record batch as appended to a partition.

@@ -12,9 +12,9 @@
 
 pub mod assign;
 pub mod brokers;
-pub mod chunks;
 pub mod cluster;
 pub mod command;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod consumer;

@@ -10,8 +10,8 @@
 //! takes 3 bytes instead of the 56 of a [`Batch`], which is what keeps an hour of retention for a
 //! thousand batches a second in tens of megabytes.
 
-use super::log::Batch;
-use super::time::SimTime;
+use super::Batch;
+use crate::sim::time::SimTime;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -260,10 +260,6 @@ impl BatchDeque {
 
     pub fn len(&self) -> usize {
         self.frozen_count() * CHUNK - self.skip + self.open.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     pub fn push_back(&mut self, batch: Batch) {
