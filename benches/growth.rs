@@ -20,7 +20,7 @@ fn main() {
     for p in PARTITIONS {
         let mut row = Vec::new();
         for rate in RATES {
-            let scenario = ksim::sim::scenario::stress(3, p, rate, 1);
+            let scenario = ksim::sim::experiments::stress(3, p, rate, 1);
             let mut sim = Sim::new(&scenario, 1).expect("valid");
             let start = Instant::now();
             let mut simulated = 0;

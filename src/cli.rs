@@ -11,7 +11,7 @@ use crate::sim::assign::{self, AssignInput, Subscription};
 use crate::sim::config::Strategy;
 use crate::sim::link::Run;
 use crate::sim::text::{one_line, quoted};
-use crate::sim::{describe, murmur2, report, scenario, time, Scenario, SimTime};
+use crate::sim::{describe, experiments, murmur2, report, teach, time, Scenario, SimTime};
 
 const USAGE: &str = "usage:
   ksim partition --partitions N [--] KEY...
@@ -105,7 +105,7 @@ fn lessons(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     for l in crate::sim::lesson::all() {
         writeln!(out, "{}\t{}", l.id, l.title).map_err(io)?;
     }
-    for s in scenario::all() {
+    for s in experiments::all() {
         writeln!(out, "{}\t{}", s.id, s.title).map_err(io)?;
     }
     Ok(())
@@ -174,7 +174,7 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         }
         run
     } else {
-        let scenario: Scenario = scenario::find(target).ok_or(CliError(format!(
+        let scenario: Scenario = teach::find(target).ok_or(CliError(format!(
             "unknown scenario {} (one of: {})",
             quoted(target),
             scenario_ids()
@@ -226,7 +226,7 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
 
 fn scenario_ids() -> String {
     let lessons = crate::sim::lesson::all().into_iter().map(|l| l.id);
-    lessons.chain(scenario::all().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
+    lessons.chain(experiments::all().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
 }
 
 /// The JSON `ksim assign` reads on stdin.
@@ -368,7 +368,6 @@ fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
         i += 1;
     }
     let id = id.ok_or(CliError(format!("link needs a SCENARIO (one of: {})", scenario_ids())))?;
-    let s =
-        scenario::find(id).ok_or(CliError(format!("unknown scenario {} (one of: {})", quoted(id), scenario_ids())))?;
+    let s = teach::find(id).ok_or(CliError(format!("unknown scenario {} (one of: {})", quoted(id), scenario_ids())))?;
     writeln!(out, "?{}", Run::of_scenario(&s, seed).encode()).map_err(io)
 }

@@ -4,7 +4,7 @@
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, ProducerSpec, Strategy as Assignor};
 use ksim::sim::link::{LinkError, Run};
-use ksim::sim::{scenario, Command, TimedCommand};
+use ksim::sim::{experiments, teach, Command, TimedCommand};
 use proptest::prelude::*;
 
 /// Links written by earlier versions, with the digest each must still give.
@@ -52,7 +52,7 @@ fn command() -> impl Strategy<Value = Command> {
 }
 
 fn run() -> impl Strategy<Value = Run> {
-    let ids: Vec<String> = scenario::builtin().into_iter().map(|s| s.id).collect();
+    let ids: Vec<String> = experiments::builtin().into_iter().map(|s| s.id).collect();
     (
         prop::sample::select(ids),
         any::<u64>(),
@@ -128,7 +128,7 @@ proptest! {
 #[test]
 fn live_commands_and_their_replay_give_the_same_digest() {
     use ksim::sim::{Sim, SimTime};
-    let s = scenario::find("consumer-group").unwrap();
+    let s = teach::find("consumer-group").unwrap();
     let mut live = Sim::new(&Run { commands: vec![], ..Run::of_scenario(&s, 5) }.scenario().unwrap(), 5).unwrap();
     let mut timeline = Vec::new();
     // Apply commands at instants where other actions are due (heartbeats at 3 006 ms, …).
@@ -172,7 +172,7 @@ proptest! {
     ) {
         use ksim::sim::{Sim, SimTime};
         acts.sort_by_key(|(at, _)| *at);
-        let s = scenario::find("consumer-group").unwrap();
+        let s = teach::find("consumer-group").unwrap();
         let start = Run { commands: s.script.clone(), ..Run::of_scenario(&s, seed) };
         let mut live = Sim::new(&start.scenario().unwrap(), seed).unwrap();
         let mut timeline = s.script.clone();
@@ -224,7 +224,7 @@ proptest! {
     ) {
         use ksim::sim::timeline::Timeline;
         // One without a script, one whose script keeps running while the user acts.
-        let s = scenario::find(id).unwrap();
+        let s = teach::find(id).unwrap();
         let mut tl = Timeline::new(Run::of_scenario(&s, seed)).unwrap();
         for m in moves {
             match m {

@@ -5,7 +5,7 @@ use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpe
 use ksim::sim::event::EventKind;
 use ksim::sim::murmur2::partition_for_key;
 use ksim::sim::report::{group_report, records};
-use ksim::sim::{scenario, Command, Scenario, Sim, SimTime, Tp};
+use ksim::sim::{experiments, teach, Command, Scenario, Sim, SimTime, Tp};
 
 fn topic(name: &str, partitions: u32) -> TopicSpec {
     TopicSpec { name: name.into(), partitions, ..TopicSpec::default() }
@@ -157,7 +157,7 @@ fn auto_commit_happens_inside_poll_every_interval() {
 
 #[test]
 fn commit_after_processing_redelivers_what_a_crash_left_uncommitted() {
-    let s = scenario::find("crash-before-commit").unwrap();
+    let s = teach::find("crash-before-commit").unwrap();
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.run_until(SimTime(s.duration_ms));
     let r = group_report(&sim, "my-group");
@@ -167,7 +167,7 @@ fn commit_after_processing_redelivers_what_a_crash_left_uncommitted() {
 
 #[test]
 fn commit_before_processing_loses_what_a_crash_left_unprocessed() {
-    let s = scenario::find("commit-before-processing").unwrap();
+    let s = teach::find("commit-before-processing").unwrap();
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.run_until(SimTime(s.duration_ms));
     let r = group_report(&sim, "my-group");
@@ -176,7 +176,7 @@ fn commit_before_processing_loses_what_a_crash_left_unprocessed() {
 
 #[test]
 fn a_clean_stop_commits_and_a_restart_resumes_there() {
-    let s = scenario::find("offsets").unwrap();
+    let s = teach::find("offsets").unwrap();
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.keep_events(true);
     sim.run_until(SimTime(s.duration_ms));
@@ -207,7 +207,7 @@ fn a_crash_commits_nothing_more() {
 
 #[test]
 fn durability_everything_sent_while_down_arrives_in_order() {
-    let s = scenario::find("durability").unwrap();
+    let s = teach::find("durability").unwrap();
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.keep_events(true);
     sim.run_until(SimTime(s.duration_ms));
@@ -225,7 +225,7 @@ fn durability_everything_sent_while_down_arrives_in_order() {
 
 #[test]
 fn retention_moves_log_start_and_a_late_consumer_resets() {
-    let s = scenario::find("retention").unwrap();
+    let s = teach::find("retention").unwrap();
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.keep_events(true);
     sim.run_until(SimTime(s.duration_ms));
@@ -275,7 +275,7 @@ fn invalid_scenarios_are_errors() {
 
 #[test]
 fn every_builtin_scenario_is_valid_and_runs() {
-    for s in scenario::builtin() {
+    for s in experiments::builtin() {
         let mut sim = Sim::new(&s, 1).unwrap_or_else(|e| panic!("{}: {e}", s.id));
         sim.run_until(SimTime(s.duration_ms));
         assert!(sim.event_count() > 0, "{}", s.id);
@@ -306,7 +306,7 @@ fn consumer_settings_take_effect_at_the_next_start() {
 #[test]
 fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
     use ksim::sim::snapshot::Snapshot;
-    let s = ksim::sim::scenario::find("consumer-group").expect("built in");
+    let s = ksim::sim::teach::find("consumer-group").expect("built in");
     let mut sim = Sim::new(&s, 1).expect("valid");
     sim.keep_events(true);
     sim.run_until(SimTime(10_000));
@@ -333,7 +333,7 @@ fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
 
 #[test]
 fn the_stress_cluster_is_valid_and_busy() {
-    let s = scenario::find("stress").expect("in the menu");
+    let s = teach::find("stress").expect("in the menu");
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.run_until(SimTime(5_000));
     let snap = ksim::sim::snapshot::Snapshot::of(&sim);

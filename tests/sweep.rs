@@ -94,7 +94,7 @@ fn digests() {
         lines.lock().unwrap().push(format!("digest case-{id} {digest}"));
     });
     let mut lines = lines.into_inner().unwrap();
-    for s in ksim::sim::scenario::all().into_iter().filter(|s| s.id != "stress") {
+    for s in ksim::sim::experiments::all().into_iter().filter(|s| s.id != "stress") {
         for seed in 1..=3 {
             let d = Run::of_scenario(&s, seed).replay(None).unwrap().digest();
             lines.push(format!("digest {}-{seed} {d}", s.id));

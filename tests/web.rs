@@ -2,8 +2,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use ksim::sim::link::Run;
-use ksim::sim::scenario;
 use ksim::sim::snapshot::Snapshot;
+use ksim::sim::teach;
 use ksim::sim::Command;
 use ksim::sim::{Sim, SimTime};
 use ksim::ui::{offscreen, App, ClusterView, Compare, Controller, EventLog, Plots, TimelineBar};
@@ -21,7 +21,7 @@ fn container() -> web_sys::HtmlElement {
 }
 
 fn snapshot_at(id: &str, ms: u64) -> Snapshot {
-    let mut sim = Sim::new(&scenario::find(id).unwrap(), 1).unwrap();
+    let mut sim = Sim::new(&teach::find(id).unwrap(), 1).unwrap();
     sim.run_until(SimTime(ms));
     Snapshot::of(&sim)
 }
@@ -72,7 +72,7 @@ async fn app_shell_has_title_controls_and_status() {
 #[wasm_bindgen_test]
 fn the_digest_matches_the_native_one() {
     // The same value is asserted natively in tests/cli.rs: determinism across targets.
-    let s = scenario::find("crash-before-commit").unwrap();
+    let s = teach::find("crash-before-commit").unwrap();
     let mut sim = Sim::new(&s, 7).unwrap();
     sim.run_until(SimTime(s.duration_ms));
     assert_eq!(sim.digest(), include_str!("fixtures/crash-before-commit-seed7.digest").trim());
@@ -106,7 +106,7 @@ fn mount_with_controller<V: IntoView + 'static>(
     view: impl Fn(Controller) -> V + 'static,
 ) -> (web_sys::HtmlElement, Controller, impl Drop) {
     let root = container();
-    let ctl = Controller::new(Run::of_scenario(&scenario::find(id).unwrap(), 1)).unwrap();
+    let ctl = Controller::new(Run::of_scenario(&teach::find(id).unwrap(), 1)).unwrap();
     ctl.run_until(ms);
     let mount = leptos::mount::mount_to(root.clone(), move || {
         provide_context(ctl);
@@ -307,7 +307,7 @@ async fn partition_rows_show_the_newest_offsets_from_a_multiple_of_ten() {
 
 #[wasm_bindgen_test]
 fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
-    let ctl = Controller::new(Run::of_scenario(&scenario::find("stress").unwrap(), 1)).unwrap();
+    let ctl = Controller::new(Run::of_scenario(&teach::find("stress").unwrap(), 1)).unwrap();
     let fresh = || ctl.with(Snapshot::of).unwrap();
     let partitions = |s: &Snapshot| s.topics.iter().flat_map(|t| t.partitions.clone()).collect::<Vec<_>>();
     for frame in 1..=120 {
@@ -322,7 +322,7 @@ fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
     ctl.refresh();
     assert!(ctl.snapshot().get_untracked() == fresh(), "stopping shows every row exactly");
     // A small cluster is always shown exactly.
-    let small = Controller::new(Run::of_scenario(&scenario::find("basic").unwrap(), 1)).unwrap();
+    let small = Controller::new(Run::of_scenario(&teach::find("basic").unwrap(), 1)).unwrap();
     for frame in 1..=120 {
         small.play_frame(frame * 16);
     }

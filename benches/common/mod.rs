@@ -6,7 +6,7 @@ use ksim::sim::Scenario;
 /// The stress cluster of the performance budgets, scripted for `minutes`.
 #[allow(dead_code)] // not every bench binary plays the standard stress cluster
 pub fn stress(minutes: u64) -> Scenario {
-    ksim::sim::scenario::stress(3, 12, 1_000, minutes)
+    ksim::sim::experiments::stress(3, 12, 1_000, minutes)
 }
 
 /// `--NAME N` from the command line, else `default`.

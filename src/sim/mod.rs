@@ -10,36 +10,21 @@
 //! deliveries are counted as runs of offsets, and a record's key and value are derived from its
 //! producer and sequence number instead of being stored.
 
-pub mod assign;
-pub mod brokers;
-pub mod cluster;
-pub mod command;
-pub mod commands;
-pub mod compare;
-pub mod config;
-pub mod consumer;
-pub mod coordinator;
-pub mod describe;
-pub mod engine;
-pub mod event;
-pub mod ids;
-pub mod invariants;
-pub mod keys;
-pub mod lesson;
-pub mod link;
-pub mod log;
-pub mod murmur2;
-pub mod producer;
-pub mod ranges;
-pub mod replication;
-pub mod report;
-pub mod scenario;
-pub mod snapshot;
+pub mod kafka;
+pub mod replay;
+pub mod run;
 pub mod sort;
+pub mod teach;
 pub mod text;
 pub mod time;
-pub mod timeline;
-pub mod wire;
+
+pub use kafka::{
+    assign, cluster, command, config, consumer, coordinator, event, ids, keys, log, murmur2, producer, ranges,
+    replication,
+};
+pub use replay::{compare, link, timeline, wire};
+pub use run::{brokers, commands, describe, engine, invariants, producers, report, scenario, snapshot};
+pub use teach::{experiments, lesson};
 
 pub use command::{Command, TimedCommand};
 pub use consumer::{ConsumerStatus, Phase};

@@ -16,9 +16,10 @@ mod tokens;
 use leptos::prelude::*;
 
 use crate::sim::link::{LinkError, Run};
-use crate::sim::scenario::{self, Scenario};
+use crate::sim::scenario::Scenario;
 use crate::sim::snapshot::Snapshot;
 use crate::sim::timeline::{Marker, Timeline};
+use crate::sim::{experiments, teach};
 use crate::sim::{Command, Sim};
 
 pub use cluster::ClusterView;
@@ -353,7 +354,7 @@ fn open(first: &Scenario, banner: RwSignal<Option<String>>) -> (Controller, Scen
     };
     let link = run_from_location();
     if let Some(Ok(run)) = &link {
-        if let (Ok(ctl), Some(s)) = (Controller::new(run.clone()), scenario::find(&run.scenario)) {
+        if let (Ok(ctl), Some(s)) = (Controller::new(run.clone()), teach::find(&run.scenario)) {
             let cursor = run.cursor_ms.unwrap_or(0);
             if !seek_within_budget(ctl, cursor) {
                 let reached = ctl.snapshot.with_untracked(|s| s.clock.clone());
@@ -496,7 +497,7 @@ fn embedded(
 /// The whole page: header with controls, the cluster, and the status line.
 #[component]
 pub fn App() -> impl IntoView {
-    let scenarios = StoredValue::new(scenario::all());
+    let scenarios = StoredValue::new(experiments::all());
     let first = scenarios.with_value(|s| s[0].clone());
     // A link opens its run, paused at the instant it points at; a bad one says why.
     let banner = RwSignal::new(None::<String>);

@@ -35,7 +35,7 @@ use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
 use ksim::sim::report::group_report;
-use ksim::sim::{scenario, Command, ConsumerStatus, Scenario, Sim, TimedCommand, Tp};
+use ksim::sim::{experiments, Command, ConsumerStatus, Scenario, Sim, TimedCommand, Tp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -273,7 +273,7 @@ impl Gen {
 
 /// The experiments a case may start from: every built-in one and every lesson's cluster.
 fn bases() -> Vec<Scenario> {
-    let mut out = scenario::builtin();
+    let mut out = experiments::builtin();
     out.extend(lesson::all().into_iter().map(|l| l.scenario));
     out
 }

@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::config::Strategy;
-use super::sort;
+use crate::sim::config::Strategy;
+use crate::sim::sort;
 
 /// A topic-partition by name, as assignors see it.
 pub type TopicPartition = (String, u32);

@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::config::{Acks, ConsumerSpec, Keys};
-use super::consumer::{Consumer, ConsumerStatus, Phase};
-use super::describe::group_view;
-use super::engine::{Sim, Tp};
-use super::report::{group_report, GroupReport};
-use super::time::format_duration;
+use crate::sim::config::{Acks, ConsumerSpec, Keys};
+use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
+use crate::sim::describe::group_view;
+use crate::sim::engine::{Sim, Tp};
+use crate::sim::report::{group_report, GroupReport};
+use crate::sim::time::format_duration;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
@@ -130,7 +130,7 @@ fn tp_label(sim: &Sim, tp: Tp) -> String {
     format!("{t}-{p}")
 }
 
-fn producer_note(p: &super::producer::Producer) -> Option<String> {
+fn producer_note(p: &crate::sim::producer::Producer) -> Option<String> {
     let unacked = p.unacknowledged();
     let waiting = p.waiting();
     if let Some((acks, idempotence)) = p.restarting {

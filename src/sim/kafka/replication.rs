@@ -20,13 +20,13 @@
 //! A partition takes one message or notice at a time and records what it does (messages to its
 //! replicas, answers to producers, events) in an [`Out`] the engine applies in order.
 
-use super::cluster::{Broker, Partition, PendingAck};
-use super::config::{Acks, TopicSpec};
-use super::event::EventKind;
-use super::ids::Tp;
-use super::log::{Batch, LogConfig};
-use super::producer::{BatchAck, SentBatch};
-use super::time::SimTime;
+use crate::sim::cluster::{Broker, Partition, PendingAck};
+use crate::sim::config::{Acks, TopicSpec};
+use crate::sim::event::EventKind;
+use crate::sim::ids::Tp;
+use crate::sim::log::{Batch, LogConfig};
+use crate::sim::producer::{BatchAck, SentBatch};
+use crate::sim::time::SimTime;
 
 /// Most batches a follower copies per fetch (about `replica.fetch.max.bytes`).
 const MAX_BATCHES_PER_FETCH: usize = 1_000;

@@ -1,14 +1,14 @@
 //! Text exactly as Kafka's `kafka-consumer-groups.sh --describe` prints it (ConsumerGroupCommand:
 //! `printOffsets`, `printStates`), built from a snapshot of the model.
 
-use super::engine::{Sim, Tp};
-use super::sort;
+use crate::sim::engine::{Sim, Tp};
+use crate::sim::sort;
 
 const MISSING: &str = "-";
 /// Every simulated client runs on the learner's machine, as in the tutorial's Docker setup.
 pub const CLIENT_HOST: &str = "/127.0.0.1";
 
-pub use super::coordinator::GroupState;
+pub use crate::sim::coordinator::GroupState;
 
 /// One row of the offsets table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,7 +228,7 @@ pub fn describe_topics(sim: &Sim) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use std::fmt::Write;
-    let defaults = super::config::TopicSpec::default();
+    let defaults = crate::sim::config::TopicSpec::default();
     let mut out = String::new();
     for t in &sim.topics {
         let spec = &t.spec;

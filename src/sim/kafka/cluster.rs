@@ -1,12 +1,12 @@
 //! The cluster's brokers, topics, partitions and replicas, as data, and a read-only view of
 //! them for the clients' state machines.
 
-use super::config::TopicSpec;
-use super::ids::Tp;
-use super::log::{LogConfig, PartitionLog};
-use super::producer::SentBatch;
-use super::ranges::RangeCounts;
-use super::time::SimTime;
+use crate::sim::config::TopicSpec;
+use crate::sim::ids::Tp;
+use crate::sim::log::{LogConfig, PartitionLog};
+use crate::sim::producer::SentBatch;
+use crate::sim::ranges::RangeCounts;
+use crate::sim::time::SimTime;
 
 #[derive(Clone, Debug)]
 pub struct Topic {

@@ -8,25 +8,24 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::brokers::OFFSETS_PARTITIONS;
-use super::cluster::View;
-use super::command::Command;
-use super::config::ClusterSpec;
-use super::consumer::{self, Consumer, ConsumerStatus};
-use super::coordinator::{self, Client, GroupCoordinator, Request, Timer};
-use super::event::{Event, EventKind, Trace};
-use super::ids::ConsumerId;
-use super::keys::Keyer;
-use super::log::LogConfig;
-use super::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
-use super::ranges::RangeCounts;
-use super::replication::ReplicaMsg;
-use super::scenario::Scenario;
-use super::sort;
-use super::time::SimTime;
+use crate::sim::cluster::View;
+use crate::sim::command::Command;
+use crate::sim::config::ClusterSpec;
+use crate::sim::consumer::{self, Consumer, ConsumerStatus};
+use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
+use crate::sim::event::{Event, EventKind, Trace};
+use crate::sim::ids::ConsumerId;
+use crate::sim::keys::Keyer;
+use crate::sim::log::LogConfig;
+use crate::sim::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
+use crate::sim::ranges::RangeCounts;
+use crate::sim::replication::ReplicaMsg;
+use crate::sim::scenario::Scenario;
+use crate::sim::sort;
+use crate::sim::time::SimTime;
 
-pub use super::cluster::{Broker, Partition, Replica, Topic};
-pub use super::ids::Tp;
+pub use crate::sim::cluster::{Broker, Partition, Replica, Topic};
+pub use crate::sim::ids::Tp;
 
 /// Why a run could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,12 +2,12 @@
 //!
 //! Kafka writes and reads record batches; so does ksim. A batch keeps its producer, the range of
 //! producer sequence numbers it covers and a timestamp; the records inside are derived (see
-//! [`super::keys`]). Batches live in segments, and retention deletes whole closed segments from
+//! [`crate::sim::keys`]). Batches live in segments, and retention deletes whole closed segments from
 //! the front, moving the log-start offset forward — as Kafka's log cleaner does with `delete`.
 
 mod chunks;
 
-use super::time::SimTime;
+use crate::sim::time::SimTime;
 use chunks::BatchDeque;
 use std::collections::VecDeque;
 

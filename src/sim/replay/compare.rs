@@ -4,14 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use super::command::{Command, ConsumerSetting, TimedCommand};
-use super::config::{CommitMode, ConsumerSpec, Strategy};
-use super::consumer::ConsumerStatus;
-use super::engine::Tp;
-use super::event::EventKind;
-use super::link::{LinkError, Run};
-use super::report::group_report;
-use super::{Sim, SimTime};
+use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
+use crate::sim::config::{CommitMode, ConsumerSpec, Strategy};
+use crate::sim::consumer::ConsumerStatus;
+use crate::sim::engine::Tp;
+use crate::sim::event::EventKind;
+use crate::sim::link::{LinkError, Run};
+use crate::sim::report::group_report;
+use crate::sim::{Sim, SimTime};
 
 /// How often the measurements sample the run (simulated ms).
 pub const SAMPLE_MS: u64 = 100;
@@ -177,10 +177,10 @@ fn ownership(sim: &Sim, group: &str) -> (BTreeSet<Tp>, BTreeSet<Tp>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario;
+    use crate::sim::teach;
 
     fn run_of(id: &str) -> (Run, u64) {
-        let s = scenario::find(id).unwrap();
+        let s = teach::find(id).unwrap();
         (Run::of_scenario(&s, 7), s.duration_ms)
     }
 

@@ -3,32 +3,17 @@
 //! broker after `broker.session.timeout.ms`, fences it and moves leadership; a returning broker
 //! re-registers), and group coordinators, which live on the leaders of `__consumer_offsets`
 //! partitions and move with them: requests for a coordinator that is down wait until one is
-//! found again. What happens inside one partition is [`super::replication`]'s.
+//! found again. What happens inside one partition is [`crate::sim::replication`]'s.
 
-use super::cluster::Partition;
-use super::config::Acks;
-use super::coordinator::Request;
-use super::engine::{Action, Sim};
-use super::event::EventKind;
-use super::ids::Tp;
-use super::producer::SentBatch;
-use super::replication::{self, Writer};
+use crate::sim::cluster::Partition;
+use crate::sim::config::Acks;
+use crate::sim::coordinator::{offsets_partition, Request, OFFSETS_PARTITIONS};
+use crate::sim::engine::{Action, Sim};
+use crate::sim::event::EventKind;
+use crate::sim::ids::Tp;
+use crate::sim::producer::SentBatch;
+use crate::sim::replication::{self, Writer};
 use rand::Rng;
-
-/// `offsets.topic.num.partitions`.
-pub const OFFSETS_PARTITIONS: u32 = 50;
-
-/// Java's `String.hashCode`.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-}
-
-/// The `__consumer_offsets` partition of a group (Kafka's `partitionFor`).
-pub fn offsets_partition(group: &str) -> u32 {
-    let h = java_hash(group);
-    let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
-    abs % OFFSETS_PARTITIONS
-}
 
 impl Sim {
     // ----- placement -------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 //! Deriving a record's key, and its partition, from the producer's key setting and the record's
 //! sequence number — so the log never stores a key per record.
 
-use super::config::Keys;
-use super::murmur2::partition_for_key;
+use crate::sim::config::Keys;
+use crate::sim::murmur2::partition_for_key;
 
 /// A producer's key setting bound to one topic's partition count.
 #[derive(Clone, Debug)]

@@ -15,13 +15,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::command::{Command, TimedCommand};
-use super::config::limits;
-use super::event::{Event, EventKind};
-use super::invariants::{Violation, Watcher};
-use super::link::{LinkError, Run};
-use super::sort;
-use super::{Scenario, Sim, SimTime};
+use crate::sim::command::{Command, TimedCommand};
+use crate::sim::config::limits;
+use crate::sim::event::{Event, EventKind};
+use crate::sim::invariants::{Violation, Watcher};
+use crate::sim::link::{LinkError, Run};
+use crate::sim::sort;
+use crate::sim::{Scenario, Sim, SimTime};
 
 /// A checkpoint is taken at most this many events after the previous one...
 pub const CHECKPOINT_EVENTS: u64 = 4_000;
@@ -446,7 +446,7 @@ pub fn distinct_markers(markers: &[Marker], range_ms: u64, slots: u64) -> impl I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario;
+    use crate::sim::{experiments, teach};
 
     fn marker(at_ms: u64, kind: MarkerKind) -> Marker {
         Marker { at_ms, kind, label: format!("{} at {at_ms}", kind.name()), event_index: at_ms }
@@ -511,12 +511,12 @@ mod tests {
     }
 
     fn run_of(id: &str) -> Run {
-        Run::of_scenario(&scenario::find(id).unwrap(), 7)
+        Run::of_scenario(&teach::find(id).unwrap(), 7)
     }
 
     #[test]
     fn a_timeline_plays_a_run_like_its_link() {
-        for s in scenario::builtin() {
+        for s in experiments::builtin() {
             let run = Run::of_scenario(&s, 3);
             let mut tl = Timeline::new(run.clone()).unwrap();
             tl.advance_to(s.duration_ms);
@@ -596,7 +596,7 @@ mod tests {
         assert_eq!(tl.sim().event_count(), before + 1, "the command took effect once");
         assert_eq!(tl.run().commands.len(), scripted.len() + 1);
         assert!(tl.run().commands.windows(2).all(|w| w[0].at <= w[1].at), "still in time order");
-        let end = scenario::find("basic").unwrap().duration_ms;
+        let end = teach::find("basic").unwrap().duration_ms;
         tl.advance_to(end);
         let commands = tl.sim().digest();
         assert_eq!(commands, tl.run().replay(Some(end)).unwrap().digest());
@@ -618,7 +618,7 @@ mod tests {
 
     #[test]
     fn invariants_hold_in_every_experiment_and_lesson() {
-        let runs = scenario::builtin()
+        let runs = experiments::builtin()
             .into_iter()
             .filter(|s| s.id != "acks-one")
             .map(|s| (Run::of_scenario(&s, 2), s.duration_ms))
@@ -633,7 +633,7 @@ mod tests {
 
     #[test]
     fn the_acks_one_experiment_breaks_no_acknowledged_loss_at_the_election() {
-        let s = scenario::find("acks-one").unwrap();
+        let s = teach::find("acks-one").unwrap();
         let mut tl = Timeline::new(Run::of_scenario(&s, 1)).unwrap();
         tl.advance_to(s.duration_ms);
         let v = tl.violations();
@@ -648,7 +648,7 @@ mod tests {
     #[test]
     fn markers_show_crashes_and_rebalances_once() {
         let mut tl = Timeline::new(run_of("consumer-group")).unwrap();
-        let end = scenario::find("consumer-group").unwrap().duration_ms;
+        let end = teach::find("consumer-group").unwrap().duration_ms;
         tl.advance_to(end);
         let before = tl.markers().to_vec();
         assert!(before.iter().any(|m| m.kind == MarkerKind::RebalanceStart));

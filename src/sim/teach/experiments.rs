@@ -1,73 +1,9 @@
-//! Scenarios: a cluster, its clients and a script of timed commands. Built-in ones are the
-//! tutorial's basic producer/consumer runs; lessons build on the same data.
+//! The built-in experiments: the tutorial's basic producer/consumer runs, the broker and
+//! group experiments, and the stress cluster — and the helpers lessons build theirs with.
 
-use serde::Serialize;
-
-use super::command::{Command, TimedCommand};
-use super::config::{limits, ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Scenario {
-    pub id: String,
-    pub title: String,
-    pub summary: String,
-    pub cluster: ClusterSpec,
-    pub topics: Vec<TopicSpec>,
-    pub producers: Vec<ProducerSpec>,
-    pub consumers: Vec<ConsumerSpec>,
-    /// Commands at simulated times (ms), in the order given for equal times.
-    pub script: Vec<TimedCommand>,
-    /// How long `ksim run` plays it when no `--until` is given (ms).
-    pub duration_ms: u64,
-}
-
-impl Default for Scenario {
-    fn default() -> Self {
-        Scenario {
-            id: "sandbox".into(),
-            title: "Sandbox".into(),
-            summary: String::new(),
-            cluster: ClusterSpec::default(),
-            topics: vec![TopicSpec::default()],
-            producers: vec![],
-            consumers: vec![],
-            script: vec![],
-            duration_ms: 60_000,
-        }
-    }
-}
-
-impl Scenario {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.topics.is_empty() || self.topics.len() > limits::MAX_TOPICS {
-            return Err(format!("a scenario needs 1 to {} topics", limits::MAX_TOPICS));
-        }
-        for (i, t) in self.topics.iter().enumerate() {
-            t.validate()?;
-            if self.topics[..i].iter().any(|o| o.name == t.name) {
-                return Err(format!("topic '{}' is defined twice", t.name));
-            }
-        }
-        self.cluster.validate()?;
-        if let Some(t) = self.topics.iter().find(|t| t.replication_factor > self.cluster.brokers) {
-            // Kafka refuses to create it: InvalidReplicationFactorException.
-            return Err(format!(
-                "topic '{}': replication factor {} is larger than the {} available brokers",
-                t.name, t.replication_factor, self.cluster.brokers
-            ));
-        }
-        if self.duration_ms > limits::MAX_MS {
-            return Err("a scenario lasts at most 30 days".into());
-        }
-        if self.script.len() > 100_000 {
-            return Err("a script has at most 100000 commands".into());
-        }
-        if self.script.iter().any(|c| c.at > limits::MAX_MS) {
-            return Err("a scripted command is later than the 30-day limit".into());
-        }
-        Ok(())
-    }
-}
+use crate::sim::command::{Command, TimedCommand};
+use crate::sim::config::{ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
+use crate::sim::scenario::Scenario;
 
 pub(crate) fn at(ms: u64, command: Command) -> TimedCommand {
     TimedCommand { at: ms, command }
@@ -187,7 +123,7 @@ pub fn builtin() -> Vec<Scenario> {
     );
     s.producers[0].rate_per_sec = 4;
     // Keys murmur2 spreads over all three partitions (alice, bob → 0; dave, frank → 1; carol, erin → 2).
-    s.producers[0].keys = super::config::Keys::Cycle {
+    s.producers[0].keys = crate::sim::config::Keys::Cycle {
         keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
     };
     s.consumers = (1..=3)
@@ -214,7 +150,7 @@ pub fn builtin() -> Vec<Scenario> {
     s.topics[0].replication_factor = 3;
     s.topics[0].min_insync_replicas = 2;
     s.producers[0].rate_per_sec = 4;
-    s.producers[0].keys = super::config::Keys::Cycle {
+    s.producers[0].keys = crate::sim::config::Keys::Cycle {
         keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec(),
     };
     s.consumers[0].processing_ms = 20;
@@ -231,7 +167,7 @@ pub fn builtin() -> Vec<Scenario> {
     s.cluster.brokers = 3;
     s.topics[0].replication_factor = 3;
     s.producers[0].rate_per_sec = 10;
-    s.producers[0].acks = super::config::Acks::One;
+    s.producers[0].acks = crate::sim::config::Acks::One;
     s.script = vec![
         at(5_000, Command::DelayBroker { broker: 2, ms: 2_000 }),
         at(5_000, Command::DelayBroker { broker: 3, ms: 2_000 }),
@@ -335,12 +271,4 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
         script,
         duration_ms: minutes * 60_000,
     }
-}
-
-/// An experiment by id; a lesson's id gives its starting cluster with its scripted path.
-pub fn find(id: &str) -> Option<Scenario> {
-    all()
-        .into_iter()
-        .find(|s| s.id == id)
-        .or_else(|| super::lesson::find(id).map(|l| Scenario { script: l.path, summary: l.intro, ..l.scenario }))
 }

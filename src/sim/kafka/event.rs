@@ -4,7 +4,7 @@
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::command::Command;
+use crate::sim::command::Command;
 
 /// A run of offsets `[from, to)` in one partition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

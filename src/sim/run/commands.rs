@@ -2,13 +2,13 @@
 //! model cannot take — a consumer that is not running, a removed producer, an absurd setting —
 //! is rejected with a one-line reason and changes nothing) and handed to the actor it is for.
 
-use super::command::{Command, ConsumerSetting};
-use super::config::{check_ms, check_name, limits, ConsumerSpec};
-use super::consumer::{self, Consumer, ConsumerStatus};
-use super::engine::{Action, Sim};
-use super::event::EventKind;
-use super::sort;
-use super::text::quoted;
+use crate::sim::command::{Command, ConsumerSetting};
+use crate::sim::config::{check_ms, check_name, limits, ConsumerSpec};
+use crate::sim::consumer::{self, Consumer, ConsumerStatus};
+use crate::sim::engine::{Action, Sim};
+use crate::sim::event::EventKind;
+use crate::sim::sort;
+use crate::sim::text::quoted;
 
 impl Sim {
     /// Adds a consumer (launched at once if its spec says it runs).

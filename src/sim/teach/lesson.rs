@@ -3,13 +3,13 @@
 //! grounded in Kafka's behaviour, and the same thing on a real cluster. A lesson's scripted path
 //! is what a person following the steps does; `ksim run LESSON` plays it and prints the checks.
 
-use super::command::{Command, ConsumerSetting, TimedCommand};
-use super::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
-use super::event::{Event, EventKind};
-use super::link::{LinkError, Run};
-use super::report::group_report;
-use super::scenario::{self, at, produce, Scenario};
-use super::{ConsumerStatus, Sim, SimTime};
+use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
+use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
+use crate::sim::event::{Event, EventKind};
+use crate::sim::experiments::{self, at, produce};
+use crate::sim::report::group_report;
+use crate::sim::scenario::{Run, Scenario};
+use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
 
 /// What completes a step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,10 +198,10 @@ impl Lesson {
     }
 
     /// Plays `run` to `until` and computes the checks.
-    pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), LinkError> {
+    pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), SimError> {
         let mut s = self.scenario.clone();
         s.script = run.commands.clone();
-        let mut sim = Sim::new(&s, run.seed).map_err(|e| LinkError::InvalidValue(e.to_string()))?;
+        let mut sim = Sim::new(&s, run.seed)?;
         sim.keep_events(true);
         sim.run_until(SimTime(until));
         let events = sim.drain_events();
@@ -290,7 +290,7 @@ fn verdict(pass: bool, text: String) -> Verdict {
 
 /// The experiments' one-topic cluster, with a consumer that takes 50 ms per record.
 fn base(id: &str, title: &str, partitions: u32) -> Scenario {
-    let mut s = scenario::base(id, title, "", partitions);
+    let mut s = experiments::base(id, title, "", partitions);
     s.consumers[0].processing_ms = 50;
     s
 }
@@ -396,7 +396,7 @@ fn ordering() -> Lesson {
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
                 let parts: std::collections::BTreeSet<u32> =
                     appended_between(o, keyed_from, u64::MAX).iter().map(|(p, _, _)| *p).collect();
-                let expected = super::murmur2::partition_for_key(b"order-42", 3);
+                let expected = crate::sim::murmur2::partition_for_key(b"order-42", 3);
                 verdict(
                     parts.len() == 1 && parts.contains(&expected),
                     format!("every message with key order-42 went to partition {expected} (murmur2), so their order is kept"),

@@ -1,191 +1,23 @@
-//! The producer client: Kafka's partitioner, its record accumulator and its sender.
-//!
-//! Records the application hands to `send()` go into one batch per partition (up to
-//! `batch.size`); a batch is sent once `linger.ms` has passed. A partition has at most
-//! `max.in.flight.requests.per.connection` (5) batches sent and not yet answered; the rest wait in
-//! the accumulator, growing to `batch.size`. A batch that fails goes back to the front of its
-//! partition's queue and the partition waits `retry.backoff.ms`, doubling per attempt up to
-//! `retry.backoff.max.ms` (KIP-580, without its jitter), before anything is sent again; only
-//! failed and waiting batches are sent, never the ones still in flight. A batch not acknowledged
-//! `delivery.timeout.ms` after it was created fails for good. What is buffered is bounded by
-//! `buffer.memory`: while it is full, `send()` blocks, and fails after `max.block.ms`.
-//!
-//! `acks` and `enable.idempotence` are fixed when a producer is built, as in Kafka. Changing
-//! either closes the producer — `close()` flushes what it has sent — and builds a new one with a
-//! new producer id; records the application sends meanwhile wait for the new producer. An
-//! idempotent producer's batches carry its producer id, and the leader deduplicates retries by
-//! that id and their sequence numbers (see `replication.rs`).
+//! The producer client as the engine runs it: building producers, the application's sends,
+//! the partitioner and accumulator at work, requests to the leaders, and what their answers do
+//! (see [`crate::sim::producer`] for the client's state and the rules it follows). Each
+//! acknowledgement is also checked against the log where the leader said the batch is.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::config::{limits, Acks, Keys, ProducerSpec};
-use super::engine::{Action, Sim, Tp};
-use super::event::EventKind;
-use super::keys::Keyer;
-use super::text::quoted;
-use super::time::SimTime;
-
-/// `max.in.flight.requests.per.connection` (5): batches of one partition sent and unanswered.
-pub const MAX_IN_FLIGHT: usize = 5;
-/// `retry.backoff.max.ms` (1000).
-pub const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
-/// `buffer.memory` (32 MiB).
-pub const BUFFER_MEMORY: u64 = 32 << 20;
-/// `max.block.ms` (60000): how long `send()` waits for room in the buffer before it fails.
-pub const MAX_BLOCK_MS: u64 = 60_000;
-
-/// A batch of one partition's records in the producer, from creation to acknowledgement.
-#[derive(Clone, Copy, Debug)]
-pub struct SentBatch {
-    pub partition: u32,
-    /// The last sequence number the producer gave this partition before this batch (the
-    /// idempotent producer's per-partition sequence chain).
-    pub prev_seq: Option<u64>,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    pub count: u32,
-    /// When its first record was handed to the producer (`delivery.timeout.ms` runs from here).
-    pub created: SimTime,
-    /// How many times it was sent (0 while it waits for its first send).
-    pub attempt: u32,
-    /// Sent and not yet answered.
-    pub in_flight: bool,
-    /// The producer's `acks` and producer id when the batch was made: a retry is the same batch.
-    pub acks: Acks,
-    pub producer_id: Option<u32>,
-    /// A send of it failed after its leader had appended it (the answer was an error, or never
-    /// came): it may be in a log.
-    pub maybe_written: bool,
-}
-
-/// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
-/// `ProduceResponse` base offset), in which leader epoch the leader answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BatchAck {
-    pub partition: u32,
-    pub first_seq: u64,
-    pub base_offset: u64,
-    pub leader_epoch: u32,
-}
-
-/// One partition's batches in the producer, in sequence order: some in flight, the others
-/// waiting in the accumulator.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct PartitionBatches {
-    pub batches: VecDeque<SentBatch>,
-    /// A failed batch is backing off: nothing of this partition is sent before then.
-    pub retry_at: Option<SimTime>,
-}
-
-impl PartitionBatches {
-    fn in_flight(&self) -> usize {
-        self.batches.iter().filter(|b| b.in_flight).count()
-    }
-}
-
-/// A producer application and its current `KafkaProducer` instance.
-#[derive(Clone, Debug)]
-pub struct Producer {
-    pub spec: ProducerSpec,
-    pub topic: u32,
-    pub keyer: u32,
-    /// Sequence number of the next record (the tutorial's message number).
-    pub next_seq: u64,
-    /// Records asked for by `produce` (or the rate) but not yet handed to the producer.
-    pub(crate) pending: u64,
-    pub(crate) rate_since: SimTime,
-    pub(crate) rate_sent: u64,
-    pub(crate) next_send: Option<SimTime>,
-    sticky: Option<u32>,
-    sticky_bytes: u64,
-    pub acked: u64,
-    /// The producer id the cluster gave this instance (`InitProducerId`), if it is idempotent.
-    pub producer_id: Option<u32>,
-    /// Last sequence number given to each partition.
-    pub(crate) last_sent: BTreeMap<u32, u64>,
-    /// Batches not yet acknowledged, per partition.
-    pub(crate) partitions: BTreeMap<u32, PartitionBatches>,
-    /// Bytes of the records in `partitions` (bounded by `buffer.memory`).
-    pub(crate) buffered_bytes: u64,
-    /// Since when `send()` has been waiting for room in the buffer.
-    pub(crate) blocked_since: Option<SimTime>,
-    /// The application is replacing this instance with one using these `acks` and
-    /// `enable.idempotence`: it is closing, flushing what it has sent.
-    pub restarting: Option<(Acks, bool)>,
-    /// An idempotent producer dropped an expired batch: its sequence numbers no longer follow
-    /// on at the leaders, so once nothing is in flight it takes a new producer id and numbers
-    /// what waits afresh (as Kafka's producer resets its id, or bumps its epoch since KIP-360).
-    /// Nothing is sent meanwhile.
-    pub(crate) resetting_id: bool,
-    /// Taken away by the user: sends nothing more, hidden.
-    pub removed: bool,
-}
-
-/// An acknowledgement the producer received, kept when [`Sim::keep_ack_ledger`] asks: what a
-/// client-side history of a run holds, to be checked against the logs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AckRecord {
-    pub producer: u32,
-    pub tp: Tp,
-    pub base_offset: u64,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    pub count: u32,
-    pub acks: Acks,
-}
-
-/// An acknowledgement whose records the leader's log does not hold where the leader said.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AckFinding {
-    pub at_ms: u64,
-    pub text: String,
-}
-
-impl Producer {
-    /// Records created by the rate up to `now` and not yet sent.
-    pub(crate) fn rate_due(&self, now: SimTime) -> u64 {
-        let r = u64::from(self.spec.rate_per_sec);
-        if r == 0 {
-            return 0;
-        }
-        let created = (u128::from(now.since(self.rate_since)) * u128::from(r) / 1000) as u64;
-        created.saturating_sub(self.rate_sent)
-    }
-
-    /// When the rate creates its next unsent record.
-    pub(crate) fn next_rate_record_time(&self) -> Option<SimTime> {
-        let r = u64::from(self.spec.rate_per_sec);
-        if r == 0 {
-            return None;
-        }
-        let n = u128::from(self.rate_sent + 1);
-        let ms = (n * 1000).div_ceil(u128::from(r)) as u64;
-        Some(self.rate_since.plus(ms))
-    }
-
-    /// Whether the current instance is idempotent (Kafka needs `acks=all` for it).
-    pub fn idempotent(&self) -> bool {
-        self.spec.enable_idempotence && self.spec.acks == Acks::All
-    }
-
-    /// Records sent or waiting in the producer and not yet acknowledged.
-    pub fn unacknowledged(&self) -> u64 {
-        self.partitions.values().flat_map(|q| &q.batches).map(|b| u64::from(b.count)).sum()
-    }
-
-    /// Records the application asked to send that the producer has not taken yet (while it
-    /// restarts, or while its buffer is full).
-    pub fn waiting(&self) -> u64 {
-        self.pending
-    }
-
-    /// Some batch failed and is being sent again.
-    pub fn retrying(&self) -> bool {
-        self.partitions.values().any(|q| q.retry_at.is_some() || q.batches.iter().any(|b| b.attempt > 1))
-    }
-}
+use crate::sim::config::{limits, Acks, Keys, ProducerSpec};
+use crate::sim::engine::{Action, Sim};
+use crate::sim::event::EventKind;
+use crate::sim::ids::Tp;
+use crate::sim::keys::Keyer;
+use crate::sim::producer::{
+    take_sendable, AckFinding, AckRecord, BatchAck, Producer, SentBatch, BUFFER_MEMORY, MAX_BLOCK_MS,
+    RETRY_BACKOFF_MAX_MS,
+};
+use crate::sim::text::quoted;
+use crate::sim::time::SimTime;
 
 impl Sim {
     pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<u32, String> {
@@ -751,32 +583,12 @@ impl Sim {
     }
 }
 
-/// Marks as sent, and moves to `request`, the batches a partition may send now: none while it
-/// backs off; otherwise those waiting, in order, up to [`MAX_IN_FLIGHT`] in flight.
-fn take_sendable(queue: &mut PartitionBatches, now: SimTime, request: &mut Vec<SentBatch>) {
-    if queue.retry_at.is_some_and(|t| t > now) {
-        return;
-    }
-    let mut room = MAX_IN_FLIGHT.saturating_sub(queue.in_flight());
-    for b in queue.batches.iter_mut() {
-        if room == 0 {
-            break;
-        }
-        if b.in_flight {
-            continue;
-        }
-        b.in_flight = true;
-        b.attempt += 1;
-        request.push(*b);
-        room -= 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
     use crate::sim::event::EventKind;
-    use crate::sim::scenario::at;
+    use crate::sim::experiments::at;
+    use crate::sim::producer::MAX_IN_FLIGHT;
     use crate::sim::{Command, Scenario, Sim, SimTime, Tp};
 
     /// One topic of one partition on three brokers (min.insync.replicas 2) and a producer `p`.
@@ -816,7 +628,7 @@ mod tests {
             sim.apply(Command::DelayBroker { broker: b, ms: 2_000 });
         }
         sim.run_until(SimTime(3_000));
-        assert_eq!(in_flight(&sim), super::MAX_IN_FLIGHT);
+        assert_eq!(in_flight(&sim), MAX_IN_FLIGHT);
         let q = &sim.producers[0].partitions[&0];
         let waiting: Vec<u32> = q.batches.iter().filter(|b| !b.in_flight).map(|b| b.count).collect();
         // 16 384-byte batches of 100-byte records: 163 records, then a new batch.

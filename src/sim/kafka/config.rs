@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::quoted;
+use crate::sim::text::quoted;
 
 /// Limits on user-supplied numbers, so an absurd link or command gets an error, not a hang.
 pub mod limits {

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use super::engine::{Sim, Tp};
-use super::keys::record_value;
-use super::time::format_duration;
+use crate::sim::engine::{Sim, Tp};
+use crate::sim::keys::record_value;
+use crate::sim::time::format_duration;
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct TopicReport {

@@ -10,11 +10,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use super::command::TimedCommand;
-use super::config::limits;
-use super::scenario::{self, Scenario};
-use super::text::quoted;
-use super::{wire, Sim, SimTime};
+use crate::sim::command::TimedCommand;
+use crate::sim::config::limits;
+pub use crate::sim::scenario::Run;
+use crate::sim::scenario::Scenario;
+use crate::sim::teach;
+use crate::sim::text::quoted;
+use crate::sim::{wire, Sim, SimTime};
 
 /// The version `encode` writes.
 pub const LINK_VERSION: u32 = 1;
@@ -22,18 +24,6 @@ pub const LINK_VERSION: u32 = 1;
 pub const MAX_LINK_BYTES: usize = 16 * 1024;
 /// Most commands a run may carry.
 pub const MAX_COMMANDS: usize = 10_000;
-
-/// A reproducible run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Run {
-    /// Built-in scenario id; its own script is replaced by `commands`.
-    pub scenario: String,
-    pub seed: u64,
-    /// What was done, and when (simulated ms).
-    pub commands: Vec<TimedCommand>,
-    /// The instant the link points at, if any.
-    pub cursor_ms: Option<u64>,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkError {
@@ -146,7 +136,7 @@ impl Run {
         if let Some(c) = run.commands.iter().find(|c| c.at > limits::MAX_MS) {
             return Err(LinkError::InvalidValue(format!("a command at {} ms is past the 30-day limit", c.at)));
         }
-        if scenario::find(&run.scenario).is_none() {
+        if teach::find(&run.scenario).is_none() {
             return Err(LinkError::UnknownScenario(run.scenario));
         }
         Ok(run)
@@ -154,7 +144,7 @@ impl Run {
 
     /// The scenario the run starts from (its own script replaced by the run's commands).
     pub fn scenario(&self) -> Result<Scenario, LinkError> {
-        let mut s = scenario::find(&self.scenario).ok_or_else(|| LinkError::UnknownScenario(self.scenario.clone()))?;
+        let mut s = teach::find(&self.scenario).ok_or_else(|| LinkError::UnknownScenario(self.scenario.clone()))?;
         s.script = self.commands.clone();
         Ok(s)
     }
@@ -177,11 +167,11 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Command;
+    use crate::sim::{experiments, Command};
 
     #[test]
     fn a_scenarios_link_replays_the_scenario_exactly() {
-        for s in scenario::builtin() {
+        for s in experiments::builtin() {
             let link = Run::of_scenario(&s, 7).encode();
             let run = Run::decode(&link).unwrap();
             let mut direct = Sim::new(&s, 7).unwrap();
@@ -206,7 +196,7 @@ mod tests {
 
     #[test]
     fn bad_links_are_typed_errors() {
-        let good = Run::of_scenario(&scenario::find("basic").unwrap(), 1).encode();
+        let good = Run::of_scenario(&teach::find("basic").unwrap(), 1).encode();
         let b64 = |json: &str| format!("run={}", URL_SAFE_NO_PAD.encode(json));
         type Expect = fn(&LinkError) -> bool;
         let cases: Vec<(String, Expect)> = vec![

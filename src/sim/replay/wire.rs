@@ -11,9 +11,9 @@
 
 use serde_json::{Map, Value};
 
-use super::command::{Command, ConsumerSetting, TimedCommand};
-use super::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
-use super::text::quoted;
+use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::text::quoted;
 
 pub type Result<T> = std::result::Result<T, String>;
 

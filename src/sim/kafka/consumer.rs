@@ -12,15 +12,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::assign::{self, AssignInput};
-use super::cluster::View;
-use super::config::{CommitMode, ConsumerSpec, OffsetReset, Strategy};
-use super::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request};
-use super::event::{EventKind, OffsetRange, PartitionOffset};
-use super::ids::{ConsumerId, Tp};
-use super::sort;
-use super::text::quoted;
-use super::time::SimTime;
+use crate::sim::assign::{self, AssignInput};
+use crate::sim::cluster::View;
+use crate::sim::config::{CommitMode, ConsumerSpec, OffsetReset, Strategy};
+use crate::sim::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request};
+use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
+use crate::sim::ids::{ConsumerId, Tp};
+use crate::sim::sort;
+use crate::sim::text::quoted;
+use crate::sim::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConsumerStatus {
@@ -1071,9 +1071,9 @@ mod tests {
     //! exercise them: what it sends, schedules and reports, in order.
 
     use super::*;
+    use crate::sim::cluster::{Broker, Partition, Topic};
     use crate::sim::config::TopicSpec;
-    use crate::sim::engine::Sim;
-    use crate::sim::scenario::Scenario;
+    use crate::sim::log::LogConfig;
 
     const HB: u64 = 3_000;
     const LATENCY: u64 = 1;
@@ -1084,7 +1084,8 @@ mod tests {
 
     /// A consumer of `my-topic` (3 partitions) in group `my-group`, a cluster to read and a clock.
     struct Harness {
-        sim: Sim,
+        topics: Vec<Topic>,
+        brokers: Vec<Broker>,
         con: Consumer,
         ids: BTreeMap<String, u32>,
         now: SimTime,
@@ -1092,11 +1093,15 @@ mod tests {
 
     impl Harness {
         fn new(edit: impl FnOnce(&mut ConsumerSpec)) -> Harness {
-            let scenario = Scenario {
-                topics: vec![TopicSpec { name: "my-topic".into(), partitions: 3, ..TopicSpec::default() }],
-                ..Scenario::default()
+            let spec = TopicSpec { name: "my-topic".into(), partitions: 3, ..TopicSpec::default() };
+            let log_config = LogConfig {
+                retention_ms: None,
+                retention_bytes: None,
+                segment_bytes: spec.segment_bytes,
+                segment_ms: spec.segment_ms,
             };
-            let sim = Sim::new(&scenario, 1).unwrap();
+            let topics = vec![Topic { log_config, partitions: (0..3).map(|_| Partition::new(&[1])).collect(), spec }];
+            let brokers = vec![Broker { id: 1, alive: true, inc: 0, fenced: false, delay_ms: 0 }];
             let mut spec = ConsumerSpec {
                 name: "c".into(),
                 commit: CommitMode::AfterProcessing,
@@ -1107,7 +1112,7 @@ mod tests {
             edit(&mut spec);
             let mut ids = BTreeMap::new();
             let client_id = next_client_id(&mut ids, &spec.group);
-            Harness { sim, con: Consumer::new(spec, vec![0], client_id), ids, now: SimTime(0) }
+            Harness { topics, brokers, con: Consumer::new(spec, vec![0], client_id), ids, now: SimTime(0) }
         }
 
         fn run(&mut self, f: impl FnOnce(&mut Consumer, &mut Ctx, &mut Out)) -> Vec<String> {
@@ -1116,7 +1121,7 @@ mod tests {
                 now: self.now,
                 id: ConsumerId(0),
                 latency: LATENCY,
-                view: View { topics: &self.sim.topics, brokers: &self.sim.brokers },
+                view: View { topics: &self.topics, brokers: &self.brokers },
                 client_ids: &mut self.ids,
             };
             f(&mut self.con, &mut ctx, &mut out);

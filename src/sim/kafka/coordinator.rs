@@ -17,13 +17,28 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::assign::Subscription;
-use super::config::Strategy;
-use super::event::{EventKind, PartitionOffset};
-use super::ids::{ConsumerId, Tp};
-use super::time::SimTime;
+use crate::sim::assign::Subscription;
+use crate::sim::config::Strategy;
+use crate::sim::event::{EventKind, PartitionOffset};
+use crate::sim::ids::{ConsumerId, Tp};
+use crate::sim::time::SimTime;
 
 /// The coordinator states of the classic protocol, as Kafka names them.
+/// `offsets.topic.num.partitions`.
+pub const OFFSETS_PARTITIONS: u32 = 50;
+
+/// Java's `String.hashCode`.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The `__consumer_offsets` partition of a group (Kafka's `partitionFor`).
+pub fn offsets_partition(group: &str) -> u32 {
+    let h = java_hash(group);
+    let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
+    abs % OFFSETS_PARTITIONS
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupState {
     Empty,

@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-/// A consumer application of the run, by its place in [`super::Sim::consumers`].
+/// A consumer application of the run, by its place in [`crate::sim::Sim::consumers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ConsumerId(pub u32);
 
-/// A producer application of the run, by its place in [`super::Sim::producers`] (not Kafka's
+/// A producer application of the run, by its place in [`crate::sim::Sim::producers`] (not Kafka's
 /// producer id, which an idempotent producer instance gets from the cluster).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ProducerId(pub u32);
@@ -28,13 +28,13 @@ impl ProducerId {
 }
 
 impl BrokerId {
-    /// Its place in [`super::Sim::brokers`].
+    /// Its place in [`crate::sim::Sim::brokers`].
     pub fn ix(self) -> usize {
         self.0 as usize - 1
     }
 }
 
-/// A topic-partition by index: `topic` indexes [`super::Sim::topics`].
+/// A topic-partition by index: `topic` indexes [`crate::sim::Sim::topics`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tp {
     pub topic: u32,

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use super::event::{Event, EventKind};
-use super::{ConsumerStatus, Sim};
+use crate::sim::event::{Event, EventKind};
+use crate::sim::{ConsumerStatus, Sim};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Invariant {
@@ -156,8 +156,8 @@ impl Watcher {
         if self.first(Invariant::OneOwner).is_some() {
             return;
         }
-        let mut owners: BTreeMap<(&str, i32, super::Tp), &str> = BTreeMap::new();
-        let member = |c: &&super::consumer::Consumer| {
+        let mut owners: BTreeMap<(&str, i32, crate::sim::Tp), &str> = BTreeMap::new();
+        let member = |c: &&crate::sim::consumer::Consumer| {
             c.status == ConsumerStatus::Running
                 && sim.groups.get(&c.spec.group).is_some_and(|g| g.member(&c.member_id).is_some())
         };

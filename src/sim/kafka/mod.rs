@@ -1,0 +1,28 @@
+//! The Kafka model: what a cluster and its clients are and the rules they follow. The actors —
+//! a partition's replication, a group coordinator, a consumer — are state machines that take one
+//! message at a time and record what they do as data; nothing here knows the event queue.
+//!
+//! - [`cluster`]: brokers, topics, partitions, replicas, and the read-only view clients get;
+//!   [`log`]: a replica's log of batches; [`replication`]: one partition's leader, followers,
+//!   ISR and high watermark.
+//! - [`producer`]: the producer client's state (accumulator, in-flight batches, producer ids);
+//!   [`keys`] and [`murmur2`]: its partitioner.
+//! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
+//!   consumer client (poll loop and membership); [`assign`]: the four assignors.
+//! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
+//!   model reports, typed ids, offset-range sets.
+
+pub mod assign;
+pub mod cluster;
+pub mod command;
+pub mod config;
+pub mod consumer;
+pub mod coordinator;
+pub mod event;
+pub mod ids;
+pub mod keys;
+pub mod log;
+pub mod murmur2;
+pub mod producer;
+pub mod ranges;
+pub mod replication;
