@@ -23,7 +23,9 @@ pub use kafka::{
     replication,
 };
 pub use replay::{compare, link, timeline, wire};
-pub use run::{brokers, commands, describe, engine, invariants, producers, report, scenario, snapshot};
+pub use run::{
+    actors, brokers, commands, deliveries, describe, engine, invariants, producers, report, scenario, snapshot,
+};
 pub use teach::{experiments, lesson};
 
 pub use command::{Command, TimedCommand};

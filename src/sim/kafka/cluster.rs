@@ -28,6 +28,17 @@ pub struct Broker {
     pub fenced: bool,
 }
 
+/// The cluster's own timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterTimer {
+    /// The controller notices a crashed broker (its session ran out) and fences it.
+    BrokerFenced { broker: u32, inc: u32 },
+    /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
+    IsrCheck,
+    /// Every live broker applies retention to its logs.
+    RetentionCheck,
+}
+
 /// One copy of a partition's log, on one broker.
 #[derive(Clone, Debug)]
 pub struct Replica {

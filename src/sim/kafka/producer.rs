@@ -55,6 +55,18 @@ pub struct SentBatch {
     pub maybe_written: bool,
 }
 
+/// Messages for a producer application: its sender's timer, a partition's backoff running out,
+/// its leaders' answers.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// Time to send what the accumulator holds (`linger.ms` ran out, or the rate made records).
+    Send,
+    /// A partition's retry backoff is over: it sends its waiting batches again.
+    Retry { partition: u32 },
+    /// The answer to a produce request: these batches are written.
+    Acks(Vec<BatchAck>),
+}
+
 /// A leader's acknowledgement of one batch: where the batch is in the partition's log (Kafka's
 /// `ProduceResponse` base offset), in which leader epoch the leader answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

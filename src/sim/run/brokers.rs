@@ -5,14 +5,14 @@
 //! partitions and move with them: requests for a coordinator that is down wait until one is
 //! found again. What happens inside one partition is [`crate::sim::replication`]'s.
 
-use crate::sim::cluster::Partition;
+use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
 use crate::sim::coordinator::{offsets_partition, Request, OFFSETS_PARTITIONS};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
-use crate::sim::ids::Tp;
-use crate::sim::producer::SentBatch;
-use crate::sim::replication::{self, Writer};
+use crate::sim::ids::{ProducerId, Tp};
+use crate::sim::producer::{self, SentBatch};
+use crate::sim::replication::Writer;
 use rand::Rng;
 
 impl Sim {
@@ -79,7 +79,7 @@ impl Sim {
             }
         }
         if !acks_zero && !ready.is_empty() {
-            self.after(self.latency(), Action::ProduceAck { producer: p, batches: ready });
+            self.after(self.latency(), Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Acks(ready) });
         }
     }
 
@@ -96,7 +96,7 @@ impl Sim {
         for tp in self.all_partitions() {
             self.partition_do(tp, |part, ctx, out| part.isr_check(ctx, out));
         }
-        self.after((self.cluster.replica_lag_time_max_ms / 2).max(1), Action::IsrCheck);
+        self.after((self.cluster.replica_lag_time_max_ms / 2).max(1), Action::Cluster(ClusterTimer::IsrCheck));
     }
 
     /// Every live broker applies retention to its own replicas.
@@ -105,60 +105,7 @@ impl Sim {
             self.partition_do(tp, |part, ctx, out| part.apply_retention(ctx, out));
         }
         let every = self.cluster.retention_check_interval_ms.max(1);
-        self.after(every, Action::RetentionCheck);
-    }
-
-    /// Lets partition `tp` handle something and carries out what it did.
-    pub(crate) fn partition_do<R>(
-        &mut self,
-        tp: Tp,
-        f: impl FnOnce(&mut Partition, &replication::Ctx, &mut replication::Out) -> R,
-    ) -> R {
-        let mut out = replication::Out::default();
-        let Sim { topics, brokers, cluster, now, .. } = self;
-        let topic = &mut topics[tp.topic as usize];
-        let ctx = replication::Ctx {
-            now: *now,
-            tp,
-            spec: &topic.spec,
-            log_config: topic.log_config,
-            brokers,
-            latency: cluster.latency_ms,
-            replica_lag_time_max_ms: cluster.replica_lag_time_max_ms,
-            unclean_leader_election: cluster.unclean_leader_election,
-        };
-        let result = f(&mut topic.partitions[tp.partition as usize], &ctx, &mut out);
-        self.apply_partition(tp, out);
-        result
-    }
-
-    /// Carries out what a partition did, in order.
-    fn apply_partition(&mut self, tp: Tp, out: replication::Out) {
-        for effect in out.effects {
-            match effect {
-                replication::Effect::ToReplica { delay, replica, msg } => {
-                    self.after(delay, Action::ToReplica { tp, replica, msg })
-                }
-                replication::Effect::Ack { producer, ack } => {
-                    self.after(self.latency(), Action::ProduceAck { producer, batches: vec![ack] })
-                }
-                replication::Effect::Failed { producer, batch, error, written } => {
-                    self.produce_failed(producer, tp, batch, error, written)
-                }
-                replication::Effect::Event(kind) => self.emit(kind),
-                replication::Effect::HighWatermarkMoved => self.wake_fetches(tp),
-            }
-        }
-    }
-
-    /// Consumer fetches parked at `tp` look again.
-    fn wake_fetches(&mut self, tp: Tp) {
-        let waiters = std::mem::take(&mut self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters);
-        for (c, inc, fetch_id) in waiters {
-            if self.consumers[c as usize].is_live(inc) {
-                self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));
-            }
-        }
+        self.after(every, Action::Cluster(ClusterTimer::RetentionCheck));
     }
 
     // ----- brokers come and go: the controller -----------------------------------------------
@@ -173,7 +120,7 @@ impl Sim {
         b.inc += 1;
         let inc = b.inc;
         let timeout = self.cluster.broker_session_timeout_ms;
-        self.after(timeout, Action::BrokerFenced { broker, inc });
+        self.after(timeout, Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }));
     }
 
     /// The controller notices a crash (the broker's session ran out) and fences the broker,

@@ -7,6 +7,7 @@ use crate::sim::config::{check_ms, check_name, limits, ConsumerSpec};
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
+use crate::sim::ids::ConsumerId;
 use crate::sim::sort;
 use crate::sim::text::quoted;
 
@@ -33,7 +34,7 @@ impl Sim {
         let index = self.consumers.len() as u32;
         self.consumers.push(Consumer::new(spec, topics, client_id));
         if running {
-            self.push(self.now, Action::LaunchConsumer { consumer: index });
+            self.push(self.now, Action::Launch(ConsumerId(index)));
         }
         Ok(index)
     }

@@ -1,6 +1,8 @@
-//! The simulation: an event queue in simulated time, the cluster's state, and the handlers that
-//! move it forward. Everything here is synchronous and deterministic: the same scenario, seed and
-//! commands give the same events, in the same order, with the same digest.
+//! The simulation: the whole model's state, an event queue in simulated time, and the dispatch
+//! of each queued message to the actor it is for (see [`crate::sim::actors`] for how actors are
+//! run, [`crate::sim::brokers`], [`crate::sim::producers`] and [`crate::sim::commands`] for the
+//! rest). Everything here is synchronous and deterministic: the same scenario, seed and commands
+//! give the same events, in the same order, with the same digest.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -8,24 +10,26 @@ use std::collections::{BTreeMap, BinaryHeap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::sim::cluster::View;
+use crate::sim::cluster::ClusterTimer;
 use crate::sim::command::Command;
 use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
-use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::{Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
-use crate::sim::ids::ConsumerId;
+use crate::sim::ids::{ConsumerId, ProducerId};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
-use crate::sim::producer::{AckFinding, AckRecord, BatchAck, Producer, SentBatch};
-use crate::sim::ranges::RangeCounts;
+use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
 use crate::sim::replication::ReplicaMsg;
 use crate::sim::scenario::Scenario;
 use crate::sim::sort;
 use crate::sim::time::SimTime;
 
 pub use crate::sim::cluster::{Broker, Partition, Replica, Topic};
+pub use crate::sim::deliveries::DeliveryTrack;
 pub use crate::sim::ids::Tp;
+
+use crate::sim::deliveries::PerGroup;
 
 /// Why a run could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,105 +47,29 @@ impl std::fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
-/// Values per consumer group and partition, in (group, partition) order. Looked up by name
-/// without allocating: a group's name is stored once, by its first entry.
-#[derive(Clone, Debug)]
-pub(crate) struct PerGroup<V>(BTreeMap<String, BTreeMap<Tp, V>>);
-
-impl<V> Default for PerGroup<V> {
-    fn default() -> Self {
-        PerGroup(BTreeMap::new())
-    }
-}
-
-impl<V> PerGroup<V> {
-    pub(crate) fn get(&self, group: &str, tp: Tp) -> Option<&V> {
-        self.0.get(group)?.get(&tp)
-    }
-
-    /// The value of `group` and `tp`, made with `V::default()` if there is none.
-    pub(crate) fn entry(&mut self, group: &str, tp: Tp) -> &mut V
-    where
-        V: Default,
-    {
-        if !self.0.contains_key(group) {
-            self.0.insert(group.to_string(), BTreeMap::new());
-        }
-        self.0.get_mut(group).map(|m| m.entry(tp).or_default()).unwrap_or_else(|| unreachable!("inserted above"))
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Tp, &V)> {
-        self.0.iter().flat_map(|(g, m)| m.iter().map(move |(tp, v)| (g.as_str(), *tp, v)))
-    }
-}
-
-/// What one group has done with one partition: deliveries counted per offset.
-#[derive(Clone, Debug, Default)]
-pub struct DeliveryTrack {
-    pub counts: RangeCounts,
-    /// Where the group started reading this partition (its first reset position).
-    pub first_position: Option<u64>,
-}
-
+/// Something the event queue delivers at its time, typed by where it goes.
 #[derive(Clone, Debug)]
 pub(crate) enum Action {
-    /// Boxed: a command carries whole specs, and every queued action would be as large.
+    /// A user's command. Boxed: a command carries whole specs, and every queued action would be
+    /// as large.
     User(Box<Command>),
-    ProducerSend {
-        producer: u32,
-    },
-    ProduceArrive {
-        producer: u32,
-        batches: Vec<SentBatch>,
-    },
-    /// A partition's retry backoff is over: the producer sends its waiting batches again.
-    ProduceRetry {
-        producer: u32,
-        partition: u32,
-    },
+    /// A consumer process that runs from the start of the run (or from when it was added).
+    Launch(ConsumerId),
+    /// For a producer application: its send timer, a retry, its leaders' answers.
+    ToProducer { producer: ProducerId, msg: producer::Msg },
+    /// A produce request reaches the leaders of its batches' partitions.
+    ToLeaders { producer: ProducerId, batches: Vec<SentBatch> },
     /// A message between a partition's leader and its replica `replica`.
-    ToReplica {
-        tp: Tp,
-        replica: usize,
-        msg: ReplicaMsg,
-    },
-    /// The controller notices a crashed broker (its session ran out) and fences it.
-    BrokerFenced {
-        broker: u32,
-        inc: u32,
-    },
-    /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
-    IsrCheck,
-    /// The answer to a produce request: these batches are written.
-    ProduceAck {
-        producer: u32,
-        batches: Vec<BatchAck>,
-    },
-    /// A consumer that is running from the start of the run (or from when it was added).
-    LaunchConsumer {
-        consumer: u32,
-    },
-    /// An OffsetFetch reaches the coordinator of `group` (the group the consumer was in when it
-    /// sent it).
+    ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request reaches the coordinator of `group` (the request names its group).
-    ToCoordinator {
-        group: String,
-        from: Client,
-        request: Request,
-    },
+    ToCoordinator { group: String, from: Client, request: Request },
     /// A group coordinator's timer.
-    CoordinatorTimer {
-        group: String,
-        timer: Timer,
-    },
+    CoordinatorTimer { group: String, timer: Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
     /// fetch's progress, its own timers.
-    ToConsumer {
-        consumer: ConsumerId,
-        inc: u32,
-        msg: consumer::Msg,
-    },
-    RetentionCheck,
+    ToConsumer { consumer: ConsumerId, inc: u32, msg: consumer::Msg },
+    /// The cluster's own timers.
+    Cluster(ClusterTimer),
 }
 
 #[derive(Clone, Debug)]
@@ -278,11 +206,11 @@ impl Sim {
         }
         if sim.topics.iter().any(|t| t.log_config.retention_ms.is_some() || t.log_config.retention_bytes.is_some()) {
             let every = sim.cluster.retention_check_interval_ms.max(1);
-            sim.push(SimTime(every), Action::RetentionCheck);
+            sim.push(SimTime(every), Action::Cluster(ClusterTimer::RetentionCheck));
         }
         if sim.topics.iter().any(|t| t.spec.replication_factor > 1) {
             let every = (sim.cluster.replica_lag_time_max_ms / 2).max(1);
-            sim.push(SimTime(every), Action::IsrCheck);
+            sim.push(SimTime(every), Action::Cluster(ClusterTimer::IsrCheck));
             sim.start_followers();
         }
         for tc in &scenario.script {
@@ -471,16 +399,20 @@ impl Sim {
         }
         match action {
             Action::User(cmd) => self.handle_command(*cmd),
-            Action::ProducerSend { producer } => self.producer_send(producer),
-            Action::ProduceArrive { producer, batches } => self.produce_arrive(producer, batches),
-            Action::ProduceRetry { producer, partition } => self.produce_retry(producer, partition),
+            Action::Launch(consumer) => {
+                if self.consumers[consumer.ix()].status != ConsumerStatus::Running {
+                    self.consumer_do(consumer.0, |con, ctx, out| con.start(ctx, out));
+                }
+            }
+            Action::ToProducer { producer, msg } => match msg {
+                producer::Msg::Send => self.producer_send(producer.0),
+                producer::Msg::Retry { partition } => self.produce_retry(producer.0, partition),
+                producer::Msg::Acks(batches) => self.produce_acked(producer.0, batches),
+            },
+            Action::ToLeaders { producer, batches } => self.produce_arrive(producer.0, batches),
             Action::ToReplica { tp, replica, msg } => {
                 self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))
             }
-            Action::BrokerFenced { broker, inc } => self.broker_fenced(broker, inc),
-            Action::IsrCheck => self.isr_check(),
-            Action::ProduceAck { producer, batches } => self.produce_acked(producer, batches),
-            Action::RetentionCheck => self.retention_check(),
             Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, request),
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
             Action::ToConsumer { consumer, inc, msg } => {
@@ -488,124 +420,9 @@ impl Sim {
                     self.consumer_do(consumer.0, |con, ctx, out| con.on_message(ctx, msg, out));
                 }
             }
-            Action::LaunchConsumer { consumer } => {
-                if self.consumers[consumer as usize].status != ConsumerStatus::Running {
-                    self.consumer_do(consumer, |con, ctx, out| con.start(ctx, out));
-                }
-            }
-        }
-    }
-
-    /// Hands a request to its group's coordinator and carries out what it did. A JoinGroup or an
-    /// OffsetCommit makes a group the coordinator keeps; other requests for a group it never
-    /// heard of are answered as by an empty one.
-    fn deliver_to_coordinator(&mut self, group: &str, from: Client, request: Request) {
-        let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
-        if keep && !self.groups.contains_key(group) {
-            self.groups.insert(group.to_string(), GroupCoordinator::new(group));
-        }
-        let mut out = coordinator::Out::default();
-        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let mut ctx = coordinator::Ctx {
-            now: *now,
-            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
-            rng,
-            topics: topic_names,
-        };
-        match groups.get_mut(group) {
-            Some(g) => g.on_request(&mut ctx, from, request, &mut out),
-            None => GroupCoordinator::new(group).on_request(&mut ctx, from, request, &mut out),
-        }
-        self.apply_coordinator(group, out);
-    }
-
-    fn coordinator_timer(&mut self, group: &str, timer: Timer) {
-        let mut out = coordinator::Out::default();
-        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let Some(g) = groups.get_mut(group) else { return };
-        let mut ctx = coordinator::Ctx {
-            now: *now,
-            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
-            rng,
-            topics: topic_names,
-        };
-        g.on_timer(&mut ctx, timer, &mut out);
-        self.apply_coordinator(group, out);
-    }
-
-    /// A coordinator took `group` over: it reloads it.
-    pub(crate) fn coordinator_load(&mut self, group: &str) {
-        let mut out = coordinator::Out::default();
-        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let Some(g) = groups.get_mut(group) else { return };
-        let ctx = coordinator::Ctx {
-            now: *now,
-            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
-            rng,
-            topics: topic_names,
-        };
-        g.on_loaded(&ctx, &mut out);
-        self.apply_coordinator(group, out);
-    }
-
-    /// Carries out what a coordinator did, in order: answers travel the network, timers are
-    /// queued, events recorded.
-    fn apply_coordinator(&mut self, group: &str, out: coordinator::Out) {
-        for effect in out.effects {
-            match effect {
-                coordinator::Effect::Reply { consumer, inc, reply } => {
-                    self.after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::Reply(reply) })
-                }
-                coordinator::Effect::Timer { at, timer } => {
-                    self.push(at, Action::CoordinatorTimer { group: group.to_string(), timer })
-                }
-                coordinator::Effect::Event(kind) => self.emit(kind),
-            }
-        }
-    }
-
-    /// Lets consumer `c` handle something and carries out what it did.
-    pub(crate) fn consumer_do(
-        &mut self,
-        c: u32,
-        f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
-    ) {
-        let mut out = consumer::Out::default();
-        let Sim { consumers, topics, brokers, client_counters, now, cluster, .. } = self;
-        let mut ctx = consumer::Ctx {
-            now: *now,
-            id: ConsumerId(c),
-            latency: cluster.latency_ms,
-            view: View { topics, brokers },
-            client_ids: client_counters,
-        };
-        f(&mut consumers[c as usize], &mut ctx, &mut out);
-        self.apply_consumer(c, out);
-    }
-
-    /// Carries out what a consumer did, in order.
-    fn apply_consumer(&mut self, c: u32, out: consumer::Out) {
-        let consumer = ConsumerId(c);
-        for effect in out.effects {
-            match effect {
-                consumer::Effect::ToCoordinator { group, from, request } => {
-                    self.after(self.latency(), Action::ToCoordinator { group, from, request })
-                }
-                consumer::Effect::After { delay, inc, msg } => {
-                    self.after(delay, Action::ToConsumer { consumer, inc, msg })
-                }
-                consumer::Effect::At { at, inc, msg } => self.push(at, Action::ToConsumer { consumer, inc, msg }),
-                consumer::Effect::Park { tp, inc, fetch_id } => {
-                    self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters.push((c, inc, fetch_id))
-                }
-                consumer::Effect::Event(kind) => self.emit(kind),
-                consumer::Effect::Processed { group, tp, from, to } => {
-                    self.deliveries.entry(&group, tp).counts.add(from, to)
-                }
-                consumer::Effect::Positioned { group, tp, offset } => {
-                    self.deliveries.entry(&group, tp).first_position.get_or_insert(offset);
-                }
-            }
+            Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }) => self.broker_fenced(broker, inc),
+            Action::Cluster(ClusterTimer::IsrCheck) => self.isr_check(),
+            Action::Cluster(ClusterTimer::RetentionCheck) => self.retention_check(),
         }
     }
 }

@@ -10,10 +10,10 @@ use rand::Rng;
 use crate::sim::config::{limits, Acks, Keys, ProducerSpec};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
-use crate::sim::ids::Tp;
+use crate::sim::ids::{ProducerId, Tp};
 use crate::sim::keys::Keyer;
 use crate::sim::producer::{
-    take_sendable, AckFinding, AckRecord, BatchAck, Producer, SentBatch, BUFFER_MEMORY, MAX_BLOCK_MS,
+    self, take_sendable, AckFinding, AckRecord, BatchAck, Producer, SentBatch, BUFFER_MEMORY, MAX_BLOCK_MS,
     RETRY_BACKOFF_MAX_MS,
 };
 use crate::sim::text::quoted;
@@ -177,7 +177,7 @@ impl Sim {
             return;
         }
         pr.next_send = Some(at);
-        self.push(at, Action::ProducerSend { producer: p });
+        self.push(at, Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Send });
     }
 
     pub(crate) fn producer_send(&mut self, p: u32) {
@@ -335,7 +335,7 @@ impl Sim {
             }
         }
         if !request.is_empty() {
-            self.after(self.latency(), Action::ProduceArrive { producer: p, batches: request });
+            self.after(self.latency(), Action::ToLeaders { producer: ProducerId(p), batches: request });
         }
     }
 
@@ -350,7 +350,7 @@ impl Sim {
         let mut request = Vec::new();
         take_sendable(queue, now, &mut request);
         if !request.is_empty() {
-            self.after(self.latency(), Action::ProduceArrive { producer: p, batches: request });
+            self.after(self.latency(), Action::ToLeaders { producer: ProducerId(p), batches: request });
         }
     }
 
@@ -470,7 +470,10 @@ impl Sim {
         let at = now.plus(backoff);
         if queue.retry_at.is_none_or(|t| t < at) {
             queue.retry_at = Some(at);
-            self.push(at, Action::ProduceRetry { producer: p, partition: b.partition });
+            self.push(
+                at,
+                Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Retry { partition: b.partition } },
+            );
         }
         self.emit(event(Some(backoff)));
         self.maybe_reset_id(p);
