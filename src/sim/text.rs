@@ -5,7 +5,7 @@
 const MAX_ECHO: usize = 64;
 
 /// `s` in single quotes, with control characters, quotes, backslashes and non-ASCII escaped
-/// (Rust's `escape_default`), cut after [`MAX_ECHO`] characters with `…`.
+/// (Rust's `escape_default`), cut after `MAX_ECHO` characters with `…`.
 pub fn quoted(s: &str) -> String {
     let mut out = String::from("'");
     for (i, c) in s.chars().enumerate() {

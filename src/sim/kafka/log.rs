@@ -173,7 +173,7 @@ impl PartitionLog {
     }
 
     /// Shares storage with `leader`'s log where this log holds the same batches (see
-    /// [`BatchDeque::share_newest_with`]); what the log holds does not change.
+    /// `BatchDeque::share_newest_with`); what the log holds does not change.
     pub fn share_storage_with(&mut self, leader: &PartitionLog) {
         self.batches.share_newest_with(&leader.batches);
     }

@@ -130,7 +130,7 @@ pub struct Producer {
     pub removed: bool,
 }
 
-/// An acknowledgement the producer received, kept when [`Sim::keep_ack_ledger`] asks: what a
+/// An acknowledgement the producer received, kept when [`crate::sim::Sim::keep_ack_ledger`] asks: what a
 /// client-side history of a run holds, to be checked against the logs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AckRecord {
