@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use crate::sim::command::ConsumerSetting;
 use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
-use crate::sim::snapshot::{ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
+use crate::sim::snapshot::{BrokerStatus, ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::time::format_duration;
-use crate::sim::Command;
+use crate::sim::{Command, ConsumerStatus};
 
 use super::drag;
 use super::offscreen::{self, watch};
@@ -128,7 +128,7 @@ pub fn BrokerCard(
 ) -> impl IntoView {
     let me = Memo::new(move |_| snapshot.with(|s| s.brokers.iter().find(|b| b.id == id).cloned()));
     let ctl = use_context::<Controller>();
-    let status = move || me.with(|b| b.as_ref().map_or("", |b| b.status));
+    let status = move || me.with(|b| b.as_ref().map_or("", |b| b.status.name()));
     let running = move || status() == "running";
     let detail = move || {
         me.with(|b| {
@@ -140,7 +140,7 @@ pub fn BrokerCard(
                 if b.delay_ms > 0 {
                     parts.push(format!("replicating {} slower", format_duration(b.delay_ms)));
                 }
-                if b.status == "down" {
+                if b.status == BrokerStatus::Down {
                     parts.push("the controller has not noticed yet".into());
                 }
                 parts.join(" · ")
@@ -492,7 +492,7 @@ pub fn GroupBox(
             data-drop-group=name.clone()
         >
             <h4>
-                "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.to_string())}</span>
+                "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.name().to_string())}</span>
                 <span class="generation">{text(|g| format!("generation {}", g.generation))}</span>
             </h4>
             <p class="counters">
@@ -580,9 +580,9 @@ pub fn ConsumerCard(
     groups: Memo<Vec<String>>,
 ) -> impl IntoView {
     let me = item_memo(snapshot, &name, |s| &s.consumers, |c| &c.name);
-    let running = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.status == "running")));
+    let running = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.status == ConsumerStatus::Running)));
     let text = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
-    let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status)));
+    let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status.name())));
     let ctl = use_context::<Controller>();
     let drag_state = use_context::<drag::DragState>();
     let grab = {
@@ -599,9 +599,9 @@ pub fn ConsumerCard(
             <h5 class="handle" title="Drag onto another group to move it" on:pointerdown=grab>
                 <span class="grip" aria-hidden="true">"⠿"</span>
                 {name.clone()}
-                <span class="status-tag">{text(|c| c.status.to_string())}</span>
+                <span class="status-tag">{text(|c| c.status.name().to_string())}</span>
             </h5>
-            <p>{text(|c| c.activity.to_string())}</p>
+            <p>{text(|c| c.activity.text().to_string())}</p>
             {move || me.with(|c| c.as_ref().and_then(|c| c.note.clone()).map(|n| view! { <p class="status-note">{n}</p> }))}
             <p class="owns">
                 {text(|c| {
@@ -628,7 +628,7 @@ pub fn ConsumerCard(
                 {text(|c| {
                     c.session_left_ms
                         .map(|ms| {
-                            let note = if c.status == "running" { "session" } else { "the group notices in" };
+                            let note = if c.status == ConsumerStatus::Running { "session" } else { "the group notices in" };
                             format!("{note} {}", format_duration(ms))
                         })
                         .unwrap_or_default()

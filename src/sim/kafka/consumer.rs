@@ -22,11 +22,22 @@ use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConsumerStatus {
     Running,
     Crashed,
     Stopped,
+}
+
+impl ConsumerStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsumerStatus::Running => "running",
+            ConsumerStatus::Crashed => "crashed",
+            ConsumerStatus::Stopped => "stopped",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -39,7 +39,7 @@ pub fn offsets_partition(group: &str) -> u32 {
     abs % OFFSETS_PARTITIONS
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum GroupState {
     Empty,
     PreparingRebalance,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::sim::config::{Acks, ConsumerSpec, Keys};
 use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
+use crate::sim::coordinator::GroupState;
 use crate::sim::describe::group_view;
 use crate::sim::engine::{Sim, Tp};
 use crate::sim::report::{group_report, GroupReport};
@@ -23,11 +24,61 @@ pub struct Snapshot {
     pub groups: Vec<GroupSnap>,
 }
 
+/// A broker as the page shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerStatus {
+    Running,
+    /// Crashed, not yet noticed by the controller.
+    Down,
+    /// Crashed, and the controller noticed (after `broker.session.timeout.ms`).
+    Fenced,
+}
+
+impl BrokerStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerStatus::Running => "running",
+            BrokerStatus::Down => "down",
+            BrokerStatus::Fenced => "fenced",
+        }
+    }
+}
+
+/// What a consumer is doing, as its card says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    /// An eager rebalance: it gave everything up and waits for its new assignment.
+    Rebalancing,
+    Joining,
+    WaitingForPartitions,
+    Polling,
+    Processing,
+    Committing,
+    Crashed,
+    Stopped,
+}
+
+impl Activity {
+    pub fn text(self) -> &'static str {
+        match self {
+            Activity::Rebalancing => "rebalancing: waiting for its assignment",
+            Activity::Joining => "joining the group",
+            Activity::WaitingForPartitions => "waiting for partitions",
+            Activity::Polling => "polling",
+            Activity::Processing => "processing",
+            Activity::Committing => "committing",
+            Activity::Crashed => "crashed: no heartbeats, no commits",
+            Activity::Stopped => "stopped",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BrokerSnap {
     pub id: u32,
-    /// "running", "down" (crashed, not yet noticed) or "fenced" (the controller noticed).
-    pub status: &'static str,
+    pub status: BrokerStatus,
     /// Partitions it leads.
     pub leads: usize,
     /// Groups whose coordinator it is.
@@ -88,8 +139,8 @@ pub struct ProducerSnap {
 pub struct ConsumerSnap {
     pub name: String,
     pub group: String,
-    pub status: &'static str,
-    pub activity: &'static str,
+    pub status: ConsumerStatus,
+    pub activity: Activity,
     /// `topic-partition` names it owns.
     pub assignment: Vec<String>,
     /// Position (next offset to read) per owned partition.
@@ -115,7 +166,7 @@ pub struct ConsumerSnap {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupSnap {
     pub name: String,
-    pub state: &'static str,
+    pub state: GroupState,
     pub generation: i32,
     pub strategy: Option<String>,
     pub members: usize,
@@ -239,11 +290,11 @@ impl Snapshot {
             .map(|b| BrokerSnap {
                 id: b.id,
                 status: if b.alive {
-                    "running"
+                    BrokerStatus::Running
                 } else if b.fenced {
-                    "fenced"
+                    BrokerStatus::Fenced
                 } else {
-                    "down"
+                    BrokerStatus::Down
                 },
                 leads: sim
                     .topics
@@ -281,22 +332,18 @@ impl Snapshot {
             .map(|(ci, c)| ConsumerSnap {
                 name: c.spec.name.clone(),
                 group: c.spec.group.clone(),
-                status: match c.status {
-                    ConsumerStatus::Running => "running",
-                    ConsumerStatus::Crashed => "crashed",
-                    ConsumerStatus::Stopped => "stopped",
-                },
+                status: c.status,
                 activity: match (c.status, c.phase) {
-                    (ConsumerStatus::Running, Phase::Joining) => "rebalancing: waiting for its assignment",
-                    (ConsumerStatus::Running, Phase::Idle) if c.member_id.is_empty() => "joining the group",
-                    (ConsumerStatus::Running, Phase::Idle) => "waiting for partitions",
-                    (ConsumerStatus::Running, Phase::Fetching) => "polling",
-                    (ConsumerStatus::Running, Phase::Processing) => "processing",
+                    (ConsumerStatus::Running, Phase::Joining) => Activity::Rebalancing,
+                    (ConsumerStatus::Running, Phase::Idle) if c.member_id.is_empty() => Activity::Joining,
+                    (ConsumerStatus::Running, Phase::Idle) => Activity::WaitingForPartitions,
+                    (ConsumerStatus::Running, Phase::Fetching) => Activity::Polling,
+                    (ConsumerStatus::Running, Phase::Processing) => Activity::Processing,
                     (ConsumerStatus::Running, Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing) => {
-                        "committing"
+                        Activity::Committing
                     }
-                    (ConsumerStatus::Crashed, _) => "crashed: no heartbeats, no commits",
-                    (ConsumerStatus::Stopped, _) => "stopped",
+                    (ConsumerStatus::Crashed, _) => Activity::Crashed,
+                    (ConsumerStatus::Stopped, _) => Activity::Stopped,
                 },
                 assignment: if c.status == ConsumerStatus::Running {
                     c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect()
@@ -326,7 +373,7 @@ impl Snapshot {
                 let r: GroupReport = group_report(sim, g);
                 GroupSnap {
                     name: g.clone(),
-                    state: view.state.name(),
+                    state: view.state,
                     generation: sim.groups.get(g).map_or(0, |x| x.generation),
                     strategy: view.strategy.clone(),
                     members: view.members.len(),
