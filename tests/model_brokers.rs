@@ -304,3 +304,40 @@ fn one_broker_and_one_replica_add_no_event_and_no_randomness() {
         EventKind::HighWatermark { .. } | EventKind::Replicated { .. } | EventKind::IsrChanged { .. }
     )));
 }
+
+#[test]
+fn auto_offset_reset_latest_starts_at_the_high_watermark_not_the_log_end() {
+    // acks=1 records the slow follower has not copied yet are past the high watermark: a new
+    // group reading from "latest" gets them once they are replicated (ListOffsets answers the
+    // high watermark under read_uncommitted), none skipped.
+    let (sim0, _) = run(&cluster(2, 2, 1, Acks::One, vec![]), 0);
+    let f = 3 - leader(&sim0);
+    let consumer = ConsumerSpec {
+        name: "c".into(),
+        group: "g".into(),
+        topics: vec!["t".into()],
+        auto_offset_reset: OffsetReset::Latest,
+        ..ConsumerSpec::default()
+    };
+    let s = cluster(
+        2,
+        2,
+        1,
+        Acks::One,
+        vec![
+            at(500, Command::DelayBroker { broker: f, ms: 3_000 }),
+            at(1_000, Command::Produce { producer: "p".into(), count: 5 }),
+            at(1_100, Command::AddConsumer { spec: consumer }),
+        ],
+    );
+    let (sim, events) = run(&s, 30_000);
+    let set: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PositionSet { offset, reason, .. } if reason.contains("latest") => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(set, [0], "the high watermark was 0 while the log end was 5");
+    assert_eq!(ksim::sim::report::group_report(&sim, "g").processed, 5);
+}

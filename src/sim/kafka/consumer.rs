@@ -807,12 +807,14 @@ impl Consumer {
         out.event(EventKind::PositionSet { consumer, group, topic, partition, offset, reason: reason.to_string() });
     }
 
-    /// `auto.offset.reset`: earliest is the log-start offset, latest the log-end offset.
+    /// `auto.offset.reset`: earliest is the log-start offset; latest is what ListOffsets answers
+    /// for the latest offset under `read_uncommitted`: the high watermark, not the log end (records
+    /// past it are not yet on every in-sync replica, and no consumer may read them yet).
     fn reset_position(&mut self, ctx: &Ctx, tp: Tp, why: &str, out: &mut Out) {
-        let log = ctx.view.partition(tp).log();
+        let part = ctx.view.partition(tp);
         let (offset, name) = match self.spec.auto_offset_reset {
-            OffsetReset::Earliest => (log.log_start_offset(), "earliest"),
-            OffsetReset::Latest => (log.log_end_offset(), "latest"),
+            OffsetReset::Earliest => (part.log().log_start_offset(), "earliest"),
+            OffsetReset::Latest => (part.high_watermark, "latest"),
         };
         self.set_position(ctx, tp, offset, &format!("{why}: auto.offset.reset={name}"), out);
     }
