@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::sim::assign::{self, AssignInput};
 use crate::sim::cluster::View;
 use crate::sim::config::{CommitMode, ConsumerSpec, OffsetReset, Strategy};
-use crate::sim::coordinator::{Client, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request};
+use crate::sim::coordinator::{
+    Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
+};
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
 use crate::sim::ids::{ConsumerId, Tp};
 use crate::sim::sort;
@@ -97,6 +99,8 @@ pub struct Consumer {
     /// heartbeats go on meanwhile).
     pub(crate) syncing: Option<i32>,
     pub(crate) rejoin_needed: bool,
+    /// Where `onJoinPrepare` stands before the next JoinGroup.
+    pub(crate) join_prep: JoinPrep,
     pub(crate) heartbeating: bool,
     pub(crate) pending_assignment: Option<Vec<Tp>>,
     pub(crate) last_assignment: Vec<Tp>,
@@ -113,6 +117,18 @@ pub struct Consumer {
     pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
     /// Taken away by the user: closed, hidden, not started again.
     pub removed: bool,
+}
+
+/// `onJoinPrepare`: before each JoinGroup, a consumer with auto-commit commits what it consumed
+/// and waits for the answer (an eager one fetches nothing meanwhile); then it revokes and joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinPrep {
+    /// Nothing under way.
+    Idle,
+    /// Its auto-commit is out: the JoinGroup waits for the answer.
+    Committing,
+    /// The answer came: it joins at its next poll.
+    Ready,
 }
 
 /// Messages a consumer process receives: its coordinator's answers, its fetch's progress, its
@@ -247,6 +263,7 @@ impl Consumer {
             joining: false,
             syncing: None,
             rejoin_needed: false,
+            join_prep: JoinPrep::Idle,
             heartbeating: false,
             pending_assignment: None,
             last_assignment: Vec::new(),
@@ -280,6 +297,7 @@ impl Consumer {
         self.joining = false;
         self.syncing = None;
         self.rejoin_needed = false;
+        self.join_prep = JoinPrep::Idle;
         self.heartbeating = false;
         self.pending_assignment = None;
         self.last_assignment.clear();
@@ -339,11 +357,11 @@ impl Consumer {
             Msg::Reply(Reply::Heartbeat { generation, result }) => {
                 self.on_heartbeat_response(ctx, generation, result, out)
             }
-            Msg::Reply(Reply::OffsetCommit { sync }) => {
-                if sync {
-                    self.commit_done(ctx, out);
-                }
-            }
+            Msg::Reply(Reply::OffsetCommit { purpose }) => match purpose {
+                CommitPurpose::Async => {}
+                CommitPurpose::Sync => self.commit_done(ctx, out),
+                CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
+            },
             Msg::Reply(Reply::OffsetFetch { offsets }) => self.on_offsets(ctx, offsets, out),
             Msg::FetchArrive { fetch_id } => self.on_fetch_arrive(ctx, fetch_id, out),
             Msg::FetchTimeout { fetch_id } => self.on_fetch_timeout(fetch_id, ctx, out),
@@ -418,7 +436,7 @@ impl Consumer {
     /// starts.
     pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) {
         if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() {
-            self.send_commit(ctx, false, out);
+            self.send_commit(ctx, CommitPurpose::Async, out);
         }
         self.leave_group(ctx, "consumer closed", out);
         self.status = ConsumerStatus::Stopped;
@@ -642,11 +660,10 @@ impl Consumer {
     }
 
     /// Gives partitions up (`onPartitionsRevoked`, or `onPartitionsLost` when `lost`).
+    /// Nothing is committed here: auto-commit commits before each JoinGroup (see [`JoinPrep`]), so
+    /// what a cooperative member processed after that and gives up now is processed again by the
+    /// partition's next owner (unless the application commits in its own revocation callback).
     fn revoke(&mut self, ctx: &mut Ctx, tps: &[Tp], lost: bool, out: &mut Out) {
-        if !lost && self.spec.commit == CommitMode::Auto && tps.iter().any(|tp| self.positions.contains_key(tp)) {
-            // With auto-commit the consumer commits before giving partitions up.
-            self.send_commit(ctx, false, out);
-        }
         self.assignment.retain(|tp| !tps.contains(tp));
         self.last_change = Some((ctx.now, Vec::new(), tps.to_vec()));
         for tp in tps {
@@ -844,13 +861,9 @@ impl Consumer {
             self.apply_assignment(ctx, out);
         }
         if (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
-            if eager && !self.assignment.is_empty() {
-                let all = self.assignment.clone();
-                self.revoke(ctx, &all, false, out);
-            }
-            self.send_join(ctx, out);
+            self.prepare_join(ctx, out);
         }
-        if eager && self.joining {
+        if eager && (self.joining || self.join_prep == JoinPrep::Committing) {
             self.phase = Phase::Joining; // stop the world until the new assignment
             return;
         }
@@ -859,7 +872,7 @@ impl Consumer {
             && now.since(self.last_auto_commit) >= self.spec.auto_commit_interval_ms
         {
             self.last_auto_commit = now;
-            self.send_commit(ctx, false, out);
+            self.send_commit(ctx, CommitPurpose::Async, out);
         }
         if self.positions.is_empty() {
             self.phase = Phase::Idle; // nothing to fetch until partitions (and offsets) arrive
@@ -868,6 +881,39 @@ impl Consumer {
         self.phase = Phase::Fetching;
         self.fetch_id += 1;
         self.after(ctx.latency, Msg::FetchArrive { fetch_id: self.fetch_id }, out);
+    }
+
+    /// `onJoinPrepare`, once per JoinGroup: with auto-commit, commit everything consumed and wait
+    /// for the answer; then revoke (all of it, if eager) and send the JoinGroup.
+    fn prepare_join(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        match self.join_prep {
+            JoinPrep::Committing => {}
+            JoinPrep::Idle
+                if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() && !self.member_id.is_empty() =>
+            {
+                self.join_prep = JoinPrep::Committing;
+                self.last_auto_commit = ctx.now;
+                self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
+            }
+            JoinPrep::Idle | JoinPrep::Ready => {
+                self.join_prep = JoinPrep::Idle;
+                if !self.spec.assignor.is_cooperative() && !self.assignment.is_empty() {
+                    let all = self.assignment.clone();
+                    self.revoke(ctx, &all, false, out);
+                }
+                self.send_join(ctx, out);
+            }
+        }
+    }
+
+    /// The answer to `onJoinPrepare`'s commit: the JoinGroup goes out now if the application is
+    /// in poll(), else at its next poll.
+    fn join_prepared(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.join_prep != JoinPrep::Committing {
+            return;
+        }
+        self.join_prep = JoinPrep::Ready;
+        self.wake(ctx, out);
     }
 
     fn on_fetch_arrive(&mut self, ctx: &mut Ctx, fetch_id: u64, out: &mut Out) {
@@ -986,7 +1032,7 @@ impl Consumer {
         out.event(EventKind::Fetched { consumer, group, ranges: Self::offset_ranges(ctx, &self.in_flight) });
         if self.spec.commit == CommitMode::BeforeProcessing {
             self.phase = Phase::CommittingBeforeProcessing;
-            self.send_commit(ctx, true, out);
+            self.send_commit(ctx, CommitPurpose::Sync, out);
         } else {
             self.start_processing(ctx, out);
         }
@@ -1035,7 +1081,7 @@ impl Consumer {
         match self.spec.commit {
             CommitMode::AfterProcessing => {
                 self.phase = Phase::CommittingAfterProcessing;
-                self.send_commit(ctx, true, out);
+                self.send_commit(ctx, CommitPurpose::Sync, out);
             }
             CommitMode::Auto | CommitMode::BeforeProcessing => self.poll(ctx, out),
         }
@@ -1044,12 +1090,12 @@ impl Consumer {
     /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
     /// subscribed consumer outside an active generation does not send it: the commit fails at
     /// once (Kafka's `CommitFailedException`).
-    fn send_commit(&mut self, ctx: &mut Ctx, sync: bool, out: &mut Out) {
+    fn send_commit(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
         if self.member_id.is_empty() {
             let (consumer, group) = self.names();
             let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
             out.event(EventKind::CommitFailed { consumer, group, reason });
-            if sync {
+            if purpose == CommitPurpose::Sync {
                 self.commit_done(ctx, out);
             }
             return;
@@ -1065,7 +1111,7 @@ impl Consumer {
             .collect();
         out.event(EventKind::CommitSent { consumer, group, offsets: shown });
         let member = self.member_ref();
-        self.send(ctx, Request::OffsetCommit { member, offsets, sync }, out);
+        self.send(ctx, Request::OffsetCommit { member, offsets, purpose }, out);
     }
 
     fn commit_done(&mut self, ctx: &mut Ctx, out: &mut Out) {
@@ -1199,7 +1245,7 @@ mod tests {
                     }
                     Request::Heartbeat { member } => format!("Heartbeat gen={}", member.generation),
                     Request::Leave { member_id } => format!("Leave member={member_id:?}"),
-                    Request::OffsetCommit { offsets, sync, .. } => format!("Commit {offsets:?} sync={sync}"),
+                    Request::OffsetCommit { offsets, purpose, .. } => format!("Commit {offsets:?} {purpose:?}"),
                     Request::OffsetFetch { partitions } => format!("OffsetFetch {partitions:?}"),
                 };
                 format!("{group} <- {r}")
@@ -1324,16 +1370,22 @@ mod tests {
     }
 
     #[test]
-    fn an_eager_member_commits_revokes_everything_and_rejoins_on_a_rebalance() {
+    fn an_eager_member_commits_then_revokes_everything_and_rejoins_on_a_rebalance() {
         let mut h = Harness::new(|s| s.commit = CommitMode::Auto);
         h.member_of(&[(0, 4), (2, 9)]);
+        // onJoinPrepare: the auto-commit goes first, and nothing is fetched until its answer.
         let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
         assert_eq!(
             shown,
+            ["CommitSent".to_string(), format!("my-group <- Commit {:?} BeforeJoin", [(tp(0), 4), (tp(2), 9)])]
+        );
+        assert_eq!(h.con.phase, Phase::Joining);
+        assert_eq!(h.con.assignment, [tp(0), tp(2)], "still its own until the commit is answered");
+        let shown = h.reply(Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin });
+        assert_eq!(
+            shown,
             [
-                "CommitSent".to_string(),
-                format!("my-group <- Commit {:?} sync=false", [(tp(0), 4), (tp(2), 9)]),
-                "Revoked".into(),
+                "Revoked".to_string(),
                 "JoinGroup".into(),
                 // What it owned last, for the sticky assignors (their subscription user data).
                 format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0), tp(2)]),
@@ -1341,6 +1393,49 @@ mod tests {
         );
         assert!(h.con.assignment.is_empty() && h.con.positions.is_empty());
         assert_eq!(h.con.phase, Phase::Joining);
+    }
+
+    #[test]
+    fn without_auto_commit_an_eager_member_revokes_and_rejoins_at_once() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 4)]);
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
+        assert_eq!(shown[..2], ["Revoked", "JoinGroup"]);
+    }
+
+    #[test]
+    fn a_cooperative_member_commits_before_it_rejoins_not_when_it_gives_partitions_up() {
+        let mut h = Harness::new(|s| {
+            s.commit = CommitMode::Auto;
+            s.assignor = Strategy::CooperativeSticky;
+        });
+        h.processing(3, 5);
+        // A rebalance starts while it processes: the commit goes out now, the JoinGroup at its next
+        // poll after the answer.
+        let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
+        assert!(shown.is_empty(), "{shown:?}");
+        h.now = SimTime(2_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert_eq!(
+            shown[2..],
+            [
+                "CommitSent".to_string(),
+                format!("my-group <- Commit {:?} BeforeJoin", [(tp(0), 5)]),
+                "+1 FetchArrive".into()
+            ]
+        );
+        assert_eq!(h.con.phase, Phase::Fetching, "a cooperative member goes on reading");
+        let shown = h.reply(Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin });
+        assert_eq!(
+            shown[..2],
+            ["JoinGroup".to_string(), format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0)])]
+        );
+        // The new assignment takes partition 0 away: no commit then (what it read since is read
+        // again by the next owner).
+        h.join_ok(2, false);
+        let shown = h.reply(Reply::Sync { generation: 2, result: Ok(vec![]) });
+        assert!(!shown.iter().any(|s| s.contains("Commit")), "{shown:?}");
+        assert_eq!(shown[0], "Revoked");
     }
 
     #[test]
@@ -1385,11 +1480,11 @@ mod tests {
                 format!("processed {:?} 3..5", tp(0)),
                 "Processed".into(),
                 "CommitSent".into(),
-                format!("my-group <- Commit {:?} sync=true", [(tp(0), 5)]),
+                format!("my-group <- Commit {:?} Sync", [(tp(0), 5)]),
             ]
         );
         assert_eq!(h.con.phase, Phase::CommittingAfterProcessing);
-        assert_eq!(h.reply(Reply::OffsetCommit { sync: true }), ["+1 FetchArrive"]);
+        assert_eq!(h.reply(Reply::OffsetCommit { purpose: CommitPurpose::Sync }), ["+1 FetchArrive"]);
     }
 
     #[test]
@@ -1482,7 +1577,7 @@ mod tests {
             shown,
             [
                 "CommitSent".to_string(),
-                format!("my-group <- Commit {:?} sync=false", [(tp(1), 6)]),
+                format!("my-group <- Commit {:?} Async", [(tp(1), 6)]),
                 "LeaveGroup".into(),
                 "my-group <- Leave member=\"c-1\"".into(),
                 "Stopped".into(),
@@ -1500,7 +1595,7 @@ mod tests {
         assert_eq!(h.con.status, ConsumerStatus::Running);
         h.now = SimTime(2_000);
         h.msg(Msg::ProcessingDone);
-        let shown = h.reply(Reply::OffsetCommit { sync: true });
+        let shown = h.reply(Reply::OffsetCommit { purpose: CommitPurpose::Sync });
         assert_eq!(shown, ["LeaveGroup", "my-group <- Leave member=\"c-1\"", "Stopped"]);
     }
 
@@ -1513,7 +1608,7 @@ mod tests {
             shown,
             [
                 "CommitSent".to_string(),
-                format!("my-group <- Commit {:?} sync=false", [(tp(0), 2)]),
+                format!("my-group <- Commit {:?} Async", [(tp(0), 2)]),
                 "LeaveGroup".into(),
                 "my-group <- Leave member=\"c-1\"".into(),
                 "Stopped".into(),

@@ -167,6 +167,17 @@ pub struct MemberRef {
 }
 
 /// The requests a group coordinator answers.
+/// Why a consumer commits: what it does with the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitPurpose {
+    /// An auto-commit or `commitAsync()` in the poll loop, or on close: nothing waits for it.
+    Async,
+    /// `commitSync()` in the poll loop: the application waits for the answer.
+    Sync,
+    /// `onJoinPrepare`'s auto-commit: the JoinGroup waits for the answer.
+    BeforeJoin,
+}
+
 #[derive(Clone, Debug)]
 pub enum Request {
     Join(Box<JoinRequest>),
@@ -184,7 +195,7 @@ pub enum Request {
     OffsetCommit {
         member: MemberRef,
         offsets: Vec<(Tp, u64)>,
-        sync: bool,
+        purpose: CommitPurpose,
     },
     OffsetFetch {
         partitions: Vec<Tp>,
@@ -206,7 +217,7 @@ pub enum Reply {
     Join(JoinResponse),
     Sync { generation: i32, result: Result<Vec<Tp>, GroupError> },
     Heartbeat { generation: i32, result: Result<(), GroupError> },
-    OffsetCommit { sync: bool },
+    OffsetCommit { purpose: CommitPurpose },
     OffsetFetch { offsets: Vec<(Tp, Option<u64>)> },
 }
 
@@ -358,7 +369,9 @@ impl GroupCoordinator {
             Request::Sync { member, assignments } => self.on_sync(ctx, from, member, assignments, out),
             Request::Heartbeat { member } => self.on_heartbeat(ctx, from, member, out),
             Request::Leave { member_id } => self.on_leave(ctx, &member_id, out),
-            Request::OffsetCommit { member, offsets, sync } => self.on_commit(ctx, from, member, offsets, sync, out),
+            Request::OffsetCommit { member, offsets, purpose } => {
+                self.on_commit(ctx, from, member, offsets, purpose, out)
+            }
             Request::OffsetFetch { partitions } => {
                 let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect();
                 out.reply(from.consumer, from.inc, Reply::OffsetFetch { offsets });
@@ -732,7 +745,7 @@ impl GroupCoordinator {
         from: Client,
         member: MemberRef,
         offsets: Vec<(Tp, u64)>,
-        sync: bool,
+        purpose: CommitPurpose,
         out: &mut Out,
     ) {
         let generation = member.generation;
@@ -758,7 +771,7 @@ impl GroupCoordinator {
                 out.event(EventKind::CommitFailed { consumer: from.name, group: self.name.clone(), reason });
             }
         }
-        out.reply(from.consumer, from.inc, Reply::OffsetCommit { sync });
+        out.reply(from.consumer, from.inc, Reply::OffsetCommit { purpose });
     }
 
     fn validate_commit(&self, member: &MemberRef) -> Result<(), GroupError> {
@@ -1162,8 +1175,10 @@ mod tests {
         h.timer(Timer::JoinDeadline);
         let m = h.member(0);
         let commit = |h: &mut Harness, member: MemberRef, offset| {
-            let effects =
-                h.request(client(0), Request::OffsetCommit { member, offsets: vec![(tp(0), offset)], sync: true });
+            let effects = h.request(
+                client(0),
+                Request::OffsetCommit { member, offsets: vec![(tp(0), offset)], purpose: CommitPurpose::Sync },
+            );
             effects.iter().find_map(|e| match e {
                 Effect::Event(EventKind::Committed { .. }) => Some(Ok(())),
                 Effect::Event(EventKind::CommitFailed { reason, .. }) => Some(Err(reason.clone())),
