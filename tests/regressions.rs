@@ -140,10 +140,11 @@ fn a_slow_consumer_is_a_zombie_whose_commit_is_rejected() {
         }],
         consumers: vec![slow("c1", 600), slow("c2", 10)],
         script: vec![
-            TimedCommand { at: 5_000, command: Command::Produce { producer: "p".into(), count: 40 } },
-            // A third member joins while c1 is 12 s into a 20 × 600 ms batch.
+            // After the group formed (both joined during the initial delay: 6 s).
+            TimedCommand { at: 8_000, command: Command::Produce { producer: "p".into(), count: 40 } },
+            // A third member joins while c1 is 1 s into a 20 × 600 ms batch.
             TimedCommand {
-                at: 6_000,
+                at: 9_000,
                 command: Command::AddConsumer { spec: ConsumerSpec { running: true, ..slow("c3", 10) } },
             },
             TimedCommand { at: 30_000, command: Command::SetProcessingTime { consumer: "c1".into(), ms: 10 } },

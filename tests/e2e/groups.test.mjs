@@ -17,7 +17,8 @@ const owns = (page, name) => page.getByRole('article', { name: `Consumer ${name}
 async function groupOfThree(page, speed = '8') {
   await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: 'Three consumers share a topic' });
   await page.getByRole('combobox', { name: 'Speed' }).selectOption(speed);
-  // After the 3 s initial rebalance delay each consumer owns one partition.
+  // After the initial rebalance delay (3 s, and 3 s more: the others joined during it) each
+  // consumer owns one partition.
   for (const n of ['consumer-1', 'consumer-2', 'consumer-3']) {
     await owns(page, n).filter({ hasText: /my-topic-\d$/ }).waitFor({ timeout: 15000 });
   }

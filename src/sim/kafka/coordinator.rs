@@ -39,6 +39,14 @@ pub fn offsets_partition(group: &str) -> u32 {
     abs % OFFSETS_PARTITIONS
 }
 
+/// The initial delay of an empty group's first rebalance: this delay, and what is left of the
+/// rebalance timeout for more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InitialDelay {
+    delay_ms: u64,
+    remaining_ms: u64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum GroupState {
     Empty,
@@ -298,8 +306,11 @@ pub struct GroupCoordinator {
     pub members: Vec<Member>,
     /// When the join phase of the current rebalance ends at the latest.
     pub join_deadline: Option<SimTime>,
-    /// Set while `group.initial.rebalance.delay.ms` holds an empty group's first rebalance.
-    initial_delay_since: Option<SimTime>,
+    /// Set while `group.initial.rebalance.delay.ms` holds an empty group's first rebalance: the
+    /// delay now running and what is left of the rebalance timeout after it.
+    initial_delay: Option<InitialDelay>,
+    /// A member joined since the initial delay's timer was set: when it fires, it waits again.
+    new_member_added: bool,
     /// Members whose SyncGroup waits for the leader's.
     pending_sync: Vec<String>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
@@ -316,7 +327,8 @@ impl GroupCoordinator {
             leader: None,
             members: Vec::new(),
             join_deadline: None,
-            initial_delay_since: None,
+            initial_delay: None,
+            new_member_added: false,
             pending_sync: Vec::new(),
             offsets: BTreeMap::new(),
         }
@@ -432,45 +444,44 @@ impl GroupCoordinator {
                 m.awaiting_join = true;
                 m.last_heartbeat = now;
             }
-            None => self.members.push(Member {
-                member_id: member_id.clone(),
-                consumer: c,
-                inc,
-                name,
-                client_id: req.client_id.clone(),
-                instance_id: req.instance_id.clone(),
-                topics: req.topics.clone(),
-                strategy: req.strategy,
-                owned: req.owned.clone(),
-                owned_generation: req.owned_generation,
-                assignment: Vec::new(),
-                joined: true,
-                awaiting_join: true,
-                last_heartbeat: now,
-                session_timeout_ms: req.session_timeout_ms,
-                rebalance_timeout_ms: req.rebalance_timeout_ms,
-                session_check_at: None,
-            }),
+            None => {
+                // Only a new member of a group still forming its first generation delays it more.
+                if self.state == GroupState::PreparingRebalance && self.generation == 0 {
+                    self.new_member_added = true;
+                }
+                self.members.push(Member {
+                    member_id: member_id.clone(),
+                    consumer: c,
+                    inc,
+                    name,
+                    client_id: req.client_id.clone(),
+                    instance_id: req.instance_id.clone(),
+                    topics: req.topics.clone(),
+                    strategy: req.strategy,
+                    owned: req.owned.clone(),
+                    owned_generation: req.owned_generation,
+                    assignment: Vec::new(),
+                    joined: true,
+                    awaiting_join: true,
+                    last_heartbeat: now,
+                    session_timeout_ms: req.session_timeout_ms,
+                    rebalance_timeout_ms: req.rebalance_timeout_ms,
+                    session_check_at: None,
+                })
+            }
         }
         match self.state {
             GroupState::Empty | GroupState::Dead => {
-                self.initial_delay_since = Some(now);
-                self.prepare_rebalance(ctx, "first member joined", Some(ctx.initial_rebalance_delay_ms), out);
+                // The group is new: give more members time to join (Kafka's InitialDelayedJoin).
+                let delay_ms = ctx.initial_rebalance_delay_ms;
+                let remaining_ms = self.rebalance_timeout().saturating_sub(delay_ms);
+                self.initial_delay = Some(InitialDelay { delay_ms, remaining_ms });
+                self.prepare_rebalance(ctx, "first member joined", Some(delay_ms), out);
             }
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(ctx, &format!("{} joined", req.client_id), None, out);
             }
-            GroupState::PreparingRebalance => {
-                // Each joiner during the initial delay extends it, up to the rebalance timeout.
-                if let Some(since) = self.initial_delay_since {
-                    let limit = since.plus(self.rebalance_timeout());
-                    let extended = now.plus(ctx.initial_rebalance_delay_ms).min(limit);
-                    if self.join_deadline.is_none_or(|d| extended > d) {
-                        self.join_deadline = Some(extended);
-                        out.timer(extended, Timer::JoinDeadline);
-                    }
-                }
-            }
+            GroupState::PreparingRebalance => {}
         }
         self.maybe_complete_join(ctx, out);
     }
@@ -546,7 +557,7 @@ impl GroupCoordinator {
 
     /// Completes the join phase when every member has rejoined (and any initial delay is over).
     fn maybe_complete_join(&mut self, ctx: &Ctx, out: &mut Out) {
-        if self.state != GroupState::PreparingRebalance || self.initial_delay_since.is_some() {
+        if self.state != GroupState::PreparingRebalance || self.initial_delay.is_some() {
             return;
         }
         if self.members.iter().all(|m| m.joined) {
@@ -573,7 +584,7 @@ impl GroupCoordinator {
             let waiting: Vec<(ConsumerId, u32)> = self.members.iter().map(|m| (m.consumer, m.inc)).collect();
             self.members.clear();
             self.pending_sync.clear();
-            self.initial_delay_since = None;
+            self.initial_delay = None;
             self.join_deadline = None;
             self.leader = None;
             self.protocol = None;
@@ -595,7 +606,22 @@ impl GroupCoordinator {
         if self.state != GroupState::PreparingRebalance || self.join_deadline != Some(ctx.now) {
             return; // superseded
         }
-        self.initial_delay_since = None;
+        // tryCompleteInitialRebalanceElseSchedule: a member joined during the initial delay, and
+        // the rebalance timeout is not used up: wait another delay (the last no longer than what
+        // is left).
+        if let Some(d) = self.initial_delay {
+            if self.new_member_added && d.remaining_ms != 0 {
+                self.new_member_added = false;
+                let delay_ms = ctx.initial_rebalance_delay_ms.min(d.remaining_ms);
+                let remaining_ms = d.remaining_ms.saturating_sub(d.delay_ms);
+                self.initial_delay = Some(InitialDelay { delay_ms, remaining_ms });
+                let deadline = ctx.now.plus(delay_ms);
+                self.join_deadline = Some(deadline);
+                out.timer(deadline, Timer::JoinDeadline);
+                return;
+            }
+        }
+        self.initial_delay = None;
         let late: Vec<String> = self.members.iter().filter(|m| !m.joined).map(|m| m.member_id.clone()).collect();
         for id in late {
             self.remove_member(ctx, &id, "did not rejoin within the rebalance timeout", false, out);
@@ -604,7 +630,7 @@ impl GroupCoordinator {
     }
 
     fn complete_join(&mut self, ctx: &Ctx, out: &mut Out) {
-        self.initial_delay_since = None;
+        self.initial_delay = None;
         self.join_deadline = None;
         self.generation += 1;
         if self.members.is_empty() {
@@ -903,7 +929,12 @@ mod tests {
         }
 
         fn join(&mut self, c: u32, member_id: &str, instance: Option<&str>, strategy: Strategy) -> Vec<Effect> {
-            let req = JoinRequest {
+            let req = self.join_request(c, member_id, instance, strategy);
+            self.request(client(c), Request::Join(Box::new(req)))
+        }
+
+        fn join_request(&self, c: u32, member_id: &str, instance: Option<&str>, strategy: Strategy) -> JoinRequest {
+            JoinRequest {
                 group: "g".into(),
                 member_id: member_id.into(),
                 client_id: format!("consumer-g-{c}"),
@@ -914,8 +945,7 @@ mod tests {
                 owned_generation: -1,
                 session_timeout_ms: SESSION,
                 rebalance_timeout_ms: REBALANCE,
-            };
-            self.request(client(c), Request::Join(Box::new(req)))
+            }
         }
 
         fn member(&self, c: u32) -> MemberRef {
@@ -944,8 +974,11 @@ mod tests {
             for c in 0..n {
                 h.join(c, "", None, Strategy::Range);
             }
-            h.now = SimTime(DELAY);
-            h.timer(Timer::JoinDeadline);
+            // The others joined during the initial delay: it waits one delay more.
+            while let Some(deadline) = h.g.join_deadline {
+                h.now = deadline;
+                h.timer(Timer::JoinDeadline);
+            }
             let leader = h.member(0);
             let assignments = (0..n).map(|c| (h.member(c).member_id, vec![tp(c)])).collect();
             h.request(client(0), Request::Sync { member: leader, assignments: Some(assignments) });
@@ -975,7 +1008,7 @@ mod tests {
     }
 
     #[test]
-    fn the_first_join_waits_the_initial_delay_and_each_joiner_extends_it() {
+    fn the_first_join_waits_the_initial_delay_and_waits_again_while_members_keep_joining() {
         let mut h = Harness::new();
         let effects = h.join(0, "", None, Strategy::Range);
         assert_eq!(states(&effects), ["PreparingRebalance"]);
@@ -983,11 +1016,14 @@ mod tests {
         assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(DELAY), timer: Timer::JoinDeadline })));
         h.now = SimTime(2_000);
         let effects = h.join(1, "", None, Strategy::Range);
-        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(5_000), timer: Timer::JoinDeadline })));
-        // The first deadline is superseded.
+        assert!(join_answers(&effects).is_empty() && !effects.iter().any(|e| matches!(e, Effect::Timer { .. })));
+        // tryCompleteInitialRebalanceElseSchedule: someone joined during the delay, so it waits a
+        // whole delay more from when it ends.
         h.now = SimTime(DELAY);
-        assert!(h.timer(Timer::JoinDeadline).is_empty());
-        h.now = SimTime(5_000);
+        let effects = h.timer(Timer::JoinDeadline);
+        assert!(join_answers(&effects).is_empty());
+        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(6_000), timer: Timer::JoinDeadline })));
+        h.now = SimTime(6_000);
         let effects = h.timer(Timer::JoinDeadline);
         assert_eq!(states(&effects), ["CompletingRebalance"]);
         let answers = join_answers(&effects);
@@ -1002,12 +1038,36 @@ mod tests {
     }
 
     #[test]
+    fn the_initial_delay_waits_again_only_while_the_rebalance_timeout_lasts() {
+        let mut h = Harness::new();
+        // A rebalance timeout of 5 s: one delay of 3 s, then at most 2 s more.
+        let join = |h: &mut Harness, c: u32| {
+            let mut req = h.join_request(c, "", None, Strategy::Range);
+            req.rebalance_timeout_ms = 5_000;
+            h.request(client(c), Request::Join(Box::new(req)))
+        };
+        join(&mut h, 0);
+        h.now = SimTime(1_000);
+        join(&mut h, 1);
+        h.now = SimTime(DELAY);
+        let effects = h.timer(Timer::JoinDeadline);
+        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(5_000), timer: Timer::JoinDeadline })));
+        h.now = SimTime(4_000);
+        join(&mut h, 2);
+        h.now = SimTime(5_000);
+        let effects = h.timer(Timer::JoinDeadline);
+        assert_eq!(states(&effects), ["CompletingRebalance"], "nothing of the rebalance timeout is left");
+        assert_eq!(join_answers(&effects).len(), 3);
+    }
+    #[test]
     fn the_leaders_sync_makes_the_group_stable_and_answers_every_waiting_member() {
         let mut h = Harness::new();
         h.join(0, "", None, Strategy::Range);
         h.join(1, "", None, Strategy::Range);
-        h.now = SimTime(DELAY);
-        h.timer(Timer::JoinDeadline);
+        while let Some(deadline) = h.g.join_deadline {
+            h.now = deadline;
+            h.timer(Timer::JoinDeadline);
+        }
         // The follower syncs first: it waits.
         let follower = h.member(1);
         assert!(h.request(client(1), Request::Sync { member: follower.clone(), assignments: None }).is_empty());
@@ -1088,13 +1148,14 @@ mod tests {
     #[test]
     fn a_silent_member_expires_after_its_session_timeout_and_the_group_rebalances() {
         let mut h = Harness::stable(2);
+        let formed = h.now;
         // c0 heartbeats at 5 s; c1 never does.
-        h.now = SimTime(DELAY + 5_000);
+        h.now = formed.plus(5_000);
         let m0 = h.member(0);
         assert_eq!(h.heartbeat(0, m0), Ok(()));
         let m1 = h.member(1).member_id;
         let m0 = h.member(0).member_id;
-        h.now = SimTime(DELAY + SESSION);
+        h.now = formed.plus(SESSION);
         let effects = h.timer(Timer::SessionCheck { member_id: m1 });
         assert!(effects
             .iter()
@@ -1102,7 +1163,7 @@ mod tests {
         assert_eq!(states(&effects), ["PreparingRebalance"]);
         // c0's check finds a later heartbeat and looks again when that one runs out.
         let effects = h.timer(Timer::SessionCheck { member_id: m0 });
-        assert!(matches!(effects.as_slice(), [Effect::Timer { at, .. }] if *at == SimTime(DELAY + 5_000 + SESSION)));
+        assert!(matches!(effects.as_slice(), [Effect::Timer { at, .. }] if *at == formed.plus(5_000 + SESSION)));
     }
 
     #[test]

@@ -449,7 +449,7 @@ fn load_balancing() -> Lesson {
         title: s.title.clone(),
         intro: "Three consumers in one group share three partitions. Add a fourth.".into(),
         steps: vec![
-            step("Watch the group form", "After group.initial.rebalance.delay.ms (3 s) the leader assigns the partitions with the range assignor.", Goal::See(Sight::Stable(3))),
+            step("Watch the group form", "The coordinator waits group.initial.rebalance.delay.ms (3 s) for more members, and 3 s more because the others joined meanwhile; then the leader assigns the partitions with the range assignor.", Goal::See(Sight::Stable(3))),
             step("Add a fourth consumer", "Press + Add consumer in the group.", Goal::Do(Act::AddConsumer)),
             step("Watch it idle", "The group rebalances; with more consumers than partitions, one owns nothing.", Goal::See(Sight::Stable(4))),
         ],
