@@ -68,8 +68,9 @@ fn a_new_group_waits_the_initial_rebalance_delay_then_becomes_stable() {
     let s = states(&events, "g");
     let names: Vec<&str> = s.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(names, ["PreparingRebalance", "CompletingRebalance", "Stable"]);
-    // It joined at 2 ms; group.initial.rebalance.delay.ms (3 s) holds the first rebalance.
-    assert_eq!(s[1].0, 3_002);
+    // Its first JoinGroup (at 2 ms) got MEMBER_ID_REQUIRED; it joined with its id at 6 ms, and
+    // group.initial.rebalance.delay.ms (3 s) holds the first rebalance.
+    assert_eq!(s[1].0, 3_006);
     assert_eq!(owners(&sim, "g"), [("a".into(), vec![0, 1, 2])]);
 }
 
@@ -86,7 +87,7 @@ fn a_member_joining_during_the_initial_delay_makes_it_wait_one_delay_more() {
         }
         sim.run_until(SimTime(10_000));
         let s = states(&sim.drain_events(), "g");
-        assert_eq!(s[1], (6_002, "CompletingRebalance".to_string()), "b started at {b_starts} ms");
+        assert_eq!(s[1], (6_006, "CompletingRebalance".to_string()), "b started at {b_starts} ms");
         assert_eq!(owners(&sim, "g"), [("a".into(), vec![0, 1]), ("b".into(), vec![2])]);
     }
 }
@@ -100,9 +101,10 @@ fn a_joiner_makes_a_stable_group_rebalance_and_members_learn_it_from_heartbeats(
     sim.run_until(SimTime(40_000));
     let events = sim.drain_events();
     let rebalance = states(&events, "g").into_iter().filter(|(t, _)| *t > 20_000).collect::<Vec<_>>();
-    assert_eq!(rebalance[0], (20_002, "PreparingRebalance".into()));
+    // c's second JoinGroup (with the member id its first one got) starts the rebalance.
+    assert_eq!(rebalance[0], (20_006, "PreparingRebalance".into()));
     let completed = rebalance.iter().find(|(_, s)| s == "CompletingRebalance").unwrap().0;
-    assert!(completed <= 20_002 + 3_000 + 10, "within one heartbeat interval: {completed}");
+    assert!(completed <= 20_006 + 3_000 + 10, "within one heartbeat interval: {completed}");
     let rebalance_heartbeats = events
         .iter()
         .filter(|e| matches!(&e.kind, EventKind::Heartbeat { error: Some(err), .. } if err == "REBALANCE_IN_PROGRESS"))

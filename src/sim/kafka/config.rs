@@ -38,6 +38,10 @@ pub struct ClusterSpec {
     pub replica_lag_time_max_ms: u64,
     /// `unclean.leader.election.enable` (false): may a replica outside the ISR become leader?
     pub unclean_leader_election: bool,
+    /// `group.min.session.timeout.ms` (6000) and `group.max.session.timeout.ms` (1800000): a
+    /// consumer whose `session.timeout.ms` is outside them is refused (INVALID_SESSION_TIMEOUT).
+    pub group_min_session_timeout_ms: u64,
+    pub group_max_session_timeout_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -50,6 +54,8 @@ impl Default for ClusterSpec {
             broker_session_timeout_ms: 9_000,
             replica_lag_time_max_ms: 30_000,
             unclean_leader_election: false,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
         }
     }
 }
@@ -66,6 +72,9 @@ impl ClusterSpec {
             return Err("broker.session.timeout.ms and replica.lag.time.max.ms must be positive".into());
         }
         check_ms("broker.session.timeout.ms", self.broker_session_timeout_ms)?;
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms {
+            return Err("group.min.session.timeout.ms must not be above group.max.session.timeout.ms".into());
+        }
         check_ms("replica.lag.time.max.ms", self.replica_lag_time_max_ms)
     }
 }

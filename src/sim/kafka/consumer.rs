@@ -525,6 +525,18 @@ impl Consumer {
                 self.member_id.clear();
                 self.send_join(ctx, out);
             }
+            JoinResponse::MemberIdRequired { member_id } => {
+                // Join again at once, with the id the coordinator gave.
+                self.member_id = member_id;
+                self.send_join(ctx, out);
+            }
+            JoinResponse::InvalidSessionTimeout => {
+                let error = format!(
+                    "INVALID_SESSION_TIMEOUT: session.timeout.ms {} is outside what the broker allows (group.min.session.timeout.ms to group.max.session.timeout.ms)",
+                    self.spec.session_timeout_ms
+                );
+                self.fail(ctx, error, out);
+            }
             JoinResponse::InconsistentGroupProtocol => {
                 self.fail(ctx, "INCONSISTENT_GROUP_PROTOCOL: its assignor differs from the group's".into(), out);
             }
@@ -1283,6 +1295,24 @@ mod tests {
         assert_eq!(h.con.phase, Phase::Joining);
         assert!(h.con.joining);
         assert_eq!(h.con.client_id, "consumer-my-group-1");
+    }
+
+    #[test]
+    fn member_id_required_makes_it_join_again_at_once_with_the_id_it_was_given() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        let shown = h.reply(Reply::Join(JoinResponse::MemberIdRequired { member_id: "c-9".into() }));
+        assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"c-9\" owned=[]"]);
+        assert_eq!((h.con.member_id.as_str(), h.con.generation), ("c-9", -1));
+    }
+
+    #[test]
+    fn an_invalid_session_timeout_answer_stops_the_consumer() {
+        let mut h = Harness::new(|s| s.session_timeout_ms = 3_000);
+        h.start();
+        assert_eq!(h.reply(Reply::Join(JoinResponse::InvalidSessionTimeout)), ["JoinFailed"]);
+        assert_eq!(h.con.status, ConsumerStatus::Stopped);
+        assert!(h.con.failure.as_deref().unwrap().starts_with("INVALID_SESSION_TIMEOUT: session.timeout.ms 3000"));
     }
 
     #[test]

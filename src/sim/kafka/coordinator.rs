@@ -130,6 +130,11 @@ pub enum JoinResponse {
     },
     /// The member id is not known (it was removed): join again without one.
     UnknownMemberId,
+    /// KIP-394: a new dynamic member's first JoinGroup gets its member id and no membership yet;
+    /// it joins again with that id.
+    MemberIdRequired { member_id: String },
+    /// Its `session.timeout.ms` is outside what the broker accepts.
+    InvalidSessionTimeout,
     /// Its assignor is not one the group's members agree on.
     InconsistentGroupProtocol,
     /// Another consumer has joined with its `group.instance.id`.
@@ -278,6 +283,9 @@ pub struct Ctx<'a> {
     pub rng: &'a mut ChaCha8Rng,
     /// Topic names by index (subscriptions and offsets name topics).
     pub topics: &'a [String],
+    /// `group.min.session.timeout.ms` and `group.max.session.timeout.ms`: the session timeouts
+    /// the broker accepts.
+    pub session_timeout_bounds: (u64, u64),
 }
 
 impl Ctx<'_> {
@@ -286,12 +294,13 @@ impl Ctx<'_> {
     }
 }
 
-/// A member id like Kafka's: `{client.id}-{uuid}`, a version-4 UUID from the run's RNG.
-pub fn new_member_id(rng: &mut ChaCha8Rng, client_id: &str) -> String {
+/// A member id like Kafka's: `{client.id}-{uuid}`, or `{group.instance.id}-{uuid}` for a static
+/// member, with a version-4 UUID from the run's RNG.
+pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> String {
     let a: u128 = rng.random();
     let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     let h = format!("{a:032x}");
-    format!("{client_id}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!("{prefix}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// One group's coordinator.
@@ -313,6 +322,8 @@ pub struct GroupCoordinator {
     new_member_added: bool,
     /// Members whose SyncGroup waits for the leader's.
     pending_sync: Vec<String>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED whose second JoinGroup has not come yet.
+    pub pending_members: Vec<String>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
     pub offsets: BTreeMap<Tp, u64>,
 }
@@ -330,6 +341,7 @@ impl GroupCoordinator {
             initial_delay: None,
             new_member_added: false,
             pending_sync: Vec::new(),
+            pending_members: Vec::new(),
             offsets: BTreeMap::new(),
         }
     }
@@ -403,6 +415,11 @@ impl GroupCoordinator {
     pub fn on_join(&mut self, ctx: &mut Ctx, from: Client, req: JoinRequest, out: &mut Out) {
         let now = ctx.now;
         let Client { consumer: c, inc, name } = from;
+        let (min, max) = ctx.session_timeout_bounds;
+        if req.session_timeout_ms < min || req.session_timeout_ms > max {
+            out.reply(c, inc, Reply::Join(JoinResponse::InvalidSessionTimeout));
+            return;
+        }
         if !self.members.is_empty()
             && self.members.iter().any(|m| m.strategy != req.strategy && m.member_id != req.member_id)
         {
@@ -425,7 +442,27 @@ impl GroupCoordinator {
             }
         }
         let member_id = if req.member_id.is_empty() {
-            new_member_id(ctx.rng, &req.client_id)
+            match &req.instance_id {
+                // A new static member is added at once, with an id made from its instance id.
+                Some(instance) => new_member_id(ctx.rng, instance),
+                None => {
+                    // A new dynamic member gets an id to join with (KIP-394): it is pending until
+                    // its second JoinGroup, for at most its session timeout.
+                    let member_id = new_member_id(ctx.rng, &req.client_id);
+                    self.pending_members.push(member_id.clone());
+                    out.timer(now.plus(req.session_timeout_ms), Timer::SessionCheck { member_id: member_id.clone() });
+                    out.event(EventKind::MemberIdRequired {
+                        consumer: name,
+                        group: self.name.clone(),
+                        member_id: member_id.clone(),
+                    });
+                    out.reply(c, inc, Reply::Join(JoinResponse::MemberIdRequired { member_id }));
+                    return;
+                }
+            }
+        } else if let Some(i) = self.pending_members.iter().position(|id| *id == req.member_id) {
+            self.pending_members.remove(i);
+            req.member_id.clone()
         } else if self.member(&req.member_id).is_none() {
             out.reply(c, inc, Reply::Join(JoinResponse::UnknownMemberId));
             return;
@@ -488,7 +525,8 @@ impl GroupCoordinator {
 
     fn replace_static_member(&mut self, ctx: &mut Ctx, from: Client, req: &JoinRequest, index: usize, out: &mut Out) {
         let now = ctx.now;
-        let new_id = new_member_id(ctx.rng, &req.client_id);
+        let instance = req.instance_id.as_deref().unwrap_or(&req.client_id);
+        let new_id = new_member_id(ctx.rng, instance);
         let old_id = std::mem::replace(&mut self.members[index].member_id, new_id.clone());
         if self.leader.as_deref() == Some(old_id.as_str()) {
             self.leader = Some(new_id.clone());
@@ -829,6 +867,11 @@ impl GroupCoordinator {
 
     /// The session timer of a member fires: no heartbeat for `session.timeout.ms` removes it.
     fn on_session_check(&mut self, ctx: &Ctx, member_id: &str, out: &mut Out) {
+        if let Some(i) = self.pending_members.iter().position(|id| id == member_id) {
+            // A pending member that never joined again: forgotten.
+            self.pending_members.remove(i);
+            return;
+        }
         let Some(m) = self.member_mut(member_id) else { return };
         m.session_check_at = None;
         if m.awaiting_join {
@@ -914,23 +957,43 @@ mod tests {
 
         fn request(&mut self, from: Client, request: Request) -> Vec<Effect> {
             let mut out = Out::default();
-            let mut ctx =
-                Ctx { now: self.now, initial_rebalance_delay_ms: DELAY, rng: &mut self.rng, topics: &self.topics };
+            let mut ctx = Ctx {
+                now: self.now,
+                initial_rebalance_delay_ms: DELAY,
+                rng: &mut self.rng,
+                topics: &self.topics,
+                session_timeout_bounds: (6_000, 1_800_000),
+            };
             self.g.on_request(&mut ctx, from, request, &mut out);
             out.effects
         }
 
         fn timer(&mut self, timer: Timer) -> Vec<Effect> {
             let mut out = Out::default();
-            let mut ctx =
-                Ctx { now: self.now, initial_rebalance_delay_ms: DELAY, rng: &mut self.rng, topics: &self.topics };
+            let mut ctx = Ctx {
+                now: self.now,
+                initial_rebalance_delay_ms: DELAY,
+                rng: &mut self.rng,
+                topics: &self.topics,
+                session_timeout_bounds: (6_000, 1_800_000),
+            };
             self.g.on_timer(&mut ctx, timer, &mut out);
             out.effects
         }
 
+        /// Consumer `c` sends JoinGroup. A new dynamic member (no member id, no instance id) is
+        /// answered MEMBER_ID_REQUIRED first and joins again with its id: what the second
+        /// JoinGroup did is returned.
         fn join(&mut self, c: u32, member_id: &str, instance: Option<&str>, strategy: Strategy) -> Vec<Effect> {
             let req = self.join_request(c, member_id, instance, strategy);
-            self.request(client(c), Request::Join(Box::new(req)))
+            let effects = self.request(client(c), Request::Join(Box::new(req)));
+            match join_answers(&effects).as_slice() {
+                [(_, JoinResponse::MemberIdRequired { member_id })] => {
+                    let req = self.join_request(c, member_id, instance, strategy);
+                    self.request(client(c), Request::Join(Box::new(req)))
+                }
+                _ => effects,
+            }
         }
 
         fn join_request(&self, c: u32, member_id: &str, instance: Option<&str>, strategy: Strategy) -> JoinRequest {
@@ -1038,12 +1101,67 @@ mod tests {
     }
 
     #[test]
+    fn a_new_dynamic_member_gets_its_id_with_member_id_required_and_joins_again_with_it() {
+        let mut h = Harness::new();
+        let req = h.join_request(0, "", None, Strategy::Range);
+        let effects = h.request(client(0), Request::Join(Box::new(req)));
+        let answers = join_answers(&effects);
+        let [(0, JoinResponse::MemberIdRequired { member_id })] = answers.as_slice() else { panic!("{effects:?}") };
+        assert!(member_id.starts_with("consumer-g-0-"), "{member_id}");
+        assert!(states(&effects).is_empty(), "not a member yet: the group is still Empty");
+        assert!(h.g.members.is_empty() && h.g.pending_members == [member_id.clone()]);
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Event(EventKind::MemberIdRequired { member_id: m, .. }) if m == member_id)));
+        // Its second JoinGroup, with that id, makes it a member.
+        let req = h.join_request(0, member_id, None, Strategy::Range);
+        let effects = h.request(client(0), Request::Join(Box::new(req)));
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        assert_eq!(h.g.members.len(), 1);
+        assert!(h.g.pending_members.is_empty());
+    }
+
+    #[test]
+    fn a_pending_member_that_never_joins_again_is_forgotten_after_its_session_timeout() {
+        let mut h = Harness::new();
+        let req = h.join_request(0, "", None, Strategy::Range);
+        let effects = h.request(client(0), Request::Join(Box::new(req)));
+        let member_id = match join_answers(&effects).as_slice() {
+            [(_, JoinResponse::MemberIdRequired { member_id })] => member_id.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(effects.iter().any(|e| matches!(e, Effect::Timer { at: SimTime(SESSION), timer: Timer::SessionCheck { member_id: m } } if *m == member_id)));
+        h.now = SimTime(SESSION);
+        h.timer(Timer::SessionCheck { member_id: member_id.clone() });
+        assert!(h.g.pending_members.is_empty());
+        let req = h.join_request(0, &member_id, None, Strategy::Range);
+        let effects = h.request(client(0), Request::Join(Box::new(req)));
+        assert!(matches!(join_answers(&effects).as_slice(), [(_, JoinResponse::UnknownMemberId)]));
+    }
+
+    #[test]
+    fn a_session_timeout_outside_the_brokers_bounds_is_refused() {
+        let mut h = Harness::new();
+        for (ms, refused) in [(5_999, true), (6_000, false), (1_800_000, false), (1_800_001, true)] {
+            let mut req = h.join_request(0, "", None, Strategy::Range);
+            req.session_timeout_ms = ms;
+            let effects = h.request(client(0), Request::Join(Box::new(req)));
+            let got = matches!(join_answers(&effects).as_slice(), [(_, JoinResponse::InvalidSessionTimeout)]);
+            assert_eq!(got, refused, "{ms} ms");
+        }
+    }
+
+    #[test]
     fn the_initial_delay_waits_again_only_while_the_rebalance_timeout_lasts() {
         let mut h = Harness::new();
         // A rebalance timeout of 5 s: one delay of 3 s, then at most 2 s more.
         let join = |h: &mut Harness, c: u32| {
             let mut req = h.join_request(c, "", None, Strategy::Range);
             req.rebalance_timeout_ms = 5_000;
+            let first = h.request(client(c), Request::Join(Box::new(req.clone())));
+            let answers = join_answers(&first);
+            let [(_, JoinResponse::MemberIdRequired { member_id })] = answers.as_slice() else { panic!("{first:?}") };
+            req.member_id = member_id.clone();
             h.request(client(c), Request::Join(Box::new(req)))
         };
         join(&mut h, 0);
@@ -1217,7 +1335,8 @@ mod tests {
             [(7, JoinResponse::Ok { generation: 1, member_id, leader: false, .. })] => member_id.clone(),
             other => panic!("{other:?}"),
         };
-        assert!(new_id.starts_with("consumer-g-7-") && new_id != old.member_id);
+        // A static member's id is its group.instance.id and a UUID.
+        assert!(new_id.starts_with("a-") && new_id != old.member_id, "{new_id}");
         let sync = h.request(client(7), Request::Sync { member: h.member(7), assignments: None });
         assert!(sync.iter().any(
             |e| matches!(e, Effect::Reply { reply: Reply::Sync { result: Ok(a), .. }, .. } if *a == vec![tp(0), tp(1)])
@@ -1268,7 +1387,13 @@ mod tests {
         h.join(0, "", None, Strategy::Range);
         let mut out = Out::default();
         h.now = SimTime(1_000);
-        let ctx = Ctx { now: h.now, initial_rebalance_delay_ms: DELAY, rng: &mut h.rng, topics: &h.topics };
+        let ctx = Ctx {
+            now: h.now,
+            initial_rebalance_delay_ms: DELAY,
+            rng: &mut h.rng,
+            topics: &h.topics,
+            session_timeout_bounds: (6_000, 1_800_000),
+        };
         h.g.on_loaded(&ctx, &mut out);
         assert_eq!(states(&out.effects), ["Empty"]);
         assert!(matches!(join_answers(&out.effects).as_slice(), [(0, JoinResponse::UnknownMemberId)]));
@@ -1278,7 +1403,13 @@ mod tests {
         h.join(2, "", None, Strategy::Range);
         h.now = SimTime(25_000);
         let mut out = Out::default();
-        let ctx = Ctx { now: h.now, initial_rebalance_delay_ms: DELAY, rng: &mut h.rng, topics: &h.topics };
+        let ctx = Ctx {
+            now: h.now,
+            initial_rebalance_delay_ms: DELAY,
+            rng: &mut h.rng,
+            topics: &h.topics,
+            session_timeout_bounds: (6_000, 1_800_000),
+        };
         h.g.on_loaded(&ctx, &mut out);
         assert!(out.effects.iter().any(
             |e| matches!(e, Effect::Timer { at, timer: Timer::JoinDeadline } if *at == SimTime(25_000 + REBALANCE))

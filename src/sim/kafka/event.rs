@@ -134,6 +134,13 @@ pub enum EventKind {
         group: String,
         member_id: String,
     },
+    /// The coordinator answered a new member's first JoinGroup with MEMBER_ID_REQUIRED and the
+    /// member id to join with (KIP-394): it sends JoinGroup again, with that id.
+    MemberIdRequired {
+        consumer: String,
+        group: String,
+        member_id: String,
+    },
     /// Its JoinGroup was answered: it is in `generation`, perhaps as the leader.
     Joined {
         consumer: String,

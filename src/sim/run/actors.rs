@@ -28,6 +28,7 @@ impl Sim {
             initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
             rng,
             topics: topic_names,
+            session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
         };
         match groups.get_mut(group) {
             Some(g) => g.on_request(&mut ctx, from, request, &mut out),
@@ -45,6 +46,7 @@ impl Sim {
             initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
             rng,
             topics: topic_names,
+            session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
         };
         g.on_timer(&mut ctx, timer, &mut out);
         self.apply_coordinator(group, out);
@@ -60,6 +62,7 @@ impl Sim {
             initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
             rng,
             topics: topic_names,
+            session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
         };
         g.on_loaded(&ctx, &mut out);
         self.apply_coordinator(group, out);
