@@ -93,7 +93,8 @@ fn run_describe_prints_kafkas_table() {
     assert_eq!(&row[..6], &["my-group", "my-topic", "0", "10", "10", "0"]);
     assert!(row[6].starts_with("consumer-my-group-1-"));
     assert_eq!(&row[7..], &["/127.0.0.1", "consumer-my-group-1"]);
-    assert!(text.contains("\nGROUP           COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE                #MEMBERS\nmy-group        localhost:9092  (1)       range                Stable               1\n"));
+    // --state as ConsumerGroupCommand pads it: GROUP as wide as the coordinator column (25).
+    assert!(text.contains("\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS\nmy-group                  localhost:9092  (1)       range                Stable          1\n"), "{text}");
     // Then the topic, as kafka-topics.sh --describe prints it.
     assert!(text.contains("\nTopic: my-topic\tTopicId: "), "{text}");
     assert!(

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, Strategy, TopicSpec};
-use ksim::sim::describe::{describe_offsets, group_view, GroupState};
+use ksim::sim::describe::{describe_offsets, describe_state, group_view, GroupState};
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, ConsumerStatus, Phase, Scenario, Sim, SimTime};
@@ -378,6 +378,18 @@ fn describe_shows_members_and_state_like_kafka() {
     sim.run_until(SimTime(20_003));
     let text = describe_offsets(&sim, &group_view(&sim, "g"));
     assert!(text.starts_with("\nWarning: Consumer group 'g' is rebalancing.\n"), "{text}");
+    // --state names no assignment strategy while the group is not Stable (DescribeGroups answers
+    // the protocol only for a Stable group).
+    let state = describe_state(&group_view(&sim, "g"));
+    let row = state.lines().find(|l| l.starts_with("g ")).expect("a row");
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["g", "localhost:9092", "(1)", "PreparingRebalance", "1"],
+        "{state}"
+    );
+    sim.run_until(SimTime(40_000));
+    let state = describe_state(&group_view(&sim, "g"));
+    assert!(state.contains(" range                Stable          1\n"), "{state}");
 }
 
 #[test]

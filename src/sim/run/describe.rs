@@ -209,11 +209,14 @@ pub fn describe_state(view: &GroupView) -> String {
     if view.state == GroupState::Dead {
         return out;
     }
-    let gw = view.name.len().max(15);
+    // ConsumerGroupCommand's format, quirk included: the GROUP column is as wide as the
+    // coordinator's (at least 25), the COORDINATOR column 25.
     let cw = view.coordinator.len().max(25);
-    let strategy = view.strategy.clone().unwrap_or_else(|| MISSING.to_string());
+    // DescribeGroups names the protocol only for a Stable group.
+    let strategy =
+        if view.state == GroupState::Stable { view.strategy.clone().unwrap_or_default() } else { String::new() };
     let line = |a: &str, b: &str, c: &str, d: &str, e: &str| {
-        format!("\n{} {} {} {} {}", pad(a, gw), pad(b, cw), pad(c, 20), pad(d, 20), e)
+        format!("\n{} {} {} {} {}", pad(a, cw), pad(b, 25), pad(c, 20), pad(d, 15), e)
     };
     out.push_str(&line("GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"));
     out.push_str(&line(&view.name, &view.coordinator, &strategy, view.state.name(), &view.members.len().to_string()));
