@@ -88,7 +88,7 @@ fn scenario(c: &Case) -> Scenario {
             group: GROUPS[*g].into(),
             topics: vec!["t".into()],
             commit: c.commit,
-            assignor: c.strategy,
+            assignors: vec![c.strategy],
             auto_offset_reset: OffsetReset::Earliest,
             session_timeout_ms: 10_000,
             heartbeat_interval_ms: 3_000,

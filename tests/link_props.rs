@@ -44,7 +44,7 @@ fn command() -> impl Strategy<Value = Command> {
                     group,
                     priority,
                     group_instance_id: id,
-                    assignor: Assignor::CooperativeSticky,
+                    assignors: vec![Assignor::CooperativeSticky],
                     ..ConsumerSpec::default()
                 },
             }

@@ -252,7 +252,7 @@ fn a_member_that_does_not_rejoin_in_time_is_dropped_at_the_rebalance_timeout() {
 #[test]
 fn eager_rebalancing_stops_the_world_and_cooperative_does_not() {
     for (strategy, expect_full_revoke) in [(Strategy::Range, true), (Strategy::CooperativeSticky, false)] {
-        let mk = |n: &str| ConsumerSpec { assignor: strategy, ..member(n, "g") };
+        let mk = |n: &str| ConsumerSpec { assignors: vec![strategy], ..member(n, "g") };
         let mut c = mk("c");
         c.running = false;
         let mut sim = cluster(6, vec![mk("a"), mk("b"), c]);
@@ -350,8 +350,9 @@ fn moving_a_consumer_is_a_clean_leave_and_a_join() {
 }
 
 #[test]
-fn members_with_a_different_assignor_cannot_join() {
-    let odd = ConsumerSpec { assignor: Strategy::Roundrobin, running: false, ..member("odd", "g") };
+fn members_with_no_assignor_in_common_cannot_join() {
+    // `a` supports Kafka's default list (range, cooperative-sticky); `odd` only roundrobin.
+    let odd = ConsumerSpec { assignors: vec![Strategy::Roundrobin], running: false, ..member("odd", "g") };
     let mut sim = cluster(2, vec![member("a", "g"), odd]);
     sim.schedule(SimTime(10_000), Command::StartConsumer { consumer: "odd".into() });
     sim.run_until(SimTime(20_000));
@@ -440,4 +441,71 @@ fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_bac
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.run_until(SimTime(60_000));
     assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
+}
+
+/// The group's protocol as its leader's AssignmentComputed events name it, per generation.
+fn protocols(events: &[Event]) -> Vec<(i32, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::AssignmentComputed { generation, strategy, .. } => Some((*generation, strategy.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_group_votes_for_a_protocol_every_member_supports() {
+    // Two members prefer range, one cooperative-sticky; all support both: range has more votes.
+    let coop_first = ConsumerSpec { assignors: vec![Strategy::CooperativeSticky, Strategy::Range], ..member("c", "g") };
+    let mut sim = cluster(3, vec![member("a", "g"), member("b", "g"), coop_first]);
+    sim.run_until(SimTime(10_000));
+    assert_eq!(protocols(&sim.drain_events()), [(1, "range".to_string())]);
+    assert_eq!(group_view(&sim, "g").strategy.as_deref(), Some("range"));
+}
+
+#[test]
+fn a_rolling_upgrade_moves_a_group_from_eager_to_cooperative_rebalancing() {
+    // Kafka's default list supports both; restarting the consumers one by one with only
+    // cooperative-sticky moves the group to it at the first restart (the only protocol every
+    // member supports), and to cooperative rebalancing once the last eager member is gone.
+    let mut sim = cluster(6, vec![member("a", "g"), member("b", "g"), member("c", "g")]);
+    sim.run_until(SimTime(10_000));
+    let mut t = 10_000;
+    let upgrade = ksim::sim::command::ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky]);
+    for name in ["a", "b", "c"] {
+        for command in [
+            Command::ConfigureConsumer { consumer: name.into(), setting: upgrade.clone() },
+            Command::StopConsumer { consumer: name.into() },
+            Command::StartConsumer { consumer: name.into() },
+        ] {
+            sim.schedule(SimTime(t), command);
+            t += 100;
+        }
+        t += 20_000;
+    }
+    sim.run_until(SimTime(t));
+    let events = sim.drain_events();
+    let used: Vec<String> = protocols(&events).into_iter().map(|(_, p)| p).collect();
+    // While a restarts, b and c (both preferring range) form a generation with range; from a's
+    // return on, cooperative-sticky is the only protocol everyone supports.
+    assert_eq!(used.first().map(String::as_str), Some("range"), "{used:?}");
+    assert!(used.len() > 1 && used[1..].iter().all(|p| p == "cooperative-sticky"), "{used:?}");
+    // Now every member is cooperative: a new member takes partitions without anyone giving up
+    // everything.
+    sim.apply(Command::AddConsumer {
+        spec: ConsumerSpec { assignors: vec![Strategy::CooperativeSticky], ..member("d", "g") },
+    });
+    sim.run_until(SimTime(t + 30_000));
+    let events = sim.drain_events();
+    let revoked: Vec<(String, usize)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Revoked { consumer, partitions, .. } => Some((consumer.clone(), partitions.len())),
+            _ => None,
+        })
+        .collect();
+    assert!(revoked.iter().all(|(_, n)| *n < 2), "only moved partitions are revoked: {revoked:?}");
+    assert_eq!(owners(&sim, "g").len(), 4);
+    assert!(owners(&sim, "g").iter().all(|(_, p)| !p.is_empty()));
 }

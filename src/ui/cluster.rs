@@ -734,6 +734,27 @@ fn setting_select(
     }
 }
 
+/// `partition.assignment.strategy` choices: Kafka's default list, each assignor alone, and the
+/// list a rolling upgrade to cooperative rebalancing passes through; plus the consumer's own if
+/// it is none of these (from a link).
+fn assignor_options(me: Memo<Option<ConsumerSnap>>) -> Vec<(String, String)> {
+    let mut lists: Vec<Vec<Strategy>> = vec![Strategy::DEFAULT_LIST.to_vec()];
+    lists.extend(Strategy::ALL.iter().map(|s| vec![*s]));
+    lists.push(vec![Strategy::CooperativeSticky, Strategy::Range]);
+    let own = me.with_untracked(|c| c.as_ref().map(|c| c.settings.assignors.clone()));
+    if let Some(own) = own.filter(|o| !lists.contains(o)) {
+        lists.push(own);
+    }
+    lists
+        .iter()
+        .map(|l| {
+            let text = Strategy::list_text(l);
+            let shown = if l[..] == Strategy::DEFAULT_LIST[..] { format!("{text} (default)") } else { text.clone() };
+            (text, shown)
+        })
+        .collect()
+}
+
 fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect()
 }
@@ -775,10 +796,10 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
     };
     let assignor = {
         let configure = configure.clone();
-        move |v: String| {
-            if let Some(a) = Strategy::parse(&v) {
-                configure(ConsumerSetting::Assignor(a));
-            }
+        move |v: String| match Strategy::parse_list(&v).as_deref() {
+            Some([one]) => configure(ConsumerSetting::Assignor(*one)),
+            Some(list) => configure(ConsumerSetting::Assignors(list.to_vec())),
+            None => {}
         }
     };
     let priority_name = name.clone();
@@ -823,9 +844,9 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                 reset,
             )}
             {setting_select(
-                "assignor".into(),
-                opts(&[("range", "range"), ("roundrobin", "roundrobin"), ("sticky", "sticky"), ("cooperative-sticky", "cooperative-sticky")]),
-                get(|c| c.settings.assignor.protocol_name().to_string()),
+                "partition.assignment.strategy".into(),
+                assignor_options(me),
+                get(|c| Strategy::list_text(&c.settings.assignors)),
                 assignor,
             )}
             {setting_select(
@@ -839,7 +860,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                     if me.with(|c| c.as_ref().is_some_and(|c| c.settings_pending)) {
                         "Changed: takes effect when the consumer next starts (Stop, then Start)."
                     } else {
-                        "auto.offset.reset, assignor and session timeout are read when the consumer starts."
+                        "auto.offset.reset, assignors and session timeout are read when the consumer starts."
                     }
                 }}
             </p>

@@ -160,6 +160,21 @@ impl Gen {
         *pick(&mut self.rng, &Assignor::ALL)
     }
 
+    /// A `partition.assignment.strategy` list as the page offers them (Kafka's default, one
+    /// assignor, the upgrade list) or any two.
+    fn assignors(&mut self) -> Vec<Assignor> {
+        match self.rng.random_range(0..4) {
+            0 => Assignor::DEFAULT_LIST.to_vec(),
+            1 => vec![self.assignor()],
+            2 => vec![Assignor::CooperativeSticky, Assignor::Range],
+            _ => {
+                let a = self.assignor();
+                let b = *pick(&mut self.rng, &Assignor::ALL.iter().copied().filter(|x| *x != a).collect::<Vec<_>>());
+                vec![a, b]
+            }
+        }
+    }
+
     fn commit_mode(&mut self) -> CommitMode {
         *pick(&mut self.rng, &[CommitMode::Auto, CommitMode::AfterProcessing, CommitMode::BeforeProcessing])
     }
@@ -206,7 +221,7 @@ impl Gen {
             session_timeout_ms,
             heartbeat_interval_ms: 3_000.min(session_timeout_ms / 3),
             max_poll_interval_ms: *pick(&mut self.rng, &[10_000, 30_000, 300_000]),
-            assignor: if self.chance(0.7) { Assignor::Range } else { self.assignor() },
+            assignors: if self.chance(0.6) { Assignor::DEFAULT_LIST.to_vec() } else { self.assignors() },
             group_instance_id: self.chance(0.15).then(|| format!("instance-{}", self.rng.random_range(0..3))),
             ..ConsumerSpec::default()
         };
@@ -246,14 +261,16 @@ impl Gen {
             55..=57 => Command::SetCommitMode { consumer: self.consumer().name, mode: self.commit_mode() },
             58 => Command::SetPriority { consumer: self.consumer().name, enabled: self.chance(0.5) },
             59..=62 => {
-                let setting = match self.rng.random_range(0..3) {
+                let setting = match self.rng.random_range(0..4) {
                     0 => ConsumerSetting::AutoOffsetReset(if self.chance(0.5) {
                         OffsetReset::Earliest
                     } else {
                         OffsetReset::Latest
                     }),
                     1 => ConsumerSetting::Assignor(self.assignor()),
-                    _ => ConsumerSetting::SessionTimeoutMs(*pick(&mut self.rng, &[6_000, 10_000, 45_000])),
+                    2 => ConsumerSetting::Assignors(self.assignors()),
+                    // 3 s is below group.min.session.timeout.ms: refused by the broker.
+                    _ => ConsumerSetting::SessionTimeoutMs(*pick(&mut self.rng, &[3_000, 6_000, 10_000, 45_000])),
                 };
                 Command::ConfigureConsumer { consumer: self.consumer().name, setting }
             }

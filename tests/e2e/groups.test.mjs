@@ -154,7 +154,7 @@ test('consumer settings and producer keys are changed from the cards', async () 
   await groupOfThree(page);
   const card = page.getByRole('article', { name: 'Consumer consumer-1' });
   await card.getByText('Settings').click();
-  await card.getByRole('combobox', { name: 'assignor' }).selectOption('cooperative-sticky');
+  await card.getByRole('combobox', { name: 'partition.assignment.strategy' }).selectOption('cooperative-sticky');
   await card.getByText(/Changed: takes effect when the consumer next starts/).waitFor();
   await card.getByRole('combobox', { name: 'processing per record' }).selectOption('1000');
   assert.equal(await card.getByRole('combobox', { name: 'processing per record' }).inputValue(), '1000');

@@ -133,6 +133,9 @@ impl Command {
                     format!("{consumer} sets partition.assignment.strategy={}", a.protocol_name())
                 }
                 ConsumerSetting::SessionTimeoutMs(ms) => format!("{consumer} sets session.timeout.ms={ms}"),
+                ConsumerSetting::Assignors(list) => {
+                    format!("{consumer} sets partition.assignment.strategy={}", Strategy::list_text(list))
+                }
             },
             Command::RemoveConsumer { consumer } => format!("remove {consumer}"),
             Command::RemoveProducer { producer } => format!("remove {producer}"),
@@ -150,8 +153,11 @@ impl Command {
 #[serde(tag = "name", content = "value", rename_all = "snake_case")]
 pub enum ConsumerSetting {
     AutoOffsetReset(OffsetReset),
+    /// `partition.assignment.strategy` of one assignor.
     Assignor(Strategy),
     SessionTimeoutMs(u64),
+    /// `partition.assignment.strategy` of several, in order of preference.
+    Assignors(Vec<Strategy>),
 }
 
 /// A command and the simulated time (ms) it is applied at.

@@ -271,6 +271,19 @@ impl Strategy {
     pub fn is_cooperative(self) -> bool {
         self == Strategy::CooperativeSticky
     }
+
+    /// The Java consumer's default `partition.assignment.strategy` since Kafka 3.0.
+    pub const DEFAULT_LIST: [Strategy; 2] = [Strategy::Range, Strategy::CooperativeSticky];
+
+    /// A list as the setting is written: `range, cooperative-sticky`.
+    pub fn list_text(list: &[Strategy]) -> String {
+        list.iter().map(|s| s.protocol_name()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Reads `range, cooperative-sticky` (commas, spaces optional).
+    pub fn parse_list(text: &str) -> Option<Vec<Strategy>> {
+        text.split(',').map(|s| Strategy::parse(s.trim())).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -299,8 +312,10 @@ pub struct ConsumerSpec {
     pub heartbeat_interval_ms: u64,
     /// `max.poll.interval.ms` (300000).
     pub max_poll_interval_ms: u64,
-    /// `partition.assignment.strategy` (first of Kafka's default list: range).
-    pub assignor: Strategy,
+    /// `partition.assignment.strategy`: the assignors it supports, in order of preference (Kafka's
+    /// default: range, cooperative-sticky). The group uses one every member supports, chosen by
+    /// vote; the consumer rebalances cooperatively only if every assignor in its list can.
+    pub assignors: Vec<Strategy>,
     /// `group.instance.id` (static membership).
     pub group_instance_id: Option<String>,
     /// The application drains its topics in subscription order: while an earlier topic has
@@ -325,7 +340,7 @@ impl Default for ConsumerSpec {
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3_000,
             max_poll_interval_ms: 300_000,
-            assignor: Strategy::Range,
+            assignors: Strategy::DEFAULT_LIST.to_vec(),
             group_instance_id: None,
             priority: false,
         }
@@ -410,6 +425,12 @@ impl ProducerSpec {
 }
 
 impl ConsumerSpec {
+    /// Kafka's rebalance protocol for the consumer: COOPERATIVE only if every assignor it lists
+    /// supports it, else EAGER.
+    pub fn cooperative(&self) -> bool {
+        self.assignors.iter().all(|a| a.is_cooperative())
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         check_name("consumer", &self.name)?;
         check_name("group", &self.group)?;
@@ -427,6 +448,12 @@ impl ConsumerSpec {
         }
         if self.auto_commit_interval_ms == 0 || self.max_poll_interval_ms == 0 {
             return Err(format!("consumer '{}': intervals must be positive", self.name));
+        }
+        if self.assignors.is_empty() || self.assignors.len() > Strategy::ALL.len() {
+            return Err(format!("consumer '{}': partition.assignment.strategy names 1 to 4 assignors", self.name));
+        }
+        if self.assignors.iter().enumerate().any(|(i, a)| self.assignors[..i].contains(a)) {
+            return Err(format!("consumer '{}': partition.assignment.strategy names an assignor twice", self.name));
         }
         for (what, ms) in [
             ("processing time", self.processing_ms),

@@ -491,22 +491,21 @@ impl Consumer {
     fn send_join(&mut self, ctx: &Ctx, out: &mut Out) {
         self.joining = true;
         self.rejoin_needed = false;
-        let cooperative = self.spec.assignor.is_cooperative();
-        // Cooperative members report what they own now; eager sticky ones what they owned last.
-        let (owned, owned_generation) = if cooperative {
-            (self.assignment.clone(), self.generation)
-        } else {
-            (self.last_assignment.clone(), self.last_generation)
-        };
+        let cooperative = self.spec.cooperative();
+        // A cooperative member reports what it owns now (an eager one gave everything up); the
+        // sticky assignor's user data carries what it owned last.
+        let owned = if cooperative { self.assignment.clone() } else { Vec::new() };
         let req = JoinRequest {
             group: self.spec.group.clone(),
             member_id: self.member_id.clone(),
             client_id: self.client_id.clone(),
             instance_id: self.spec.group_instance_id.clone(),
             topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.clone()).collect(),
-            strategy: self.spec.assignor,
+            strategies: self.spec.assignors.clone(),
             owned,
-            owned_generation,
+            owned_generation: self.generation,
+            memorized: self.last_assignment.clone(),
+            memorized_generation: self.last_generation,
             session_timeout_ms: self.spec.session_timeout_ms,
             rebalance_timeout_ms: self.spec.max_poll_interval_ms,
         };
@@ -623,6 +622,13 @@ impl Consumer {
                 self.send_join(ctx, out);
             }
             Err(_) => self.send_join(ctx, out),
+            Ok(assignment) if assignment.iter().any(|tp| !self.topics.contains(&tp.topic)) => {
+                // ConsumerCoordinator.onJoinComplete: an assignment that does not match the
+                // subscription (it changed since the group last saw it, say a static member came
+                // back subscribed to other topics) is not taken; the member joins again.
+                self.rejoin_needed = true;
+                self.wake(ctx, out);
+            }
             Ok(assignment) => {
                 self.pending_assignment = Some(assignment);
                 // An eager member waits inside poll() for this; a cooperative one takes it at its
@@ -650,7 +656,7 @@ impl Consumer {
         self.assignment_generation = self.generation;
         self.last_assignment = new.clone();
         self.last_generation = self.generation;
-        let cooperative = self.spec.assignor.is_cooperative();
+        let cooperative = self.spec.cooperative();
         let (consumer, group) = self.names();
         let (assigned, added_l, revoked_l) =
             (ctx.view.labels(&new), ctx.view.labels(&added), ctx.view.labels(&revoked));
@@ -862,7 +868,7 @@ impl Consumer {
             self.fail(ctx, error, out);
             return;
         }
-        let eager = !self.spec.assignor.is_cooperative();
+        let eager = !self.spec.cooperative();
         if std::mem::take(&mut self.zombie) {
             // onPartitionsLost: what it held may belong to others by now.
             let owned = self.assignment.clone();
@@ -909,7 +915,7 @@ impl Consumer {
             }
             JoinPrep::Idle | JoinPrep::Ready => {
                 self.join_prep = JoinPrep::Idle;
-                if !self.spec.assignor.is_cooperative() && !self.assignment.is_empty() {
+                if !self.spec.cooperative() && !self.assignment.is_empty() {
                     let all = self.assignment.clone();
                     self.revoke(ctx, &all, false, out);
                 }
@@ -1220,7 +1226,7 @@ mod tests {
                 generation: None,
             };
             let members = if leader { vec![(member_id.clone(), sub)] } else { Vec::new() };
-            let strategy = self.con.spec.assignor;
+            let strategy = self.con.spec.assignors[0];
             self.reply(Reply::Join(JoinResponse::Ok { generation, member_id, leader, strategy, members }))
         }
 
@@ -1390,6 +1396,17 @@ mod tests {
     }
 
     #[test]
+    fn an_assignment_of_a_topic_it_does_not_subscribe_to_is_not_taken_and_it_joins_again() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        h.join_ok(1, false);
+        let other = Tp { topic: 1, partition: 0 };
+        let shown = h.reply(Reply::Sync { generation: 1, result: Ok(vec![other]) });
+        assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"c-1\" owned=[]"]);
+        assert!(h.con.assignment.is_empty());
+    }
+
+    #[test]
     fn a_sync_answer_for_a_generation_it_gave_up_is_ignored() {
         let mut h = Harness::new(|_| {});
         h.start();
@@ -1417,10 +1434,12 @@ mod tests {
             [
                 "Revoked".to_string(),
                 "JoinGroup".into(),
-                // What it owned last, for the sticky assignors (their subscription user data).
-                format!("my-group <- Join member=\"c-1\" owned={:?}", [tp(0), tp(2)]),
+                // An eager member owns nothing when it joins (what it had goes in the sticky
+                // assignor's user data).
+                "my-group <- Join member=\"c-1\" owned=[]".into(),
             ]
         );
+        assert_eq!(h.con.last_assignment, [tp(0), tp(2)]);
         assert!(h.con.assignment.is_empty() && h.con.positions.is_empty());
         assert_eq!(h.con.phase, Phase::Joining);
     }
@@ -1437,7 +1456,7 @@ mod tests {
     fn a_cooperative_member_commits_before_it_rejoins_not_when_it_gives_partitions_up() {
         let mut h = Harness::new(|s| {
             s.commit = CommitMode::Auto;
-            s.assignor = Strategy::CooperativeSticky;
+            s.assignors = vec![Strategy::CooperativeSticky];
         });
         h.processing(3, 5);
         // A rebalance starts while it processes: the commit goes out now, the JoinGroup at its next
@@ -1470,7 +1489,7 @@ mod tests {
 
     #[test]
     fn a_cooperative_member_keeps_its_partitions_while_it_rejoins_and_rejoins_after_giving_some_up() {
-        let mut h = Harness::new(|s| s.assignor = Strategy::CooperativeSticky);
+        let mut h = Harness::new(|s| s.assignors = vec![Strategy::CooperativeSticky]);
         h.member_of(&[(0, 0), (1, 0)]);
         let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
         // It reports what it owns and goes on fetching meanwhile.
@@ -1560,7 +1579,7 @@ mod tests {
                 "CommitFailed".into(),
                 "Revoked".into(),
                 "JoinGroup".into(),
-                format!("my-group <- Join member=\"\" owned={:?}", [tp(0)]),
+                "my-group <- Join member=\"\" owned=[]".into(),
             ]
         );
         assert_eq!(h.con.last_generation, 1, "what it owned is reported with the generation it had it in");

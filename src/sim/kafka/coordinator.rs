@@ -79,10 +79,15 @@ pub struct Member {
     pub client_id: String,
     pub instance_id: Option<String>,
     pub topics: Vec<String>,
-    pub strategy: Strategy,
-    /// What it reported owning when it joined, and in which generation.
+    /// The assignors it supports, in order of preference.
+    pub strategies: Vec<Strategy>,
+    /// What it reported owning when it joined (a cooperative member: what it owns; an eager
+    /// one: nothing), and its generation.
     pub owned: Vec<Tp>,
     pub owned_generation: i32,
+    /// The sticky assignor's user data: what it owned in its last generation, and which.
+    pub memorized: Vec<Tp>,
+    pub memorized_generation: i32,
     /// Its partitions in the current generation.
     pub assignment: Vec<Tp>,
     /// It has sent a JoinGroup in the current rebalance.
@@ -96,6 +101,29 @@ pub struct Member {
 }
 
 impl Member {
+    /// Whether a JoinGroup carries the metadata this member joined with (Kafka's
+    /// `member.matches(protocols)`: the protocols and each one's subscription).
+    fn same_metadata(&self, req: &JoinRequest) -> bool {
+        self.topics == req.topics
+            && self.strategies == req.strategies
+            && self.owned == req.owned
+            && self.owned_generation == req.owned_generation
+            && self.memorized == req.memorized
+            && self.memorized_generation == req.memorized_generation
+    }
+
+    /// Takes the metadata of a JoinGroup (subscription, protocols, timeouts).
+    fn update_metadata(&mut self, req: &JoinRequest) {
+        self.topics = req.topics.clone();
+        self.strategies = req.strategies.clone();
+        self.owned = req.owned.clone();
+        self.owned_generation = req.owned_generation;
+        self.memorized = req.memorized.clone();
+        self.memorized_generation = req.memorized_generation;
+        self.session_timeout_ms = req.session_timeout_ms;
+        self.rebalance_timeout_ms = req.rebalance_timeout_ms;
+    }
+
     /// When the coordinator will give up on it without another heartbeat.
     pub fn session_deadline(&self) -> SimTime {
         self.last_heartbeat.plus(self.session_timeout_ms)
@@ -110,9 +138,14 @@ pub struct JoinRequest {
     pub client_id: String,
     pub instance_id: Option<String>,
     pub topics: Vec<String>,
-    pub strategy: Strategy,
+    /// `partition.assignment.strategy`: the protocols it supports, in order of preference.
+    pub strategies: Vec<Strategy>,
+    /// Subscription.ownedPartitions: what a cooperative member owns (an eager one gave all up).
     pub owned: Vec<Tp>,
     pub owned_generation: i32,
+    /// The sticky assignor's user data: its previous assignment and that generation.
+    pub memorized: Vec<Tp>,
+    pub memorized_generation: i32,
     pub session_timeout_ms: u64,
     pub rebalance_timeout_ms: u64,
 }
@@ -420,9 +453,7 @@ impl GroupCoordinator {
             out.reply(c, inc, Reply::Join(JoinResponse::InvalidSessionTimeout));
             return;
         }
-        if !self.members.is_empty()
-            && self.members.iter().any(|m| m.strategy != req.strategy && m.member_id != req.member_id)
-        {
+        if !self.supports_protocols(&req.strategies) {
             out.reply(c, inc, Reply::Join(JoinResponse::InconsistentGroupProtocol));
             return;
         }
@@ -469,14 +500,39 @@ impl GroupCoordinator {
         } else {
             req.member_id.clone()
         };
+        // A known member joining again with the same metadata while the group is Stable (a
+        // follower) or CompletingRebalance gets the current generation back, no rebalance.
+        let same = self.member(&member_id).is_some_and(|m| m.same_metadata(&req));
+        let leader = self.leader.as_deref() == Some(member_id.as_str());
+        let current = match self.state {
+            GroupState::Stable => same && !leader,
+            GroupState::CompletingRebalance => same,
+            _ => false,
+        };
+        if current {
+            let (generation, strategy) = (self.generation, self.protocol.unwrap_or(req.strategies[0]));
+            let protocol = self.protocol.unwrap_or(strategy);
+            let members = if leader && self.state == GroupState::CompletingRebalance {
+                self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, protocol))).collect()
+            } else {
+                Vec::new()
+            };
+            if let Some(m) = self.member_mut(&member_id) {
+                m.consumer = c;
+                m.inc = inc;
+                m.name = name;
+                m.last_heartbeat = now;
+            }
+            let response = JoinResponse::Ok { generation, member_id, leader, strategy, members };
+            out.reply(c, inc, Reply::Join(response));
+            return;
+        }
         match self.member_mut(&member_id) {
             Some(m) => {
                 m.consumer = c;
                 m.inc = inc;
                 m.name = name;
-                m.topics = req.topics.clone();
-                m.owned = req.owned.clone();
-                m.owned_generation = req.owned_generation;
+                m.update_metadata(&req);
                 m.joined = true;
                 m.awaiting_join = true;
                 m.last_heartbeat = now;
@@ -494,9 +550,11 @@ impl GroupCoordinator {
                     client_id: req.client_id.clone(),
                     instance_id: req.instance_id.clone(),
                     topics: req.topics.clone(),
-                    strategy: req.strategy,
+                    strategies: req.strategies.clone(),
                     owned: req.owned.clone(),
                     owned_generation: req.owned_generation,
+                    memorized: req.memorized.clone(),
+                    memorized_generation: req.memorized_generation,
                     assignment: Vec::new(),
                     joined: true,
                     awaiting_join: true,
@@ -546,15 +604,19 @@ impl GroupCoordinator {
         m.name = from.name;
         m.last_heartbeat = now;
         m.session_check_at = None;
-        let stable = self.state == GroupState::Stable;
-        let (generation, strategy) = (self.generation, self.protocol.unwrap_or(req.strategy));
+        m.update_metadata(req);
+        // In a Stable group it keeps its place unless the protocol the group would choose now
+        // changes (a new subscription alone does not rebalance: the consumer notices the
+        // assignment does not match it and joins again).
+        let stable = self.state == GroupState::Stable && self.protocol == Some(self.select_protocol());
+        let (generation, strategy) = (self.generation, self.protocol.unwrap_or(req.strategies[0]));
         out.event(EventKind::StaticMemberReplaced {
             group: self.name.clone(),
             old_member_id: old_id,
             member_id: new_id.clone(),
         });
         if stable {
-            // Same instance, same subscription: it gets its old assignment back, no rebalance.
+            // Same instance: it gets its old assignment back, no rebalance.
             self.schedule_session_check(&new_id, out);
             let response =
                 JoinResponse::Ok { generation, member_id: new_id, leader: false, strategy, members: Vec::new() };
@@ -563,7 +625,7 @@ impl GroupCoordinator {
             let m = &mut self.members[index];
             m.joined = true;
             m.awaiting_join = true;
-            if self.state == GroupState::CompletingRebalance {
+            if matches!(self.state, GroupState::CompletingRebalance | GroupState::Stable) {
                 self.prepare_rebalance(ctx, "static member rejoined", None, out);
             }
             self.maybe_complete_join(ctx, out);
@@ -667,6 +729,30 @@ impl GroupCoordinator {
         self.complete_join(ctx, out);
     }
 
+    /// ClassicGroup.supportsProtocols: any protocols do for a group without members; else one of
+    /// the joiner's must be supported by every member.
+    fn supports_protocols(&self, protocols: &[Strategy]) -> bool {
+        if self.members.is_empty() {
+            return !protocols.is_empty();
+        }
+        protocols.iter().any(|p| self.members.iter().all(|m| m.strategies.contains(p)))
+    }
+
+    /// ClassicGroup.selectProtocol: among the protocols every member supports, each member votes
+    /// for its most preferred; the most votes win.
+    fn select_protocol(&self) -> Strategy {
+        let candidate = |p: &Strategy| self.members.iter().all(|m| m.strategies.contains(p));
+        let mut votes = [0usize; 4];
+        for m in &self.members {
+            if let Some(p) = m.strategies.iter().find(|p| candidate(p)) {
+                votes[VOTE_TIE_ORDER.iter().position(|q| q == p).expect("every protocol is listed")] += 1;
+            }
+        }
+        let best = votes.iter().copied().max().unwrap_or(0);
+        let winner = votes.iter().position(|v| *v == best && best > 0);
+        winner.map_or(self.members[0].strategies[0], |i| VOTE_TIE_ORDER[i])
+    }
+
     fn complete_join(&mut self, ctx: &Ctx, out: &mut Out) {
         self.initial_delay = None;
         self.join_deadline = None;
@@ -680,11 +766,12 @@ impl GroupCoordinator {
         if self.leader.as_ref().is_none_or(|l| self.member(l).is_none()) {
             self.leader = Some(self.members[0].member_id.clone());
         }
-        self.protocol = Some(self.members[0].strategy);
+        let strategy = self.select_protocol();
+        self.protocol = Some(strategy);
         let leader = self.leader.clone().expect("chosen above");
-        let (generation, strategy) = (self.generation, self.members[0].strategy);
+        let generation = self.generation;
         let subscriptions: Vec<(String, Subscription)> =
-            self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m))).collect();
+            self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, strategy))).collect();
         let mut responses = Vec::new();
         for m in self.members.iter_mut() {
             m.awaiting_join = false;
@@ -908,14 +995,25 @@ impl GroupCoordinator {
 }
 
 /// The subscription the leader is told of for a member.
-fn subscription_of(ctx: &Ctx, m: &Member) -> Subscription {
+/// A member's subscription as the leader gets it for the selected protocol: the sticky assignor
+/// reads its own user data (the member's previous assignment), the others `ownedPartitions`.
+fn subscription_of(ctx: &Ctx, m: &Member, protocol: Strategy) -> Subscription {
+    let (owned, generation) = match protocol {
+        Strategy::Sticky => (&m.memorized, m.memorized_generation),
+        _ => (&m.owned, m.owned_generation),
+    };
     Subscription {
         topics: m.topics.clone(),
         instance_id: m.instance_id.clone(),
-        owned: m.owned.iter().map(|tp| ctx.tp_name(*tp)).collect(),
-        generation: (m.owned_generation >= 0).then_some(m.owned_generation),
+        owned: owned.iter().map(|tp| ctx.tp_name(*tp)).collect(),
+        generation: (generation >= 0).then_some(generation),
     }
 }
+
+/// Protocols in the order Java's `HashMap` iterates their names (buckets: sticky 8, range 9,
+/// roundrobin 10, cooperative-sticky 15): on a tie of votes, the first of them wins.
+const VOTE_TIE_ORDER: [Strategy; 4] =
+    [Strategy::Sticky, Strategy::Range, Strategy::Roundrobin, Strategy::CooperativeSticky];
 
 #[cfg(test)]
 mod tests {
@@ -1003,9 +1101,11 @@ mod tests {
                 client_id: format!("consumer-g-{c}"),
                 instance_id: instance.map(String::from),
                 topics: vec!["t".into()],
-                strategy,
+                strategies: vec![strategy],
                 owned: Vec::new(),
                 owned_generation: -1,
+                memorized: Vec::new(),
+                memorized_generation: -1,
                 session_timeout_ms: SESSION,
                 rebalance_timeout_ms: REBALANCE,
             }
@@ -1315,6 +1415,97 @@ mod tests {
         let effects = h.join(1, "", None, Strategy::Roundrobin);
         assert!(matches!(join_answers(&effects).as_slice(), [(1, JoinResponse::InconsistentGroupProtocol)]));
         assert_eq!(h.g.state, GroupState::Stable);
+    }
+
+    /// Forms generation 1 from members with these assignor lists; returns the protocol chosen.
+    fn chosen(lists: &[&[Strategy]]) -> Strategy {
+        let mut h = Harness::new();
+        for (c, list) in lists.iter().enumerate() {
+            let mut req = h.join_request(c as u32, "", None, list[0]);
+            req.strategies = list.to_vec();
+            let first = h.request(client(c as u32), Request::Join(Box::new(req.clone())));
+            let answers = join_answers(&first);
+            let [(_, JoinResponse::MemberIdRequired { member_id })] = answers.as_slice() else { panic!("{first:?}") };
+            req.member_id = member_id.clone();
+            let effects = h.request(client(c as u32), Request::Join(Box::new(req)));
+            assert!(!matches!(join_answers(&effects).as_slice(), [(_, JoinResponse::InconsistentGroupProtocol)]));
+        }
+        while let Some(deadline) = h.g.join_deadline {
+            h.now = deadline;
+            h.timer(Timer::JoinDeadline);
+        }
+        h.g.protocol.expect("a protocol for the generation")
+    }
+
+    #[test]
+    fn the_protocol_is_one_every_member_supports_chosen_by_vote() {
+        use Strategy::*;
+        // ClassicGroup.selectProtocol: each member votes for the first of its protocols that all
+        // support.
+        assert_eq!(
+            chosen(&[&[Range, CooperativeSticky], &[Range, CooperativeSticky], &[CooperativeSticky, Range]]),
+            Range
+        );
+        assert_eq!(chosen(&[&[Range, CooperativeSticky], &[CooperativeSticky]]), CooperativeSticky);
+        assert_eq!(chosen(&[&[Roundrobin, Sticky], &[Sticky, Range]]), Sticky);
+        // A tie goes to the protocol Java's HashMap of votes iterates first: sticky, range,
+        // roundrobin, cooperative-sticky.
+        assert_eq!(chosen(&[&[Range, Sticky], &[Sticky, Range]]), Sticky);
+        assert_eq!(chosen(&[&[CooperativeSticky, Roundrobin], &[Roundrobin, CooperativeSticky]]), Roundrobin);
+    }
+
+    #[test]
+    fn a_joiner_is_accepted_if_one_of_its_protocols_is_supported_by_every_member() {
+        let mut h = Harness::stable(1); // one member supporting range only
+        let mut req = h.join_request(1, "", None, Strategy::CooperativeSticky);
+        req.strategies = vec![Strategy::CooperativeSticky, Strategy::Range];
+        let effects = h.request(client(1), Request::Join(Box::new(req)));
+        assert!(matches!(join_answers(&effects).as_slice(), [(1, JoinResponse::MemberIdRequired { .. })]));
+    }
+
+    #[test]
+    fn a_follower_joining_again_unchanged_gets_the_current_generation_and_a_leader_rebalances() {
+        let mut h = Harness::stable(2);
+        let follower = h.member(1).member_id;
+        let effects = h.join(1, &follower, None, Strategy::Range);
+        assert!(states(&effects).is_empty(), "no rebalance: {effects:?}");
+        assert!(matches!(
+            join_answers(&effects).as_slice(),
+            [(1, JoinResponse::Ok { generation: 1, leader: false, members, .. })] if members.is_empty()
+        ));
+        // Changed metadata (here: what it owns) rebalances.
+        let mut req = h.join_request(1, &follower, None, Strategy::Range);
+        req.owned = vec![tp(1)];
+        let effects = h.request(client(1), Request::Join(Box::new(req)));
+        assert_eq!(states(&effects), ["PreparingRebalance"]);
+        // The leader joining again always does (it may have seen metadata change).
+        let mut h = Harness::stable(2);
+        let leader = h.member(0).member_id;
+        assert_eq!(states(&h.join(0, &leader, None, Strategy::Range)), ["PreparingRebalance"]);
+    }
+
+    #[test]
+    fn a_static_member_coming_back_with_another_subscription_keeps_its_place_with_the_new_one() {
+        let mut h = Harness::new();
+        h.join(0, "", Some("a"), Strategy::Range);
+        while let Some(deadline) = h.g.join_deadline {
+            h.now = deadline;
+            h.timer(Timer::JoinDeadline);
+        }
+        let old = h.member(0);
+        h.request(client(0), Request::Sync { member: old, assignments: Some(vec![]) });
+        let mut req = h.join_request(7, "", Some("a"), Strategy::Range);
+        req.topics = vec!["u".into()];
+        let effects = h.request(client(7), Request::Join(Box::new(req)));
+        assert!(states(&effects).is_empty(), "the protocol does not change: no rebalance");
+        assert_eq!(h.g.members[0].topics, ["u"], "the group knows its new subscription");
+        // Preferring a protocol the group then chooses instead, it rebalances.
+        let mut req = h.join_request(8, "", Some("a"), Strategy::Roundrobin);
+        req.strategies = vec![Strategy::Roundrobin, Strategy::Range];
+        let effects = h.request(client(8), Request::Join(Box::new(req)));
+        // Its only member has joined: the new generation forms at once, with roundrobin.
+        assert_eq!(states(&effects), ["PreparingRebalance", "CompletingRebalance"]);
+        assert_eq!((h.g.generation, h.g.protocol), (2, Some(Strategy::Roundrobin)));
     }
 
     #[test]

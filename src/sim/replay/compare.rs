@@ -67,7 +67,7 @@ impl Variant {
     fn spec(self, spec: &mut ConsumerSpec) {
         match self {
             Variant::Commit(mode) => spec.commit = mode,
-            Variant::Assignor(s) => spec.assignor = s,
+            Variant::Assignor(s) => spec.assignors = vec![s],
             Variant::AsRun | Variant::CleanStops => {}
         }
     }

@@ -184,7 +184,13 @@ fn consumer_spec(v: Value) -> Result<ConsumerSpec> {
     m.set("session_timeout_ms", &mut c.session_timeout_ms, u64)?;
     m.set("heartbeat_interval_ms", &mut c.heartbeat_interval_ms, u64)?;
     m.set("max_poll_interval_ms", &mut c.max_poll_interval_ms, u64)?;
-    m.set("assignor", &mut c.assignor, assignor)?;
+    // One assignor (links before lists), or the list in order of preference.
+    let mut one = None;
+    m.set("assignor", &mut one, |v| assignor(v).map(Some))?;
+    if let Some(a) = one {
+        c.assignors = vec![a];
+    }
+    m.set("assignors", &mut c.assignors, |v| list(v, assignor))?;
     m.set("group_instance_id", &mut c.group_instance_id, |v| option(v, string))?;
     m.set("priority", &mut c.priority, bool)?;
     m.done()?;
@@ -197,6 +203,7 @@ fn setting(v: Value) -> Result<ConsumerSetting> {
         "auto_offset_reset" => ConsumerSetting::AutoOffsetReset(m.need("value", offset_reset)?),
         "assignor" => ConsumerSetting::Assignor(m.need("value", assignor)?),
         "session_timeout_ms" => ConsumerSetting::SessionTimeoutMs(m.need("value", u64)?),
+        "assignors" => ConsumerSetting::Assignors(m.need("value", |v| list(v, assignor))?),
         other => return Err(format!("unknown setting {}", quoted(other))),
     };
     m.done()?;
@@ -290,7 +297,7 @@ mod tests {
             session_timeout_ms: 10_000,
             heartbeat_interval_ms: 1_000,
             max_poll_interval_ms: 60_000,
-            assignor: Strategy::CooperativeSticky,
+            assignors: vec![Strategy::Sticky, Strategy::Roundrobin],
             group_instance_id: Some("static-1".into()),
             priority: true,
         };
@@ -318,6 +325,10 @@ mod tests {
             },
             Command::ConfigureConsumer { consumer: c(), setting: ConsumerSetting::Assignor(Strategy::Roundrobin) },
             Command::ConfigureConsumer { consumer: c(), setting: ConsumerSetting::SessionTimeoutMs(6_000) },
+            Command::ConfigureConsumer {
+                consumer: c(),
+                setting: ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky, Strategy::Range]),
+            },
             Command::MoveConsumer { consumer: c(), group: "other".into() },
             Command::RemoveConsumer { consumer: c() },
             Command::RemoveProducer { producer: p() },
@@ -388,6 +399,17 @@ mod tests {
         let v = serde_json::json!({"at": 0, "cmd": "add_consumer", "spec": {"name": "c9"}});
         let Command::AddConsumer { spec } = timed_command(v).unwrap().command else { panic!("an add_consumer") };
         assert_eq!(spec, ConsumerSpec { name: "c9".into(), ..ConsumerSpec::default() });
+    }
+
+    #[test]
+    fn a_link_from_before_assignor_lists_names_one_assignor() {
+        let v = serde_json::json!({"at": 0, "cmd": "add_consumer", "spec": {"name": "c9", "assignor": "sticky"}});
+        let Command::AddConsumer { spec } = timed_command(v).unwrap().command else { panic!("an add_consumer") };
+        assert_eq!(spec.assignors, [Strategy::Sticky]);
+        let v = serde_json::json!({"at": 0, "cmd": "configure_consumer", "consumer": "c9",
+            "setting": {"name": "assignor", "value": "range"}});
+        let Command::ConfigureConsumer { setting, .. } = timed_command(v).unwrap().command else { panic!() };
+        assert_eq!(setting, ConsumerSetting::Assignor(Strategy::Range));
     }
 
     #[test]

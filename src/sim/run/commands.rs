@@ -161,7 +161,8 @@ impl Sim {
                 let mut spec = self.consumers[c as usize].spec.clone();
                 match setting {
                     ConsumerSetting::AutoOffsetReset(r) => spec.auto_offset_reset = r,
-                    ConsumerSetting::Assignor(a) => spec.assignor = a,
+                    ConsumerSetting::Assignor(a) => spec.assignors = vec![a],
+                    ConsumerSetting::Assignors(list) => spec.assignors = list,
                     ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
                 }
                 spec.validate()?;

@@ -1,8 +1,8 @@
 //! The built-in experiments: the tutorial's basic producer/consumer runs, the broker and
 //! group experiments, and the stress cluster — and the helpers lessons build theirs with.
 
-use crate::sim::command::{Command, TimedCommand};
-use crate::sim::config::{ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
+use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
+use crate::sim::config::{ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy, TopicSpec};
 use crate::sim::scenario::Scenario;
 
 pub(crate) fn at(ms: u64, command: Command) -> TimedCommand {
@@ -138,6 +138,52 @@ pub fn builtin() -> Vec<Scenario> {
         })
         .collect();
     s.duration_ms = 60_000;
+    out.push(s);
+
+    let mut s = base(
+        "cooperative-upgrade",
+        "Rolling upgrade to cooperative rebalancing",
+        "Three consumers with Kafka's default partition.assignment.strategy (range, cooperative-sticky): the group votes for range and every rebalance is eager — each member gives up all its partitions. One by one, each is restarted with only cooperative-sticky: from the first restart the group uses cooperative-sticky, the only assignor all support, but members that still list range revoke everything; once none does, a fourth consumer joining moves only the partitions it takes.",
+        6,
+    );
+    s.producers[0].rate_per_sec = 10;
+    s.consumers = (1..=3)
+        .map(|i| ConsumerSpec {
+            name: format!("consumer-{i}"),
+            group: "my-group".into(),
+            topics: vec!["my-topic".into()],
+            auto_offset_reset: OffsetReset::Earliest,
+            processing_ms: 20,
+            session_timeout_ms: 10_000,
+            ..ConsumerSpec::default()
+        })
+        .collect();
+    let upgrade = |t: u64, i: u32| {
+        let consumer = format!("consumer-{i}");
+        vec![
+            at(
+                t,
+                Command::ConfigureConsumer {
+                    consumer: consumer.clone(),
+                    setting: ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky]),
+                },
+            ),
+            at(t, Command::StopConsumer { consumer: consumer.clone() }),
+            at(t + 2_000, Command::StartConsumer { consumer }),
+        ]
+    };
+    s.script = [upgrade(15_000, 1), upgrade(35_000, 2), upgrade(55_000, 3)].concat();
+    s.script.push(at(
+        80_000,
+        Command::AddConsumer {
+            spec: ConsumerSpec {
+                name: "consumer-4".into(),
+                assignors: vec![Strategy::CooperativeSticky],
+                ..s.consumers[0].clone()
+            },
+        },
+    ));
+    s.duration_ms = 100_000;
     out.push(s);
 
     let mut s = base(
