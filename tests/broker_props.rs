@@ -1,4 +1,4 @@
-//! Replication invariants over random broker fault schedules: crashes, restarts and slow
+//! Replication invariants over random broker fault schedules: crashes, clean stops, restarts and slow
 //! followers, with an idempotent acks=all producer and a consumer group reading along.
 //!
 //! 1 000 schedules of each kind per run; `KSIM_BROKER_CASES=5000` for a longer one.
@@ -21,6 +21,8 @@ const END_MS: u64 = ACTIVE_MS + 150_000;
 #[derive(Clone, Debug)]
 enum Fault {
     Crash(u32),
+    /// A clean stop (controlled shutdown).
+    Stop(u32),
     Restart(u32),
     Slow(u32, u64),
 }
@@ -32,6 +34,7 @@ fn scenario(seed_rate: u32, unclean: bool, faults: &[(u64, Fault)]) -> Scenario 
             at: *at,
             command: match f {
                 Fault::Crash(b) => Command::CrashBroker { broker: *b },
+                Fault::Stop(b) => Command::StopBroker { broker: *b },
                 Fault::Restart(b) => Command::RestartBroker { broker: *b },
                 Fault::Slow(b, ms) => Command::DelayBroker { broker: *b, ms: *ms },
             },
@@ -79,7 +82,7 @@ fn scenario(seed_rate: u32, unclean: bool, faults: &[(u64, Fault)]) -> Scenario 
 /// Faults where at most `max_down` brokers are down at once.
 fn faults(max_down: usize) -> impl Strategy<Value = Vec<(u64, Fault)>> {
     prop::collection::vec(
-        (0u64..ACTIVE_MS, 0u8..4, 1u32..=BROKERS, prop_oneof![Just(0u64), Just(3_000), Just(45_000)]),
+        (0u64..ACTIVE_MS, 0u8..5, 1u32..=BROKERS, prop_oneof![Just(0u64), Just(3_000), Just(45_000)]),
         0..10,
     )
     .prop_map(move |mut raw| {
@@ -88,9 +91,9 @@ fn faults(max_down: usize) -> impl Strategy<Value = Vec<(u64, Fault)>> {
         let mut out = Vec::new();
         for (at, kind, b, ms) in raw {
             match kind {
-                0 | 1 if !down.contains(&b) && down.len() < max_down => {
+                0 | 1 | 3 if !down.contains(&b) && down.len() < max_down => {
                     down.push(b);
-                    out.push((at, Fault::Crash(b)));
+                    out.push((at, if kind == 3 { Fault::Stop(b) } else { Fault::Crash(b) }));
                 }
                 0..=2 if down.contains(&b) => {
                     down.retain(|&d| d != b);

@@ -341,3 +341,89 @@ fn auto_offset_reset_latest_starts_at_the_high_watermark_not_the_log_end() {
     assert_eq!(set, [0], "the high watermark was 0 while the log end was 5");
     assert_eq!(ksim::sim::report::group_report(&sim, "g").processed, 5);
 }
+
+fn elections(events: &[Event]) -> Vec<(u64, Option<u32>)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::LeaderElected { leader, .. } => Some((e.t, *leader)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn leadership_returns_to_the_preferred_replica_at_the_controllers_next_imbalance_check() {
+    let l = first_leader(3, 3);
+    let mut s = cluster(
+        3,
+        3,
+        2,
+        Acks::All,
+        vec![at(1_000, Command::CrashBroker { broker: l }), at(60_000, Command::RestartBroker { broker: l })],
+    );
+    s.producers[0].rate_per_sec = 5;
+    let (sim, events) = run(&s, 400_000);
+    let elected = elections(&events);
+    assert_eq!(elected.len(), 2, "{elected:?}");
+    let (fenced_at, interim) = elected[0];
+    assert!(fenced_at >= 10_000 && interim != Some(l), "{elected:?}");
+    // The controller checks every leader.imbalance.check.interval.seconds (300 s) once some
+    // partition is not led by its preferred replica; by then the restarted broker is in sync.
+    assert_eq!(elected[1], (fenced_at + 300_000, Some(l)));
+    assert_eq!(leader(&sim), l);
+    assert_eq!(sim.partition(TP).lost_acked, 0);
+    assert_eq!(gave_up(&events), 0);
+
+    let mut s = s.clone();
+    s.cluster.auto_leader_rebalance = false;
+    let (sim, events) = run(&s, 400_000);
+    assert_eq!(elections(&events).len(), 1, "auto.leader.rebalance.enable=false leaves it");
+    assert_ne!(leader(&sim), l);
+}
+
+fn gave_up(events: &[Event]) -> usize {
+    events.iter().filter(|e| matches!(e.kind, EventKind::ProduceFailed { retry_in_ms: None, .. })).count()
+}
+
+#[test]
+fn a_clean_stop_moves_leadership_at_once_and_loses_no_acknowledged_record() {
+    let l = first_leader(3, 3);
+    let s = cluster(
+        3,
+        3,
+        2,
+        Acks::All,
+        vec![
+            at(4_990, Command::Produce { producer: "p".into(), count: 200 }),
+            at(4_998, Command::StopBroker { broker: l }),
+        ],
+    );
+    let (sim, events) = run(&s, 30_000);
+    assert!(events
+        .iter()
+        .any(|e| e.t == 4_998 && matches!(e.kind, EventKind::BrokerStopped { broker } if broker == l)));
+    let elected = elections(&events);
+    assert_eq!(elected.len(), 1);
+    assert_eq!(elected[0].0, 4_998, "no wait for broker.session.timeout.ms");
+    assert_ne!(elected[0].1, Some(l));
+    let retried = events.iter().any(|e| {
+        matches!(&e.kind, EventKind::ProduceFailed { error, retry_in_ms: Some(_), .. } if error.starts_with("NOT_LEADER_OR_FOLLOWER"))
+    });
+    assert!(retried, "the write waiting at the old leader is refused there and retried");
+    assert_eq!(gave_up(&events), 0);
+    assert_eq!(sim.producers[0].acked, 200);
+    assert_eq!(sim.partition(TP).log().log_end_offset(), 200, "every record, once");
+    assert_eq!(sim.partition(TP).lost_acked, 0);
+    assert!(!sim.partition(TP).isr.contains(&l));
+    assert!(events.iter().any(
+        |e| matches!(&e.kind, EventKind::IsrChanged { reason, .. } if *reason == format!("broker {l} shutting down"))
+    ));
+
+    // A stopped broker starts again like a crashed one, and takes its leadership back later.
+    let mut s = s.clone();
+    s.script.push(at(40_000, Command::RestartBroker { broker: l }));
+    let (sim, events) = run(&s, 400_000);
+    assert_eq!(elections(&events).last(), Some(&(304_998, Some(l))));
+    assert_eq!(leader(&sim), l);
+}

@@ -118,7 +118,7 @@ fn broker_heading(brokers: u32) -> String {
     }
 }
 
-/// A broker: whether it runs, what it leads, and the buttons that crash or restart it.
+/// A broker: whether it runs, what it leads, and the buttons that crash, stop or restart it.
 #[component]
 pub fn BrokerCard(
     /// Broker id.
@@ -129,7 +129,7 @@ pub fn BrokerCard(
     let me = Memo::new(move |_| snapshot.with(|s| s.brokers.iter().find(|b| b.id == id).cloned()));
     let ctl = use_context::<Controller>();
     let status = move || me.with(|b| b.as_ref().map_or("", |b| b.status.name()));
-    let running = move || status() == "running";
+    let running = move || me.with(|b| b.as_ref().is_some_and(|b| b.status == BrokerStatus::Running));
     let detail = move || {
         me.with(|b| {
             b.as_ref().map_or(String::new(), |b| {
@@ -156,6 +156,11 @@ pub fn BrokerCard(
             });
         }
     };
+    let stop = move |_| {
+        if let Some(ctl) = ctl {
+            ctl.apply(Command::StopBroker { broker: id });
+        }
+    };
     view! {
         <li class="broker-card" class:down=move || !running() aria-label=format!("Broker {id}")>
             <strong>{format!("Broker {id}")}</strong>
@@ -166,10 +171,20 @@ pub fn BrokerCard(
                 view! {
                     <button
                         aria-label=move || if running() { format!("Crash broker {id}") } else { format!("Restart broker {id}") }
+                        title=move || if running() { "Kill the process: the controller notices after broker.session.timeout.ms" } else { "Start it again with the logs it had" }
                         on:click=toggle
                     >
                         {move || if running() { "Crash" } else { "Restart" }}
                     </button>
+                    <Show when=running>
+                        <button
+                            aria-label=format!("Stop broker {id}")
+                            title="Controlled shutdown: its leaderships move to other in-sync replicas first"
+                            on:click=stop
+                        >
+                            "Stop"
+                        </button>
+                    </Show>
                 }
             })}
         </li>

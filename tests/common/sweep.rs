@@ -276,7 +276,8 @@ impl Gen {
             }
             63..=70 => Command::MoveConsumer { consumer: self.consumer().name, group: self.group() },
             71..=72 => Command::RemoveConsumer { consumer: self.consumer().name },
-            73..=79 => Command::CrashBroker { broker: self.rng.random_range(1..=self.brokers + 1) },
+            73..=77 => Command::CrashBroker { broker: self.rng.random_range(1..=self.brokers + 1) },
+            78..=79 => Command::StopBroker { broker: self.rng.random_range(1..=self.brokers) },
             80..=86 => Command::RestartBroker { broker: self.rng.random_range(1..=self.brokers) },
             87..=89 => Command::DelayBroker {
                 broker: self.rng.random_range(1..=self.brokers),

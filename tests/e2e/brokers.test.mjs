@@ -56,6 +56,36 @@ test('crashing a broker moves leadership only after the controller notices, and 
   page.assertClean();
 });
 
+test('stopping a broker cleanly moves its leaderships at once, without waiting for the controller to notice', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await page.getByRole('combobox', { name: 'Experiment', exact: true })
+    .selectOption({ label: 'Three brokers keep copies: crash the leader' });
+  await page.getByRole('group', { name: '3 brokers' }).waitFor();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  await page.waitForFunction(() => +document.querySelector('input[type=range]').value > 3000);
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  const rows = page.locator('.partition');
+  const ledBy2 = [];
+  for (let i = 0; i < await rows.count(); i++) {
+    if ((await rows.nth(i).locator('.replication').innerText()).includes('leader broker 2')) ledBy2.push(i);
+  }
+  assert.ok(ledBy2.length > 0, 'broker 2 leads a partition');
+
+  const card = page.getByRole('listitem', { name: 'Broker 2', exact: true });
+  await page.getByRole('button', { name: 'Stop broker 2' }).click();
+  // Paused: the move happened at the same instant, not after broker.session.timeout.ms.
+  assert.match(await card.innerText(), /stopped/);
+  assert.doesNotMatch(await card.innerText(), /has not noticed/);
+  for (const i of ledBy2) {
+    assert.doesNotMatch(await rows.nth(i).locator('.replication').innerText(), /leader broker 2/);
+  }
+  assert.equal(await page.getByRole('button', { name: 'Stop broker 2' }).count(), 0, 'a stopped broker is not stopped again');
+  await page.getByRole('button', { name: 'Restart broker 2' }).click();
+  assert.match(await card.innerText(), /running/);
+  page.assertClean();
+});
+
 test('the invariant panel turns red when acks=1 loses acknowledged records, and points at the moment', async () => {
   const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Experiment', exact: true })

@@ -26,6 +26,8 @@ pub struct Broker {
     pub delay_ms: u64,
     /// The controller has noticed it is gone (after `broker.session.timeout.ms`) and fenced it.
     pub fenced: bool,
+    /// It was stopped cleanly (a controlled shutdown), not crashed.
+    pub stopped: bool,
 }
 
 /// The cluster's own timers.
@@ -37,6 +39,9 @@ pub enum ClusterTimer {
     IsrCheck,
     /// Every live broker applies retention to its logs.
     RetentionCheck,
+    /// The controller moves leadership back to preferred replicas
+    /// (`leader.imbalance.check.interval.seconds`).
+    LeaderBalance,
 }
 
 /// One copy of a partition's log, on one broker.

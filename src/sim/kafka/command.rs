@@ -79,8 +79,13 @@ pub enum Command {
     CrashBroker {
         broker: u32,
     },
-    /// Start a crashed broker again, with the logs it had on disk.
+    /// Start a crashed or stopped broker again, with the logs it had on disk.
     RestartBroker {
+        broker: u32,
+    },
+    /// Stop a broker cleanly: a controlled shutdown moves its leaderships to other in-sync
+    /// replicas first, then it stops.
+    StopBroker {
         broker: u32,
     },
     /// Adds `ms` of network delay to the replication traffic of a broker (0 restores it): a
@@ -141,6 +146,7 @@ impl Command {
             Command::RemoveProducer { producer } => format!("remove {producer}"),
             Command::CrashBroker { broker } => format!("crash broker {broker}"),
             Command::RestartBroker { broker } => format!("restart broker {broker}"),
+            Command::StopBroker { broker } => format!("stop broker {broker}"),
             Command::DelayBroker { broker, ms } => format!("broker {broker} replicates {ms} ms slower"),
             Command::SetAcks { producer, acks } => format!("{producer} uses acks={}", acks.name()),
             Command::SetIdempotence { producer, enabled } => format!("{producer} sets enable.idempotence={enabled}"),

@@ -42,6 +42,11 @@ pub struct ClusterSpec {
     /// consumer whose `session.timeout.ms` is outside them is refused (INVALID_SESSION_TIMEOUT).
     pub group_min_session_timeout_ms: u64,
     pub group_max_session_timeout_ms: u64,
+    /// `auto.leader.rebalance.enable` (true): the controller moves leadership back to each
+    /// partition's preferred replica once it is in the ISR again, checking every
+    /// `leader.imbalance.check.interval.seconds` (300 s) while some partition is led by another.
+    pub auto_leader_rebalance: bool,
+    pub leader_imbalance_check_interval_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -56,6 +61,8 @@ impl Default for ClusterSpec {
             unclean_leader_election: false,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
+            auto_leader_rebalance: true,
+            leader_imbalance_check_interval_ms: 300_000,
         }
     }
 }
@@ -75,6 +82,10 @@ impl ClusterSpec {
         if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms {
             return Err("group.min.session.timeout.ms must not be above group.max.session.timeout.ms".into());
         }
+        if self.leader_imbalance_check_interval_ms == 0 {
+            return Err("leader.imbalance.check.interval.seconds must be positive".into());
+        }
+        check_ms("leader.imbalance.check.interval.seconds", self.leader_imbalance_check_interval_ms)?;
         check_ms("replica.lag.time.max.ms", self.replica_lag_time_max_ms)
     }
 }

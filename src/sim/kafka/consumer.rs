@@ -1178,7 +1178,7 @@ mod tests {
                 segment_ms: spec.segment_ms,
             };
             let topics = vec![Topic { log_config, partitions: (0..3).map(|_| Partition::new(&[1])).collect(), spec }];
-            let brokers = vec![Broker { id: 1, alive: true, inc: 0, fenced: false, delay_ms: 0 }];
+            let brokers = vec![Broker { id: 1, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 }];
             let mut spec = ConsumerSpec {
                 name: "c".into(),
                 commit: CommitMode::AfterProcessing,

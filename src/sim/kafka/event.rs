@@ -241,6 +241,11 @@ pub enum EventKind {
     BrokerCrashed {
         broker: u32,
     },
+    /// A broker was stopped cleanly: its controlled shutdown moved its leaderships first, and
+    /// the controller knows at once.
+    BrokerStopped {
+        broker: u32,
+    },
     /// The controller noticed a crashed broker (`broker.session.timeout.ms`) and fenced it.
     BrokerFenced {
         broker: u32,

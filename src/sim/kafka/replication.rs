@@ -521,7 +521,11 @@ impl Partition {
                 topic: ctx.spec.name.clone(),
                 partition: ctx.tp.partition,
                 isr: self.isr.clone(),
-                reason: format!("broker {broker} fenced"),
+                reason: if ctx.brokers.iter().any(|b| b.id == broker && b.stopped) {
+                    format!("broker {broker} shutting down")
+                } else {
+                    format!("broker {broker} fenced")
+                },
             });
         }
         if was_leader {
@@ -555,12 +559,11 @@ impl Partition {
         } else {
             None
         };
-        let (topic, partition) = (ctx.spec.name.clone(), ctx.tp.partition);
         let Some(new) = clean.or(unclean) else {
             self.leader = None;
             out.event(EventKind::LeaderElected {
-                topic,
-                partition,
+                topic: ctx.spec.name.clone(),
+                partition: ctx.tp.partition,
                 leader: None,
                 leader_epoch: self.leader_epoch,
                 isr: self.isr.clone(),
@@ -569,6 +572,32 @@ impl Partition {
             });
             return;
         };
+        self.become_leader(ctx, new, unclean.is_some(), out);
+    }
+
+    /// Whether the preferred replica (the first assigned) could lead but does not: it is in the
+    /// ISR, alive and registered.
+    pub fn imbalanced(&self, ctx: &Ctx) -> bool {
+        self.leader != Some(0) && self.isr.contains(&self.replicas[0].broker) && ctx.usable(self.replicas[0].broker)
+    }
+
+    /// The controller's preferred leader election (`auto.leader.rebalance.enable`): leadership
+    /// goes back to the preferred replica if it is in the ISR and alive.
+    pub fn elect_preferred(&mut self, ctx: &Ctx, out: &mut Out) {
+        if self.imbalanced(ctx) {
+            self.become_leader(ctx, 0, false, out);
+        }
+    }
+
+    /// Replica `new` leads, in a new leader epoch. An old leader still running becomes a
+    /// follower: writes waiting there for replication fail (NOT_LEADER_OR_FOLLOWER) and are
+    /// retried at the new leader.
+    fn become_leader(&mut self, ctx: &Ctx, new: usize, unclean: bool, out: &mut Out) {
+        let (topic, partition) = (ctx.spec.name.clone(), ctx.tp.partition);
+        for a in std::mem::take(&mut self.pending_acks) {
+            let error = "NOT_LEADER_OR_FOLLOWER: the partition has a new leader".to_string();
+            out.effects.push(Effect::Failed { producer: a.producer, batch: a.batch, error, written: true });
+        }
         // What the old leader's log had past the point where the new one's diverges is gone.
         let old = self.last_leader;
         let keep = if old == new { u64::MAX } else { self.replicas[new].log.divergence_from(&self.replicas[old].log) };
@@ -580,7 +609,7 @@ impl Partition {
         self.leader = Some(new);
         self.last_leader = new;
         let broker = self.replicas[new].broker;
-        if unclean.is_some() {
+        if unclean {
             self.isr = vec![broker];
         }
         self.replicas[new].log.start_epoch(epoch);
@@ -599,7 +628,7 @@ impl Partition {
             leader: Some(broker),
             leader_epoch: epoch,
             isr: self.isr.clone(),
-            unclean: unclean.is_some(),
+            unclean,
             lost_acked,
         });
         for i in 0..self.replicas.len() {
@@ -660,7 +689,9 @@ mod tests {
                     min_insync_replicas: 2,
                     ..TopicSpec::default()
                 },
-                brokers: (1..=3).map(|id| Broker { id, alive: true, inc: 0, fenced: false, delay_ms: 0 }).collect(),
+                brokers: (1..=3)
+                    .map(|id| Broker { id, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
+                    .collect(),
                 now: SimTime(0),
                 unclean: false,
                 wire: Vec::new(),
@@ -1075,5 +1106,63 @@ mod tests {
         assert!(matches!(events(&effects)[..], [EventKind::RetentionDeleted { records: 2, log_start_offset: 2, .. }]));
         assert_eq!(h.part.replicas[1].log.log_start_offset(), 2);
         assert_eq!(h.part.replicas[2].log.log_start_offset(), 0, "a dead broker deletes nothing");
+    }
+
+    fn leaders_elected(effects: &[Effect]) -> Vec<(Option<u32>, u32)> {
+        events(effects)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::LeaderElected { leader, leader_epoch, .. } => Some((*leader, *leader_epoch)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leadership_goes_back_to_the_preferred_replica_only_once_it_is_in_the_isr_again() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.write(Acks::All, 2);
+        h.replicate();
+        h.crash(1);
+        h.fence(1);
+        assert_eq!(h.part.leader_broker(), Some(2));
+        h.write(Acks::All, 3);
+        h.replicate();
+        h.restart(1);
+        // Back, but behind: not in the ISR, so not a leader the controller may pick.
+        let (imbalanced, effects) = h.run(|p, ctx, _| p.imbalanced(ctx));
+        assert!(!imbalanced && effects.is_empty());
+        let (_, effects) = h.run(|p, ctx, out| p.elect_preferred(ctx, out));
+        assert!(leaders_elected(&effects).is_empty());
+        h.replicate();
+        assert_eq!(h.part.isr, [2, 3, 1]);
+        assert!(h.run(|p, ctx, _| p.imbalanced(ctx)).0);
+        let (_, effects) = h.run(|p, ctx, out| p.elect_preferred(ctx, out));
+        assert_eq!(leaders_elected(&effects), [(Some(1), 2)], "preferred replica, new leader epoch");
+        assert_eq!(h.log_end(1), 5, "nothing is lost: the preferred replica was in sync");
+        h.replicate();
+        assert_eq!(h.part.visible_high_watermark(), Some(5));
+        assert!(!h.run(|p, ctx, _| p.imbalanced(ctx)).0);
+        let (_, effects) = h.run(|p, ctx, out| p.elect_preferred(ctx, out));
+        assert!(leaders_elected(&effects).is_empty(), "a balanced partition is left alone");
+    }
+
+    #[test]
+    fn a_leader_that_steps_down_alive_fails_its_waiting_writes_as_not_leader() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        // An acks=all write waits for the followers when broker 1's controlled shutdown moves
+        // its leadership (it is still running: no crash, no session timeout).
+        let effects = h.write(Acks::All, 2);
+        assert!(acks(&effects).is_empty());
+        h.wire.clear();
+        let effects = h.fence(1);
+        assert_eq!(leaders_elected(&effects), [(Some(2), 1)]);
+        assert_eq!(failures(&effects), ["NOT_LEADER_OR_FOLLOWER: the partition has a new leader"]);
+        assert_eq!(h.part.isr, [2, 3], "a stopping broker is no acceptable leader");
+        assert_eq!(h.log_end(2), 0, "the write that was never replicated is retried, not kept");
     }
 }

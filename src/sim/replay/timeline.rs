@@ -394,12 +394,14 @@ impl Timeline {
                 | Command::StopConsumer { .. }
                 | Command::StartConsumer { .. }
                 | Command::CrashBroker { .. }
+                | Command::StopBroker { .. }
                 | Command::RestartBroker { .. } => return,
                 other => (MarkerKind::Command, other.describe()),
             },
             EventKind::Crashed { consumer, .. } => (MarkerKind::Crash, format!("{consumer} crashed")),
             EventKind::Stopped { consumer } => (MarkerKind::Stop, format!("{consumer} stopped")),
             EventKind::BrokerCrashed { broker } => (MarkerKind::BrokerDown, format!("broker {broker} crashed")),
+            EventKind::BrokerStopped { broker } => (MarkerKind::BrokerDown, format!("broker {broker} stopped")),
             EventKind::BrokerStarted { broker } => (MarkerKind::Start, format!("broker {broker} restarted")),
             EventKind::LeaderElected { topic, partition, leader, .. } => (
                 MarkerKind::LeaderElected,

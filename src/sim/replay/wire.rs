@@ -240,6 +240,7 @@ fn command(m: &mut Members) -> Result<Command> {
         "remove_producer" => Command::RemoveProducer { producer: m.need("producer", string)? },
         "crash_broker" => Command::CrashBroker { broker: m.need("broker", u32)? },
         "restart_broker" => Command::RestartBroker { broker: m.need("broker", u32)? },
+        "stop_broker" => Command::StopBroker { broker: m.need("broker", u32)? },
         "delay_broker" => Command::DelayBroker { broker: m.need("broker", u32)?, ms: m.need("ms", u64)? },
         "set_acks" => Command::SetAcks { producer: m.need("producer", string)?, acks: m.need("acks", acks)? },
         "set_idempotence" => {
@@ -334,6 +335,7 @@ mod tests {
             Command::RemoveProducer { producer: p() },
             Command::CrashBroker { broker: 2 },
             Command::RestartBroker { broker: 2 },
+            Command::StopBroker { broker: 3 },
             Command::DelayBroker { broker: 3, ms: 250 },
             Command::SetAcks { producer: p(), acks: Acks::Zero },
             Command::SetIdempotence { producer: p(), enabled: false },
@@ -361,9 +363,10 @@ mod tests {
             Command::RemoveProducer { .. } => 14,
             Command::CrashBroker { .. } => 15,
             Command::RestartBroker { .. } => 16,
-            Command::DelayBroker { .. } => 17,
-            Command::SetAcks { .. } => 18,
-            Command::SetIdempotence { .. } => 19,
+            Command::StopBroker { .. } => 17,
+            Command::DelayBroker { .. } => 18,
+            Command::SetAcks { .. } => 19,
+            Command::SetIdempotence { .. } => 20,
         }
     }
 
@@ -372,7 +375,7 @@ mod tests {
         let all = every_command();
         let mut seen: Vec<usize> = all.iter().map(covered).collect();
         seen.dedup();
-        assert_eq!(seen, (0..20).collect::<Vec<_>>(), "every command kind, in declaration order");
+        assert_eq!(seen, (0..21).collect::<Vec<_>>(), "every command kind, in declaration order");
         for (i, command) in all.into_iter().enumerate() {
             let t = TimedCommand { at: i as u64 * 1_000, command };
             let json = serde_json::to_value(&t).unwrap();

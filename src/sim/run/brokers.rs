@@ -139,6 +139,28 @@ impl Sim {
             self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
         }
         self.move_coordinators();
+        self.queue_leader_balance();
+    }
+
+    /// A clean stop: the broker's controlled shutdown has the controller move its leaderships
+    /// to other in-sync replicas and take it out of every ISR it is not the last member of
+    /// (it is no longer an acceptable leader), then it stops; the controller knows at once, so
+    /// nothing waits for `broker.session.timeout.ms`.
+    pub(crate) fn stop_broker(&mut self, broker: u32) {
+        let b = &mut self.brokers[broker as usize - 1];
+        b.fenced = true;
+        b.stopped = true;
+        self.emit(EventKind::BrokerStopped { broker });
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
+        }
+        self.brokers[broker as usize - 1].alive = false;
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker, out));
+        }
+        self.brokers[broker as usize - 1].inc += 1;
+        self.move_coordinators();
+        self.queue_leader_balance();
     }
 
     pub(crate) fn restart_broker(&mut self, broker: u32) {
@@ -150,11 +172,37 @@ impl Sim {
         let b = &mut self.brokers[broker as usize - 1];
         b.alive = true;
         b.fenced = false;
+        b.stopped = false;
         self.emit(EventKind::BrokerStarted { broker });
         for tp in self.all_partitions() {
             self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker, out));
         }
         self.move_coordinators();
+    }
+
+    /// While some partition is led by a replica other than its preferred one, the controller
+    /// checks every `leader.imbalance.check.interval.seconds` (Kafka's KRaft controller, which
+    /// has no imbalance ratio to reach first).
+    fn queue_leader_balance(&mut self) {
+        if !self.cluster.auto_leader_rebalance || self.leader_balance_queued {
+            return;
+        }
+        let imbalanced = self.topics.iter().flat_map(|t| &t.partitions).any(|p| p.leader != Some(0));
+        if imbalanced {
+            self.leader_balance_queued = true;
+            let every = self.cluster.leader_imbalance_check_interval_ms;
+            self.after(every, Action::Cluster(ClusterTimer::LeaderBalance));
+        }
+    }
+
+    /// `maybeBalancePartitionLeaders`: every partition whose preferred replica is in the ISR and
+    /// alive gets it back as leader, in a new leader epoch.
+    pub(crate) fn leader_balance(&mut self) {
+        self.leader_balance_queued = false;
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.elect_preferred(ctx, out));
+        }
+        self.queue_leader_balance();
     }
 
     // ----- group coordinators ----------------------------------------------------------------

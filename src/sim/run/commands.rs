@@ -199,6 +199,14 @@ impl Sim {
                 self.crash_broker(broker);
                 Ok(())
             }),
+            Command::StopBroker { broker } => self.broker_of(broker).and_then(|b| {
+                if !self.brokers[b].alive {
+                    return Err(format!("broker {broker} is not running"));
+                }
+                self.emit(EventKind::Command { command: original.clone() });
+                self.stop_broker(broker);
+                Ok(())
+            }),
             Command::RestartBroker { broker } => self.broker_of(broker).and_then(|b| {
                 if self.brokers[b].alive {
                     return Err(format!("broker {broker} is already running"));

@@ -129,6 +129,8 @@ pub struct Sim {
     pub(crate) offsets_leaders: Vec<Option<u32>>,
     /// Replica brokers of each `__consumer_offsets` partition.
     pub(crate) offsets_replicas: Vec<Vec<u32>>,
+    /// A preferred-leader check is queued (see [`crate::sim::brokers`]).
+    pub(crate) leader_balance_queued: bool,
     /// Requests for a coordinator that is down, held until a coordinator is found again.
     pub(crate) coordinator_backlog: BTreeMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
@@ -164,11 +166,12 @@ impl Sim {
             cluster: scenario.cluster.clone(),
             topics: Vec::new(),
             brokers: (1..=scenario.cluster.brokers)
-                .map(|id| Broker { id, alive: true, inc: 0, fenced: false, delay_ms: 0 })
+                .map(|id| Broker { id, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
                 .collect(),
             offsets_leaders: Vec::new(),
             offsets_replicas: Vec::new(),
             coordinator_backlog: BTreeMap::new(),
+            leader_balance_queued: false,
             producers: Vec::new(),
             consumers: Vec::new(),
             keyers: Vec::new(),
@@ -423,6 +426,7 @@ impl Sim {
             Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }) => self.broker_fenced(broker, inc),
             Action::Cluster(ClusterTimer::IsrCheck) => self.isr_check(),
             Action::Cluster(ClusterTimer::RetentionCheck) => self.retention_check(),
+            Action::Cluster(ClusterTimer::LeaderBalance) => self.leader_balance(),
         }
     }
 }

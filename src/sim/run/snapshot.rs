@@ -33,6 +33,8 @@ pub enum BrokerStatus {
     Down,
     /// Crashed, and the controller noticed (after `broker.session.timeout.ms`).
     Fenced,
+    /// Stopped cleanly (a controlled shutdown).
+    Stopped,
 }
 
 impl BrokerStatus {
@@ -41,6 +43,7 @@ impl BrokerStatus {
             BrokerStatus::Running => "running",
             BrokerStatus::Down => "down",
             BrokerStatus::Fenced => "fenced",
+            BrokerStatus::Stopped => "stopped",
         }
     }
 }
@@ -291,6 +294,8 @@ impl Snapshot {
                 id: b.id,
                 status: if b.alive {
                     BrokerStatus::Running
+                } else if b.stopped {
+                    BrokerStatus::Stopped
                 } else if b.fenced {
                     BrokerStatus::Fenced
                 } else {
