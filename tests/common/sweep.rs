@@ -705,14 +705,17 @@ fn audit_acks(sim: &Sim, checks: &Checks) -> Result<(), String> {
         }
         let held = log
             .batch_at(a.base_offset)
-            .is_some_and(|b| b.producer == a.producer && b.first_seq == a.first_seq && b.last_seq == a.last_seq);
+            .is_some_and(|b| b.producer == a.producer.0 && b.first_seq == a.first_seq && b.last_seq == a.last_seq);
         if !held {
             *missing.entry(a.tp).or_default() += u64::from(a.count);
             if a.acks == Acks::All && !checks.unclean {
                 let (t, p) = sim.tp_name(a.tp);
                 return Err(format!(
                     "{} was told records {}..={} (acks=all) are at {t}-{p} offset {}; the log does not hold them",
-                    sim.producers[a.producer as usize].spec.name, a.first_seq, a.last_seq, a.base_offset
+                    sim.producers[a.producer.ix()].spec.name,
+                    a.first_seq,
+                    a.last_seq,
+                    a.base_offset
                 ));
             }
         }

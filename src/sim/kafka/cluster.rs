@@ -2,7 +2,7 @@
 //! them for the clients' state machines.
 
 use crate::sim::config::TopicSpec;
-use crate::sim::ids::Tp;
+use crate::sim::ids::{BrokerId, ConsumerId, ProducerId, Tp};
 use crate::sim::log::{LogConfig, PartitionLog};
 use crate::sim::producer::SentBatch;
 use crate::sim::ranges::RangeCounts;
@@ -34,7 +34,7 @@ pub struct Broker {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClusterTimer {
     /// The controller notices a crashed broker (its session ran out) and fences it.
-    BrokerFenced { broker: u32, inc: u32 },
+    BrokerFenced { broker: BrokerId, inc: u32 },
     /// Leaders drop followers that have not caught up for `replica.lag.time.max.ms`.
     IsrCheck,
     /// Every live broker applies retention to its logs.
@@ -64,7 +64,7 @@ pub struct Replica {
 /// An acks=all write waiting for the high watermark to pass `end_offset`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PendingAck {
-    pub producer: u32,
+    pub producer: ProducerId,
     pub end_offset: u64,
     pub base_offset: u64,
     pub batch: SentBatch,
@@ -88,7 +88,7 @@ pub struct Partition {
     /// Offsets below this are visible to consumers: replicated to the whole ISR.
     pub high_watermark: u64,
     /// Fetches parked here until data arrives (consumer, incarnation, fetch id).
-    pub(crate) waiters: Vec<(u32, u32, u64)>,
+    pub(crate) waiters: Vec<(ConsumerId, u32, u64)>,
     pub(crate) pending_acks: Vec<PendingAck>,
     /// Offsets (in the current leader's log) of records whose producer was acknowledged.
     pub(crate) acked: RangeCounts,
@@ -179,6 +179,6 @@ impl View<'_> {
     pub fn readable(&self, tp: Tp) -> bool {
         let part = self.partition(tp);
         part.visible_high_watermark().is_some()
-            && part.leader_broker().is_some_and(|b| self.brokers[b as usize - 1].alive)
+            && part.leader_broker().is_some_and(|b| self.brokers[BrokerId(b).ix()].alive)
     }
 }

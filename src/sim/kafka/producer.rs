@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::sim::config::{Acks, ProducerSpec};
-use crate::sim::ids::Tp;
+use crate::sim::ids::{ProducerId, Tp};
 use crate::sim::time::SimTime;
 
 /// `max.in.flight.requests.per.connection` (5): batches of one partition sent and unanswered.
@@ -134,7 +134,7 @@ pub struct Producer {
 /// client-side history of a run holds, to be checked against the logs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AckRecord {
-    pub producer: u32,
+    pub producer: ProducerId,
     pub tp: Tp,
     pub base_offset: u64,
     pub first_seq: u64,

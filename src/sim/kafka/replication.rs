@@ -23,7 +23,7 @@
 use crate::sim::cluster::{Broker, Partition, PendingAck};
 use crate::sim::config::{Acks, TopicSpec};
 use crate::sim::event::EventKind;
-use crate::sim::ids::Tp;
+use crate::sim::ids::{BrokerId, ProducerId, Tp};
 use crate::sim::log::{Batch, LogConfig};
 use crate::sim::producer::{BatchAck, SentBatch};
 use crate::sim::time::SimTime;
@@ -52,12 +52,12 @@ pub enum Effect {
     },
     /// Answer producer `producer`: the batch is written (one network hop).
     Ack {
-        producer: u32,
+        producer: ProducerId,
         ack: BatchAck,
     },
     /// Tell producer `producer` its batch failed (`written`: after the leader appended it).
     Failed {
-        producer: u32,
+        producer: ProducerId,
         batch: SentBatch,
         error: String,
         written: bool,
@@ -94,13 +94,17 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn alive(&self, broker: u32) -> bool {
-        self.brokers[broker as usize - 1].alive
+    fn broker(&self, node: u32) -> &Broker {
+        &self.brokers[BrokerId(node).ix()]
+    }
+
+    fn alive(&self, node: u32) -> bool {
+        self.broker(node).alive
     }
 
     /// Alive and registered with the controller: it may lead.
-    fn usable(&self, broker: u32) -> bool {
-        let b = &self.brokers[broker as usize - 1];
+    fn usable(&self, node: u32) -> bool {
+        let b = self.broker(node);
         b.alive && !b.fenced
     }
 }
@@ -108,7 +112,7 @@ impl Ctx<'_> {
 /// The producer a batch comes from, as the leader records it.
 #[derive(Clone, Copy, Debug)]
 pub struct Writer<'a> {
-    pub index: u32,
+    pub index: ProducerId,
     pub name: &'a str,
     pub keyer: u32,
     pub record_bytes: u64,
@@ -176,7 +180,7 @@ impl Partition {
         let base_offset = log.append(
             &ctx.log_config,
             ctx.now,
-            w.index,
+            w.index.0,
             w.keyer,
             b.producer_id,
             b.first_seq,
@@ -201,7 +205,7 @@ impl Partition {
 
     /// The leader's answer to a written batch at `base_offset`: acks=1 at once; acks=all at once
     /// if the high watermark already covers it (one replica), else when it does; acks=0 never.
-    fn ack_when_replicated(&mut self, producer: u32, b: SentBatch, base_offset: u64) -> Option<BatchAck> {
+    fn ack_when_replicated(&mut self, producer: ProducerId, b: SentBatch, base_offset: u64) -> Option<BatchAck> {
         let end = base_offset + u64::from(b.count);
         let ack =
             BatchAck { partition: b.partition, first_seq: b.first_seq, base_offset, leader_epoch: self.leader_epoch };
@@ -310,7 +314,7 @@ impl Partition {
 
     /// One-way latency between follower `r` and its leader, slow brokers included.
     fn replication_latency(&self, ctx: &Ctx, r: usize) -> u64 {
-        let delay = |b: u32| ctx.brokers[b as usize - 1].delay_ms;
+        let delay = |b: u32| ctx.broker(b).delay_ms;
         let leader = self.leader_broker().map_or(0, delay);
         ctx.latency + delay(self.replicas[r].broker) + leader
     }
@@ -521,7 +525,7 @@ impl Partition {
                 topic: ctx.spec.name.clone(),
                 partition: ctx.tp.partition,
                 isr: self.isr.clone(),
-                reason: if ctx.brokers.iter().any(|b| b.id == broker && b.stopped) {
+                reason: if ctx.broker(broker).stopped {
                     format!("broker {broker} shutting down")
                 } else {
                     format!("broker {broker} fenced")
@@ -743,7 +747,7 @@ mod tests {
         }
 
         fn append(&mut self, b: SentBatch) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
-            let w = Writer { index: 0, name: "p", keyer: 0, record_bytes: 100 };
+            let w = Writer { index: ProducerId(0), name: "p", keyer: 0, record_bytes: 100 };
             self.run(|p, ctx, out| p.append(ctx, w, b, out))
         }
 

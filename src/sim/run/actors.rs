@@ -6,7 +6,7 @@ use crate::sim::cluster::{Partition, View};
 use crate::sim::consumer::{self, Consumer};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use crate::sim::engine::{Action, Sim};
-use crate::sim::ids::{ConsumerId, ProducerId, Tp};
+use crate::sim::ids::{ConsumerId, Tp};
 use crate::sim::producer;
 use crate::sim::replication;
 
@@ -87,25 +87,24 @@ impl Sim {
     /// Lets consumer `c` handle something and carries out what it did.
     pub(crate) fn consumer_do(
         &mut self,
-        c: u32,
+        c: ConsumerId,
         f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
     ) {
         let mut out = consumer::Out::default();
         let Sim { consumers, topics, brokers, client_counters, now, cluster, .. } = self;
         let mut ctx = consumer::Ctx {
             now: *now,
-            id: ConsumerId(c),
+            id: c,
             latency: cluster.latency_ms,
             view: View { topics, brokers },
             client_ids: client_counters,
         };
-        f(&mut consumers[c as usize], &mut ctx, &mut out);
+        f(&mut consumers[c.ix()], &mut ctx, &mut out);
         self.apply_consumer(c, out);
     }
 
     /// Carries out what a consumer did, in order.
-    fn apply_consumer(&mut self, c: u32, out: consumer::Out) {
-        let consumer = ConsumerId(c);
+    fn apply_consumer(&mut self, consumer: ConsumerId, out: consumer::Out) {
         for effect in out.effects {
             match effect {
                 consumer::Effect::ToCoordinator { group, from, request } => {
@@ -115,9 +114,10 @@ impl Sim {
                     self.after(delay, Action::ToConsumer { consumer, inc, msg })
                 }
                 consumer::Effect::At { at, inc, msg } => self.push(at, Action::ToConsumer { consumer, inc, msg }),
-                consumer::Effect::Park { tp, inc, fetch_id } => {
-                    self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters.push((c, inc, fetch_id))
-                }
+                consumer::Effect::Park { tp, inc, fetch_id } => self.topics[tp.topic as usize].partitions
+                    [tp.partition as usize]
+                    .waiters
+                    .push((consumer, inc, fetch_id)),
                 consumer::Effect::Event(kind) => self.emit(kind),
                 consumer::Effect::Processed { group, tp, from, to } => {
                     self.deliveries.entry(&group, tp).counts.add(from, to)
@@ -162,10 +162,9 @@ impl Sim {
                 replication::Effect::ToReplica { delay, replica, msg } => {
                     self.after(delay, Action::ToReplica { tp, replica, msg })
                 }
-                replication::Effect::Ack { producer, ack } => self.after(
-                    self.latency(),
-                    Action::ToProducer { producer: ProducerId(producer), msg: producer::Msg::Acks(vec![ack]) },
-                ),
+                replication::Effect::Ack { producer, ack } => {
+                    self.after(self.latency(), Action::ToProducer { producer, msg: producer::Msg::Acks(vec![ack]) })
+                }
                 replication::Effect::Failed { producer, batch, error, written } => {
                     self.produce_failed(producer, tp, batch, error, written)
                 }
@@ -179,7 +178,7 @@ impl Sim {
     fn wake_fetches(&mut self, tp: Tp) {
         let waiters = std::mem::take(&mut self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters);
         for (c, inc, fetch_id) in waiters {
-            if self.consumers[c as usize].is_live(inc) {
+            if self.consumers[c.ix()].is_live(inc) {
                 self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));
             }
         }

@@ -10,7 +10,7 @@ use crate::sim::config::Acks;
 use crate::sim::coordinator::{offsets_partition, Request, OFFSETS_PARTITIONS};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
-use crate::sim::ids::{ProducerId, Tp};
+use crate::sim::ids::{BrokerId, ProducerId, Tp};
 use crate::sim::producer::{self, SentBatch};
 use crate::sim::replication::Writer;
 use rand::Rng;
@@ -41,7 +41,7 @@ impl Sim {
     }
 
     fn broker_alive(&self, id: u32) -> bool {
-        self.brokers[id as usize - 1].alive
+        self.broker(BrokerId(id)).alive
     }
 
     fn all_partitions(&self) -> Vec<Tp> {
@@ -63,8 +63,8 @@ impl Sim {
 
     /// A produce request reaches the leaders of its batches' partitions: the batches written at
     /// once are answered together.
-    pub(crate) fn produce_arrive(&mut self, p: u32, batches: Vec<SentBatch>) {
-        let pr = &self.producers[p as usize];
+    pub(crate) fn produce_arrive(&mut self, p: ProducerId, batches: Vec<SentBatch>) {
+        let pr = &self.producers[p.ix()];
         let (topic, name, keyer, record_bytes) = (pr.topic, pr.spec.name.clone(), pr.keyer, pr.spec.record_bytes);
         let mut ready = Vec::new();
         let mut acks_zero = true;
@@ -79,7 +79,7 @@ impl Sim {
             }
         }
         if !acks_zero && !ready.is_empty() {
-            self.after(self.latency(), Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Acks(ready) });
+            self.after(self.latency(), Action::ToProducer { producer: p, msg: producer::Msg::Acks(ready) });
         }
     }
 
@@ -110,13 +110,13 @@ impl Sim {
 
     // ----- brokers come and go: the controller -----------------------------------------------
 
-    pub(crate) fn crash_broker(&mut self, broker: u32) {
-        self.brokers[broker as usize - 1].alive = false;
-        self.emit(EventKind::BrokerCrashed { broker });
+    pub(crate) fn crash_broker(&mut self, broker: BrokerId) {
+        self.brokers[broker.ix()].alive = false;
+        self.emit(EventKind::BrokerCrashed { broker: broker.0 });
         for tp in self.all_partitions() {
-            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker, out));
+            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
         }
-        let b = &mut self.brokers[broker as usize - 1];
+        let b = &mut self.brokers[broker.ix()];
         b.inc += 1;
         let inc = b.inc;
         let timeout = self.cluster.broker_session_timeout_ms;
@@ -125,18 +125,18 @@ impl Sim {
 
     /// The controller notices a crash (the broker's session ran out) and fences the broker,
     /// unless it has restarted since.
-    pub(crate) fn broker_fenced(&mut self, broker: u32, inc: u32) {
-        let b = &self.brokers[broker as usize - 1];
+    pub(crate) fn broker_fenced(&mut self, broker: BrokerId, inc: u32) {
+        let b = &self.brokers[broker.ix()];
         if !b.alive && !b.fenced && b.inc == inc {
             self.fence(broker);
         }
     }
 
-    fn fence(&mut self, broker: u32) {
-        self.brokers[broker as usize - 1].fenced = true;
-        self.emit(EventKind::BrokerFenced { broker });
+    fn fence(&mut self, broker: BrokerId) {
+        self.brokers[broker.ix()].fenced = true;
+        self.emit(EventKind::BrokerFenced { broker: broker.0 });
         for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
+            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
         }
         self.move_coordinators();
         self.queue_leader_balance();
@@ -146,36 +146,36 @@ impl Sim {
     /// to other in-sync replicas and take it out of every ISR it is not the last member of
     /// (it is no longer an acceptable leader), then it stops; the controller knows at once, so
     /// nothing waits for `broker.session.timeout.ms`.
-    pub(crate) fn stop_broker(&mut self, broker: u32) {
-        let b = &mut self.brokers[broker as usize - 1];
+    pub(crate) fn stop_broker(&mut self, broker: BrokerId) {
+        let b = &mut self.brokers[broker.ix()];
         b.fenced = true;
         b.stopped = true;
-        self.emit(EventKind::BrokerStopped { broker });
+        self.emit(EventKind::BrokerStopped { broker: broker.0 });
         for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
+            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
         }
-        self.brokers[broker as usize - 1].alive = false;
+        self.brokers[broker.ix()].alive = false;
         for tp in self.all_partitions() {
-            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker, out));
+            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
         }
-        self.brokers[broker as usize - 1].inc += 1;
+        self.brokers[broker.ix()].inc += 1;
         self.move_coordinators();
         self.queue_leader_balance();
     }
 
-    pub(crate) fn restart_broker(&mut self, broker: u32) {
-        if !self.brokers[broker as usize - 1].fenced {
+    pub(crate) fn restart_broker(&mut self, broker: BrokerId) {
+        if !self.brokers[broker.ix()].fenced {
             // Back before the controller noticed: it re-registers with a new epoch, which
             // fences the old incarnation first.
             self.fence(broker);
         }
-        let b = &mut self.brokers[broker as usize - 1];
+        let b = &mut self.brokers[broker.ix()];
         b.alive = true;
         b.fenced = false;
         b.stopped = false;
-        self.emit(EventKind::BrokerStarted { broker });
+        self.emit(EventKind::BrokerStarted { broker: broker.0 });
         for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker, out));
+            self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker.0, out));
         }
         self.move_coordinators();
     }
@@ -243,12 +243,12 @@ impl Sim {
         let mut moved = Vec::new();
         for p in 0..OFFSETS_PARTITIONS as usize {
             let current = self.offsets_leaders[p];
-            let keep = current.is_some_and(|b| !self.brokers[b as usize - 1].fenced);
+            let keep = current.is_some_and(|b| !self.broker(BrokerId(b)).fenced);
             if keep {
                 continue;
             }
             let next = self.offsets_replicas[p].iter().copied().find(|&b| {
-                let br = &self.brokers[b as usize - 1];
+                let br = self.broker(BrokerId(b));
                 br.alive && !br.fenced
             });
             if next != current {

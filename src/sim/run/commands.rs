@@ -7,13 +7,13 @@ use crate::sim::config::{check_ms, check_name, limits, ConsumerSpec};
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
-use crate::sim::ids::ConsumerId;
+use crate::sim::ids::{BrokerId, ConsumerId};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 
 impl Sim {
     /// Adds a consumer (launched at once if its spec says it runs).
-    pub(crate) fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<u32, String> {
+    pub(crate) fn add_consumer(&mut self, spec: ConsumerSpec) -> Result<ConsumerId, String> {
         spec.validate()?;
         if self.consumers.len() >= limits::MAX_CLIENTS {
             return Err("too many consumers".into());
@@ -31,19 +31,19 @@ impl Sim {
         sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
         let client_id = consumer::next_client_id(&mut self.client_counters, &spec.group);
         let running = spec.running;
-        let index = self.consumers.len() as u32;
+        let index = ConsumerId(self.consumers.len() as u32);
         self.consumers.push(Consumer::new(spec, topics, client_id));
         if running {
-            self.push(self.now, Action::Launch(ConsumerId(index)));
+            self.push(self.now, Action::Launch(index));
         }
         Ok(index)
     }
 
-    fn broker_of(&self, id: u32) -> Result<usize, String> {
+    fn broker_of(&self, id: u32) -> Result<BrokerId, String> {
         if id == 0 || id as usize > self.brokers.len() {
             return Err(format!("no broker {id} (brokers are 1 to {})", self.brokers.len()));
         }
-        Ok(id as usize - 1)
+        Ok(BrokerId(id))
     }
 
     fn reject(&mut self, command: Command, reason: impl Into<String>) {
@@ -58,7 +58,7 @@ impl Sim {
             |sim: &Sim, name: &str| sim.consumer_index(name).ok_or(format!("no consumer named {}", quoted(name)));
         let result: Result<(), String> = match cmd {
             Command::Produce { producer, count } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
+                if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
                 if count == 0 || count > limits::MAX_PRODUCE_COUNT {
@@ -69,7 +69,7 @@ impl Sim {
                 Ok(())
             }),
             Command::SetRate { producer, per_sec } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
+                if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
                 if per_sec > limits::MAX_RATE_PER_SEC {
@@ -92,7 +92,7 @@ impl Sim {
                 self.add_consumer(spec).map(|_| self.emit(EventKind::Command { command: original.clone() }))
             }
             Command::CrashConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].status != ConsumerStatus::Running {
+                if self.consumers[c.ix()].status != ConsumerStatus::Running {
                     return Err(format!("{consumer} is not running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
@@ -100,7 +100,7 @@ impl Sim {
                 Ok(())
             }),
             Command::StopConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                let con = &self.consumers[c as usize];
+                let con = &self.consumers[c.ix()];
                 if con.status != ConsumerStatus::Running {
                     return Err(format!("{consumer} is not running"));
                 }
@@ -109,12 +109,12 @@ impl Sim {
                 }
                 self.emit(EventKind::Command { command: original.clone() });
                 // Stopping already, to start again: it stays stopped instead.
-                self.consumers[c as usize].restart = false;
+                self.consumers[c.ix()].restart = false;
                 self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
                 Ok(())
             }),
             Command::StartConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                let con = &self.consumers[c as usize];
+                let con = &self.consumers[c.ix()];
                 if con.removed {
                     return Err(format!("{consumer} was removed"));
                 }
@@ -125,7 +125,7 @@ impl Sim {
                 self.emit(EventKind::Command { command: original.clone() });
                 if closing {
                     // Still closing (finishing its batch): it starts again once closed.
-                    self.consumers[c as usize].restart = true;
+                    self.consumers[c.ix()].restart = true;
                 } else {
                     self.consumer_do(c, |con, ctx, out| con.start(ctx, out));
                 }
@@ -136,19 +136,19 @@ impl Sim {
                     return Err("processing time must be at most 10 minutes per record".into());
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.processing_ms = ms;
+                self.consumers[c.ix()].spec.processing_ms = ms;
                 Ok(())
             }),
             Command::SetPriority { consumer, enabled } => consumer_of(self, &consumer).map(|c| {
                 self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.priority = enabled;
+                self.consumers[c.ix()].spec.priority = enabled;
             }),
             Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
                 check_name("group", &group)?;
-                if self.consumers[c as usize].removed {
+                if self.consumers[c.ix()].removed {
                     return Err(format!("{consumer} was removed"));
                 }
-                let con = &self.consumers[c as usize];
+                let con = &self.consumers[c.ix()];
                 if con.moving_to.as_ref().unwrap_or(&con.spec.group) == &group {
                     let verb = if con.moving_to.is_some() { "already moving to" } else { "already in" };
                     return Err(format!("{consumer} is {verb} {group}"));
@@ -158,7 +158,7 @@ impl Sim {
                 Ok(())
             }),
             Command::ConfigureConsumer { consumer, setting } => consumer_of(self, &consumer).and_then(|c| {
-                let mut spec = self.consumers[c as usize].spec.clone();
+                let mut spec = self.consumers[c.ix()].spec.clone();
                 match setting {
                     ConsumerSetting::AutoOffsetReset(r) => spec.auto_offset_reset = r,
                     ConsumerSetting::Assignor(a) => spec.assignors = vec![a],
@@ -167,24 +167,24 @@ impl Sim {
                 }
                 spec.validate()?;
                 self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].pending_spec = Some(spec);
+                self.consumers[c.ix()].pending_spec = Some(spec);
                 Ok(())
             }),
             Command::RemoveConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
-                if self.consumers[c as usize].removed {
+                if self.consumers[c.ix()].removed {
                     return Err(format!("{consumer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].moving_to = None;
-                self.consumers[c as usize].restart = false;
-                if self.consumers[c as usize].status == ConsumerStatus::Running {
+                self.consumers[c.ix()].moving_to = None;
+                self.consumers[c.ix()].restart = false;
+                if self.consumers[c.ix()].status == ConsumerStatus::Running {
                     self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
                 }
-                self.consumers[c as usize].removed = true;
+                self.consumers[c.ix()].removed = true;
                 Ok(())
             }),
             Command::RemoveProducer { producer } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
+                if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
@@ -192,38 +192,38 @@ impl Sim {
                 Ok(())
             }),
             Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if !self.brokers[b].alive {
+                if !self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is not running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.crash_broker(broker);
+                self.crash_broker(b);
                 Ok(())
             }),
             Command::StopBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if !self.brokers[b].alive {
+                if !self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is not running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.stop_broker(broker);
+                self.stop_broker(b);
                 Ok(())
             }),
             Command::RestartBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if self.brokers[b].alive {
+                if self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is already running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.restart_broker(broker);
+                self.restart_broker(b);
                 Ok(())
             }),
             Command::DelayBroker { broker, ms } => self.broker_of(broker).and_then(|b| {
                 check_ms("delay", ms)?;
                 self.emit(EventKind::Command { command: original.clone() });
-                self.brokers[b].delay_ms = ms;
+                self.brokers[b.ix()].delay_ms = ms;
                 Ok(())
             }),
             // Fixed when a producer is built: a change builds a new one (see producer.rs).
             Command::SetAcks { producer, acks } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
+                if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
@@ -231,7 +231,7 @@ impl Sim {
                 Ok(())
             }),
             Command::SetIdempotence { producer, enabled } => producer_of(self, &producer).and_then(|p| {
-                if self.producers[p as usize].removed {
+                if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
@@ -240,7 +240,7 @@ impl Sim {
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
                 self.emit(EventKind::Command { command: original.clone() });
-                self.consumers[c as usize].spec.commit = mode;
+                self.consumers[c.ix()].spec.commit = mode;
             }),
         };
         if let Err(reason) = result {

@@ -16,7 +16,7 @@ use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::coordinator::{Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
-use crate::sim::ids::{ConsumerId, ProducerId};
+use crate::sim::ids::{BrokerId, ConsumerId, ProducerId};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -308,12 +308,16 @@ impl Sim {
         self.topics.iter().position(|t| t.spec.name == name).map(|i| i as u32)
     }
 
-    pub fn producer_index(&self, name: &str) -> Option<u32> {
-        self.producers.iter().position(|p| p.spec.name == name).map(|i| i as u32)
+    pub fn producer_index(&self, name: &str) -> Option<ProducerId> {
+        self.producers.iter().position(|p| p.spec.name == name).map(|i| ProducerId(i as u32))
     }
 
-    pub fn consumer_index(&self, name: &str) -> Option<u32> {
-        self.consumers.iter().position(|c| c.spec.name == name).map(|i| i as u32)
+    pub fn consumer_index(&self, name: &str) -> Option<ConsumerId> {
+        self.consumers.iter().position(|c| c.spec.name == name).map(|i| ConsumerId(i as u32))
+    }
+
+    pub fn broker(&self, id: BrokerId) -> &Broker {
+        &self.brokers[id.ix()]
     }
 
     pub fn partition(&self, tp: Tp) -> &Partition {
@@ -404,15 +408,15 @@ impl Sim {
             Action::User(cmd) => self.handle_command(*cmd),
             Action::Launch(consumer) => {
                 if self.consumers[consumer.ix()].status != ConsumerStatus::Running {
-                    self.consumer_do(consumer.0, |con, ctx, out| con.start(ctx, out));
+                    self.consumer_do(consumer, |con, ctx, out| con.start(ctx, out));
                 }
             }
             Action::ToProducer { producer, msg } => match msg {
-                producer::Msg::Send => self.producer_send(producer.0),
-                producer::Msg::Retry { partition } => self.produce_retry(producer.0, partition),
-                producer::Msg::Acks(batches) => self.produce_acked(producer.0, batches),
+                producer::Msg::Send => self.producer_send(producer),
+                producer::Msg::Retry { partition } => self.produce_retry(producer, partition),
+                producer::Msg::Acks(batches) => self.produce_acked(producer, batches),
             },
-            Action::ToLeaders { producer, batches } => self.produce_arrive(producer.0, batches),
+            Action::ToLeaders { producer, batches } => self.produce_arrive(producer, batches),
             Action::ToReplica { tp, replica, msg } => {
                 self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))
             }
@@ -420,7 +424,7 @@ impl Sim {
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
             Action::ToConsumer { consumer, inc, msg } => {
                 if self.consumers[consumer.ix()].is_live(inc) {
-                    self.consumer_do(consumer.0, |con, ctx, out| con.on_message(ctx, msg, out));
+                    self.consumer_do(consumer, |con, ctx, out| con.on_message(ctx, msg, out));
                 }
             }
             Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }) => self.broker_fenced(broker, inc),

@@ -20,7 +20,7 @@ use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
 
 impl Sim {
-    pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<u32, String> {
+    pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<ProducerId, String> {
         spec.validate()?;
         if self.producers.len() >= limits::MAX_CLIENTS {
             return Err("too many producers".into());
@@ -36,7 +36,7 @@ impl Sim {
         let salt = self.rng.random::<u64>();
         self.keyers.push(Keyer::new(spec.keys.clone(), partitions, salt));
         let rate = spec.rate_per_sec;
-        let index = self.producers.len() as u32;
+        let index = ProducerId(self.producers.len() as u32);
         let mut producer = Producer {
             topic,
             keyer: (self.keyers.len() - 1) as u32,
@@ -63,7 +63,7 @@ impl Sim {
         }
         self.producers.push(producer);
         if rate > 0 {
-            let pr = &self.producers[index as usize];
+            let pr = &self.producers[index.ix()];
             let first = pr.next_rate_record_time().expect("rate is positive").plus(pr.spec.linger_ms);
             self.ensure_send_by(index, first);
         }
@@ -77,27 +77,27 @@ impl Sim {
         id
     }
 
-    pub(crate) fn set_keys(&mut self, p: u32, keys: Keys) {
-        let topic = self.producers[p as usize].topic;
+    pub(crate) fn set_keys(&mut self, p: ProducerId, keys: Keys) {
+        let topic = self.producers[p.ix()].topic;
         let partitions = self.topics[topic as usize].spec.partitions;
         let salt = self.rng.random::<u64>();
         self.keyers.push(Keyer::new(keys.clone(), partitions, salt));
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.keyer = (self.keyers.len() - 1) as u32;
         pr.spec.keys = keys;
     }
 
     /// The application asks for `count` more records now.
-    pub(crate) fn produce(&mut self, p: u32, count: u64) {
-        self.producers[p as usize].pending += count;
-        let linger = self.producers[p as usize].spec.linger_ms;
+    pub(crate) fn produce(&mut self, p: ProducerId, count: u64) {
+        self.producers[p.ix()].pending += count;
+        let linger = self.producers[p.ix()].spec.linger_ms;
         self.ensure_send_by(p, self.now.plus(linger));
     }
 
     /// The application sends continuously at `per_sec` records a second from now.
-    pub(crate) fn set_rate(&mut self, p: u32, per_sec: u32) {
+    pub(crate) fn set_rate(&mut self, p: ProducerId, per_sec: u32) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         // Records already due under the old rate become explicit pending ones.
         pr.pending += pr.rate_due(now);
         pr.spec.rate_per_sec = per_sec;
@@ -110,9 +110,9 @@ impl Sim {
         }
     }
 
-    pub(crate) fn remove_producer(&mut self, p: u32) {
+    pub(crate) fn remove_producer(&mut self, p: ProducerId) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.pending = 0;
         pr.spec.rate_per_sec = 0;
         pr.rate_since = now;
@@ -126,8 +126,8 @@ impl Sim {
     /// `acks` or `enable.idempotence` changes: the application closes its producer and builds
     /// a new one. Nothing happens when the settings it asks for are the ones it has (or is
     /// moving to).
-    pub(crate) fn reconfigure_producer(&mut self, p: u32, acks: Option<Acks>, idempotence: Option<bool>) {
-        let pr = &mut self.producers[p as usize];
+    pub(crate) fn reconfigure_producer(&mut self, p: ProducerId, acks: Option<Acks>, idempotence: Option<bool>) {
+        let pr = &mut self.producers[p.ix()];
         let current = pr.restarting.unwrap_or((pr.spec.acks, pr.spec.enable_idempotence));
         let target = (acks.unwrap_or(current.0), idempotence.unwrap_or(current.1));
         if target == current {
@@ -140,13 +140,13 @@ impl Sim {
     }
 
     /// Builds the new producer once the closing one has nothing left in flight or waiting.
-    fn maybe_finish_restart(&mut self, p: u32) {
-        let pr = &self.producers[p as usize];
+    fn maybe_finish_restart(&mut self, p: ProducerId) {
+        let pr = &self.producers[p.ix()];
         let Some((acks, idempotence)) = pr.restarting else { return };
         if !pr.partitions.is_empty() {
             return;
         }
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.restarting = None;
         pr.resetting_id = false;
         pr.spec.acks = acks;
@@ -156,7 +156,7 @@ impl Sim {
         pr.sticky_bytes = 0;
         let idempotent = pr.idempotent();
         let producer_id = idempotent.then(|| self.new_producer_id());
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.producer_id = producer_id;
         let name = pr.spec.name.clone();
         self.emit(EventKind::ProducerRestarted {
@@ -165,24 +165,24 @@ impl Sim {
             enable_idempotence: idempotence,
             producer_id,
         });
-        if self.producers[p as usize].pending > 0 {
+        if self.producers[p.ix()].pending > 0 {
             self.ensure_send_by(p, self.now);
         }
     }
 
     /// Makes sure the producer sends no later than `at` (like a batch whose linger runs out).
-    pub(crate) fn ensure_send_by(&mut self, p: u32, at: SimTime) {
-        let pr = &mut self.producers[p as usize];
+    pub(crate) fn ensure_send_by(&mut self, p: ProducerId, at: SimTime) {
+        let pr = &mut self.producers[p.ix()];
         if pr.next_send.is_some_and(|t| t <= at) {
             return;
         }
         pr.next_send = Some(at);
-        self.push(at, Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Send });
+        self.push(at, Action::ToProducer { producer: p, msg: producer::Msg::Send });
     }
 
-    pub(crate) fn producer_send(&mut self, p: u32) {
+    pub(crate) fn producer_send(&mut self, p: ProducerId) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         if pr.next_send != Some(now) {
             return; // superseded by an earlier send
         }
@@ -229,10 +229,10 @@ impl Sim {
 
     /// Partitions `n` new records like Kafka's producer, adds them to their partitions'
     /// batches, and sends one produce request with what may go now.
-    fn send_records(&mut self, p: u32, n: u64) {
-        let topic = self.producers[p as usize].topic;
+    fn send_records(&mut self, p: ProducerId, n: u64) {
+        let topic = self.producers[p.ix()].topic;
         let partitions = self.topics[topic as usize].spec.partitions;
-        let first_seq = self.producers[p as usize].next_seq;
+        let first_seq = self.producers[p.ix()].next_seq;
         let last_seq = first_seq + n - 1;
         // Per partition: (first seq, last seq, count).
         let mut per_partition: BTreeMap<u32, (u64, u64, u64)> = BTreeMap::new();
@@ -241,7 +241,7 @@ impl Sim {
             e.1 = seq;
             e.2 += 1;
         };
-        let pr = &self.producers[p as usize];
+        let pr = &self.producers[p.ix()];
         if let Some(explicit) = pr.spec.partition {
             per_partition.insert(explicit, (first_seq, last_seq, n));
         } else if !matches!(pr.spec.keys, Keys::None) {
@@ -256,17 +256,17 @@ impl Sim {
             let batch_size = pr.spec.batch_size;
             let mut seq = first_seq;
             while seq <= last_seq {
-                let sticky = match self.producers[p as usize].sticky {
+                let sticky = match self.producers[p.ix()].sticky {
                     Some(s) => s,
                     None => {
                         let s = self.rng.random_range(0..partitions);
-                        let pr = &mut self.producers[p as usize];
+                        let pr = &mut self.producers[p.ix()];
                         pr.sticky = Some(s);
                         pr.sticky_bytes = 0;
                         s
                     }
                 };
-                let pr = &mut self.producers[p as usize];
+                let pr = &mut self.producers[p.ix()];
                 let room = batch_size.saturating_sub(pr.sticky_bytes).div_ceil(record_bytes).max(1);
                 let take = room.min(last_seq - seq + 1);
                 let e = per_partition.entry(sticky).or_insert((seq, seq, 0));
@@ -280,18 +280,18 @@ impl Sim {
             }
         }
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.next_seq = last_seq + 1;
         let (acks, producer_id) = (pr.spec.acks, pr.producer_id);
         let topic_name = self.topics[topic as usize].spec.name.clone();
         self.emit(EventKind::Sent {
-            producer: self.producers[p as usize].spec.name.clone(),
+            producer: self.producers[p.ix()].spec.name.clone(),
             topic: topic_name,
             first_seq,
             last_seq,
             records: n,
         });
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         let mut request = Vec::new();
         for (partition, (first_seq, last_seq, count)) in per_partition {
             let prev_seq = pr.last_sent.insert(partition, last_seq);
@@ -335,14 +335,14 @@ impl Sim {
             }
         }
         if !request.is_empty() {
-            self.after(self.latency(), Action::ToLeaders { producer: ProducerId(p), batches: request });
+            self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
         }
     }
 
     /// Sends what a partition may send now, as one request.
-    fn dispatch(&mut self, p: u32, partition: u32) {
+    fn dispatch(&mut self, p: ProducerId, partition: u32) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         if pr.resetting_id {
             return;
         }
@@ -350,17 +350,17 @@ impl Sim {
         let mut request = Vec::new();
         take_sendable(queue, now, &mut request);
         if !request.is_empty() {
-            self.after(self.latency(), Action::ToLeaders { producer: ProducerId(p), batches: request });
+            self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
         }
     }
 
     /// The producer learns these batches are written: it counts them, checks each against the
     /// log where the leader said it is, and sends what was waiting.
-    pub(crate) fn produce_acked(&mut self, p: u32, acks: Vec<BatchAck>) {
+    pub(crate) fn produce_acked(&mut self, p: ProducerId, acks: Vec<BatchAck>) {
         let mut records = 0;
         let mut touched = Vec::new();
         for ack in acks {
-            let pr = &mut self.producers[p as usize];
+            let pr = &mut self.producers[p.ix()];
             let Some(queue) = pr.partitions.get_mut(&ack.partition) else { continue };
             let Some(i) = queue.batches.iter().position(|b| b.first_seq == ack.first_seq) else { continue };
             let b = queue.batches.remove(i).expect("found above");
@@ -376,7 +376,7 @@ impl Sim {
         if records == 0 {
             return;
         }
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.acked += records;
         let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
         self.emit(EventKind::Acked { producer, topic, records });
@@ -390,7 +390,7 @@ impl Sim {
     /// The producer's side of "no acknowledged record lost": the leader named the offset of the
     /// batch, so its log must hold the batch there (unless retention deleted it, or a leader
     /// election since — which counts its own losses — replaced the log).
-    fn check_ack(&mut self, p: u32, tp: Tp, b: &SentBatch, ack: &BatchAck) {
+    fn check_ack(&mut self, p: ProducerId, tp: Tp, b: &SentBatch, ack: &BatchAck) {
         if let Some(ledger) = self.ack_ledger.as_mut() {
             ledger.push(AckRecord {
                 producer: p,
@@ -418,7 +418,7 @@ impl Sim {
         let held = remembered
             || log.batch_at(ack.base_offset).is_some_and(|x| {
                 x.base_offset == ack.base_offset
-                    && x.producer == p
+                    && x.producer == p.0
                     && x.first_seq == b.first_seq
                     && x.last_seq == b.last_seq
             });
@@ -426,7 +426,7 @@ impl Sim {
             let (topic, partition) = self.tp_name(tp);
             let text = format!(
                 "{} was told its records {}..={} are at offset {} of {topic}-{partition}, but the leader's log does not hold them there",
-                self.producers[p as usize].spec.name, b.first_seq, b.last_seq, ack.base_offset
+                self.producers[p.ix()].spec.name, b.first_seq, b.last_seq, ack.base_offset
             );
             self.ack_findings.push(AckFinding { at_ms: self.now.ms(), text });
         }
@@ -435,9 +435,9 @@ impl Sim {
     /// A batch failed at its leader (`written`: after the leader appended it): the partition
     /// backs off and the batch is sent again, or, past its delivery timeout, dropped (acks=0 never
     /// learns of it).
-    pub(crate) fn produce_failed(&mut self, p: u32, tp: Tp, b: SentBatch, error: String, written: bool) {
+    pub(crate) fn produce_failed(&mut self, p: ProducerId, tp: Tp, b: SentBatch, error: String, written: bool) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         let doublings = b.attempt.saturating_sub(1).min(16);
         let backoff = pr.spec.retry_backoff_ms.saturating_mul(1 << doublings).min(RETRY_BACKOFF_MAX_MS);
         let (producer, topic) = (pr.spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
@@ -470,10 +470,7 @@ impl Sim {
         let at = now.plus(backoff);
         if queue.retry_at.is_none_or(|t| t < at) {
             queue.retry_at = Some(at);
-            self.push(
-                at,
-                Action::ToProducer { producer: ProducerId(p), msg: producer::Msg::Retry { partition: b.partition } },
-            );
+            self.push(at, Action::ToProducer { producer: p, msg: producer::Msg::Retry { partition: b.partition } });
         }
         self.emit(event(Some(backoff)));
         self.maybe_reset_id(p);
@@ -484,8 +481,8 @@ impl Sim {
     /// numbers). If one may have (a send failed after the append), an idempotent producer cannot
     /// tell where its sequence stands at that leader: it resets its producer id (Kafka bumps
     /// the producer epoch), which may write a batch twice that was written already.
-    fn drop_batch(&mut self, p: u32, partition: u32, i: usize) {
-        let pr = &mut self.producers[p as usize];
+    fn drop_batch(&mut self, p: ProducerId, partition: u32, i: usize) {
+        let pr = &mut self.producers[p.ix()];
         let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         let Some(dropped) = queue.batches.remove(i) else { return };
         pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
@@ -509,13 +506,13 @@ impl Sim {
 
     /// Takes a new producer id once nothing is in flight (see [`Producer::resetting_id`]): what
     /// waits is numbered afresh, from no previous sequence at each partition, and sent.
-    fn maybe_reset_id(&mut self, p: u32) {
-        let pr = &self.producers[p as usize];
+    fn maybe_reset_id(&mut self, p: ProducerId) {
+        let pr = &self.producers[p.ix()];
         if !pr.resetting_id || pr.partitions.values().any(|q| q.in_flight() > 0) {
             return;
         }
         let id = self.new_producer_id();
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         pr.resetting_id = false;
         pr.producer_id = Some(id);
         pr.last_sent.clear();
@@ -532,16 +529,16 @@ impl Sim {
         }
         let name = pr.spec.name.clone();
         self.emit(EventKind::ProducerIdReset { producer: name, producer_id: id });
-        let partitions: Vec<u32> = self.producers[p as usize].partitions.keys().copied().collect();
+        let partitions: Vec<u32> = self.producers[p.ix()].partitions.keys().copied().collect();
         for partition in partitions {
             self.dispatch(p, partition);
         }
     }
 
     /// A partition's backoff is over: batches that waited too long expire, the rest go out.
-    pub(crate) fn produce_retry(&mut self, p: u32, partition: u32) {
+    pub(crate) fn produce_retry(&mut self, p: ProducerId, partition: u32) {
         let now = self.now;
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         let timeout = pr.spec.delivery_timeout_ms;
         let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         if queue.retry_at != Some(now) {
@@ -552,11 +549,11 @@ impl Sim {
             .rev()
             .filter(|&i| !queue.batches[i].in_flight && now.since(queue.batches[i].created) >= timeout)
             .collect();
-        let topic = self.producers[p as usize].topic;
+        let topic = self.producers[p.ix()].topic;
         for i in expired {
-            let b = self.producers[p as usize].partitions[&partition].batches[i];
+            let b = self.producers[p.ix()].partitions[&partition].batches[i];
             self.drop_batch(p, partition, i);
-            let pr = &self.producers[p as usize];
+            let pr = &self.producers[p.ix()];
             self.emit(EventKind::ProduceFailed {
                 producer: pr.spec.name.clone(),
                 topic: self.topics[topic as usize].spec.name.clone(),
@@ -566,7 +563,7 @@ impl Sim {
                 retry_in_ms: None,
             });
         }
-        let pr = &mut self.producers[p as usize];
+        let pr = &mut self.producers[p.ix()];
         if pr.partitions.get(&partition).is_some_and(|q| q.batches.is_empty()) {
             pr.partitions.remove(&partition);
         }
@@ -576,10 +573,10 @@ impl Sim {
 
     /// A batch answered or dropped: room in the buffer, perhaps nothing in flight any more, or a
     /// closing producer's last batch gone. Wakes what waited for it.
-    fn after_buffer_freed(&mut self, p: u32) {
+    fn after_buffer_freed(&mut self, p: ProducerId) {
         self.maybe_reset_id(p);
         self.maybe_finish_restart(p);
-        let pr = &self.producers[p as usize];
+        let pr = &self.producers[p.ix()];
         if pr.blocked_since.is_some() && pr.pending > 0 && pr.restarting.is_none() {
             self.ensure_send_by(p, self.now);
         }

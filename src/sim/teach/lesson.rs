@@ -7,6 +7,7 @@ use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use crate::sim::event::{Event, EventKind};
 use crate::sim::experiments::{self, at, produce};
+use crate::sim::ids::ConsumerId;
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
 use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
@@ -124,11 +125,11 @@ fn sees(sight: Sight, sim: &Sim) -> bool {
         }
         Sight::Stable(n) => sim.groups.values().any(|g| g.state.name() == "Stable" && g.members.len() == n),
         Sight::CrashNoticed => {
-            let crashed: Vec<u32> = (0..sim.consumers.len() as u32)
-                .filter(|&c| sim.consumers[c as usize].status == ConsumerStatus::Crashed)
+            let crashed: Vec<ConsumerId> = (0..sim.consumers.len() as u32)
+                .map(ConsumerId)
+                .filter(|&c| sim.consumers[c.ix()].status == ConsumerStatus::Crashed)
                 .collect();
-            !crashed.is_empty()
-                && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer.0)))
+            !crashed.is_empty() && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer)))
         }
     }
 }
