@@ -21,7 +21,7 @@ impl Sim {
         if keep && !self.groups.contains_key(group) {
             self.groups.insert(group.to_string(), GroupCoordinator::new(group));
         }
-        let mut out = coordinator::Out::default();
+        let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
         let mut ctx = coordinator::Ctx {
             now: *now,
@@ -38,7 +38,7 @@ impl Sim {
     }
 
     pub(crate) fn coordinator_timer(&mut self, group: &str, timer: Timer) {
-        let mut out = coordinator::Out::default();
+        let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
         let Some(g) = groups.get_mut(group) else { return };
         let mut ctx = coordinator::Ctx {
@@ -54,7 +54,7 @@ impl Sim {
 
     /// A coordinator took `group` over: it reloads it.
     pub(crate) fn coordinator_load(&mut self, group: &str) {
-        let mut out = coordinator::Out::default();
+        let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
         let Some(g) = groups.get_mut(group) else { return };
         let ctx = coordinator::Ctx {
@@ -70,8 +70,8 @@ impl Sim {
 
     /// Carries out what a coordinator did, in order: answers travel the network, timers are
     /// queued, events recorded.
-    fn apply_coordinator(&mut self, group: &str, out: coordinator::Out) {
-        for effect in out.effects {
+    fn apply_coordinator(&mut self, group: &str, mut out: coordinator::Out) {
+        for effect in out.effects.drain(..) {
             match effect {
                 coordinator::Effect::Reply { consumer, inc, reply } => {
                     self.after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::Reply(reply) })
@@ -82,6 +82,8 @@ impl Sim {
                 coordinator::Effect::Event(kind) => self.emit(kind),
             }
         }
+        // The buffer is kept for the next message (no allocation per message).
+        self.scratch.coordinator = out.effects;
     }
 
     /// Lets consumer `c` handle something and carries out what it did.
@@ -90,7 +92,7 @@ impl Sim {
         c: ConsumerId,
         f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
     ) {
-        let mut out = consumer::Out::default();
+        let mut out = consumer::Out { effects: std::mem::take(&mut self.scratch.consumer) };
         let Sim { consumers, topics, brokers, client_counters, now, cluster, .. } = self;
         let mut ctx = consumer::Ctx {
             now: *now,
@@ -104,8 +106,8 @@ impl Sim {
     }
 
     /// Carries out what a consumer did, in order.
-    fn apply_consumer(&mut self, consumer: ConsumerId, out: consumer::Out) {
-        for effect in out.effects {
+    fn apply_consumer(&mut self, consumer: ConsumerId, mut out: consumer::Out) {
+        for effect in out.effects.drain(..) {
             match effect {
                 consumer::Effect::ToCoordinator { group, from, request } => {
                     self.after(self.latency(), Action::ToCoordinator { group, from, request })
@@ -127,6 +129,8 @@ impl Sim {
                 }
             }
         }
+        // The buffer is kept for the next message (no allocation per message).
+        self.scratch.consumer = out.effects;
     }
 
     // ----- partitions -------------------------------------------------------------------------
@@ -137,7 +141,7 @@ impl Sim {
         tp: Tp,
         f: impl FnOnce(&mut Partition, &replication::Ctx, &mut replication::Out) -> R,
     ) -> R {
-        let mut out = replication::Out::default();
+        let mut out = replication::Out { effects: std::mem::take(&mut self.scratch.partition) };
         let Sim { topics, brokers, cluster, now, .. } = self;
         let topic = &mut topics[tp.topic as usize];
         let ctx = replication::Ctx {
@@ -156,8 +160,8 @@ impl Sim {
     }
 
     /// Carries out what a partition did, in order.
-    fn apply_partition(&mut self, tp: Tp, out: replication::Out) {
-        for effect in out.effects {
+    fn apply_partition(&mut self, tp: Tp, mut out: replication::Out) {
+        for effect in out.effects.drain(..) {
             match effect {
                 replication::Effect::ToReplica { delay, replica, msg } => {
                     self.after(delay, Action::ToReplica { tp, replica, msg })
@@ -172,6 +176,8 @@ impl Sim {
                 replication::Effect::HighWatermarkMoved => self.wake_fetches(tp),
             }
         }
+        // The buffer is kept for the next message (no allocation per message).
+        self.scratch.partition = out.effects;
     }
 
     /// Consumer fetches parked at `tp` look again.

@@ -14,13 +14,13 @@ use crate::sim::cluster::ClusterTimer;
 use crate::sim::command::Command;
 use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
-use crate::sim::coordinator::{Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
 use crate::sim::ids::{BrokerId, ConsumerId, ProducerId};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
-use crate::sim::replication::ReplicaMsg;
+use crate::sim::replication::{self, ReplicaMsg};
 use crate::sim::scenario::Scenario;
 use crate::sim::sort;
 use crate::sim::time::SimTime;
@@ -46,6 +46,16 @@ impl std::fmt::Display for SimError {
 }
 
 impl std::error::Error for SimError {}
+
+/// Empty buffers for what an actor does with one message (see [`crate::sim::actors`]): taken
+/// for a message and given back once its effects are carried out, so a message costs no
+/// allocation for them. A clone of an empty buffer allocates nothing.
+#[derive(Clone, Default)]
+pub(crate) struct Scratch {
+    pub(crate) coordinator: Vec<coordinator::Effect>,
+    pub(crate) consumer: Vec<consumer::Effect>,
+    pub(crate) partition: Vec<replication::Effect>,
+}
 
 /// Something the event queue delivers at its time, typed by where it goes.
 #[derive(Clone, Debug)]
@@ -131,6 +141,8 @@ pub struct Sim {
     pub(crate) offsets_replicas: Vec<Vec<u32>>,
     /// A preferred-leader check is queued (see [`crate::sim::brokers`]).
     pub(crate) leader_balance_queued: bool,
+    /// Buffers the actors record their effects in, reused from message to message.
+    pub(crate) scratch: Scratch,
     /// Requests for a coordinator that is down, held until a coordinator is found again.
     pub(crate) coordinator_backlog: BTreeMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
@@ -172,6 +184,7 @@ impl Sim {
             offsets_replicas: Vec::new(),
             coordinator_backlog: BTreeMap::new(),
             leader_balance_queued: false,
+            scratch: Scratch::default(),
             producers: Vec::new(),
             consumers: Vec::new(),
             keyers: Vec::new(),
