@@ -12,20 +12,32 @@ const env = useBrowser(before, after, dist);
 
 const now = (page) => page.evaluate(() => +document.querySelector('input[type=range]').value);
 
-test('crashing a broker moves leadership only after the controller notices, and it rejoins after a restart', async () => {
+/** The replication experiment, played at 4× past its first three seconds. */
+async function openReplication() {
   const page = await openPage(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Experiment', exact: true })
     .selectOption({ label: 'Three brokers keep copies: crash the leader' });
   await page.getByRole('group', { name: '3 brokers' }).waitFor();
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
   await page.waitForFunction(() => +document.querySelector('input[type=range]').value > 3000);
+  return page;
+}
 
+/** Indexes of the partition rows whose leader is broker `id`. */
+async function ledBy(page, id) {
+  const rows = page.locator('.partition');
+  const led = [];
+  for (let i = 0; i < await rows.count(); i++) {
+    if ((await rows.nth(i).locator('.replication').innerText()).includes(`leader broker ${id}`)) led.push(i);
+  }
+  return led;
+}
+
+test('crashing a broker moves leadership only after the controller notices, and it rejoins after a restart', async () => {
+  const page = await openReplication();
   // Which partitions does broker 2 lead?
   const rows = page.locator('.partition');
-  const ledBy2 = [];
-  for (let i = 0; i < await rows.count(); i++) {
-    if ((await rows.nth(i).locator('.replication').innerText()).includes('leader broker 2')) ledBy2.push(i);
-  }
+  const ledBy2 = await ledBy(page, 2);
   assert.ok(ledBy2.length > 0, 'broker 2 leads a partition');
 
   const card = page.getByRole('listitem', { name: 'Broker 2', exact: true });
@@ -57,19 +69,10 @@ test('crashing a broker moves leadership only after the controller notices, and 
 });
 
 test('stopping a broker cleanly moves its leaderships at once, without waiting for the controller to notice', async () => {
-  const page = await openPage(env.browser, env.server.url);
-  await page.getByRole('combobox', { name: 'Experiment', exact: true })
-    .selectOption({ label: 'Three brokers keep copies: crash the leader' });
-  await page.getByRole('group', { name: '3 brokers' }).waitFor();
-  await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
-  await page.waitForFunction(() => +document.querySelector('input[type=range]').value > 3000);
+  const page = await openReplication();
   await page.getByRole('button', { name: 'Pause' }).click();
-
   const rows = page.locator('.partition');
-  const ledBy2 = [];
-  for (let i = 0; i < await rows.count(); i++) {
-    if ((await rows.nth(i).locator('.replication').innerText()).includes('leader broker 2')) ledBy2.push(i);
-  }
+  const ledBy2 = await ledBy(page, 2);
   assert.ok(ledBy2.length > 0, 'broker 2 leads a partition');
 
   const card = page.getByRole('listitem', { name: 'Broker 2', exact: true });

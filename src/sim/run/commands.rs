@@ -191,20 +191,17 @@ impl Sim {
                 self.remove_producer(p);
                 Ok(())
             }),
-            Command::CrashBroker { broker } => self.broker_of(broker).and_then(|b| {
+            // A crash kills the process; a stop is a controlled shutdown.
+            Command::CrashBroker { broker } | Command::StopBroker { broker } => self.broker_of(broker).and_then(|b| {
                 if !self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is not running"));
                 }
                 self.emit(EventKind::Command { command: original.clone() });
-                self.crash_broker(b);
-                Ok(())
-            }),
-            Command::StopBroker { broker } => self.broker_of(broker).and_then(|b| {
-                if !self.brokers[b.ix()].alive {
-                    return Err(format!("broker {broker} is not running"));
+                if matches!(original, Command::StopBroker { .. }) {
+                    self.stop_broker(b);
+                } else {
+                    self.crash_broker(b);
                 }
-                self.emit(EventKind::Command { command: original.clone() });
-                self.stop_broker(b);
                 Ok(())
             }),
             Command::RestartBroker { broker } => self.broker_of(broker).and_then(|b| {
