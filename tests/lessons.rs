@@ -8,17 +8,19 @@ use ksim::sim::lesson;
 fn passes(id: &str) {
     let l = lesson::find(id).expect("a lesson");
     let run = l.scripted_run(1);
-    let (sim, verdicts) = l.evaluate(&run, l.scenario.duration_ms).expect("it runs");
+    let (_, verdicts) = l.evaluate(&run, l.scenario.duration_ms).expect("it runs");
     assert!(!l.checks.is_empty() || l.steps.is_empty(), "{id} checks what it teaches");
     for v in &verdicts {
         assert!(v.pass, "{id}: {}", v.text);
     }
-    assert!(l.progress(&run.commands, &sim).iter().all(|d| *d), "{id}: every step done");
+    let done = l.progress(&run, l.scenario.duration_ms).expect("it runs").progress();
+    assert!(done.iter().all(|d| *d), "{id}: every step done");
     // Without the user's actions the steps stay undone and the checks do not pass.
     if !l.path.is_empty() {
         let idle = ksim::sim::link::Run { commands: Vec::new(), ..run };
-        let (sim, verdicts) = l.evaluate(&idle, l.scenario.duration_ms).expect("it runs");
-        assert!(!l.progress(&idle.commands, &sim).iter().all(|d| *d), "{id}: done without doing anything");
+        let (_, verdicts) = l.evaluate(&idle, l.scenario.duration_ms).expect("it runs");
+        let done = l.progress(&idle, l.scenario.duration_ms).expect("it runs").progress();
+        assert!(!done.iter().all(|d| *d), "{id}: done without doing anything");
         assert!(verdicts.iter().any(|v| !v.pass), "{id}: passes without doing anything");
     }
 }

@@ -26,7 +26,7 @@ pub use replay::{compare, link, timeline, wire};
 pub use run::{
     actors, brokers, commands, deliveries, describe, engine, invariants, producers, report, scenario, snapshot,
 };
-pub use teach::{experiments, lesson};
+pub use teach::{experiments, lesson, progress};
 
 pub use command::{Command, TimedCommand};
 pub use consumer::{ConsumerStatus, Phase};

@@ -616,7 +616,18 @@ pub fn ConsumerCard(
                 {name.clone()}
                 <span class="status-tag">{text(|c| c.status.name().to_string())}</span>
             </h5>
-            <p>{text(|c| c.activity.text().to_string())}</p>
+            <p>
+                {text(|c| c.activity.text().to_string())}
+                {move || {
+                    me.with(|c| {
+                        let n = c.as_ref().map_or(0, |c| c.uncommitted);
+                        (n > 0).then(|| {
+                            let title = "Processed, but its group has not committed them yet: after a crash now, they would be processed again";
+                            view! { <span class="uncommitted" title=title>{format!(" · {n} not yet committed")}</span> }
+                        })
+                    })
+                }}
+            </p>
             {move || me.with(|c| c.as_ref().and_then(|c| c.note.clone()).map(|n| view! { <p class="status-note">{n}</p> }))}
             <p class="owns">
                 {text(|c| {

@@ -30,10 +30,9 @@ impl PartialEq for StoredLesson {
 #[component]
 fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
     let lesson = StoredValue::new(lesson);
-    let progress = Memo::new(move |_| {
-        let commands = ctl.run().map(|r| r.commands).unwrap_or_default();
-        ctl.with(|sim| lesson.with_value(|l| l.progress(&commands, sim))).unwrap_or_default()
-    });
+    let tracked = Memo::new(move |_| ctl.lesson_progress().unwrap_or_default());
+    let progress = Memo::new(move |_| tracked.with(|(done, _)| done.clone()));
+    let hint = Memo::new(move |_| tracked.with(|(_, hint)| hint.clone()));
     // The step shown: the first not done, unless the user browses with Back / Next.
     let browsing = RwSignal::new(None::<usize>);
     let current = move || progress.with(|p| p.iter().position(|d| !d).unwrap_or(p.len().saturating_sub(1)));
@@ -104,6 +103,7 @@ fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
         <section class="lesson-panel" aria-label="Lesson">
             <Show when=move || { count > 0 }>
                 <ol class="steps" aria-label="Steps">{steps}</ol>
+                {move || hint.get().map(|h| view! { <p class="step-hint" role="status">{h}</p> })}
                 <div class="step-nav">
                     <button
                         aria-label="Previous step"

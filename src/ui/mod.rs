@@ -265,6 +265,15 @@ impl Controller {
         Ok(())
     }
 
+    /// The lesson's steps done at the current instant, and what went differently when the user
+    /// last tried the current one (re-runs when the snapshot changes).
+    pub fn lesson_progress(&self) -> Option<(Vec<bool>, Option<String>)> {
+        self.snapshot.track();
+        self.tl
+            .try_with_value(|tl| tl.lesson_progress().map(|p| (p.progress(), p.hint().map(str::to_string))))
+            .flatten()
+    }
+
     /// Reads the model (for text that is derived on demand, like `--describe`).
     pub fn with<R>(&self, f: impl FnOnce(&Sim) -> R) -> Option<R> {
         self.snapshot.track();

@@ -402,11 +402,9 @@ impl Consumer {
     pub fn crash(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let mut lost_in_flight = 0;
         if self.phase == Phase::Processing && !self.in_flight.is_empty() {
-            let total = self.in_flight_records();
-            let per = self.spec.processing_ms;
-            let done = ctx.now.since(self.processing_started).checked_div(per).map_or(0, |d| d.min(total));
+            let done = self.processed_in_hand(ctx.now);
             self.credit_processed(ctx, done, out);
-            lost_in_flight = total - done;
+            lost_in_flight = self.in_flight_records() - done;
         } else if self.phase == Phase::CommittingBeforeProcessing {
             lost_in_flight = self.in_flight_records();
         }
@@ -1068,6 +1066,16 @@ impl Consumer {
         let (consumer, group) = self.names();
         out.event(EventKind::Processing { consumer, group, records, per_record_ms });
         self.after(records * per_record_ms, Msg::ProcessingDone, out);
+    }
+
+    /// Records of the batch in hand the application has finished by `now` (they are credited
+    /// when the batch is done, or at a crash).
+    pub fn processed_in_hand(&self, now: SimTime) -> u64 {
+        if self.phase != Phase::Processing || self.in_flight.is_empty() {
+            return 0;
+        }
+        let total = self.in_flight_records();
+        now.since(self.processing_started).checked_div(self.spec.processing_ms).map_or(0, |d| d.min(total))
     }
 
     /// Credits the first `k` in-flight records as processed by the consumer's group.

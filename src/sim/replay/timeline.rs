@@ -19,7 +19,9 @@ use crate::sim::command::{Command, TimedCommand};
 use crate::sim::config::limits;
 use crate::sim::event::{Event, EventKind};
 use crate::sim::invariants::{Violation, Watcher};
+use crate::sim::lesson;
 use crate::sim::link::{LinkError, Run};
+use crate::sim::progress::Tracker;
 use crate::sim::sort;
 use crate::sim::{Scenario, Sim, SimTime};
 
@@ -42,6 +44,9 @@ pub struct Cursor {
     pub sim: Sim,
     /// Index of the first command not yet applied.
     pub next: usize,
+    /// A lesson's progress up to this instant, when the run is a lesson: it travels with the
+    /// cursor, so seeking back before a step undoes it and nothing else does.
+    pub lesson: Option<Tracker>,
 }
 
 impl Cursor {
@@ -50,7 +55,8 @@ impl Cursor {
     pub fn start(scenario: &Scenario, seed: u64) -> Result<Cursor, LinkError> {
         let scenario = Scenario { script: Vec::new(), ..scenario.clone() };
         let sim = Sim::new(&scenario, seed).map_err(|e| LinkError::InvalidValue(e.to_string()))?;
-        Ok(Cursor { sim, next: 0 })
+        let lesson = lesson::find(&scenario.id).filter(|l| !l.steps.is_empty()).map(|l| Tracker::new(&l));
+        Ok(Cursor { sim, next: 0, lesson })
     }
 
     /// Runs to `t` (ms), applying the commands due by then at their times.
@@ -217,6 +223,11 @@ impl Timeline {
         &self.run
     }
 
+    /// The lesson's progress at the current instant, when the run is a lesson with steps.
+    pub fn lesson_progress(&self) -> Option<&Tracker> {
+        self.cur.lesson.as_ref()
+    }
+
     pub fn markers(&self) -> &[Marker] {
         &self.markers
     }
@@ -350,6 +361,9 @@ impl Timeline {
         let kept_from = events.len().saturating_sub(RECENT_EVENTS);
         for (i, e) in events.into_iter().enumerate() {
             let index = first_index + i as u64;
+            if let Some(lesson) = self.cur.lesson.as_mut() {
+                lesson.observe(&e, index);
+            }
             if index > self.head_events {
                 self.mark(&e, index);
                 self.watch.observe(&e, index);
@@ -357,6 +371,9 @@ impl Timeline {
             if i >= kept_from {
                 self.recent.push_back(e);
             }
+        }
+        if let Some(lesson) = self.cur.lesson.as_mut() {
+            lesson.observe_state(&self.cur.sim, count);
         }
         if new_ground {
             let now = self.now_ms();

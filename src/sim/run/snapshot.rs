@@ -149,6 +149,9 @@ pub struct ConsumerSnap {
     /// Position (next offset to read) per owned partition.
     pub positions: Vec<(String, u64)>,
     pub in_flight: u64,
+    /// Records it has processed that its group has not committed yet: what a crash now would
+    /// have the partitions' next owner process again.
+    pub uncommitted: u64,
     /// Its generation in the group (-1 when not a member).
     pub generation: i32,
     /// Time left before the coordinator gives up on its member without a heartbeat; shown for
@@ -177,6 +180,27 @@ pub struct GroupSnap {
     pub duplicates: u64,
     pub lost: u64,
     pub lag: u64,
+}
+
+/// Records `c` processed that its group has not committed: what it fetched past the committed
+/// offsets of the partitions it owns, less what of the batch in hand is not done yet.
+fn uncommitted(sim: &Sim, c: &Consumer) -> u64 {
+    // Committing what it processed: the commit is on its way.
+    if c.status != ConsumerStatus::Running || c.phase == Phase::CommittingAfterProcessing {
+        return 0;
+    }
+    let group = &c.spec.group;
+    let fetched: u64 = c
+        .assignment
+        .iter()
+        .filter_map(|tp| {
+            let position = *c.positions.get(tp)?;
+            let base = sim.committed(group, *tp).or_else(|| sim.delivery(group, *tp).and_then(|d| d.first_position));
+            Some(position.saturating_sub(base.unwrap_or(position)))
+        })
+        .sum();
+    let not_done = c.in_flight_records().saturating_sub(c.processed_in_hand(sim.now()));
+    fetched.saturating_sub(not_done)
 }
 
 fn tp_label(sim: &Sim, tp: Tp) -> String {
@@ -357,6 +381,7 @@ impl Snapshot {
                 },
                 positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
                 in_flight: c.in_flight_records(),
+                uncommitted: uncommitted(sim, c),
                 generation: c.generation,
                 settings: c.pending_spec.clone().map_or_else(
                     || c.spec.clone(),

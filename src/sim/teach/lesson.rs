@@ -8,6 +8,7 @@ use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSp
 use crate::sim::event::{Event, EventKind};
 use crate::sim::experiments::{self, at, produce};
 use crate::sim::ids::ConsumerId;
+use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
 use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
@@ -26,10 +27,16 @@ pub enum Act {
     StopConsumer,
     StartConsumer,
     CrashConsumer,
+    /// Crash a consumer that has processed records it has not committed yet.
+    CrashMidBatch,
     /// At least this many produce commands.
     Produce(u32),
     /// At least this many produce commands of this producer.
     ProduceFrom(&'static str, u32),
+    /// At least this many produce commands, until the records are in at least two partitions.
+    ProduceSpread(u32),
+    /// A produce command of this producer while records of that topic wait, not yet fetched.
+    ProduceWhileWaiting(&'static str, &'static str),
     AddConsumer,
     MoveConsumer,
     SetKeys,
@@ -61,11 +68,13 @@ pub struct Verdict {
     pub text: String,
 }
 
-/// What a check looks at: the run's events, the model at the end, and the commands.
+/// What a check looks at: the run's events, the model at the end, the commands, and when each
+/// step was done.
 pub struct Observed<'a> {
     pub sim: &'a Sim,
     pub events: &'a [Event],
     pub commands: &'a [TimedCommand],
+    pub done: &'a [Done],
 }
 
 pub type CheckFn = fn(&Observed) -> Verdict;
@@ -91,22 +100,23 @@ fn step(title: &str, detail: &str, goal: Goal) -> Step {
     Step { title: title.into(), detail: detail.into(), goal }
 }
 
-fn matches(act: Act, c: &Command) -> bool {
+pub(crate) fn step_matches(act: Act, c: &Command) -> bool {
     if act == Act::SetEarliest {
         return matches!(
             c,
             Command::ConfigureConsumer { setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Earliest), .. }
         );
     }
-    if let (Act::ProduceFrom(name, _), Command::Produce { producer, .. }) = (act, c) {
+    if let (Act::ProduceFrom(name, _) | Act::ProduceWhileWaiting(name, _), Command::Produce { producer, .. }) = (act, c)
+    {
         return producer == name;
     }
     matches!(
         (act, c),
         (Act::StopConsumer, Command::StopConsumer { .. })
             | (Act::StartConsumer, Command::StartConsumer { .. })
-            | (Act::CrashConsumer, Command::CrashConsumer { .. })
-            | (Act::Produce(_), Command::Produce { .. })
+            | (Act::CrashConsumer | Act::CrashMidBatch, Command::CrashConsumer { .. })
+            | (Act::Produce(_) | Act::ProduceSpread(_), Command::Produce { .. })
             | (Act::ProduceFrom(_, _), Command::Produce { .. })
             | (Act::AddConsumer, Command::AddConsumer { .. })
             | (Act::MoveConsumer, Command::MoveConsumer { .. })
@@ -114,7 +124,7 @@ fn matches(act: Act, c: &Command) -> bool {
     )
 }
 
-fn sees(sight: Sight, sim: &Sim) -> bool {
+pub(crate) fn sees(sight: Sight, sim: &Sim) -> bool {
     match sight {
         Sight::AllProcessed => {
             sim.consumers.iter().all(|c| c.status == ConsumerStatus::Running)
@@ -135,62 +145,10 @@ fn sees(sight: Sight, sim: &Sim) -> bool {
 }
 
 impl Lesson {
-    /// Which steps are done, given the commands applied so far and the model now. A "do" step
-    /// needs its command after the previous step was done; a "see" step is done when the model
-    /// shows it, or once the user has moved on to a later step.
-    pub fn progress(&self, commands: &[TimedCommand], sim: &Sim) -> Vec<bool> {
-        let now = sim.now().0;
-        let mut done = vec![false; self.steps.len()];
-        let mut since = 0u64;
-        let mut i = 0;
-        let mut cursor = 0usize; // index into commands
-        while i < self.steps.len() {
-            match &self.steps[i].goal {
-                Goal::Do(act) => {
-                    let need = match act {
-                        Act::Produce(n) | Act::ProduceFrom(_, n) => *n as usize,
-                        _ => 1,
-                    };
-                    let mut found = 0;
-                    let mut j = cursor;
-                    while j < commands.len() && found < need {
-                        let c = &commands[j];
-                        if c.at <= now && c.at >= since && matches(*act, &c.command) {
-                            found += 1;
-                            if found == need {
-                                since = c.at;
-                                cursor = j + 1;
-                            }
-                        }
-                        j += 1;
-                    }
-                    if found < need {
-                        break;
-                    }
-                    done[i] = true;
-                }
-                Goal::See(sight) => {
-                    if sees(*sight, sim) {
-                        done[i] = true;
-                    } else {
-                        // Done anyway if a later "do" step is already done.
-                        let later =
-                            self.steps[i + 1..].iter().position(|s| matches!(s.goal, Goal::Do(_))).map(|k| i + 1 + k);
-                        let Some(k) = later else { break };
-                        let Goal::Do(act) = self.steps[k].goal else { break };
-                        if !commands[cursor.min(commands.len())..]
-                            .iter()
-                            .any(|c| c.at <= now && c.at >= since && matches(act, &c.command))
-                        {
-                            break;
-                        }
-                        done[i] = true;
-                    }
-                }
-            }
-            i += 1;
-        }
-        done
+    /// The lesson's progress after playing `run` to `until`, followed as a timeline follows it
+    /// (every event, and the model once per simulated second).
+    pub fn progress(&self, run: &Run, until: u64) -> Result<Tracker, SimError> {
+        self.play(run, until).map(|(_, _, tracker)| tracker)
     }
 
     /// The run of the lesson's scripted path.
@@ -200,15 +158,35 @@ impl Lesson {
 
     /// Plays `run` to `until` and computes the checks.
     pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), SimError> {
+        let (sim, events, tracker) = self.play(run, until)?;
+        let observed = Observed { sim: &sim, events: &events, commands: &run.commands, done: tracker.done() };
+        let verdicts = self.checks.iter().map(|check| check(&observed)).collect();
+        Ok((sim, verdicts))
+    }
+
+    fn play(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Event>, Tracker), SimError> {
         let mut s = self.scenario.clone();
         s.script = run.commands.clone();
         let mut sim = Sim::new(&s, run.seed)?;
         sim.keep_events(true);
-        sim.run_until(SimTime(until));
-        let events = sim.drain_events();
-        let observed = Observed { sim: &sim, events: &events, commands: &run.commands };
-        let verdicts = self.checks.iter().map(|check| check(&observed)).collect();
-        Ok((sim, verdicts))
+        let mut tracker = Tracker::new(self);
+        let mut all = Vec::new();
+        let mut t = 0;
+        loop {
+            t = (t + 1_000).min(until);
+            sim.run_until(SimTime(t));
+            let events = sim.drain_events();
+            let count = sim.event_count();
+            let first = count - events.len() as u64 + 1;
+            for (i, e) in events.iter().enumerate() {
+                tracker.observe(e, first + i as u64);
+            }
+            tracker.observe_state(&sim, count);
+            all.extend(events);
+            if t >= until {
+                return Ok((sim, all, tracker));
+            }
+        }
     }
 }
 
@@ -356,7 +334,7 @@ fn ordering() -> Lesson {
         title: s.title.clone(),
         intro: "Three partitions. Send numbered messages without a key, then with one key.".into(),
         steps: vec![
-            step("Send without keys, three times", "Press Send 10 three times. With null keys the sticky partitioner fills one partition's batch (batch.size is 1 000 bytes here: ten records), then picks another partition.", Goal::Do(Act::Produce(3))),
+            step("Send without keys, three times", "Press Send 10 three times. With null keys the sticky partitioner fills one partition's batch (batch.size is 1 000 bytes here: ten records), then picks another partition — send again if all went to one so far.", Goal::Do(Act::ProduceSpread(3))),
             step("Choose one key", "Pick \"one key: order-42\" on the producer: murmur2 of the key picks the partition.", Goal::Do(Act::SetKeys)),
             step("Send with the key", "Press Send 10 again.", Goal::Do(Act::Produce(1))),
             step("Watch", "Every message is processed.", Goal::See(Sight::AllProcessed)),
@@ -510,8 +488,8 @@ fn fault_tolerance() -> Lesson {
                 let left = o.events.iter().find(|e| e.t >= stop && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("LeaveGroup")));
                 match left {
                     Some(e) => verdict(
-                        e.t - stop < 1_000,
-                        format!("a clean stop was noticed {} ms after it (LeaveGroup), not after the session timeout", e.t - stop),
+                        e.t - stop < 10_000,
+                        format!("a clean stop was noticed {:.1} s after it — once the batch in hand was done, by its LeaveGroup — not after the 10 s session timeout", (e.t - stop) as f64 / 1000.0),
                     ),
                     None => verdict(false, "the clean stop was not noticed yet".into()),
                 }
@@ -534,7 +512,8 @@ fn offsets() -> Lesson {
         title: s.title.clone(),
         intro: "A consumer resumes at its group's committed offset; a new group starts where auto.offset.reset says.".into(),
         steps: vec![
-            step("Send and read", "Press Send 10 and let the consumer process them.", Goal::Do(Act::Produce(1))),
+            step("Send", "Press Send 10.", Goal::Do(Act::Produce(1))),
+            step("Watch it read them", "The consumer processes the ten and commits its position.", Goal::See(Sight::AllProcessed)),
             step("Stop the consumer", "A clean stop commits its position.", Goal::Do(Act::StopConsumer)),
             step("Send more", "Press Send 10 while it is stopped.", Goal::Do(Act::Produce(1))),
             step("Start it again", "It resumes at the committed offset: only the new ten are processed.", Goal::Do(Act::StartConsumer)),
@@ -554,22 +533,50 @@ fn offsets() -> Lesson {
             ),
         ],
         checks: vec![|o| {
-            let Some(start) = first_command(o, |c| matches!(c, Command::StartConsumer { .. })) else {
+            let Some(stop) = first_command(o, |c| matches!(c, Command::StopConsumer { .. })) else {
+                return verdict(false, "the consumer was not stopped yet".into());
+            };
+            let Some(start) =
+                o.commands.iter().find(|c| c.at >= stop && matches!(c.command, Command::StartConsumer { .. })).map(|c| c.at)
+            else {
                 return verdict(false, "the consumer was not restarted yet".into());
             };
+            let processed = |from: u64, to: u64| -> u64 {
+                o.events
+                    .iter()
+                    .filter(|e| e.t >= from && e.t < to)
+                    .map(|e| match &e.kind {
+                        EventKind::Processed { group, ranges, .. } if group == "my-group" => {
+                            ranges.iter().map(|r| r.to - r.from).sum()
+                        }
+                        _ => 0,
+                    })
+                    .sum()
+            };
+            let before = processed(0, stop);
+            if before == 0 {
+                return verdict(
+                    false,
+                    "the consumer had processed nothing when it stopped, so it had no position to keep: start it, let it read the first ten, then stop it".into(),
+                );
+            }
+            let sent_since: u64 = appended_between(o, stop, u64::MAX).iter().map(|(_, from, to)| to - from).sum();
+            let after = processed(start, u64::MAX);
             // Where the restarted consumer began: the committed offset it fetched.
             let resumed = o.events.iter().find_map(|e| match &e.kind {
-                EventKind::PositionSet { offset, reason, .. } if e.t >= start => Some((*offset, reason.clone())),
+                EventKind::PositionSet { group, offset, reason, .. } if e.t >= start && group == "my-group" => {
+                    Some((*offset, reason.clone()))
+                }
                 _ => None,
             });
-            let r = group_report(o.sim, "my-group");
             let from_commit = resumed.as_ref().is_some_and(|(_, why)| why.contains("committed"));
+            let r = group_report(o.sim, "my-group");
             verdict(
-                from_commit && r.duplicates == 0 && r.lost == 0 && r.processed == r.in_scope && r.processed > 0,
+                from_commit && r.duplicates == 0 && sent_since > 0 && after == sent_since,
                 format!(
-                    "the restarted consumer resumed at committed offset {}: {} records processed once each, none skipped",
+                    "it processed {before} before it stopped; restarted, it resumed at committed offset {} and processed {after} of the {sent_since} sent since, {} twice",
                     resumed.map_or("?".to_string(), |(o, _)| o.to_string()),
-                    r.processed
+                    r.duplicates
                 ),
             )
         }, |o| {
@@ -666,51 +673,74 @@ fn priority() -> Lesson {
     c.topics = vec!["high-priority".into(), "low-priority".into()];
     c.priority = true;
     c.max_poll_records = 5;
-    c.processing_ms = 100;
+    // Slow enough that a backlog is still there when the learner has read the next step.
+    c.processing_ms = 500;
     Lesson {
         id: s.id.clone(),
         title: s.title.clone(),
         intro: "One consumer reads two topics, high-priority first. Give it a backlog of low-priority work, then send urgent messages.".into(),
         steps: vec![
-            step("Send a low-priority backlog", "Press Send 10 on the low producer three times: 30 messages, 3 s of work at 100 ms each.", Goal::Do(Act::ProduceFrom("low", 3))),
-            step("Send high-priority messages", "While it works through the backlog, press Send 10 on the high producer.", Goal::Do(Act::ProduceFrom("high", 1))),
+            step("Send a low-priority backlog", "Press Send 10 on the low producer three times: 30 messages, 15 s of work at 500 ms each.", Goal::Do(Act::ProduceFrom("low", 3))),
+            step("Send high-priority messages", "While it works through the backlog, press Send 10 on the high producer.", Goal::Do(Act::ProduceWhileWaiting("high", "low-priority"))),
             step("Watch them overtake", "After the batch in hand (max.poll.records 5), the consumer reads only the high-priority topic until it is drained, then resumes the low one.", Goal::See(Sight::AllProcessed)),
         ],
         checks: vec![|o| {
+            // The step's moment: the consumer first read high-priority messages while
+            // low-priority ones waited, not yet fetched.
+            let from = o.done.get(1).map_or(0, |d| d.at_ms);
+            let fetched = |topic: &str, until: u64| -> u64 {
+                o.events
+                    .iter()
+                    .filter(|e| e.t <= until)
+                    .map(|e| match &e.kind {
+                        EventKind::Fetched { ranges, .. } => {
+                            ranges.iter().filter(|r| r.topic == topic).map(|r| r.to - r.from).sum()
+                        }
+                        _ => 0,
+                    })
+                    .sum()
+            };
+            let first = o.events.iter().find_map(|e| match &e.kind {
+                EventKind::Fetched { ranges, .. } if e.t >= from => {
+                    ranges.iter().find(|r| r.topic == "high-priority").map(|r| (e.t, r.from))
+                }
+                _ => None,
+            });
+            let Some((read_at, first_offset)) = first.filter(|_| o.done.len() >= 2) else {
+                return verdict(false, "no high-priority message was read while low-priority ones waited yet".into());
+            };
             let (high_in, high_done) = topic_flow(o, "high-priority");
             let (low_in, low_done) = topic_flow(o, "low-priority");
-            let (Some(&(sent, _)), total) = (high_in.first(), count_in(&high_in, |_| true)) else {
-                return verdict(false, "no high-priority message was sent yet".into());
-            };
-            let waiting = count_in(&low_in, |t| t <= sent).saturating_sub(count_in(&low_done, |t| t <= sent));
-            // When the last high-priority record was done.
+            let low_fetched = fetched("low-priority", read_at);
+            let waiting = count_in(&low_in, |t| t <= read_at).saturating_sub(low_fetched);
+            let in_hand = low_fetched.saturating_sub(count_in(&low_done, |t| t <= read_at));
+            // Every high-priority message from that one on, and when the last was done.
+            let total = count_in(&high_in, |_| true).saturating_sub(first_offset);
             let mut seen = 0;
-            let Some(&(done, _)) = high_done.iter().find(|(_, n)| {
+            let Some(&(done, _)) = high_done.iter().filter(|(t, _)| *t >= read_at).find(|(_, n)| {
                 seen += n;
                 seen >= total
             }) else {
                 return verdict(false, format!("the {total} high-priority messages are not all processed yet"));
             };
-            let overtaken = count_in(&low_done, |t| t > sent && t <= done);
-            let batch = u64::from(o.sim.consumers[0].spec.max_poll_records);
-            let took = (done - sent) as f64 / 1000.0;
+            let overtaken = count_in(&low_done, |t| t > read_at && t <= done);
+            let took = (done - read_at) as f64 / 1000.0;
             if waiting == 0 {
                 return verdict(
                     false,
-                    format!("no low-priority message was waiting when the high-priority ones were sent ({overtaken} low-priority ones were done before them): send the low-priority backlog first"),
+                    "no low-priority message was waiting when the high-priority ones were read: send the low-priority backlog first".into(),
                 );
             }
-            if overtaken >= waiting || overtaken > batch {
+            if overtaken > in_hand {
                 return verdict(
                     false,
-                    format!("the {total} high-priority messages were all done {took:.1} s after they were sent, behind {overtaken} of the {waiting} low-priority messages waiting: more than the {batch} already fetched went first"),
+                    format!("the {total} high-priority messages were all done {took:.1} s after they were first read, behind {overtaken} low-priority messages: more than the {in_hand} already fetched went first"),
                 );
             }
             verdict(
                 true,
                 format!(
-                    "the {total} high-priority messages were all done {took:.1} s after they were sent, ahead of {} of the {waiting} low-priority messages waiting (only the {overtaken} already fetched went first)",
-                    waiting - overtaken,
+                    "the {total} high-priority messages were read while {waiting} low-priority ones waited, and all done {took:.1} s later: only the {overtaken} low-priority messages already fetched went first",
                 ),
             )
         }],
@@ -738,7 +768,7 @@ fn processed_twice() -> Lesson {
         intro: "The consumer commits after processing each batch of 20. Crash it in the middle of a batch.".into(),
         steps: vec![
             step("Send 50", "Press Send 10 five times.", Goal::Do(Act::Produce(5))),
-            step("Crash mid-batch", "Press Crash while it is processing (the card says processing).", Goal::Do(Act::CrashConsumer)),
+            step("Crash mid-batch", "Press Crash while it has processed records its group has not committed yet (its card says \"N not yet committed\").", Goal::Do(Act::CrashMidBatch)),
             step("Start it again", "Press Start.", Goal::Do(Act::StartConsumer)),
             step("Watch", "It re-reads from the last commit: what it processed after that is processed again.", Goal::See(Sight::AllProcessed)),
         ],
@@ -803,11 +833,11 @@ mod tests {
     fn every_lessons_scripted_path_passes_its_checks_and_completes_its_steps() {
         for l in all() {
             let run = l.scripted_run(1);
-            let (sim, verdicts) = l.evaluate(&run, l.scenario.duration_ms).unwrap();
+            let (_, verdicts) = l.evaluate(&run, l.scenario.duration_ms).unwrap();
             for v in &verdicts {
                 assert!(v.pass, "{}: {}", l.id, v.text);
             }
-            let done = l.progress(&run.commands, &sim);
+            let done = l.progress(&run, l.scenario.duration_ms).unwrap().progress();
             assert!(done.iter().all(|d| *d), "{}: steps {done:?}", l.id);
         }
     }
@@ -817,23 +847,70 @@ mod tests {
         let l = fault_tolerance();
         let run = l.scripted_run(1);
         let crash = run.commands[0].at;
-        let (sim, _) = l.evaluate(&run, crash + 1_000).unwrap();
-        assert_eq!(l.progress(&run.commands, &sim), vec![true, true, false, false, false, false]);
-        let (sim, _) = l.evaluate(&run, crash + 12_000).unwrap();
-        assert!(l.progress(&run.commands, &sim)[2]);
+        assert_eq!(l.progress(&run, crash + 1_000).unwrap().progress(), [true, true, false, false, false, false]);
+        assert!(l.progress(&run, crash + 12_000).unwrap().progress()[2]);
     }
 
     #[test]
     fn steps_wait_for_the_user() {
         let l = durability();
         let run = Run { commands: Vec::new(), ..l.scripted_run(1) };
-        let (sim, verdicts) = l.evaluate(&run, 30_000).unwrap();
-        assert_eq!(l.progress(&run.commands, &sim), vec![false; 4]);
+        let (_, verdicts) = l.evaluate(&run, 30_000).unwrap();
+        assert_eq!(l.progress(&run, 30_000).unwrap().progress(), [false; 4]);
         assert!(!verdicts[0].pass, "{}", verdicts[0].text);
         // Stopping alone completes only the first step.
         let stop = vec![at(2_000, Command::StopConsumer { consumer: "consumer".into() })];
         let run = Run { commands: stop, ..l.scripted_run(1) };
-        let (sim, _) = l.evaluate(&run, 30_000).unwrap();
-        assert_eq!(l.progress(&run.commands, &sim), vec![true, false, false, false]);
+        assert_eq!(l.progress(&run, 30_000).unwrap().progress(), [true, false, false, false]);
+    }
+
+    #[test]
+    fn a_see_step_stays_done_when_the_state_it_saw_changes() {
+        // Lesson 3: the group forms with three; then a consumer moves away. "Watch the group
+        // form" stays done (it happened), and the next step is still to do.
+        let l = load_balancing();
+        let moved = vec![at(15_000, Command::MoveConsumer { consumer: "consumer-3".into(), group: "other".into() })];
+        let run = Run { commands: moved, ..l.scripted_run(1) };
+        let p = l.progress(&run, 40_000).unwrap();
+        assert_eq!(p.progress(), [true, false, false]);
+        assert!(p.done()[0].at_ms < 15_000);
+    }
+
+    #[test]
+    fn a_see_step_is_not_done_by_doing_a_later_step_first() {
+        // Lesson 3: adding the fourth consumer before the group formed with three means the
+        // group never showed three members: the first step stays to do.
+        let l = load_balancing();
+        let mut early = l.path.clone();
+        early[0].at = 500;
+        let run = Run { commands: early, ..l.scripted_run(1) };
+        let p = l.progress(&run, 40_000).unwrap();
+        assert_eq!(p.progress(), [false, false, false]);
+        assert!(p.hint().is_some_and(|h| h.contains("settled with 4 members, not the 3")), "{:?}", p.hint());
+    }
+
+    #[test]
+    fn a_crash_right_after_a_commit_is_not_the_lessons_moment_and_the_lesson_says_so() {
+        let l = processed_twice();
+        let mut run = l.scripted_run(1);
+        // Crash while nothing is processed and uncommitted: before anything was read.
+        run.commands.retain(|c| !matches!(c.command, Command::CrashConsumer { .. } | Command::StartConsumer { .. }));
+        run.commands.insert(0, at(500, Command::CrashConsumer { consumer: "consumer".into() }));
+        let p = l.progress(&run, 5_000).unwrap();
+        assert_eq!(p.progress(), [true, false, false, false], "the sends came after the crash");
+        let mut run = l.scripted_run(1);
+        run.commands.retain(|c| !matches!(c.command, Command::CrashConsumer { .. } | Command::StartConsumer { .. }));
+        let sent = run.commands.len();
+        // After the five sends, a crash during the group's initial delay: nothing processed yet.
+        run.commands.push(at(2_000, Command::CrashConsumer { consumer: "consumer".into() }));
+        let p = l.progress(&run, 3_000).unwrap();
+        assert_eq!(sent, 5);
+        assert_eq!(p.progress(), [true, false, false, false]);
+        assert!(p.hint().is_some_and(|h| h.contains("nothing to read again")), "{:?}", p.hint());
+        // The scripted path crashes mid-batch: done, and no hint.
+        let run = l.scripted_run(1);
+        let p = l.progress(&run, 7_000).unwrap();
+        assert_eq!(p.progress(), [true, true, false, false]);
+        assert_eq!(p.hint(), None);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod experiments;
 pub mod lesson;
+pub mod progress;
 
 use crate::sim::scenario::Scenario;
 
