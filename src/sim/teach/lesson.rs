@@ -171,9 +171,11 @@ impl Lesson {
         sim.keep_events(true);
         let mut tracker = Tracker::new(self);
         let mut all = Vec::new();
-        let mut t = 0;
+        let mut t = 0u64;
         loop {
-            t = (t + 1_000).min(until);
+            // Second by second, skipping seconds in which nothing happens (the state is the same).
+            let next = sim.next_time().map_or(until, |n| n.0.div_ceil(1_000).saturating_mul(1_000));
+            t = t.saturating_add(1_000).max(next).min(until);
             sim.run_until(SimTime(t));
             let events = sim.drain_events();
             let count = sim.event_count();
