@@ -795,10 +795,7 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
 fn lesson_checks(l: &lesson::Lesson, sim: &Sim, events: &[Event], commands: &[TimedCommand]) -> Result<(), String> {
     // When each step was done, as the page follows it (the model's state looked at once, at the end).
     let mut tracker = ksim::sim::progress::Tracker::new(l);
-    for (i, e) in events.iter().enumerate() {
-        tracker.observe(e, i as u64 + 1);
-    }
-    tracker.observe_state(sim, events.len() as u64);
+    tracker.observe_batch(events, sim);
     let observed = lesson::Observed { sim, events, commands, done: tracker.done() };
     for check in &l.checks {
         let v = check(&observed);

@@ -359,11 +359,11 @@ impl Timeline {
         let new_ground = count > self.head_events;
         // Only the newest RECENT_EVENTS are kept: older ones are dropped here, not queued first.
         let kept_from = events.len().saturating_sub(RECENT_EVENTS);
+        if let Some(lesson) = self.cur.lesson.as_mut() {
+            lesson.observe_batch(&events, &self.cur.sim);
+        }
         for (i, e) in events.into_iter().enumerate() {
             let index = first_index + i as u64;
-            if let Some(lesson) = self.cur.lesson.as_mut() {
-                lesson.observe(&e, index);
-            }
             if index > self.head_events {
                 self.mark(&e, index);
                 self.watch.observe(&e, index);
@@ -371,9 +371,6 @@ impl Timeline {
             if i >= kept_from {
                 self.recent.push_back(e);
             }
-        }
-        if let Some(lesson) = self.cur.lesson.as_mut() {
-            lesson.observe_state(&self.cur.sim, count);
         }
         if new_ground {
             let now = self.now_ms();

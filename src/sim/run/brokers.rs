@@ -111,16 +111,29 @@ impl Sim {
     // ----- brokers come and go: the controller -----------------------------------------------
 
     pub(crate) fn crash_broker(&mut self, broker: BrokerId) {
-        self.brokers[broker.ix()].alive = false;
         self.emit(EventKind::BrokerCrashed { broker: broker.0 });
+        self.broker_goes_down(broker);
+        let inc = self.brokers[broker.ix()].inc;
+        let timeout = self.cluster.broker_session_timeout_ms;
+        self.after(timeout, Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }));
+    }
+
+    /// The broker process is gone: its replicas stop, writes waiting at its leaders fail, and
+    /// its next start is a new incarnation.
+    fn broker_goes_down(&mut self, broker: BrokerId) {
+        self.brokers[broker.ix()].alive = false;
         for tp in self.all_partitions() {
             self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
         }
-        let b = &mut self.brokers[broker.ix()];
-        b.inc += 1;
-        let inc = b.inc;
-        let timeout = self.cluster.broker_session_timeout_ms;
-        self.after(timeout, Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }));
+        self.brokers[broker.ix()].inc += 1;
+    }
+
+    /// The controller takes the broker (marked fenced) out of the ISRs and elects new leaders
+    /// for the partitions it led.
+    fn fence_partitions(&mut self, broker: BrokerId) {
+        for tp in self.all_partitions() {
+            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
+        }
     }
 
     /// The controller notices a crash (the broker's session ran out) and fences the broker,
@@ -135,9 +148,7 @@ impl Sim {
     fn fence(&mut self, broker: BrokerId) {
         self.brokers[broker.ix()].fenced = true;
         self.emit(EventKind::BrokerFenced { broker: broker.0 });
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
-        }
+        self.fence_partitions(broker);
         self.move_coordinators();
         self.queue_leader_balance();
     }
@@ -151,14 +162,8 @@ impl Sim {
         b.fenced = true;
         b.stopped = true;
         self.emit(EventKind::BrokerStopped { broker: broker.0 });
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
-        }
-        self.brokers[broker.ix()].alive = false;
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
-        }
-        self.brokers[broker.ix()].inc += 1;
+        self.fence_partitions(broker);
+        self.broker_goes_down(broker);
         self.move_coordinators();
         self.queue_leader_balance();
     }

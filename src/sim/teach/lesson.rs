@@ -7,7 +7,6 @@ use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use crate::sim::event::{Event, EventKind};
 use crate::sim::experiments::{self, at, produce};
-use crate::sim::ids::ConsumerId;
 use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
@@ -124,24 +123,14 @@ pub(crate) fn step_matches(act: Act, c: &Command) -> bool {
     )
 }
 
-pub(crate) fn sees(sight: Sight, sim: &Sim) -> bool {
-    match sight {
-        Sight::AllProcessed => {
-            sim.consumers.iter().all(|c| c.status == ConsumerStatus::Running)
-                && sim.group_names().iter().all(|g| {
-                    let r = group_report(sim, g);
-                    r.in_scope > 0 && r.processed >= r.in_scope
-                })
-        }
-        Sight::Stable(n) => sim.groups.values().any(|g| g.state.name() == "Stable" && g.members.len() == n),
-        Sight::CrashNoticed => {
-            let crashed: Vec<ConsumerId> = (0..sim.consumers.len() as u32)
-                .map(ConsumerId)
-                .filter(|&c| sim.consumers[c.ix()].status == ConsumerStatus::Crashed)
-                .collect();
-            !crashed.is_empty() && sim.groups.values().all(|g| g.members.iter().all(|m| !crashed.contains(&m.consumer)))
-        }
-    }
+/// Every group has processed everything in the log and every consumer runs: the one sight judged
+/// on the model's state (the others are judged from events, in [`crate::sim::progress`]).
+pub(crate) fn all_processed(sim: &Sim) -> bool {
+    sim.consumers.iter().all(|c| c.status == ConsumerStatus::Running)
+        && sim.group_names().iter().all(|g| {
+            let r = group_report(sim, g);
+            r.in_scope > 0 && r.processed >= r.in_scope
+        })
 }
 
 impl Lesson {
@@ -178,12 +167,7 @@ impl Lesson {
             t = t.saturating_add(1_000).max(next).min(until);
             sim.run_until(SimTime(t));
             let events = sim.drain_events();
-            let count = sim.event_count();
-            let first = count - events.len() as u64 + 1;
-            for (i, e) in events.iter().enumerate() {
-                tracker.observe(e, first + i as u64);
-            }
-            tracker.observe_state(&sim, count);
+            tracker.observe_batch(&events, &sim);
             all.extend(events);
             if t >= until {
                 return Ok((sim, all, tracker));

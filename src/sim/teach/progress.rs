@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sim::event::{Event, EventKind};
-use crate::sim::teach::lesson::{sees, step_matches, Act, Goal, Lesson, Sight};
+use crate::sim::teach::lesson::{all_processed, step_matches, Act, Goal, Lesson, Sight};
 use crate::sim::Sim;
 
 /// When a step was done: the simulated instant and how many events the run had produced.
@@ -265,13 +265,24 @@ impl Tracker {
         }
     }
 
-    /// Looks at the model after the events so far (`events` of them, the last at `now`): for
-    /// what only its state shows (every record processed).
+    /// Looks at the model after the events so far (`events` of them): for what only its state
+    /// shows (every record processed).
     pub fn observe_state(&mut self, sim: &Sim, events: u64) {
-        if let Some(Goal::See(sight @ Sight::AllProcessed)) = self.goals.get(self.done.len()) {
-            if sees(*sight, sim) {
+        if let Some(Goal::See(Sight::AllProcessed)) = self.goals.get(self.done.len()) {
+            if all_processed(sim) {
                 self.complete(sim.now().0, events);
             }
         }
+    }
+
+    /// Follows the events `sim` just gave out (the last ones of the run so far), then looks at
+    /// the model after them.
+    pub fn observe_batch(&mut self, events: &[Event], sim: &Sim) {
+        let count = sim.event_count();
+        let first = count - events.len() as u64 + 1;
+        for (i, e) in events.iter().enumerate() {
+            self.observe(e, first + i as u64);
+        }
+        self.observe_state(sim, count);
     }
 }
