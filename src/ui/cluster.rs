@@ -100,6 +100,7 @@ pub fn ClusterView(
                 <div
                     class="group new-group"
                     class:drop-over=drag::hovering(drag::NEW_GROUP.to_string())
+                    class:dragging=drag::dragging()
                     data-drop-group=drag::NEW_GROUP
                 >
                     "Drop a consumer here to start a new group"
@@ -502,6 +503,7 @@ pub fn GroupBox(
             use:watch=offscreen::group_key(&name)
             class="group"
             class:drop-over=drag::hovering(name.clone())
+            class:drop-target=drag::dragging()
             role="group"
             aria-label=format!("Group {name}")
             data-drop-group=name.clone()

@@ -36,6 +36,24 @@ fn target_at(x: f64, y: f64) -> Option<String> {
     zone.get_attribute(DROP_ATTR)
 }
 
+/// How close to the window's top or bottom edge (px) a drag scrolls the page, so a group
+/// below the fold can be reached.
+const EDGE: f64 = 28.0;
+
+/// Scrolls the page a little when a dragging pointer nears the top or bottom edge.
+fn scroll_near_edge(y: f64) {
+    let win = window();
+    let height = win.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+    let step = if y < EDGE {
+        -(EDGE - y).max(4.0)
+    } else if height > 0.0 && y > height - EDGE {
+        (y - (height - EDGE)).max(4.0)
+    } else {
+        return;
+    };
+    win.scroll_by_with_x_and_y(0.0, step);
+}
+
 /// Installs the window listeners that move, drop and cancel drags. Call once, in the app.
 pub fn install(ctl: Controller, groups: impl Fn() -> Vec<String> + Send + Sync + 'static) -> DragState {
     let state = DragState(RwSignal::new(None));
@@ -43,6 +61,7 @@ pub fn install(ctl: Controller, groups: impl Fn() -> Vec<String> + Send + Sync +
     let moved = window_event_listener(leptos::ev::pointermove, move |ev| {
         if drag.with_untracked(|d| d.as_ref().is_some_and(|d| d.pointer_id == ev.pointer_id())) {
             let (x, y) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+            scroll_near_edge(y);
             let over = target_at(x, y);
             drag.update(|d| {
                 if let Some(d) = d {
@@ -129,6 +148,13 @@ pub fn DragGhost() -> impl IntoView {
             }
         })
     }
+}
+
+/// A reactive "is a consumer being dragged": drop targets show themselves (and the new-group
+/// zone stays in view) while it is true.
+pub fn dragging() -> impl Fn() -> bool + Send + Sync + 'static {
+    let state = use_context::<DragState>();
+    move || state.is_some_and(|d| d.0.with(Option::is_some))
 }
 
 /// A reactive "is a drag hovering over the group `name`" (or [`NEW_GROUP`]). Call it

@@ -112,24 +112,34 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
   await page.getByRole('button', { name: 'Pause' }).click();
   const handle = (name) => page.getByRole('article', { name: `Consumer ${name}` }).getByTitle('Drag onto another group to move it');
   const newZone = page.getByText('Drop a consumer here to start a new group');
+  // Picks a card up: once a drag starts every group is marked as a target and the new-group
+  // zone stays in view at the bottom of the window, wherever the page is scrolled.
+  const pickUp = async (name) => {
+    await handle(name).scrollIntoViewIfNeeded();
+    const from = await center(handle(name));
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(from.x - 10, from.y + 10, { steps: 2 });
+    await page.locator('.new-group.dragging').waitFor();
+    await page.locator('.group.drop-target').first().waitFor();
+    const to = await center(newZone);
+    const viewport = page.viewportSize();
+    assert.ok(to.y > 0 && to.y < viewport.height, `the new-group zone is in view during a drag (at y ${to.y})`);
+    return { from, to };
+  };
 
   // Esc cancels: nothing moves even though the pointer is released over the new-group zone.
-  let from = await center(handle('consumer-1'));
-  let to = await center(newZone);
-  await page.mouse.move(from.x, from.y);
-  await page.mouse.down();
+  let { to } = await pickUp('consumer-1');
   await page.mouse.move(to.x, to.y, { steps: 8 });
   await page.keyboard.press('Escape');
   await page.mouse.up();
+  assert.equal(await page.locator('.new-group.dragging').count(), 0, 'the drop targets hide again');
   assert.equal(await page.getByRole('group', { name: /^Group group-/ }).count(), 0, 'Esc cancelled the drag');
 
   // A real drag: pointer down on consumer-3's handle, move, release over the zone.
-  from = await center(handle('consumer-3'));
-  to = await center(newZone);
-  await page.mouse.move(from.x, from.y);
-  await page.mouse.down();
-  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 5 });
-  await page.mouse.move(to.x, to.y, { steps: 5 });
+  const drag = await pickUp('consumer-3');
+  await page.mouse.move((drag.from.x + drag.to.x) / 2, (drag.from.y + drag.to.y) / 2, { steps: 5 });
+  await page.mouse.move(drag.to.x, drag.to.y, { steps: 5 });
   await page.mouse.up();
   const fresh = page.getByRole('group', { name: 'Group group-1' });
   await fresh.getByRole('article', { name: 'Consumer consumer-3' }).waitFor();
