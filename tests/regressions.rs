@@ -12,7 +12,10 @@ use ksim::sim::{Command, ConsumerStatus, Scenario, Sim, SimTime, TimedCommand};
 
 /// Plays a link to its cursor with every event kept and the live invariants watched.
 fn play(link: &str) -> (Sim, Vec<Event>, Watcher) {
-    let run = Run::decode(link).expect("a valid link");
+    play_run(&Run::decode(link).expect("a valid link"))
+}
+
+fn play_run(run: &Run) -> (Sim, Vec<Event>, Watcher) {
     let mut sim = run.start().expect("a known scenario");
     sim.keep_events(true);
     let until = run.cursor_ms.expect("the link has a cursor");
@@ -238,4 +241,69 @@ fn a_producer_whose_written_batch_expired_writes_again() {
     let p = &sim.producers[0];
     assert_eq!(p.unacknowledged(), 0);
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+}
+
+/// The soak's one liveness case (case 65300): two consumers shared a `group.instance.id` with
+/// different subscriptions; the wider one replaced the static member in a Stable group, got its
+/// old assignment and no rebalance, so high-priority-0 had no owner. Kafka 4 does exactly this
+/// (no rebalance unless the group's protocol changes; a replaced leader is told to skip the
+/// assignment), so the model keeps it, and the group card says why nobody reads the topic until
+/// the next rebalance.
+#[test]
+fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance() {
+    let consumer = |name: &str, topics: &[&str], instance: Option<&str>| ConsumerSpec {
+        name: name.into(),
+        group: "g".into(),
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        group_instance_id: instance.map(str::to_string),
+        ..ConsumerSpec::default()
+    };
+    let at = |at, command| TimedCommand { at, command };
+    for static_leads in [false, true] {
+        // The first to join leads the group.
+        let (dynamic, old) =
+            (consumer("dynamic", &["low-priority"], None), consumer("old", &["low-priority"], Some("instance-0")));
+        let (first, second) = if static_leads { (old, dynamic) } else { (dynamic, old) };
+        let leader = if static_leads { "old" } else { "dynamic" };
+        let commands = vec![
+            at(0, Command::AddConsumer { spec: first }),
+            at(100, Command::AddConsumer { spec: second }),
+            // A static member that stops stays in the group until its session runs out.
+            at(15_000, Command::StopConsumer { consumer: "old".into() }),
+            at(
+                16_000,
+                Command::AddConsumer { spec: consumer("new", &["high-priority", "low-priority"], Some("instance-0")) },
+            ),
+            at(40_000, Command::AddConsumer { spec: consumer("third", &["low-priority"], None) }),
+        ];
+        let run = Run { scenario: "lesson-priority".into(), seed: 1, commands, cursor_ms: Some(30_000) };
+        let (sim, events, watcher) = play_run(&run);
+        assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+        let g = &sim.groups["g"];
+        assert_eq!((g.state.name(), g.generation), ("Stable", 1), "no rebalance (leader {leader})");
+        let joined = events.iter().find_map(|e| match &e.kind {
+            EventKind::Joined { consumer, leader, .. } if consumer == "new" => Some(*leader),
+            _ => None,
+        });
+        assert_eq!(joined, Some(static_leads), "a replaced leader is still the leader");
+        let computed = events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::AssignmentComputed { group, .. } if group == "g"))
+            .count();
+        assert_eq!(computed, 1, "nobody computes an assignment for the return");
+        let new = sim.consumers.iter().find(|c| c.spec.name == "new").unwrap();
+        assert!(!new.assignment.is_empty() && new.assignment.iter().all(|tp| sim.tp_name(*tp).0 == "low-priority"));
+        assert_eq!(g.unserved_topics(), ["high-priority"]);
+        let snap = ksim::sim::snapshot::Snapshot::of(&sim);
+        let card = snap.groups.iter().find(|x| x.name == "g").unwrap();
+        assert_eq!(card.unserved, ["high-priority"]);
+
+        // The next rebalance (a member joins) assigns it.
+        let (sim, _, _) = play_run(&Run { cursor_ms: Some(60_000), ..run });
+        let g = &sim.groups["g"];
+        assert_eq!(g.state.name(), "Stable");
+        assert!(g.unserved_topics().is_empty());
+        let owned: Vec<_> = g.members.iter().flat_map(|m| m.assignment.iter()).map(|tp| sim.tp_name(*tp).0).collect();
+        assert!(owned.contains(&"high-priority".to_string()), "{owned:?}");
+    }
 }

@@ -111,6 +111,19 @@ pub fn ClusterView(
     }
 }
 
+/// What the group card says when a subscribed topic has no owner in a Stable group.
+fn unserved_note(topics: &[String]) -> Option<String> {
+    let list = match topics {
+        [] => return None,
+        [one] => one.clone(),
+        _ => topics.join(", "),
+    };
+    Some(format!(
+        "Nobody in this group reads {list}: a static member came back subscribed to it, and its \
+         return keeps the old assignment without a rebalance. The next rebalance assigns it."
+    ))
+}
+
 fn broker_heading(brokers: u32) -> String {
     if brokers == 1 {
         "Broker 1".into()
@@ -517,6 +530,10 @@ pub fn GroupBox(
                     format!("processed {} · duplicates {} · lost {} · lag {}", g.processed, g.duplicates, g.lost, g.lag)
                 })}
             </p>
+            {move || {
+                me.with(|g| g.as_ref().and_then(|g| unserved_note(&g.unserved)))
+                    .map(|n| view! { <p class="status-note">{n}</p> })
+            }}
             <For each=move || members.get() key=|n| n.clone() let:consumer>
                 <ConsumerCard name=consumer snapshot groups />
             </For>

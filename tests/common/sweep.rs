@@ -381,6 +381,16 @@ struct Checks {
     rejected: u64,
     zombie_count: u64,
     restarts: u64,
+    /// The topics each group's last computed assignment covers.
+    covered: BTreeMap<String, BTreeSet<String>>,
+    /// Groups where a static member came back since their last rebalance began: Kafka keeps its
+    /// old assignment even when it now subscribes to more.
+    static_returned: BTreeSet<String>,
+}
+
+/// The topic of a partition label like `my-topic-2`.
+fn topic_of(tp: &str) -> Option<&str> {
+    tp.rsplit_once('-').map(|(t, _)| t)
 }
 
 fn offsets_key(group: &str, offsets: &[ksim::sim::event::PartitionOffset]) -> String {
@@ -395,6 +405,8 @@ impl Checks {
     fn event(&mut self, e: &Event) -> Result<(), String> {
         match &e.kind {
             EventKind::AssignmentComputed { group, generation, assignment, .. } => {
+                let topics = assignment.iter().flat_map(|(_, tps)| tps.iter().filter_map(|tp| topic_of(tp)));
+                self.covered.insert(group.clone(), topics.map(str::to_string).collect());
                 let mut seen = BTreeSet::new();
                 for (_, tps) in assignment {
                     for tp in tps {
@@ -482,6 +494,12 @@ impl Checks {
             }
             EventKind::SendFailed { producer, error, .. } if e.t >= PROBE_MS => {
                 return Err(format!("{producer} could not send after everything recovered: {error}"));
+            }
+            EventKind::StaticMemberReplaced { group, .. } => {
+                self.static_returned.insert(group.clone());
+            }
+            EventKind::GroupState { group, state, .. } if state == "PreparingRebalance" => {
+                self.static_returned.remove(group);
             }
             EventKind::LeaderElected { unclean: true, .. } => self.unclean = true,
             EventKind::LeaderElected { lost_acked, .. } if *lost_acked > 0 => self.lossy_acks = true,
@@ -608,9 +626,16 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
             }
         }
         for t in topics {
+            let name = &sim.topics[t as usize].spec.name;
+            // Kafka's promise: the generation's assignment covers every partition of the topics
+            // it was computed for. A static member that came back subscribed to more keeps its
+            // old assignment, so those topics wait for the next rebalance (and the group says so).
+            let waits = checks.static_returned.contains(group)
+                && !checks.covered.get(group).is_some_and(|c| c.contains(name))
+                && g.unserved_topics().contains(name);
             for p in 0..sim.topics[t as usize].spec.partitions {
-                if !owned.contains(&Tp { topic: t, partition: p }) {
-                    return Some(format!("nobody in {group} owns {}-{p}", sim.topics[t as usize].spec.name));
+                if !owned.contains(&Tp { topic: t, partition: p }) && !waits {
+                    return Some(format!("nobody in {group} owns {name}-{p}"));
                 }
             }
         }

@@ -541,7 +541,7 @@ impl Consumer {
                 let text = fenced_text(self);
                 self.fail(ctx, text, out);
             }
-            JoinResponse::Ok { generation, member_id, leader, strategy, members } => {
+            JoinResponse::Ok { generation, member_id, leader, strategy, members, skip_assignment } => {
                 self.member_id = member_id.clone();
                 self.generation = generation;
                 let start_heartbeats = !self.heartbeating;
@@ -557,7 +557,10 @@ impl Consumer {
                     self.after(self.spec.heartbeat_interval_ms, Msg::HeartbeatTick, out);
                 }
                 self.syncing = Some(generation);
-                let assignments = leader.then(|| self.compute_assignment(ctx, generation, strategy, members, out));
+                // A returning static leader told to skip the assignment syncs without one and
+                // gets its old assignment back.
+                let assignments = (leader && !skip_assignment)
+                    .then(|| self.compute_assignment(ctx, generation, strategy, members, out));
                 out.event(EventKind::SyncGroup { consumer, group, generation });
                 let member = self.member_ref();
                 self.send(ctx, Request::Sync { member, assignments }, out);
@@ -1226,6 +1229,10 @@ mod tests {
         }
 
         fn join_ok(&mut self, generation: i32, leader: bool) -> Vec<String> {
+            self.join_answer(generation, leader, false)
+        }
+
+        fn join_answer(&mut self, generation: i32, leader: bool, skip_assignment: bool) -> Vec<String> {
             let member_id = "c-1".to_string();
             let sub = assign::Subscription {
                 topics: vec!["my-topic".into()],
@@ -1235,7 +1242,14 @@ mod tests {
             };
             let members = if leader { vec![(member_id.clone(), sub)] } else { Vec::new() };
             let strategy = self.con.spec.assignors[0];
-            self.reply(Reply::Join(JoinResponse::Ok { generation, member_id, leader, strategy, members }))
+            self.reply(Reply::Join(JoinResponse::Ok {
+                generation,
+                member_id,
+                leader,
+                strategy,
+                members,
+                skip_assignment,
+            }))
         }
 
         /// Started, in generation 1 as a follower, owning `partitions` at these committed offsets.
@@ -1361,6 +1375,14 @@ mod tests {
             shown,
             ["Joined", "+3000 HeartbeatTick", "AssignmentComputed", "SyncGroup", "my-group <- Sync gen=1 leader=true"]
         );
+    }
+
+    #[test]
+    fn a_returning_static_leader_told_to_skip_the_assignment_syncs_without_one() {
+        let mut h = Harness::new(|_| {});
+        h.start();
+        let shown = h.join_answer(1, true, true);
+        assert_eq!(shown, ["Joined", "+3000 HeartbeatTick", "SyncGroup", "my-group <- Sync gen=1 leader=false"]);
     }
 
     #[test]

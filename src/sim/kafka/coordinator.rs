@@ -160,6 +160,9 @@ pub enum JoinResponse {
         strategy: Strategy,
         /// For the leader: every member's subscription, in join order.
         members: Vec<(String, Subscription)>,
+        /// KIP-814: a static leader replaced in a Stable group is told it leads but must not
+        /// compute an assignment (the group keeps the one it has).
+        skip_assignment: bool,
     },
     /// The member id is not known (it was removed): join again without one.
     UnknownMemberId,
@@ -359,9 +362,31 @@ pub struct GroupCoordinator {
     pub pending_members: Vec<String>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
     pub offsets: BTreeMap<Tp, u64>,
+    /// The topics the members subscribed to when the current generation formed: what its
+    /// assignment covers (the leader's group subscription).
+    pub formed_topics: Vec<String>,
 }
 
 impl GroupCoordinator {
+    /// Topics a member subscribes to that the current generation's assignment does not cover:
+    /// a static member came back with a wider subscription, and its return did not rebalance
+    /// the group. Nobody reads them until the next rebalance.
+    pub fn unserved_topics(&self) -> Vec<String> {
+        if self.state != GroupState::Stable {
+            return Vec::new(); // a rebalance is on its way (or nobody is there)
+        }
+        let mut topics: Vec<String> = self
+            .members
+            .iter()
+            .flat_map(|m| m.topics.iter())
+            .filter(|t| !self.formed_topics.contains(t))
+            .cloned()
+            .collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
     pub fn new(name: &str) -> GroupCoordinator {
         GroupCoordinator {
             name: name.to_string(),
@@ -376,6 +401,7 @@ impl GroupCoordinator {
             pending_sync: Vec::new(),
             pending_members: Vec::new(),
             offsets: BTreeMap::new(),
+            formed_topics: Vec::new(),
         }
     }
 
@@ -523,7 +549,8 @@ impl GroupCoordinator {
                 m.name = name;
                 m.last_heartbeat = now;
             }
-            let response = JoinResponse::Ok { generation, member_id, leader, strategy, members };
+            let response =
+                JoinResponse::Ok { generation, member_id, leader, strategy, members, skip_assignment: false };
             out.reply(c, inc, Reply::Join(response));
             return;
         }
@@ -616,10 +643,19 @@ impl GroupCoordinator {
             member_id: new_id.clone(),
         });
         if stable {
-            // Same instance: it gets its old assignment back, no rebalance.
+            // Same instance: it gets its old assignment back, no rebalance. A replaced leader
+            // stays the leader, with every member's subscription, but skips the assignment
+            // (KIP-814): the group keeps the one it has, so a wider subscription is not served
+            // until the next rebalance.
             self.schedule_session_check(&new_id, out);
+            let leader = self.leader.as_deref() == Some(new_id.as_str());
+            let members = if leader {
+                self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, strategy))).collect()
+            } else {
+                Vec::new()
+            };
             let response =
-                JoinResponse::Ok { generation, member_id: new_id, leader: false, strategy, members: Vec::new() };
+                JoinResponse::Ok { generation, member_id: new_id, leader, strategy, members, skip_assignment: leader };
             out.reply(from.consumer, from.inc, Reply::Join(response));
         } else {
             let m = &mut self.members[index];
@@ -772,6 +808,9 @@ impl GroupCoordinator {
         let generation = self.generation;
         let subscriptions: Vec<(String, Subscription)> =
             self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, strategy))).collect();
+        self.formed_topics = self.members.iter().flat_map(|m| m.topics.iter().cloned()).collect();
+        self.formed_topics.sort();
+        self.formed_topics.dedup();
         let mut responses = Vec::new();
         for m in self.members.iter_mut() {
             m.awaiting_join = false;
@@ -787,6 +826,7 @@ impl GroupCoordinator {
                     leader: is_leader,
                     strategy,
                     members: if is_leader { subscriptions.clone() } else { Vec::new() },
+                    skip_assignment: false,
                 },
             ));
         }
@@ -1499,6 +1539,7 @@ mod tests {
         let effects = h.request(client(7), Request::Join(Box::new(req)));
         assert!(states(&effects).is_empty(), "the protocol does not change: no rebalance");
         assert_eq!(h.g.members[0].topics, ["u"], "the group knows its new subscription");
+        assert_eq!(h.g.unserved_topics(), ["u"], "which the group's assignment does not cover");
         // Preferring a protocol the group then chooses instead, it rebalances.
         let mut req = h.join_request(8, "", Some("a"), Strategy::Roundrobin);
         req.strategies = vec![Strategy::Roundrobin, Strategy::Range];
@@ -1522,8 +1563,14 @@ mod tests {
         let effects = h.join(7, "", Some("a"), Strategy::Range);
         assert!(states(&effects).is_empty(), "no rebalance");
         let answers = join_answers(&effects);
+        // It was the leader and stays the leader: told every member's subscription and to skip
+        // the assignment (KIP-814), as Kafka 4's coordinator answers.
         let new_id = match &answers[..] {
-            [(7, JoinResponse::Ok { generation: 1, member_id, leader: false, .. })] => member_id.clone(),
+            [(7, JoinResponse::Ok { generation: 1, member_id, leader: true, skip_assignment: true, members, .. })]
+                if members.len() == 1 && members[0].0 == *member_id =>
+            {
+                member_id.clone()
+            }
             other => panic!("{other:?}"),
         };
         // A static member's id is its group.instance.id and a UUID.
@@ -1536,6 +1583,28 @@ mod tests {
         assert_eq!(h.heartbeat(0, old.clone()), Err(GroupError::FencedInstanceId));
         let effects = h.join(0, &old.member_id, Some("a"), Strategy::Range);
         assert!(matches!(join_answers(&effects).as_slice(), [(0, JoinResponse::FencedInstanceId)]));
+    }
+
+    #[test]
+    fn a_replaced_static_follower_is_answered_as_a_follower_with_nothing_to_skip() {
+        let mut h = Harness::new();
+        h.join(0, "", Some("a"), Strategy::Range);
+        h.join(1, "", Some("b"), Strategy::Range);
+        while let Some(deadline) = h.g.join_deadline {
+            h.now = deadline;
+            h.timer(Timer::JoinDeadline);
+        }
+        let (a, b) = (h.member(0), h.member(1));
+        assert_eq!(h.g.leader.as_deref(), Some(a.member_id.as_str()));
+        let assignments = vec![(a.member_id.clone(), vec![tp(0)]), (b.member_id.clone(), vec![tp(1)])];
+        h.request(client(0), Request::Sync { member: a, assignments: Some(assignments) });
+        h.request(client(1), Request::Sync { member: b, assignments: None });
+        let effects = h.join(7, "", Some("b"), Strategy::Range);
+        assert!(states(&effects).is_empty(), "no rebalance");
+        assert!(matches!(
+            join_answers(&effects).as_slice(),
+            [(7, JoinResponse::Ok { leader: false, skip_assignment: false, members, .. })] if members.is_empty()
+        ));
     }
 
     #[test]

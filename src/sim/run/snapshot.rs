@@ -180,6 +180,9 @@ pub struct GroupSnap {
     pub duplicates: u64,
     pub lost: u64,
     pub lag: u64,
+    /// Topics a member subscribes to that nobody in the group is assigned (see
+    /// [`GroupCoordinator::unserved_topics`](crate::sim::kafka::coordinator::GroupCoordinator::unserved_topics)).
+    pub unserved: Vec<String>,
 }
 
 /// Records `c` processed that its group has not committed: what it fetched past the committed
@@ -411,6 +414,7 @@ impl Snapshot {
                     duplicates: r.duplicates,
                     lost: r.lost,
                     lag: r.lag,
+                    unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
                 }
             })
             .collect();
