@@ -344,3 +344,35 @@ fn the_stress_cluster_is_valid_and_busy() {
     let sent: u64 = snap.producers.iter().map(|p| p.sent).sum();
     assert!((4_000..=5_100).contains(&sent), "about 1 000 records/s: {sent} in 5 s");
 }
+
+#[test]
+fn a_crashed_consumers_card_claims_no_partition_it_just_gained() {
+    use ksim::sim::snapshot::Snapshot;
+    let s = ksim::sim::teach::find("consumer-group").expect("built in");
+    let mut sim = Sim::new(&s, 1).expect("valid");
+    sim.run_until(SimTime(8_000));
+    let card = |sim: &Sim| Snapshot::of(sim).consumers.into_iter().find(|c| c.name == "consumer-2").unwrap();
+    let before = card(&sim);
+    assert!(!before.assignment.is_empty() && before.newly_assigned == before.assignment, "{before:?}");
+    sim.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    let after = card(&sim);
+    assert!(after.assignment.is_empty(), "{after:?}");
+    assert!(after.newly_assigned.is_empty(), "owns nothing, gained nothing: {after:?}");
+}
+
+#[test]
+fn records_waiting_where_a_group_has_committed_nothing_count_as_its_lag() {
+    use ksim::sim::snapshot::Snapshot;
+    // The basic experiment sends ten at 1 s.
+    let s = ksim::sim::teach::find("basic").expect("built in");
+    let mut sim = Sim::new(&s, 1).expect("valid");
+    sim.run_until(SimTime(1_500));
+    let group = |sim: &Sim| Snapshot::of(sim).groups.into_iter().find(|g| g.name == "my-group").unwrap();
+    // Still forming (the initial rebalance delay): nothing read, nothing committed, ten wait.
+    let g = group(&sim);
+    assert_eq!((g.processed, g.lag, g.lag_uncommitted), (0, 10, true), "{g:?}");
+    assert_eq!(ksim::sim::report::group_report(&sim, "my-group").lag, 0, "Kafka's lag has no committed offset yet");
+    sim.run_until(SimTime(20_000));
+    let g = group(&sim);
+    assert_eq!((g.processed, g.lag, g.lag_uncommitted), (10, 0, false), "{g:?}");
+}

@@ -4,6 +4,16 @@
 /// Longest piece of user input a message repeats, in characters (a name's limit).
 const MAX_ECHO: usize = 64;
 
+/// `n` and its noun, singular for one: `count(1, "record")` is "1 record", else "n records".
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `s` in single quotes, with control characters, quotes, backslashes and non-ASCII escaped
 /// (Rust's `escape_default`), cut after `MAX_ECHO` characters with `…`.
 pub fn quoted(s: &str) -> String {

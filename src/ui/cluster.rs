@@ -58,7 +58,11 @@ pub fn ClusterView(
 ) -> impl IntoView {
     let producers = Memo::new(move |_| snapshot.with(|s| names(&s.producers, |p| &p.name)));
     let topics = Memo::new(move |_| snapshot.with(|s| names(&s.topics, |t| &t.name)));
-    let groups = Memo::new(move |_| snapshot.with(|s| names(&s.groups, |g| &g.name)));
+    // Groups keep the place they were first shown in and new ones come last, where the
+    // new-group zone was: a consumer dropped there stays in view.
+    let groups = Memo::new(move |before: Option<&Vec<String>>| {
+        snapshot.with(|s| in_shown_order(before.map_or(&[][..], Vec::as_slice), names(&s.groups, |g| &g.name)))
+    });
     let brokers = Memo::new(move |_| snapshot.with(|s| s.brokers.len() as u32));
     view! {
         <section class="cluster" aria-label="Cluster">
@@ -109,6 +113,14 @@ pub fn ClusterView(
             <super::tokens::Tokens />
         </section>
     }
+}
+
+/// `now` ordered as `before` showed them, with names not shown before after them (in their own
+/// order).
+fn in_shown_order(before: &[String], now: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = before.iter().filter(|n| now.contains(n)).cloned().collect();
+    out.extend(now.into_iter().filter(|n| !before.contains(n)));
+    out
 }
 
 /// What the group card says when a subscribed topic has no owner in a Stable group.
@@ -454,7 +466,8 @@ pub fn PartitionRow(
                     }
                 })
                 .collect_view();
-            let lost = (p.lost_acked > 0).then(|| format!(" · {} acknowledged records lost", p.lost_acked));
+            let lost = (p.lost_acked > 0)
+                .then(|| format!(" · {} lost", crate::sim::text::count(p.lost_acked, "acknowledged record")));
             Some(view! {
                 <div class="replication">
                     <span>{format!("leader {leader} · epoch {}", p.leader_epoch)} {lost}</span>
@@ -527,7 +540,8 @@ pub fn GroupBox(
             </h4>
             <p class="counters">
                 {text(|g| {
-                    format!("processed {} · duplicates {} · lost {} · lag {}", g.processed, g.duplicates, g.lost, g.lag)
+                    let note = if g.lag_uncommitted { " (no offset committed yet)" } else { "" };
+                    format!("processed {} · duplicates {} · lost {} · lag {}{note}", g.processed, g.duplicates, g.lost, g.lag)
                 })}
             </p>
             {move || {

@@ -36,7 +36,7 @@ const ROWS: [Row; 6] = [
     ("records lost", |o| o.lost.to_string()),
     ("duplicates", |o| o.duplicates.to_string()),
     ("time partitions had no live owner", |o| format!("{:.1} partition-s", o.unowned_ms as f64 / 1000.0)),
-    ("peak lag", |o| format!("{} records", o.peak_lag)),
+    ("peak lag", |o| crate::sim::text::count(o.peak_lag, "record")),
     ("partitions revoked in rebalances", |o| o.revoked.to_string()),
 ];
 

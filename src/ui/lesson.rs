@@ -99,8 +99,44 @@ fn Panel(lesson: Lesson, ctl: Controller) -> impl IntoView {
         })
     };
     let (why, real, has_checks) = lesson.with_value(|l| (l.why.clone(), l.real_cluster.clone(), !l.checks.is_empty()));
+    // Once the panel scrolls out of view (the user is down at the cluster, doing the step), the
+    // current step docks at the top of the window.
+    let panel = NodeRef::<leptos::html::Section>::new();
+    let away = RwSignal::new(false);
+    let look = move || {
+        if let Some(el) = panel.get_untracked() {
+            let gone = el.get_bounding_client_rect().bottom() < 0.0;
+            if away.get_untracked() != gone {
+                away.set(gone);
+            }
+        }
+    };
+    let scrolled = window_event_listener(leptos::ev::scroll, move |_| look());
+    let resized = window_event_listener(leptos::ev::resize, move |_| look());
+    on_cleanup(move || {
+        scrolled.remove();
+        resized.remove();
+    });
+    let dock = move || {
+        let i = current();
+        let step = lesson.with_value(|l| l.steps.get(i).map(|s| (s.title.clone(), s.detail.clone())));
+        let (title, detail) = step?;
+        let done = progress.with(|p| !p.is_empty() && p.iter().all(|d| *d));
+        let label = if done { format!("All {count} steps done") } else { format!("Step {} of {count}", i + 1) };
+        Some(view! {
+            <aside class="step-dock" aria-label="Current step">
+                <span class="step-state">{label}</span>
+                " "
+                <strong>{title}</strong>
+                " "
+                <span class="dock-detail">{detail}</span>
+                {move || hint.get().map(|h| view! { <p class="dock-hint">{h}</p> })}
+            </aside>
+        })
+    };
     view! {
-        <section class="lesson-panel" aria-label="Lesson">
+        <Show when=move || { away.get() && count > 0 }>{dock}</Show>
+        <section class="lesson-panel" aria-label="Lesson" node_ref=panel>
             <Show when=move || { count > 0 }>
                 <ol class="steps" aria-label="Steps">{steps}</ol>
                 {move || hint.get().map(|h| view! { <p class="step-hint" role="status">{h}</p> })}

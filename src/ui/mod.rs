@@ -15,6 +15,7 @@ mod tokens;
 
 use leptos::prelude::*;
 
+use crate::sim::lesson::Shelf;
 use crate::sim::link::{LinkError, Run};
 use crate::sim::scenario::Scenario;
 use crate::sim::snapshot::Snapshot;
@@ -359,7 +360,7 @@ fn seek_within_budget(ctl: Controller, t: u64) -> bool {
 /// (with a message saying why in `banner`).
 fn open(first: &Scenario, banner: RwSignal<Option<String>>) -> (Controller, Scenario, bool) {
     let fallback = |why: String| {
-        banner.set(Some(format!("This link could not be opened: {why}. Showing the first experiment instead.")));
+        banner.set(Some(format!("This link could not be opened: {why}. Showing the first lesson instead.")));
     };
     let link = run_from_location();
     if let Some(Ok(run)) = &link {
@@ -507,7 +508,10 @@ fn embedded(
 #[component]
 pub fn App() -> impl IntoView {
     let scenarios = StoredValue::new(experiments::all());
-    let first = scenarios.with_value(|s| s[0].clone());
+    // A first visit opens on Lesson 1: the tutorial's first step, not a free experiment.
+    let first = crate::sim::lesson::find(crate::sim::lesson::FIRST)
+        .map(|l| l.scenario)
+        .unwrap_or_else(|| scenarios.with_value(|s| s[0].clone()));
     // A link opens its run, paused at the instant it points at; a bad one says why.
     let banner = RwSignal::new(None::<String>);
     let (ctl, first, from_link) = open(&first, banner);
@@ -515,8 +519,9 @@ pub fn App() -> impl IntoView {
     let snapshot = ctl.snapshot();
     drag::install(ctl, move || snapshot.with_untracked(|s| s.groups.iter().map(|g| g.name.clone()).collect()));
     let selected = RwSignal::new(first.id.clone());
-    let title = RwSignal::new(first.title.clone());
-    let summary = RwSignal::new(first.summary.clone());
+    let opened_lesson = crate::sim::lesson::find(&first.id);
+    let title = RwSignal::new(opened_lesson.as_ref().map_or_else(|| first.title.clone(), |l| l.title.clone()));
+    let summary = RwSignal::new(opened_lesson.map_or_else(|| first.summary.clone(), |l| l.intro));
     let playing = RwSignal::new(!from_link);
     let copied = RwSignal::new(None::<String>);
     let speed = RwSignal::new(1.0_f64);
@@ -578,6 +583,14 @@ pub fn App() -> impl IntoView {
         return embedded(ctl, title, lesson_id, playing, speed, banner).into_any();
     }
     let lessons = StoredValue::new(crate::sim::lesson::all());
+    let shelf = move |which: Shelf| {
+        lessons.with_value(|all| {
+            all.iter()
+                .filter(|l| l.shelf() == which)
+                .map(|l| view! { <option value=l.id.clone()>{l.title.clone()}</option> })
+                .collect_view()
+        })
+    };
 
     view! {
         <header class="topbar">
@@ -590,15 +603,10 @@ pub fn App() -> impl IntoView {
                     prop:value=move || selected.get()
                     on:change=move |ev| choose(event_target_value(&ev))
                 >
-                    <optgroup label="Lessons">
-                        {lessons
-                            .with_value(|all| {
-                                all.iter()
-                                    .map(|l| view! { <option value=l.id.clone()>{l.title.clone()}</option> })
-                                    .collect_view()
-                            })}
-                    </optgroup>
-                    <optgroup label="Experiments">
+                    <optgroup label="Lessons">{shelf(Shelf::Lesson)}</optgroup>
+                    <optgroup label="Patterns and puzzles">{shelf(Shelf::Pattern)}</optgroup>
+                    <optgroup label="Free play">
+                        {shelf(Shelf::Free)}
                         {scenarios
                             .with_value(|all| {
                                 all.iter()
@@ -650,6 +658,9 @@ pub fn App() -> impl IntoView {
             <section class="lesson" aria-label="Experiment description">
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
+                <p class="guide">
+                    "How to read it: producers (left) write records into the partitions of a topic (middle); consumer groups (right) read them. Dots are batches on their way (coloured by partition, labelled by record); a filled, underlined cell is committed. Pause and Step → let you look closely."
+                </p>
             </section>
             <LessonPanel lesson=lesson_id />
             <ClusterView snapshot=snapshot />

@@ -42,7 +42,8 @@ struct Line {
     points: Vec<(u64, u64)>,
 }
 
-fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
+/// `noun` is what is counted (singular), `per` what follows the count ("/s").
+fn chart(title: &str, noun: &str, per: &str, lines: Vec<Line>) -> impl IntoView {
     let (min_s, max_s) = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
@@ -53,7 +54,8 @@ fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
     let y = move |v: u64| H - 4.0 - v as f64 / max_v as f64 * (H - 14.0);
     let latest: Vec<String> =
         lines.iter().map(|l| format!("{} {}", l.name, l.points.last().map_or(0, |p| p.1))).collect();
-    let label = format!("{title}: {} (max {max_v} {unit})", latest.join(", "));
+    let max = format!("{}{per}", crate::sim::text::count(max_v, noun));
+    let label = format!("{title}: {} (max {max})", latest.join(", "));
     let ends =
         label_positions(lines.iter().map(|l| l.points.last().map(|(s, v)| (x(*s) + 4.0, y(*v) + 3.0))).collect());
     let paths = lines
@@ -71,7 +73,7 @@ fn chart(title: &str, unit: &str, lines: Vec<Line>) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="plot">
-            <figcaption>{format!("{title} (max {max_v} {unit})")}</figcaption>
+            <figcaption>{format!("{title} (max {max})")}</figcaption>
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=label>
                 <line x1="0" y1=H - 4.0 x2=W - 60.0 y2=H - 4.0 class="axis" />
                 {paths}
@@ -134,8 +136,8 @@ pub fn Plots() -> impl IntoView {
                     .map(|(a, b)| (b.second, b.appended.saturating_sub(a.appended) / (b.second - a.second).max(1)))
                     .collect();
                 Some(view! {
-                    {chart("Lag per group", "records", lag_lines)}
-                    {chart("Throughput", "records/s", vec![Line { name: "all".into(), points: rate }])}
+                    {chart("Lag per group", "record", "", lag_lines)}
+                    {chart("Throughput", "record", "/s", vec![Line { name: "all".into(), points: rate }])}
                 })
             })
             .flatten()

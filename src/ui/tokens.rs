@@ -11,6 +11,8 @@ use crate::sim::event::EventKind;
 
 /// How long (simulated ms) a token takes to travel.
 const FLIGHT_MS: u64 = 600;
+/// How far past a log's newest record (px) a batch lands: a labelled token's radius.
+const LANDING_GAP: f64 = 11.0;
 /// At most this many tokens per frame.
 const MAX_TOKENS: usize = 300;
 /// Okabe–Ito colours by partition number; the label says which record, so colour is a hint.
@@ -57,7 +59,7 @@ fn watch_viewport() {
 
 /// Where the token ends are, in viewport coordinates: the viewport's size, the cluster's
 /// visible box (tokens are clipped to it), and per accessible name of a producer, partition or
-/// consumer its element's (left, right, vertical middle). All of them are read together, in one
+/// consumer its [`End`]. All of them are read together, in one
 /// layout, when the boxes are refreshed: reading a box after the page changed forces a layout,
 /// and reading them one by one as tokens needed them cost several layouts a frame.
 #[derive(Default)]
@@ -66,7 +68,16 @@ struct Layout {
     width: f64,
     height: f64,
     clip: (f64, f64, f64, f64),
-    boxes: std::collections::BTreeMap<u64, (f64, f64, f64)>,
+    boxes: std::collections::BTreeMap<u64, End>,
+}
+
+/// One end of a flight: an element's right edge and vertical middle (where tokens leave), and
+/// where a token lands on it (a partition's log: just past its newest record; else its left edge).
+#[derive(Clone, Copy)]
+struct End {
+    right: f64,
+    y: f64,
+    landing: (f64, f64),
 }
 
 /// FNV-1a over text written into it: tokens find their elements by accessible name, and
@@ -112,14 +123,23 @@ impl Layout {
                 let Some(name) = e.get_attribute("aria-label") else { continue };
                 boxes.entry(name_key(format_args!("{name}"))).or_insert_with(|| {
                     let r = e.get_bounding_client_rect();
-                    (r.left(), r.right(), r.top() + r.height() / 2.0)
+                    let y = r.top() + r.height() / 2.0;
+                    // A batch lands at the end of the log, beside its newest record, so a
+                    // token never sits on the partition's name.
+                    let last = name.starts_with("Partition ").then(|| e.last_element_child()).flatten();
+                    let inset = if name.starts_with("Partition ") { LANDING_GAP } else { 0.0 };
+                    let landing = last.map_or((r.left() + inset, y), |cell| {
+                        let c = cell.get_bounding_client_rect();
+                        (c.right() + LANDING_GAP, c.top() + c.height() / 2.0)
+                    });
+                    End { right: r.right(), y, landing }
                 });
             }
         }
         *self = Layout { read_at: Some(now), width, height, clip, boxes };
     }
 
-    fn of(&self, key: u64) -> Option<(f64, f64, f64)> {
+    fn of(&self, key: u64) -> Option<End> {
         self.boxes.get(&key).copied()
     }
 }
@@ -220,7 +240,8 @@ pub fn Tokens() -> impl IntoView {
         let mut label = String::new();
         for t in tokens {
             let ends = layout.with_value(|l| (l.of(t.from), l.of(t.to)));
-            let (Some((_, x0, y0)), Some((x1, _, y1))) = ends else { continue };
+            let (Some(from), Some(to)) = ends else { continue };
+            let ((x0, y0), (x1, y1)) = ((from.right, from.y), to.landing);
             let p = t.progress.clamp(0.0, 1.0);
             let eased = p * p * (3.0 - 2.0 * p);
             let (x, y) = (x0 + (x1 - x0) * eased, y0 + (y1 - y0) * eased);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { openPage, useBrowser } from './browser.mjs';
+import { openExperiment, openPage, useBrowser } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
@@ -13,9 +13,22 @@ mkdirSync(shots, { recursive: true });
 
 const env = useBrowser(before, after, dist);
 
-test('the first screen shows the cluster drawn from the model', async () => {
+test('a first visit opens on Lesson 1 with a line on how to read the screen', async () => {
   const page = await openPage(env.browser, env.server.url);
   await page.getByRole('heading', { name: 'ksim', level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Lesson 1: message durability' }).waitFor();
+  await page.getByText(/^How to read it: producers \(left\) write records/).waitFor();
+  await page.getByRole('region', { name: 'Lesson' }).waitFor();
+  // The menu groups the lessons, the patterns and free play, in that order.
+  const shelves = await page.getByRole('combobox', { name: 'Experiment', exact: true }).locator('optgroup')
+    .evaluateAll((gs) => gs.map((g) => [g.label, g.querySelectorAll('option').length]));
+  assert.deepEqual(shelves.map(([label]) => label), ['Lessons', 'Patterns and puzzles', 'Free play']);
+  assert.equal(shelves[0][1], 5, 'the five lessons');
+  page.assertClean();
+});
+
+test('the first screen shows the cluster drawn from the model', async () => {
+  const page = await openExperiment(env.browser, env.server.url);
   const cluster = page.getByRole('region', { name: 'Cluster' });
   await cluster.waitFor();
   await cluster.getByRole('group', { name: 'Broker 1' }).waitFor();
@@ -29,7 +42,7 @@ test('the first screen shows the cluster drawn from the model', async () => {
 });
 
 test('the simulated clock runs and the producer’s messages land in the log', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
   // The basic experiment sends 10 messages at t = 1 s: offsets 0..9 appear as cells.
@@ -42,7 +55,7 @@ test('the simulated clock runs and the producer’s messages land in the log', a
 });
 
 test('pause stops the clock and play resumes it', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   const pause = page.getByRole('button', { name: 'Pause' });
   await pause.click();
   const clock = page.locator('.clock strong');
@@ -72,7 +85,7 @@ test('works at phone width', async () => {
 });
 
 test('a partition can be inspected record by record', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   const partition = page.getByRole('list', { name: 'Partition 0 of my-topic' });
   await partition.getByRole('listitem').filter({ hasText: /^9$/ }).waitFor({ timeout: 15000 });
@@ -87,7 +100,7 @@ test('a partition can be inspected record by record', async () => {
 });
 
 test('the event log shows what happened and filters it', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('8');
   await page.waitForFunction(() => parseFloat(document.querySelector('.clock strong').textContent) > 6);
   const log = page.getByRole('region', { name: 'Event log' });
@@ -102,7 +115,7 @@ test('the event log shows what happened and filters it', async () => {
 });
 
 test('message tokens are drawn on the canvas while messages flow, and only then', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   const painted = () => page.evaluate(() => {
     const c = document.querySelector('canvas.tokens');
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

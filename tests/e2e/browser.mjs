@@ -35,6 +35,14 @@ export async function openPage(context, url) {
   return page;
 }
 
+/** Opens the page on the free experiment titled `title` (a first visit opens on Lesson 1). */
+export async function openExperiment(context, url, title = 'Producer and consumer') {
+  const page = await openPage(context, url);
+  await page.getByRole('combobox', { name: 'Experiment', exact: true }).selectOption({ label: title });
+  await page.getByRole('heading', { name: title }).waitFor();
+  return page;
+}
+
 /** Registers before/after hooks that serve `dist` and launch Chromium; returns live handles. */
 export function useBrowser(before, after, dist) {
   const env = {};

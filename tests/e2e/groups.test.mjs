@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { openPage, useBrowser } from './browser.mjs';
+import { openExperiment, openPage, useBrowser } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.KSIM_DIST ?? join(here, '..', '..', 'dist');
@@ -80,7 +80,7 @@ test('the group inspector prints kafka-consumer-groups --describe', async () => 
 });
 
 test('producer buttons send messages and keys drive playback', async () => {
-  const page = await openPage(env.browser, env.server.url);
+  const page = await openExperiment(env.browser, env.server.url);
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Send 10 messages from producer' }).click();
   // Focus stays on that button (Space there would press it again): move focus off controls.
@@ -128,6 +128,10 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
     return { from, to };
   };
 
+  // The whole card header is the handle, at least 24×24 px (WCAG 2.5.8).
+  const grip = await handle('consumer-1').boundingBox();
+  assert.ok(grip.width >= 24 && grip.height >= 24, `handle ${grip.width}×${grip.height}`);
+
   // Esc cancels: nothing moves even though the pointer is released over the new-group zone.
   let { to } = await pickUp('consumer-1');
   await page.mouse.move(to.x, to.y, { steps: 8 });
@@ -143,6 +147,9 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
   await page.mouse.up();
   const fresh = page.getByRole('group', { name: 'Group group-1' });
   await fresh.getByRole('article', { name: 'Consumer consumer-3' }).waitFor();
+  // The new group appears where it was dropped: after the old one, not above it.
+  const order = await page.locator('[aria-label^="Group "][role="group"]').evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-label')));
+  assert.deepEqual(order, ['Group my-group', 'Group group-1']);
   await page.getByRole('button', { name: 'Play' }).click();
   await fresh.getByText('owns my-topic-0, my-topic-1, my-topic-2').waitFor({ timeout: 15000 });
   page.assertClean();

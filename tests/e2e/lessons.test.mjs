@@ -166,3 +166,24 @@ test('priority, read together: the urgent messages wait behind the backlog and t
   assert.ok(!(await check.getAttribute('class')).includes('pass'), await check.innerText());
   page.assertClean();
 });
+
+test('scrolled down to the cluster, the current step docks at the top and the status line stays in view', async () => {
+  const page = await openLesson('Lesson 1: message durability');
+  const dock = page.getByRole('complementary', { name: 'Current step' });
+  assert.equal(await dock.count(), 0, 'no dock while the lesson panel is in view');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Stop consumer' }).scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollBy(0, 400));
+  await dock.waitFor();
+  // Stopping the consumer completes step 1: the dock follows to step 2.
+  await page.getByRole('button', { name: 'Stop consumer' }).click();
+  await dock.getByText('Step 2 of 4').waitFor();
+  assert.match(await dock.innerText(), /Send three times/);
+  const box = await dock.boundingBox();
+  assert.ok(box.y <= 1, `docked at the top (y ${box.y})`);
+  const status = await page.getByRole('status', { name: 'Simulation status' }).boundingBox();
+  assert.ok(status.y + status.height <= 844 + 1, `the status line is in view (bottom ${status.y + status.height})`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await dock.waitFor({ state: 'detached' });
+  page.assertClean();
+});

@@ -46,13 +46,13 @@ test('a copied link opens the same run, paused at the same instant, with the sam
   again.assertClean();
 });
 
-test('a broken link gets a clear banner and the first experiment', async () => {
+test('a broken link gets a clear banner and the first lesson', async () => {
   for (const bad of ['?run=not-base64!', '?run=eyJ2Ijo5OSwicyI6ImJhc2ljIiwic2VlZCI6MX0', '?run=' + 'A'.repeat(20000)]) {
     const page = await openPage(env.browser, env.server.url + bad);
     const alert = page.getByRole('alert');
     await alert.waitFor();
     assert.match(await alert.innerText(), /could not be opened/);
-    await page.getByRole('heading', { name: 'Producer and consumer' }).waitFor();
+    await page.getByRole('heading', { name: 'Lesson 1: message durability' }).waitFor();
     await page.getByRole('button', { name: 'Pause' }).waitFor();
     await alert.getByRole('button', { name: 'Dismiss' }).click();
     assert.equal(await page.getByRole('alert').count(), 0);

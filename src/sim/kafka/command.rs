@@ -110,7 +110,9 @@ impl Command {
     /// A short human description for logs and timelines.
     pub fn describe(&self) -> String {
         match self {
-            Command::Produce { producer, count } => format!("{producer} sends {count} messages"),
+            Command::Produce { producer, count } => {
+                format!("{producer} sends {}", crate::sim::text::count(*count, "message"))
+            }
             Command::SetRate { producer, per_sec } => format!("{producer} sends {per_sec}/s"),
             Command::SetKeys { producer, .. } => format!("{producer} changes its keys"),
             Command::AddProducer { spec } => format!("add producer {}", spec.name),

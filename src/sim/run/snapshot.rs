@@ -179,10 +179,46 @@ pub struct GroupSnap {
     pub processed: u64,
     pub duplicates: u64,
     pub lost: u64,
+    /// Records waiting for the group: Kafka's lag (high watermark − committed offset) over the
+    /// partitions with a committed offset, plus what is unread in the partitions its consumers
+    /// subscribe to that have none yet (Kafka's tools print "-" there; a 0 would read healthy).
     pub lag: u64,
+    /// Part of `lag` is in partitions with no committed offset yet.
+    pub lag_uncommitted: bool,
     /// Topics a member subscribes to that nobody in the group is assigned (see
     /// [`GroupCoordinator::unserved_topics`](crate::sim::kafka::coordinator::GroupCoordinator::unserved_topics)).
     pub unserved: Vec<String>,
+}
+
+/// Records not yet processed by `group` in the partitions its consumers subscribe to that have
+/// no committed offset: from where it started reading (or the log start) to the high watermark.
+fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
+    let mut topics: Vec<u32> = sim
+        .consumers
+        .iter()
+        .filter(|c| !c.removed && c.spec.group == group)
+        .flat_map(|c| c.topics.iter().copied())
+        .collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let mut waiting = 0;
+    for topic in topics {
+        for partition in 0..sim.topics[topic as usize].spec.partitions {
+            let tp = Tp { topic, partition };
+            if sim.committed(group, tp).is_some() {
+                continue;
+            }
+            let p = sim.partition(tp);
+            waiting += match sim.delivery(group, tp) {
+                Some(_) => {
+                    let r = crate::sim::report::group_partition_counts(sim, group, tp);
+                    r.in_scope.saturating_sub(r.processed)
+                }
+                None => p.high_watermark.saturating_sub(p.log().log_start_offset()),
+            };
+        }
+    }
+    waiting
 }
 
 /// Records `c` processed that its group has not committed: what it fetched past the committed
@@ -261,8 +297,13 @@ const CHANGE_SHOWN_MS: u64 = 5_000;
 
 fn recent_change(sim: &Sim, c: &Consumer) -> Option<(Vec<String>, Vec<String>)> {
     let (t, added, revoked) = c.last_change.as_ref()?;
+    // Only what still holds: a consumer that crashed since owns nothing it "gained".
     (sim.now().since(*t) <= CHANGE_SHOWN_MS).then(|| {
-        (added.iter().map(|tp| tp_label(sim, *tp)).collect(), revoked.iter().map(|tp| tp_label(sim, *tp)).collect())
+        let label = |tp: &Tp| tp_label(sim, *tp);
+        (
+            added.iter().filter(|tp| c.assignment.contains(tp)).map(label).collect(),
+            revoked.iter().filter(|tp| !c.assignment.contains(tp)).map(label).collect(),
+        )
     })
 }
 
@@ -404,6 +445,7 @@ impl Snapshot {
             .map(|g| {
                 let view = group_view(sim, g);
                 let r: GroupReport = group_report(sim, g);
+                let waiting = waiting_uncommitted(sim, g);
                 GroupSnap {
                     name: g.clone(),
                     state: view.state,
@@ -413,7 +455,8 @@ impl Snapshot {
                     processed: r.processed,
                     duplicates: r.duplicates,
                     lost: r.lost,
-                    lag: r.lag,
+                    lag: r.lag + waiting,
+                    lag_uncommitted: waiting > 0,
                     unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
                 }
             })

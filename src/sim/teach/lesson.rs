@@ -10,6 +10,7 @@ use crate::sim::experiments::{self, at, produce};
 use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
+use crate::sim::text::count;
 use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
 
 /// What completes a step.
@@ -94,6 +95,30 @@ pub struct Lesson {
     /// What a person following the steps does, with times.
     pub path: Vec<TimedCommand>,
 }
+
+/// Where a lesson sits in the Experiment menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shelf {
+    /// The tutorial's five lessons, in order.
+    Lesson,
+    /// Patterns and puzzles built on them.
+    Pattern,
+    /// A cluster to play with, no steps to follow.
+    Free,
+}
+
+impl Lesson {
+    pub fn shelf(&self) -> Shelf {
+        match self.id.as_str() {
+            "lesson-sandbox" => Shelf::Free,
+            _ if self.title.starts_with("Lesson ") => Shelf::Lesson,
+            _ => Shelf::Pattern,
+        }
+    }
+}
+
+/// The lesson a first visit opens on.
+pub const FIRST: &str = "lesson-durability";
 
 fn step(title: &str, detail: &str, goal: Goal) -> Step {
     Step { title: title.into(), detail: detail.into(), goal }
@@ -328,7 +353,7 @@ fn ordering() -> Lesson {
         checks: vec![
             |o| {
                 let all = processed_after(o, 0);
-                verdict(in_order(&all), format!("within each partition, offsets were processed in order ({} batches)", all.len()))
+                verdict(in_order(&all), format!("within each partition, offsets were processed in order ({})", count(all.len() as u64, "batch")))
             },
             |o| {
                 // The unkeyed records: which partitions they went to, and how many were processed
@@ -425,7 +450,7 @@ fn load_balancing() -> Lesson {
             let exclusive = o.sim.consumers.iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
             verdict(
                 exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
-                format!("3 partitions, each owned by exactly one of {} consumers; {idle} idle", owners.len()),
+                format!("3 partitions, each owned by exactly one of {}; {idle} idle", count(owners.len() as u64, "consumer")),
             )
         }],
         why: "Within a group each partition has exactly one owner, so a group scales out to as many consumers as partitions. The group leader computes the assignment (here range: partitions split in order), the coordinator hands it out with SyncGroup. An extra consumer waits as a standby.".into(),
@@ -576,7 +601,7 @@ fn offsets() -> Lesson {
             match start {
                 Some((group, offset)) => verdict(
                     offset > 0,
-                    format!("the new group {group} started at offset {offset} (auto.offset.reset=latest): it skipped the {offset} messages already in the log"),
+                    format!("the new group {group} started at offset {offset} (auto.offset.reset=latest): it skipped the {} already in the log", count(offset, "message")),
                 ),
                 None => verdict(false, "no new group has started reading yet".into()),
             }
@@ -593,7 +618,7 @@ fn offsets() -> Lesson {
             let r = group_report(o.sim, &group);
             verdict(
                 offset == 0 && r.processed > 0 && r.processed >= r.in_scope,
-                format!("the new group {group} started at offset {offset} (auto.offset.reset=earliest) and processed all {} messages in the log", r.processed),
+                format!("the new group {group} started at offset {offset} (auto.offset.reset=earliest) and processed all {} in the log", count(r.processed, "message")),
             )
         }],
         why: "Kafka keeps each group's position as a committed offset in __consumer_offsets — the offset of the next record to read. A restarted consumer asks for it and continues there. A group with no committed offset starts at auto.offset.reset: latest (Kafka's default) reads only new records, earliest reads the log from its start.".into(),
@@ -634,7 +659,7 @@ fn fan_out() -> Lesson {
             let groups = o.sim.group_names();
             let sent: u64 = appended_between(o, moved, u64::MAX).iter().map(|(_, a, b)| b - a).sum();
             let every = groups.len() >= 2 && groups.iter().all(|g| group_report(o.sim, g).processed >= sent);
-            verdict(every && sent > 0, format!("{} groups each processed all {sent} messages sent after the move", groups.len()))
+            verdict(every && sent > 0, format!("{} each processed all {} sent after the move", count(groups.len() as u64, "group"), count(sent, "message")))
         }],
         why: "Offsets are kept per group. Each group reads the whole topic independently, so several services can consume the same events (fan-out), while consumers within one group split the partitions between them.".into(),
         real_cluster: format!("# the same consumer.py with group_id='billing' and group_id='shipping'\n{CONSUMER_PY}"),
@@ -760,7 +785,7 @@ fn processed_twice() -> Lesson {
         ],
         checks: vec![|o| {
             let r = group_report(o.sim, "my-group");
-            verdict(r.duplicates > 0 && r.lost == 0, format!("{} records processed twice, none lost: at-least-once", r.duplicates))
+            verdict(r.duplicates > 0 && r.lost == 0, format!("{} processed twice, none lost: at-least-once", count(r.duplicates, "record")))
         }],
         why: "A consumer that commits after processing and crashes before its commit restarts from the previous commit, so it processes again what it had finished since: at-least-once delivery. Committing before processing flips it: a crash loses the records of the batch instead (at-most-once). Compare both with \"What if?\" below.".into(),
         real_cluster: "consumer = KafkaConsumer('my-topic', group_id='my-group', enable_auto_commit=False)\nfor message in consumer:\n    process(message)\n    consumer.commit()   # a crash before this line means a redelivery".into(),
@@ -814,6 +839,14 @@ pub fn find(id: &str) -> Option<Lesson> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_menu_shelves_hold_the_five_lessons_in_order_then_patterns_then_free_play() {
+        let shelves: Vec<Shelf> = all().iter().map(Lesson::shelf).collect();
+        assert_eq!(shelves.iter().filter(|s| **s == Shelf::Lesson).count(), 5);
+        assert!(shelves.is_sorted_by_key(|s| *s as u8), "{shelves:?}");
+        assert_eq!(all()[0].id, FIRST);
+    }
 
     #[test]
     fn every_lessons_scripted_path_passes_its_checks_and_completes_its_steps() {
