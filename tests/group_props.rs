@@ -163,7 +163,8 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     };
     for e in &events {
         match &e.kind {
-            EventKind::Assigned { consumer, group, added, .. } => {
+            EventKind::Assigned(a) => {
+                let ksim::sim::event::Assigned { consumer, group, added, .. } = &**a;
                 for tp in added {
                     let key = (group.clone(), tp.clone());
                     if let Some(other) = owner.get(&key) {
@@ -316,7 +317,7 @@ fn replay() {
         if matches!(
             e.kind,
             EventKind::GroupState { .. }
-                | EventKind::Assigned { .. }
+                | EventKind::Assigned(_)
                 | EventKind::Revoked { .. }
                 | EventKind::JoinGroup { .. }
                 | EventKind::AssignmentComputed { .. }
@@ -346,9 +347,9 @@ fn schedules_exercise_rebalances_duplicates_and_moves() {
         let events = sim.drain_events();
         with_rebalances +=
             usize::from(events.iter().filter(|e| matches!(e.kind, EventKind::GroupState { .. })).count() > 6);
-        with_moves += usize::from(
-            events.iter().any(|e| matches!(&e.kind, EventKind::Command { command: Command::MoveConsumer { .. } })),
-        );
+        with_moves += usize::from(events.iter().any(
+            |e| matches!(&e.kind, EventKind::Command { command } if matches!(**command, Command::MoveConsumer { .. })),
+        ));
         with_dups += usize::from(GROUPS.iter().any(|g| group_report(&sim, g).duplicates > 0));
     }
     assert!(with_rebalances > 150, "{with_rebalances}/300 with several rebalances");

@@ -416,7 +416,8 @@ impl Checks {
                     }
                 }
             }
-            EventKind::Assigned { consumer, group, added, .. } => {
+            EventKind::Assigned(a) => {
+                let ksim::sim::event::Assigned { consumer, group, added, .. } = &**a;
                 for tp in added {
                     self.holders.entry((group.clone(), tp.clone())).or_default().insert(consumer.clone());
                 }

@@ -661,14 +661,14 @@ impl Consumer {
         let (consumer, group) = self.names();
         let (assigned, added_l, revoked_l) =
             (ctx.view.labels(&new), ctx.view.labels(&added), ctx.view.labels(&revoked));
-        out.event(EventKind::Assigned {
+        out.event(EventKind::Assigned(Box::new(crate::sim::event::Assigned {
             consumer,
             group,
             generation: self.generation,
             assigned,
             added: added_l,
             revoked: revoked_l,
-        });
+        })));
         if cooperative && !revoked.is_empty() {
             // KIP-429: having given partitions up, rejoin so they can go to their new owners.
             self.rejoin_needed = true;
@@ -1295,7 +1295,7 @@ mod tests {
             Effect::Park { tp, .. } => format!("park {tp:?}"),
             Effect::Event(kind) => {
                 let debug = format!("{kind:?}");
-                debug.split([' ', '{']).next().unwrap_or_default().to_string()
+                debug.split([' ', '{', '(']).next().unwrap_or_default().to_string()
             }
             Effect::Processed { tp, from, to, .. } => format!("processed {tp:?} {from}..{to}"),
             Effect::Positioned { tp, offset, .. } => format!("positioned {tp:?} {offset}"),

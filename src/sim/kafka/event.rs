@@ -33,16 +33,28 @@ pub struct PartitionOffset {
     pub offset: u64,
 }
 
+/// What [`EventKind::Assigned`] carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Assigned {
+    pub consumer: String,
+    pub group: String,
+    pub generation: i32,
+    pub assigned: Vec<String>,
+    pub added: Vec<String>,
+    pub revoked: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A user command took effect.
     Command {
-        command: Command,
+        /// Boxed: a command may carry a whole spec, and every event would be as large.
+        command: Box<Command>,
     },
     /// A command could not be applied (unknown name, wrong state, bad value).
     CommandRejected {
-        command: Command,
+        command: Box<Command>,
         reason: String,
     },
     /// A producer sent a produce request holding records `first_seq..=last_seq`.
@@ -169,15 +181,9 @@ pub enum EventKind {
         group: String,
         generation: i32,
     },
-    /// The consumer took its new assignment (`onPartitionsAssigned`).
-    Assigned {
-        consumer: String,
-        group: String,
-        generation: i32,
-        assigned: Vec<String>,
-        added: Vec<String>,
-        revoked: Vec<String>,
-    },
+    /// The consumer took its new assignment (`onPartitionsAssigned`). Boxed: the largest kind
+    /// by far, and rare; every event would otherwise be as large.
+    Assigned(Box<Assigned>),
     /// The consumer gave partitions up (`onPartitionsRevoked`), or lost them with its membership.
     Revoked {
         consumer: String,

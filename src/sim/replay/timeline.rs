@@ -402,7 +402,7 @@ impl Timeline {
     fn mark(&mut self, e: &Event, event_index: u64) {
         let at_ms = e.t;
         let (kind, label) = match &e.kind {
-            EventKind::Command { command } => match command {
+            EventKind::Command { command } => match &**command {
                 // These show up as the consumer's own crash / stop / start events.
                 Command::CrashConsumer { .. }
                 | Command::StopConsumer { .. }

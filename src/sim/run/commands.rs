@@ -47,7 +47,7 @@ impl Sim {
     }
 
     fn reject(&mut self, command: Command, reason: impl Into<String>) {
-        self.emit(EventKind::CommandRejected { command, reason: reason.into() });
+        self.emit(EventKind::CommandRejected { command: Box::new(command), reason: reason.into() });
     }
 
     pub(crate) fn handle_command(&mut self, cmd: Command) {
@@ -64,7 +64,7 @@ impl Sim {
                 if count == 0 || count > limits::MAX_PRODUCE_COUNT {
                     return Err(format!("count must be 1 to {}", limits::MAX_PRODUCE_COUNT));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.produce(p, count);
                 Ok(())
             }),
@@ -75,27 +75,27 @@ impl Sim {
                 if per_sec > limits::MAX_RATE_PER_SEC {
                     return Err(format!("rate must be at most {} records/s", limits::MAX_RATE_PER_SEC));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.set_rate(p, per_sec);
                 Ok(())
             }),
             Command::SetKeys { producer, keys } => producer_of(self, &producer).and_then(|p| {
                 keys.validate()?;
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.set_keys(p, keys);
                 Ok(())
             }),
             Command::AddProducer { spec } => {
-                self.add_producer(spec).map(|_| self.emit(EventKind::Command { command: original.clone() }))
+                self.add_producer(spec).map(|_| self.emit(EventKind::Command { command: Box::new(original.clone()) }))
             }
             Command::AddConsumer { spec } => {
-                self.add_consumer(spec).map(|_| self.emit(EventKind::Command { command: original.clone() }))
+                self.add_consumer(spec).map(|_| self.emit(EventKind::Command { command: Box::new(original.clone()) }))
             }
             Command::CrashConsumer { consumer } => consumer_of(self, &consumer).and_then(|c| {
                 if self.consumers[c.ix()].status != ConsumerStatus::Running {
                     return Err(format!("{consumer} is not running"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumer_do(c, |con, ctx, out| con.crash(ctx, out));
                 Ok(())
             }),
@@ -107,7 +107,7 @@ impl Sim {
                 if con.stopping && !con.restart {
                     return Err(format!("{consumer} is already stopping (it finishes the batch in hand first)"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 // Stopping already, to start again: it stays stopped instead.
                 self.consumers[c.ix()].restart = false;
                 self.consumer_do(c, |con, ctx, out| con.request_stop(ctx, out));
@@ -122,7 +122,7 @@ impl Sim {
                     return Err(format!("{consumer} is already running"));
                 }
                 let closing = con.status == ConsumerStatus::Running;
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 if closing {
                     // Still closing (finishing its batch): it starts again once closed.
                     self.consumers[c.ix()].restart = true;
@@ -135,12 +135,12 @@ impl Sim {
                 if ms > 600_000 {
                     return Err("processing time must be at most 10 minutes per record".into());
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumers[c.ix()].spec.processing_ms = ms;
                 Ok(())
             }),
             Command::SetPriority { consumer, enabled } => consumer_of(self, &consumer).map(|c| {
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumers[c.ix()].spec.priority = enabled;
             }),
             Command::MoveConsumer { consumer, group } => consumer_of(self, &consumer).and_then(|c| {
@@ -153,7 +153,7 @@ impl Sim {
                     let verb = if con.moving_to.is_some() { "already moving to" } else { "already in" };
                     return Err(format!("{consumer} is {verb} {group}"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumer_do(c, |con, ctx, out| con.move_to(ctx, &group, out));
                 Ok(())
             }),
@@ -166,7 +166,7 @@ impl Sim {
                     ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
                 }
                 spec.validate()?;
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumers[c.ix()].pending_spec = Some(spec);
                 Ok(())
             }),
@@ -174,7 +174,7 @@ impl Sim {
                 if self.consumers[c.ix()].removed {
                     return Err(format!("{consumer} was removed"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumers[c.ix()].moving_to = None;
                 self.consumers[c.ix()].restart = false;
                 if self.consumers[c.ix()].status == ConsumerStatus::Running {
@@ -187,7 +187,7 @@ impl Sim {
                 if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.remove_producer(p);
                 Ok(())
             }),
@@ -196,7 +196,7 @@ impl Sim {
                 if !self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is not running"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 if matches!(original, Command::StopBroker { .. }) {
                     self.stop_broker(b);
                 } else {
@@ -208,13 +208,13 @@ impl Sim {
                 if self.brokers[b.ix()].alive {
                     return Err(format!("broker {broker} is already running"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.restart_broker(b);
                 Ok(())
             }),
             Command::DelayBroker { broker, ms } => self.broker_of(broker).and_then(|b| {
                 check_ms("delay", ms)?;
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.brokers[b.ix()].delay_ms = ms;
                 Ok(())
             }),
@@ -223,7 +223,7 @@ impl Sim {
                 if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.reconfigure_producer(p, Some(acks), None);
                 Ok(())
             }),
@@ -231,12 +231,12 @@ impl Sim {
                 if self.producers[p.ix()].removed {
                     return Err(format!("{producer} was removed"));
                 }
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.reconfigure_producer(p, None, Some(enabled));
                 Ok(())
             }),
             Command::SetCommitMode { consumer, mode } => consumer_of(self, &consumer).map(|c| {
-                self.emit(EventKind::Command { command: original.clone() });
+                self.emit(EventKind::Command { command: Box::new(original.clone()) });
                 self.consumers[c.ix()].spec.commit = mode;
             }),
         };
