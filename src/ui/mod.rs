@@ -659,7 +659,7 @@ pub fn App() -> impl IntoView {
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
                 <p class="guide">
-                    "How to read it: producers (left) write records into the partitions of a topic (middle); consumer groups (right) read them. Dots are batches on their way (coloured by partition, labelled by record); a filled, underlined cell is committed. Pause and Step → let you look closely."
+                    "How to read it: producers write records into a topic's partitions on the brokers, one numbered cell per record; consumer groups read them. Dots are batches on their way (coloured by partition, labelled by record); a filled, underlined cell is committed. Pause and Step → let you look closely."
                 </p>
             </section>
             <LessonPanel lesson=lesson_id />

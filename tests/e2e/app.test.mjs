@@ -17,7 +17,7 @@ test('a first visit opens on Lesson 1 with a line on how to read the screen', as
   const page = await openPage(env.browser, env.server.url);
   await page.getByRole('heading', { name: 'ksim', level: 1 }).waitFor();
   await page.getByRole('heading', { name: 'Lesson 1: message durability' }).waitFor();
-  await page.getByText(/^How to read it: producers \(left\) write records/).waitFor();
+  await page.getByText(/^How to read it: producers write records into a topic's partitions/).waitFor();
   await page.getByRole('region', { name: 'Lesson' }).waitFor();
   // The menu groups the lessons, the patterns and free play, in that order.
   const shelves = await page.getByRole('combobox', { name: 'Experiment', exact: true }).locator('optgroup')
