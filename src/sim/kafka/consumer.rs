@@ -158,7 +158,8 @@ pub enum Effect {
     ToCoordinator {
         group: String,
         from: Client,
-        request: Request,
+        /// Boxed: the largest message, and every effect and queued action would be as large.
+        request: Box<Request>,
     },
     /// Deliver `msg` to this process (incarnation `inc`) `delay` ms from now.
     After {
@@ -336,7 +337,7 @@ impl Consumer {
 
     fn send(&self, ctx: &Ctx, request: Request, out: &mut Out) {
         let from = self.client(ctx);
-        out.effects.push(Effect::ToCoordinator { group: self.spec.group.clone(), from, request });
+        out.effects.push(Effect::ToCoordinator { group: self.spec.group.clone(), from, request: Box::new(request) });
     }
 
     fn after(&self, delay: u64, msg: Msg, out: &mut Out) {
@@ -1278,7 +1279,7 @@ mod tests {
     fn show(effect: &Effect) -> String {
         match effect {
             Effect::ToCoordinator { group, request, .. } => {
-                let r = match request {
+                let r = match &**request {
                     Request::Join(j) => format!("Join member={:?} owned={:?}", j.member_id, j.owned),
                     Request::Sync { member, assignments } => {
                         format!("Sync gen={} leader={}", member.generation, assignments.is_some())

@@ -233,7 +233,9 @@ impl Sim {
     pub(crate) fn hold_for_coordinator(&mut self, group: String, action: Action) {
         let held = self.coordinator_backlog.entry(group).or_default();
         let heartbeat = |a: &Action| match a {
-            Action::ToCoordinator { from, request: Request::Heartbeat { .. }, .. } => Some(from.consumer),
+            Action::ToCoordinator { from, request, .. } if matches!(**request, Request::Heartbeat { .. }) => {
+                Some(from.consumer)
+            }
             _ => None,
         };
         if let Some(c) = heartbeat(&action) {
@@ -287,7 +289,7 @@ impl Sim {
             // Each consumer that was waiting finds the coordinator (a LeaveGroup of a closed
             // one is just delivered).
             let consumer = match &action {
-                Action::ToCoordinator { from, request, .. } if !matches!(request, Request::Leave { .. }) => {
+                Action::ToCoordinator { from, request, .. } if !matches!(**request, Request::Leave { .. }) => {
                     Some(from.consumer)
                 }
                 _ => None,

@@ -72,7 +72,7 @@ pub(crate) enum Action {
     /// A message between a partition's leader and its replica `replica`.
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request reaches the coordinator of `group` (the request names its group).
-    ToCoordinator { group: String, from: Client, request: Request },
+    ToCoordinator { group: String, from: Client, request: Box<Request> },
     /// A group coordinator's timer.
     CoordinatorTimer { group: String, timer: Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
@@ -433,7 +433,7 @@ impl Sim {
             Action::ToReplica { tp, replica, msg } => {
                 self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))
             }
-            Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, request),
+            Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, *request),
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
             Action::ToConsumer { consumer, inc, msg } => {
                 if self.consumers[consumer.ix()].is_live(inc) {
