@@ -125,11 +125,10 @@ fn in_shown_order(before: &[String], now: Vec<String>) -> Vec<String> {
 
 /// What the group card says when a subscribed topic has no owner in a Stable group.
 fn unserved_note(topics: &[String]) -> Option<String> {
-    let list = match topics {
-        [] => return None,
-        [one] => one.clone(),
-        _ => topics.join(", "),
-    };
+    if topics.is_empty() {
+        return None;
+    }
+    let list = topics.join(", ");
     Some(format!(
         "Nobody in this group reads {list}: a static member came back subscribed to it, and its \
          return keeps the old assignment without a rebalance. The next rebalance assigns it."

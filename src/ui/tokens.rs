@@ -126,8 +126,9 @@ impl Layout {
                     let y = r.top() + r.height() / 2.0;
                     // A batch lands at the end of the log, beside its newest record, so a
                     // token never sits on the partition's name.
-                    let last = name.starts_with("Partition ").then(|| e.last_element_child()).flatten();
-                    let inset = if name.starts_with("Partition ") { LANDING_GAP } else { 0.0 };
+                    let partition = name.starts_with("Partition ");
+                    let last = partition.then(|| e.last_element_child()).flatten();
+                    let inset = if partition { LANDING_GAP } else { 0.0 };
                     let landing = last.map_or((r.left() + inset, y), |cell| {
                         let c = cell.get_bounding_client_rect();
                         (c.right() + LANDING_GAP, c.top() + c.height() / 2.0)

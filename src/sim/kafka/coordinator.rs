@@ -387,6 +387,11 @@ impl GroupCoordinator {
         topics
     }
 
+    /// Every member's subscription under `protocol`, in join order: what a leader is sent.
+    fn subscriptions(&self, ctx: &Ctx, protocol: Strategy) -> Vec<(String, Subscription)> {
+        self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, protocol))).collect()
+    }
+
     pub fn new(name: &str) -> GroupCoordinator {
         GroupCoordinator {
             name: name.to_string(),
@@ -539,7 +544,7 @@ impl GroupCoordinator {
             let (generation, strategy) = (self.generation, self.protocol.unwrap_or(req.strategies[0]));
             let protocol = self.protocol.unwrap_or(strategy);
             let members = if leader && self.state == GroupState::CompletingRebalance {
-                self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, protocol))).collect()
+                self.subscriptions(ctx, protocol)
             } else {
                 Vec::new()
             };
@@ -649,11 +654,7 @@ impl GroupCoordinator {
             // until the next rebalance.
             self.schedule_session_check(&new_id, out);
             let leader = self.leader.as_deref() == Some(new_id.as_str());
-            let members = if leader {
-                self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, strategy))).collect()
-            } else {
-                Vec::new()
-            };
+            let members = if leader { self.subscriptions(ctx, strategy) } else { Vec::new() };
             let response =
                 JoinResponse::Ok { generation, member_id: new_id, leader, strategy, members, skip_assignment: leader };
             out.reply(from.consumer, from.inc, Reply::Join(response));
@@ -806,8 +807,7 @@ impl GroupCoordinator {
         self.protocol = Some(strategy);
         let leader = self.leader.clone().expect("chosen above");
         let generation = self.generation;
-        let subscriptions: Vec<(String, Subscription)> =
-            self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, strategy))).collect();
+        let subscriptions: Vec<(String, Subscription)> = self.subscriptions(ctx, strategy);
         self.formed_topics = self.members.iter().flat_map(|m| m.topics.iter().cloned()).collect();
         self.formed_topics.sort();
         self.formed_topics.dedup();
