@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use ksim::sim::config::{ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::EventKind;
+use ksim::sim::ids::Name;
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, Scenario, Sim, TimedCommand, Tp};
 use proptest::prelude::*;
@@ -64,7 +65,7 @@ fn scenario(seed_rate: u32, unclean: bool, faults: &[(u64, Fault)]) -> Scenario 
         }],
         consumers: (1..=2)
             .map(|i| ConsumerSpec {
-                name: format!("c{i}"),
+                name: format!("c{i}").into(),
                 group: "g".into(),
                 topics: vec!["t".into()],
                 commit: CommitMode::AfterProcessing,
@@ -114,7 +115,7 @@ fn check(s: &Scenario, seed: u64) -> Result<Sim, TestCaseError> {
     let mut hw: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     let mut leaders: BTreeMap<(u32, u32), u32> = BTreeMap::new();
     // Per (consumer, partition): where the next fetched range must start.
-    let mut next: BTreeMap<(String, String, u32), u64> = BTreeMap::new();
+    let mut next: BTreeMap<(Name, Name, u32), u64> = BTreeMap::new();
     let mut unclean_happened = false;
     while sim.next_time().is_some_and(|t| t.0 <= END_MS) {
         sim.step();

@@ -48,13 +48,13 @@ impl Learner {
     fn act(&mut self, act: Act, tl: &Timeline, hint: Option<&str>) -> Option<Command> {
         let sim = tl.sim();
         let with = |status: fn(ConsumerStatus) -> bool| -> Vec<String> {
-            sim.consumers.iter().filter(|c| !c.removed && status(c.status)).map(|c| c.spec.name.clone()).collect()
+            sim.consumers.iter().filter(|c| !c.removed && status(c.status)).map(|c| c.spec.name.to_string()).collect()
         };
         let running = with(|s| s == ConsumerStatus::Running);
         let idle = with(|s| s != ConsumerStatus::Running);
         let producer = |name: Option<&str>| {
             name.map(str::to_string)
-                .or_else(|| sim.producers.iter().find(|p| !p.removed).map(|p| p.spec.name.clone()))
+                .or_else(|| sim.producers.iter().find(|p| !p.removed).map(|p| p.spec.name.to_string()))
                 .expect("a producer")
         };
         Some(match act {
@@ -70,7 +70,7 @@ impl Learner {
                 if hint.is_some() {
                     let snapshot = ksim::sim::snapshot::Snapshot::of(sim);
                     let ready: Vec<String> =
-                        snapshot.consumers.iter().filter(|c| c.uncommitted > 0).map(|c| c.name.clone()).collect();
+                        snapshot.consumers.iter().filter(|c| c.uncommitted > 0).map(|c| c.name.to_string()).collect();
                     if ready.is_empty() {
                         let backlog: u64 = snapshot.groups.iter().map(|g| g.lag).sum();
                         return (backlog == 0).then(|| Command::Produce { producer: producer(None), count: 10 });
@@ -83,7 +83,7 @@ impl Learner {
             Act::ProduceFrom(name, _) => Command::Produce { producer: producer(Some(name)), count: 10 },
             // After a miss the page says to send the backlog again first.
             Act::ProduceWhileWaiting(name, topic) => {
-                let backlog = sim.producers.iter().find(|p| p.spec.topic == topic).map(|p| p.spec.name.clone());
+                let backlog = sim.producers.iter().find(|p| p.spec.topic == topic).map(|p| p.spec.name.to_string());
                 match (hint, backlog) {
                     (Some(_), Some(b)) if self.rng.random_bool(0.7) => Command::Produce { producer: b, count: 10 },
                     _ => Command::Produce { producer: producer(Some(name)), count: 10 },
@@ -91,20 +91,22 @@ impl Learner {
             }
             Act::AddConsumer => {
                 let group = sim.consumers.first().map(|c| c.spec.group.clone()).unwrap_or_default();
-                let topics = sim.topics.iter().map(|t| t.spec.name.clone()).collect();
+                let topics = sim.topics.iter().map(|t| t.spec.name.to_string()).collect();
                 let mut n = 2;
                 while sim.consumer_index(&format!("consumer-{n}")).is_some() {
                     n += 1;
                 }
                 let name = format!("consumer-{n}");
                 self.added.push(name.clone());
-                Command::AddConsumer { spec: ConsumerSpec { name, group, topics, ..ConsumerSpec::default() } }
+                Command::AddConsumer {
+                    spec: ConsumerSpec { name: name.into(), group, topics, ..ConsumerSpec::default() },
+                }
             }
             Act::MoveConsumer => {
                 // The one just added, if the lesson had the learner add one; else any.
                 let consumer = match self.added.last() {
                     Some(c) => c.clone(),
-                    None => self.pick(sim.consumers.iter().map(|c| c.spec.name.clone()).collect())?,
+                    None => self.pick(sim.consumers.iter().map(|c| c.spec.name.to_string()).collect())?,
                 };
                 self.groups += 1;
                 Command::MoveConsumer { consumer, group: format!("new-group-{}", self.groups) }
@@ -165,7 +167,7 @@ fn play(l: &Lesson, seed: u64) -> Result<Played, String> {
             // Sometimes a learner sends more than asked.
             if learner.rng.random_bool(0.1) {
                 let producer = tl.sim().producers[0].spec.name.clone();
-                tl.apply(Command::Produce { producer, count: 10 });
+                tl.apply(Command::Produce { producer: producer.to_string(), count: 10 });
             }
         }
         due = Some((done, tl.now_ms() + learner.rng.random_range(1_000..6_000)));

@@ -35,13 +35,15 @@ fn command() -> impl Strategy<Value = Command> {
         (name.clone(), 1u32..20)
             .prop_map(|(producer, cardinality)| Command::SetKeys { producer, keys: Keys::Random { cardinality } }),
         (name.clone(), prop::option::of(0u32..4), 0u32..100).prop_map(|(name, partition, rate_per_sec)| {
-            Command::AddProducer { spec: ProducerSpec { name, partition, rate_per_sec, ..ProducerSpec::default() } }
+            Command::AddProducer {
+                spec: ProducerSpec { name: name.into(), partition, rate_per_sec, ..ProducerSpec::default() },
+            }
         }),
         (name.clone(), name, any::<bool>(), prop::option::of("[a-z]{1,5}")).prop_map(|(name, group, priority, id)| {
             Command::AddConsumer {
                 spec: ConsumerSpec {
-                    name,
-                    group,
+                    name: name.into(),
+                    group: group.into(),
                     priority,
                     group_instance_id: id,
                     assignors: vec![Assignor::CooperativeSticky],

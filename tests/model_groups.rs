@@ -50,7 +50,7 @@ fn owners(sim: &Sim, group: &str) -> Vec<(String, Vec<u32>)> {
         .consumers
         .iter()
         .filter(|c| c.spec.group == group)
-        .map(|c| (c.spec.name.clone(), c.assignment.iter().map(|tp| tp.partition).collect()))
+        .map(|c| (c.spec.name.to_string(), c.assignment.iter().map(|tp| tp.partition).collect()))
         .collect();
     v.sort();
     v
@@ -263,7 +263,7 @@ fn eager_rebalancing_stops_the_world_and_cooperative_does_not() {
             .iter()
             .filter(|e| e.t > 20_000)
             .filter_map(|e| match &e.kind {
-                EventKind::Revoked { consumer, partitions, .. } => Some((consumer.clone(), partitions.len())),
+                EventKind::Revoked { consumer, partitions, .. } => Some((consumer.to_string(), partitions.len())),
                 _ => None,
             })
             .collect();
@@ -501,7 +501,7 @@ fn a_rolling_upgrade_moves_a_group_from_eager_to_cooperative_rebalancing() {
     let revoked: Vec<(String, usize)> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Revoked { consumer, partitions, .. } => Some((consumer.clone(), partitions.len())),
+            EventKind::Revoked { consumer, partitions, .. } => Some((consumer.to_string(), partitions.len())),
             _ => None,
         })
         .collect();

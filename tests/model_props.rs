@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::{Event, EventKind};
+use ksim::sim::ids::Name;
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, Scenario, Sim, SimTime, TimedCommand};
 use proptest::prelude::*;
@@ -133,7 +134,7 @@ fn run(c: &Case) -> (Sim, Vec<Event>) {
     (sim, events)
 }
 
-type Key = (String, u32);
+type Key = (Name, u32);
 
 fn check(c: &Case) -> Result<(), TestCaseError> {
     let (sim, events) = run(c);

@@ -206,7 +206,7 @@ async fn timeline_marks_what_happened_and_its_scrubber_seeks() {
     // (at the head: no new branch).
     let commands = count(&root, ".marks .mk-command");
     let producer = ctl.snapshot().get_untracked().producers[0].name.clone();
-    ctl.apply(Command::SetRate { producer, per_sec: 5 });
+    ctl.apply(Command::SetRate { producer: producer.to_string(), per_sec: 5 });
     leptos::task::tick().await;
     assert_eq!(count(&root, ".marks .mk-command"), commands + 1);
 

@@ -29,8 +29,8 @@ fn first_shown(log_start: u64, log_end: u64) -> u64 {
     page.saturating_sub(VISIBLE_CELLS - CELL_PAGE).max(log_start)
 }
 
-fn names<T>(list: &[T], name: impl Fn(&T) -> &String) -> Vec<String> {
-    list.iter().map(|x| name(x).clone()).collect()
+fn names<T>(list: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+    list.iter().map(|x| name(x).to_string()).collect()
 }
 
 /// `{prefix}-{n}` with the smallest n not taken.
@@ -79,7 +79,7 @@ pub fn ClusterView(
                                     (free_name("producer", &names(&s.producers, |p| &p.name)), s.topics.first().map(|t| t.name.clone()))
                                 });
                             if let Some(topic) = topic {
-                                ctl.apply(Command::AddProducer { spec: ProducerSpec { name, topic, ..ProducerSpec::default() } });
+                                ctl.apply(Command::AddProducer { spec: ProducerSpec { name: name.into(), topic, ..ProducerSpec::default() } });
                             }
                         };
                         view! { <button class="add" on:click=add>"+ Add producer"</button> }
@@ -518,8 +518,9 @@ pub fn GroupBox(
     let members = {
         let name = name.clone();
         Memo::new(move |_| {
-            snapshot
-                .with(|s| s.consumers.iter().filter(|c| c.group == name).map(|c| c.name.clone()).collect::<Vec<_>>())
+            snapshot.with(|s| {
+                s.consumers.iter().filter(|c| c.group == name).map(|c| c.name.to_string()).collect::<Vec<_>>()
+            })
         })
     };
     let text = move |f: fn(&GroupSnap) -> String| move || me.with(|g| g.as_ref().map(f).unwrap_or_default());
@@ -561,7 +562,7 @@ pub fn GroupBox(
                                     names(&s.topics, |t| &t.name),
                                 )
                             });
-                        let spec = ConsumerSpec { name, group: group.clone(), topics, ..ConsumerSpec::default() };
+                        let spec = ConsumerSpec { name: name.into(), group: group.clone().into(), topics, ..ConsumerSpec::default() };
                         ctl.apply(Command::AddConsumer { spec });
                     };
                     view! {

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use ksim::sim::command::ConsumerSetting;
 use ksim::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy as Assignor};
 use ksim::sim::event::{Event, EventKind};
+use ksim::sim::ids::Name;
 use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
@@ -184,8 +185,8 @@ impl Gen {
         let name = format!("p{}", self.next_producer);
         let (topic, partitions) = pick(&mut self.rng, &self.topics).clone();
         let spec = ProducerSpec {
-            name: name.clone(),
-            topic,
+            name: name.clone().into(),
+            topic: topic.into(),
             keys: self.keys(),
             partition: self.chance(0.1).then(|| self.rng.random_range(0..partitions)),
             rate_per_sec: *pick(&mut self.rng, &[0, 0, 2, 20, 100]),
@@ -209,8 +210,8 @@ impl Gen {
         }
         let session_timeout_ms = *pick(&mut self.rng, &[6_000, 10_000, 10_000, 45_000]);
         let spec = ConsumerSpec {
-            name: name.clone(),
-            group: self.group(),
+            name: name.clone().into(),
+            group: self.group().into(),
             priority: topics.len() > 1 && self.chance(0.3),
             topics,
             running: self.chance(0.85),
@@ -302,20 +303,20 @@ pub fn case(id: u64) -> Case {
     let mut rng = ChaCha8Rng::seed_from_u64(id ^ 0x6b73_696d_5f73_7770);
     let base = bases[rng.random_range(0..bases.len())].clone();
     let mut g = Gen {
-        topics: base.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect(),
+        topics: base.topics.iter().map(|t| (t.name.to_string(), t.partitions)).collect(),
         brokers: base.cluster.brokers,
-        producers: base.producers.iter().map(|p| p.name.clone()).collect(),
+        producers: base.producers.iter().map(|p| p.name.to_string()).collect(),
         consumers: base
             .consumers
             .iter()
             .map(|c| ConsumerInfo {
-                name: c.name.clone(),
+                name: c.name.to_string(),
                 max_poll_interval_ms: c.max_poll_interval_ms,
                 max_poll_records: c.max_poll_records,
             })
             .collect(),
         groups: {
-            let mut groups: Vec<String> = base.consumers.iter().map(|c| c.group.clone()).collect();
+            let mut groups: Vec<String> = base.consumers.iter().map(|c| c.group.to_string()).collect();
             groups.extend(["g2".to_string(), "g3".to_string()]);
             groups.sort();
             groups.dedup();
@@ -364,10 +365,10 @@ pub fn case(id: u64) -> Case {
 #[derive(Default)]
 struct Checks {
     /// Holders of each (group, partition): a zombie and the new owner may both hold one.
-    holders: BTreeMap<(String, String), BTreeSet<String>>,
+    holders: BTreeMap<(Name, String), BTreeSet<Name>>,
     /// Commits sent and not yet answered, by consumer: (group, offsets).
-    commits_sent: BTreeMap<String, Vec<String>>,
-    zombies: BTreeSet<String>,
+    commits_sent: BTreeMap<Name, Vec<String>>,
+    zombies: BTreeSet<Name>,
     /// Highest high watermark consumers could see, per partition.
     visible_hw: BTreeMap<Tp, u64>,
     unclean: bool,
@@ -375,17 +376,17 @@ struct Checks {
     retention: bool,
     /// Groups that gave up at-least-once: a member that committed before processing, or reset to
     /// latest.
-    at_most_once: BTreeSet<String>,
+    at_most_once: BTreeSet<Name>,
     /// Consumers whose JoinGroup failed after the drain began (they stop).
-    join_failed: BTreeSet<String>,
+    join_failed: BTreeSet<Name>,
     rejected: u64,
     zombie_count: u64,
     restarts: u64,
     /// The topics each group's last computed assignment covers.
-    covered: BTreeMap<String, BTreeSet<String>>,
+    covered: BTreeMap<Name, BTreeSet<String>>,
     /// Groups where a static member came back since their last rebalance began: Kafka keeps its
     /// old assignment even when it now subscribes to more.
-    static_returned: BTreeSet<String>,
+    static_returned: BTreeSet<Name>,
 }
 
 /// The topic of a partition label like `my-topic-2`.
@@ -527,7 +528,7 @@ impl Checks {
             if c.spec.commit == CommitMode::BeforeProcessing || c.spec.auto_offset_reset == OffsetReset::Latest {
                 self.at_most_once.insert(c.spec.group.clone());
             }
-            if sim.groups.get(&c.spec.group).is_none_or(|g| g.member(&c.member_id).is_none()) {
+            if sim.groups.get(c.spec.group.as_str()).is_none_or(|g| g.member(&c.member_id).is_none()) {
                 continue;
             }
             for tp in &c.assignment {
@@ -632,8 +633,8 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
             // it was computed for. A static member that came back subscribed to more keeps its
             // old assignment, so those topics wait for the next rebalance (and the group says so).
             let waits = checks.static_returned.contains(group)
-                && !checks.covered.get(group).is_some_and(|c| c.contains(name))
-                && g.unserved_topics().contains(name);
+                && !checks.covered.get(group).is_some_and(|c| c.contains(name.as_str()))
+                && g.unserved_topics().iter().any(|u| u == name);
             for p in 0..sim.topics[t as usize].spec.partitions {
                 if !owned.contains(&Tp { topic: t, partition: p }) && !waits {
                     return Some(format!("nobody in {group} owns {name}-{p}"));

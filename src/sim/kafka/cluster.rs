@@ -2,7 +2,7 @@
 //! them for the clients' state machines.
 
 use crate::sim::config::TopicSpec;
-use crate::sim::ids::{BrokerId, ConsumerId, ProducerId, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId, Tp};
 use crate::sim::log::{LogConfig, PartitionLog};
 use crate::sim::producer::SentBatch;
 use crate::sim::ranges::RangeCounts;
@@ -156,7 +156,7 @@ impl View<'_> {
         &self.topics[tp.topic as usize].partitions[tp.partition as usize]
     }
 
-    pub fn tp_name(&self, tp: Tp) -> (String, u32) {
+    pub fn tp_name(&self, tp: Tp) -> (Name, u32) {
         (self.topics[tp.topic as usize].spec.name.clone(), tp.partition)
     }
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::sim::ids::Name;
 use crate::sim::text::quoted;
 
 /// Limits on user-supplied numbers, so an absurd link or command gets an error, not a hang.
@@ -92,7 +93,7 @@ impl ClusterSpec {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopicSpec {
-    pub name: String,
+    pub name: Name,
     /// `num.partitions`.
     pub partitions: u32,
     /// `retention.ms` (Kafka: 7 days). `None` keeps records forever (`-1`).
@@ -164,8 +165,8 @@ impl Acks {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProducerSpec {
-    pub name: String,
-    pub topic: String,
+    pub name: Name,
+    pub topic: Name,
     pub keys: Keys,
     /// Send to this partition instead of using the partitioner.
     pub partition: Option<u32>,
@@ -299,9 +300,9 @@ impl Strategy {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsumerSpec {
-    pub name: String,
+    pub name: Name,
     /// `group.id`.
-    pub group: String,
+    pub group: Name,
     /// Topics it subscribes to.
     pub topics: Vec<String>,
     /// Whether it is running when the run starts.

@@ -19,7 +19,7 @@ use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
-use crate::sim::ids::{ConsumerId, Tp};
+use crate::sim::ids::{ConsumerId, Name, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
@@ -156,7 +156,7 @@ pub enum Msg {
 pub enum Effect {
     /// Send `request` to the coordinator of `group` (over the network).
     ToCoordinator {
-        group: String,
+        group: Name,
         from: Client,
         /// Boxed: the largest message, and every effect and queued action would be as large.
         request: Box<Request>,
@@ -182,14 +182,14 @@ pub enum Effect {
     Event(EventKind),
     /// The application processed offsets `[from, to)` of `tp` for `group`.
     Processed {
-        group: String,
+        group: Name,
         tp: Tp,
         from: u64,
         to: u64,
     },
     /// The group started reading `tp` at `offset` (if it had not started before).
     Positioned {
-        group: String,
+        group: Name,
         tp: Tp,
         offset: u64,
     },
@@ -344,7 +344,7 @@ impl Consumer {
         out.effects.push(Effect::After { delay, inc: self.inc, msg });
     }
 
-    fn names(&self) -> (String, String) {
+    fn names(&self) -> (Name, Name) {
         (self.spec.name.clone(), self.spec.group.clone())
     }
 
@@ -482,7 +482,7 @@ impl Consumer {
             return;
         }
         self.client_id = ctx.next_client_id(group);
-        self.spec.group = group.to_string();
+        self.spec.group = group.into();
     }
 
     // ----- group membership -------------------------------------------------------------------
@@ -499,7 +499,7 @@ impl Consumer {
             member_id: self.member_id.clone(),
             client_id: self.client_id.clone(),
             instance_id: self.spec.group_instance_id.clone(),
-            topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.clone()).collect(),
+            topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect(),
             strategies: self.spec.assignors.clone(),
             owned,
             owned_generation: self.generation,
@@ -582,8 +582,8 @@ impl Consumer {
             .view
             .topics
             .iter()
-            .filter(|t| members.iter().any(|(_, s)| s.topics.contains(&t.spec.name)))
-            .map(|t| (t.spec.name.clone(), t.spec.partitions))
+            .filter(|t| members.iter().any(|(_, s)| s.topics.iter().any(|n| t.spec.name == *n)))
+            .map(|t| (t.spec.name.to_string(), t.spec.partitions))
             .collect();
         let result = assign::assign(strategy, &AssignInput { topics, members });
         let by_member: Vec<(String, Vec<Tp>)> = result

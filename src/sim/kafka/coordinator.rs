@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::sim::assign::Subscription;
 use crate::sim::config::Strategy;
 use crate::sim::event::{EventKind, PartitionOffset};
-use crate::sim::ids::{ConsumerId, Tp};
+use crate::sim::ids::{ConsumerId, Name, Tp};
 use crate::sim::time::SimTime;
 
 /// The coordinator states of the classic protocol, as Kafka names them.
@@ -75,7 +75,7 @@ pub struct Member {
     /// The consumer (and its incarnation) behind this member id, and its name.
     pub consumer: ConsumerId,
     pub inc: u32,
-    pub name: String,
+    pub name: Name,
     pub client_id: String,
     pub instance_id: Option<String>,
     pub topics: Vec<String>,
@@ -133,7 +133,7 @@ impl Member {
 /// What a consumer sends in its JoinGroup.
 #[derive(Clone, Debug)]
 pub struct JoinRequest {
-    pub group: String,
+    pub group: Name,
     pub member_id: String,
     pub client_id: String,
     pub instance_id: Option<String>,
@@ -204,7 +204,7 @@ impl GroupError {
 pub struct Client {
     pub consumer: ConsumerId,
     pub inc: u32,
-    pub name: String,
+    pub name: Name,
 }
 
 /// A member's identity in a request: member id, `group.instance.id` and generation.
@@ -318,14 +318,14 @@ pub struct Ctx<'a> {
     /// The run's random numbers (member ids).
     pub rng: &'a mut ChaCha8Rng,
     /// Topic names by index (subscriptions and offsets name topics).
-    pub topics: &'a [String],
+    pub topics: &'a [Name],
     /// `group.min.session.timeout.ms` and `group.max.session.timeout.ms`: the session timeouts
     /// the broker accepts.
     pub session_timeout_bounds: (u64, u64),
 }
 
 impl Ctx<'_> {
-    fn tp_name(&self, tp: Tp) -> (String, u32) {
+    fn tp_name(&self, tp: Tp) -> (Name, u32) {
         (self.topics[tp.topic as usize].clone(), tp.partition)
     }
 }
@@ -342,7 +342,7 @@ pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> String {
 /// One group's coordinator.
 #[derive(Clone, Debug)]
 pub struct GroupCoordinator {
-    pub name: String,
+    pub name: Name,
     pub state: GroupState,
     pub generation: i32,
     pub protocol: Option<Strategy>,
@@ -394,7 +394,7 @@ impl GroupCoordinator {
 
     pub fn new(name: &str) -> GroupCoordinator {
         GroupCoordinator {
-            name: name.to_string(),
+            name: name.into(),
             state: GroupState::Empty,
             generation: 0,
             protocol: None,
@@ -1045,7 +1045,13 @@ fn subscription_of(ctx: &Ctx, m: &Member, protocol: Strategy) -> Subscription {
     Subscription {
         topics: m.topics.clone(),
         instance_id: m.instance_id.clone(),
-        owned: owned.iter().map(|tp| ctx.tp_name(*tp)).collect(),
+        owned: owned
+            .iter()
+            .map(|tp| {
+                let (t, p) = ctx.tp_name(*tp);
+                (t.to_string(), p)
+            })
+            .collect(),
         generation: (generation >= 0).then_some(generation),
     }
 }
@@ -1071,7 +1077,7 @@ mod tests {
     struct Harness {
         g: GroupCoordinator,
         rng: ChaCha8Rng,
-        topics: Vec<String>,
+        topics: Vec<Name>,
         now: SimTime,
     }
 
@@ -1080,7 +1086,7 @@ mod tests {
     }
 
     fn client(c: u32) -> Client {
-        Client { consumer: ConsumerId(c), inc: 1, name: format!("c{c}") }
+        Client { consumer: ConsumerId(c), inc: 1, name: format!("c{c}").into() }
     }
 
     impl Harness {

@@ -5,11 +5,12 @@ use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::sim::command::Command;
+use crate::sim::ids::Name;
 
 /// A run of offsets `[from, to)` in one partition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OffsetRange {
-    pub topic: String,
+    pub topic: Name,
     pub partition: u32,
     pub from: u64,
     pub to: u64,
@@ -28,7 +29,7 @@ impl OffsetRange {
 /// A committed offset: the offset of the *next* record the group will read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PartitionOffset {
-    pub topic: String,
+    pub topic: Name,
     pub partition: u32,
     pub offset: u64,
 }
@@ -36,8 +37,8 @@ pub struct PartitionOffset {
 /// What [`EventKind::Assigned`] carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Assigned {
-    pub consumer: String,
-    pub group: String,
+    pub consumer: Name,
+    pub group: Name,
     pub generation: i32,
     pub assigned: Vec<String>,
     pub added: Vec<String>,
@@ -59,16 +60,16 @@ pub enum EventKind {
     },
     /// A producer sent a produce request holding records `first_seq..=last_seq`.
     Sent {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         first_seq: u64,
         last_seq: u64,
         records: u64,
     },
     /// The leader appended a batch.
     Appended {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         partition: u32,
         base_offset: u64,
         records: u32,
@@ -77,86 +78,86 @@ pub enum EventKind {
     },
     /// The producer got its acknowledgement.
     Acked {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         records: u64,
     },
     /// A fetch returned records to a consumer's `poll()`.
     Fetched {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         ranges: Vec<OffsetRange>,
     },
     /// The application started processing what `poll()` returned.
     Processing {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         records: u64,
         per_record_ms: u64,
     },
     /// The application finished processing these records (all of them, or those done before a crash).
     Processed {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         ranges: Vec<OffsetRange>,
     },
     /// The consumer sent an OffsetCommit.
     CommitSent {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         offsets: Vec<PartitionOffset>,
     },
     /// The coordinator stored committed offsets.
     Committed {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         offsets: Vec<PartitionOffset>,
     },
     /// The coordinator refused a commit (e.g. the member is no longer in the group's generation).
     CommitFailed {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         reason: String,
     },
     /// A consumer's position was set from a committed offset or by `auto.offset.reset`.
     PositionSet {
-        consumer: String,
-        group: String,
-        topic: String,
+        consumer: Name,
+        group: Name,
+        topic: Name,
         partition: u32,
         offset: u64,
         reason: String,
     },
     /// The consumer process started (or restarted).
     Started {
-        consumer: String,
+        consumer: Name,
     },
     /// The consumer process died at once: no LeaveGroup, no commit.
     Crashed {
-        consumer: String,
+        consumer: Name,
         lost_in_flight: u64,
     },
     /// The consumer closed cleanly.
     Stopped {
-        consumer: String,
+        consumer: Name,
     },
     /// A consumer sent JoinGroup (empty member id on its first join).
     JoinGroup {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         member_id: String,
     },
     /// The coordinator answered a new member's first JoinGroup with MEMBER_ID_REQUIRED and the
     /// member id to join with (KIP-394): it sends JoinGroup again, with that id.
     MemberIdRequired {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         member_id: String,
     },
     /// Its JoinGroup was answered: it is in `generation`, perhaps as the leader.
     Joined {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         member_id: String,
         generation: i32,
         leader: bool,
@@ -164,21 +165,21 @@ pub enum EventKind {
     /// A fatal group error (an assignor the group does not use, a fenced static member): the
     /// consumer stops, as Kafka's throws from poll().
     JoinFailed {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         error: String,
     },
     /// The leader ran the assignor: partitions per member id.
     AssignmentComputed {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         generation: i32,
         strategy: String,
         assignment: Vec<(String, Vec<String>)>,
     },
     SyncGroup {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         generation: i32,
     },
     /// The consumer took its new assignment (`onPartitionsAssigned`). Boxed: the largest kind
@@ -186,21 +187,21 @@ pub enum EventKind {
     Assigned(Box<Assigned>),
     /// The consumer gave partitions up (`onPartitionsRevoked`), or lost them with its membership.
     Revoked {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         partitions: Vec<String>,
         lost: bool,
     },
     /// The coordinator handled a heartbeat (error: what it answered, if not OK).
     Heartbeat {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         generation: i32,
         error: Option<String>,
     },
     LeaveGroup {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         member_id: String,
         reason: String,
     },
@@ -208,38 +209,38 @@ pub enum EventKind {
     /// (processing, or committing): it still holds these partitions, which may have new owners
     /// already, and what it commits now is rejected. At its next poll() it gives them up as lost.
     Zombie {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         partitions: Vec<String>,
     },
     /// The application spent longer than `max.poll.interval.ms` away from poll().
     PollTimeout {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         max_poll_interval_ms: u64,
     },
     /// The consumer asked the coordinator for committed offsets.
     OffsetFetch {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         partitions: Vec<String>,
     },
     /// The coordinator moved the group to another state.
     GroupState {
-        group: String,
+        group: Name,
         state: String,
         generation: i32,
         reason: String,
     },
     MemberRemoved {
-        group: String,
-        consumer: String,
+        group: Name,
+        consumer: Name,
         member_id: String,
         reason: String,
     },
     /// A static member restarted within its session: same place, new member id.
     StaticMemberReplaced {
-        group: String,
+        group: Name,
         old_member_id: String,
         member_id: String,
     },
@@ -263,7 +264,7 @@ pub enum EventKind {
     /// offline). An unclean election picks a replica outside the ISR; acknowledged records the
     /// new leader does not have are lost.
     LeaderElected {
-        topic: String,
+        topic: Name,
         partition: u32,
         leader: Option<u32>,
         leader_epoch: u32,
@@ -273,27 +274,27 @@ pub enum EventKind {
     },
     /// The in-sync replica set changed.
     IsrChanged {
-        topic: String,
+        topic: Name,
         partition: u32,
         isr: Vec<u32>,
         reason: String,
     },
     /// A follower copied records from its leader, up to `log_end_offset`.
     Replicated {
-        topic: String,
+        topic: Name,
         partition: u32,
         broker: u32,
         log_end_offset: u64,
     },
     /// The leader's high watermark moved (records below it are visible to consumers).
     HighWatermark {
-        topic: String,
+        topic: Name,
         partition: u32,
         offset: u64,
     },
     /// A follower cut records its new leader does not have (leader-epoch truncation).
     Truncated {
-        topic: String,
+        topic: Name,
         partition: u32,
         broker: u32,
         from: u64,
@@ -302,8 +303,8 @@ pub enum EventKind {
     /// A produce request failed for one partition; the producer retries after `retry_in_ms`,
     /// or gives up (`None`).
     ProduceFailed {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         partition: u32,
         records: u32,
         error: String,
@@ -312,7 +313,7 @@ pub enum EventKind {
     /// `acks` or `enable.idempotence` changed: the old producer instance closed once what it
     /// had sent was answered, and a new one started (with a new producer id if idempotent).
     ProducerRestarted {
-        producer: String,
+        producer: Name,
         acks: String,
         enable_idempotence: bool,
         producer_id: Option<u32>,
@@ -320,39 +321,39 @@ pub enum EventKind {
     /// An idempotent producer dropped an expired batch, so its sequence numbers no longer follow on
     /// at the leaders: it took a new producer id and numbers what waits afresh.
     ProducerIdReset {
-        producer: String,
+        producer: Name,
         producer_id: u32,
     },
     /// The application's `send()` waited `max.block.ms` for room in a full `buffer.memory`
     /// and failed: these records were never sent.
     SendFailed {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         records: u64,
         error: String,
     },
     /// The idempotent producer's retry of a batch the leader already has: not written again.
     DuplicateIgnored {
-        producer: String,
-        topic: String,
+        producer: Name,
+        topic: Name,
         partition: u32,
         first_seq: u64,
         last_seq: u64,
     },
     /// A group's coordinator moved to another broker (`None`: no broker can host it).
     CoordinatorMoved {
-        group: String,
+        group: Name,
         broker: Option<u32>,
     },
     /// A consumer found its group's coordinator again and re-sent what was waiting.
     FindCoordinator {
-        consumer: String,
-        group: String,
+        consumer: Name,
+        group: Name,
         broker: u32,
     },
     /// Retention deleted old segments.
     RetentionDeleted {
-        topic: String,
+        topic: Name,
         partition: u32,
         records: u64,
         log_start_offset: u64,
@@ -628,41 +629,50 @@ mod tests {
             let s = |k: usize| names[(i + k) % names.len()].to_string();
             let n = |k: usize| nums[(i + k) % nums.len()];
             let ranges: Vec<OffsetRange> = (0..i % 3)
-                .map(|k| OffsetRange { topic: s(k), partition: n(k) as u32, from: n(k + 1), to: n(k + 2) })
+                .map(|k| OffsetRange { topic: s(k).into(), partition: n(k) as u32, from: n(k + 1), to: n(k + 2) })
                 .collect();
             let offsets: Vec<PartitionOffset> = (0..i % 3)
-                .map(|k| PartitionOffset { topic: s(k + 1), partition: n(k) as u32, offset: n(k + 3) })
+                .map(|k| PartitionOffset { topic: s(k + 1).into(), partition: n(k) as u32, offset: n(k + 3) })
                 .collect();
             kinds.extend([
                 EventKind::Appended {
-                    producer: name.to_string(),
-                    topic: s(1),
+                    producer: name.to_string().into(),
+                    topic: s(1).into(),
                     partition: n(0) as u32,
                     base_offset: n(1),
                     records: n(2) as u32,
                     first_seq: n(3),
                     last_seq: n(1),
                 },
-                EventKind::Acked { producer: name.to_string(), topic: s(2), records: n(3) },
+                EventKind::Acked { producer: name.to_string().into(), topic: s(2).into(), records: n(3) },
                 EventKind::Sent {
-                    producer: s(1),
-                    topic: name.to_string(),
+                    producer: s(1).into(),
+                    topic: name.to_string().into(),
                     first_seq: n(0),
                     last_seq: n(1),
                     records: n(2),
                 },
-                EventKind::Fetched { consumer: name.to_string(), group: s(1), ranges: ranges.clone() },
-                EventKind::Processed { consumer: s(2), group: name.to_string(), ranges },
-                EventKind::Processing { consumer: name.to_string(), group: s(3), records: n(1), per_record_ms: n(2) },
-                EventKind::CommitSent { consumer: name.to_string(), group: s(1), offsets: offsets.clone() },
-                EventKind::Committed { consumer: s(1), group: name.to_string(), offsets },
+                EventKind::Fetched { consumer: name.to_string().into(), group: s(1).into(), ranges: ranges.clone() },
+                EventKind::Processed { consumer: s(2).into(), group: name.to_string().into(), ranges },
+                EventKind::Processing {
+                    consumer: name.to_string().into(),
+                    group: s(3).into(),
+                    records: n(1),
+                    per_record_ms: n(2),
+                },
+                EventKind::CommitSent {
+                    consumer: name.to_string().into(),
+                    group: s(1).into(),
+                    offsets: offsets.clone(),
+                },
+                EventKind::Committed { consumer: s(1).into(), group: name.to_string().into(), offsets },
                 EventKind::Replicated {
-                    topic: name.to_string(),
+                    topic: name.to_string().into(),
                     partition: n(1) as u32,
                     broker: n(2) as u32,
                     log_end_offset: n(3),
                 },
-                EventKind::HighWatermark { topic: name.to_string(), partition: n(2) as u32, offset: n(0) },
+                EventKind::HighWatermark { topic: name.to_string().into(), partition: n(2) as u32, offset: n(0) },
             ]);
         }
         for (i, kind) in kinds.into_iter().enumerate() {

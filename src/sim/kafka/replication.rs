@@ -23,7 +23,7 @@
 use crate::sim::cluster::{Broker, Partition, PendingAck};
 use crate::sim::config::{Acks, TopicSpec};
 use crate::sim::event::EventKind;
-use crate::sim::ids::{BrokerId, ProducerId, Tp};
+use crate::sim::ids::{BrokerId, Name, ProducerId, Tp};
 use crate::sim::log::{Batch, LogConfig};
 use crate::sim::producer::{BatchAck, SentBatch};
 use crate::sim::time::SimTime;
@@ -113,7 +113,7 @@ impl Ctx<'_> {
 #[derive(Clone, Copy, Debug)]
 pub struct Writer<'a> {
     pub index: ProducerId,
-    pub name: &'a str,
+    pub name: &'a Name,
     pub keyer: u32,
     pub record_bytes: u64,
 }
@@ -161,7 +161,7 @@ impl Partition {
                 // A retry of a batch the leader already has (its first answer was lost): the
                 // answer names the original's offset.
                 out.event(EventKind::DuplicateIgnored {
-                    producer: w.name.to_string(),
+                    producer: w.name.clone(),
                     topic: ctx.spec.name.clone(),
                     partition: ctx.tp.partition,
                     first_seq: b.first_seq,
@@ -189,7 +189,7 @@ impl Partition {
             bytes,
         );
         out.event(EventKind::Appended {
-            producer: w.name.to_string(),
+            producer: w.name.clone(),
             topic: ctx.spec.name.clone(),
             partition: ctx.tp.partition,
             base_offset,
@@ -747,7 +747,7 @@ mod tests {
         }
 
         fn append(&mut self, b: SentBatch) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
-            let w = Writer { index: ProducerId(0), name: "p", keyer: 0, record_bytes: 100 };
+            let w = Writer { index: ProducerId(0), name: &Name::from("p"), keyer: 0, record_bytes: 100 };
             self.run(|p, ctx, out| p.append(ctx, w, b, out))
         }
 

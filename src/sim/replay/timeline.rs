@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::sim::command::{Command, TimedCommand};
 use crate::sim::config::limits;
 use crate::sim::event::{Event, EventKind};
+use crate::sim::ids::Name;
 use crate::sim::invariants::{Violation, Watcher};
 use crate::sim::lesson;
 use crate::sim::link::{LinkError, Run};
@@ -170,7 +171,7 @@ pub struct Timeline {
     head_events: u64,
     markers: Vec<Marker>,
     /// Per group, when its last commit marker was placed (commits are marked at most once a second).
-    last_commit_marker: BTreeMap<String, u64>,
+    last_commit_marker: BTreeMap<Name, u64>,
     recent: VecDeque<Event>,
     /// The live invariants, watched at the furthest point reached.
     watch: Watcher,

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::ids::Name;
 use crate::sim::text::quoted;
 
 pub type Result<T> = std::result::Result<T, String>;
@@ -87,6 +88,10 @@ pub fn string(v: Value) -> Result<String> {
     }
 }
 
+pub fn name(v: Value) -> Result<Name> {
+    string(v).map(Name::from)
+}
+
 fn list<T>(v: Value, read: fn(Value) -> Result<T>) -> Result<Vec<T>> {
     match v {
         Value::Array(items) => {
@@ -152,8 +157,8 @@ fn keys(v: Value) -> Result<Keys> {
 fn producer_spec(v: Value) -> Result<ProducerSpec> {
     let mut m = Members::of("producer", v)?;
     let mut p = ProducerSpec::default();
-    m.set("name", &mut p.name, string)?;
-    m.set("topic", &mut p.topic, string)?;
+    m.set("name", &mut p.name, name)?;
+    m.set("topic", &mut p.topic, name)?;
     m.set("keys", &mut p.keys, keys)?;
     m.set("partition", &mut p.partition, |v| option(v, u32))?;
     m.set("rate_per_sec", &mut p.rate_per_sec, u32)?;
@@ -171,8 +176,8 @@ fn producer_spec(v: Value) -> Result<ProducerSpec> {
 fn consumer_spec(v: Value) -> Result<ConsumerSpec> {
     let mut m = Members::of("consumer", v)?;
     let mut c = ConsumerSpec::default();
-    m.set("name", &mut c.name, string)?;
-    m.set("group", &mut c.group, string)?;
+    m.set("name", &mut c.name, name)?;
+    m.set("group", &mut c.group, name)?;
     m.set("topics", &mut c.topics, strings)?;
     m.set("running", &mut c.running, bool)?;
     m.set("commit", &mut c.commit, commit_mode)?;

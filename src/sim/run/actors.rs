@@ -77,7 +77,7 @@ impl Sim {
                     self.after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::Reply(reply) })
                 }
                 coordinator::Effect::Timer { at, timer } => {
-                    self.push(at, Action::CoordinatorTimer { group: group.to_string(), timer })
+                    self.push(at, Action::CoordinatorTimer { group: group.into(), timer })
                 }
                 coordinator::Effect::Event(kind) => self.emit(kind),
             }

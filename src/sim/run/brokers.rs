@@ -270,7 +270,7 @@ impl Sim {
         for g in groups {
             if moved.contains(&offsets_partition(&g)) {
                 let broker = self.coordinator_of(&g);
-                self.emit(EventKind::CoordinatorMoved { group: g.clone(), broker });
+                self.emit(EventKind::CoordinatorMoved { group: g.as_str().into(), broker });
                 if broker.is_some() {
                     self.coordinator_loaded(&g);
                 }
@@ -297,7 +297,7 @@ impl Sim {
             if let Some(c) = consumer.filter(|c| !told.contains(c)) {
                 told.push(c);
                 let name = self.consumers[c.ix()].spec.name.clone();
-                self.emit(EventKind::FindCoordinator { consumer: name, group: group.to_string(), broker });
+                self.emit(EventKind::FindCoordinator { consumer: name, group: group.into(), broker });
             }
             self.after(self.latency(), action);
         }

@@ -149,7 +149,7 @@ impl Sim {
                     return Err(format!("{consumer} was removed"));
                 }
                 let con = &self.consumers[c.ix()];
-                if con.moving_to.as_ref().unwrap_or(&con.spec.group) == &group {
+                if con.moving_to.as_deref().unwrap_or(&con.spec.group) == group {
                     let verb = if con.moving_to.is_some() { "already moving to" } else { "already in" };
                     return Err(format!("{consumer} is {verb} {group}"));
                 }

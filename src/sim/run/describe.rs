@@ -84,7 +84,7 @@ pub fn offset_rows(sim: &Sim, view: &GroupView) -> Vec<OffsetRow> {
         let (topic, partition) = sim.tp_name(tp);
         OffsetRow {
             group: view.name.clone(),
-            topic,
+            topic: topic.to_string(),
             partition,
             current_offset: sim.committed(&view.name, tp),
             log_end_offset: sim.partition(tp).high_watermark,

@@ -16,7 +16,7 @@ use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
-use crate::sim::ids::{BrokerId, ConsumerId, ProducerId};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -72,9 +72,9 @@ pub(crate) enum Action {
     /// A message between a partition's leader and its replica `replica`.
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request reaches the coordinator of `group` (the request names its group).
-    ToCoordinator { group: String, from: Client, request: Box<Request> },
+    ToCoordinator { group: Name, from: Client, request: Box<Request> },
     /// A group coordinator's timer.
-    CoordinatorTimer { group: String, timer: Timer },
+    CoordinatorTimer { group: Name, timer: Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
     /// fetch's progress, its own timers.
     ToConsumer { consumer: ConsumerId, inc: u32, msg: consumer::Msg },
@@ -157,7 +157,7 @@ pub struct Sim {
     /// Group coordinators' state (committed offsets included), by group name.
     pub groups: BTreeMap<String, GroupCoordinator>,
     /// Topic names by index, for messages that name topics.
-    pub(crate) topic_names: Vec<String>,
+    pub(crate) topic_names: Vec<Name>,
     pub(crate) deliveries: PerGroup<DeliveryTrack>,
     pub(crate) client_counters: BTreeMap<String, u32>,
     trace: Trace,
@@ -362,14 +362,14 @@ impl Sim {
 
     /// Names of all groups, sorted.
     pub fn group_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.clone()).collect();
+        let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.to_string()).collect();
         names.extend(self.groups.keys().cloned());
         sort::natural(&mut names);
         names.dedup();
         names
     }
 
-    pub fn tp_name(&self, tp: Tp) -> (String, u32) {
+    pub fn tp_name(&self, tp: Tp) -> (Name, u32) {
         (self.topics[tp.topic as usize].spec.name.clone(), tp.partition)
     }
 

@@ -73,7 +73,7 @@ pub fn topic_reports(sim: &Sim) -> Vec<TopicReport> {
     sim.topics
         .iter()
         .map(|t| TopicReport {
-            name: t.spec.name.clone(),
+            name: t.spec.name.to_string(),
             partitions: t.spec.partitions,
             log_start_offsets: t.partitions.iter().map(|p| p.log().log_start_offset()).collect(),
             log_end_offsets: t.partitions.iter().map(|p| p.log().log_end_offset()).collect(),
@@ -178,7 +178,7 @@ pub fn records(sim: &Sim, tp: Tp, from: u64, to: u64) -> Vec<RecordView> {
                     offset,
                     key: keyer.key(seq),
                     value: record_value(producer, seq),
-                    producer: producer.clone(),
+                    producer: producer.to_string(),
                     seq,
                     timestamp: batch.timestamp.ms(),
                 });

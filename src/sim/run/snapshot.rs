@@ -8,6 +8,7 @@ use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
 use crate::sim::coordinator::GroupState;
 use crate::sim::describe::group_view;
 use crate::sim::engine::{Sim, Tp};
+use crate::sim::ids::Name;
 use crate::sim::report::{group_report, GroupReport};
 use crate::sim::time::format_duration;
 
@@ -101,7 +102,7 @@ pub struct ReplicaSnap {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopicSnap {
-    pub name: String,
+    pub name: Name,
     pub partitions: Vec<PartitionSnap>,
 }
 
@@ -118,15 +119,15 @@ pub struct PartitionSnap {
     pub leader: Option<u32>,
     pub leader_epoch: u32,
     /// Where each running consumer that owns it reads next: (consumer, offset).
-    pub positions: Vec<(String, u64)>,
+    pub positions: Vec<(Name, u64)>,
     /// Acknowledged records lost to leader changes.
     pub lost_acked: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProducerSnap {
-    pub name: String,
-    pub topic: String,
+    pub name: Name,
+    pub topic: Name,
     pub sent: u64,
     pub acked: u64,
     pub rate_per_sec: u32,
@@ -140,8 +141,8 @@ pub struct ProducerSnap {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsumerSnap {
-    pub name: String,
-    pub group: String,
+    pub name: Name,
+    pub group: Name,
     pub status: ConsumerStatus,
     pub activity: Activity,
     /// `topic-partition` names it owns.
@@ -275,7 +276,7 @@ fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
     if c.zombie && !c.assignment.is_empty() {
         return Some(format!("still processing {}, which it lost: its commit will be rejected", held()));
     }
-    let known = sim.groups.get(&c.spec.group).is_some_and(|g| g.member(&c.member_id).is_some());
+    let known = sim.groups.get(c.spec.group.as_str()).is_some_and(|g| g.member(&c.member_id).is_some());
     if !c.member_id.is_empty() && !known && !c.assignment.is_empty() {
         return Some(format!(
             "the coordinator has removed it, and it does not know yet: {} may have new owners",
@@ -434,7 +435,7 @@ impl Snapshot {
                 settings_pending: c.pending_spec.is_some(),
                 newly_assigned: recent_change(sim, c).map(|(a, _)| a).unwrap_or_default(),
                 revoked: recent_change(sim, c).map(|(_, r)| r).unwrap_or_default(),
-                session_left_ms: sim.groups.get(&c.spec.group).and_then(|g| {
+                session_left_ms: sim.groups.get(c.spec.group.as_str()).and_then(|g| {
                     g.members.iter().find(|m| m.consumer.0 == ci as u32).map(|m| m.session_deadline().since(sim.now()))
                 }),
                 note: consumer_note(sim, c),

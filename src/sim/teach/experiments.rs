@@ -128,7 +128,7 @@ pub fn builtin() -> Vec<Scenario> {
     };
     s.consumers = (1..=3)
         .map(|i| ConsumerSpec {
-            name: format!("consumer-{i}"),
+            name: format!("consumer-{i}").into(),
             group: "my-group".into(),
             topics: vec!["my-topic".into()],
             auto_offset_reset: OffsetReset::Earliest,
@@ -149,7 +149,7 @@ pub fn builtin() -> Vec<Scenario> {
     s.producers[0].rate_per_sec = 10;
     s.consumers = (1..=3)
         .map(|i| ConsumerSpec {
-            name: format!("consumer-{i}"),
+            name: format!("consumer-{i}").into(),
             group: "my-group".into(),
             topics: vec!["my-topic".into()],
             auto_offset_reset: OffsetReset::Earliest,
@@ -259,7 +259,7 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
     let topic_specs = names
         .iter()
         .map(|name| TopicSpec {
-            name: name.clone(),
+            name: name.clone().into(),
             partitions,
             replication_factor: 3,
             min_insync_replicas: 2,
@@ -272,8 +272,8 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
         .iter()
         .enumerate()
         .map(|(i, name)| ProducerSpec {
-            name: format!("producer-{i}"),
-            topic: name.clone(),
+            name: format!("producer-{i}").into(),
+            topic: name.clone().into(),
             keys: Keys::Random { cardinality: 1_000 },
             // The rate split over the producers, the remainder on the first ones.
             rate_per_sec: rate / topics + u32::from((i as u32) < rate % topics),
@@ -285,8 +285,8 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
         .flat_map(|g| {
             let names = &names;
             (0..6).map(move |c| ConsumerSpec {
-                name: format!("g{g}-c{c}"),
-                group: format!("group-{g}"),
+                name: format!("g{g}-c{c}").into(),
+                group: format!("group-{g}").into(),
                 topics: names.clone(),
                 commit: commits[g],
                 auto_offset_reset: OffsetReset::Earliest,
@@ -299,8 +299,8 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
     let mut i = 0;
     while t < minutes * 60_000 {
         let name = consumers[(i * 7) % consumers.len()].name.clone();
-        script.push(at(t, Command::CrashConsumer { consumer: name.clone() }));
-        script.push(at(t + 20_000, Command::StartConsumer { consumer: name }));
+        script.push(at(t, Command::CrashConsumer { consumer: name.to_string() }));
+        script.push(at(t + 20_000, Command::StartConsumer { consumer: name.to_string() }));
         t += 180_000;
         i += 1;
     }

@@ -427,7 +427,11 @@ fn group_of_three(id: &str, title: &str) -> Scenario {
     s.producers[0].keys =
         Keys::Cycle { keys: ["alice", "bob", "carol", "dave", "erin", "frank"].map(String::from).to_vec() };
     s.consumers = (1..=3)
-        .map(|i| ConsumerSpec { name: format!("consumer-{i}"), session_timeout_ms: 10_000, ..s.consumers[0].clone() })
+        .map(|i| ConsumerSpec {
+            name: format!("consumer-{i}").into(),
+            session_timeout_ms: 10_000,
+            ..s.consumers[0].clone()
+        })
         .collect();
     s
 }

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sim::event::{Event, EventKind};
+use crate::sim::ids::Name;
 use crate::sim::teach::lesson::{all_processed, step_matches, Act, Goal, Lesson, Sight};
 use crate::sim::Sim;
 
@@ -30,17 +31,17 @@ pub struct Tracker {
     /// What went differently the last time the user tried the current step.
     hint: Option<String>,
     /// Per consumer and partition ("topic-p"): the end of what it processed.
-    processed: BTreeMap<(String, String), u64>,
+    processed: BTreeMap<(Name, String), u64>,
     /// Per group and partition: the committed offset.
-    committed: BTreeMap<(String, String), u64>,
+    committed: BTreeMap<(Name, String), u64>,
     /// Each consumer's group, as its last event said.
-    group_of: BTreeMap<String, String>,
+    group_of: BTreeMap<Name, Name>,
     /// Consumers crashed and not started since.
-    crashed: BTreeSet<String>,
+    crashed: BTreeSet<Name>,
     /// Members per group and generation, from the leader's assignment.
-    members: BTreeMap<(String, i32), usize>,
+    members: BTreeMap<(Name, i32), usize>,
     /// Groups that are Stable now, with how many members.
-    stable: BTreeMap<String, usize>,
+    stable: BTreeMap<Name, usize>,
     /// Per partition ("topic-p"): the log end, and the end of what any consumer fetched.
     appended: BTreeMap<String, u64>,
     fetched: BTreeMap<String, u64>,
@@ -107,7 +108,7 @@ impl Tracker {
     fn uncommitted(&self, consumer: &str) -> u64 {
         let Some(group) = self.group_of.get(consumer) else { return 0 };
         self.processed
-            .range((consumer.to_string(), String::new())..)
+            .range((Name::from(consumer), String::new())..)
             .take_while(|((c, _), _)| c == consumer)
             .map(|((_, tp), &end)| {
                 let committed = self.committed.get(&(group.clone(), tp.clone())).copied().unwrap_or(0);
