@@ -371,8 +371,62 @@ fn records_waiting_where_a_group_has_committed_nothing_count_as_its_lag() {
     // Still forming (the initial rebalance delay): nothing read, nothing committed, ten wait.
     let g = group(&sim);
     assert_eq!((g.processed, g.lag, g.lag_uncommitted), (0, 10, true), "{g:?}");
+    assert_eq!(g.lag_text(), "lag - (10 records waiting, no offset committed yet)");
     assert_eq!(ksim::sim::report::group_report(&sim, "my-group").lag, 0, "Kafka's lag has no committed offset yet");
     sim.run_until(SimTime(20_000));
     let g = group(&sim);
     assert_eq!((g.processed, g.lag, g.lag_uncommitted), (10, 0, false), "{g:?}");
+    assert_eq!(g.lag_text(), "lag 0");
+}
+
+/// The picture's edges follow the protocol: a crashed consumer keeps its edges, marked as
+/// unnoticed, while its session runs; once the coordinator gives up on it they go, and the
+/// partitions' new owner reads them once its assignment arrives.
+#[test]
+fn a_crashed_consumers_edges_stay_until_its_session_runs_out_then_move() {
+    use ksim::sim::snapshot::{Snapshot, Tie};
+    let s = ksim::sim::teach::find("consumer-group").expect("built in");
+    let mut sim = Sim::new(&s, 1).expect("valid");
+    sim.run_until(SimTime(8_000));
+    let edges = |sim: &Sim| {
+        let g = Snapshot::of(sim).groups.into_iter().find(|g| g.name == "my-group").unwrap();
+        g.edges
+            .into_iter()
+            .map(|e| (format!("{}-{}", e.topic, e.partition), e.consumer.to_string(), e.tie))
+            .collect::<Vec<_>>()
+    };
+    let before = edges(&sim);
+    let owned: Vec<String> = before.iter().filter(|(_, c, _)| c == "consumer-2").map(|(tp, _, _)| tp.clone()).collect();
+    assert!(!owned.is_empty() && before.iter().all(|(_, _, t)| *t == Tie::Reads), "{before:?}");
+    let session = s.consumers.iter().find(|c| c.name == "consumer-2").unwrap().session_timeout_ms;
+    sim.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    let crashed = edges(&sim);
+    for tp in &owned {
+        assert!(crashed.contains(&(tp.clone(), "consumer-2".into(), Tie::Unnoticed)), "{crashed:?}");
+    }
+    // Just before the session runs out (it runs from the last heartbeat, up to one interval
+    // before the crash): still there.
+    let heartbeat = s.consumers.iter().find(|c| c.name == "consumer-2").unwrap().heartbeat_interval_ms;
+    sim.run_until(SimTime(8_000 + session - heartbeat - 500));
+    assert!(edges(&sim).iter().any(|(_, c, t)| c == "consumer-2" && *t == Tie::Unnoticed));
+    // Well after: gone, and every partition it had is read by someone else.
+    sim.run_until(SimTime(8_000 + session + 10_000));
+    let after = edges(&sim);
+    assert!(after.iter().all(|(_, c, t)| c != "consumer-2" && *t == Tie::Reads), "{after:?}");
+    for tp in &owned {
+        assert!(after.iter().any(|(p, _, _)| p == tp), "{tp} has a new owner: {after:?}");
+    }
+}
+
+/// A clean stop sends LeaveGroup: the edges go as soon as it arrives, no session wait.
+#[test]
+fn a_stopped_consumers_edges_go_at_once() {
+    use ksim::sim::snapshot::Snapshot;
+    let s = ksim::sim::teach::find("consumer-group").expect("built in");
+    let mut sim = Sim::new(&s, 1).expect("valid");
+    sim.run_until(SimTime(8_000));
+    sim.apply(Command::StopConsumer { consumer: "consumer-2".into() });
+    sim.run_until(SimTime(9_000));
+    let g = Snapshot::of(&sim).groups.into_iter().find(|g| g.name == "my-group").unwrap();
+    assert!(g.edges.iter().all(|e| e.consumer != "consumer-2"), "{:?}", g.edges);
 }

@@ -22,7 +22,7 @@ pub use kafka::{
     assign, cluster, command, config, consumer, coordinator, event, ids, keys, log, murmur2, producer, ranges,
     replication,
 };
-pub use replay::{compare, link, timeline, wire};
+pub use replay::{compare, lane, link, timeline, wire};
 pub use run::{
     actors, brokers, commands, deliveries, describe, engine, invariants, producers, report, scenario, snapshot,
 };

@@ -158,7 +158,11 @@ mod tests {
         let mut strings: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         names.sort();
         strings.sort();
-        assert!(names.iter().zip(&strings).all(|(n, s)| n == s && s == n && n.as_str() == s));
+        for (n, s) in names.iter().zip(&strings) {
+            assert_eq!(n, s);
+            assert_eq!(s, n);
+            assert_eq!(n.as_str(), s);
+        }
         let n = Name::from("quote\"d");
         assert_eq!(serde_json::to_string(&n).unwrap(), serde_json::to_string("quote\"d").unwrap());
         assert_eq!(serde_json::from_str::<Name>("\"g\"").unwrap(), "g");

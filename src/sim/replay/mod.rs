@@ -3,6 +3,7 @@
 //! what-if beside it.
 
 pub mod compare;
+pub mod lane;
 pub mod link;
 pub mod timeline;
 pub mod wire;

@@ -20,6 +20,7 @@ use crate::sim::config::limits;
 use crate::sim::event::{Event, EventKind};
 use crate::sim::ids::Name;
 use crate::sim::invariants::{Violation, Watcher};
+use crate::sim::lane::Lanes;
 use crate::sim::lesson;
 use crate::sim::link::{LinkError, Run};
 use crate::sim::progress::Tracker;
@@ -48,6 +49,8 @@ pub struct Cursor {
     /// A lesson's progress up to this instant, when the run is a lesson: it travels with the
     /// cursor, so seeking back before a step undoes it and nothing else does.
     pub lesson: Option<Tracker>,
+    /// The groups' protocol lanes up to this instant (they travel with the cursor too).
+    pub lanes: Lanes,
 }
 
 impl Cursor {
@@ -57,7 +60,7 @@ impl Cursor {
         let scenario = Scenario { script: Vec::new(), ..scenario.clone() };
         let sim = Sim::new(&scenario, seed).map_err(|e| LinkError::InvalidValue(e.to_string()))?;
         let lesson = lesson::find(&scenario.id).filter(|l| !l.steps.is_empty()).map(|l| Tracker::new(&l));
-        Ok(Cursor { sim, next: 0, lesson })
+        Ok(Cursor { sim, next: 0, lesson, lanes: Lanes::default() })
     }
 
     /// Runs to `t` (ms), applying the commands due by then at their times.
@@ -229,6 +232,11 @@ impl Timeline {
         self.cur.lesson.as_ref()
     }
 
+    /// The groups' protocol lanes at the current instant.
+    pub fn lanes(&self) -> &Lanes {
+        &self.cur.lanes
+    }
+
     pub fn markers(&self) -> &[Marker] {
         &self.markers
     }
@@ -364,6 +372,7 @@ impl Timeline {
             lesson.observe_batch(&events, &self.cur.sim);
         }
         for (i, e) in events.into_iter().enumerate() {
+            self.cur.lanes.observe(&e);
             let index = first_index + i as u64;
             if index > self.head_events {
                 self.mark(&e, index);

@@ -170,6 +170,32 @@ pub struct ConsumerSnap {
     pub note: Option<String>,
 }
 
+impl GroupSnap {
+    /// Its lag as a learner should read it: Kafka's (committed offsets to the high watermark),
+    /// and where nothing is committed yet, "-" as Kafka's tools print, with what waits there.
+    pub fn lag_text(&self) -> String {
+        let kafka = self.lag - self.waiting_uncommitted;
+        let waiting = crate::sim::text::count(self.waiting_uncommitted, "record");
+        match (kafka, self.waiting_uncommitted) {
+            (k, 0) => format!("lag {k}"),
+            (0, _) => format!("lag - ({waiting} waiting, no offset committed yet)"),
+            (k, _) => format!("lag {k}, and {waiting} waiting where no offset is committed yet"),
+        }
+    }
+}
+
+impl ConsumerSnap {
+    /// What it is doing, with how much of a batch is left while it processes one.
+    pub fn activity_line(&self) -> String {
+        match self.activity {
+            Activity::Processing if self.in_flight > 0 => {
+                format!("processing: {} left in this batch", crate::sim::text::count(self.in_flight, "record"))
+            }
+            other => other.text().to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupSnap {
     pub name: String,
@@ -184,11 +210,66 @@ pub struct GroupSnap {
     /// partitions with a committed offset, plus what is unread in the partitions its consumers
     /// subscribe to that have none yet (Kafka's tools print "-" there; a 0 would read healthy).
     pub lag: u64,
-    /// Part of `lag` is in partitions with no committed offset yet.
+    /// Part of `lag` is in partitions with no committed offset yet...
     pub lag_uncommitted: bool,
+    /// ...this many records.
+    pub waiting_uncommitted: u64,
     /// Topics a member subscribes to that nobody in the group is assigned (see
     /// [`GroupCoordinator::unserved_topics`](crate::sim::kafka::coordinator::GroupCoordinator::unserved_topics)).
     pub unserved: Vec<String>,
+    /// Who reads which partition, as the picture draws it: an edge per partition and consumer.
+    pub edges: Vec<EdgeSnap>,
+}
+
+/// A partition tied to a consumer of a group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EdgeSnap {
+    pub topic: Name,
+    pub partition: u32,
+    pub consumer: Name,
+    pub tie: Tie,
+}
+
+/// How a partition is tied to a consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tie {
+    /// It reads the partition: the coordinator gave it to this consumer.
+    Reads,
+    /// The coordinator still counts the partition as this consumer's member's, but that
+    /// process is gone (crashed, closed, or started again under a new member id) and the
+    /// coordinator does not know yet: nobody reads the partition until the session runs out.
+    Unnoticed,
+    /// It still holds the partition though the coordinator has taken it away (a zombie): what it
+    /// commits is rejected.
+    Lost,
+}
+
+/// The edges of `group`: each running consumer's partitions, and the partitions the
+/// coordinator still gives to members whose process is gone. In the group's order of
+/// consumers, then partitions.
+fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
+    let coordinator = sim.groups.get(group);
+    let edge = |tp: Tp, c: &Consumer, tie| {
+        let (topic, partition) = sim.tp_name(tp);
+        EdgeSnap { topic, partition, consumer: c.spec.name.clone(), tie }
+    };
+    let mut out = Vec::new();
+    for c in sim.consumers.iter().filter(|c| !c.removed && c.spec.group == group) {
+        if c.status == ConsumerStatus::Running {
+            let known = coordinator.is_some_and(|g| g.member(&c.member_id).is_some());
+            let tie = if c.zombie || !known { Tie::Lost } else { Tie::Reads };
+            out.extend(c.assignment.iter().map(|tp| edge(*tp, c, tie)));
+        }
+    }
+    for m in coordinator.map_or(&[][..], |g| &g.members[..]) {
+        let c = &sim.consumers[m.consumer.ix()];
+        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        if !alive && !c.removed {
+            out.extend(m.assignment.iter().map(|tp| edge(*tp, c, Tie::Unnoticed)));
+        }
+    }
+    out
 }
 
 /// Records not yet processed by `group` in the partitions its consumers subscribe to that have
@@ -458,7 +539,9 @@ impl Snapshot {
                     lost: r.lost,
                     lag: r.lag + waiting,
                     lag_uncommitted: waiting > 0,
+                    waiting_uncommitted: waiting,
                     unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
+                    edges: edges(sim, g),
                 }
             })
             .collect();

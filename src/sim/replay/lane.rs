@@ -1,0 +1,331 @@
+//! The rebalance protocol as a sequence diagram: per group, the messages between its members
+//! and its coordinator over the last [`WINDOW_MS`] of simulated time, and the group's states
+//! (generations) as bands. Built from the events as they happen; it travels with the
+//! timeline's cursor, so after a seek it is what it was at that instant.
+//!
+//! Messages are protocol-neutral ([`Kind`]): the classic protocol's JoinGroup / SyncGroup /
+//! Heartbeat / LeaveGroup / OffsetCommit, and room for the consumer protocol's heartbeat.
+
+use std::collections::VecDeque;
+
+use crate::sim::event::{Event, EventKind};
+use crate::sim::ids::Name;
+
+/// How much simulated time a lane keeps.
+pub const WINDOW_MS: u64 = 60_000;
+/// At most this many messages per group (a busy group's commits would crowd it).
+pub const MAX_MESSAGES: usize = 600;
+/// A member's commits are drawn at most once per this many simulated ms (a consumer that commits
+/// after every batch would hide everything else).
+pub const COMMIT_EVERY_MS: u64 = 1_000;
+
+/// What a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    JoinGroup,
+    /// The coordinator's answer to a new member's first JoinGroup: join again with this id.
+    MemberIdRequired,
+    /// The JoinGroup response: in `generation`, perhaps as the leader.
+    JoinResponse,
+    SyncGroup,
+    /// The SyncGroup response: its assignment.
+    SyncResponse,
+    Heartbeat,
+    /// A heartbeat answered with an error (REBALANCE_IN_PROGRESS: rejoin; UNKNOWN_MEMBER_ID…).
+    HeartbeatError,
+    LeaveGroup,
+    OffsetCommit,
+    /// The coordinator refused a commit.
+    CommitFailed,
+    /// The coordinator gave up on a member (its session or rebalance time ran out).
+    Expired,
+    /// The member's process crashed (no message: drawn on its row).
+    Crashed,
+}
+
+impl Kind {
+    /// Its name as Kafka's protocol calls it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::JoinGroup => "JoinGroup",
+            Kind::MemberIdRequired => "JoinGroup response MEMBER_ID_REQUIRED",
+            Kind::JoinResponse => "JoinGroup response",
+            Kind::SyncGroup => "SyncGroup",
+            Kind::SyncResponse => "SyncGroup response",
+            Kind::Heartbeat => "Heartbeat",
+            Kind::HeartbeatError => "Heartbeat response",
+            Kind::LeaveGroup => "LeaveGroup",
+            Kind::OffsetCommit => "OffsetCommit",
+            Kind::CommitFailed => "OffsetCommit response",
+            Kind::Expired => "member removed",
+            Kind::Crashed => "crashed",
+        }
+    }
+
+    /// From the member to the coordinator (else the other way, or on the member's row).
+    pub fn is_request(self) -> bool {
+        matches!(self, Kind::JoinGroup | Kind::SyncGroup | Kind::Heartbeat | Kind::LeaveGroup | Kind::OffsetCommit)
+    }
+
+    /// A short mark drawn on the arrow.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Kind::JoinGroup | Kind::JoinResponse | Kind::MemberIdRequired => "J",
+            Kind::SyncGroup | Kind::SyncResponse => "S",
+            Kind::Heartbeat | Kind::HeartbeatError => "♥",
+            Kind::LeaveGroup => "L",
+            Kind::OffsetCommit | Kind::CommitFailed => "C",
+            Kind::Expired => "⊘",
+            Kind::Crashed => "✕",
+        }
+    }
+}
+
+/// One message between a member and its coordinator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// When it happened (simulated ms).
+    pub at: u64,
+    /// The consumer whose member sent or got it.
+    pub member: Name,
+    pub kind: Kind,
+    /// What it carried worth reading: the generation, "leader", the assignment, the error.
+    pub detail: String,
+}
+
+impl Message {
+    /// One line saying what it was, for a title or an accessible name.
+    pub fn describe(&self) -> String {
+        let dir = match (self.kind, self.kind.is_request()) {
+            (Kind::Expired | Kind::Crashed, _) => format!("{} {}", self.member, self.kind.name()),
+            (_, true) => format!("{} from {}", self.kind.name(), self.member),
+            (_, false) => format!("{} to {}", self.kind.name(), self.member),
+        };
+        let detail = if self.detail.is_empty() { String::new() } else { format!(" ({})", self.detail) };
+        format!("{dir}{detail} at {}", crate::sim::time::format_duration(self.at))
+    }
+}
+
+/// A stretch of time the group spent in one state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Band {
+    pub from: u64,
+    pub state: String,
+    pub generation: i32,
+}
+
+/// One group's lane.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lane {
+    /// Members in the order they first appeared (a row each).
+    pub members: Vec<Name>,
+    pub messages: VecDeque<Message>,
+    /// Oldest first; the first may have begun before the window.
+    pub bands: VecDeque<Band>,
+}
+
+/// Every group's lane. (Lists, not maps: a handful of groups, and the app's code stays small.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lanes {
+    /// In the order the groups first appeared.
+    pub groups: Vec<(Name, Lane)>,
+    /// The group of each consumer, as its last event said (a crash names only the consumer).
+    group_of: Vec<(Name, Name)>,
+    /// Bumped whenever something was added: readers redraw when it changes.
+    pub version: u64,
+}
+
+impl Lanes {
+    pub fn group(&self, name: &str) -> Option<&Lane> {
+        self.groups.iter().find(|(g, _)| *g == *name).map(|(_, l)| l)
+    }
+
+    fn lane(&mut self, group: &Name) -> &mut Lane {
+        let i = match self.groups.iter().position(|(g, _)| g == group) {
+            Some(i) => i,
+            None => {
+                self.groups.push((group.clone(), Lane::default()));
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i].1
+    }
+
+    /// Takes in one event.
+    pub fn observe(&mut self, e: &Event) {
+        let (group, member, kind, detail) = match &e.kind {
+            EventKind::JoinGroup { consumer, group, .. } => (group, consumer, Kind::JoinGroup, String::new()),
+            EventKind::MemberIdRequired { consumer, group, .. } => {
+                (group, consumer, Kind::MemberIdRequired, String::new())
+            }
+            EventKind::Joined { consumer, group, generation, leader, .. } => {
+                let role = if *leader { "leader" } else { "member" };
+                (group, consumer, Kind::JoinResponse, format!("generation {generation}, {role}"))
+            }
+            EventKind::JoinFailed { consumer, group, error } => (group, consumer, Kind::JoinResponse, error.clone()),
+            EventKind::SyncGroup { consumer, group, generation } => {
+                (group, consumer, Kind::SyncGroup, format!("generation {generation}"))
+            }
+            EventKind::Assigned(a) => {
+                let list = if a.assigned.is_empty() { "nothing".to_string() } else { a.assigned.join(", ") };
+                (&a.group, &a.consumer, Kind::SyncResponse, list)
+            }
+            EventKind::Heartbeat { consumer, group, error, .. } => match error {
+                Some(err) => (group, consumer, Kind::HeartbeatError, err.clone()),
+                None => (group, consumer, Kind::Heartbeat, String::new()),
+            },
+            EventKind::LeaveGroup { consumer, group, reason, .. } => {
+                (group, consumer, Kind::LeaveGroup, reason.clone())
+            }
+            EventKind::CommitSent { consumer, group, .. } => (group, consumer, Kind::OffsetCommit, String::new()),
+            EventKind::CommitFailed { consumer, group, reason } => {
+                (group, consumer, Kind::CommitFailed, reason.clone())
+            }
+            EventKind::MemberRemoved { group, consumer, reason, .. } => {
+                (group, consumer, Kind::Expired, reason.clone())
+            }
+            EventKind::Crashed { consumer, .. } => {
+                let Some((_, group)) = self.group_of.iter().find(|(c, _)| c == consumer).cloned() else { return };
+                self.push(&group, consumer, e.t, Kind::Crashed, String::new());
+                return;
+            }
+            EventKind::GroupState { group, state, generation, .. } => {
+                let lane = self.lane(group);
+                lane.bands.push_back(Band { from: e.t, state: state.clone(), generation: *generation });
+                // Bands wholly before the window go (the one the window begins in stays).
+                while lane.bands.len() > 1 && lane.bands[1].from + WINDOW_MS < e.t {
+                    lane.bands.pop_front();
+                }
+                self.version += 1;
+                return;
+            }
+            _ => return,
+        };
+        match self.group_of.iter_mut().find(|(c, _)| c == member) {
+            Some((_, g)) => *g = group.clone(),
+            None => self.group_of.push((member.clone(), group.clone())),
+        }
+        self.push(group, member, e.t, kind, detail);
+    }
+
+    fn push(&mut self, group: &Name, member: &Name, at: u64, kind: Kind, detail: String) {
+        let lane = self.lane(group);
+        if kind == Kind::OffsetCommit
+            && lane
+                .messages
+                .iter()
+                .rev()
+                .take_while(|m| m.at + COMMIT_EVERY_MS > at)
+                .any(|m| m.member == *member && m.kind == Kind::OffsetCommit)
+        {
+            return;
+        }
+        if !lane.members.contains(member) {
+            lane.members.push(member.clone());
+        }
+        lane.messages.push_back(Message { at, member: member.clone(), kind, detail });
+        while lane.messages.front().is_some_and(|m| m.at + WINDOW_MS < at) || lane.messages.len() > MAX_MESSAGES {
+            lane.messages.pop_front();
+        }
+        // A member with nothing left in the window loses its row.
+        let messages = &lane.messages;
+        lane.members.retain(|m| messages.iter().any(|x| x.member == *m));
+        self.version += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::teach;
+    use crate::sim::{Command, Sim, SimTime};
+
+    fn lanes_of(sim: &mut Sim) -> Lanes {
+        let mut lanes = Lanes::default();
+        for e in sim.drain_events() {
+            lanes.observe(&e);
+        }
+        lanes
+    }
+
+    fn kinds(lane: &Lane, member: &str, after: u64) -> Vec<Kind> {
+        lane.messages.iter().filter(|m| m.member == member && m.at >= after).map(|m| m.kind).collect()
+    }
+
+    /// A new group forms: each member joins twice (MEMBER_ID_REQUIRED first), is answered, syncs
+    /// and gets its assignment, then heartbeats; the bands go PreparingRebalance →
+    /// CompletingRebalance → Stable.
+    #[test]
+    fn a_group_forming_shows_join_sync_and_heartbeats() {
+        let mut sim = Sim::new(&teach::find("consumer-group").unwrap(), 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(20_000));
+        let lanes = lanes_of(&mut sim);
+        let lane = &lanes.group("my-group").unwrap();
+        assert_eq!(lane.members.len(), 3, "{:?}", lane.members);
+        let k = kinds(lane, "consumer-1", 0);
+        let at = |kind| k.iter().position(|x| *x == kind).unwrap_or_else(|| panic!("{kind:?} in {k:?}"));
+        assert!(at(Kind::JoinGroup) < at(Kind::MemberIdRequired));
+        assert!(at(Kind::MemberIdRequired) < at(Kind::JoinResponse));
+        assert!(at(Kind::JoinResponse) < at(Kind::SyncGroup));
+        assert!(at(Kind::SyncGroup) < at(Kind::SyncResponse));
+        assert!(at(Kind::SyncResponse) < at(Kind::Heartbeat));
+        let states: Vec<&str> = lane.bands.iter().map(|b| b.state.as_str()).collect();
+        assert!(states.ends_with(&["PreparingRebalance", "CompletingRebalance", "Stable"]), "{states:?}");
+        let leader = lane.messages.iter().filter(|m| m.kind == Kind::JoinResponse && m.detail.ends_with("leader"));
+        assert_eq!(leader.count(), 1, "one leader per generation");
+    }
+
+    /// A crash: nothing from the dead member; after its session the coordinator removes it and
+    /// the survivors rejoin (their heartbeats answered REBALANCE_IN_PROGRESS) and sync again. A
+    /// clean stop sends LeaveGroup instead.
+    #[test]
+    fn a_crash_then_a_stop_show_what_the_protocol_does() {
+        let mut sim = Sim::new(&teach::find("consumer-group").unwrap(), 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(10_000));
+        let mut lanes = lanes_of(&mut sim);
+        sim.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+        sim.run_until(SimTime(40_000));
+        for e in sim.drain_events() {
+            lanes.observe(&e);
+        }
+        let lane = &lanes.group("my-group").unwrap();
+        let dead = kinds(lane, "consumer-2", 10_000);
+        assert_eq!(dead, vec![Kind::Crashed, Kind::Expired], "{dead:?}");
+        let survivor = kinds(lane, "consumer-1", 10_000);
+        for k in [Kind::HeartbeatError, Kind::JoinGroup, Kind::JoinResponse, Kind::SyncGroup, Kind::SyncResponse] {
+            assert!(survivor.contains(&k), "{k:?} in {survivor:?}");
+        }
+        sim.apply(Command::StopConsumer { consumer: "consumer-3".into() });
+        sim.run_until(SimTime(45_000));
+        for e in sim.drain_events() {
+            lanes.observe(&e);
+        }
+        assert!(kinds(lanes.group("my-group").unwrap(), "consumer-3", 40_000).contains(&Kind::LeaveGroup));
+    }
+
+    /// Old messages leave the window, and a busy lane keeps at most its cap.
+    #[test]
+    fn a_lane_keeps_its_window_and_its_cap() {
+        let mut lanes = Lanes::default();
+        let e = |t, c: &str| Event {
+            t,
+            kind: EventKind::CommitSent { consumer: c.into(), group: "g".into(), offsets: Vec::new() },
+        };
+        for t in 0..1_000 {
+            lanes.observe(&e(t * 10, &format!("c{}", t % 100)));
+        }
+        assert_eq!(lanes.group("g").unwrap().messages.len(), MAX_MESSAGES);
+        // One member committing every 10 ms is drawn once a second.
+        let mut one = Lanes::default();
+        for t in 0..500 {
+            one.observe(&e(t * 10, "a"));
+        }
+        assert_eq!(one.group("g").unwrap().messages.len(), 5);
+        lanes.observe(&e(100_000, "b"));
+        let lane = &lanes.group("g").unwrap();
+        assert!(lane.messages.iter().all(|m| m.at + WINDOW_MS >= 100_000));
+        assert_eq!(lane.members, vec![Name::from("b")], "a member with nothing in the window loses its row");
+    }
+}
