@@ -364,3 +364,32 @@ async fn rows_out_of_view_wait_while_playing_and_catch_up_once_in_view() {
     gloo_timers::future::TimeoutFuture::new(100).await;
     assert_eq!(offscreen::watched(), 0, "rows and cards stop being watched when they go");
 }
+
+/// The picture's edges: one per partition to its reader, in the group's colour; a crash leaves
+/// them (faint: the coordinator has not noticed) and after the session they fade and go.
+#[wasm_bindgen_test]
+async fn edges_tie_each_partition_to_its_reader_and_follow_a_crash() {
+    let root = container();
+    let mut sim = Sim::new(&teach::find("consumer-group").unwrap(), 1).unwrap();
+    sim.run_until(SimTime(8_000));
+    let snap = RwSignal::new(Snapshot::of(&sim));
+    let _mount = leptos::mount::mount_to(root.clone(), move || view! { <ClusterView snapshot=snap.read_only() /> });
+    let frames = || gloo_timers::future::TimeoutFuture::new(100);
+    frames().await;
+    let partitions = count(&root, "ol.log[aria-label^='Partition ']");
+    assert!(partitions >= 3);
+    assert_eq!(count(&root, "svg.wires g.reads"), partitions, "every partition has one reader");
+    let owned = count(&root, "svg.wires g.reads[data-consumer='consumer-2']");
+    assert!(owned > 0);
+    sim.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    snap.set(Snapshot::of(&sim));
+    frames().await;
+    assert_eq!(count(&root, "svg.wires g.unnoticed[data-consumer='consumer-2']"), owned);
+    sim.run_until(SimTime(60_000));
+    snap.set(Snapshot::of(&sim));
+    frames().await;
+    assert_eq!(count(&root, "svg.wires g.revoked[data-consumer='consumer-2']"), owned, "fading");
+    assert_eq!(count(&root, "svg.wires g.reads"), partitions, "new owners read them");
+    gloo_timers::future::TimeoutFuture::new(1_500).await;
+    assert_eq!(count(&root, "svg.wires g[data-consumer='consumer-2']"), 0, "gone once faded");
+}

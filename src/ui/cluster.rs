@@ -110,6 +110,7 @@ pub fn ClusterView(
                     "Drop a consumer here to start a new group"
                 </div>
             </div>
+            <super::wires::Wires snapshot shown=groups />
             <super::tokens::Tokens />
         </section>
     }
@@ -524,10 +525,18 @@ pub fn GroupBox(
         })
     };
     let text = move |f: fn(&GroupSnap) -> String| move || me.with(|g| g.as_ref().map(f).unwrap_or_default());
+    // Its colour is its edges' colour (its place among the groups shown).
+    let color = {
+        let name = name.clone();
+        move || {
+            let index = groups.with(|all| all.iter().position(|g| *g == name).unwrap_or(0));
+            format!("group {}", super::wires::group_class(index))
+        }
+    };
     view! {
         <div
             use:watch=offscreen::group_key(&name)
-            class="group"
+            class=color
             class:drop-over=drag::hovering(name.clone())
             class:drop-target=drag::dragging()
             role="group"
@@ -540,8 +549,7 @@ pub fn GroupBox(
             </h4>
             <p class="counters">
                 {text(|g| {
-                    let note = if g.lag_uncommitted { " (no offset committed yet)" } else { "" };
-                    format!("processed {} · duplicates {} · lost {} · lag {}{note}", g.processed, g.duplicates, g.lost, g.lag)
+                    format!("processed {} · duplicates {} · lost {} · {}", g.processed, g.duplicates, g.lost, g.lag_text())
                 })}
             </p>
             {move || {
@@ -650,7 +658,7 @@ pub fn ConsumerCard(
                 <span class="status-tag">{text(|c| c.status.name().to_string())}</span>
             </h5>
             <p>
-                {text(|c| c.activity.text().to_string())}
+                {text(|c| c.activity_line())}
                 {move || {
                     me.with(|c| {
                         let n = c.as_ref().map_or(0, |c| c.uncommitted);
@@ -693,6 +701,18 @@ pub fn ConsumerCard(
                         .unwrap_or_default()
                 })}
             </p>
+            {move || {
+                me.with(|c| {
+                    let c = c.as_ref()?;
+                    let left = c.session_left_ms?;
+                    let share = left as f64 / c.settings.session_timeout_ms.max(1) as f64;
+                    Some(view! {
+                        <div class="session-bar" aria-hidden="true">
+                            <span style:width=format!("{:.1}%", (share * 100.0).clamp(0.0, 100.0))></span>
+                        </div>
+                    })
+                })
+            }}
             {ctl.map(|ctl| consumer_actions(ctl, name.clone(), running, me, groups))}
             {ctl.map(|ctl| consumer_settings(ctl, name.clone(), me))}
         </article>

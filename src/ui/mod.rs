@@ -6,12 +6,14 @@ mod compare;
 mod drag;
 mod inspect;
 mod invariants;
+mod lane;
 mod lesson;
 pub mod offscreen;
 mod playback;
 mod plots;
 mod timeline;
 mod tokens;
+mod wires;
 
 use leptos::prelude::*;
 
@@ -47,6 +49,8 @@ pub struct Controller {
     forked: RwSignal<Option<(u64, usize)>>,
     /// Frames played so far (a busy cluster's rows and cards refresh in turns, see [`stagger`]).
     frames: StoredValue<u64, LocalStorage>,
+    /// The protocol lanes' version: the lanes redraw when it changes, not every frame.
+    lanes: RwSignal<u64>,
 }
 
 /// While a cluster with more partitions than this plays, each partition's row (and each
@@ -132,6 +136,7 @@ impl Controller {
             span: RwSignal::new(Span::default()),
             forked: RwSignal::new(None),
             frames: StoredValue::new_local(0),
+            lanes: RwSignal::new(0),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -146,6 +151,16 @@ impl Controller {
             let end = all.partition_point(|s| s.second <= now_s);
             f(&all[end.saturating_sub(PLOT_SECONDS)..end])
         })
+    }
+
+    /// The protocol lanes' version (changes when a lane gains something, or after a seek).
+    pub fn lanes_version(&self) -> ReadSignal<u64> {
+        self.lanes.read_only()
+    }
+
+    /// Calls `f` with the protocol lanes at the current instant, without subscribing.
+    pub fn with_lanes_untracked<R>(&self, f: impl FnOnce(&crate::sim::lane::Lanes) -> R) -> Option<R> {
+        self.tl.try_with_value(|tl| f(tl.lanes()))
     }
 
     /// Calls `f` with the recent events without subscribing to changes (for drawing).
@@ -258,6 +273,8 @@ impl Controller {
         let tl = Timeline::new(run)?;
         self.samples.update_value(|l| l.clear());
         self.forked.set(None);
+        // The new run's lanes may have the old one's version number: readers look again.
+        self.lanes.set(u64::MAX);
         self.update(|old| *old = tl);
         if let Some(t) = cursor {
             self.seek(t);
@@ -287,7 +304,7 @@ impl Controller {
 
     /// Changes the model and publishes its state; `frame`: a played frame (see [`stagger`]).
     fn publish(&self, f: impl FnOnce(&mut Timeline), frame: Option<u64>) {
-        if let Some((mut snap, span)) = self.tl.try_update_value(|tl| {
+        if let Some((mut snap, span, lanes)) = self.tl.try_update_value(|tl| {
             f(tl);
             let span = Span {
                 now_ms: tl.now_ms(),
@@ -297,7 +314,7 @@ impl Controller {
                 markers: tl.markers().len(),
                 violations: tl.violations().len(),
             };
-            (Snapshot::of(tl.sim()), span)
+            (Snapshot::of(tl.sim()), span, tl.lanes().version)
         }) {
             let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, SAMPLE_HISTORY));
             if added == Some(true) {
@@ -307,6 +324,9 @@ impl Controller {
                 self.snapshot.with_untracked(|prev| stagger(prev, &mut snap, frame));
             }
             self.snapshot.set(snap);
+            if self.lanes.get_untracked() != lanes {
+                self.lanes.set(lanes);
+            }
             if self.span.get_untracked() != span {
                 self.span.set(span);
             }
@@ -664,6 +684,7 @@ pub fn App() -> impl IntoView {
             </section>
             <LessonPanel lesson=lesson_id />
             <ClusterView snapshot=snapshot />
+            <lane::ProtocolLanes playing=playing />
             <TimelineBar playing=playing />
             <drag::DragGhost />
             <plots::Plots />

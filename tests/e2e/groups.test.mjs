@@ -33,12 +33,17 @@ test('a crashed consumer is noticed only after its session timeout, then the oth
   const card = page.getByRole('article', { name: 'Consumer consumer-2' });
   await card.getByText('crashed', { exact: true }).waitFor();
   await card.getByText(/the group notices in/).waitFor();
+  // The picture: its edge stays (the coordinator has not noticed), drawn as unnoticed.
+  const stale = page.locator('svg.wires g.unnoticed[data-consumer="consumer-2"]');
+  await stale.first().waitFor({ state: 'attached' });
+  const orphan = await stale.first().getAttribute('data-partition');
   await page.getByRole('button', { name: 'Play' }).click();
   // Within a few simulated seconds nothing has changed: still Stable, still three owners.
   await page.waitForFunction((t) => parseFloat(document.querySelector('.clock strong').textContent) > t + 4, crashedAt);
   const group = page.getByRole('group', { name: 'Group my-group' });
   assert.match(await group.innerText(), /Stable/);
   assert.match((await owns(page, 'consumer-1').innerText()).split(' · ')[0], /^owns my-topic-\d$/);
+  assert.equal(await stale.count(), 1, 'the edge stays while the session runs');
   // Then the session (10 s) runs out and a survivor takes the dead member's partition.
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('4');
   await page.waitForFunction(() =>
@@ -47,6 +52,9 @@ test('a crashed consumer is noticed only after its session timeout, then the oth
   const takenAt = await clock(page);
   assert.ok(takenAt - crashedAt >= 10 - 3, `taken over ${takenAt - crashedAt}s after the crash: not before the session timeout`);
   assert.ok(takenAt - crashedAt <= 10 + 5, `taken over ${takenAt - crashedAt}s after the crash`);
+  // The edge moved: the partition is read by a survivor, and the dead member's edge is gone.
+  await page.locator(`svg.wires g.reads[data-partition="${orphan}"]:not([data-consumer="consumer-2"])`).waitFor({ state: 'attached' });
+  await page.waitForFunction(() => !document.querySelector('svg.wires g[data-consumer="consumer-2"]'), null, { timeout: 5000 });
   await page.screenshot({ path: join(shots, 'group-after-crash.png') });
   page.assertClean();
 });
@@ -203,5 +211,44 @@ test('consumers and producers can be added from the page', async () => {
   assert.equal(await page.getByRole('article', { name: 'Producer producer-1' }).count(), 0);
   // The one that was idle gains a partition, and its card says so.
   await group.getByText(/\+ gained my-topic-\d/).first().waitFor({ timeout: 15000 });
+  page.assertClean();
+});
+
+// Seconds from a lane message's accessible name ("… at 12.345s", "… at 1m 02.345s").
+const secondsOf = (name) => {
+  const m = name.match(/ at (?:(\d+)m )?(\d+(?:\.\d+)?)s$/);
+  return m ? (parseInt(m[1] ?? '0', 10) * 60 + parseFloat(m[2])) : NaN;
+};
+
+test('the protocol lane shows the rejoin after a crash, LeaveGroup after a clean stop, and seeks on click', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await groupOfThree(page, '8');
+  const lane = page.getByRole('figure', { name: 'Protocol of group my-group' });
+  const crashedAt = secondsOf(` at ${await page.locator('.clock strong').innerText()}`);
+  await page.getByRole('button', { name: 'Crash consumer-2' }).click();
+  // The coordinator removes it once its session runs out; the others join and sync again.
+  await lane.getByRole('button', { name: /^consumer-2 member removed/ }).first().waitFor({ timeout: 30000 });
+  const after = async (pattern) => {
+    await page.waitForFunction(({ source, t }) => [...document.querySelectorAll('figure[aria-label="Protocol of group my-group"] [role=button]')]
+      .map((e) => e.getAttribute('aria-label'))
+      .some((n) => new RegExp(source).test(n) && (() => { const m = n.match(/ at (?:(\d+)m )?(\d+(?:\.\d+)?)s$/); return m && parseInt(m[1] ?? '0', 10) * 60 + parseFloat(m[2]) > t; })()),
+    { source: pattern.source, t: crashedAt }, { timeout: 20000 });
+  };
+  await after(/^Heartbeat response to consumer-1 \(REBALANCE_IN_PROGRESS\)/);
+  await after(/^JoinGroup from consumer-1/);
+  await after(/^SyncGroup from consumer-1/);
+  await after(/^SyncGroup response to consumer-1/);
+  // A clean stop says goodbye.
+  await page.getByRole('button', { name: 'Stop consumer-3' }).click();
+  await lane.getByRole('button', { name: /^LeaveGroup from consumer-3/ }).first().waitFor({ timeout: 15000 });
+  // Clicking a message goes to its instant, paused.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const joinMsg = lane.getByRole('button', { name: /^JoinGroup from consumer-1/ }).last();
+  const at = secondsOf(await joinMsg.getAttribute('aria-label'));
+  // (Messages a few ms apart overlap; the click goes to this one.)
+  await joinMsg.dispatchEvent('click');
+  const now = async () => secondsOf(` at ${await page.locator('.clock strong').innerText()}`);
+  assert.ok(Math.abs((await now()) - at) < 0.002, `seeked to ${await now()}, message at ${at}`);
+  await page.screenshot({ path: join(shots, 'lane-after-crash.png') });
   page.assertClean();
 });

@@ -1,0 +1,303 @@
+//! The rebalance protocol you can see: per group, a lane in simulated time with a row for the
+//! coordinator and one per member. Requests go up to the coordinator, answers come down; the
+//! group's states are bands behind them (rebalancing, then a generation); each member's session
+//! runs out as a bar past "now" when no heartbeat renews it. Scrubbing moves the lane; clicking a
+//! message seeks to it. Drawn from [`Lanes`](crate::sim::lane::Lanes).
+//!
+//! A lane's messages are written as one piece of SVG markup when the lane changes (at most a few
+//! times a second), placed at their own instants; from frame to frame only the lane's offset and
+//! the session bars move.
+
+use std::fmt::Write;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::Controller;
+use crate::sim::lane::{Kind, Lane};
+use crate::sim::ConsumerStatus;
+
+/// Pixels per simulated second.
+const PX_PER_S: f64 = 22.0;
+/// The names' column.
+const LABEL_W: f64 = 96.0;
+/// Room right of "now" for running sessions (simulated seconds shown ahead).
+const AHEAD_S: f64 = 12.0;
+const ROW_H: f64 = 24.0;
+const TOP: f64 = 16.0;
+/// Positions are measured from a base instant, moved every this many simulated ms, so numbers
+/// stay small (an SVG coordinate is a 32-bit float).
+const BASE_EVERY_MS: u64 = 60_000;
+
+/// Where "now" is drawn in a lane `width` wide: room for the sessions ahead, less on a phone.
+fn now_x(width: f64) -> f64 {
+    width - (AHEAD_S * PX_PER_S).min(width * 0.25)
+}
+
+fn x_of(at: u64, base: u64) -> f64 {
+    (at as f64 - base as f64) / 1000.0 * PX_PER_S
+}
+
+fn row_y(row: usize) -> f64 {
+    TOP + ROW_H * row as f64 + ROW_H / 2.0
+}
+
+fn kind_class(kind: Kind) -> &'static str {
+    match kind {
+        Kind::JoinGroup | Kind::JoinResponse | Kind::MemberIdRequired => "join",
+        Kind::SyncGroup | Kind::SyncResponse => "sync",
+        Kind::Heartbeat => "heartbeat",
+        Kind::HeartbeatError | Kind::CommitFailed => "error",
+        Kind::LeaveGroup => "leave",
+        Kind::OffsetCommit => "commit",
+        Kind::Expired | Kind::Crashed => "gone",
+    }
+}
+
+/// `text` made safe inside SVG markup (text and attribute values): names come from links.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The lane's bands and messages as SVG markup, positioned against `base`.
+fn markup(lane: &Lane, base: u64) -> String {
+    let mut s = String::new();
+    let rows = lane.members.len() as f64 + 1.0;
+    let end = x_of(base + 2 * BASE_EVERY_MS, base);
+    for (i, b) in lane.bands.iter().enumerate() {
+        let x0 = x_of(b.from, base);
+        let x1 = lane.bands.get(i + 1).map_or(end, |n| x_of(n.from, base));
+        let (class, title, short) = match b.state.as_str() {
+            "PreparingRebalance" => (
+                "preparing",
+                "PreparingRebalance: waiting for every member's JoinGroup".to_string(),
+                "rebalancing".to_string(),
+            ),
+            "CompletingRebalance" => (
+                "completing",
+                "CompletingRebalance: waiting for the leader's SyncGroup".to_string(),
+                "syncing".to_string(),
+            ),
+            "Stable" => {
+                ("stable", format!("Stable, generation {}", b.generation), format!("generation {}", b.generation))
+            }
+            other => ("idle", other.to_string(), other.to_string()),
+        };
+        let w = (x1 - x0).max(0.0);
+        let _ = write!(
+            s,
+            r#"<g class="band {class}"><title>{}</title><rect x="{x0:.1}" y="{TOP}" width="{w:.1}" height="{:.1}"/>"#,
+            escape(&title),
+            ROW_H * rows,
+        );
+        // Named where there is room for the name (about 6 px a letter).
+        if w > 6.0 * short.len() as f64 + 6.0 {
+            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, TOP - 4.0, escape(&short));
+        }
+        s.push_str("</g>");
+    }
+    for m in &lane.messages {
+        let Some(row) = lane.members.iter().position(|x| *x == m.member) else { continue };
+        let (x, y_member, y_coord) = (x_of(m.at, base), row_y(row + 1), row_y(0));
+        let label = escape(&m.describe());
+        let _ = write!(
+            s,
+            r#"<g class="msg {}" role="button" aria-label="{label}" data-at="{}"><title>{label}</title><rect class="hit" x="{:.1}" y="{TOP}" width="10" height="{:.1}"/>"#,
+            kind_class(m.kind),
+            m.at,
+            x - 5.0,
+            ROW_H * (row as f64 + 2.0),
+        );
+        if matches!(m.kind, Kind::Crashed | Kind::Expired) {
+            let _ = write!(
+                s,
+                r#"<text class="glyph" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                y_member + 4.0,
+                m.kind.glyph()
+            );
+        } else {
+            let up = m.kind.is_request();
+            let (y1, y2, dy) =
+                if up { (y_member - 6.0, y_coord + 7.0, 6) } else { (y_coord + 7.0, y_member - 6.0, -6) };
+            let _ = write!(
+                s,
+                r#"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y2:.1}"/><path d="M{x:.1} {y2:.1}l-3 {dy}h6z"/><text class="glyph" x="{:.1}" y="{:.1}">{}</text>"#,
+                x + 3.0,
+                (y1 + y2) / 2.0 + 3.0,
+                m.kind.glyph()
+            );
+        }
+        s.push_str("</g>");
+    }
+    s
+}
+
+/// The instant of the message under a click, if any.
+fn clicked_at(ev: &leptos::ev::MouseEvent) -> Option<u64> {
+    let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+    target.closest("[data-at]").ok()??.get_attribute("data-at")?.parse().ok()
+}
+
+/// A lane's frame: its figure, names, rows, "now" line and an empty track the frame loop fills.
+fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
+    let rows = lane.members.len() as f64 + 1.0;
+    let height = TOP + ROW_H * rows + 4.0;
+    let now_x = now_x(width);
+    let g = escape(group);
+    let _ = write!(
+        s,
+        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><svg class="lane-svg" width="{width:.0}" height="{height:.0}"><svg x="{LABEL_W}" width="{:.0}" height="{height:.0}" overflow="hidden"><g class="track">{}</g>"#,
+        (width - LABEL_W).max(0.0),
+        markup(lane, base),
+    );
+    for (i, _) in lane.members.iter().enumerate() {
+        let _ = write!(
+            s,
+            r#"<rect class="session" x="{:.1}" y="{:.1}" width="0" height="3"/>"#,
+            now_x - LABEL_W,
+            row_y(i + 1) + 5.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<line class="now" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{height:.0}"/></svg><text class="who coordinator" x="4" y="{:.1}">coordinator</text>"#,
+        TOP - 2.0,
+        row_y(0) + 4.0,
+        x = now_x - LABEL_W,
+    );
+    for (i, m) in lane.members.iter().enumerate() {
+        let _ = write!(s, r#"<text class="who" x="4" y="{:.1}">{}</text>"#, row_y(i + 1) + 4.0, escape(m));
+    }
+    let _ = write!(
+        s,
+        r#"<line class="row-line" x1="{LABEL_W}" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/></svg></figure>"#,
+        y = row_y(0)
+    );
+}
+
+/// What the lanes keep between frames.
+#[derive(Default)]
+struct Drawn {
+    /// What the markup was written for: the lanes' version, the base instant, the width.
+    key: (u64, u64, u64),
+    /// Each lane's track (moved every frame) and its members' session bars with their names.
+    tracks: Vec<web_sys::Element>,
+    bars: Vec<(web_sys::Element, String)>,
+    /// The instant the track and bars were last moved to.
+    now: u64,
+    /// Set by a window resize: the width is read again.
+    resized: std::rc::Rc<std::cell::Cell<bool>>,
+    width: f64,
+    /// When (wall ms) the markup was last written: a busy run's lanes are rewritten at most
+    /// every [`REWRITE_MS`].
+    written_at: f64,
+}
+
+/// How often (wall ms) at most a changing lane is rewritten.
+const REWRITE_MS: f64 = 250.0;
+
+/// Every group's lane, with a legend. Drawn by the frame loop, not by reactive views: the lanes
+/// are rewritten when they change and only moved when time passes.
+#[component]
+pub fn ProtocolLanes(
+    /// Playback state: clicking a message pauses it there.
+    playing: RwSignal<bool>,
+) -> impl IntoView {
+    let Some(ctl) = use_context::<Controller>() else { return ().into_any() };
+    let host = NodeRef::<leptos::html::Div>::new();
+    let drawn = StoredValue::new_local(Drawn { now: u64::MAX, ..Drawn::default() });
+    let resized = drawn.with_value(|d| d.resized.clone());
+    let resize = window_event_listener(leptos::ev::resize, move |_| resized.set(true));
+    on_cleanup(move || resize.remove());
+    super::playback::start(move |_| {
+        let Some(host) = host.get_untracked() else { return };
+        let now = ctl.snapshot().with_untracked(|s| s.now_ms);
+        let version = ctl.lanes_version().get_untracked();
+        drawn.update_value(|d| {
+            if d.width == 0.0 || d.resized.replace(false) {
+                d.width = f64::from(host.client_width()).max(LABEL_W + 120.0);
+            }
+            let base = now / BASE_EVERY_MS * BASE_EVERY_MS;
+            let key = (version, base, d.width as u64);
+            let wall = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+            let only_newer = key.1 == d.key.1 && key.2 == d.key.2 && key.0 > d.key.0;
+            if key != d.key && !(only_newer && wall - d.written_at < REWRITE_MS) {
+                d.written_at = wall;
+                d.key = key;
+                let mut s = String::new();
+                ctl.with_lanes_untracked(|l| {
+                    for (group, lane) in &l.groups {
+                        figure(&mut s, group, lane, base, d.width);
+                    }
+                });
+                host.set_inner_html(&s);
+                let all = |sel: &str| {
+                    let list = host.query_selector_all(sel).ok();
+                    (0..list.as_ref().map_or(0, |l| l.length()))
+                        .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
+                        .collect::<Vec<_>>()
+                };
+                d.tracks = all(".lane .track");
+                let names: Vec<String> = ctl
+                    .with_lanes_untracked(|l| {
+                        l.groups.iter().flat_map(|(_, lane)| lane.members.iter().map(|m| m.to_string())).collect()
+                    })
+                    .unwrap_or_default();
+                d.bars = all(".lane rect.session").into_iter().zip(names).collect();
+                d.now = u64::MAX;
+            }
+            if d.now == now {
+                return; // paused, nothing moved
+            }
+            d.now = now;
+            let shift = format!("translate({:.1} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
+            for t in &d.tracks {
+                let _ = t.set_attribute("transform", &shift);
+            }
+            ctl.snapshot().with_untracked(|s| {
+                for (bar, name) in &d.bars {
+                    let c = s.consumers.iter().find(|c| c.name == *name.as_str());
+                    let (w, dead) = c
+                        .and_then(|c| {
+                            Some((c.session_left_ms? as f64 / 1000.0 * PX_PER_S, c.status != ConsumerStatus::Running))
+                        })
+                        .unwrap_or((0.0, false));
+                    let _ = bar.set_attribute("width", &format!("{w:.1}"));
+                    let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
+                }
+            });
+        });
+    });
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(at) = clicked_at(&ev) {
+            playing.set(false);
+            ctl.seek(at);
+        }
+    };
+    view! {
+        <section class="lanes" aria-label="Rebalance protocol" on:click=on_click>
+            <h3>"Rebalance protocol"</h3>
+            <p class="legend">
+                "Each group's members (rows) and its coordinator (top row) over the last seconds; ↑ request, ↓ answer. "
+                <span class="msg join">"J JoinGroup"</span> " · " <span class="msg sync">"S SyncGroup"</span> " · "
+                <span class="msg heartbeat">"♥ Heartbeat"</span> " · " <span class="msg leave">"L LeaveGroup"</span>
+                " · " <span class="msg commit">"C OffsetCommit"</span> " · " <span class="msg error">"red: an error answer"</span>
+                " · " <span class="msg gone">"✕ crashed · ⊘ removed by the coordinator"</span>
+                ". The bar past the dashed line is each member's session running out. Click a message to go there."
+            </p>
+            <div node_ref=host></div>
+        </section>
+    }
+    .into_any()
+}
