@@ -107,7 +107,27 @@ fn markup(lane: &Lane, base: u64) -> String {
         }
         s.push_str("</g>");
     }
-    for m in &lane.messages {
+    // Heartbeats and commits come every few seconds from every member: each member's are one
+    // path (a tick per message), not an element each. The lane's click finds their instant.
+    for (row, member) in lane.members.iter().enumerate() {
+        for (kind, class, what) in
+            [(Kind::Heartbeat, "heartbeat", "Heartbeats"), (Kind::OffsetCommit, "commit", "OffsetCommits")]
+        {
+            let (y1, y2) = (row_y(row + 1) - 6.0, row_y(0) + 7.0);
+            let mut d = String::new();
+            for m in lane.messages.iter().filter(|m| m.kind == kind && m.member == *member) {
+                let _ = write!(d, "M{:.1} {y1:.1}V{y2:.1}", x_of(m.at, base));
+            }
+            if !d.is_empty() {
+                let _ = write!(
+                    s,
+                    r#"<path class="ticks {class}" d="{d}"><title>{what} from {}</title></path>"#,
+                    escape(member)
+                );
+            }
+        }
+    }
+    for m in lane.messages.iter().filter(|m| !matches!(m.kind, Kind::Heartbeat | Kind::OffsetCommit)) {
         let Some(row) = lane.members.iter().position(|x| *x == m.member) else { continue };
         let (x, y_member, y_coord) = (x_of(m.at, base), row_y(row + 1), row_y(0));
         let label = escape(&m.describe());
@@ -143,10 +163,20 @@ fn markup(lane: &Lane, base: u64) -> String {
     s
 }
 
-/// The instant of the message under a click, if any.
-fn clicked_at(ev: &leptos::ev::MouseEvent) -> Option<u64> {
+/// The instant a click on a lane points at: the message's own, or the time under the pointer
+/// (a heartbeat's or commit's tick, or anywhere before "now").
+fn clicked_at(ev: &leptos::ev::MouseEvent, now: u64, width: f64) -> Option<u64> {
     let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
-    target.closest("[data-at]").ok()??.get_attribute("data-at")?.parse().ok()
+    if let Some(at) = target.closest("[data-at]").ok().flatten().and_then(|m| m.get_attribute("data-at")) {
+        return at.parse().ok();
+    }
+    let plot = target.closest("svg.lane-svg").ok()??;
+    let x = f64::from(ev.client_x()) - plot.get_bounding_client_rect().left();
+    if x < LABEL_W || x > now_x(width) {
+        return None;
+    }
+    let back_ms = (now_x(width) - x) / PX_PER_S * 1000.0;
+    Some(now.saturating_sub(back_ms.round() as u64))
 }
 
 /// A lane's frame: its figure, names, rows, "now" line and an empty track the frame loop fills.
@@ -205,7 +235,7 @@ struct Drawn {
 }
 
 /// How often (wall ms) at most a changing lane is rewritten.
-const REWRITE_MS: f64 = 250.0;
+const REWRITE_MS: f64 = 500.0;
 
 /// Every group's lane, with a legend. Drawn by the frame loop, not by reactive views: the lanes
 /// are rewritten when they change and only moved when time passes.
@@ -280,7 +310,9 @@ pub fn ProtocolLanes(
         });
     });
     let on_click = move |ev: leptos::ev::MouseEvent| {
-        if let Some(at) = clicked_at(&ev) {
+        let now = ctl.snapshot().with_untracked(|s| s.now_ms);
+        let width = drawn.with_value(|d| d.width);
+        if let Some(at) = clicked_at(&ev, now, width) {
             playing.set(false);
             ctl.seek(at);
         }
@@ -291,10 +323,10 @@ pub fn ProtocolLanes(
             <p class="legend">
                 "Each group's members (rows) and its coordinator (top row) over the last seconds; ↑ request, ↓ answer. "
                 <span class="msg join">"J JoinGroup"</span> " · " <span class="msg sync">"S SyncGroup"</span> " · "
-                <span class="msg heartbeat">"♥ Heartbeat"</span> " · " <span class="msg leave">"L LeaveGroup"</span>
-                " · " <span class="msg commit">"C OffsetCommit"</span> " · " <span class="msg error">"red: an error answer"</span>
+                <span class="msg heartbeat">"grey ticks: Heartbeats"</span> " · " <span class="msg leave">"L LeaveGroup"</span>
+                " · " <span class="msg commit">"dashed blue ticks: OffsetCommits"</span> " · " <span class="msg error">"red: an error answer"</span>
                 " · " <span class="msg gone">"✕ crashed · ⊘ removed by the coordinator"</span>
-                ". The bar past the dashed line is each member's session running out. Click a message to go there."
+                ". The bar past the dashed line is each member's session running out. Click a message (or anywhere in a lane) to go to that instant."
             </p>
             <div node_ref=host></div>
         </section>

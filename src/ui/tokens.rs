@@ -191,10 +191,17 @@ pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let ctl = use_context::<Controller>();
     let layout = StoredValue::new_local(Layout::default());
+    // The instant last drawn (and its event count): a paused page draws nothing again.
+    let drawn = StoredValue::new_local((u64::MAX, 0u64));
     watch_viewport();
     playback::start(move |_| {
         let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return };
         let Some(parent) = canvas.parent_element() else { return };
+        let instant = ctl.snapshot().with_untracked(|s| (s.now_ms, s.events));
+        if instant == drawn.get_value() && !MOVED.with(|m| m.get()) {
+            return;
+        }
+        drawn.set_value(instant);
         let tokens = tokens(ctl);
         let now = window().performance().map_or(0.0, |p| p.now());
         // Nothing in flight: nothing to read or draw (clear once).

@@ -56,6 +56,50 @@ async function frames(speed, prefix = '') {
   bench(`${prefix}fps_${speed}x`, times.length / seconds);
 }
 
+// Main-thread busy share (CDP TaskDuration over wall time) and frames over `seconds`, at a CPU
+// throttle (1: this machine; 4: a mid-range phone, as Chrome's DevTools emulate it).
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Performance.enable');
+const taskSeconds = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value;
+async function busy(key, throttle, secs = 20) {
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+  await page.waitForTimeout(2000); // settle at this rate
+  const t0 = await taskSeconds();
+  const w0 = Date.now();
+  const gaps = await page.evaluate((ms) => new Promise((resolve) => {
+    const out = [];
+    let last;
+    const end = performance.now() + ms;
+    const loop = (ts) => {
+      if (last !== undefined) out.push(ts - last);
+      last = ts;
+      if (performance.now() < end) requestAnimationFrame(loop);
+      else resolve(out);
+    };
+    requestAnimationFrame(loop);
+  }), secs * 1000);
+  const share = (await taskSeconds() - t0) / ((Date.now() - w0) / 1000);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+  const fps = (gaps.length + 1) / secs;
+  const slow = gaps.filter((g) => g > 20).length;
+  console.log(`${key} at ${throttle}× CPU: main thread busy ${(share * 100).toFixed(1)} %, ${fps.toFixed(1)} fps, ${slow} frames over 20 ms in ${secs} s`);
+  bench(`${key}_busy_pct_${throttle}x_cpu`, share * 100);
+  bench(`${key}_fps_${throttle}x_cpu`, fps);
+  bench(`${key}_slow_frames_${throttle}x_cpu`, slow);
+}
+
+// Lesson 3 with its producer at 10 records/s, playing at 1×: the load peers are compared at.
+await open('Lesson 3: load balancing with consumer groups');
+await page.getByRole('combobox', { name: 'Send rate of producer' }).selectOption('10');
+if (await page.getByRole('button', { name: 'Play' }).count()) await page.getByRole('button', { name: 'Play' }).click();
+await page.getByRole('combobox', { name: 'Speed' }).selectOption('1');
+await page.waitForTimeout(8000); // the group forms
+await busy('lesson3_10ps', 1);
+await busy('lesson3_10ps', 4);
+// Paused, nothing moving: no work per frame.
+await page.getByRole('button', { name: 'Pause' }).click();
+await busy('paused', 1, 5);
+
 // A lesson, for comparison: what most visitors play.
 await open('Lesson 4: fault tolerance');
 await frames('1', 'lesson_');
@@ -63,6 +107,10 @@ await frames('16', 'lesson_');
 await open('Stress: a busy cluster');
 await frames('1');
 await frames('16');
+await page.getByRole('combobox', { name: 'Speed' }).selectOption('1');
+await busy('stress', 1);
+await busy('stress', 4);
+await page.getByRole('combobox', { name: 'Speed' }).selectOption('16');
 // The same, later in a run: what builds up over a run (marks, history) must not slow frames.
 const clock = () => page.evaluate(() => +document.querySelector('input[aria-label="Simulated time"]').value);
 await page.waitForFunction(() => +document.querySelector('input[aria-label="Simulated time"]').value >= 600000, null, { timeout: 180000, polling: 1000 });
