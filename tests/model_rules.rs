@@ -430,3 +430,19 @@ fn a_stopped_consumers_edges_go_at_once() {
     let g = Snapshot::of(&sim).groups.into_iter().find(|g| g.name == "my-group").unwrap();
     assert!(g.edges.iter().all(|e| e.consumer != "consumer-2"), "{:?}", g.edges);
 }
+
+/// Mid-batch, the card says how much of the batch is left, not the batch's size.
+#[test]
+fn a_consumer_mid_batch_says_how_much_is_left() {
+    use ksim::sim::snapshot::Snapshot;
+    let c = ConsumerSpec { processing_ms: 100, ..consumer("c") };
+    let s = scenario_with(1, vec![producer(Keys::None)], vec![c]);
+    let mut sim = sim(&s);
+    produce(&mut sim, 7_000, 10);
+    let card = |sim: &Sim| Snapshot::of(sim).consumers.into_iter().find(|c| c.name == "c").unwrap();
+    // Polled at about 7 s; 100 ms a record: half way through at about 7.5 s.
+    sim.run_until(SimTime(7_550));
+    let c = card(&sim);
+    assert!(c.in_flight == 10 && c.batch_left > 0 && c.batch_left < 10, "{c:?}");
+    assert_eq!(c.activity_line(), format!("processing: {} records left in this batch", c.batch_left));
+}

@@ -11,8 +11,10 @@ use crate::sim::event::EventKind;
 
 /// How long (simulated ms) a token takes to travel.
 const FLIGHT_MS: u64 = 600;
-/// How far past a log's newest record (px) a batch lands: a labelled token's radius.
-const LANDING_GAP: f64 = 11.0;
+/// Tokens are redrawn at most this often (wall ms): 30 a second. The layer is as large as the
+/// window, and every redraw of it is painted and sent to the compositor again; at 60 a second it
+/// cost more than the rest of the page.
+const DRAW_EVERY_MS: f64 = 30.0;
 /// At most this many tokens per frame.
 const MAX_TOKENS: usize = 300;
 /// Okabe–Ito colours by partition number; the label says which record, so colour is a hint.
@@ -22,6 +24,9 @@ struct Token {
     /// [`name_key`]s of the elements the token flies between.
     from: u64,
     to: u64,
+    /// From a partition to a consumer: the key of the edge it travels along
+    /// ([`super::wires::path_key`]); `None` from a producer to a partition.
+    edge: Option<u64>,
     partition: u32,
     /// The record's offset or sequence number, shown when few enough tokens fly to read them.
     label: u64,
@@ -69,16 +74,22 @@ struct Layout {
     height: f64,
     clip: (f64, f64, f64, f64),
     boxes: std::collections::BTreeMap<u64, End>,
+    /// The cluster's top left corner (the edges' origin) and the partitions' column sides.
+    origin: (f64, f64),
+    partitions: (f64, f64),
 }
 
-/// One end of a flight: an element's right edge and vertical middle (where tokens leave), and
-/// where a token lands on it (a partition's log: just past its newest record; else its left edge).
+/// One end of a flight: an element's sides and vertical middle.
 #[derive(Clone, Copy)]
 struct End {
+    left: f64,
     right: f64,
     y: f64,
-    landing: (f64, f64),
 }
+
+/// Above this many tokens on one path at once, the path is drawn as a stream (a moving dashed
+/// line as wide as the flow is busy) instead of dots that would pile into a streak.
+const STREAM_ABOVE: usize = 4;
 
 /// FNV-1a over text written into it: tokens find their elements by accessible name, and
 /// hashing the name as it is formatted spares hundreds of strings a frame.
@@ -94,7 +105,7 @@ impl std::fmt::Write for NameKey {
 }
 
 /// The key of the accessible name `args` formats to.
-fn name_key(args: std::fmt::Arguments) -> u64 {
+pub(super) fn name_key(args: std::fmt::Arguments) -> u64 {
     let mut key = NameKey(0xcbf2_9ce4_8422_2325);
     let _ = std::fmt::Write::write_fmt(&mut key, args);
     key.0
@@ -114,8 +125,11 @@ impl Layout {
             window().inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
         );
         let area = cluster.get_bounding_client_rect();
-        let (left, top) = (area.left().max(0.0), area.top().max(0.0));
-        let clip = (left, top, area.right().min(width) - left, area.bottom().min(height) - top);
+        // The margins beside the cluster are in: on a phone tokens run down them.
+        let (left, top) = ((area.left() - 12.0).max(0.0), area.top().max(0.0));
+        let clip = (left, top, (area.right() + 12.0).min(width) - left, area.bottom().min(height) - top);
+        let column = cluster.query_selector(".column.broker").ok().flatten().map(|c| c.get_bounding_client_rect());
+        let partitions = column.map_or((area.left(), area.right()), |c| (c.left(), c.right()));
         let mut boxes = std::collections::BTreeMap::new();
         if let Ok(found) = document().query_selector_all(ENDS) {
             for i in 0..found.length() {
@@ -123,26 +137,56 @@ impl Layout {
                 let Some(name) = e.get_attribute("aria-label") else { continue };
                 boxes.entry(name_key(format_args!("{name}"))).or_insert_with(|| {
                     let r = e.get_bounding_client_rect();
-                    let y = r.top() + r.height() / 2.0;
-                    // A batch lands at the end of the log, beside its newest record, so a
-                    // token never sits on the partition's name.
-                    let partition = name.starts_with("Partition ");
-                    let last = partition.then(|| e.last_element_child()).flatten();
-                    let inset = if partition { LANDING_GAP } else { 0.0 };
-                    let landing = last.map_or((r.left() + inset, y), |cell| {
-                        let c = cell.get_bounding_client_rect();
-                        (c.right() + LANDING_GAP, c.top() + c.height() / 2.0)
-                    });
-                    End { right: r.right(), y, landing }
+                    let y = if name.starts_with("Consumer ") { r.top() + 14.0 } else { r.top() + r.height() / 2.0 };
+                    End { left: r.left(), right: r.right(), y }
                 });
             }
         }
-        *self = Layout { read_at: Some(now), width, height, clip, boxes };
+        let origin = (area.left(), area.top());
+        *self = Layout { read_at: Some(now), width, height, clip, boxes, origin, partitions };
     }
 
     fn of(&self, key: u64) -> Option<End> {
         self.boxes.get(&key).copied()
     }
+
+    /// The points a token travels through. Tokens stay out of the columns' contents, so no label
+    /// or record is covered: from a producer to the partitions' column, at the partition's row
+    /// (down the left margin when the columns are stacked); from a partition along the edge to
+    /// its reader.
+    fn path(&self, t: &Token) -> Option<Vec<(f64, f64)>> {
+        let (from, to) = (self.of(t.from)?, self.of(t.to)?);
+        let (col_left, col_right) = self.partitions;
+        match t.edge {
+            None if from.right <= col_left + 1.0 => Some(vec![(from.right, from.y), (col_left - 3.0, to.y)]),
+            None => {
+                // A lane per partition (of three), so flows to different partitions stay apart.
+                let gutter = self.origin.0 - 3.0 - 3.0 * f64::from(t.partition % 3);
+                Some(vec![(from.left, from.y), (gutter, from.y), (gutter, to.y), (col_left - 3.0, to.y)])
+            }
+            Some(edge) => {
+                let (ox, oy) = self.origin;
+                super::wires::with_path(edge, |pts| pts.iter().map(|(x, y)| (x + ox, y + oy)).collect())
+                    .or_else(|| Some(vec![(col_right, from.y), (to.left, to.y)]))
+            }
+        }
+    }
+}
+
+/// The point `share` (0..=1) of the way along a path of points.
+fn point_at(pts: &[(f64, f64)], share: f64) -> (f64, f64) {
+    let len = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    let total: f64 = pts.windows(2).map(|w| len(w[0], w[1])).sum();
+    let mut left = total * share;
+    for w in pts.windows(2) {
+        let l = len(w[0], w[1]);
+        if left <= l && l > 0.0 {
+            let k = left / l;
+            return (w[0].0 + (w[1].0 - w[0].0) * k, w[0].1 + (w[1].1 - w[0].1) * k);
+        }
+        left -= l;
+    }
+    pts.last().copied().unwrap_or_default()
 }
 
 /// The tokens in flight at the current instant, from the controller's recent events.
@@ -159,6 +203,7 @@ fn tokens(ctl: Controller) -> Vec<Token> {
                 EventKind::Appended { producer, topic, partition, first_seq, .. } => out.push(Token {
                     from: name_key(format_args!("Producer {producer}")),
                     to: name_key(format_args!("Partition {partition} of {topic}")),
+                    edge: None,
                     partition: *partition,
                     label: *first_seq,
                     seq: true,
@@ -169,6 +214,7 @@ fn tokens(ctl: Controller) -> Vec<Token> {
                         out.push(Token {
                             from: name_key(format_args!("Partition {} of {}", r.partition, r.topic)),
                             to: name_key(format_args!("Consumer {consumer}")),
+                            edge: Some(super::wires::path_key(&r.topic, r.partition, consumer)),
                             partition: r.partition,
                             label: r.from,
                             seq: false,
@@ -191,8 +237,10 @@ pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let ctl = use_context::<Controller>();
     let layout = StoredValue::new_local(Layout::default());
-    // The instant last drawn (and its event count): a paused page draws nothing again.
+    // The instant last drawn (and its event count): a paused page draws nothing again. And when
+    // (wall ms): tokens are drawn at most every DRAW_EVERY_MS.
     let drawn = StoredValue::new_local((u64::MAX, 0u64));
+    let drawn_at = StoredValue::new_local(f64::MIN);
     watch_viewport();
     playback::start(move |_| {
         let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return };
@@ -201,9 +249,13 @@ pub fn Tokens() -> impl IntoView {
         if instant == drawn.get_value() && !MOVED.with(|m| m.get()) {
             return;
         }
-        drawn.set_value(instant);
-        let tokens = tokens(ctl);
         let now = window().performance().map_or(0.0, |p| p.now());
+        if now - drawn_at.get_value() < DRAW_EVERY_MS {
+            return;
+        }
+        drawn.set_value(instant);
+        drawn_at.set_value(now);
+        let tokens = tokens(ctl);
         // Nothing in flight: nothing to read or draw (clear once).
         if tokens.is_empty() && layout.with_value(|l| l.read_at.is_none()) {
             return;
@@ -238,7 +290,46 @@ pub fn Tokens() -> impl IntoView {
         cx.begin_path();
         cx.rect(cl, ct, cw, ch);
         cx.clip();
-        let labelled = tokens.len() <= MAX_LABELS;
+        // Busy paths become streams: one moving dashed line each, as wide as the flow is busy.
+        let mut per_path: Vec<(u64, usize)> = Vec::new();
+        for t in &tokens {
+            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
+            match per_path.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => per_path.push((key, 1)),
+            }
+        }
+        let busy = |t: &Token| {
+            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
+            per_path.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n)
+        };
+        let mut streamed: Vec<u64> = Vec::new();
+        let dots = tokens.iter().filter(|t| busy(t) <= STREAM_ABOVE).count();
+        for t in tokens.iter().filter(|t| busy(t) > STREAM_ABOVE) {
+            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
+            if streamed.contains(&key) {
+                continue;
+            }
+            streamed.push(key);
+            let Some(pts) = layout.with_value(|l| l.path(t)) else { continue };
+            cx.set_global_alpha(0.7);
+            cx.set_stroke_style_str(COLORS[t.partition as usize % COLORS.len()]);
+            cx.set_line_width((1.5 + busy(t) as f64 / 6.0).min(7.0));
+            let dash = js_sys::Array::of2(&8.0.into(), &6.0.into());
+            let _ = cx.set_line_dash(&dash);
+            cx.set_line_dash_offset(-(now / 30.0) % 14.0);
+            cx.begin_path();
+            for (i, (x, y)) in pts.iter().enumerate() {
+                if i == 0 {
+                    cx.move_to(*x, *y);
+                } else {
+                    cx.line_to(*x, *y);
+                }
+            }
+            cx.stroke();
+        }
+        let _ = cx.set_line_dash(&js_sys::Array::new());
+        let labelled = dots <= MAX_LABELS;
         if labelled {
             cx.set_font("600 10px system-ui, sans-serif");
             cx.set_text_align("center");
@@ -246,13 +337,11 @@ pub fn Tokens() -> impl IntoView {
         }
         let radius = if labelled { 10.0 } else { 5.0 };
         let mut label = String::new();
-        for t in tokens {
-            let ends = layout.with_value(|l| (l.of(t.from), l.of(t.to)));
-            let (Some(from), Some(to)) = ends else { continue };
-            let ((x0, y0), (x1, y1)) = ((from.right, from.y), to.landing);
+        for t in tokens.iter().filter(|t| busy(t) <= STREAM_ABOVE) {
+            let Some(pts) = layout.with_value(|l| l.path(t)) else { continue };
             let p = t.progress.clamp(0.0, 1.0);
             let eased = p * p * (3.0 - 2.0 * p);
-            let (x, y) = (x0 + (x1 - x0) * eased, y0 + (y1 - y0) * eased);
+            let (x, y) = point_at(&pts, eased);
             cx.set_global_alpha(if p > 0.85 { (1.0 - p) / 0.15 } else { 1.0 });
             cx.set_fill_style_str(COLORS[t.partition as usize % COLORS.len()]);
             cx.begin_path();

@@ -100,8 +100,38 @@ fn read_boxes(section: &web_sys::Element) -> Boxes {
     b
 }
 
-/// The path of `edge` (its `nth` of `count` ends on its card) and where its label goes.
-fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, f64, f64, &'static str)> {
+/// Points along a drawn edge, in the cluster section's coordinates.
+type Points = Vec<(f64, f64)>;
+
+thread_local! {
+    /// The edges as drawn, as points along each (section coordinates), keyed by
+    /// [`path_key`]: message tokens from a partition to its reader travel along them.
+    static PATHS: std::cell::RefCell<Vec<(u64, Points)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The key of the edge from partition `partition` of `topic` to `consumer`.
+pub fn path_key(topic: &str, partition: u32, consumer: &str) -> u64 {
+    super::tokens::name_key(format_args!("{partition}\u{1}{topic}\u{1}{consumer}"))
+}
+
+/// Calls `f` with the points of that edge as drawn (section coordinates), if it is.
+pub fn with_path<R>(key: u64, f: impl FnOnce(&[(f64, f64)]) -> R) -> Option<R> {
+    PATHS.with(|p| p.borrow().iter().find(|(k, _)| *k == key).map(|(_, pts)| f(pts)))
+}
+
+/// Points along a cubic Bézier curve (its start left out).
+fn curve(p0: (f64, f64), p1: (f64, f64), p2: (f64, f64), p3: (f64, f64), out: &mut Vec<(f64, f64)>) {
+    for i in 1..=12 {
+        let t = f64::from(i) / 12.0;
+        let u = 1.0 - t;
+        let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+        out.push((a * p0.0 + b * p1.0 + c * p2.0 + d * p3.0, a * p0.1 + b * p1.1 + c * p2.1 + d * p3.1));
+    }
+}
+
+/// The path of `edge` (its `nth` of `count` ends on its card): the SVG path, points along it,
+/// and where its label goes.
+fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, Points, f64, f64, &'static str)> {
     let log = format!("Partition {} of {}", edge.partition, edge.topic);
     let card = format!("Consumer {}", edge.consumer);
     let (y0, log_right) = b.logs.iter().find(|(n, _)| *n == log)?.1;
@@ -120,13 +150,16 @@ fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, f6
             x0 + dx,
             left - dx
         );
-        Some((d, left - 3.0, y1 - 3.0, "end"))
+        let mut pts = vec![(x0, y0)];
+        curve((x0, y0), (x0 + dx, y0), (left - dx, y1), (left, y1), &mut pts);
+        Some((d, pts, left - 3.0, y1 - 3.0, "end"))
     } else {
         // Stacked (a narrow screen): out to the right, down a gutter lane per group, in to the card.
         // The lane runs in the columns' right padding, beside the cards.
         let lane = b.right - 5.0 - 4.0 * (edge.group % 3) as f64;
         let d = format!("M{:.1} {y0:.1}H{lane:.1}V{y1:.1}H{right:.1}", log_right + 4.0);
-        Some((d, right - 3.0, y1 - 3.0, "end"))
+        let pts = vec![(log_right + 4.0, y0), (lane, y0), (lane, y1), (right, y1)];
+        Some((d, pts, right - 3.0, y1 - 3.0, "end"))
     }
 }
 
@@ -160,11 +193,15 @@ fn classes(group: usize, state: &str) -> String {
 fn draw(svg: &web_sys::Element, drawn: &mut Vec<Drawn>, edges: &[Edge], b: &Boxes, now: f64) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
     let first_draw = drawn.is_empty();
+    let mut paths = Vec::with_capacity(edges.len());
     for (k, e) in edges.iter().enumerate() {
         // Its place among the edges ending on the same card.
         let nth = edges[..k].iter().filter(|x| x.consumer == e.consumer).count();
         let count = edges.iter().filter(|x| x.consumer == e.consumer).count();
-        let Some((d, lx, ly, anchor)) = route(b, e, nth, count) else { continue };
+        let Some((d, pts, lx, ly, anchor)) = route(b, e, nth, count) else { continue };
+        if e.tie == Tie::Reads {
+            paths.push((path_key(&e.topic, e.partition, &e.consumer), pts));
+        }
         let entry = drawn.iter_mut().find(|w| w.key == e.key);
         let g = match entry {
             Some(w) if w.leaving_since.is_none() => {
@@ -214,6 +251,7 @@ fn draw(svg: &web_sys::Element, drawn: &mut Vec<Drawn>, edges: &[Edge], b: &Boxe
             }
         }
     }
+    PATHS.with(|p| *p.borrow_mut() = paths);
     // Gone from the model: revoked. They fade where they were.
     for w in drawn.iter_mut() {
         if w.leaving_since.is_none() && !edges.iter().any(|e| e.key == w.key) {

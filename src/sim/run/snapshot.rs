@@ -150,6 +150,8 @@ pub struct ConsumerSnap {
     /// Position (next offset to read) per owned partition.
     pub positions: Vec<(String, u64)>,
     pub in_flight: u64,
+    /// Of those, the ones not processed yet (the batch in hand is processed record by record).
+    pub batch_left: u64,
     /// Records it has processed that its group has not committed yet: what a crash now would
     /// have the partitions' next owner process again.
     pub uncommitted: u64,
@@ -188,8 +190,8 @@ impl ConsumerSnap {
     /// What it is doing, with how much of a batch is left while it processes one.
     pub fn activity_line(&self) -> String {
         match self.activity {
-            Activity::Processing if self.in_flight > 0 => {
-                format!("processing: {} left in this batch", crate::sim::text::count(self.in_flight, "record"))
+            Activity::Processing if self.batch_left > 0 => {
+                format!("processing: {} left in this batch", crate::sim::text::count(self.batch_left, "record"))
             }
             other => other.text().to_string(),
         }
@@ -507,6 +509,7 @@ impl Snapshot {
                 },
                 positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
                 in_flight: c.in_flight_records(),
+                batch_left: c.in_flight_records().saturating_sub(c.processed_in_hand(sim.now())),
                 uncommitted: uncommitted(sim, c),
                 generation: c.generation,
                 settings: c.pending_spec.clone().map_or_else(
