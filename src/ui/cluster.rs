@@ -441,10 +441,13 @@ pub fn PartitionRow(
                 return None;
             }
             let leader = p.leader.map_or("none: OFFLINE".to_string(), |b| format!("broker {b}"));
+            // Each replica's log drawn against the longest: a follower behind shows as a shorter bar.
+            let longest = p.replicas.iter().map(|r| r.log_end_offset).max().unwrap_or(0).max(1);
             let chips = p
                 .replicas
                 .iter()
                 .map(|r| {
+                    let filled = format!("{:.0}%", 100.0 * r.log_end_offset as f64 / longest as f64);
                     let role = if r.leader {
                         "leader"
                     } else if r.in_isr {
@@ -462,6 +465,9 @@ pub fn PartitionRow(
                     view! {
                         <li class=class title=format!("broker {}: {role}, log end {}", r.broker, r.log_end_offset)>
                             {format!("B{} {} · {}", r.broker, role, r.log_end_offset)}
+                            <span class="replica-log" aria-hidden="true">
+                                <span style:width=filled></span>
+                            </span>
                         </li>
                     }
                 })

@@ -679,7 +679,7 @@ pub fn App() -> impl IntoView {
                 <h2>{move || title.get()}</h2>
                 <p>{move || summary.get()}</p>
                 <p class="guide">
-                    "How to read it: producers write records into a topic's partitions on the brokers, one numbered cell per record; consumer groups read them. Dots are batches on their way (coloured by partition, labelled by record); a filled, underlined cell is committed. Pause and Step → let you look closely."
+                    "How to read it: producers write records into a topic's partitions on the brokers, one numbered cell per record; a filled, underlined cell is committed. A line from a partition to a consumer means it reads it (one colour per group; faint when the consumer is gone and its group has not noticed). Dots are batches on their way, a dashed stream when many flow. Below, each group's rebalance protocol. Pause and Step → let you look closely."
                 </p>
             </section>
             <LessonPanel lesson=lesson_id />
