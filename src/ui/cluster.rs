@@ -702,7 +702,13 @@ pub fn ConsumerCard(
                     c.session_left_ms
                         .map(|ms| {
                             let note = if c.status == ConsumerStatus::Running { "session" } else { "the group notices in" };
-                            format!("{note} {}", format_duration(ms))
+                            // Tenths of a second: the text changes ten times a second, not every
+                            // frame (each change is laid out and painted again).
+                            if ms < 60_000 {
+                                format!("{note} {}.{}s", ms / 1000, ms % 1000 / 100)
+                            } else {
+                                format!("{note} {}", format_duration(ms / 1000 * 1000))
+                            }
                         })
                         .unwrap_or_default()
                 })}
@@ -714,7 +720,7 @@ pub fn ConsumerCard(
                     let share = left as f64 / c.settings.session_timeout_ms.max(1) as f64;
                     Some(view! {
                         <div class="session-bar" aria-hidden="true">
-                            <span style:width=format!("{:.1}%", (share * 100.0).clamp(0.0, 100.0))></span>
+                            <span style:width=format!("{:.0}%", (share * 100.0).clamp(0.0, 100.0))></span>
                         </div>
                     })
                 })

@@ -229,6 +229,8 @@ struct Drawn {
     /// Set by a window resize: the width is read again.
     resized: std::rc::Rc<std::cell::Cell<bool>>,
     width: f64,
+    /// The tracks' offset as last written.
+    shift: String,
     /// When (wall ms) the markup was last written: a busy run's lanes are rewritten at most
     /// every [`REWRITE_MS`].
     written_at: f64,
@@ -286,15 +288,21 @@ pub fn ProtocolLanes(
                     .unwrap_or_default();
                 d.bars = all(".lane rect.session").into_iter().zip(names).collect();
                 d.now = u64::MAX;
+                d.shift.clear();
             }
             if d.now == now {
                 return; // paused, nothing moved
             }
             d.now = now;
-            let shift = format!("translate({:.1} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
+            // Whole pixels: at 1× the lane moves 22 px a second, so most frames write nothing.
+            let shift = format!("translate({:.0} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
+            if shift == d.shift {
+                return;
+            }
             for t in &d.tracks {
                 let _ = t.set_attribute("transform", &shift);
             }
+            d.shift = shift;
             ctl.snapshot().with_untracked(|s| {
                 for (bar, name) in &d.bars {
                     let c = s.consumers.iter().find(|c| c.name == *name.as_str());
@@ -303,7 +311,7 @@ pub fn ProtocolLanes(
                             Some((c.session_left_ms? as f64 / 1000.0 * PX_PER_S, c.status != ConsumerStatus::Running))
                         })
                         .unwrap_or((0.0, false));
-                    let _ = bar.set_attribute("width", &format!("{w:.1}"));
+                    let _ = bar.set_attribute("width", &format!("{w:.0}"));
                     let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
                 }
             });
