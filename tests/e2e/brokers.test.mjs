@@ -41,8 +41,11 @@ test('crashing a broker moves leadership only after the controller notices, and 
   assert.ok(ledBy2.length > 0, 'broker 2 leads a partition');
 
   const card = page.getByRole('listitem', { name: 'Broker 2', exact: true });
+  // Paused while crashing, so the instant read is the crash's (a slow frame at 4× is 200 ms).
+  await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Crash broker 2' }).click();
   const crashedAt = await now(page);
+  await page.getByRole('button', { name: 'Play' }).click();
   assert.match(await card.innerText(), /down/);
   assert.match(await card.innerText(), /the controller has not noticed yet/);
   // Until then, the partition still names broker 2 as its leader (and stalls).
