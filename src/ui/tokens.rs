@@ -62,7 +62,7 @@ fn watch_viewport() {
     moved.forget(); // lives as long as the page
 }
 
-/// Where the token ends are, in viewport coordinates: the viewport's size, the cluster's
+/// Where the token ends are, in viewport coordinates: the cluster's
 /// visible box (tokens are clipped to it), and per accessible name of a producer, partition or
 /// consumer its [`End`]. All of them are read together, in one
 /// layout, when the boxes are refreshed: reading a box after the page changed forces a layout,
@@ -70,8 +70,6 @@ fn watch_viewport() {
 #[derive(Default)]
 struct Layout {
     read_at: Option<f64>,
-    width: f64,
-    height: f64,
     clip: (f64, f64, f64, f64),
     boxes: std::collections::BTreeMap<u64, End>,
     /// The cluster's top left corner (the edges' origin) and the partitions' column sides.
@@ -143,7 +141,7 @@ impl Layout {
             }
         }
         let origin = (area.left(), area.top());
-        *self = Layout { read_at: Some(now), width, height, clip, boxes, origin, partitions };
+        *self = Layout { read_at: Some(now), clip, boxes, origin, partitions };
     }
 
     fn of(&self, key: u64) -> Option<End> {
@@ -230,8 +228,8 @@ fn tokens(ctl: Controller) -> Vec<Token> {
     .unwrap_or_default()
 }
 
-/// The canvas layer: as large as the viewport (a layer as tall as a busy cluster cost more to
-/// clear and composite each frame than everything else), drawing inside its parent's box.
+/// The canvas layer: fixed to the window, and only as large as the box where tokens fly (a layer
+/// as large as the window cost more to paint and composite each redraw than everything else).
 #[component]
 pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
@@ -241,6 +239,9 @@ pub fn Tokens() -> impl IntoView {
     // (wall ms): tokens are drawn at most every DRAW_EVERY_MS.
     let drawn = StoredValue::new_local((u64::MAX, 0u64));
     let drawn_at = StoredValue::new_local(f64::MIN);
+    // The box (viewport px) the canvas covers: only where tokens are, so each redraw paints and
+    // composites a strip instead of the whole window.
+    let covered = StoredValue::new_local((0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64));
     watch_viewport();
     playback::start(move |_| {
         let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return };
@@ -261,13 +262,36 @@ pub fn Tokens() -> impl IntoView {
             return;
         }
         layout.update_value(|l| l.refresh_if_old(&parent, now));
-        let (width, height) = layout.with_value(|l| (l.width, l.height));
-        let ratio = window().device_pixel_ratio();
-        let (w, h) = ((width * ratio) as u32, (height * ratio) as u32);
-        if canvas.width() != w || canvas.height() != h {
-            canvas.set_width(w);
-            canvas.set_height(h);
+        let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
+        // Where the tokens are (with a token's radius around), within the cluster's visible box,
+        // widened to multiples of 64 px so the canvas is not resized every frame.
+        let mut area = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for t in &tokens {
+            for (x, y) in layout.with_value(|l| l.path(t)).unwrap_or_default() {
+                area = (area.0.min(x), area.1.min(y), area.2.max(x), area.3.max(y));
+            }
         }
+        let snap = |v: f64, up: bool| if up { (v / 64.0).ceil() * 64.0 } else { (v / 64.0).floor() * 64.0 };
+        let bx = snap((area.0 - 12.0).max(cl), false);
+        let by = snap((area.1 - 12.0).max(ct), false);
+        let bw = (snap((area.2 + 12.0).min(cl + cw), true) - bx).max(0.0);
+        let bh = (snap((area.3 + 12.0).min(ct + ch), true) - by).max(0.0);
+        let ratio = window().device_pixel_ratio();
+        let boxed = if tokens.is_empty() || !bw.is_finite() || !bh.is_finite() {
+            (0.0, 0.0, 0.0, 0.0)
+        } else {
+            (bx, by, bw, bh)
+        };
+        if boxed != covered.get_value() {
+            covered.set_value(boxed);
+            let style = web_sys::HtmlElement::style(&canvas);
+            for (k, v) in [("left", boxed.0), ("top", boxed.1), ("width", boxed.2), ("height", boxed.3)] {
+                let _ = style.set_property(k, &format!("{v}px"));
+            }
+            canvas.set_width((boxed.2 * ratio) as u32);
+            canvas.set_height((boxed.3 * ratio) as u32);
+        }
+        let (bx, by, width, height) = boxed;
         let Some(cx) = canvas
             .get_context("2d")
             .ok()
@@ -276,14 +300,14 @@ pub fn Tokens() -> impl IntoView {
         else {
             return;
         };
-        cx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0).ok();
-        cx.clear_rect(0.0, 0.0, width, height);
+        // Drawn in viewport coordinates, moved to the canvas's box.
+        cx.set_transform(ratio, 0.0, 0.0, ratio, -bx * ratio, -by * ratio).ok();
+        cx.clear_rect(bx, by, width, height);
         if tokens.is_empty() {
             layout.update_value(|l| *l = Layout::default()); // read afresh when tokens come back
             return;
         }
-        let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
-        if cw <= 0.0 || ch <= 0.0 {
+        if cw <= 0.0 || ch <= 0.0 || width <= 0.0 {
             return; // the cluster is scrolled out of view
         }
         cx.save();
