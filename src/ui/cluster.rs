@@ -645,6 +645,15 @@ pub fn ConsumerCard(
     let running = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.status == ConsumerStatus::Running)));
     let text = move |f: fn(&ConsumerSnap) -> String| move || me.with(|c| c.as_ref().map(f).unwrap_or_default());
     let class = move || me.with(|c| format!("card consumer {}", c.as_ref().map_or("", |c| c.status.name())));
+    // The share of its session left, in whole percent, while the coordinator counts one.
+    let session_share = Memo::new(move |_| {
+        me.with(|c| {
+            let c = c.as_ref()?;
+            let share = c.session_left_ms? as f64 / c.settings.session_timeout_ms.max(1) as f64;
+            Some(format!("{:.0}%", (share * 100.0).clamp(0.0, 100.0)))
+        })
+    });
+    let session_shown = Memo::new(move |_| session_share.with(Option::is_some));
     let ctl = use_context::<Controller>();
     let drag_state = use_context::<drag::DragState>();
     let grab = {
@@ -714,15 +723,13 @@ pub fn ConsumerCard(
                 })}
             </p>
             {move || {
-                me.with(|c| {
-                    let c = c.as_ref()?;
-                    let left = c.session_left_ms?;
-                    let share = left as f64 / c.settings.session_timeout_ms.max(1) as f64;
-                    Some(view! {
+                // Made once while a session runs; only its width follows the clock.
+                session_shown.get().then(|| {
+                    view! {
                         <div class="session-bar" aria-hidden="true">
-                            <span style:width=format!("{:.0}%", (share * 100.0).clamp(0.0, 100.0))></span>
+                            <span style:width=move || session_share.get().unwrap_or_default()></span>
                         </div>
-                    })
+                    }
                 })
             }}
             {ctl.map(|ctl| consumer_actions(ctl, name.clone(), running, me, groups))}

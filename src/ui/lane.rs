@@ -262,7 +262,7 @@ pub fn ProtocolLanes(
             }
             let base = now / BASE_EVERY_MS * BASE_EVERY_MS;
             let key = (version, base, d.width as u64);
-            let wall = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+            let wall = super::playback::now_ms();
             let only_newer = key.1 == d.key.1 && key.2 == d.key.2 && key.0 > d.key.0;
             if key != d.key && !(only_newer && wall - d.written_at < REWRITE_MS) {
                 d.written_at = wall;

@@ -362,7 +362,7 @@ const OPEN_BUDGET_MS: f64 = 1_500.0;
 /// Moves to `t` in slices, stopping if that takes longer than [`OPEN_BUDGET_MS`] (a link can
 /// point days ahead). Returns whether `t` was reached.
 fn seek_within_budget(ctl: Controller, t: u64) -> bool {
-    let clock = || window().performance().map_or(0.0, |p| p.now());
+    let clock = playback::now_ms;
     let started = clock();
     loop {
         let now = ctl.snapshot.with_untracked(|s| s.now_ms);

@@ -10,7 +10,8 @@ use leptos::prelude::*;
 /// The longest step taken in one frame, in wall-clock ms.
 const MAX_FRAME_MS: f64 = 250.0;
 
-fn now_ms() -> f64 {
+/// The wall clock (ms since the page opened), for pacing and throttling; never the model's.
+pub(super) fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 

@@ -35,6 +35,13 @@ struct Token {
     progress: f64,
 }
 
+impl Token {
+    /// Which path it travels: its edge, or its producer and partition.
+    fn path_id(&self) -> u64 {
+        self.edge.unwrap_or(self.from ^ self.to.rotate_left(17))
+    }
+}
+
 /// Above this many tokens in flight, they are drawn without labels: labels would cover each
 /// other, and drawing text for hundreds of tokens cost more than the rest of the layer.
 const MAX_LABELS: usize = 60;
@@ -250,7 +257,7 @@ pub fn Tokens() -> impl IntoView {
         if instant == drawn.get_value() && !MOVED.with(|m| m.get()) {
             return;
         }
-        let now = window().performance().map_or(0.0, |p| p.now());
+        let now = playback::now_ms();
         if now - drawn_at.get_value() < DRAW_EVERY_MS {
             return;
         }
@@ -263,13 +270,15 @@ pub fn Tokens() -> impl IntoView {
         }
         layout.update_value(|l| l.refresh_if_old(&parent, now));
         let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
+        // Each token's path (read once a frame), and how many tokens share it.
+        let paths: Vec<Option<Vec<(f64, f64)>>> = layout.with_value(|l| tokens.iter().map(|t| l.path(t)).collect());
+        let busy: Vec<usize> =
+            tokens.iter().map(|t| tokens.iter().filter(|o| o.path_id() == t.path_id()).count()).collect();
         // Where the tokens are (with a token's radius around), within the cluster's visible box,
         // widened to multiples of 64 px so the canvas is not resized every frame.
         let mut area = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
-        for t in &tokens {
-            for (x, y) in layout.with_value(|l| l.path(t)).unwrap_or_default() {
-                area = (area.0.min(x), area.1.min(y), area.2.max(x), area.3.max(y));
-            }
+        for &(x, y) in paths.iter().flatten().flatten() {
+            area = (area.0.min(x), area.1.min(y), area.2.max(x), area.3.max(y));
         }
         let snap = |v: f64, up: bool| if up { (v / 64.0).ceil() * 64.0 } else { (v / 64.0).floor() * 64.0 };
         let bx = snap((area.0 - 12.0).max(cl), false);
@@ -315,30 +324,17 @@ pub fn Tokens() -> impl IntoView {
         cx.rect(cl, ct, cw, ch);
         cx.clip();
         // Busy paths become streams: one moving dashed line each, as wide as the flow is busy.
-        let mut per_path: Vec<(u64, usize)> = Vec::new();
-        for t in &tokens {
-            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
-            match per_path.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, n)) => *n += 1,
-                None => per_path.push((key, 1)),
-            }
-        }
-        let busy = |t: &Token| {
-            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
-            per_path.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n)
-        };
         let mut streamed: Vec<u64> = Vec::new();
-        let dots = tokens.iter().filter(|t| busy(t) <= STREAM_ABOVE).count();
-        for t in tokens.iter().filter(|t| busy(t) > STREAM_ABOVE) {
-            let key = t.edge.unwrap_or(t.from ^ t.to.rotate_left(17));
-            if streamed.contains(&key) {
+        let dots = busy.iter().filter(|n| **n <= STREAM_ABOVE).count();
+        for ((t, pts), n) in tokens.iter().zip(&paths).zip(&busy).filter(|(_, n)| **n > STREAM_ABOVE) {
+            if streamed.contains(&t.path_id()) {
                 continue;
             }
-            streamed.push(key);
-            let Some(pts) = layout.with_value(|l| l.path(t)) else { continue };
+            streamed.push(t.path_id());
+            let Some(pts) = pts else { continue };
             cx.set_global_alpha(0.7);
             cx.set_stroke_style_str(COLORS[t.partition as usize % COLORS.len()]);
-            cx.set_line_width((1.5 + busy(t) as f64 / 6.0).min(7.0));
+            cx.set_line_width((1.5 + *n as f64 / 6.0).min(7.0));
             let dash = js_sys::Array::of2(&8.0.into(), &6.0.into());
             let _ = cx.set_line_dash(&dash);
             cx.set_line_dash_offset(-(now / 30.0) % 14.0);
@@ -361,11 +357,11 @@ pub fn Tokens() -> impl IntoView {
         }
         let radius = if labelled { 10.0 } else { 5.0 };
         let mut label = String::new();
-        for t in tokens.iter().filter(|t| busy(t) <= STREAM_ABOVE) {
-            let Some(pts) = layout.with_value(|l| l.path(t)) else { continue };
+        for ((t, pts), _) in tokens.iter().zip(&paths).zip(&busy).filter(|(_, n)| **n <= STREAM_ABOVE) {
+            let Some(pts) = pts else { continue };
             let p = t.progress.clamp(0.0, 1.0);
             let eased = p * p * (3.0 - 2.0 * p);
-            let (x, y) = point_at(&pts, eased);
+            let (x, y) = point_at(pts, eased);
             cx.set_global_alpha(if p > 0.85 { (1.0 - p) / 0.15 } else { 1.0 });
             cx.set_fill_style_str(COLORS[t.partition as usize % COLORS.len()]);
             cx.begin_path();

@@ -337,7 +337,7 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
         let Some(svg) = svg.get_untracked() else { return };
         let svg: web_sys::Element = svg.into();
         let Some(section) = svg.parent_element() else { return };
-        let now = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+        let now = playback::now_ms();
         layer.update_value(|l| {
             let seen = snapshot.with_untracked(|s| (s.now_ms, s.events));
             if seen == l.seen && !l.fading && !l.moved.get() && l.observer.is_some() {

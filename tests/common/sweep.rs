@@ -528,7 +528,7 @@ impl Checks {
             if c.spec.commit == CommitMode::BeforeProcessing || c.spec.auto_offset_reset == OffsetReset::Latest {
                 self.at_most_once.insert(c.spec.group.clone());
             }
-            if sim.groups.get(c.spec.group.as_str()).is_none_or(|g| g.member(&c.member_id).is_none()) {
+            if !sim.knows_member(c) {
                 continue;
             }
             for tp in &c.assignment {

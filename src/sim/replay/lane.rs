@@ -224,12 +224,16 @@ impl Lanes {
             lane.members.push(member.clone());
         }
         lane.messages.push_back(Message { at, member: member.clone(), kind, detail });
+        let mut dropped = false;
         while lane.messages.front().is_some_and(|m| m.at + WINDOW_MS < at) || lane.messages.len() > MAX_MESSAGES {
             lane.messages.pop_front();
+            dropped = true;
         }
-        // A member with nothing left in the window loses its row.
-        let messages = &lane.messages;
-        lane.members.retain(|m| messages.iter().any(|x| x.member == *m));
+        // A member with nothing left in the window loses its row (only a drop can do that).
+        if dropped {
+            let messages = &lane.messages;
+            lane.members.retain(|m| messages.iter().any(|x| x.member == *m));
+        }
         self.version += 1;
     }
 }

@@ -356,6 +356,12 @@ impl Sim {
         self.deliveries.iter()
     }
 
+    /// Whether the coordinator of `c`'s group has `c`'s member id among its members (a
+    /// consumer it removed, or one not joined yet, is not known).
+    pub fn knows_member(&self, c: &Consumer) -> bool {
+        self.groups.get(c.spec.group.as_str()).is_some_and(|g| g.member(&c.member_id).is_some())
+    }
+
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {
         self.deliveries.get(group, tp)
     }

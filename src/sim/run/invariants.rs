@@ -157,10 +157,7 @@ impl Watcher {
             return;
         }
         let mut owners: BTreeMap<(&str, i32, crate::sim::Tp), &str> = BTreeMap::new();
-        let member = |c: &&crate::sim::consumer::Consumer| {
-            c.status == ConsumerStatus::Running
-                && sim.groups.get(c.spec.group.as_str()).is_some_and(|g| g.member(&c.member_id).is_some())
-        };
+        let member = |c: &&crate::sim::consumer::Consumer| c.status == ConsumerStatus::Running && sim.knows_member(c);
         for c in sim.consumers.iter().filter(member) {
             for tp in &c.assignment {
                 let key = (c.spec.group.as_str(), c.assignment_generation, *tp);

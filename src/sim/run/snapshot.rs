@@ -173,6 +173,11 @@ pub struct ConsumerSnap {
 }
 
 impl GroupSnap {
+    /// Part of its lag is in partitions with no committed offset yet.
+    pub fn lag_uncommitted(&self) -> bool {
+        self.waiting_uncommitted > 0
+    }
+
     /// Its lag as a learner should read it: Kafka's (committed offsets to the high watermark),
     /// and where nothing is committed yet, "-" as Kafka's tools print, with what waits there.
     pub fn lag_text(&self) -> String {
@@ -212,9 +217,7 @@ pub struct GroupSnap {
     /// partitions with a committed offset, plus what is unread in the partitions its consumers
     /// subscribe to that have none yet (Kafka's tools print "-" there; a 0 would read healthy).
     pub lag: u64,
-    /// Part of `lag` is in partitions with no committed offset yet...
-    pub lag_uncommitted: bool,
-    /// ...this many records.
+    /// The part of `lag` in partitions with no committed offset yet.
     pub waiting_uncommitted: u64,
     /// Topics a member subscribes to that nobody in the group is assigned (see
     /// [`GroupCoordinator::unserved_topics`](crate::sim::kafka::coordinator::GroupCoordinator::unserved_topics)).
@@ -259,8 +262,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     let mut out = Vec::new();
     for c in sim.consumers.iter().filter(|c| !c.removed && c.spec.group == group) {
         if c.status == ConsumerStatus::Running {
-            let known = coordinator.is_some_and(|g| g.member(&c.member_id).is_some());
-            let tie = if c.zombie || !known { Tie::Lost } else { Tie::Reads };
+            let tie = if c.zombie || !sim.knows_member(c) { Tie::Lost } else { Tie::Reads };
             out.extend(c.assignment.iter().map(|tp| edge(*tp, c, tie)));
         }
     }
@@ -359,8 +361,7 @@ fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
     if c.zombie && !c.assignment.is_empty() {
         return Some(format!("still processing {}, which it lost: its commit will be rejected", held()));
     }
-    let known = sim.groups.get(c.spec.group.as_str()).is_some_and(|g| g.member(&c.member_id).is_some());
-    if !c.member_id.is_empty() && !known && !c.assignment.is_empty() {
+    if !c.member_id.is_empty() && !sim.knows_member(c) && !c.assignment.is_empty() {
         return Some(format!(
             "the coordinator has removed it, and it does not know yet: {} may have new owners",
             held()
@@ -541,7 +542,6 @@ impl Snapshot {
                     duplicates: r.duplicates,
                     lost: r.lost,
                     lag: r.lag + waiting,
-                    lag_uncommitted: waiting > 0,
                     waiting_uncommitted: waiting,
                     unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
                     edges: edges(sim, g),
