@@ -279,7 +279,7 @@ async fn compare_shows_both_variants_numbers() {
 }
 
 #[wasm_bindgen_test]
-async fn partition_rows_show_the_newest_offsets_from_a_multiple_of_ten() {
+async fn partition_rows_show_the_newest_twenty_offsets_and_keep_their_cells() {
     let root = container();
     let base = snapshot_at("basic", 3_000);
     let with_end = move |end: u64| {
@@ -299,10 +299,18 @@ async fn partition_rows_show_the_newest_offsets_from_a_multiple_of_ten() {
     assert_eq!(cells(&root), (0..20).map(|o| o.to_string()).collect::<Vec<_>>(), "up to 20 offsets fit");
     snap.set(with_end(25));
     leptos::task::tick().await;
-    assert_eq!(cells(&root), (10..25).map(|o| o.to_string()).collect::<Vec<_>>(), "the row moved on by ten");
+    assert_eq!(cells(&root), (5..25).map(|o| o.to_string()).collect::<Vec<_>>(), "the newest twenty");
+    let cell_24 = || root.query_selector("ol[aria-label='Partition 0 of my-topic'] li:last-child").unwrap().unwrap();
+    let before = cell_24();
     snap.set(with_end(31));
     leptos::task::tick().await;
-    assert_eq!(cells(&root), (20..31).map(|o| o.to_string()).collect::<Vec<_>>());
+    assert_eq!(cells(&root), (11..31).map(|o| o.to_string()).collect::<Vec<_>>());
+    let kept = root.query_selector_all("ol[aria-label='Partition 0 of my-topic'] li").unwrap().item(13).unwrap();
+    assert_eq!(kept.text_content().as_deref(), Some("24"));
+    assert!(kept.is_same_node(Some(&before)), "offset 24's cell is the same element: appends only add cells");
+    snap.set(with_end(8));
+    leptos::task::tick().await;
+    assert_eq!(cells(&root), (0..8).map(|o| o.to_string()).collect::<Vec<_>>(), "back in time: the older cells again");
 }
 
 #[wasm_bindgen_test]

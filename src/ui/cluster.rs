@@ -16,17 +16,76 @@ use super::drag;
 use super::offscreen::{self, watch};
 use super::Controller;
 
-/// How many offsets a partition row shows at most: the newest, from a multiple of [`CELL_PAGE`].
+/// How many offsets a partition row shows at most: the newest. A row that has more than fit its
+/// width keeps its newest in view (the oldest are cut off at the left).
 const VISIBLE_CELLS: u64 = 20;
-/// The row's first offset moves in steps this long: new records fill empty places, and the row
-/// shifts once per ten records instead of every cell changing on every append (in a busy
-/// cluster, that was most of the page's work per frame).
-const CELL_PAGE: u64 = 10;
+/// From this many cells, the row is aligned right (newest at the right edge), so the newest
+/// offsets stay in view on a narrow screen; fewer always fit, and start at the left.
+const ALIGN_RIGHT_FROM: u64 = 10;
 
 /// The first offset a partition row shows.
 fn first_shown(log_start: u64, log_end: u64) -> u64 {
-    let page = log_end.saturating_sub(1) / CELL_PAGE * CELL_PAGE;
-    page.saturating_sub(VISIBLE_CELLS - CELL_PAGE).max(log_start)
+    log_end.saturating_sub(VISIBLE_CELLS).max(log_start)
+}
+
+/// A cell's classes: committed (by the first group), the next one a consumer reads, and above
+/// the high watermark (not yet on every in-sync replica, not readable).
+fn cell_class(p: &PartitionSnap, o: u64) -> &'static str {
+    let done = committed_of(p).is_some_and(|c| o < c);
+    let next = p.positions.iter().any(|(_, at)| *at == o);
+    match (done, next, o >= p.high_watermark) {
+        (_, true, true) => "cell unreplicated next",
+        (_, false, true) => "cell unreplicated",
+        (true, true, _) => "cell committed next",
+        (true, false, _) => "cell committed",
+        (false, true, _) => "cell next",
+        (false, false, _) => "cell",
+    }
+}
+
+/// Brings `list` to the cells of `p`: a cell per offset shown, kept while it stays in view (a
+/// record appended adds one cell and drops the oldest, instead of every cell changing), its class
+/// and title written only when they change.
+fn sync_cells(
+    list: &web_sys::Element,
+    cells: &mut std::collections::VecDeque<(u64, &'static str, web_sys::Element)>,
+    p: Option<&PartitionSnap>,
+) {
+    let (first, end) = p.map_or((0, 0), |p| (first_shown(p.log_start_offset, p.log_end_offset), p.log_end_offset));
+    while cells.front().is_some_and(|(o, _, _)| *o < first || *o >= end) {
+        cells.pop_front().map(|(_, _, el)| el.remove());
+    }
+    while cells.back().is_some_and(|(o, _, _)| *o >= end) {
+        cells.pop_back().map(|(_, _, el)| el.remove());
+    }
+    let Some(p) = p else { return };
+    let doc = document();
+    // Cells missing before the first kept one (a seek back) or after the last.
+    let kept = cells.front().map(|(o, _, _)| *o);
+    for o in (first..kept.unwrap_or(first)).rev() {
+        let Ok(li) = doc.create_element("li") else { return };
+        li.set_text_content(Some(&o.to_string()));
+        let _ = list.insert_before(&li, cells.front().map(|(_, _, el)| el as &web_sys::Node));
+        cells.push_front((o, "", li));
+    }
+    let next = cells.back().map_or(first, |(o, _, _)| o + 1);
+    for o in next..end {
+        let Ok(li) = doc.create_element("li") else { return };
+        li.set_text_content(Some(&o.to_string()));
+        let _ = list.append_child(&li);
+        cells.push_back((o, "", li));
+    }
+    for (o, class, el) in cells.iter_mut() {
+        let now = cell_class(p, *o);
+        if *class != now {
+            *class = now;
+            let _ = el.set_attribute("class", now);
+            let title =
+                if now.starts_with("cell unreplicated") { "not yet replicated to every in-sync replica" } else { "" };
+            let _ = el.set_attribute("title", title);
+        }
+    }
+    let _ = list.class_list().toggle_with_force("full", end - first >= ALIGN_RIGHT_FROM);
 }
 
 fn names<T>(list: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
@@ -394,29 +453,13 @@ pub fn PartitionRow(
             })
         })
     };
-    let cells = move || {
-        me.with(|p| {
-            let Some(p) = p else { return Vec::new() };
-            let first = first_shown(p.log_start_offset, p.log_end_offset);
-            let committed = committed_of(p);
-            let hw = p.high_watermark;
-            let positions: Vec<u64> = p.positions.iter().map(|(_, o)| *o).collect();
-            (first..p.log_end_offset)
-                .map(|o| {
-                    let done = committed.is_some_and(|c| o < c);
-                    let next = positions.contains(&o);
-                    // Above the high watermark: not yet on every in-sync replica, not readable.
-                    let pending = o >= hw;
-                    let title = if pending { "not yet replicated to every in-sync replica" } else { "" };
-                    view! {
-                        <li class="cell" class:committed=done class:unreplicated=pending class:next=next title=title>
-                            {o}
-                        </li>
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-    };
+    // The cells are kept by hand (see `sync_cells`), not re-rendered.
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let cells = StoredValue::new_local(std::collections::VecDeque::new());
+    Effect::new(move |_| {
+        let Some(ol) = list.get() else { return };
+        me.with(|p| cells.update_value(|c| sync_cells(&ol, c, p.as_ref())));
+    });
     let info = move || {
         me.with(|p| {
             p.as_ref().map_or(String::new(), |p| {
@@ -495,7 +538,7 @@ pub fn PartitionRow(
             >
                 {format!("P{index}")}
             </button>
-            <ol class="log" aria-label=format!("Partition {index} of {topic}")>{cells}</ol>
+            <ol class="log" aria-label=format!("Partition {index} of {topic}") node_ref=list></ol>
             <p class="pinfo">{info}</p>
             {replication}
             <Show when=move || open.get()>
@@ -672,17 +715,18 @@ pub fn ConsumerCard(
                 {name.clone()}
                 <span class="status-tag">{text(|c| c.status.name().to_string())}</span>
             </h5>
-            <p>
-                {text(|c| c.activity_line())}
-                {move || {
-                    me.with(|c| {
-                        let n = c.as_ref().map_or(0, |c| c.uncommitted);
-                        (n > 0).then(|| {
-                            let title = "Processed, but its group has not committed them yet: after a crash now, they would be processed again";
-                            view! { <span class="uncommitted" title=title>{format!(" · {n} not yet committed")}</span> }
-                        })
-                    })
-                }}
+            // One line each, always both: the card keeps its height as the numbers change (the
+            // cards below, and the edges to them, do not jump).
+            <p class="line">{text(|c| c.activity_line())}</p>
+            <p
+                class="line"
+                class:uncommitted=move || me.with(|c| c.as_ref().is_some_and(|c| c.uncommitted > 0))
+                title="Processed, but its group has not committed them yet: after a crash now, they would be processed again"
+            >
+                {text(|c| match c.uncommitted {
+                    0 => "nothing left to commit".to_string(),
+                    n => format!("{n} not yet committed"),
+                })}
             </p>
             {move || me.with(|c| c.as_ref().and_then(|c| c.note.clone()).map(|n| view! { <p class="status-note">{n}</p> }))}
             <p class="owns">
@@ -711,10 +755,13 @@ pub fn ConsumerCard(
                     c.session_left_ms
                         .map(|ms| {
                             let note = if c.status == ConsumerStatus::Running { "session" } else { "the group notices in" };
-                            // Tenths of a second: the text changes ten times a second, not every
-                            // frame (each change is laid out and painted again).
-                            if ms < 60_000 {
+                            // Tenths of a second in the last ten, whole seconds before: the text
+                            // changes as rarely as reads right (each change is laid out and
+                            // painted again).
+                            if ms < 10_000 {
                                 format!("{note} {}.{}s", ms / 1000, ms % 1000 / 100)
+                            } else if ms < 60_000 {
+                                format!("{note} {}s", ms.div_ceil(1000))
                             } else {
                                 format!("{note} {}", format_duration(ms / 1000 * 1000))
                             }

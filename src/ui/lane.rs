@@ -223,7 +223,7 @@ struct Drawn {
     key: (u64, u64, u64),
     /// Each lane's track (moved every frame) and its members' session bars with their names.
     tracks: Vec<web_sys::Element>,
-    bars: Vec<(web_sys::Element, String)>,
+    bars: Vec<(web_sys::Element, String, String)>,
     /// The instant the track and bars were last moved to.
     now: u64,
     /// Set by a window resize: the width is read again.
@@ -250,72 +250,92 @@ pub fn ProtocolLanes(
     let host = NodeRef::<leptos::html::Div>::new();
     let drawn = StoredValue::new_local(Drawn { now: u64::MAX, ..Drawn::default() });
     let resized = drawn.with_value(|d| d.resized.clone());
-    let resize = window_event_listener(leptos::ev::resize, move |_| resized.set(true));
+    let resize = window_event_listener(leptos::ev::resize, move |_| {
+        resized.set(true);
+        super::playback::wake();
+    });
     on_cleanup(move || resize.remove());
     super::playback::start(move |_| {
-        let Some(host) = host.get_untracked() else { return };
+        let Some(host) = host.get_untracked() else { return false };
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);
         let version = ctl.lanes_version().get_untracked();
-        drawn.update_value(|d| {
-            if d.width == 0.0 || d.resized.replace(false) {
-                d.width = f64::from(host.client_width()).max(LABEL_W + 120.0);
-            }
-            let base = now / BASE_EVERY_MS * BASE_EVERY_MS;
-            let key = (version, base, d.width as u64);
-            let wall = super::playback::now_ms();
-            let only_newer = key.1 == d.key.1 && key.2 == d.key.2 && key.0 > d.key.0;
-            if key != d.key && !(only_newer && wall - d.written_at < REWRITE_MS) {
-                d.written_at = wall;
-                d.key = key;
-                let mut s = String::new();
-                ctl.with_lanes_untracked(|l| {
-                    for (group, lane) in &l.groups {
-                        figure(&mut s, group, lane, base, d.width);
+        drawn
+            .try_update_value(|d| {
+                if d.width == 0.0 || d.resized.replace(false) {
+                    d.width = f64::from(host.client_width()).max(LABEL_W + 120.0);
+                }
+                let base = now / BASE_EVERY_MS * BASE_EVERY_MS;
+                let key = (version, base, d.width as u64);
+                let wall = super::playback::now_ms();
+                let only_newer = key.1 == d.key.1 && key.2 == d.key.2 && key.0 > d.key.0;
+                // A newer lane held back by REWRITE_MS is written on a later frame.
+                let held = key != d.key && only_newer && wall - d.written_at < REWRITE_MS;
+                if key != d.key && !held {
+                    d.written_at = wall;
+                    d.key = key;
+                    let mut s = String::new();
+                    ctl.with_lanes_untracked(|l| {
+                        for (group, lane) in &l.groups {
+                            figure(&mut s, group, lane, base, d.width);
+                        }
+                    });
+                    host.set_inner_html(&s);
+                    let all = |sel: &str| {
+                        let list = host.query_selector_all(sel).ok();
+                        (0..list.as_ref().map_or(0, |l| l.length()))
+                            .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
+                            .collect::<Vec<_>>()
+                    };
+                    d.tracks = all(".lane .track");
+                    let names: Vec<String> = ctl
+                        .with_lanes_untracked(|l| {
+                            l.groups.iter().flat_map(|(_, lane)| lane.members.iter().map(|m| m.to_string())).collect()
+                        })
+                        .unwrap_or_default();
+                    d.bars = all(".lane rect.session")
+                        .into_iter()
+                        .zip(names)
+                        .map(|(el, n)| (el, n, String::new()))
+                        .collect();
+                    d.now = u64::MAX;
+                    d.shift.clear();
+                }
+                if d.now == now {
+                    return held; // paused, nothing moved
+                }
+                d.now = now;
+                // Whole pixels: at 1× the lane moves 22 px a second, so most frames write nothing.
+                let shift = format!("translate({:.0} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
+                if shift == d.shift {
+                    return held;
+                }
+                for t in &d.tracks {
+                    let _ = t.set_attribute("transform", &shift);
+                }
+                d.shift = shift;
+                ctl.snapshot().with_untracked(|s| {
+                    for (bar, name, written) in &mut d.bars {
+                        let c = s.consumers.iter().find(|c| c.name == *name.as_str());
+                        let (w, dead) = c
+                            .and_then(|c| {
+                                Some((
+                                    c.session_left_ms? as f64 / 1000.0 * PX_PER_S,
+                                    c.status != ConsumerStatus::Running,
+                                ))
+                            })
+                            .unwrap_or((0.0, false));
+                        // Written only when it changed (whole pixels).
+                        let now = format!("{w:.0}{}", if dead { " dying" } else { "" });
+                        if *written != now {
+                            let _ = bar.set_attribute("width", &format!("{w:.0}"));
+                            let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
+                            *written = now;
+                        }
                     }
                 });
-                host.set_inner_html(&s);
-                let all = |sel: &str| {
-                    let list = host.query_selector_all(sel).ok();
-                    (0..list.as_ref().map_or(0, |l| l.length()))
-                        .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
-                        .collect::<Vec<_>>()
-                };
-                d.tracks = all(".lane .track");
-                let names: Vec<String> = ctl
-                    .with_lanes_untracked(|l| {
-                        l.groups.iter().flat_map(|(_, lane)| lane.members.iter().map(|m| m.to_string())).collect()
-                    })
-                    .unwrap_or_default();
-                d.bars = all(".lane rect.session").into_iter().zip(names).collect();
-                d.now = u64::MAX;
-                d.shift.clear();
-            }
-            if d.now == now {
-                return; // paused, nothing moved
-            }
-            d.now = now;
-            // Whole pixels: at 1× the lane moves 22 px a second, so most frames write nothing.
-            let shift = format!("translate({:.0} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
-            if shift == d.shift {
-                return;
-            }
-            for t in &d.tracks {
-                let _ = t.set_attribute("transform", &shift);
-            }
-            d.shift = shift;
-            ctl.snapshot().with_untracked(|s| {
-                for (bar, name) in &d.bars {
-                    let c = s.consumers.iter().find(|c| c.name == *name.as_str());
-                    let (w, dead) = c
-                        .and_then(|c| {
-                            Some((c.session_left_ms? as f64 / 1000.0 * PX_PER_S, c.status != ConsumerStatus::Running))
-                        })
-                        .unwrap_or((0.0, false));
-                    let _ = bar.set_attribute("width", &format!("{w:.0}"));
-                    let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
-                }
-            });
-        });
+                held
+            })
+            .unwrap_or(false)
     });
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);

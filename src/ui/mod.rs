@@ -51,7 +51,16 @@ pub struct Controller {
     frames: StoredValue<u64, LocalStorage>,
     /// The protocol lanes' version: the lanes redraw when it changes, not every frame.
     lanes: RwSignal<u64>,
+    /// When (wall ms) a played frame last published a snapshot (see [`PUBLISH_EVERY_MS`]).
+    published_at: StoredValue<f64, LocalStorage>,
 }
+
+/// While playing, the model moves every frame (the tokens follow it) but the page's text, rows,
+/// cards, edges and lanes are published at most this often (wall ms): ten times a second reads
+/// as continuous for counters and clocks, and spares the browser restyling, laying out and
+/// painting them sixty times a second. Anything the user does publishes at once, and so does
+/// pausing.
+const PUBLISH_EVERY_MS: f64 = 100.0;
 
 /// While a cluster with more partitions than this plays, each partition's row (and each
 /// consumer's and group's card) is refreshed on one frame in [`STAGGER_FRAMES`], taking turns —
@@ -137,6 +146,7 @@ impl Controller {
             forked: RwSignal::new(None),
             frames: StoredValue::new_local(0),
             lanes: RwSignal::new(0),
+            published_at: StoredValue::new_local(f64::MIN),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -146,7 +156,7 @@ impl Controller {
     /// [`PLOT_SECONDS`]; re-runs when they change).
     pub fn with_samples<R>(&self, f: impl FnOnce(&[plots::Sample]) -> R) -> Option<R> {
         self.sampled.track();
-        let now_s = self.snapshot.with_untracked(|s| s.now_ms / 1000);
+        let now_s = self.now_ms() / 1000;
         self.samples.try_with_value(|all| {
             let end = all.partition_point(|s| s.second <= now_s);
             f(&all[end.saturating_sub(PLOT_SECONDS)..end])
@@ -209,7 +219,7 @@ impl Controller {
         let mut dropped = 0;
         self.update(|tl| dropped = tl.apply(command).len());
         if was_past {
-            let now = self.snapshot.with_untracked(|s| s.now_ms);
+            let now = self.now_ms();
             self.samples.update_value(|all| all.retain(|s| s.second <= now / 1000));
             self.forked.set(Some((now, dropped)));
         }
@@ -217,7 +227,7 @@ impl Controller {
 
     /// The share link's query part for the run so far, pointing at the current instant.
     pub fn link(&self) -> String {
-        let now = self.snapshot.with_untracked(|s| s.now_ms);
+        let now = self.now_ms();
         self.tl.with_value(|tl| Run { cursor_ms: Some(now), ..tl.run().clone() }.encode())
     }
 
@@ -231,9 +241,34 @@ impl Controller {
         self.update(|tl| tl.advance_to(t));
     }
 
-    /// Plays one animation frame forward to `t` (ms): like [`Controller::run_until`], with a
-    /// busy cluster's rows and cards refreshed in turns.
+    /// The model's current instant (ms). While playing, the page shows it up to
+    /// [`PUBLISH_EVERY_MS`] later.
+    pub fn now_ms(&self) -> u64 {
+        self.tl.try_with_value(|tl| tl.now_ms()).unwrap_or(0)
+    }
+
+    /// The model's current instant and how many events it has had, for layers drawn every frame
+    /// from the model itself (the tokens).
+    pub fn instant(&self) -> (u64, u64) {
+        self.tl.try_with_value(|tl| (tl.now_ms(), tl.sim().event_count())).unwrap_or_default()
+    }
+
+    /// Plays one animation frame forward to `t` (ms): like [`Controller::run_until`], but the
+    /// page is published only every [`PUBLISH_EVERY_MS`], with a busy cluster's rows and cards
+    /// refreshed in turns.
     pub fn play_frame(&self, t: u64) {
+        let wall = playback::now_ms();
+        if wall - self.published_at.get_value() < PUBLISH_EVERY_MS {
+            let sampled = self.tl.try_update_value(|tl| {
+                tl.advance_to(t);
+                self.samples.try_update_value(|samples| plots::record(samples, tl.sim(), SAMPLE_HISTORY))
+            });
+            if sampled.flatten() == Some(true) {
+                self.sampled.update(|n| *n += 1);
+            }
+            return;
+        }
+        self.published_at.set_value(wall);
         let frame = self.frames.try_update_value(|n| {
             *n += 1;
             *n
@@ -304,7 +339,7 @@ impl Controller {
 
     /// Changes the model and publishes its state; `frame`: a played frame (see [`stagger`]).
     fn publish(&self, f: impl FnOnce(&mut Timeline), frame: Option<u64>) {
-        if let Some((mut snap, span, lanes)) = self.tl.try_update_value(|tl| {
+        if let Some((mut snap, span, lanes, added)) = self.tl.try_update_value(|tl| {
             f(tl);
             let span = Span {
                 now_ms: tl.now_ms(),
@@ -314,9 +349,9 @@ impl Controller {
                 markers: tl.markers().len(),
                 violations: tl.violations().len(),
             };
-            (Snapshot::of(tl.sim()), span, tl.lanes().version)
+            let added = self.samples.try_update_value(|samples| plots::record(samples, tl.sim(), SAMPLE_HISTORY));
+            (Snapshot::of(tl.sim()), span, tl.lanes().version, added)
         }) {
-            let added = self.samples.try_update_value(|samples| plots::record(samples, &snap, SAMPLE_HISTORY));
             if added == Some(true) {
                 self.sampled.update(|n| *n += 1);
             }
@@ -330,6 +365,7 @@ impl Controller {
             if self.span.get_untracked() != span {
                 self.span.set(span);
             }
+            playback::wake(); // the layers drawn by frame (tokens, edges, lanes) follow
         }
     }
 }
@@ -552,12 +588,19 @@ pub fn App() -> impl IntoView {
             if was_playing.try_update_value(|w| std::mem::replace(w, false)) == Some(true) {
                 ctl.refresh();
             }
-            return;
+            return false;
         }
         was_playing.set_value(true);
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
         if advance > 0 {
-            ctl.play_frame(snapshot.with_untracked(|s| s.now_ms) + advance);
+            ctl.play_frame(ctl.now_ms() + advance);
+        }
+        true
+    });
+    // Frames are asked for only while something moves: pressing Play starts them again.
+    Effect::new(move || {
+        if playing.get() {
+            playback::wake();
         }
     });
     playback::on_keys(move |key| match key {

@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 
 use super::Controller;
-use crate::sim::snapshot::Snapshot;
+use crate::sim::snapshot;
 use crate::sim::sort;
+use crate::sim::Sim;
 
 /// What the plots need from one simulated second.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,15 +19,18 @@ pub struct Sample {
     pub appended: u64,
 }
 
-/// Appends a sample when the snapshot enters a simulated second not sampled yet (returning
-/// true); keeps the last `keep`. After a seek back, seconds already sampled are not sampled again.
-pub fn record(samples: &mut Vec<Sample>, snap: &Snapshot, keep: usize) -> bool {
-    let second = snap.now_ms / 1000;
+/// Appends a sample when the model enters a simulated second not sampled yet (returning true);
+/// keeps the last `keep`. After a seek back, seconds already sampled are not sampled again.
+pub fn record(samples: &mut Vec<Sample>, sim: &Sim, keep: usize) -> bool {
+    let second = sim.now().ms() / 1000;
     if samples.last().is_some_and(|s| s.second >= second) {
         return false;
     }
-    let appended = snap.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log_end_offset).sum();
-    samples.push(Sample { second, lag: snap.groups.iter().map(|g| (g.name.clone(), g.lag)).collect(), appended });
+    let lag = sim.group_names().into_iter().map(|g| {
+        let lag = snapshot::group_lag(sim, &g);
+        (g, lag)
+    });
+    samples.push(Sample { second, lag: lag.collect(), appended: snapshot::appended(sim) });
     let excess = samples.len().saturating_sub(keep);
     samples.drain(..excess);
     true

@@ -11,10 +11,9 @@ use crate::sim::event::EventKind;
 
 /// How long (simulated ms) a token takes to travel.
 const FLIGHT_MS: u64 = 600;
-/// Tokens are redrawn at most this often (wall ms): 30 a second. The layer is as large as the
-/// window, and every redraw of it is painted and sent to the compositor again; at 60 a second it
-/// cost more than the rest of the page.
-const DRAW_EVERY_MS: f64 = 30.0;
+/// Tokens are redrawn at most this often (wall ms). Frames come at most 30 a second while
+/// playing; this keeps an extra frame (one asked for by a change) from drawing them again.
+const DRAW_EVERY_MS: f64 = 20.0;
 /// At most this many tokens per frame.
 const MAX_TOKENS: usize = 300;
 /// Okabe–Ito colours by partition number; the label says which record, so colour is a hint.
@@ -62,7 +61,10 @@ fn watch_viewport() {
     if WATCHING.with(|w| w.replace(true)) {
         return;
     }
-    let moved = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| MOVED.with(|m| m.set(true)));
+    let moved = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| {
+        MOVED.with(|m| m.set(true));
+        playback::wake();
+    });
     for event in ["scroll", "resize"] {
         let _ = window().add_event_listener_with_callback(event, moved.as_ref().unchecked_ref());
     }
@@ -196,7 +198,7 @@ fn point_at(pts: &[(f64, f64)], share: f64) -> (f64, f64) {
 
 /// The tokens in flight at the current instant, from the controller's recent events.
 fn tokens(ctl: Controller) -> Vec<Token> {
-    let now = ctl.snapshot().with_untracked(|s| s.now_ms);
+    let now = ctl.now_ms();
     ctl.with_log_untracked(|log| {
         let mut out = Vec::new();
         for e in log.iter().rev() {
@@ -251,22 +253,22 @@ pub fn Tokens() -> impl IntoView {
     let covered = StoredValue::new_local((0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64));
     watch_viewport();
     playback::start(move |_| {
-        let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return };
-        let Some(parent) = canvas.parent_element() else { return };
-        let instant = ctl.snapshot().with_untracked(|s| (s.now_ms, s.events));
+        let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return false };
+        let Some(parent) = canvas.parent_element() else { return false };
+        let instant = ctl.instant();
         if instant == drawn.get_value() && !MOVED.with(|m| m.get()) {
-            return;
+            return false;
         }
         let now = playback::now_ms();
         if now - drawn_at.get_value() < DRAW_EVERY_MS {
-            return;
+            return true; // drawn moments ago: on a later frame
         }
         drawn.set_value(instant);
         drawn_at.set_value(now);
         let tokens = tokens(ctl);
         // Nothing in flight: nothing to read or draw (clear once).
         if tokens.is_empty() && layout.with_value(|l| l.read_at.is_none()) {
-            return;
+            return false;
         }
         layout.update_value(|l| l.refresh_if_old(&parent, now));
         let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
@@ -307,17 +309,17 @@ pub fn Tokens() -> impl IntoView {
             .flatten()
             .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
         else {
-            return;
+            return false;
         };
         // Drawn in viewport coordinates, moved to the canvas's box.
         cx.set_transform(ratio, 0.0, 0.0, ratio, -bx * ratio, -by * ratio).ok();
         cx.clear_rect(bx, by, width, height);
         if tokens.is_empty() {
             layout.update_value(|l| *l = Layout::default()); // read afresh when tokens come back
-            return;
+            return false;
         }
         if cw <= 0.0 || ch <= 0.0 || width <= 0.0 {
-            return; // the cluster is scrolled out of view
+            return false; // the cluster is scrolled out of view
         }
         cx.save();
         cx.begin_path();
@@ -377,6 +379,7 @@ pub fn Tokens() -> impl IntoView {
         }
         cx.set_global_alpha(1.0);
         cx.restore();
+        false
     });
     view! { <canvas class="tokens" aria-hidden="true" node_ref=canvas></canvas> }
 }

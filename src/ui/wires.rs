@@ -307,7 +307,10 @@ fn digest(s: &Snapshot, shown: &[String]) -> u64 {
 fn observe(layer: &mut Layer, section: &web_sys::Element) {
     if layer.observer.is_none() {
         let moved = layer.moved.clone();
-        let on_resize = Closure::<dyn FnMut()>::new(move || moved.set(true));
+        let on_resize = Closure::<dyn FnMut()>::new(move || {
+            moved.set(true);
+            playback::wake();
+        });
         layer.observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
         on_resize.forget(); // lives as long as the page
     }
@@ -334,33 +337,36 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
         }
     });
     playback::start(move |_| {
-        let Some(svg) = svg.get_untracked() else { return };
+        let Some(svg) = svg.get_untracked() else { return false };
         let svg: web_sys::Element = svg.into();
-        let Some(section) = svg.parent_element() else { return };
+        let Some(section) = svg.parent_element() else { return false };
         let now = playback::now_ms();
-        layer.update_value(|l| {
-            let seen = snapshot.with_untracked(|s| (s.now_ms, s.events));
-            if seen == l.seen && !l.fading && !l.moved.get() && l.observer.is_some() {
-                return;
-            }
-            l.seen = seen;
-            let d = shown.with_untracked(|order| snapshot.with_untracked(|s| digest(s, order)));
-            let changed = d != l.digest || l.observer.is_none();
-            if changed {
-                l.digest = d;
-                l.edges = shown.with_untracked(|order| snapshot.with_untracked(|s| edges_of(s, order)));
-                observe(l, &section);
-            }
-            if changed || l.moved.replace(false) {
-                let boxes = read_boxes(&section);
-                let _ = svg.set_attribute("height", &format!("{:.0}", section.scroll_height()));
-                draw(&svg, &mut l.drawn, &l.edges, &boxes, now);
-                l.fading = true;
-            }
-            if l.fading {
-                l.fading = sweep(&mut l.drawn, now);
-            }
-        });
+        layer
+            .try_update_value(|l| {
+                let seen = snapshot.with_untracked(|s| (s.now_ms, s.events));
+                if seen == l.seen && !l.fading && !l.moved.get() && l.observer.is_some() {
+                    return false;
+                }
+                l.seen = seen;
+                let d = shown.with_untracked(|order| snapshot.with_untracked(|s| digest(s, order)));
+                let changed = d != l.digest || l.observer.is_none();
+                if changed {
+                    l.digest = d;
+                    l.edges = shown.with_untracked(|order| snapshot.with_untracked(|s| edges_of(s, order)));
+                    observe(l, &section);
+                }
+                if changed || l.moved.replace(false) {
+                    let boxes = read_boxes(&section);
+                    let _ = svg.set_attribute("height", &format!("{:.0}", section.scroll_height()));
+                    draw(&svg, &mut l.drawn, &l.edges, &boxes, now);
+                    l.fading = true;
+                }
+                if l.fading {
+                    l.fading = sweep(&mut l.drawn, now);
+                }
+                l.fading // a fade runs out by frames
+            })
+            .unwrap_or(false)
     });
     view! { <svg class="wires" aria-hidden="true" node_ref=svg></svg> }
 }

@@ -278,6 +278,17 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
 
 /// Records not yet processed by `group` in the partitions its consumers subscribe to that have
 /// no committed offset: from where it started reading (or the log start) to the high watermark.
+/// A group's lag as [`GroupSnap::lag`] counts it, without building a whole snapshot (the plots
+/// sample it every simulated second).
+pub fn group_lag(sim: &Sim, group: &str) -> u64 {
+    group_report(sim, group).lag + waiting_uncommitted(sim, group)
+}
+
+/// Records in all logs: their log-end offsets summed.
+pub fn appended(sim: &Sim) -> u64 {
+    sim.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log().log_end_offset()).sum()
+}
+
 fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
     let mut topics: Vec<u32> = sim
         .consumers
