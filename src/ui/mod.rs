@@ -227,7 +227,8 @@ impl Controller {
 
     /// The share link's query part for the run so far, pointing at the current instant.
     pub fn link(&self) -> String {
-        let now = self.now_ms();
+        // The instant shown (while playing, the model may be a frame or two ahead of it).
+        let now = self.snapshot.with_untracked(|s| s.now_ms);
         self.tl.with_value(|tl| Run { cursor_ms: Some(now), ..tl.run().clone() }.encode())
     }
 
@@ -253,11 +254,10 @@ impl Controller {
         self.tl.try_with_value(|tl| (tl.now_ms(), tl.sim().event_count())).unwrap_or_default()
     }
 
-    /// Plays one animation frame forward to `t` (ms): like [`Controller::run_until`], but the
-    /// page is published only every [`PUBLISH_EVERY_MS`], with a busy cluster's rows and cards
-    /// refreshed in turns.
-    pub fn play_frame(&self, t: u64) {
-        let wall = playback::now_ms();
+    /// Plays one animation frame forward to `t` (ms) at wall-clock instant `wall` (ms): like
+    /// [`Controller::run_until`], but the page is published only every [`PUBLISH_EVERY_MS`],
+    /// with a busy cluster's rows and cards refreshed in turns.
+    pub fn play_frame(&self, t: u64, wall: f64) {
         if wall - self.published_at.get_value() < PUBLISH_EVERY_MS {
             let sampled = self.tl.try_update_value(|tl| {
                 tl.advance_to(t);
@@ -582,26 +582,26 @@ pub fn App() -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let speed = RwSignal::new(1.0_f64);
 
-    let was_playing = StoredValue::new_local(false);
     playback::start(move |elapsed_ms| {
         if !playing.get_untracked() {
-            if was_playing.try_update_value(|w| std::mem::replace(w, false)) == Some(true) {
-                ctl.refresh();
-            }
             return false;
         }
-        was_playing.set_value(true);
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
         if advance > 0 {
-            ctl.play_frame(ctl.now_ms() + advance);
+            ctl.play_frame(ctl.now_ms() + advance, playback::now_ms());
         }
         true
     });
-    // Frames are asked for only while something moves: pressing Play starts them again.
-    Effect::new(move || {
-        if playing.get() {
+    // Frames are asked for only while something moves: pressing Play starts them again. Pausing
+    // shows the model exactly at once (while playing, the page may be a few frames behind it).
+    Effect::new(move |was: Option<bool>| {
+        let now = playing.get();
+        if now {
             playback::wake();
+        } else if was == Some(true) {
+            ctl.refresh();
         }
+        now
     });
     playback::on_keys(move |key| match key {
         playback::Key::Space => playing.update(|p| *p = !*p),
