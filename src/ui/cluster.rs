@@ -52,12 +52,14 @@ fn sync_cells(
     p: Option<&PartitionSnap>,
 ) {
     let (first, end) = p.map_or((0, 0), |p| (first_shown(p.log_start_offset, p.log_end_offset), p.log_end_offset));
-    while cells.front().is_some_and(|(o, _, _)| *o < first || *o >= end) {
-        cells.pop_front().map(|(_, _, el)| el.remove());
-    }
-    while cells.back().is_some_and(|(o, _, _)| *o >= end) {
-        cells.pop_back().map(|(_, _, el)| el.remove());
-    }
+    // Out of view now: before the first shown, or past the end (after a seek back).
+    cells.retain(|(o, _, el)| {
+        let keep = (first..end).contains(o);
+        if !keep {
+            el.remove();
+        }
+        keep
+    });
     let Some(p) = p else { return };
     let doc = document();
     // Cells missing before the first kept one (a seek back) or after the last.
