@@ -252,3 +252,32 @@ test('the protocol lane shows the rejoin after a crash, LeaveGroup after a clean
   await page.screenshot({ path: join(shots, 'lane-after-crash.png') });
   page.assertClean();
 });
+
+test('on a phone, a finger drags a consumer card onto "new group", without scrolling sideways', async () => {
+  const page = await openPage(env.browser, env.server.url);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  await groupOfThree(page);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const handle = page.getByRole('article', { name: 'Consumer consumer-2' }).getByTitle('Drag onto another group to move it');
+  await handle.scrollIntoViewIfNeeded();
+  const from = await center(handle);
+  // Touch events as a finger sends them (Chromium turns them into pointer events of type touch).
+  await page.evaluate(() => window.addEventListener('pointerdown', (e) => { window.pointerTypes = [...(window.pointerTypes ?? []), e.pointerType]; }, true));
+  const touch = (type, p) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: p ? [{ x: p.x, y: p.y }] : [] });
+  await touch('touchStart', from);
+  for (let i = 1; i <= 3; i++) await touch('touchMove', { x: from.x - 4 * i, y: from.y + 6 * i });
+  await page.locator('.new-group.dragging').waitFor();
+  const to = await center(page.getByText('Drop a consumer here to start a new group'));
+  for (let i = 1; i <= 8; i++) {
+    await touch('touchMove', { x: from.x + ((to.x - from.x) * i) / 8, y: from.y + ((to.y - from.y) * i) / 8 });
+  }
+  await touch('touchEnd');
+  assert.deepEqual(await page.evaluate(() => window.pointerTypes), ['touch'], 'a finger, not a mouse');
+  await page.getByRole('group', { name: 'Group group-1' }).getByRole('article', { name: 'Consumer consumer-2' }).waitFor();
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.equal(sideways, 0, 'no sideways scroll at 390 px');
+  await page.screenshot({ path: join(shots, 'phone-touch-drag-390.png') });
+  page.assertClean();
+});
