@@ -1,5 +1,6 @@
-//! Paces the simulation by the wall clock: one callback per animation frame with the elapsed
-//! milliseconds since the previous frame (capped, so a background tab does not leap ahead).
+//! Paces the simulation by the wall clock: one frame loop calls every layer's callback with the
+//! milliseconds since the previous frame (capped, so a background tab does not leap ahead), at
+//! most 30 times a second and only while something moves or was woken.
 
 use std::cell::RefCell;
 use std::rc::Rc;
