@@ -4,11 +4,14 @@
 /// Longest piece of user input a message repeats, in characters (a name's limit).
 const MAX_ECHO: usize = 64;
 
-/// `n` and its noun, singular for one: `count(1, "record")` is "1 record", else "n records".
+/// `n` and its noun, singular for one: `count(1, "record")` is "1 record", else "n records"
+/// ("n batches" for nouns ending in s, x, z, ch or sh).
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();
     if n == 1 {
         format!("1 {noun}")
+    } else if ["s", "x", "z", "ch", "sh"].iter().any(|end| noun.ends_with(end)) {
+        format!("{n} {noun}es")
     } else {
         format!("{n} {noun}s")
     }
@@ -50,6 +53,14 @@ pub fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_one_or_the_plural() {
+        assert_eq!(count(1u64, "record"), "1 record");
+        assert_eq!(count(0u64, "record"), "0 records");
+        assert_eq!(count(3u64, "batch"), "3 batches");
+        assert_eq!(count(1u64, "batch"), "1 batch");
+    }
 
     #[test]
     fn plain_names_are_only_quoted() {

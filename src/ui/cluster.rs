@@ -17,11 +17,8 @@ use super::offscreen::{self, watch};
 use super::Controller;
 
 /// How many offsets a partition row shows at most: the newest. A row that has more than fit its
-/// width keeps its newest in view (the oldest are cut off at the left).
+/// width keeps its newest in view (the oldest are cut off at the left; see `.log` in the CSS).
 const VISIBLE_CELLS: u64 = 20;
-/// From this many cells, the row is aligned right (newest at the right edge), so the newest
-/// offsets stay in view on a narrow screen; fewer always fit, and start at the left.
-const ALIGN_RIGHT_FROM: u64 = 10;
 
 /// The first offset a partition row shows.
 fn first_shown(log_start: u64, log_end: u64) -> u64 {
@@ -87,7 +84,6 @@ fn sync_cells(
             let _ = el.set_attribute("title", title);
         }
     }
-    let _ = list.class_list().toggle_with_force("full", end - first >= ALIGN_RIGHT_FROM);
 }
 
 fn names<T>(list: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
