@@ -257,6 +257,9 @@ pub fn ProtocolLanes(
     on_cleanup(move || resize.remove());
     super::playback::start(move |_| {
         let Some(host) = host.get_untracked() else { return false };
+        if ctl.frame_is_busy() {
+            return true; // the page was published this frame: the lanes follow on the next
+        }
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);
         let version = ctl.lanes_version().get_untracked();
         drawn

@@ -53,6 +53,8 @@ pub struct Controller {
     lanes: RwSignal<u64>,
     /// When (wall ms) a played frame last published a snapshot (see [`PUBLISH_EVERY_MS`]).
     published_at: StoredValue<f64, LocalStorage>,
+    /// The latest played frame published the page (see [`Controller::frame_is_busy`]).
+    published_now: StoredValue<bool, LocalStorage>,
 }
 
 /// While playing, the model moves every frame (the tokens follow it) but the page's text, rows,
@@ -147,6 +149,7 @@ impl Controller {
             frames: StoredValue::new_local(0),
             lanes: RwSignal::new(0),
             published_at: StoredValue::new_local(f64::MIN),
+            published_now: StoredValue::new_local(false),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -248,6 +251,12 @@ impl Controller {
         self.tl.try_with_value(|tl| tl.now_ms()).unwrap_or(0)
     }
 
+    /// Whether this frame of play published the page: layers that can wait a frame (the tokens,
+    /// the lanes' motion) leave it to the next one, so no frame does all the work at once.
+    pub fn frame_is_busy(&self) -> bool {
+        self.published_now.try_get_value().unwrap_or(false)
+    }
+
     /// The model's current instant and how many events it has had, for layers drawn every frame
     /// from the model itself (the tokens).
     pub fn instant(&self) -> (u64, u64) {
@@ -258,7 +267,9 @@ impl Controller {
     /// [`Controller::run_until`], but the page is published only every [`PUBLISH_EVERY_MS`],
     /// with a busy cluster's rows and cards refreshed in turns.
     pub fn play_frame(&self, t: u64, wall: f64) {
-        if wall - self.published_at.get_value() < PUBLISH_EVERY_MS {
+        let publish = wall - self.published_at.get_value() >= PUBLISH_EVERY_MS;
+        self.published_now.set_value(publish);
+        if !publish {
             let sampled = self.tl.try_update_value(|tl| {
                 tl.advance_to(t);
                 self.samples.try_update_value(|samples| plots::record(samples, tl.sim(), SAMPLE_HISTORY))
@@ -334,6 +345,7 @@ impl Controller {
     }
 
     fn update(&self, f: impl FnOnce(&mut Timeline)) {
+        self.published_now.set_value(false);
         self.publish(f, None);
     }
 

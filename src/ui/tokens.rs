@@ -260,8 +260,8 @@ pub fn Tokens() -> impl IntoView {
             return false;
         }
         let now = playback::now_ms();
-        if now - drawn_at.get_value() < DRAW_EVERY_MS {
-            return true; // drawn moments ago: on a later frame
+        if now - drawn_at.get_value() < DRAW_EVERY_MS || ctl.frame_is_busy() {
+            return true; // drawn moments ago, or the page was published this frame: on the next
         }
         drawn.set_value(instant);
         drawn_at.set_value(now);

@@ -336,8 +336,12 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
             o.disconnect();
         }
     });
+    let ctl = use_context::<super::Controller>();
     playback::start(move |_| {
         let Some(svg) = svg.get_untracked() else { return false };
+        if ctl.is_some_and(|c| c.frame_is_busy()) {
+            return true; // the page was published this frame: the edges follow on the next
+        }
         let svg: web_sys::Element = svg.into();
         let Some(section) = svg.parent_element() else { return false };
         let now = playback::now_ms();
