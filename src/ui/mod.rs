@@ -65,11 +65,11 @@ pub struct Controller {
 const PUBLISH_EVERY_MS: f64 = 100.0;
 
 /// While a cluster with more partitions than this plays, each partition's row (and each
-/// consumer's and group's card) is refreshed on one frame in [`STAGGER_FRAMES`], taking turns —
-/// an eighth of the page changes per frame instead of all of it — and not at all while it is
-/// out of view ([`offscreen`]; on the next frame once it is back). Rows and cards in view are at
-/// most seven frames behind the clock while playing, and all are exact whenever playback stops
-/// (see [`Controller::refresh`]).
+/// consumer's and group's card) is refreshed on one publish in [`STAGGER_FRAMES`], taking turns
+/// — an eighth of the page changes per publish instead of all of it — and not at all while it is
+/// out of view ([`offscreen`]; on the next publish once it is back). Rows and cards in view are
+/// at most seven publishes (0.7 s) behind the clock while playing, and all are exact whenever
+/// playback stops (see [`Controller::refresh`]).
 const STAGGER_ABOVE_PARTITIONS: usize = 12;
 const STAGGER_FRAMES: u64 = 8;
 
