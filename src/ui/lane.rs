@@ -309,13 +309,12 @@ pub fn ProtocolLanes(
                 d.now = now;
                 // Whole pixels: at 1× the lane moves 22 px a second, so most frames write nothing.
                 let shift = format!("translate({:.0} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
-                if shift == d.shift {
-                    return held;
+                if shift != d.shift {
+                    for t in &d.tracks {
+                        let _ = t.set_attribute("transform", &shift);
+                    }
+                    d.shift = shift;
                 }
-                for t in &d.tracks {
-                    let _ = t.set_attribute("transform", &shift);
-                }
-                d.shift = shift;
                 ctl.snapshot().with_untracked(|s| {
                     for (bar, name, written) in &mut d.bars {
                         let c = s.consumers.iter().find(|c| c.name == *name.as_str());
@@ -328,11 +327,11 @@ pub fn ProtocolLanes(
                             })
                             .unwrap_or((0.0, false));
                         // Written only when it changed (whole pixels).
-                        let now = format!("{w:.0}{}", if dead { " dying" } else { "" });
-                        if *written != now {
+                        let want = format!("{w:.0}{}", if dead { " dying" } else { "" });
+                        if *written != want {
                             let _ = bar.set_attribute("width", &format!("{w:.0}"));
                             let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
-                            *written = now;
+                            *written = want;
                         }
                     }
                 });

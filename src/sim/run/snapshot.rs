@@ -276,8 +276,6 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     out
 }
 
-/// Records not yet processed by `group` in the partitions its consumers subscribe to that have
-/// no committed offset: from where it started reading (or the log start) to the high watermark.
 /// A group's lag as [`GroupSnap::lag`] counts it, without building a whole snapshot (the plots
 /// sample it every simulated second).
 pub fn group_lag(sim: &Sim, group: &str) -> u64 {
@@ -289,6 +287,8 @@ pub fn appended(sim: &Sim) -> u64 {
     sim.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log().log_end_offset()).sum()
 }
 
+/// Records not yet processed by `group` in the partitions its consumers subscribe to that have
+/// no committed offset: from where it started reading (or the log start) to the high watermark.
 fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
     let mut topics: Vec<u32> = sim
         .consumers
