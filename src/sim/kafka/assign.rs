@@ -66,7 +66,7 @@ fn member_order<'a>(members: impl Iterator<Item = (&'a String, &'a Subscription)
 }
 
 fn empty_assignment(input: &AssignInput) -> Assignment {
-    input.members.iter().map(|(id, _)| (id.clone(), Vec::new())).collect()
+    sort::map(input.members.iter().map(|(id, _)| (id.clone(), Vec::new())))
 }
 
 /// Java's `String.hashCode` (over UTF-16 code units).
@@ -131,9 +131,9 @@ fn round_robin(input: &AssignInput) -> Assignment {
     if members.is_empty() {
         return out;
     }
-    let subs: BTreeMap<&String, &Subscription> = input.members.iter().map(|(id, s)| (id, s)).collect();
+    let subs: BTreeMap<&String, &Subscription> = sort::map(input.members.iter().map(|(id, s)| (id, s)));
     let topics: BTreeSet<&String> =
-        input.members.iter().flat_map(|(_, s)| s.topics.iter()).filter(|t| input.topics.contains_key(*t)).collect();
+        sort::set(input.members.iter().flat_map(|(_, s)| s.topics.iter()).filter(|t| input.topics.contains_key(*t)));
     let mut next = 0usize;
     for topic in topics {
         for p in 0..input.topics[topic] {
@@ -152,14 +152,14 @@ fn round_robin(input: &AssignInput) -> Assignment {
 const DEFAULT_GENERATION: i32 = -1;
 
 fn sticky(input: &AssignInput, cooperative: bool) -> Assignment {
-    let all_topics: BTreeSet<&String> = input.topics.keys().collect();
+    let all_topics: BTreeSet<&String> = sort::set(input.topics.keys());
     let generation = |id: &str| {
         input.members.iter().find(|(m, _)| m == id).and_then(|(_, s)| s.generation).unwrap_or(DEFAULT_GENERATION)
     };
 
     // allSubscriptionsEqual: also resolves partitions claimed by two members.
     let mut equal = true;
-    let first_topics: Option<BTreeSet<&String>> = input.members.first().map(|(_, s)| s.topics.iter().collect());
+    let first_topics: Option<BTreeSet<&String>> = input.members.first().map(|(_, s)| sort::set(&s.topics));
     let mut owned: Vec<(String, Vec<TopicPartition>)> = Vec::new();
     let mut previous_owner: BTreeMap<TopicPartition, String> = BTreeMap::new();
     let mut multiply_claimed: BTreeSet<TopicPartition> = BTreeSet::new();
@@ -169,7 +169,7 @@ fn sticky(input: &AssignInput, cooperative: bool) -> Assignment {
     let order = java_hash_order(&hashes, input.members.len());
     for &i in &order {
         let (id, sub) = &input.members[i];
-        let topics: BTreeSet<&String> = sub.topics.iter().collect();
+        let topics: BTreeSet<&String> = sort::set(&sub.topics);
         if first_topics.as_ref().is_some_and(|f| *f != topics) {
             equal = false;
         }
@@ -257,7 +257,7 @@ fn constrained_assign(
     let subscribed_topics: BTreeSet<&String> = input
         .members
         .first()
-        .map(|(_, s)| s.topics.iter().filter(|t| input.topics.contains_key(*t)).collect())
+        .map(|(_, s)| sort::set(s.topics.iter().filter(|t| input.topics.contains_key(*t))))
         .unwrap_or_default();
     let total: u32 = subscribed_topics.iter().map(|t| input.topics[*t]).sum();
     let n = owned.len() as u32;
@@ -352,9 +352,9 @@ fn constrained_assign(
 
 /// `GeneralAssignmentBuilder` (members subscribe to different topics).
 fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>, max_generation: i32) -> Assignment {
-    let subs: BTreeMap<String, &Subscription> = input.members.iter().map(|(id, s)| (id.clone(), s)).collect();
+    let subs: BTreeMap<String, &Subscription> = sort::map(input.members.iter().map(|(id, s)| (id.clone(), s)));
     let mut topic_consumers: BTreeMap<String, Vec<String>> =
-        input.topics.keys().map(|t| (t.clone(), Vec::new())).collect();
+        sort::map(input.topics.keys().map(|t| (t.clone(), Vec::new())));
     let mut consumer_topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (id, sub) in &input.members {
         let topics: Vec<String> = sub.topics.iter().filter(|t| input.topics.contains_key(*t)).cloned().collect();
@@ -363,7 +363,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
         }
         consumer_topics.insert(id.clone(), topics);
     }
-    let mut current: BTreeMap<String, Vec<TopicPartition>> = owned.into_iter().collect();
+    let mut current: BTreeMap<String, Vec<TopicPartition>> = sort::map(owned);
     for (id, _) in &input.members {
         current.entry(id.clone()).or_default();
     }
@@ -412,7 +412,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
             }
         });
     }
-    let assigned: BTreeSet<TopicPartition> = assigned.into_iter().collect();
+    let assigned: BTreeSet<TopicPartition> = sort::set(assigned);
     let mut unassigned: Vec<TopicPartition> = sorted_all.iter().filter(|tp| !assigned.contains(*tp)).cloned().collect();
 
     let mut g = General {
@@ -441,7 +441,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
     sorted_all.retain(|tp| !fixed_topics.contains(&tp.0));
     unassigned.retain(|tp| !fixed_topics.contains(&tp.0));
     let fixed: Vec<String> = g.consumer_topics.keys().filter(|c| !g.can_consumer_participate(c)).cloned().collect();
-    g.fixed = fixed.iter().cloned().collect();
+    g.fixed = sort::set(fixed.iter().cloned());
     let pre_balance = g.current.clone();
     let pre_partition_consumer = g.partition_consumer.clone();
     if !revocation_required {

@@ -360,7 +360,7 @@ fn ordering() -> Lesson {
                 // after a record sent later (numbered by the producer's sequence).
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
                 let seqs = record_seqs(o, keyed_from);
-                let parts: std::collections::BTreeSet<u32> = seqs.keys().map(|(p, _)| *p).collect();
+                let parts = crate::sim::sort::set(seqs.keys().map(|(p, _)| *p));
                 let mut latest = None;
                 let mut overtaken = 0;
                 for (p, from, to) in processed_after(o, 0) {
