@@ -691,7 +691,8 @@ pub fn ConsumerCard(
         me.with(|c| {
             let c = c.as_ref()?;
             let share = c.session_left_ms? as f64 / c.settings.session_timeout_ms.max(1) as f64;
-            Some(format!("{:.0}%", (share * 100.0).clamp(0.0, 100.0)))
+            // A transform, not a width: the card is neither laid out nor its text repainted.
+            Some(format!("scaleX({:.2})", share.clamp(0.0, 1.0)))
         })
     });
     let session_shown = Memo::new(move |_| session_share.with(Option::is_some));
@@ -772,7 +773,7 @@ pub fn ConsumerCard(
                 session_shown.get().then(|| {
                     view! {
                         <div class="session-bar" aria-hidden="true">
-                            <span style:width=move || session_share.get().unwrap_or_default()></span>
+                            <span style:transform=move || session_share.get().unwrap_or_default()></span>
                         </div>
                     }
                 })

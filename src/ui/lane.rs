@@ -5,8 +5,9 @@
 //! message seeks to it. Drawn from [`Lanes`](crate::sim::lane::Lanes).
 //!
 //! A lane's messages are written as one piece of SVG markup when the lane changes (at most a few
-//! times a second), placed at their own instants; from frame to frame only the lane's offset and
-//! the session bars move.
+//! times a second), placed at their own instants; from frame to frame only the lane's track
+//! moves and the session bars stretch — CSS transforms on layers of their own, which the browser
+//! applies without laying out or repainting the page.
 
 use std::fmt::Write;
 
@@ -170,7 +171,7 @@ fn clicked_at(ev: &leptos::ev::MouseEvent, now: u64, width: f64) -> Option<u64> 
     if let Some(at) = target.closest("[data-at]").ok().flatten().and_then(|m| m.get_attribute("data-at")) {
         return at.parse().ok();
     }
-    let plot = target.closest("svg.lane-svg").ok()??;
+    let plot = target.closest(".lane-box").ok()??;
     let x = f64::from(ev.client_x()) - plot.get_bounding_client_rect().left();
     if x < LABEL_W || x > now_x(width) {
         return None;
@@ -179,41 +180,50 @@ fn clicked_at(ev: &leptos::ev::MouseEvent, now: u64, width: f64) -> Option<u64> 
     Some(now.saturating_sub(back_ms.round() as u64))
 }
 
-/// A lane's frame: its figure, names, rows, "now" line and an empty track the frame loop fills.
+/// A lane's frame: its figure with the names; a window right of them holding the track (the
+/// messages, moved as time passes) and, over it, the row line, "now" and the session bars.
+/// The track and the overlay are layers of their own (see the stylesheet), so moving the track
+/// and stretching a bar repaint nothing else on the page.
 fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
     let rows = lane.members.len() as f64 + 1.0;
     let height = TOP + ROW_H * rows + 4.0;
-    let now_x = now_x(width);
+    let window = (width - LABEL_W).max(0.0);
+    let now_x = now_x(width) - LABEL_W;
     let g = escape(group);
     let _ = write!(
         s,
-        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><svg class="lane-svg" width="{width:.0}" height="{height:.0}"><svg x="{LABEL_W}" width="{:.0}" height="{height:.0}" overflow="hidden"><g class="track">{}</g>"#,
-        (width - LABEL_W).max(0.0),
-        markup(lane, base),
-    );
-    for (i, _) in lane.members.iter().enumerate() {
-        let _ = write!(
-            s,
-            r#"<rect class="session" x="{:.1}" y="{:.1}" width="0" height="3"/>"#,
-            now_x - LABEL_W,
-            row_y(i + 1) + 5.0
-        );
-    }
-    let _ = write!(
-        s,
-        r#"<line class="now" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{height:.0}"/></svg><text class="who coordinator" x="4" y="{:.1}">coordinator</text>"#,
-        TOP - 2.0,
+        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><div class="lane-box"><svg class="lane-svg lane-names" width="{width:.0}" height="{height:.0}"><text class="who coordinator" x="4" y="{:.1}">coordinator</text>"#,
         row_y(0) + 4.0,
-        x = now_x - LABEL_W,
     );
     for (i, m) in lane.members.iter().enumerate() {
         let _ = write!(s, r#"<text class="who" x="4" y="{:.1}">{}</text>"#, row_y(i + 1) + 4.0, escape(m));
     }
     let _ = write!(
         s,
-        r#"<line class="row-line" x1="{LABEL_W}" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/></svg></figure>"#,
-        y = row_y(0)
+        r#"</svg><div class="lane-window"><div class="lane-track"><svg class="lane-svg" width="{:.0}" height="{height:.0}"><g class="track">{}</g></svg></div><svg class="lane-svg lane-over" width="{window:.0}" height="{height:.0}"><line class="row-line" x1="0" y1="{y:.1}" x2="{window:.0}" y2="{y:.1}"/>"#,
+        x_of(base + 2 * BASE_EVERY_MS, base),
+        markup(lane, base),
+        y = row_y(0),
     );
+    let _ = write!(
+        s,
+        r#"<line class="now" x1="{now_x:.1}" y1="{:.1}" x2="{now_x:.1}" y2="{height:.0}"/></svg>"#,
+        TOP - 2.0,
+    );
+    // The session bars: stretched by a transform (placed by `place_bar`), which neither lays
+    // out nor repaints the lane.
+    for _ in &lane.members {
+        s.push_str(r#"<div class="lane-session"></div>"#);
+    }
+    s.push_str("</div></div></figure>");
+}
+
+/// Puts member `row`'s session bar (see [`figure`]) at "now" on its row. Inline styles are set
+/// through the style object: the page's policy refuses them in markup.
+fn place_bar(bar: &web_sys::HtmlElement, row: usize, width: f64) {
+    let style = bar.style();
+    let _ = style.set_property("left", &format!("{:.1}px", now_x(width) - LABEL_W));
+    let _ = style.set_property("top", &format!("{:.1}px", row_y(row + 1) + 5.0));
 }
 
 /// What the lanes keep between frames.
@@ -221,9 +231,9 @@ fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
 struct Drawn {
     /// What the markup was written for: the lanes' version, the base instant, the width.
     key: (u64, u64, u64),
-    /// Each lane's track (moved every frame) and its members' session bars with their names.
-    tracks: Vec<web_sys::Element>,
-    bars: Vec<(web_sys::Element, String, String)>,
+    /// Each lane's track (moved as time passes) and its members' session bars with their names.
+    tracks: Vec<web_sys::HtmlElement>,
+    bars: Vec<(web_sys::HtmlElement, String, String)>,
     /// The instant the track and bars were last moved to.
     now: u64,
     /// Set by a window resize: the width is read again.
@@ -289,16 +299,25 @@ pub fn ProtocolLanes(
                             .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
                             .collect::<Vec<_>>()
                     };
-                    d.tracks = all(".lane .track");
-                    let names: Vec<String> = ctl
+                    d.tracks = all(".lane .lane-track").into_iter().filter_map(|t| t.dyn_into().ok()).collect();
+                    // Each bar with its member's name and row.
+                    let names: Vec<(String, usize)> = ctl
                         .with_lanes_untracked(|l| {
-                            l.groups.iter().flat_map(|(_, lane)| lane.members.iter().map(|m| m.to_string())).collect()
+                            l.groups
+                                .iter()
+                                .flat_map(|(_, lane)| lane.members.iter().enumerate().map(|(i, m)| (m.to_string(), i)))
+                                .collect()
                         })
                         .unwrap_or_default();
-                    d.bars = all(".lane rect.session")
+                    let width = d.width;
+                    d.bars = all(".lane .lane-session")
                         .into_iter()
+                        .filter_map(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
                         .zip(names)
-                        .map(|(el, n)| (el, n, String::new()))
+                        .map(|(el, (n, row))| {
+                            place_bar(&el, row, width);
+                            (el, n, String::new())
+                        })
                         .collect();
                     d.now = u64::MAX;
                     d.shift.clear();
@@ -307,11 +326,12 @@ pub fn ProtocolLanes(
                     return held; // paused, nothing moved
                 }
                 d.now = now;
-                // Whole pixels: at 1× the lane moves 22 px a second, so most frames write nothing.
-                let shift = format!("translate({:.0} 0)", now_x(d.width) - LABEL_W - x_of(now, base));
+                // Whole pixels (text stays crisp): at 1× the lane moves 22 px a second. The track is
+                // a layer of its own, so this moves it without repainting.
+                let shift = format!("translateX({:.0}px)", now_x(d.width) - LABEL_W - x_of(now, base));
                 if shift != d.shift {
                     for t in &d.tracks {
-                        let _ = t.set_attribute("transform", &shift);
+                        let _ = web_sys::HtmlElement::style(t).set_property("transform", &shift);
                     }
                     d.shift = shift;
                 }
@@ -329,8 +349,10 @@ pub fn ProtocolLanes(
                         // Written only when it changed (whole pixels).
                         let want = format!("{w:.0}{}", if dead { " dying" } else { "" });
                         if *written != want {
-                            let _ = bar.set_attribute("width", &format!("{w:.0}"));
-                            let _ = bar.set_attribute("class", if dead { "session dying" } else { "session" });
+                            let _ =
+                                web_sys::HtmlElement::style(bar).set_property("transform", &format!("scaleX({w:.0})"));
+                            let _ =
+                                bar.set_attribute("class", if dead { "lane-session dying" } else { "lane-session" });
                             *written = want;
                         }
                     }

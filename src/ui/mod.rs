@@ -58,7 +58,8 @@ pub struct Controller {
 }
 
 /// While playing, the model moves every frame (the tokens follow it) but the page's text, rows,
-/// cards, edges and lanes are published at most this often (wall ms): ten times a second reads
+/// cards, edges and lanes are published at most this often (wall ms): at most ten times a second
+/// (about eight: on the first frame this long after the last, frames coming every 33 ms) reads
 /// as continuous for counters and clocks, and spares the browser restyling, laying out and
 /// painting them sixty times a second. Anything the user does publishes at once, and so does
 /// pausing.
