@@ -51,7 +51,7 @@ const MAX_LABELS: usize = 60;
 const RELAYOUT_MS: f64 = 1_000.0;
 
 thread_local! {
-    /// Set by scrolling and resizing: element boxes (viewport coordinates) must be read again.
+    /// Set by scrolling and resizing: what is in the window, and element boxes, must be read again.
     static MOVED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -71,7 +71,7 @@ fn watch_viewport() {
     moved.forget(); // lives as long as the page
 }
 
-/// Where the token ends are, in viewport coordinates: the cluster's
+/// Where the token ends are, in the cluster's coordinates: the cluster's
 /// visible box (tokens are clipped to it), and per accessible name of a producer, partition or
 /// consumer its [`End`]. All of them are read together, in one
 /// layout, when the boxes are refreshed: reading a box after the page changed forces a layout,
@@ -79,10 +79,12 @@ fn watch_viewport() {
 #[derive(Default)]
 struct Layout {
     read_at: Option<f64>,
+    /// The cluster's box (viewport px) when the boxes were read: when it moves (the lesson
+    /// above it grew, say), every box is read again.
+    cluster: (f64, f64, f64, f64),
     clip: (f64, f64, f64, f64),
     boxes: std::collections::BTreeMap<u64, End>,
-    /// The cluster's top left corner (the edges' origin) and the partitions' column sides.
-    origin: (f64, f64),
+    /// The partitions' column sides.
     partitions: (f64, f64),
 }
 
@@ -123,20 +125,29 @@ const ENDS: &str = "[aria-label^='Producer '], [aria-label^='Partition '], [aria
 
 impl Layout {
     fn refresh_if_old(&mut self, cluster: &web_sys::Element, now: f64) {
-        let moved = MOVED.with(|m| m.replace(false));
+        // One box a frame is cheap (tokens are drawn on frames that changed nothing else yet);
+        // every box is read only when this one moved (the lesson above it grew, the window
+        // scrolled), or a second passed.
+        let area = cluster.get_bounding_client_rect();
+        let at = (area.left(), area.top(), area.width(), area.height());
+        let moved = MOVED.with(|m| m.replace(false)) || at != self.cluster;
         if !moved && self.read_at.is_some_and(|t| now - t < RELAYOUT_MS) {
             return;
         }
-        let (width, height) = (
-            window().inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
-            window().inner_height().ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
-        );
-        let area = cluster.get_bounding_client_rect();
-        // The margins beside the cluster are in: on a phone tokens run down them.
-        let (left, top) = ((area.left() - 12.0).max(0.0), area.top().max(0.0));
-        let clip = (left, top, (area.right() + 12.0).min(width) - left, area.bottom().min(height) - top);
+        // The window's size without scroll bars.
+        let (width, height) = document()
+            .document_element()
+            .map_or((0.0, 0.0), |e| (f64::from(e.client_width()), f64::from(e.client_height())));
+        // Everything in the cluster's own coordinates (its top left corner is 0, 0): the canvas
+        // sits in the cluster, so tokens scroll and move with it without being redrawn.
+        let (ox, oy) = (area.left(), area.top());
+        // Only what is in the window is drawn, with the margins beside the cluster: on a phone
+        // tokens run down them.
+        let (left, top) = ((-12.0_f64).max(-ox), 0.0_f64.max(-oy));
+        let (right, bottom) = ((area.width() + 12.0).min(width - ox), area.height().min(height - oy));
+        let clip = (left, top, right - left, bottom - top);
         let column = cluster.query_selector(".column.broker").ok().flatten().map(|c| c.get_bounding_client_rect());
-        let partitions = column.map_or((area.left(), area.right()), |c| (c.left(), c.right()));
+        let partitions = column.map_or((0.0, area.width()), |c| (c.left() - ox, c.right() - ox));
         let mut boxes = std::collections::BTreeMap::new();
         if let Ok(found) = document().query_selector_all(ENDS) {
             for i in 0..found.length() {
@@ -145,12 +156,11 @@ impl Layout {
                 boxes.entry(name_key(format_args!("{name}"))).or_insert_with(|| {
                     let r = e.get_bounding_client_rect();
                     let y = if name.starts_with("Consumer ") { r.top() + 14.0 } else { r.top() + r.height() / 2.0 };
-                    End { left: r.left(), right: r.right(), y }
+                    End { left: r.left() - ox, right: r.right() - ox, y: y - oy }
                 });
             }
         }
-        let origin = (area.left(), area.top());
-        *self = Layout { read_at: Some(now), clip, boxes, origin, partitions };
+        *self = Layout { read_at: Some(now), cluster: at, clip, boxes, partitions };
     }
 
     fn of(&self, key: u64) -> Option<End> {
@@ -168,14 +178,12 @@ impl Layout {
             None if from.right <= col_left + 1.0 => Some(vec![(from.right, from.y), (col_left - 3.0, to.y)]),
             None => {
                 // A lane per partition (of three), so flows to different partitions stay apart.
-                let gutter = self.origin.0 - 3.0 - 3.0 * f64::from(t.partition % 3);
+                let gutter = -3.0 - 3.0 * f64::from(t.partition % 3);
                 Some(vec![(from.left, from.y), (gutter, from.y), (gutter, to.y), (col_left - 3.0, to.y)])
             }
-            Some(edge) => {
-                let (ox, oy) = self.origin;
-                super::wires::with_path(edge, |pts| pts.iter().map(|(x, y)| (x + ox, y + oy)).collect())
-                    .or_else(|| Some(vec![(col_right, from.y), (to.left, to.y)]))
-            }
+            // The edges' layer also starts at the cluster's corner.
+            Some(edge) => super::wires::with_path(edge, |pts| pts.to_vec())
+                .or_else(|| Some(vec![(col_right, from.y), (to.left, to.y)])),
         }
     }
 }
@@ -248,7 +256,7 @@ pub fn Tokens() -> impl IntoView {
     // (wall ms): tokens are drawn at most every DRAW_EVERY_MS.
     let drawn = StoredValue::new_local((u64::MAX, 0u64));
     let drawn_at = StoredValue::new_local(f64::MIN);
-    // The box (viewport px) the canvas covers: only where tokens are, so each redraw paints and
+    // The box (cluster px) the canvas covers: only where tokens are, so each redraw paints and
     // composites a strip instead of the whole window.
     let covered = StoredValue::new_local((0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64));
     watch_viewport();
@@ -283,10 +291,12 @@ pub fn Tokens() -> impl IntoView {
             area = (area.0.min(x), area.1.min(y), area.2.max(x), area.3.max(y));
         }
         let snap = |v: f64, up: bool| if up { (v / 64.0).ceil() * 64.0 } else { (v / 64.0).floor() * 64.0 };
-        let bx = snap((area.0 - 12.0).max(cl), false);
-        let by = snap((area.1 - 12.0).max(ct), false);
-        let bw = (snap((area.2 + 12.0).min(cl + cw), true) - bx).max(0.0);
-        let bh = (snap((area.3 + 12.0).min(ct + ch), true) - by).max(0.0);
+        // Then kept within the visible box: the canvas is in the page, and a canvas reaching
+        // past the window's edge would let a phone's page scroll sideways.
+        let bx = snap(area.0 - 12.0, false).max(cl);
+        let by = snap(area.1 - 12.0, false).max(ct);
+        let bw = (snap(area.2 + 12.0, true).min(cl + cw) - bx).max(0.0);
+        let bh = (snap(area.3 + 12.0, true).min(ct + ch) - by).max(0.0);
         let ratio = window().device_pixel_ratio();
         let boxed = if tokens.is_empty() || !bw.is_finite() || !bh.is_finite() {
             (0.0, 0.0, 0.0, 0.0)
@@ -311,7 +321,7 @@ pub fn Tokens() -> impl IntoView {
         else {
             return false;
         };
-        // Drawn in viewport coordinates, moved to the canvas's box.
+        // Drawn in the cluster's coordinates, moved to the canvas's box.
         cx.set_transform(ratio, 0.0, 0.0, ratio, -bx * ratio, -by * ratio).ok();
         cx.clear_rect(bx, by, width, height);
         if tokens.is_empty() {

@@ -216,6 +216,15 @@ LESSONS.forEach((lesson, index) => {
     test(`${lesson.title}, played ${pace}: every step done, every check passes`, async () => {
       const { page, act, shot } = await openPaced(lesson, index, pace);
       await lesson.play(page, act, pace);
+      // The checks made the lesson taller and moved the cluster down: the tokens fly over the
+      // cluster where it now is, not where it was (and no more than its 12 px margins beside it).
+      await page.waitForTimeout(200);
+      const box = (sel) => page.evaluate((s) => { const r = document.querySelector(s).getBoundingClientRect(); return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, area: r.width * r.height }; }, sel);
+      const [tokens, cluster] = [await box('canvas.tokens'), await box('[aria-label="Cluster"]')];
+      if (tokens.area > 0) {
+        const within = tokens.top >= cluster.top - 1 && tokens.bottom <= cluster.bottom + 1 && tokens.left >= cluster.left - 13 && tokens.right <= cluster.right + 13;
+        assert.ok(within, `tokens ${JSON.stringify(tokens)} over the cluster ${JSON.stringify(cluster)}`);
+      }
       await page.getByRole('region', { name: 'Lesson' }).scrollIntoViewIfNeeded();
       await shot('end');
       page.assertClean();
