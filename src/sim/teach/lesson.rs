@@ -752,10 +752,16 @@ fn priority() -> Lesson {
                     format!("the {total} high-priority messages were all done {took:.1} s after they were first read, behind {overtaken} low-priority messages: more than the {in_hand} already fetched went first"),
                 );
             }
+            // Only records already returned by poll() may go first; often there are none.
+            let first = match overtaken {
+                0 => "no low-priority message went first".to_string(),
+                1 => "only the 1 low-priority message already fetched went first".to_string(),
+                n => format!("only the {n} low-priority messages already fetched went first"),
+            };
             verdict(
                 true,
                 format!(
-                    "the {total} high-priority messages were read while {waiting} low-priority ones waited, and all done {took:.1} s later: only the {overtaken} low-priority messages already fetched went first",
+                    "the {total} high-priority messages were read while {waiting} low-priority ones waited, and all done {took:.1} s later: {first}",
                 ),
             )
         }],
