@@ -153,12 +153,17 @@ test('dragging a consumer card onto "new group" moves it; Esc cancels a drag', a
   await page.mouse.move((drag.from.x + drag.to.x) / 2, (drag.from.y + drag.to.y) / 2, { steps: 5 });
   await page.mouse.move(drag.to.x, drag.to.y, { steps: 5 });
   await page.mouse.up();
+  // The drop takes at once, paused as the page is: the consumer is in the new group, or, when it
+  // was paused in the middle of a batch, its card says it moves once that batch is done (a
+  // consumer finishes the records in hand first), which happens when played on.
   const fresh = page.getByRole('group', { name: 'Group group-1' });
+  const noted = page.getByRole('article', { name: 'Consumer consumer-3' }).getByText(/moving to group-1 once the batch in hand is done/);
+  await fresh.or(noted).first().waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
   await fresh.getByRole('article', { name: 'Consumer consumer-3' }).waitFor();
   // The new group appears where it was dropped: after the old one, not above it.
   const order = await page.locator('[aria-label^="Group "][role="group"]').evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-label')));
   assert.deepEqual(order, ['Group my-group', 'Group group-1']);
-  await page.getByRole('button', { name: 'Play' }).click();
   await fresh.getByText('owns my-topic-0, my-topic-1, my-topic-2').waitFor({ timeout: 15000 });
   page.assertClean();
 });
@@ -275,7 +280,12 @@ test('on a phone, a finger drags a consumer card onto "new group", without scrol
   }
   await touch('touchEnd');
   assert.deepEqual(await page.evaluate(() => window.pointerTypes), ['touch'], 'a finger, not a mouse');
-  await page.getByRole('group', { name: 'Group group-1' }).getByRole('article', { name: 'Consumer consumer-2' }).waitFor();
+  // Dropped mid-batch, the consumer moves once the batch is done: played on (see the mouse test).
+  const fresh = page.getByRole('group', { name: 'Group group-1' });
+  const noted = page.getByRole('article', { name: 'Consumer consumer-2' }).getByText(/moving to group-1 once the batch in hand is done/);
+  await fresh.or(noted).first().waitFor();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await fresh.getByRole('article', { name: 'Consumer consumer-2' }).waitFor();
   const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.equal(sideways, 0, 'no sideways scroll at 390 px');
   await page.screenshot({ path: join(shots, 'phone-touch-drag-390.png') });
