@@ -59,18 +59,21 @@ fn sync_cells(
     });
     let Some(p) = p else { return };
     let doc = document();
+    let cell = |o: u64| {
+        let li = doc.create_element("li").ok()?;
+        li.set_text_content(Some(&o.to_string()));
+        Some(li)
+    };
     // Cells missing before the first kept one (a seek back) or after the last.
     let kept = cells.front().map(|(o, _, _)| *o);
     for o in (first..kept.unwrap_or(first)).rev() {
-        let Ok(li) = doc.create_element("li") else { return };
-        li.set_text_content(Some(&o.to_string()));
+        let Some(li) = cell(o) else { return };
         let _ = list.insert_before(&li, cells.front().map(|(_, _, el)| el as &web_sys::Node));
         cells.push_front((o, "", li));
     }
     let next = cells.back().map_or(first, |(o, _, _)| o + 1);
     for o in next..end {
-        let Ok(li) = doc.create_element("li") else { return };
-        li.set_text_content(Some(&o.to_string()));
+        let Some(li) = cell(o) else { return };
         let _ = list.append_child(&li);
         cells.push_back((o, "", li));
     }

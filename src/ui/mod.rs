@@ -273,9 +273,9 @@ impl Controller {
         if !publish {
             let sampled = self.tl.try_update_value(|tl| {
                 tl.advance_to(t);
-                self.samples.try_update_value(|samples| plots::record(samples, tl.sim(), SAMPLE_HISTORY))
+                self.sample(tl.sim())
             });
-            if sampled.flatten() == Some(true) {
+            if sampled == Some(true) {
                 self.sampled.update(|n| *n += 1);
             }
             return;
@@ -345,6 +345,13 @@ impl Controller {
         self.tl.try_with_value(|tl| f(tl.sim()))
     }
 
+    /// Takes the plots' sample of `sim` if it entered a simulated second not sampled yet (see
+    /// [`plots::record`]); says whether it did (the caller then bumps `sampled`, outside the
+    /// model's borrow).
+    fn sample(&self, sim: &Sim) -> bool {
+        self.samples.try_update_value(|samples| plots::record(samples, sim, SAMPLE_HISTORY)) == Some(true)
+    }
+
     fn update(&self, f: impl FnOnce(&mut Timeline)) {
         self.published_now.set_value(false);
         self.publish(f, None);
@@ -362,10 +369,10 @@ impl Controller {
                 markers: tl.markers().len(),
                 violations: tl.violations().len(),
             };
-            let added = self.samples.try_update_value(|samples| plots::record(samples, tl.sim(), SAMPLE_HISTORY));
+            let added = self.sample(tl.sim());
             (Snapshot::of(tl.sim()), span, tl.lanes().version, added)
         }) {
-            if added == Some(true) {
+            if added {
                 self.sampled.update(|n| *n += 1);
             }
             if let Some(frame) = frame {

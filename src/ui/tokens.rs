@@ -79,9 +79,11 @@ fn watch_viewport() {
 #[derive(Default)]
 struct Layout {
     read_at: Option<f64>,
-    /// The cluster's box (viewport px) when the boxes were read: when it moves (the lesson
-    /// above it grew, say), every box is read again.
+    /// The cluster's box (viewport px) when last looked at: when it moves (the window scrolled,
+    /// the lesson above it grew) the visible part is worked out again; when its size changes,
+    /// every box is read again.
     cluster: (f64, f64, f64, f64),
+    /// The part of the cluster (with its side margins) in the window.
     clip: (f64, f64, f64, f64),
     boxes: std::collections::BTreeMap<u64, End>,
     /// The partitions' column sides.
@@ -125,27 +127,33 @@ const ENDS: &str = "[aria-label^='Producer '], [aria-label^='Partition '], [aria
 
 impl Layout {
     fn refresh_if_old(&mut self, cluster: &web_sys::Element, now: f64) {
-        // One box a frame is cheap (tokens are drawn on frames that changed nothing else yet);
-        // every box is read only when this one moved (the lesson above it grew, the window
-        // scrolled), or a second passed.
+        // One box a frame is cheap (tokens are drawn on frames that changed nothing else yet).
         let area = cluster.get_bounding_client_rect();
         let at = (area.left(), area.top(), area.width(), area.height());
+        let fresh = self.read_at.is_some_and(|t| now - t < RELAYOUT_MS);
         let moved = MOVED.with(|m| m.replace(false)) || at != self.cluster;
-        if !moved && self.read_at.is_some_and(|t| now - t < RELAYOUT_MS) {
+        if !moved && fresh {
             return;
         }
-        // The window's size without scroll bars.
+        // Everything is in the cluster's own coordinates (its top left corner is 0, 0): the
+        // canvas sits in the cluster, so tokens scroll and move with it without being redrawn.
+        // Only what is in the window is drawn, with the margins beside the cluster (on a phone
+        // tokens run down them): the window's size without scroll bars.
         let (width, height) = document()
             .document_element()
             .map_or((0.0, 0.0), |e| (f64::from(e.client_width()), f64::from(e.client_height())));
-        // Everything in the cluster's own coordinates (its top left corner is 0, 0): the canvas
-        // sits in the cluster, so tokens scroll and move with it without being redrawn.
         let (ox, oy) = (area.left(), area.top());
-        // Only what is in the window is drawn, with the margins beside the cluster: on a phone
-        // tokens run down them.
         let (left, top) = ((-12.0_f64).max(-ox), 0.0_f64.max(-oy));
         let (right, bottom) = ((area.width() + 12.0).min(width - ox), area.height().min(height - oy));
-        let clip = (left, top, right - left, bottom - top);
+        self.clip = (left, top, right - left, bottom - top);
+        let resized = (at.2, at.3) != (self.cluster.2, self.cluster.3);
+        self.cluster = at;
+        // Moved (scrolled, or pushed down by the lesson above) but not resized: the boxes, in
+        // the cluster's coordinates, still hold. Every box is read again when the cluster's size
+        // changed, or a second passed.
+        if !resized && fresh {
+            return;
+        }
         let column = cluster.query_selector(".column.broker").ok().flatten().map(|c| c.get_bounding_client_rect());
         let partitions = column.map_or((0.0, area.width()), |c| (c.left() - ox, c.right() - ox));
         let mut boxes = std::collections::BTreeMap::new();
@@ -160,7 +168,7 @@ impl Layout {
                 });
             }
         }
-        *self = Layout { read_at: Some(now), cluster: at, clip, boxes, partitions };
+        (self.read_at, self.boxes, self.partitions) = (Some(now), boxes, partitions);
     }
 
     fn of(&self, key: u64) -> Option<End> {
