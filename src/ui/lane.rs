@@ -14,6 +14,7 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::playback::Next;
 use super::Controller;
 use crate::sim::lane::{Kind, Lane};
 use crate::sim::ConsumerStatus;
@@ -249,6 +250,16 @@ struct Drawn {
 /// How often (wall ms) at most a changing lane is rewritten.
 const REWRITE_MS: f64 = 500.0;
 
+/// The frame a lane needs next: a newer lane `held` back is written [`REWRITE_MS`] after the
+/// last was (`written_at`).
+fn again(held: bool, written_at: f64) -> Next {
+    if held {
+        Next::At(written_at + REWRITE_MS)
+    } else {
+        Next::Idle
+    }
+}
+
 /// Every group's lane, with a legend. Drawn by the frame loop, not by reactive views: the lanes
 /// are rewritten when they change and only moved when time passes.
 #[component]
@@ -266,9 +277,9 @@ pub fn ProtocolLanes(
     });
     on_cleanup(move || resize.remove());
     super::playback::start(move |_| {
-        let Some(host) = host.get_untracked() else { return false };
+        let Some(host) = host.get_untracked() else { return Next::Idle };
         if ctl.frame_is_busy() {
-            return true; // the page was published this frame: the lanes follow on the next
+            return Next::Soon; // the page was published this frame: the lanes follow on the next
         }
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);
         let version = ctl.lanes_version().get_untracked();
@@ -323,7 +334,7 @@ pub fn ProtocolLanes(
                     d.shift.clear();
                 }
                 if d.now == now {
-                    return held; // paused, nothing moved
+                    return again(held, d.written_at); // paused, nothing moved
                 }
                 d.now = now;
                 // Whole pixels (text stays crisp): at 1× the lane moves 22 px a second. The track is
@@ -357,9 +368,9 @@ pub fn ProtocolLanes(
                         }
                     }
                 });
-                held
+                again(held, d.written_at)
             })
-            .unwrap_or(false)
+            .unwrap_or(Next::Idle)
     });
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);

@@ -34,6 +34,14 @@ pub use timeline::TimelineBar;
 
 /// The one way the interface changes the model: apply a command, move in time, publish a new
 /// snapshot.
+/// Whether the page plays and how fast (simulated ms per wall ms), for layers that animate
+/// between frames.
+#[derive(Clone, Copy)]
+pub struct Pace {
+    pub playing: RwSignal<bool>,
+    pub speed: RwSignal<f64>,
+}
+
 #[derive(Clone, Copy)]
 pub struct Controller {
     tl: StoredValue<Timeline, LocalStorage>,
@@ -57,13 +65,17 @@ pub struct Controller {
     published_now: StoredValue<bool, LocalStorage>,
 }
 
-/// While playing, the model moves every frame (the tokens follow it) but the page's text, rows,
-/// cards, edges and lanes are published at most this often (wall ms): at most ten times a second
-/// (about eight: on the first frame this long after the last, frames coming every 33 ms) reads
-/// as continuous for counters and clocks, and spares the browser restyling, laying out and
-/// painting them sixty times a second. Anything the user does publishes at once, and so does
-/// pausing.
-const PUBLISH_EVERY_MS: f64 = 100.0;
+/// While playing, the model moves and the page's text, rows, cards, edges and lanes are
+/// published this often (wall ms): eight times a second reads as continuous for counters and
+/// clocks, and spares the browser restyling, laying out and painting them sixty times a second.
+/// The edges, lanes and tokens follow on the frame after each publish (once the page's views
+/// have taken it in), and the tokens fly between publishes on a worker of their own
+/// ([`tokens`]): no other frame is asked for. Anything the user does publishes at once, and so
+/// does pausing.
+const PUBLISH_EVERY_MS: f64 = 125.0;
+/// A frame asked for at the publishing instant may come a little early (its timer fires ahead of
+/// the display's frame): it publishes all the same.
+const PUBLISH_SLACK_MS: f64 = 10.0;
 
 /// While a cluster with more partitions than this plays, each partition's row (and each
 /// consumer's and group's card) is refreshed on one publish in [`STAGGER_FRAMES`], taking turns
@@ -252,6 +264,11 @@ impl Controller {
         self.tl.try_with_value(|tl| tl.now_ms()).unwrap_or(0)
     }
 
+    /// When (wall ms) the page is next published while playing.
+    pub fn next_publish_at(&self) -> f64 {
+        self.published_at.get_value() + PUBLISH_EVERY_MS
+    }
+
     /// Whether this frame of play published the page: layers that can wait a frame (the tokens,
     /// the lanes' motion) leave it to the next one, so no frame does all the work at once.
     pub fn frame_is_busy(&self) -> bool {
@@ -268,7 +285,7 @@ impl Controller {
     /// [`Controller::run_until`], but the page is published only every [`PUBLISH_EVERY_MS`],
     /// with a busy cluster's rows and cards refreshed in turns.
     pub fn play_frame(&self, t: u64, wall: f64) {
-        let publish = wall - self.published_at.get_value() >= PUBLISH_EVERY_MS;
+        let publish = wall >= self.next_publish_at() - PUBLISH_SLACK_MS;
         self.published_now.set_value(publish);
         if !publish {
             let sampled = self.tl.try_update_value(|tl| {
@@ -602,15 +619,17 @@ pub fn App() -> impl IntoView {
     let copied = RwSignal::new(None::<String>);
     let speed = RwSignal::new(1.0_f64);
 
+    provide_context(Pace { playing, speed });
     playback::start(move |elapsed_ms| {
         if !playing.get_untracked() {
-            return false;
+            return playback::Next::Idle;
         }
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
         if advance > 0 {
             ctl.play_frame(ctl.now_ms() + advance, playback::now_ms());
         }
-        true
+        // The model moves on with the next publish; the tokens fly on their own meanwhile.
+        playback::Next::At(ctl.next_publish_at())
     });
     // Frames are asked for only while something moves: pressing Play starts them again. Pausing
     // shows the model exactly at once (while playing, the page may be a few frames behind it).

@@ -1,6 +1,8 @@
 //! Paces the simulation by the wall clock: one frame loop calls every layer's callback with the
 //! milliseconds since the previous frame (capped, so a background tab does not leap ahead), at
-//! most 30 times a second and only while something moves or was woken.
+//! most 30 times a second and only when one of them needs it: while playing, the page is
+//! published eight times a second and each layer follows on the frame after (the tokens fly
+//! on a worker of their own, [`super::tokens`]), so the frames in between are not asked for.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,13 +17,24 @@ pub(super) fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
-/// A frame callback: given the wall ms since the previous frame, does its work and says whether
-/// it needs another frame (it is animating) without being woken.
-type Tick = Rc<dyn Fn(f64) -> bool>;
+/// What a frame callback needs next, without being woken.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next {
+    /// Nothing: it is still.
+    Idle,
+    /// The next frame (it is animating, or left work for the next frame).
+    Soon,
+    /// No frame before this wall-clock instant (ms, [`now_ms`]), then one.
+    At(f64),
+}
 
-/// Frames come at most this often (wall ms) — 30 a second, as often as the model moves and the
-/// tokens are drawn. Each frame a page asks for costs the browser a commit to the compositor even
-/// when nothing changed, so the frames between are not asked for.
+/// A frame callback: given the wall ms since the previous frame, does its work and says when it
+/// needs another frame.
+type Tick = Rc<dyn Fn(f64) -> Next>;
+
+/// Frames come at most this often (wall ms), 30 a second. Each frame a page asks for costs the
+/// browser a commit to the compositor even when nothing changed, so no frame is asked for that
+/// no callback needs.
 const FRAME_EVERY_MS: f64 = 33.0;
 
 /// Everything called on each frame, in the order it was started: one `requestAnimationFrame`
@@ -33,6 +46,10 @@ struct Frames {
     next_id: u64,
     /// A frame is asked for (or a timer will ask for one), or the callbacks are running.
     scheduled: bool,
+    /// When (wall ms) the timer asks for the next frame, while one waits; the number of that
+    /// timer (a wake that brings the frame forward leaves the old timer with a stale number).
+    timer: Option<(f64, u64)>,
+    timers: u64,
     /// Woken since the frame began.
     woken: bool,
     /// When (wall ms) the last frame ran; `None` after an idle spell.
@@ -43,9 +60,9 @@ thread_local! {
     static FRAMES: RefCell<Frames> = RefCell::new(Frames::default());
 }
 
-/// Calls `tick(elapsed_ms)` on the next frame, and on every frame after it for as long as it
-/// returns true or something [`wake`]s the loop, until the owning component is dropped.
-pub fn start(tick: impl Fn(f64) -> bool + 'static) {
+/// Calls `tick(elapsed_ms)` on the next frame, and again when it says (see [`Next`]) or something
+/// [`wake`]s the loop, until the owning component is dropped.
+pub fn start(tick: impl Fn(f64) -> Next + 'static) {
     let id = FRAMES.with_borrow_mut(|f| {
         f.next_id += 1;
         f.ticks.push((f.next_id, Rc::new(tick)));
@@ -56,15 +73,54 @@ pub fn start(tick: impl Fn(f64) -> bool + 'static) {
 }
 
 /// Asks for a frame: something changed that the frame callbacks draw (a new snapshot, a resize,
-/// playback started). Woken during a frame, the loop goes on at its pace.
+/// playback started). Woken during a frame, the loop goes on at its pace; woken while the next
+/// frame waits for a later instant, it comes as soon as the pace allows.
 pub fn wake() {
+    let now = now_ms();
     let ask = FRAMES.with_borrow_mut(|f| {
         f.woken = true;
-        !std::mem::replace(&mut f.scheduled, true)
+        let soonest = f.last.map_or(now, |l| l + FRAME_EVERY_MS);
+        match f.timer {
+            Some((at, _)) if at > soonest.max(now) + 1.0 => {
+                f.timer = None; // that timer's frame is asked for below instead
+                Some(soonest)
+            }
+            _ if !std::mem::replace(&mut f.scheduled, true) => Some(now),
+            _ => None,
+        }
     });
-    if ask {
-        request_animation_frame(frame);
+    match ask {
+        Some(at) if at > now => ask_at(at),
+        Some(_) => request_animation_frame(frame),
+        None => {}
     }
+}
+
+/// Asks for a frame at wall instant `at`: a timer asks a little before then (a display's frames
+/// come every 16.7 ms, or 8.3; headless ones whenever asked for).
+fn ask_at(at: f64) {
+    let number = FRAMES.with_borrow_mut(|f| {
+        f.timers += 1;
+        f.timer = Some((at, f.timers));
+        f.timers
+    });
+    let wait = (at - 5.0 - now_ms()).max(0.0);
+    set_timeout(
+        move || {
+            // A wake asked for an earlier frame meanwhile: this timer's is not needed.
+            let current = FRAMES.with_borrow_mut(|f| {
+                let current = f.timer.is_some_and(|(_, n)| n == number);
+                if current {
+                    f.timer = None;
+                }
+                current
+            });
+            if current {
+                request_animation_frame(frame);
+            }
+        },
+        std::time::Duration::from_millis(wait as u64),
+    );
 }
 
 fn frame() {
@@ -76,26 +132,27 @@ fn frame() {
     // By id, looked up as each is called: a tick may start or stop others (a stopped one is not
     // called again).
     let ids: Vec<u64> = FRAMES.with_borrow(|f| f.ticks.iter().map(|(id, _)| *id).collect());
-    let mut again = false;
+    // The earliest instant a callback needs a frame at, if any.
+    let mut next: Option<f64> = None;
     for id in ids {
         let tick = FRAMES.with_borrow(|f| f.ticks.iter().find(|(i, _)| *i == id).map(|(_, t)| t.clone()));
-        if let Some(tick) = tick {
-            again |= tick(elapsed);
-        }
+        let at = match tick.map(|tick| tick(elapsed)) {
+            None | Some(Next::Idle) => continue,
+            Some(Next::Soon) => now,
+            Some(Next::At(at)) => at,
+        };
+        next = Some(next.map_or(at, |n: f64| n.min(at)));
     }
-    let again = FRAMES.with_borrow_mut(|f| {
-        let again = again || f.woken;
-        f.scheduled = again;
-        if !again {
+    let next = FRAMES.with_borrow_mut(|f| {
+        let next = if f.woken { Some(now) } else { next };
+        f.scheduled = next.is_some();
+        if next.is_none() {
             f.last = None; // idle: the next frame starts afresh
         }
-        again
+        next
     });
-    if again {
-        // Not before FRAME_EVERY_MS: a timer asks for the frame a little before then (a display's
-        // frames come every 16.7 ms, or 8.3; headless ones whenever asked for).
-        let wait = (now + FRAME_EVERY_MS - 5.0 - now_ms()).max(0.0);
-        set_timeout(|| request_animation_frame(frame), std::time::Duration::from_millis(wait as u64));
+    if let Some(at) = next {
+        ask_at(at.max(now + FRAME_EVERY_MS)); // not before FRAME_EVERY_MS
     }
 }
 

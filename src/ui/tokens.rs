@@ -1,23 +1,29 @@
 //! Message tokens on one canvas layer over the cluster: a batch flies from its producer to the
-//! partition it was appended to, and from the partition to the consumer that fetched it. Tokens
-//! are drawn from the recent events every animation frame — no DOM node or signal per token.
+//! partition it was appended to, and from the partition along the edge to the consumer that
+//! fetched it. A worker of their own (`web/tokens.js`) draws them on the canvas handed to it:
+//! on the frame after each publish (eight times a second while playing) this layer sends it the tokens in
+//! flight — the path each one travels and when it set off — with the model's clock, and the
+//! worker moves them on between messages on its own thread. The page's thread does no work per
+//! token frame, and there is no DOM node or signal per token. (A browser without
+//! `OffscreenCanvas` shows no tokens; the edges, streams' counts and logs say the same.)
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{playback, Controller};
+use super::playback::{self, Next};
+use super::Controller;
 use crate::sim::event::EventKind;
 
 /// How long (simulated ms) a token takes to travel.
 const FLIGHT_MS: u64 = 600;
-/// Tokens are redrawn at most this often (wall ms). Frames come at most 30 a second while
-/// playing; this keeps an extra frame (one asked for by a change) from drawing them again.
-const DRAW_EVERY_MS: f64 = 20.0;
-/// At most this many tokens per frame.
-const MAX_TOKENS: usize = 300;
-/// Okabe–Ito colours by partition number; the label says which record, so colour is a hint.
-const COLORS: [&str; 7] = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442"];
+/// At most this many tokens per message (the newest).
+const MAX_TOKENS: usize = 600;
+/// While playing, tokens are drawn this long (wall ms) behind the model. The worker hears from
+/// the page on the frame after each publish, every 125 ms: drawn this far behind, every token
+/// that sets off before the next message is known when it is drawn (none pops up midway), and
+/// none is drawn past the instant the page shows.
+const LAG_MS: f64 = 160.0;
 
 struct Token {
     /// [`name_key`]s of the elements the token flies between.
@@ -31,7 +37,8 @@ struct Token {
     label: u64,
     /// Labels are producer sequence numbers ("#12") rather than offsets.
     seq: bool,
-    progress: f64,
+    /// When it set off (simulated ms).
+    t0: u64,
 }
 
 impl Token {
@@ -40,10 +47,6 @@ impl Token {
         self.edge.unwrap_or(self.from ^ self.to.rotate_left(17))
     }
 }
-
-/// Above this many tokens in flight, they are drawn without labels: labels would cover each
-/// other, and drawing text for hundreds of tokens cost more than the rest of the layer.
-const MAX_LABELS: usize = 60;
 
 /// How often (wall ms) the layer re-reads where the elements are. Reading a box forces the
 /// browser to lay the page out at once; doing it every frame doubled the frame time of a busy
@@ -97,10 +100,6 @@ struct End {
     right: f64,
     y: f64,
 }
-
-/// Above this many tokens on one path at once, the path is drawn as a stream (a moving dashed
-/// line as wide as the flow is busy) instead of dots that would pile into a streak.
-const STREAM_ABOVE: usize = 4;
 
 /// FNV-1a over text written into it: tokens find their elements by accessible name, and
 /// hashing the name as it is formatted spares hundreds of strings a frame.
@@ -196,32 +195,17 @@ impl Layout {
     }
 }
 
-/// The point `share` (0..=1) of the way along a path of points.
-fn point_at(pts: &[(f64, f64)], share: f64) -> (f64, f64) {
-    let len = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
-    let total: f64 = pts.windows(2).map(|w| len(w[0], w[1])).sum();
-    let mut left = total * share;
-    for w in pts.windows(2) {
-        let l = len(w[0], w[1]);
-        if left <= l && l > 0.0 {
-            let k = left / l;
-            return (w[0].0 + (w[1].0 - w[0].0) * k, w[0].1 + (w[1].1 - w[0].1) * k);
-        }
-        left -= l;
-    }
-    pts.last().copied().unwrap_or_default()
-}
-
-/// The tokens in flight at the current instant, from the controller's recent events.
-fn tokens(ctl: Controller) -> Vec<Token> {
+/// The tokens that set off within `window` (simulated ms) before the current instant, from the
+/// controller's recent events.
+fn tokens(ctl: Controller, window: u64) -> Vec<Token> {
     let now = ctl.now_ms();
     ctl.with_log_untracked(|log| {
         let mut out = Vec::new();
         for e in log.iter().rev() {
-            if e.t + FLIGHT_MS < now || out.len() >= MAX_TOKENS {
+            if e.t.saturating_add(window) < now || out.len() >= MAX_TOKENS {
                 break;
             }
-            let progress = (now.saturating_sub(e.t)) as f64 / FLIGHT_MS as f64;
+            let t0 = e.t;
             match &e.kind {
                 EventKind::Appended { producer, topic, partition, first_seq, .. } => out.push(Token {
                     from: name_key(format_args!("Producer {producer}")),
@@ -230,7 +214,7 @@ fn tokens(ctl: Controller) -> Vec<Token> {
                     partition: *partition,
                     label: *first_seq,
                     seq: true,
-                    progress,
+                    t0,
                 }),
                 EventKind::Fetched { consumer, ranges, .. } => {
                     for r in ranges {
@@ -241,7 +225,7 @@ fn tokens(ctl: Controller) -> Vec<Token> {
                             partition: r.partition,
                             label: r.from,
                             seq: false,
-                            progress,
+                            t0,
                         });
                     }
                 }
@@ -253,151 +237,138 @@ fn tokens(ctl: Controller) -> Vec<Token> {
     .unwrap_or_default()
 }
 
-/// The canvas layer: fixed to the window, and only as large as the box where tokens fly (a layer
-/// as large as the window cost more to paint and composite each redraw than everything else).
+/// The worker drawing the tokens, once the canvas is handed to it.
+struct Painter {
+    worker: web_sys::Worker,
+    /// The canvas's box as last placed (cluster px).
+    placed: (f64, f64, f64, f64),
+    /// What was last sent: the model's instant and event count, whether it played and how fast.
+    sent: Option<((u64, u64), bool, u64)>,
+    /// The last message had tokens (an empty one then clears them).
+    had_tokens: bool,
+}
+
+impl Painter {
+    /// Hands `canvas` to a new worker; `None` where the browser cannot (no `OffscreenCanvas`).
+    fn start(canvas: &web_sys::HtmlCanvasElement) -> Option<Painter> {
+        let handed = js_sys::Reflect::has(canvas, &"transferControlToOffscreen".into()).ok()?;
+        if !handed {
+            return None;
+        }
+        let offscreen = canvas.transfer_control_to_offscreen().ok()?;
+        let worker = web_sys::Worker::new("./tokens.js").ok()?;
+        let message = js_sys::Object::new();
+        js_sys::Reflect::set(&message, &"canvas".into(), &offscreen).ok()?;
+        worker.post_message_with_transfer(&message, &js_sys::Array::of1(&offscreen)).ok()?;
+        Some(Painter { worker, placed: (0.0, 0.0, 0.0, 0.0), sent: None, had_tokens: false })
+    }
+}
+
+/// Sets `key` of `object` to `value`.
+fn set(object: &js_sys::Object, key: &str, value: &wasm_bindgen::JsValue) {
+    let _ = js_sys::Reflect::set(object, &key.into(), value);
+}
+
+/// The canvas layer: placed over the part of the cluster in the window (tokens run in its side
+/// margins too), drawn by the worker.
 #[component]
 pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let ctl = use_context::<Controller>();
+    let pace = use_context::<super::Pace>();
     let layout = StoredValue::new_local(Layout::default());
-    // The instant last drawn (and its event count): a paused page draws nothing again. And when
-    // (wall ms): tokens are drawn at most every DRAW_EVERY_MS.
-    let drawn = StoredValue::new_local((u64::MAX, 0u64));
-    let drawn_at = StoredValue::new_local(f64::MIN);
-    // The box (cluster px) the canvas covers: only where tokens are, so each redraw paints and
-    // composites a strip instead of the whole window.
-    let covered = StoredValue::new_local((0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64));
+    // Started on the first frame with the canvas in the page; `Err` where it could not be.
+    let painter = StoredValue::new_local(None::<Result<Painter, ()>>);
+    on_cleanup(move || {
+        painter.try_update_value(|p| {
+            if let Some(Ok(p)) = p.take() {
+                p.worker.terminate();
+            }
+        });
+    });
     watch_viewport();
     playback::start(move |_| {
-        let (Some(ctl), Some(canvas)) = (ctl, canvas.get_untracked()) else { return false };
-        let Some(parent) = canvas.parent_element() else { return false };
-        let instant = ctl.instant();
-        if instant == drawn.get_value() && !MOVED.with(|m| m.get()) {
-            return false;
+        let (Some(ctl), Some(pace), Some(canvas)) = (ctl, pace, canvas.get_untracked()) else { return Next::Idle };
+        let Some(parent) = canvas.parent_element() else { return Next::Idle };
+        if painter.with_value(|p| p.is_none()) {
+            painter.set_value(Some(Painter::start(&canvas).ok_or(())));
         }
+        let (playing, speed) = (pace.playing.get_untracked(), pace.speed.get_untracked());
+        let key = (ctl.instant(), playing, speed.to_bits());
+        let unchanged = painter.with_value(|p| matches!(p, Some(Ok(p)) if p.sent == Some(key)));
+        if unchanged && !MOVED.with(|m| m.get()) {
+            return Next::Idle;
+        }
+        if ctl.frame_is_busy() {
+            return Next::Soon; // the page was published this frame: on the next
+        }
+        let lag_ms = if playing { LAG_MS * speed } else { 0.0 };
+        let tokens = tokens(ctl, FLIGHT_MS + lag_ms.ceil() as u64);
         let now = playback::now_ms();
-        if now - drawn_at.get_value() < DRAW_EVERY_MS || ctl.frame_is_busy() {
-            return true; // drawn moments ago, or the page was published this frame: on the next
-        }
-        drawn.set_value(instant);
-        drawn_at.set_value(now);
-        let tokens = tokens(ctl);
-        // Nothing in flight: nothing to read or draw (clear once).
-        if tokens.is_empty() && layout.with_value(|l| l.read_at.is_none()) {
-            return false;
-        }
-        layout.update_value(|l| l.refresh_if_old(&parent, now));
-        let (cl, ct, cw, ch) = layout.with_value(|l| l.clip);
-        // Each token's path (read once a frame), and how many tokens share it.
-        let paths: Vec<Option<Vec<(f64, f64)>>> = layout.with_value(|l| tokens.iter().map(|t| l.path(t)).collect());
-        let busy: Vec<usize> =
-            tokens.iter().map(|t| tokens.iter().filter(|o| o.path_id() == t.path_id()).count()).collect();
-        // Where the tokens are (with a token's radius around), within the cluster's visible box,
-        // widened to multiples of 64 px so the canvas is not resized every frame.
-        let mut area = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
-        for &(x, y) in paths.iter().flatten().flatten() {
-            area = (area.0.min(x), area.1.min(y), area.2.max(x), area.3.max(y));
-        }
-        let snap = |v: f64, up: bool| if up { (v / 64.0).ceil() * 64.0 } else { (v / 64.0).floor() * 64.0 };
-        // Then kept within the visible box: the canvas is in the page, and a canvas reaching
-        // past the window's edge would let a phone's page scroll sideways.
-        let bx = snap(area.0 - 12.0, false).max(cl);
-        let by = snap(area.1 - 12.0, false).max(ct);
-        let bw = (snap(area.2 + 12.0, true).min(cl + cw) - bx).max(0.0);
-        let bh = (snap(area.3 + 12.0, true).min(ct + ch) - by).max(0.0);
-        let ratio = window().device_pixel_ratio();
-        let boxed = if tokens.is_empty() || !bw.is_finite() || !bh.is_finite() {
-            (0.0, 0.0, 0.0, 0.0)
-        } else {
-            (bx, by, bw, bh)
-        };
-        if boxed != covered.get_value() {
-            covered.set_value(boxed);
-            let style = web_sys::HtmlElement::style(&canvas);
-            for (k, v) in [("left", boxed.0), ("top", boxed.1), ("width", boxed.2), ("height", boxed.3)] {
-                let _ = style.set_property(k, &format!("{v}px"));
+        painter.update_value(|p| {
+            let Some(Ok(p)) = p else { return };
+            p.sent = Some(key);
+            if tokens.is_empty() {
+                // Read afresh when tokens come back; cleared once.
+                MOVED.with(|m| m.set(false));
+                layout.update_value(|l| *l = Layout::default());
+                if !std::mem::replace(&mut p.had_tokens, false) {
+                    return;
+                }
+            } else {
+                p.had_tokens = true;
+                layout.update_value(|l| l.refresh_if_old(&parent, now));
             }
-            canvas.set_width((boxed.2 * ratio) as u32);
-            canvas.set_height((boxed.3 * ratio) as u32);
-        }
-        let (bx, by, width, height) = boxed;
-        let Some(cx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-        else {
-            return false;
-        };
-        // Drawn in the cluster's coordinates, moved to the canvas's box.
-        cx.set_transform(ratio, 0.0, 0.0, ratio, -bx * ratio, -by * ratio).ok();
-        cx.clear_rect(bx, by, width, height);
-        if tokens.is_empty() {
-            layout.update_value(|l| *l = Layout::default()); // read afresh when tokens come back
-            return false;
-        }
-        if cw <= 0.0 || ch <= 0.0 || width <= 0.0 {
-            return false; // the cluster is scrolled out of view
-        }
-        cx.save();
-        cx.begin_path();
-        cx.rect(cl, ct, cw, ch);
-        cx.clip();
-        // Busy paths become streams: one moving dashed line each, as wide as the flow is busy.
-        let mut streamed: Vec<u64> = Vec::new();
-        let dots = busy.iter().filter(|n| **n <= STREAM_ABOVE).count();
-        for ((t, pts), n) in tokens.iter().zip(&paths).zip(&busy).filter(|(_, n)| **n > STREAM_ABOVE) {
-            if streamed.contains(&t.path_id()) {
-                continue;
-            }
-            streamed.push(t.path_id());
-            let Some(pts) = pts else { continue };
-            cx.set_global_alpha(0.7);
-            cx.set_stroke_style_str(COLORS[t.partition as usize % COLORS.len()]);
-            cx.set_line_width((1.5 + *n as f64 / 6.0).min(7.0));
-            let dash = js_sys::Array::of2(&8.0.into(), &6.0.into());
-            let _ = cx.set_line_dash(&dash);
-            cx.set_line_dash_offset(-(now / 30.0) % 14.0);
-            cx.begin_path();
-            for (i, (x, y)) in pts.iter().enumerate() {
-                if i == 0 {
-                    cx.move_to(*x, *y);
-                } else {
-                    cx.line_to(*x, *y);
+            // The canvas covers the visible part of the cluster (a phone's page must not scroll
+            // sideways for it).
+            let clip = layout.with_value(|l| l.clip);
+            let clip = if clip.2 > 0.0 && clip.3 > 0.0 { clip } else { (0.0, 0.0, 0.0, 0.0) };
+            if clip != p.placed {
+                p.placed = clip;
+                let style = web_sys::HtmlElement::style(&canvas);
+                for (k, v) in [("left", clip.0), ("top", clip.1), ("width", clip.2), ("height", clip.3)] {
+                    let _ = style.set_property(k, &format!("{v}px"));
                 }
             }
-            cx.stroke();
-        }
-        let _ = cx.set_line_dash(&js_sys::Array::new());
-        let labelled = dots <= MAX_LABELS;
-        if labelled {
-            cx.set_font("600 10px system-ui, sans-serif");
-            cx.set_text_align("center");
-            cx.set_text_baseline("middle");
-        }
-        let radius = if labelled { 10.0 } else { 5.0 };
-        let mut label = String::new();
-        for ((t, pts), _) in tokens.iter().zip(&paths).zip(&busy).filter(|(_, n)| **n <= STREAM_ABOVE) {
-            let Some(pts) = pts else { continue };
-            let p = t.progress.clamp(0.0, 1.0);
-            let eased = p * p * (3.0 - 2.0 * p);
-            let (x, y) = point_at(pts, eased);
-            cx.set_global_alpha(if p > 0.85 { (1.0 - p) / 0.15 } else { 1.0 });
-            cx.set_fill_style_str(COLORS[t.partition as usize % COLORS.len()]);
-            cx.begin_path();
-            cx.arc(x, y, radius, 0.0, std::f64::consts::TAU).ok();
-            cx.fill();
-            if labelled {
-                use std::fmt::Write;
-                label.clear();
-                let _ = write!(label, "{}{}", if t.seq { "#" } else { "" }, t.label);
-                cx.set_fill_style_str("#ffffff");
-                cx.fill_text(&label, x, y).ok();
-            }
-        }
-        cx.set_global_alpha(1.0);
-        cx.restore();
-        false
+            // Each path once, then the tokens pointing at theirs.
+            let mut paths: Vec<f64> = Vec::new();
+            let mut at: std::collections::BTreeMap<u64, Option<usize>> = std::collections::BTreeMap::new();
+            let mut flat: Vec<f64> = Vec::with_capacity(tokens.len() * 5);
+            layout.with_value(|l| {
+                for t in &tokens {
+                    let start = *at.entry(t.path_id()).or_insert_with(|| {
+                        let pts = l.path(t)?;
+                        let start = paths.len();
+                        paths.push(pts.len() as f64);
+                        paths.extend(pts.iter().flat_map(|&(x, y)| [x, y]));
+                        Some(start)
+                    });
+                    if let Some(start) = start {
+                        flat.extend([
+                            start as f64,
+                            t.t0 as f64,
+                            f64::from(t.partition),
+                            t.label as f64,
+                            f64::from(u8::from(t.seq)),
+                        ]);
+                    }
+                }
+            });
+            let message = js_sys::Object::new();
+            let clip_array = js_sys::Array::of4(&clip.0.into(), &clip.1.into(), &clip.2.into(), &clip.3.into());
+            set(&message, "clip", &clip_array);
+            set(&message, "ratio", &window().device_pixel_ratio().into());
+            set(&message, "sim", &(ctl.now_ms() as f64).into());
+            let wall = window().performance().map_or(0.0, |p| p.time_origin() + p.now());
+            set(&message, "wall", &wall.into());
+            set(&message, "speed", &(if playing { speed } else { 0.0 }).into());
+            set(&message, "lag", &LAG_MS.into());
+            set(&message, "flight", &(FLIGHT_MS as f64).into());
+            set(&message, "paths", &js_sys::Float64Array::from(paths.as_slice()));
+            set(&message, "tokens", &js_sys::Float64Array::from(flat.as_slice()));
+            let _ = p.worker.post_message(&message);
+        });
+        Next::Idle
     });
     view! { <canvas class="tokens" aria-hidden="true" node_ref=canvas></canvas> }
 }

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::playback;
+use super::playback::{self, Next};
 use crate::sim::snapshot::{Snapshot, Tie};
 
 const SVG: &str = "http://www.w3.org/2000/svg";
@@ -338,18 +338,18 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
     });
     let ctl = use_context::<super::Controller>();
     playback::start(move |_| {
-        let Some(svg) = svg.get_untracked() else { return false };
+        let Some(svg) = svg.get_untracked() else { return Next::Idle };
         if ctl.is_some_and(|c| c.frame_is_busy()) {
-            return true; // the page was published this frame: the edges follow on the next
+            return Next::Soon; // the page was published this frame: the edges follow on the next
         }
         let svg: web_sys::Element = svg.into();
-        let Some(section) = svg.parent_element() else { return false };
+        let Some(section) = svg.parent_element() else { return Next::Idle };
         let now = playback::now_ms();
         layer
             .try_update_value(|l| {
                 let seen = snapshot.with_untracked(|s| (s.now_ms, s.events));
                 if seen == l.seen && !l.fading && !l.moved.get() && l.observer.is_some() {
-                    return false;
+                    return Next::Idle;
                 }
                 l.seen = seen;
                 let d = shown.with_untracked(|order| snapshot.with_untracked(|s| digest(s, order)));
@@ -368,9 +368,14 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
                 if l.fading {
                     l.fading = sweep(&mut l.drawn, now);
                 }
-                l.fading // a fade runs out by frames
+                // A fade runs out by frames.
+                if l.fading {
+                    Next::Soon
+                } else {
+                    Next::Idle
+                }
             })
-            .unwrap_or(false)
+            .unwrap_or(Next::Idle)
     });
     view! { <svg class="wires" aria-hidden="true" node_ref=svg></svg> }
 }
