@@ -1,19 +1,19 @@
 // ksim's message tokens, drawn on a thread of their own. The page (src/ui/tokens.rs) hands this
-// worker its tokens' canvas once ({ canvas }), then, each time it plays a frame (about ten times a
-// second) or something moves, sends what flies:
-//   clip: [left, top, width, height]  the part of the cluster the canvas covers (cluster px)
-//   ratio                             device pixels per px
-//   sim, wall                         the model's instant (ms) at wall instant `wall`
-//                                     (performance.timeOrigin + performance.now(), ms)
-//   speed                             simulated ms per wall ms; 0 while paused
-//   lag                               wall ms the tokens are drawn behind the model while playing,
-//                                     so every token that sets off before the next message is
-//                                     already known when it is drawn
-//   flight                            simulated ms a token takes to travel
-//   paths                             Float64Array: per path, its point count n, then n x, y pairs
-//   tokens                            Float64Array: per token, 5 numbers: where its path starts in
-//                                     `paths`, when it set off (simulated ms), its partition, its
-//                                     label, and 1 when the label is a producer's sequence number
+// worker its tokens' canvas once ({ canvas }), then, each time it publishes (eight times a second
+// while playing) or something moves, sends what flies as one Float64Array:
+//   [0..4]  the part of the cluster the canvas covers: left, top, width, height (cluster px)
+//   [4]     device pixels per px
+//   [5, 6]  the model's instant (ms) at wall instant [6] (performance.timeOrigin +
+//           performance.now(), ms)
+//   [7]     simulated ms per wall ms; 0 while paused
+//   [8]     wall ms the tokens are drawn behind the model while playing, so every token that
+//           sets off before the next message is already known when it is drawn
+//   [9]     simulated ms a token takes to travel
+//   [10]    how many numbers the paths take, P
+//   then P numbers of paths: per path, its point count n, then n x, y pairs (cluster px);
+//   then the tokens, 5 numbers each: where its path starts among the paths, when it set off
+//   (simulated ms), its partition, its label, and 1 when the label is a producer's sequence
+//   number.
 // Between messages the worker moves the tokens on by the wall clock, never past the model's
 // instant it was last sent; it stops drawing when nothing moves.
 
@@ -166,7 +166,18 @@ self.onmessage = (event) => {
     cx = canvas.getContext('2d');
     return;
   }
-  state = m;
-  state.fresh = true; // drawn on the next frame even if the instant is the same
+  const paths = 11 + m[10];
+  state = {
+    clip: [m[0], m[1], m[2], m[3]],
+    ratio: m[4],
+    sim: m[5],
+    wall: m[6],
+    speed: m[7],
+    lag: m[8],
+    flight: m[9],
+    paths: m.subarray(11, paths),
+    tokens: m.subarray(paths),
+    fresh: true, // drawn on the next frame even if the instant is the same
+  };
   ask();
 };

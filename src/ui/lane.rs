@@ -278,9 +278,6 @@ pub fn ProtocolLanes(
     on_cleanup(move || resize.remove());
     super::playback::start(move |_| {
         let Some(host) = host.get_untracked() else { return Next::Idle };
-        if ctl.frame_is_busy() {
-            return Next::Soon; // the page was published this frame: the lanes follow on the next
-        }
         let now = ctl.snapshot().with_untracked(|s| s.now_ms);
         let version = ctl.lanes_version().get_untracked();
         drawn

@@ -68,10 +68,10 @@ pub struct Controller {
 /// While playing, the model moves and the page's text, rows, cards, edges and lanes are
 /// published this often (wall ms): eight times a second reads as continuous for counters and
 /// clocks, and spares the browser restyling, laying out and painting them sixty times a second.
-/// The edges, lanes and tokens follow on the frame after each publish (once the page's views
-/// have taken it in), and the tokens fly between publishes on a worker of their own
-/// ([`tokens`]): no other frame is asked for. Anything the user does publishes at once, and so
-/// does pausing.
+/// The lanes and tokens follow in the same frame (edges that changed on the next, once the page's
+/// views have taken the change in), and the tokens fly between publishes on a worker of their
+/// own ([`tokens`]): no other frame is asked for. Anything the user does publishes at once, and
+/// so does pausing.
 const PUBLISH_EVERY_MS: f64 = 125.0;
 /// A frame asked for at the publishing instant may come a little early (its timer fires ahead of
 /// the display's frame): it publishes all the same.
@@ -269,8 +269,9 @@ impl Controller {
         self.published_at.get_value() + PUBLISH_EVERY_MS
     }
 
-    /// Whether this frame of play published the page: layers that can wait a frame (the tokens,
-    /// the lanes' motion) leave it to the next one, so no frame does all the work at once.
+    /// Whether this frame of play published the page: the page's views take the change in once
+    /// this frame's callbacks return, so a layer that reads their boxes (the edges) waits for
+    /// the next frame.
     pub fn frame_is_busy(&self) -> bool {
         self.published_now.try_get_value().unwrap_or(false)
     }
@@ -402,7 +403,11 @@ impl Controller {
             if self.span.get_untracked() != span {
                 self.span.set(span);
             }
-            playback::wake(); // the layers drawn by frame (tokens, edges, lanes) follow
+            // The layers drawn by frame (tokens, edges, lanes) follow: on this frame when it is a
+            // played one (they are called after it), on the next otherwise.
+            if frame.is_none() {
+                playback::wake();
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Paces the simulation by the wall clock: one frame loop calls every layer's callback with the
 //! milliseconds since the previous frame (capped, so a background tab does not leap ahead), at
 //! most 30 times a second and only when one of them needs it: while playing, the page is
-//! published eight times a second and each layer follows on the frame after (the tokens fly
-//! on a worker of their own, [`super::tokens`]), so the frames in between are not asked for.
+//! published eight times a second and the layers follow in the same frame (the tokens fly on a
+//! worker of their own, [`super::tokens`]), so the frames in between are not asked for.
 
 use std::cell::RefCell;
 use std::rc::Rc;

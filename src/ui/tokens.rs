@@ -1,7 +1,7 @@
 //! Message tokens on one canvas layer over the cluster: a batch flies from its producer to the
 //! partition it was appended to, and from the partition along the edge to the consumer that
 //! fetched it. A worker of their own (`web/tokens.js`) draws them on the canvas handed to it:
-//! on the frame after each publish (eight times a second while playing) this layer sends it the tokens in
+//! on each publish (eight times a second while playing) this layer sends it the tokens in
 //! flight — the path each one travels and when it set off — with the model's clock, and the
 //! worker moves them on between messages on its own thread. The page's thread does no work per
 //! token frame, and there is no DOM node or signal per token. (A browser without
@@ -20,7 +20,7 @@ const FLIGHT_MS: u64 = 600;
 /// At most this many tokens per message (the newest).
 const MAX_TOKENS: usize = 600;
 /// While playing, tokens are drawn this long (wall ms) behind the model. The worker hears from
-/// the page on the frame after each publish, every 125 ms: drawn this far behind, every token
+/// the page on each publish, every 125 ms: drawn this far behind, every token
 /// that sets off before the next message is known when it is drawn (none pops up midway), and
 /// none is drawn past the instant the page shows.
 const LAG_MS: f64 = 160.0;
@@ -264,11 +264,6 @@ impl Painter {
     }
 }
 
-/// Sets `key` of `object` to `value`.
-fn set(object: &js_sys::Object, key: &str, value: &wasm_bindgen::JsValue) {
-    let _ = js_sys::Reflect::set(object, &key.into(), value);
-}
-
 /// The canvas layer: placed over the part of the cluster in the window (tokens run in its side
 /// margins too), drawn by the worker.
 #[component]
@@ -298,9 +293,6 @@ pub fn Tokens() -> impl IntoView {
         let unchanged = painter.with_value(|p| matches!(p, Some(Ok(p)) if p.sent == Some(key)));
         if unchanged && !MOVED.with(|m| m.get()) {
             return Next::Idle;
-        }
-        if ctl.frame_is_busy() {
-            return Next::Soon; // the page was published this frame: on the next
         }
         let lag_ms = if playing { LAG_MS * speed } else { 0.0 };
         let tokens = tokens(ctl, FLIGHT_MS + lag_ms.ceil() as u64);
@@ -354,18 +346,26 @@ pub fn Tokens() -> impl IntoView {
                     }
                 }
             });
-            let message = js_sys::Object::new();
-            let clip_array = js_sys::Array::of4(&clip.0.into(), &clip.1.into(), &clip.2.into(), &clip.3.into());
-            set(&message, "clip", &clip_array);
-            set(&message, "ratio", &window().device_pixel_ratio().into());
-            set(&message, "sim", &(ctl.now_ms() as f64).into());
+            // One array of numbers (the worker's header, then the paths, then the tokens): one copy
+            // to send, no property names to convert.
             let wall = window().performance().map_or(0.0, |p| p.time_origin() + p.now());
-            set(&message, "wall", &wall.into());
-            set(&message, "speed", &(if playing { speed } else { 0.0 }).into());
-            set(&message, "lag", &LAG_MS.into());
-            set(&message, "flight", &(FLIGHT_MS as f64).into());
-            set(&message, "paths", &js_sys::Float64Array::from(paths.as_slice()));
-            set(&message, "tokens", &js_sys::Float64Array::from(flat.as_slice()));
+            let header = [
+                clip.0,
+                clip.1,
+                clip.2,
+                clip.3,
+                window().device_pixel_ratio(),
+                ctl.now_ms() as f64,
+                wall,
+                if playing { speed } else { 0.0 },
+                LAG_MS,
+                FLIGHT_MS as f64,
+                paths.len() as f64,
+            ];
+            let message = js_sys::Float64Array::new_with_length((header.len() + paths.len() + flat.len()) as u32);
+            message.subarray(0, header.len() as u32).copy_from(&header);
+            message.subarray(header.len() as u32, (header.len() + paths.len()) as u32).copy_from(&paths);
+            message.subarray((header.len() + paths.len()) as u32, message.length()).copy_from(&flat);
             let _ = p.worker.post_message(&message);
         });
         Next::Idle

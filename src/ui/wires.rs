@@ -339,9 +339,6 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
     let ctl = use_context::<super::Controller>();
     playback::start(move |_| {
         let Some(svg) = svg.get_untracked() else { return Next::Idle };
-        if ctl.is_some_and(|c| c.frame_is_busy()) {
-            return Next::Soon; // the page was published this frame: the edges follow on the next
-        }
         let svg: web_sys::Element = svg.into();
         let Some(section) = svg.parent_element() else { return Next::Idle };
         let now = playback::now_ms();
@@ -351,9 +348,15 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
                 if seen == l.seen && !l.fading && !l.moved.get() && l.observer.is_some() {
                     return Next::Idle;
                 }
-                l.seen = seen;
                 let d = shown.with_untracked(|order| snapshot.with_untracked(|s| digest(s, order)));
                 let changed = d != l.digest || l.observer.is_none();
+                // Published this frame, the page's views have not taken the change in yet (they
+                // do once this frame's callbacks return): edges that changed, or must be placed
+                // again, are drawn on the next frame, from the boxes as they will be.
+                if (changed || l.moved.get()) && ctl.is_some_and(|c| c.frame_is_busy()) {
+                    return Next::Soon;
+                }
+                l.seen = seen;
                 if changed {
                     l.digest = d;
                     l.edges = shown.with_untracked(|order| snapshot.with_untracked(|s| edges_of(s, order)));
