@@ -304,8 +304,11 @@ pub fn ProducerCard(
             }
         }
     };
-    let rate = move || me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec)).to_string();
-    let keys_choice = move || me.with(|p| p.as_ref().map_or("", |p| key_choice(&p.keys)));
+    // The controls' values as memos: the producer changes with every publish (its counts), and
+    // setting a control's value, even to the same one, costs the browser work of its own.
+    let rate_now = Memo::new(move |_| me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec)));
+    let rate = move || rate_now.get().to_string();
+    let keys_choice = Memo::new(move |_| me.with(|p| p.as_ref().map_or("", |p| key_choice(&p.keys))));
     let set_keys = {
         let name = name.clone();
         move |ev| {
@@ -315,7 +318,7 @@ pub fn ProducerCard(
             }
         }
     };
-    let acks = move || me.with(|p| p.as_ref().map_or("all", |p| p.acks.name()));
+    let acks = Memo::new(move |_| me.with(|p| p.as_ref().map_or("all", |p| p.acks.name())));
     let set_acks = {
         let name = name.clone();
         move |ev| {
@@ -357,7 +360,7 @@ pub fn ProducerCard(
                             </button>
                             <select aria-label=format!("Send rate of {name}") on:change=set_rate prop:value=rate>
                                 {move || {
-                                    let current = me.with(|p| p.as_ref().map_or(0, |p| p.rate_per_sec));
+                                    let current = rate_now.get();
                                     let mut rates = vec![0u32, 1, 2, 5, 10, 50, 200, 1000];
                                     if !rates.contains(&current) {
                                         rates.push(current);
@@ -871,6 +874,8 @@ fn setting_select(
     current: impl Fn() -> String + Send + Sync + 'static,
     apply: impl Fn(String) + 'static,
 ) -> impl IntoView {
+    // Set only when it changes (see the producer's controls).
+    let current = Memo::new(move |_| current());
     view! {
         <label class="setting">
             <span>{label}</span>
@@ -950,10 +955,11 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
         }
     };
     let priority_name = name.clone();
-    let several_topics = move || me.with(|c| c.as_ref().is_some_and(|c| c.settings.topics.len() > 1));
+    // A memo: the select is made again only when this changes, not with every publish.
+    let several_topics = Memo::new(move |_| me.with(|c| c.as_ref().is_some_and(|c| c.settings.topics.len() > 1)));
     let priority = move || {
         let name = priority_name.clone();
-        several_topics().then(|| {
+        several_topics.get().then(|| {
             setting_select(
                 "read topics".into(),
                 opts(&[("priority", "in priority order"), ("together", "all together")]),

@@ -240,6 +240,10 @@ fn tokens(ctl: Controller, window: u64) -> Vec<Token> {
 /// The worker drawing the tokens, once the canvas is handed to it.
 struct Painter {
     worker: web_sys::Worker,
+    /// Says when the cluster's size changes (a card grew or went, the window was resized): the
+    /// canvas, placed over the cluster's visible part, is placed again even while paused.
+    resized: Option<web_sys::ResizeObserver>,
+    _on_resize: wasm_bindgen::closure::Closure<dyn FnMut()>,
     /// The canvas's box as last placed (cluster px).
     placed: (f64, f64, f64, f64),
     /// What was last sent: the model's instant and event count, whether it played and how fast.
@@ -250,7 +254,7 @@ struct Painter {
 
 impl Painter {
     /// Hands `canvas` to a new worker; `None` where the browser cannot (no `OffscreenCanvas`).
-    fn start(canvas: &web_sys::HtmlCanvasElement) -> Option<Painter> {
+    fn start(canvas: &web_sys::HtmlCanvasElement, cluster: &web_sys::Element) -> Option<Painter> {
         let handed = js_sys::Reflect::has(canvas, &"transferControlToOffscreen".into()).ok()?;
         if !handed {
             return None;
@@ -260,7 +264,22 @@ impl Painter {
         let message = js_sys::Object::new();
         js_sys::Reflect::set(&message, &"canvas".into(), &offscreen).ok()?;
         worker.post_message_with_transfer(&message, &js_sys::Array::of1(&offscreen)).ok()?;
-        Some(Painter { worker, placed: (0.0, 0.0, 0.0, 0.0), sent: None, had_tokens: false })
+        let on_resize = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| {
+            MOVED.with(|m| m.set(true));
+            playback::wake();
+        });
+        let resized = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+        if let Some(r) = &resized {
+            r.observe(cluster);
+        }
+        Some(Painter {
+            worker,
+            resized,
+            _on_resize: on_resize,
+            placed: (0.0, 0.0, 0.0, 0.0),
+            sent: None,
+            had_tokens: false,
+        })
     }
 }
 
@@ -278,6 +297,9 @@ pub fn Tokens() -> impl IntoView {
         painter.try_update_value(|p| {
             if let Some(Ok(p)) = p.take() {
                 p.worker.terminate();
+                if let Some(r) = p.resized {
+                    r.disconnect();
+                }
             }
         });
     });
@@ -286,7 +308,7 @@ pub fn Tokens() -> impl IntoView {
         let (Some(ctl), Some(pace), Some(canvas)) = (ctl, pace, canvas.get_untracked()) else { return Next::Idle };
         let Some(parent) = canvas.parent_element() else { return Next::Idle };
         if painter.with_value(|p| p.is_none()) {
-            painter.set_value(Some(Painter::start(&canvas).ok_or(())));
+            painter.set_value(Some(Painter::start(&canvas, &parent).ok_or(())));
         }
         let (playing, speed) = (pace.playing.get_untracked(), pace.speed.get_untracked());
         let key = (ctl.instant(), playing, speed.to_bits());
