@@ -73,6 +73,9 @@ pub struct Controller {
 /// own ([`tokens`]): no other frame is asked for. Anything the user does publishes at once, and
 /// so does pausing.
 const PUBLISH_EVERY_MS: f64 = 125.0;
+/// A played frame whose model step takes longer than this (wall ms) asks for the next frame at
+/// once rather than at the next publish.
+const HEAVY_STEP_MS: f64 = 4.0;
 /// A frame asked for at the publishing instant may come a little early (its timer fires ahead of
 /// the display's frame): it publishes all the same.
 const PUBLISH_SLACK_MS: f64 = 10.0;
@@ -630,11 +633,18 @@ pub fn App() -> impl IntoView {
             return playback::Next::Idle;
         }
         let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
+        let started = playback::now_ms();
         if advance > 0 {
-            ctl.play_frame(ctl.now_ms() + advance, playback::now_ms());
+            ctl.play_frame(ctl.now_ms() + advance, started);
         }
-        // The model moves on with the next publish; the tokens fly on their own meanwhile.
-        playback::Next::At(ctl.next_publish_at())
+        // The model moves on with the next publish; the tokens fly on their own meanwhile. A
+        // model that takes long to move (a busy cluster played fast) moves on every frame, on
+        // frames that change nothing on the page, so no frame carries a whole publish's worth.
+        if playback::now_ms() - started > HEAVY_STEP_MS {
+            playback::Next::Soon
+        } else {
+            playback::Next::At(ctl.next_publish_at())
+        }
     });
     // Frames are asked for only while something moves: pressing Play starts them again. Pausing
     // shows the model exactly at once (while playing, the page may be a few frames behind it).
