@@ -32,8 +32,6 @@ pub use lesson::LessonPanel;
 pub use plots::Plots;
 pub use timeline::TimelineBar;
 
-/// The one way the interface changes the model: apply a command, move in time, publish a new
-/// snapshot.
 /// Whether the page plays and how fast (simulated ms per wall ms), for layers that animate
 /// between frames.
 #[derive(Clone, Copy)]
@@ -42,6 +40,8 @@ pub struct Pace {
     pub speed: RwSignal<f64>,
 }
 
+/// The one way the interface changes the model: apply a command, move in time, publish a new
+/// snapshot.
 #[derive(Clone, Copy)]
 pub struct Controller {
     tl: StoredValue<Timeline, LocalStorage>,
@@ -70,8 +70,8 @@ pub struct Controller {
 /// clocks, and spares the browser restyling, laying out and painting them sixty times a second.
 /// The lanes and tokens follow in the same frame (edges that changed on the next, once the page's
 /// views have taken the change in), and the tokens fly between publishes on a worker of their
-/// own ([`tokens`]): no other frame is asked for. Anything the user does publishes at once, and
-/// so does pausing.
+/// own ([`tokens`]): no other frame is asked for, unless the model is slow to move (see
+/// [`HEAVY_STEP_MS`]). Anything the user does publishes at once, and so does pausing.
 const PUBLISH_EVERY_MS: f64 = 125.0;
 /// A played frame whose model step takes longer than this (wall ms) asks for the next frame at
 /// once rather than at the next publish.
