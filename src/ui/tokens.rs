@@ -310,6 +310,9 @@ pub fn Tokens() -> impl IntoView {
         if painter.with_value(|p| p.is_none()) {
             painter.set_value(Some(Painter::start(&canvas, &parent).ok_or(())));
         }
+        if painter.with_value(|p| matches!(p, Some(Err(())))) {
+            return Next::Idle; // no worker to draw them: no tokens
+        }
         let (playing, speed) = (pace.playing.get_untracked(), pace.speed.get_untracked());
         let key = (ctl.instant(), playing, speed.to_bits());
         let unchanged = painter.with_value(|p| matches!(p, Some(Ok(p)) if p.sent == Some(key)));
