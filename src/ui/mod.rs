@@ -279,8 +279,8 @@ impl Controller {
         self.published_now.try_get_value().unwrap_or(false)
     }
 
-    /// The model's current instant and how many events it has had, for layers drawn every frame
-    /// from the model itself (the tokens).
+    /// The model's current instant and how many events it has had, for layers drawn from the
+    /// model itself (the tokens), which look again only when it changed.
     pub fn instant(&self) -> (u64, u64) {
         self.tl.try_with_value(|tl| (tl.now_ms(), tl.sim().event_count())).unwrap_or_default()
     }

@@ -126,7 +126,8 @@ const ENDS: &str = "[aria-label^='Producer '], [aria-label^='Partition '], [aria
 
 impl Layout {
     fn refresh_if_old(&mut self, cluster: &web_sys::Element, now: f64) {
-        // One box a frame is cheap (tokens are drawn on frames that changed nothing else yet).
+        // One box a frame is cheap: the page's views take a publish in only after this frame's
+        // callbacks, so reading it here lays nothing out afresh.
         let area = cluster.get_bounding_client_rect();
         let at = (area.left(), area.top(), area.width(), area.height());
         let fresh = self.read_at.is_some_and(|t| now - t < RELAYOUT_MS);
