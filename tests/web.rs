@@ -359,6 +359,37 @@ fn playing_publishes_the_page_eight_times_a_wall_second_and_pausing_shows_the_mo
 }
 
 #[wasm_bindgen_test]
+fn moving_the_model_ahead_of_a_frame_shows_it_only_in_the_frame_at_the_wall_clocks_pace() {
+    let ctl = Controller::new(Run::of_scenario(&teach::find("basic").unwrap(), 1)).unwrap();
+    let shown = || ctl.snapshot().get_untracked().now_ms;
+    // At 2×, a frame every 125 wall ms, coming 5 ms early or late in turn; before each, the model
+    // is moved to where the frame is expected (125 ms after the previous one was due).
+    ctl.play(0.0, 2.0, 0.0);
+    let mut last = 0.0;
+    for k in 1..=40u64 {
+        let due = k as f64 * 125.0;
+        let before = shown();
+        ctl.play_ahead(due - last, 2.0);
+        assert_eq!(shown(), before, "frame {k}: nothing is shown before its frame");
+        assert!(ctl.now_ms() > before, "frame {k}: the model moved ahead");
+        let wall = due + if k % 2 == 0 { -5.0 } else { 5.0 };
+        ctl.play(wall - last, 2.0, wall);
+        last = wall;
+        let clock = (2.0 * wall) as u64;
+        assert!(shown() >= clock, "frame {k}: shows {} behind the clock {clock}", shown());
+        assert!(
+            shown() <= clock + 10,
+            "frame {k}: shows {} ahead of the clock {clock} by more than an early frame",
+            shown()
+        );
+    }
+    // A seek moves the model: the clock starts again from there.
+    ctl.seek(1_000);
+    ctl.play(16.0, 1.0, last + 125.0);
+    assert_eq!(shown(), 1_016);
+}
+
+#[wasm_bindgen_test]
 async fn rows_out_of_view_wait_while_playing_and_catch_up_once_in_view() {
     let (root, ctl, mount) =
         mount_with_controller("stress", 0, |ctl| view! { <ClusterView snapshot=ctl.snapshot() /> });

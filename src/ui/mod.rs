@@ -63,11 +63,16 @@ pub struct Controller {
     published_at: StoredValue<f64, LocalStorage>,
     /// The latest played frame published the page (see [`Controller::frame_is_busy`]).
     published_now: StoredValue<bool, LocalStorage>,
+    /// The play clock: the simulated instant (ms) the wall clock has reached while playing, and
+    /// the model's instant when playing last moved it (see [`Controller::play`]).
+    clock: StoredValue<Option<(u64, u64)>, LocalStorage>,
 }
 
 /// While playing, the model moves and the page's text, rows, cards, edges and lanes are
 /// published this often (wall ms): eight times a second reads as continuous for counters and
 /// clocks, and spares the browser restyling, laying out and painting them sixty times a second.
+/// The model is moved in the task that asks for the frame, just before it (see
+/// [`Controller::play_ahead`]), so the frame itself only publishes.
 /// The lanes and tokens follow in the same frame (edges that changed on the next, once the page's
 /// views have taken the change in), and the tokens fly between publishes on a worker of their
 /// own ([`tokens`]): no other frame is asked for, unless the model is slow to move (see
@@ -166,6 +171,7 @@ impl Controller {
             lanes: RwSignal::new(0),
             published_at: StoredValue::new_local(f64::MIN),
             published_now: StoredValue::new_local(false),
+            clock: StoredValue::new_local(None),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -307,6 +313,35 @@ impl Controller {
             *n
         });
         self.publish(|tl| tl.advance_to(t), frame);
+    }
+
+    /// Where the play clock stands (simulated ms). A seek or an action that moved the model
+    /// since playing last moved it starts the clock again from the model's instant.
+    fn clock_ms(&self) -> u64 {
+        let model = self.now_ms();
+        match self.clock.get_value() {
+            Some((clock, at)) if at == model => clock,
+            _ => model,
+        }
+    }
+
+    /// The work before a played frame, done in the task that asks for it so that the frame only
+    /// publishes (see [`playback::before_frames`]): moves the model, unpublished, to where the
+    /// play clock will stand `expected_ms` (wall) from the previous frame at `speed`.
+    pub fn play_ahead(&self, expected_ms: f64, speed: f64) {
+        let clock = self.clock_ms();
+        self.tl.update_value(|tl| tl.advance_to(clock + (expected_ms * speed).round() as u64));
+        self.clock.set_value(Some((clock, self.now_ms())));
+    }
+
+    /// Plays one frame `elapsed_ms` (wall) after the previous one at `speed`, at wall instant
+    /// `wall` (see [`Controller::play_frame`]). A model already past the play clock (the frame
+    /// came earlier than [`Controller::play_ahead`] expected) is shown where it stands, and the
+    /// clock catches up with it: the run keeps the wall clock's pace.
+    pub fn play(&self, elapsed_ms: f64, speed: f64, wall: f64) {
+        let clock = self.clock_ms() + (elapsed_ms * speed).round() as u64;
+        self.play_frame(clock.max(self.now_ms()), wall);
+        self.clock.set_value(Some((clock, self.now_ms())));
     }
 
     /// Publishes the model's state afresh (playback stopped: every row exact again).
@@ -628,19 +663,30 @@ pub fn App() -> impl IntoView {
     let speed = RwSignal::new(1.0_f64);
 
     provide_context(Pace { playing, speed });
+    // How long (wall ms) moving the model took for the latest frame, before it and in it.
+    let step_ms = StoredValue::new_local(0.0_f64);
+    // Before a played frame, its task moves the model on to the instant the frame is expected to
+    // show, so that the frame itself only publishes it.
+    playback::before_frames(move |expected_ms| {
+        if playing.get_untracked() {
+            let started = playback::now_ms();
+            ctl.play_ahead(expected_ms, speed.get_untracked());
+            step_ms.set_value(playback::now_ms() - started);
+        }
+    });
     playback::start(move |elapsed_ms| {
+        let before = step_ms.get_value();
+        step_ms.set_value(0.0);
         if !playing.get_untracked() {
             return playback::Next::Idle;
         }
-        let advance = (elapsed_ms * speed.get_untracked()).round() as u64;
         let started = playback::now_ms();
-        if advance > 0 {
-            ctl.play_frame(ctl.now_ms() + advance, started);
-        }
-        // The model moves on with the next publish; the tokens fly on their own meanwhile. A
-        // model that takes long to move (a busy cluster played fast) moves on every frame, on
-        // frames that change nothing on the page, so no frame carries a whole publish's worth.
-        if playback::now_ms() - started > HEAVY_STEP_MS {
+        ctl.play(elapsed_ms, speed.get_untracked(), started);
+        // The model moves on before the next publish; the tokens fly on their own meanwhile. A
+        // model that takes long to move (a busy cluster played fast) moves before every frame,
+        // on frames that change nothing on the page, so that no frame waits for a publish's
+        // worth of it.
+        if before + (playback::now_ms() - started) > HEAVY_STEP_MS {
             playback::Next::Soon
         } else {
             playback::Next::At(ctl.next_publish_at())

@@ -2,7 +2,9 @@
 //! milliseconds since the previous frame (capped, so a background tab does not leap ahead), at
 //! most 30 times a second and only when one of them needs it: while playing, the page is
 //! published eight times a second and the layers follow in the same frame (the tokens fly on a
-//! worker of their own, [`super::tokens`]), so the frames in between are not asked for.
+//! worker of their own, [`super::tokens`]), so the frames in between are not asked for. Work
+//! that can be done ahead of a frame (moving the model to the frame's instant) is done in the
+//! task that asks for the frame, a little before it, so the frame itself only draws.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -32,6 +34,13 @@ pub enum Next {
 /// needs another frame.
 type Tick = Rc<dyn Fn(f64) -> Next>;
 
+/// Work ahead of a frame: given the wall ms the frame is expected to come after the previous one,
+/// gets ready for it (see [`before_frames`]).
+type Prepare = Rc<dyn Fn(f64)>;
+
+/// The most a timer asks ahead of its frame to leave room for the work before it (wall ms).
+const MAX_LEAD_MS: f64 = 24.0;
+
 /// Frames come at most this often (wall ms), 30 a second. Each frame a page asks for costs the
 /// browser a commit to the compositor even when nothing changed, so no frame is asked for that
 /// no callback needs.
@@ -43,7 +52,11 @@ const FRAME_EVERY_MS: f64 = 33.0;
 #[derive(Default)]
 struct Frames {
     ticks: Vec<(u64, Tick)>,
+    prepares: Vec<(u64, Prepare)>,
     next_id: u64,
+    /// How long (wall ms) the work before a frame took lately: a timer fires that much earlier,
+    /// so the work is done before the frame is due rather than delaying it.
+    lead: f64,
     /// A frame is asked for (or a timer will ask for one), or the callbacks are running.
     scheduled: bool,
     /// When (wall ms) the timer asks for the next frame, while one waits; the number of that
@@ -70,6 +83,18 @@ pub fn start(tick: impl Fn(f64) -> Next + 'static) {
     });
     on_cleanup(move || FRAMES.with_borrow_mut(|f| f.ticks.retain(|(i, _)| *i != id)));
     wake();
+}
+
+/// Calls `prepare(expected_ms)` in the task that asks for a frame a little before it (a timer's),
+/// with the wall ms the frame is expected to come after the previous one, until the owning
+/// component is dropped. A frame asked for at once (a [`wake`]) comes without it.
+pub fn before_frames(prepare: impl Fn(f64) + 'static) {
+    let id = FRAMES.with_borrow_mut(|f| {
+        f.next_id += 1;
+        f.prepares.push((f.next_id, Rc::new(prepare)));
+        f.next_id
+    });
+    on_cleanup(move || FRAMES.with_borrow_mut(|f| f.prepares.retain(|(i, _)| *i != id)));
 }
 
 /// Asks for a frame: something changed that the frame callbacks draw (a new snapshot, a resize,
@@ -99,12 +124,12 @@ pub fn wake() {
 /// Asks for a frame at wall instant `at`: a timer asks a little before then (a display's frames
 /// come every 16.7 ms, or 8.3; headless ones whenever asked for).
 fn ask_at(at: f64) {
-    let number = FRAMES.with_borrow_mut(|f| {
+    let (number, lead) = FRAMES.with_borrow_mut(|f| {
         f.timers += 1;
         f.timer = Some((at, f.timers));
-        f.timers
+        (f.timers, f.lead)
     });
-    let wait = (at - 5.0 - now_ms()).max(0.0);
+    let wait = (at - 5.0 - lead - now_ms()).max(0.0);
     set_timeout(
         move || {
             // A wake asked for an earlier frame meanwhile: this timer's is not needed.
@@ -116,11 +141,30 @@ fn ask_at(at: f64) {
                 current
             });
             if current {
+                prepare(at);
                 request_animation_frame(frame);
             }
         },
         std::time::Duration::from_millis(wait as u64),
     );
+}
+
+/// Runs the work before a frame expected at wall instant `at`, and learns how long it takes.
+fn prepare(at: f64) {
+    let (prepares, expected) = FRAMES.with_borrow(|f| {
+        let expected = f.last.map_or(0.0, |l| (at - l).clamp(0.0, MAX_FRAME_MS));
+        (f.prepares.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(), expected)
+    });
+    if prepares.is_empty() {
+        return;
+    }
+    let started = now_ms();
+    for p in prepares {
+        p(expected);
+    }
+    let took = now_ms() - started;
+    // Up at once when it grows, down slowly (one slow spell should not leave frames late).
+    FRAMES.with_borrow_mut(|f| f.lead = took.max(f.lead * 0.75).min(MAX_LEAD_MS));
 }
 
 fn frame() {
