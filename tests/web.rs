@@ -6,7 +6,7 @@ use ksim::sim::snapshot::Snapshot;
 use ksim::sim::teach;
 use ksim::sim::Command;
 use ksim::sim::{Sim, SimTime};
-use ksim::ui::{offscreen, App, ClusterView, Compare, Controller, EventLog, Plots, TimelineBar};
+use ksim::ui::{offscreen, App, ClusterView, Compare, Controller, EventLog, Plots, ProtocolLanes, TimelineBar};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -452,4 +452,44 @@ async fn edges_tie_each_partition_to_its_reader_and_follow_a_crash() {
     assert_eq!(count(&root, "svg.wires g.reads"), partitions, "new owners read them");
     gloo_timers::future::TimeoutFuture::new(1_500).await;
     assert_eq!(count(&root, "svg.wires g[data-consumer='consumer-2']"), 0, "gone once faded");
+}
+
+#[wasm_bindgen_test]
+async fn a_lane_adds_what_is_new_to_what_it_drew_and_draws_afresh_after_a_seek() {
+    let (root, ctl, _m) =
+        mount_with_controller("consumer-group", 10_000, |_| view! { <ProtocolLanes playing=RwSignal::new(false) /> });
+    // Past the lanes' least time between two writes.
+    let wait = || gloo_timers::future::TimeoutFuture::new(600);
+    wait().await;
+    let msgs = || root.query_selector(".lane .track > .msgs").unwrap().expect("a lane's messages");
+    let ticks = || count(&root, ".lane .track path.ticks");
+    let labels = || {
+        let list = root.query_selector_all(".lane .msg[aria-label]").unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("aria-label").unwrap())
+            .collect::<Vec<_>>()
+    };
+    let first = msgs();
+    let before = labels();
+    assert!(before.iter().any(|l| l.starts_with("JoinGroup from consumer-1")), "{before:?}");
+    // A crash, noticed when the session runs out, then the rest rejoin: all within the minute
+    // the lane is drawn against.
+    ctl.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    ctl.run_until(59_000);
+    wait().await;
+    assert!(msgs().is_same_node(Some(&first)), "added to, not written afresh");
+    let grown = labels();
+    assert!(grown.len() > before.len() && grown.starts_with(&before), "{grown:?}");
+    assert!(grown.iter().any(|l| l.starts_with("consumer-2 member removed")), "{grown:?}");
+    let grown_ticks = ticks();
+    // The same instant drawn afresh reads the same (a seek draws afresh).
+    ctl.seek(ctl.now_ms());
+    wait().await;
+    assert!(!msgs().is_same_node(Some(&first)), "written afresh after a seek");
+    assert_eq!(labels(), grown);
+    assert!(ticks() <= grown_ticks, "heartbeats in one path a member when written afresh");
+    // Back in time: only what had happened by then (the crash came at 10 s).
+    ctl.seek(9_000);
+    wait().await;
+    assert_eq!(labels(), before);
 }

@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 
 use super::playback::Next;
 use super::Controller;
-use crate::sim::lane::{Kind, Lane};
+use crate::sim::lane::{Kind, Lane, Message};
 use crate::sim::ConsumerStatus;
 
 /// Pixels per simulated second.
@@ -72,8 +72,18 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// The lane's bands and messages as SVG markup, positioned against `base`.
+/// The lane's bands and messages as SVG markup, positioned against `base`: the bands in a group
+/// of their own (rewritten when they change), then the messages (added to as they come).
 fn markup(lane: &Lane, base: u64) -> String {
+    format!(
+        r#"<g class="bands">{}</g><g class="msgs">{}</g>"#,
+        bands_markup(lane, base),
+        messages_markup(lane, lane.messages.iter(), base)
+    )
+}
+
+/// The lane's bands (its group's states over time) as SVG markup.
+fn bands_markup(lane: &Lane, base: u64) -> String {
     let mut s = String::new();
     let rows = lane.members.len() as f64 + 1.0;
     let end = x_of(base + 2 * BASE_EVERY_MS, base);
@@ -109,6 +119,12 @@ fn markup(lane: &Lane, base: u64) -> String {
         }
         s.push_str("</g>");
     }
+    s
+}
+
+/// `messages` of the lane as SVG markup.
+fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> + Clone, base: u64) -> String {
+    let mut s = String::new();
     // Heartbeats and commits come every few seconds from every member: each member's are one
     // path (a tick per message), not an element each. The lane's click finds their instant.
     for (row, member) in lane.members.iter().enumerate() {
@@ -117,7 +133,7 @@ fn markup(lane: &Lane, base: u64) -> String {
         {
             let (y1, y2) = (row_y(row + 1) - 6.0, row_y(0) + 7.0);
             let mut d = String::new();
-            for m in lane.messages.iter().filter(|m| m.kind == kind && m.member == *member) {
+            for m in messages.clone().filter(|m| m.kind == kind && m.member == *member) {
                 let _ = write!(d, "M{:.1} {y1:.1}V{y2:.1}", x_of(m.at, base));
             }
             if !d.is_empty() {
@@ -129,7 +145,7 @@ fn markup(lane: &Lane, base: u64) -> String {
             }
         }
     }
-    for m in lane.messages.iter().filter(|m| !matches!(m.kind, Kind::Heartbeat | Kind::OffsetCommit)) {
+    for m in messages.filter(|m| !matches!(m.kind, Kind::Heartbeat | Kind::OffsetCommit)) {
         let Some(row) = lane.members.iter().position(|x| *x == m.member) else { continue };
         let (x, y_member, y_coord) = (x_of(m.at, base), row_y(row + 1), row_y(0));
         let label = escape(&m.describe());
@@ -227,11 +243,47 @@ fn place_bar(bar: &web_sys::HtmlElement, row: usize, width: f64) {
     let _ = style.set_property("top", &format!("{:.1}px", row_y(row + 1) + 5.0));
 }
 
+/// What one lane's track shows, so that only what is new is added to it.
+struct TrackDrawn {
+    /// The groups (bands) and messages of the track.
+    bands: web_sys::Element,
+    msgs: web_sys::Element,
+    /// The bands as written (see [`bands_key`]).
+    bands_key: (usize, u64, u64),
+    /// The newest message written (see [`newest`]).
+    last: Option<(u64, usize)>,
+}
+
+/// What tells a lane's bands apart: how many, and the first's and the last's start.
+fn bands_key(lane: &Lane) -> (usize, u64, u64) {
+    (lane.bands.len(), lane.bands.front().map_or(0, |b| b.from), lane.bands.back().map_or(0, |b| b.from))
+}
+
+/// The lane's newest message: its instant, and how many messages there are at that instant.
+fn newest(lane: &Lane) -> Option<(u64, usize)> {
+    let at = lane.messages.back()?.at;
+    Some((at, lane.messages.iter().rev().take_while(|m| m.at == at).count()))
+}
+
+/// Where the lane's messages not yet written begin, after the newest written was `last` (see
+/// [`newest`]). Messages come in time order, and older ones leave from the front.
+fn unwritten(lane: &Lane, last: Option<(u64, usize)>) -> usize {
+    let Some((at, count)) = last else { return 0 };
+    let first = lane.messages.partition_point(|m| m.at < at);
+    let same = lane.messages.partition_point(|m| m.at <= at) - first;
+    first + count.min(same)
+}
+
 /// What the lanes keep between frames.
 #[derive(Default)]
 struct Drawn {
-    /// What the markup was written for: the lanes' version, the base instant, the width.
-    key: (u64, u64, u64),
+    /// What the markup was written for: the lanes' version, the base instant, the width, and
+    /// the model's jumps (see [`Controller::jumps`]).
+    key: (u64, u64, u64, u64),
+    /// Each group with its members as written: any other change rewrites every lane.
+    shape: Vec<(String, Vec<String>)>,
+    /// Each lane's track, to add to.
+    written: Vec<TrackDrawn>,
     /// Each lane's track (moved as time passes) and its members' session bars with their names.
     tracks: Vec<web_sys::HtmlElement>,
     bars: Vec<(web_sys::HtmlElement, String, String)>,
@@ -242,9 +294,14 @@ struct Drawn {
     width: f64,
     /// The tracks' offset as last written.
     shift: String,
-    /// When (wall ms) the markup was last written: a busy run's lanes are rewritten at most
+    /// When (wall ms) the markup was last written: a busy run's lanes are written at most
     /// every [`REWRITE_MS`].
     written_at: f64,
+}
+
+/// The groups and their members, as [`Drawn::shape`] keeps them.
+fn shape(lanes: &crate::sim::lane::Lanes) -> Vec<(String, Vec<String>)> {
+    lanes.groups.iter().map(|(g, l)| (g.to_string(), l.members.iter().map(|m| m.to_string()).collect())).collect()
 }
 
 /// How often (wall ms) at most a changing lane is rewritten.
@@ -286,49 +343,87 @@ pub fn ProtocolLanes(
                     d.width = f64::from(host.client_width()).max(LABEL_W + 120.0);
                 }
                 let base = now / BASE_EVERY_MS * BASE_EVERY_MS;
-                let key = (version, base, d.width as u64);
+                let key = (version, base, d.width as u64, ctl.jumps());
                 let wall = super::playback::now_ms();
-                let only_newer = key.1 == d.key.1 && key.2 == d.key.2 && key.0 > d.key.0;
+                // The same lanes, moved only forward, with more in them.
+                let only_newer = (key.1, key.2, key.3) == (d.key.1, d.key.2, d.key.3) && key.0 > d.key.0;
                 // A newer lane held back by REWRITE_MS is written on a later frame.
                 let held = key != d.key && only_newer && wall - d.written_at < REWRITE_MS;
                 if key != d.key && !held {
                     d.written_at = wall;
                     d.key = key;
-                    let mut s = String::new();
-                    ctl.with_lanes_untracked(|l| {
-                        for (group, lane) in &l.groups {
-                            figure(&mut s, group, lane, base, d.width);
-                        }
-                    });
-                    host.set_inner_html(&s);
-                    let all = |sel: &str| {
-                        let list = host.query_selector_all(sel).ok();
-                        (0..list.as_ref().map_or(0, |l| l.length()))
-                            .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
-                            .collect::<Vec<_>>()
-                    };
-                    d.tracks = all(".lane .lane-track").into_iter().filter_map(|t| t.dyn_into().ok()).collect();
-                    // Each bar with its member's name and row.
-                    let names: Vec<(String, usize)> = ctl
-                        .with_lanes_untracked(|l| {
-                            l.groups
-                                .iter()
-                                .flat_map(|(_, lane)| lane.members.iter().enumerate().map(|(i, m)| (m.to_string(), i)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let width = d.width;
-                    d.bars = all(".lane .lane-session")
-                        .into_iter()
-                        .filter_map(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
-                        .zip(names)
-                        .map(|(el, (n, row))| {
-                            place_bar(&el, row, width);
-                            (el, n, String::new())
-                        })
-                        .collect();
-                    d.now = u64::MAX;
-                    d.shift.clear();
+                    let lanes_shape = ctl.with_lanes_untracked(shape).unwrap_or_default();
+                    if only_newer && lanes_shape == d.shape && d.written.len() == lanes_shape.len() {
+                        // The same lanes with more in them: add what is new, rewrite the bands
+                        // that changed.
+                        ctl.with_lanes_untracked(|l| {
+                            for ((_, lane), w) in l.groups.iter().zip(&mut d.written) {
+                                if bands_key(lane) != w.bands_key {
+                                    w.bands.set_inner_html(&bands_markup(lane, base));
+                                    w.bands_key = bands_key(lane);
+                                }
+                                let from = unwritten(lane, w.last);
+                                if from < lane.messages.len() {
+                                    let more = messages_markup(lane, lane.messages.range(from..), base);
+                                    let _ = w.msgs.insert_adjacent_html("beforeend", &more);
+                                }
+                                w.last = newest(lane);
+                            }
+                        });
+                    } else {
+                        let mut s = String::new();
+                        ctl.with_lanes_untracked(|l| {
+                            for (group, lane) in &l.groups {
+                                figure(&mut s, group, lane, base, d.width);
+                            }
+                        });
+                        host.set_inner_html(&s);
+                        let all = |sel: &str| {
+                            let list = host.query_selector_all(sel).ok();
+                            (0..list.as_ref().map_or(0, |l| l.length()))
+                                .filter_map(|i| list.as_ref()?.item(i)?.dyn_into::<web_sys::Element>().ok())
+                                .collect::<Vec<_>>()
+                        };
+                        d.written = ctl
+                            .with_lanes_untracked(|l| {
+                                l.groups
+                                    .iter()
+                                    .zip(all(".lane .track > .bands").into_iter().zip(all(".lane .track > .msgs")))
+                                    .map(|((_, lane), (bands, msgs))| TrackDrawn {
+                                        bands,
+                                        msgs,
+                                        bands_key: bands_key(lane),
+                                        last: newest(lane),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        d.shape = lanes_shape;
+                        d.tracks = all(".lane .lane-track").into_iter().filter_map(|t| t.dyn_into().ok()).collect();
+                        // Each bar with its member's name and row.
+                        let names: Vec<(String, usize)> = ctl
+                            .with_lanes_untracked(|l| {
+                                l.groups
+                                    .iter()
+                                    .flat_map(|(_, lane)| {
+                                        lane.members.iter().enumerate().map(|(i, m)| (m.to_string(), i))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let width = d.width;
+                        d.bars = all(".lane .lane-session")
+                            .into_iter()
+                            .filter_map(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+                            .zip(names)
+                            .map(|(el, (n, row))| {
+                                place_bar(&el, row, width);
+                                (el, n, String::new())
+                            })
+                            .collect();
+                        d.now = u64::MAX;
+                        d.shift.clear();
+                    }
                 }
                 if d.now == now {
                     return again(held, d.written_at); // paused, nothing moved

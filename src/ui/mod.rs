@@ -28,6 +28,7 @@ use crate::sim::{Command, Sim};
 pub use cluster::ClusterView;
 pub use compare::Compare;
 pub use inspect::EventLog;
+pub use lane::ProtocolLanes;
 pub use lesson::LessonPanel;
 pub use plots::Plots;
 pub use timeline::TimelineBar;
@@ -66,6 +67,9 @@ pub struct Controller {
     /// The play clock: the simulated instant (ms) the wall clock has reached while playing, and
     /// the model's instant when playing last moved it (see [`Controller::play`]).
     clock: StoredValue<Option<(u64, u64)>, LocalStorage>,
+    /// Bumped whenever the model leaves its course (a seek, a step back, another run): layers
+    /// that add to what they drew ([`lane`]) draw afresh.
+    jumps: StoredValue<u64, LocalStorage>,
 }
 
 /// While playing, the model moves and the page's text, rows, cards, edges and lanes are
@@ -172,6 +176,7 @@ impl Controller {
             published_at: StoredValue::new_local(f64::MIN),
             published_now: StoredValue::new_local(false),
             clock: StoredValue::new_local(None),
+            jumps: StoredValue::new_local(0),
         };
         ctl.update(|_| {});
         Ok(ctl)
@@ -344,6 +349,16 @@ impl Controller {
         self.clock.set_value(Some((clock, self.now_ms())));
     }
 
+    /// How many times the model has left its course (a seek, a step back, another run): while
+    /// this stays the same, the model has only moved forward.
+    pub fn jumps(&self) -> u64 {
+        self.jumps.try_get_value().unwrap_or(0)
+    }
+
+    fn jumped(&self) {
+        self.jumps.update_value(|n| *n += 1);
+    }
+
     /// Publishes the model's state afresh (playback stopped: every row exact again).
     pub fn refresh(&self) {
         self.update(|_| {});
@@ -358,6 +373,7 @@ impl Controller {
 
     /// Goes back to the previous instant at which something happened.
     pub fn step_back(&self) {
+        self.jumped();
         self.update(|tl| {
             tl.step_back();
         });
@@ -366,6 +382,7 @@ impl Controller {
 
     /// Moves to instant `t` (ms), backwards or forwards.
     pub fn seek(&self, t: u64) {
+        self.jumped();
         self.update(|tl| tl.seek(t));
         self.sampled.update(|n| *n += 1);
     }
@@ -374,6 +391,7 @@ impl Controller {
     pub fn replace(&self, run: Run) -> Result<(), LinkError> {
         let cursor = run.cursor_ms;
         let tl = Timeline::new(run)?;
+        self.jumped();
         self.samples.update_value(|l| l.clear());
         self.forked.set(None);
         // The new run's lanes may have the old one's version number: readers look again.
