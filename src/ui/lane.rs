@@ -4,10 +4,11 @@
 //! runs out as a bar past "now" when no heartbeat renews it. Scrubbing moves the lane; clicking a
 //! message seeks to it. Drawn from [`Lanes`](crate::sim::lane::Lanes).
 //!
-//! A lane's messages are written as one piece of SVG markup when the lane changes (at most a few
-//! times a second), placed at their own instants; from frame to frame only the lane's track
-//! moves and the session bars stretch — CSS transforms on layers of their own, which the browser
-//! applies without laying out or repainting the page.
+//! A lane's messages are written as SVG markup placed at their own instants: once, then only the
+//! new ones are added as they come (at most a few times a second; the bands are rewritten when
+//! they change, and everything afresh for a new minute, width or member, or after a seek). From
+//! frame to frame only the lane's track moves and the session bars stretch — CSS transforms on
+//! layers of their own, which the browser applies without laying out or repainting the page.
 
 use std::fmt::Write;
 
