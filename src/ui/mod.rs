@@ -290,12 +290,6 @@ impl Controller {
         self.published_now.try_get_value().unwrap_or(false)
     }
 
-    /// The model's current instant and how many events it has had, for layers drawn from the
-    /// model itself (the tokens), which look again only when it changed.
-    pub fn instant(&self) -> (u64, u64) {
-        self.tl.try_with_value(|tl| (tl.now_ms(), tl.sim().event_count())).unwrap_or_default()
-    }
-
     /// Plays one animation frame forward to `t` (ms) at wall-clock instant `wall` (ms): like
     /// [`Controller::run_until`], but the page is published only every [`PUBLISH_EVERY_MS`],
     /// with a busy cluster's rows and cards refreshed in turns.

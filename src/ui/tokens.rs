@@ -196,13 +196,13 @@ impl Layout {
     }
 }
 
-/// The tokens that set off within `window` (simulated ms) before the current instant, from the
-/// controller's recent events.
-fn tokens(ctl: Controller, window: u64) -> Vec<Token> {
-    let now = ctl.now_ms();
+/// The tokens that set off within `window` (simulated ms) before instant `now` (the one the page
+/// shows), from the controller's recent events. The model may stand later than the page (it
+/// moves before a frame publishes it): its events after `now` are not shown yet.
+fn tokens(ctl: Controller, now: u64, window: u64) -> Vec<Token> {
     ctl.with_log_untracked(|log| {
         let mut out = Vec::new();
-        for e in log.iter().rev() {
+        for e in log.iter().rev().skip_while(|e| e.t > now) {
             if e.t.saturating_add(window) < now || out.len() >= MAX_TOKENS {
                 break;
             }
@@ -247,7 +247,7 @@ struct Painter {
     _on_resize: wasm_bindgen::closure::Closure<dyn FnMut()>,
     /// The canvas's box as last placed (cluster px).
     placed: (f64, f64, f64, f64),
-    /// What was last sent: the model's instant and event count, whether it played and how fast.
+    /// What was last sent: the instant shown and its event count, whether it played and how fast.
     sent: Option<((u64, u64), bool, u64)>,
     /// The last message had tokens (an empty one then clears them).
     had_tokens: bool,
@@ -315,13 +315,16 @@ pub fn Tokens() -> impl IntoView {
             return Next::Idle; // no worker to draw them: no tokens
         }
         let (playing, speed) = (pace.playing.get_untracked(), pace.speed.get_untracked());
-        let key = (ctl.instant(), playing, speed.to_bits());
+        // The instant the page shows (and its event count: a step may add events at one
+        // instant): tokens follow the published page, not the model, which may be ahead of it.
+        let shown = ctl.snapshot().with_untracked(|s| (s.now_ms, s.events));
+        let key = (shown, playing, speed.to_bits());
         let unchanged = painter.with_value(|p| matches!(p, Some(Ok(p)) if p.sent == Some(key)));
         if unchanged && !MOVED.with(|m| m.get()) {
             return Next::Idle;
         }
         let lag_ms = if playing { LAG_MS * speed } else { 0.0 };
-        let tokens = tokens(ctl, FLIGHT_MS + lag_ms.ceil() as u64);
+        let tokens = tokens(ctl, shown.0, FLIGHT_MS + lag_ms.ceil() as u64);
         let now = playback::now_ms();
         painter.update_value(|p| {
             let Some(Ok(p)) = p else { return };
@@ -381,7 +384,7 @@ pub fn Tokens() -> impl IntoView {
                 clip.2,
                 clip.3,
                 window().device_pixel_ratio(),
-                ctl.now_ms() as f64,
+                shown.0 as f64,
                 wall,
                 if playing { speed } else { 0.0 },
                 LAG_MS,
