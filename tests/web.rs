@@ -359,6 +359,21 @@ fn playing_publishes_the_page_eight_times_a_wall_second_and_pausing_shows_the_mo
 }
 
 #[wasm_bindgen_test]
+fn the_plots_show_samples_only_up_to_the_instant_the_page_shows() {
+    let ctl = Controller::new(Run::of_scenario(&teach::find("basic").unwrap(), 1)).unwrap();
+    let last_sample = || ctl.with_samples(|s| s.last().map(|x| x.second)).flatten();
+    // Frames 16 wall ms apart at 6.25×: the model crosses simulated seconds between publishes.
+    for frame in 1..=60u64 {
+        ctl.play_frame(frame * 100, frame as f64 * 16.0);
+        let shown_s = ctl.snapshot().get_untracked().now_ms / 1000;
+        assert!(last_sample().is_none_or(|l| l <= shown_s), "frame {frame}: a sample ahead of the page");
+    }
+    assert!(ctl.now_ms() / 1000 > ctl.snapshot().get_untracked().now_ms / 1000, "the model is a second ahead");
+    ctl.refresh();
+    assert_eq!(last_sample(), Some(6), "stopped: the current second's sample is shown");
+}
+
+#[wasm_bindgen_test]
 fn moving_the_model_ahead_of_a_frame_shows_it_only_in_the_frame_at_the_wall_clocks_pace() {
     let ctl = Controller::new(Run::of_scenario(&teach::find("basic").unwrap(), 1)).unwrap();
     let shown = || ctl.snapshot().get_untracked().now_ms;

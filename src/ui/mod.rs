@@ -50,8 +50,11 @@ pub struct Controller {
     /// One sample per simulated second for the plots, oldest first (at most [`SAMPLE_HISTORY`]).
     samples: StoredValue<Vec<plots::Sample>, LocalStorage>,
     /// Bumped when the samples shown change: the plots redraw once per simulated second (or
-    /// seek), not per frame.
+    /// seek), not per frame; while playing, on the frame after a publish (see
+    /// [`Controller::plots_wait`]).
     sampled: RwSignal<u64>,
+    /// A new sample waits for the plots to redraw.
+    sample_waits: StoredValue<bool, LocalStorage>,
     /// Where the run stands in time: the timeline redraws when this changes.
     span: RwSignal<Span>,
     /// Said once after acting in the past: how many later actions the new branch dropped.
@@ -169,6 +172,7 @@ impl Controller {
             snapshot,
             samples: StoredValue::new_local(Vec::new()),
             sampled: RwSignal::new(0),
+            sample_waits: StoredValue::new_local(false),
             span: RwSignal::new(Span::default()),
             forked: RwSignal::new(None),
             frames: StoredValue::new_local(0),
@@ -186,7 +190,8 @@ impl Controller {
     /// [`PLOT_SECONDS`]; re-runs when they change).
     pub fn with_samples<R>(&self, f: impl FnOnce(&[plots::Sample]) -> R) -> Option<R> {
         self.sampled.track();
-        let now_s = self.now_ms() / 1000;
+        // Up to the instant shown (the model may stand later: it moves before a frame shows it).
+        let now_s = self.snapshot.with_untracked(|s| s.now_ms) / 1000;
         self.samples.try_with_value(|all| {
             let end = all.partition_point(|s| s.second <= now_s);
             f(&all[end.saturating_sub(PLOT_SECONDS)..end])
@@ -301,7 +306,10 @@ impl Controller {
                 tl.advance_to(t);
                 self.sample(tl.sim())
             });
-            if sampled == Some(true) {
+            // The plots redraw on a frame of their own, not on the publish's (which is the
+            // busiest), up to the instant the page shows.
+            if sampled == Some(true) || self.sample_waits.get_value() {
+                self.sample_waits.set_value(false);
                 self.sampled.update(|n| *n += 1);
             }
             return;
@@ -341,6 +349,11 @@ impl Controller {
         let clock = self.clock_ms() + (elapsed_ms * speed).round() as u64;
         self.play_frame(clock.max(self.now_ms()), wall);
         self.clock.set_value(Some((clock, self.now_ms())));
+    }
+
+    /// A new sample waits for the next played frame to redraw the plots: it should come soon.
+    pub fn plots_wait(&self) -> bool {
+        self.sample_waits.try_get_value().unwrap_or(false)
     }
 
     /// How many times the model has left its course (a seek, a step back, another run): while
@@ -440,13 +453,18 @@ impl Controller {
             let added = self.sample(tl.sim());
             (Snapshot::of(tl.sim()), span, tl.lanes().version, added)
         }) {
-            if added {
-                self.sampled.update(|n| *n += 1);
-            }
             if let Some(frame) = frame {
                 self.snapshot.with_untracked(|prev| stagger(prev, &mut snap, frame));
             }
             self.snapshot.set(snap);
+            // After the snapshot: the plots show the samples up to its instant. A played frame
+            // leaves them to the next frame (see `play_frame`).
+            if frame.is_some() {
+                self.sample_waits.update_value(|w| *w |= added);
+            } else if added || self.sample_waits.get_value() {
+                self.sample_waits.set_value(false);
+                self.sampled.update(|n| *n += 1);
+            }
             if self.lanes.get_untracked() != lanes {
                 self.lanes.set(lanes);
             }
@@ -698,7 +716,7 @@ pub fn App() -> impl IntoView {
         // model that takes long to move (a busy cluster played fast) moves before every frame,
         // on frames that change nothing on the page, so that no frame waits for a publish's
         // worth of it.
-        if before + (playback::now_ms() - started) > HEAVY_STEP_MS {
+        if before + (playback::now_ms() - started) > HEAVY_STEP_MS || ctl.plots_wait() {
             playback::Next::Soon
         } else {
             playback::Next::At(ctl.next_publish_at())
