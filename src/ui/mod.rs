@@ -50,10 +50,9 @@ pub struct Controller {
     /// One sample per simulated second for the plots, oldest first (at most [`SAMPLE_HISTORY`]).
     samples: StoredValue<Vec<plots::Sample>, LocalStorage>,
     /// Bumped when the samples shown change: the plots redraw once per simulated second (or
-    /// seek), not per frame; while playing, on the frame after a publish (see
-    /// [`Controller::plots_wait`]).
+    /// seek), not per frame, and while playing only with a publish.
     sampled: RwSignal<u64>,
-    /// A new sample waits for the plots to redraw.
+    /// A sample was taken on a played frame that did not publish: the next publish shows it.
     sample_waits: StoredValue<bool, LocalStorage>,
     /// Where the run stands in time: the timeline redraws when this changes.
     span: RwSignal<Span>,
@@ -306,11 +305,10 @@ impl Controller {
                 tl.advance_to(t);
                 self.sample(tl.sim())
             });
-            // The plots redraw on a frame of their own, not on the publish's (which is the
-            // busiest), up to the instant the page shows.
-            if sampled == Some(true) || self.sample_waits.get_value() {
-                self.sample_waits.set_value(false);
-                self.sampled.update(|n| *n += 1);
+            // The plots show samples up to the instant the page shows: the next publish redraws
+            // them.
+            if sampled == Some(true) {
+                self.sample_waits.set_value(true);
             }
             return;
         }
@@ -349,11 +347,6 @@ impl Controller {
         let clock = self.clock_ms() + (elapsed_ms * speed).round() as u64;
         self.play_frame(clock.max(self.now_ms()), wall);
         self.clock.set_value(Some((clock, self.now_ms())));
-    }
-
-    /// A new sample waits for the next played frame to redraw the plots: it should come soon.
-    pub fn plots_wait(&self) -> bool {
-        self.sample_waits.try_get_value().unwrap_or(false)
     }
 
     /// How many times the model has left its course (a seek, a step back, another run): while
@@ -457,11 +450,8 @@ impl Controller {
                 self.snapshot.with_untracked(|prev| stagger(prev, &mut snap, frame));
             }
             self.snapshot.set(snap);
-            // After the snapshot: the plots show the samples up to its instant. A played frame
-            // leaves them to the next frame (see `play_frame`).
-            if frame.is_some() {
-                self.sample_waits.update_value(|w| *w |= added);
-            } else if added || self.sample_waits.get_value() {
+            // After the snapshot: the plots show the samples up to its instant.
+            if added || self.sample_waits.get_value() {
                 self.sample_waits.set_value(false);
                 self.sampled.update(|n| *n += 1);
             }
@@ -716,7 +706,7 @@ pub fn App() -> impl IntoView {
         // model that takes long to move (a busy cluster played fast) moves before every frame,
         // on frames that change nothing on the page, so that no frame waits for a publish's
         // worth of it.
-        if before + (playback::now_ms() - started) > HEAVY_STEP_MS || ctl.plots_wait() {
+        if before + (playback::now_ms() - started) > HEAVY_STEP_MS {
             playback::Next::Soon
         } else {
             playback::Next::At(ctl.next_publish_at())
