@@ -399,19 +399,11 @@ pub fn ProtocolLanes(
                                     .collect()
                             })
                             .unwrap_or_default();
-                        d.shape = lanes_shape;
                         d.tracks = all(".lane .lane-track").into_iter().filter_map(|t| t.dyn_into().ok()).collect();
-                        // Each bar with its member's name and row.
-                        let names: Vec<(String, usize)> = ctl
-                            .with_lanes_untracked(|l| {
-                                l.groups
-                                    .iter()
-                                    .flat_map(|(_, lane)| {
-                                        lane.members.iter().enumerate().map(|(i, m)| (m.to_string(), i))
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
+                        // Each bar with its member's name and row, in the order the lanes were written.
+                        let names = lanes_shape
+                            .iter()
+                            .flat_map(|(_, members)| members.iter().enumerate().map(|(row, m)| (m.clone(), row)));
                         let width = d.width;
                         d.bars = all(".lane .lane-session")
                             .into_iter()
@@ -422,6 +414,7 @@ pub fn ProtocolLanes(
                                 (el, n, String::new())
                             })
                             .collect();
+                        d.shape = lanes_shape;
                         d.now = u64::MAX;
                         d.shift.clear();
                     }
