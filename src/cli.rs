@@ -311,7 +311,10 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
             Subscription { topics: topics.clone(), instance_id: req.static_ids.get(id).cloned(), owned, generation },
         ));
     }
-    let result = assign::assign(strategy, &AssignInput { topics: req.topics.clone(), members });
+    let result = assign::assign(
+        strategy,
+        &AssignInput { topics: req.topics.iter().map(|(t, n)| (t.clone(), *n)).collect(), members },
+    );
     writeln!(out, "{}", format_assignment(&result)).map_err(io)
 }
 

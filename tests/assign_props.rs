@@ -1,7 +1,7 @@
 //! Properties of the four assignors over random topics, subscriptions and previous owners.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ksim::sim::assign::{assign, AssignInput, Subscription, TopicPartition};
 use ksim::sim::config::Strategy as Assignor;
@@ -31,7 +31,7 @@ fn equal_input() -> impl Strategy<Value = (AssignInput, bool)> {
 fn input_with(equal: impl Strategy<Value = bool>) -> impl Strategy<Value = (AssignInput, bool)> {
     (prop::collection::vec(1u32..=8, 1..=3), 1usize..=6, equal, prop::collection::vec(any::<u8>(), 6)).prop_map(
         |(sizes, members, equal, masks)| {
-            let topics: BTreeMap<String, u32> =
+            let topics: ksim::sim::vecmap::VecMap<String, u32> =
                 sizes.iter().enumerate().map(|(i, n)| (TOPICS[i].to_string(), *n)).collect();
             let names: Vec<String> = topics.keys().cloned().collect();
             let members = (0..members)

@@ -17,6 +17,7 @@ pub mod sort;
 pub mod teach;
 pub mod text;
 pub mod time;
+pub mod vecmap;
 
 pub use kafka::{
     assign, cluster, command, config, consumer, coordinator, event, ids, keys, log, murmur2, producer, ranges,

@@ -8,7 +8,6 @@
 //! meant for the short lists of the assignors, descriptions and menus, not for hot loops.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The positions `0..n` in the stable order `cmp` gives them.
 fn positions(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
@@ -43,27 +42,6 @@ pub fn by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
 /// Sorts `v` in its natural order, like `slice::sort`.
 pub fn natural<T: Ord>(v: &mut [T]) {
     by(v, T::cmp);
-}
-
-/// The items as a set, like `collect::<BTreeSet<_>>()`. `collect` sorts the items first, which
-/// compiles one more copy of the standard library's sort for every element type; inserting one
-/// at a time does not.
-pub fn set<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeSet<T> {
-    let mut out = BTreeSet::new();
-    for item in items {
-        out.insert(item);
-    }
-    out
-}
-
-/// The pairs as a map, like `collect::<BTreeMap<_, _>>()` (a later value for the same key wins,
-/// as there), without compiling a sort for the pair type (see [`set`]).
-pub fn map<K: Ord, V>(pairs: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
-    let mut out = BTreeMap::new();
-    for (k, v) in pairs {
-        out.insert(k, v);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -50,6 +50,44 @@ pub fn one_line(s: &str, max: usize) -> String {
     out
 }
 
+/// `x` with `.1` decimals (at most 6), as `format!("{x:.N}")` writes it for the numbers the page shows
+/// (coordinates, percentages, seconds): rounded half away from zero at that decimal, and
+/// `-` for a number that is not finite. It writes integers only, so the page does without
+/// the standard library's float formatting (about 10 KB of its WebAssembly). Beyond ±9.2e18 (scaled) the number is clamped there.
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed(pub f64, pub u8);
+
+impl std::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Fixed(x, digits) = *self;
+        if !x.is_finite() {
+            return f.write_str("-");
+        }
+        let digits = u32::from(digits.min(6));
+        let scale = 10u64.pow(digits);
+        // `as` saturates: a huge number is clamped instead of wrapping.
+        let scaled = (x.abs() * scale as f64).round() as u64;
+        let sign = if x < 0.0 && scaled != 0 { "-" } else { "" };
+        if digits == 0 {
+            write!(f, "{sign}{scaled}")
+        } else {
+            let (whole, part) = (scaled / scale, scaled % scale);
+            write!(f, "{sign}{whole}.{part:0width$}", width = digits as usize)
+        }
+    }
+}
+
+/// `x` in as few decimals as it needs, up to three: 0.25, 0.5, 1, 16 (as `x.to_string()`
+/// writes these), without the standard library's float formatting (see [`Fixed`]).
+pub fn decimal(x: f64) -> String {
+    let s = Fixed(x, 3).to_string();
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +116,30 @@ mod tests {
         assert!(q.ends_with("…'"));
         assert_eq!(one_line("a\r\nb\tc", 100), "a\\r\\nb\\tc");
         assert_eq!(one_line("abcdef", 3), "abc…");
+    }
+    #[test]
+    fn fixed_writes_what_the_standard_formatting_writes() {
+        for i in -3000i32..3000 {
+            for x in [f64::from(i) / 7.3, f64::from(i) * 13.37, f64::from(i) / 1000.0] {
+                for d in 0u8..4 {
+                    let scaled = x.abs() * 10f64.powi(i32::from(d));
+                    if (scaled.fract() - 0.5).abs() < 1e-6 {
+                        continue; // a tie: the standard formatting rounds the exact binary value
+                    }
+                    let std = format!("{x:.*}", usize::from(d));
+                    let std =
+                        if std.trim_start_matches(['-', '0', '.']).is_empty() { std.replace('-', "") } else { std };
+                    assert_eq!(Fixed(x, d).to_string(), std, "{x} with {d} decimals");
+                }
+            }
+        }
+        assert_eq!(Fixed(-0.04, 1).to_string(), "0.0");
+        for x in [0.25, 0.5, 1.0, 16.0, 64.0, 0.125, 2.75, 100.0, -1.5] {
+            assert_eq!(decimal(x), x.to_string());
+        }
+        assert_eq!(Fixed(2.5, 0).to_string(), "3");
+        assert_eq!(Fixed(f64::NAN, 1).to_string(), "-");
+        assert_eq!(Fixed(f64::INFINITY, 2).to_string(), "-");
+        assert_eq!(Fixed(1e300, 1).to_string(), format!("{}.{}", u64::MAX / 10, u64::MAX % 10));
     }
 }

@@ -3,6 +3,7 @@
 //! Lists are keyed by name and every card reads its own memoised slice of the snapshot, so a
 //! frame only touches the text that changed: buttons, menus and keyboard focus stay put.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
@@ -494,7 +495,7 @@ pub fn PartitionRow(
                 .replicas
                 .iter()
                 .map(|r| {
-                    let filled = format!("{:.0}%", 100.0 * r.log_end_offset as f64 / longest as f64);
+                    let filled = format!("{}%", Fixed(100.0 * r.log_end_offset as f64 / longest as f64, 0));
                     let role = if r.leader {
                         "leader"
                     } else if r.in_isr {
@@ -698,7 +699,7 @@ pub fn ConsumerCard(
             let c = c.as_ref()?;
             let share = c.session_left_ms? as f64 / c.settings.session_timeout_ms.max(1) as f64;
             // A transform, not a width: the card is neither laid out nor its text repainted.
-            Some(format!("scaleX({:.2})", share.clamp(0.0, 1.0)))
+            Some(format!("scaleX({})", Fixed(share.clamp(0.0, 1.0), 2)))
         })
     });
     let session_shown = Memo::new(move |_| session_share.with(Option::is_some));

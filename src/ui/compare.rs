@@ -1,5 +1,6 @@
 //! "What if?": the run so far played twice with one thing changed, measured side by side.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
@@ -35,7 +36,7 @@ const ROWS: [Row; 6] = [
     ("records processed", |o| o.processed.to_string()),
     ("records lost", |o| o.lost.to_string()),
     ("duplicates", |o| o.duplicates.to_string()),
-    ("time partitions had no live owner", |o| format!("{:.1} partition-s", o.unowned_ms as f64 / 1000.0)),
+    ("time partitions had no live owner", |o| format!("{} partition-s", Fixed(o.unowned_ms as f64 / 1000.0, 1))),
     ("peak lag", |o| crate::sim::text::count(o.peak_lag, "record")),
     ("partitions revoked in rebalances", |o| o.revoked.to_string()),
 ];

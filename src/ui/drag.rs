@@ -2,6 +2,7 @@
 //! touch and pen all work. Dropping outside a group, `pointercancel` or Esc cancels. The drop
 //! issues the same model command as the "Move to group…" menu.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -141,7 +142,7 @@ pub fn DragGhost() -> impl IntoView {
                 _ => "drop on a group · Esc cancels".to_string(),
             };
             view! {
-                <div class="ghost" aria-hidden="true" style:left=format!("{}px", d.x + 12.0) style:top=format!("{}px", d.y + 12.0)>
+                <div class="ghost" aria-hidden="true" style:left=format!("{}px", Fixed(d.x + 12.0, 1)) style:top=format!("{}px", Fixed(d.y + 12.0, 1))>
                     <strong>{d.consumer.clone()}</strong>
                     <span>{note}</span>
                 </div>

@@ -10,6 +10,7 @@
 //! frame to frame only the lane's track moves and the session bars stretch — CSS transforms on
 //! layers of their own, which the browser applies without laying out or repainting the page.
 
+use crate::sim::text::Fixed;
 use std::fmt::Write;
 
 use leptos::prelude::*;
@@ -110,13 +111,17 @@ fn bands_markup(lane: &Lane, base: u64) -> String {
         let w = (x1 - x0).max(0.0);
         let _ = write!(
             s,
-            r#"<g class="band {class}"><title>{}</title><rect x="{x0:.1}" y="{TOP}" width="{w:.1}" height="{:.1}"/>"#,
+            r#"<g class="band {class}"><title>{}</title><rect x="{x0}" y="{top}" width="{w}" height="{}"/>"#,
             escape(&title),
-            ROW_H * rows,
+            Fixed(ROW_H * rows, 1),
+            x0 = Fixed(x0, 1),
+            w = Fixed(w, 1),
+            top = Fixed(TOP, 0)
         );
         // Named where there is room for the name (about 6 px a letter).
         if w > 6.0 * short.len() as f64 + 6.0 {
-            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, TOP - 4.0, escape(&short));
+            let _ =
+                write!(s, r#"<text x="{}" y="{}">{}</text>"#, Fixed(x0 + 3.0, 1), Fixed(TOP - 4.0, 1), escape(&short));
         }
         s.push_str("</g>");
     }
@@ -135,7 +140,7 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
             let (y1, y2) = (row_y(row + 1) - 6.0, row_y(0) + 7.0);
             let mut d = String::new();
             for m in messages.clone().filter(|m| m.kind == kind && m.member == *member) {
-                let _ = write!(d, "M{:.1} {y1:.1}V{y2:.1}", x_of(m.at, base));
+                let _ = write!(d, "M{} {y1}V{y2}", Fixed(x_of(m.at, base), 1), y1 = Fixed(y1, 1), y2 = Fixed(y2, 1));
             }
             if !d.is_empty() {
                 let _ = write!(
@@ -152,18 +157,20 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
         let label = escape(&m.describe());
         let _ = write!(
             s,
-            r#"<g class="msg {}" role="button" aria-label="{label}" data-at="{}"><title>{label}</title><rect class="hit" x="{:.1}" y="{TOP}" width="10" height="{:.1}"/>"#,
+            r#"<g class="msg {}" role="button" aria-label="{label}" data-at="{}"><title>{label}</title><rect class="hit" x="{}" y="{top}" width="10" height="{}"/>"#,
             kind_class(m.kind),
             m.at,
-            x - 5.0,
-            ROW_H * (row as f64 + 2.0),
+            Fixed(x - 5.0, 1),
+            Fixed(ROW_H * (row as f64 + 2.0), 1),
+            top = Fixed(TOP, 0)
         );
         if matches!(m.kind, Kind::Crashed | Kind::Expired) {
             let _ = write!(
                 s,
-                r#"<text class="glyph" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                y_member + 4.0,
-                m.kind.glyph()
+                r#"<text class="glyph" x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+                Fixed(y_member + 4.0, 1),
+                m.kind.glyph(),
+                x = Fixed(x, 1)
             );
         } else {
             let up = m.kind.is_request();
@@ -171,10 +178,13 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
                 if up { (y_member - 6.0, y_coord + 7.0, 6) } else { (y_coord + 7.0, y_member - 6.0, -6) };
             let _ = write!(
                 s,
-                r#"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y2:.1}"/><path d="M{x:.1} {y2:.1}l-3 {dy}h6z"/><text class="glyph" x="{:.1}" y="{:.1}">{}</text>"#,
-                x + 3.0,
-                (y1 + y2) / 2.0 + 3.0,
-                m.kind.glyph()
+                r#"<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}"/><path d="M{x} {y2}l-3 {dy}h6z"/><text class="glyph" x="{}" y="{}">{}</text>"#,
+                Fixed(x + 3.0, 1),
+                Fixed((y1 + y2) / 2.0 + 3.0, 1),
+                m.kind.glyph(),
+                x = Fixed(x, 1),
+                y1 = Fixed(y1, 1),
+                y2 = Fixed(y2, 1)
             );
         }
         s.push_str("</g>");
@@ -210,23 +220,29 @@ fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
     let g = escape(group);
     let _ = write!(
         s,
-        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><div class="lane-box"><svg class="lane-svg lane-names" width="{width:.0}" height="{height:.0}"><text class="who coordinator" x="4" y="{:.1}">coordinator</text>"#,
-        row_y(0) + 4.0,
+        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><div class="lane-box"><svg class="lane-svg lane-names" width="{width_0}" height="{height_0}"><text class="who coordinator" x="4" y="{}">coordinator</text>"#,
+        Fixed(row_y(0) + 4.0, 1),
+        width_0 = Fixed(width, 0),
+        height_0 = Fixed(height, 0)
     );
     for (i, m) in lane.members.iter().enumerate() {
-        let _ = write!(s, r#"<text class="who" x="4" y="{:.1}">{}</text>"#, row_y(i + 1) + 4.0, escape(m));
+        let _ = write!(s, r#"<text class="who" x="4" y="{}">{}</text>"#, Fixed(row_y(i + 1) + 4.0, 1), escape(m));
     }
     let _ = write!(
         s,
-        r#"</svg><div class="lane-window"><div class="lane-track"><svg class="lane-svg" width="{:.0}" height="{height:.0}"><g class="track">{}</g></svg></div><svg class="lane-svg lane-over" width="{window:.0}" height="{height:.0}"><line class="row-line" x1="0" y1="{y:.1}" x2="{window:.0}" y2="{y:.1}"/>"#,
-        x_of(base + 2 * BASE_EVERY_MS, base),
+        r#"</svg><div class="lane-window"><div class="lane-track"><svg class="lane-svg" width="{}" height="{height_0}"><g class="track">{}</g></svg></div><svg class="lane-svg lane-over" width="{window_0}" height="{height_0}"><line class="row-line" x1="0" y1="{y}" x2="{window_0}" y2="{y}"/>"#,
+        Fixed(x_of(base + 2 * BASE_EVERY_MS, base), 0),
         markup(lane, base),
-        y = row_y(0),
+        height_0 = Fixed(height, 0),
+        window_0 = Fixed(window, 0),
+        y = Fixed(row_y(0), 1)
     );
     let _ = write!(
         s,
-        r#"<line class="now" x1="{now_x:.1}" y1="{:.1}" x2="{now_x:.1}" y2="{height:.0}"/></svg>"#,
-        TOP - 2.0,
+        r#"<line class="now" x1="{now_x}" y1="{}" x2="{now_x}" y2="{height_0}"/></svg>"#,
+        Fixed(TOP - 2.0, 1),
+        now_x = Fixed(now_x, 1),
+        height_0 = Fixed(height, 0)
     );
     // The session bars: stretched by a transform (placed by `place_bar`), which neither lays
     // out nor repaints the lane.
@@ -240,8 +256,8 @@ fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
 /// through the style object: the page's policy refuses them in markup.
 fn place_bar(bar: &web_sys::HtmlElement, row: usize, width: f64) {
     let style = bar.style();
-    let _ = style.set_property("left", &format!("{:.1}px", now_x(width) - LABEL_W));
-    let _ = style.set_property("top", &format!("{:.1}px", row_y(row + 1) + 5.0));
+    let _ = style.set_property("left", &format!("{}px", Fixed(now_x(width) - LABEL_W, 1)));
+    let _ = style.set_property("top", &format!("{}px", Fixed(row_y(row + 1) + 5.0, 1)));
 }
 
 /// What one lane's track shows, so that only what is new is added to it.
@@ -425,7 +441,7 @@ pub fn ProtocolLanes(
                 d.now = now;
                 // Whole pixels (text stays crisp): at 1× the lane moves 22 px a second. The track is
                 // a layer of its own, so this moves it without repainting.
-                let shift = format!("translateX({:.0}px)", now_x(d.width) - LABEL_W - x_of(now, base));
+                let shift = format!("translateX({}px)", Fixed(now_x(d.width) - LABEL_W - x_of(now, base), 0));
                 if shift != d.shift {
                     for t in &d.tracks {
                         let _ = web_sys::HtmlElement::style(t).set_property("transform", &shift);
@@ -444,10 +460,10 @@ pub fn ProtocolLanes(
                             })
                             .unwrap_or((0.0, false));
                         // Written only when it changed (whole pixels).
-                        let want = format!("{w:.0}{}", if dead { " dying" } else { "" });
+                        let want = format!("{w_0}{}", if dead { " dying" } else { "" }, w_0 = Fixed(w, 0));
                         if *written != want {
-                            let _ =
-                                web_sys::HtmlElement::style(bar).set_property("transform", &format!("scaleX({w:.0})"));
+                            let _ = web_sys::HtmlElement::style(bar)
+                                .set_property("transform", &format!("scaleX({w_0})", w_0 = Fixed(w, 0)));
                             let _ =
                                 bar.set_attribute("class", if dead { "lane-session dying" } else { "lane-session" });
                             *written = want;

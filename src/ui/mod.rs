@@ -21,6 +21,7 @@ use crate::sim::lesson::Shelf;
 use crate::sim::link::{LinkError, Run};
 use crate::sim::scenario::Scenario;
 use crate::sim::snapshot::Snapshot;
+use crate::sim::text::decimal;
 use crate::sim::timeline::{Marker, Timeline};
 use crate::sim::{experiments, teach};
 use crate::sim::{Command, Sim};
@@ -580,22 +581,27 @@ fn play_button(playing: RwSignal<bool>) -> impl IntoView {
     }
 }
 
+/// The playback speeds offered, in simulated seconds per second.
+const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
 fn speed_select(speed: RwSignal<f64>) -> impl IntoView {
     view! {
         <span class="speed">
         <label for="speed">"Speed"</label>
         <select
             id="speed"
-            prop:value=move || speed.get().to_string()
+            prop:value=move || decimal(speed.get())
             on:change=move |ev| {
-                if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                // The option's own value, looked up rather than parsed as a number.
+                let value = event_target_value(&ev);
+                if let Some(v) = SPEEDS.into_iter().find(|v| decimal(*v) == value) {
                     speed.set(v);
                 }
             }
         >
-            {[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+            {SPEEDS
                 .into_iter()
-                .map(|v| view! { <option value=v.to_string()>{format!("{v}×")}</option> })
+                .map(|v| view! { <option value=decimal(v)>{format!("{}×", decimal(v))}</option> })
                 .collect_view()}
         </select>
         </span>

@@ -2,6 +2,7 @@
 //! Each line is labelled with its group's name and drawn with its own dash pattern, so colour
 //! is never the only way to tell lines apart.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
@@ -68,18 +69,18 @@ fn chart(title: &str, noun: &str, per: &str, lines: Vec<Line>) -> impl IntoView 
         .enumerate()
         .map(|(i, (l, end))| {
             let (color, dash) = STYLES[i % STYLES.len()];
-            let pts: Vec<String> = l.points.iter().map(|(s, v)| format!("{:.1},{:.1}", x(*s), y(*v))).collect();
+            let pts: Vec<String> = l.points.iter().map(|(s, v)| format!("{},{}", Fixed(x(*s), 1), Fixed(y(*v), 1))).collect();
             view! {
                 <polyline points=pts.join(" ") fill="none" stroke=color stroke-width="2" stroke-dasharray=dash />
-                <text x=format!("{:.1}", end.0) y=format!("{:.1}", end.1) class="plot-label">{l.name}</text>
+                <text x=format!("{}", Fixed(end.0, 1)) y=format!("{}", Fixed(end.1, 1)) class="plot-label">{l.name}</text>
             }
         })
         .collect_view();
     view! {
         <figure class="plot">
             <figcaption>{format!("{title} (max {max})")}</figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=label>
-                <line x1="0" y1=H - 4.0 x2=W - 60.0 y2=H - 4.0 class="axis" />
+            <svg viewBox=format!("0 0 {} {}", Fixed(W, 0), Fixed(H, 0)) role="img" aria-label=label>
+                <line x1="0" y1=Fixed(H - 4.0, 0).to_string() x2=Fixed(W - 60.0, 0).to_string() y2=Fixed(H - 4.0, 0).to_string() class="axis" />
                 {paths}
             </svg>
         </figure>

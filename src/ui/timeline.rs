@@ -1,6 +1,7 @@
 //! The timeline under the cluster: a scrubber over the run, markers for what happened (click one
 //! to go there), step back, and the warning that acting in the past starts a new branch.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
@@ -71,7 +72,7 @@ fn stretch_of(at_ms: u64, end: u64) -> u64 {
 /// goes (one listener on the track serves every mark).
 fn mark(m: &Marker, end: u64) -> impl IntoView {
     let at = m.at_ms;
-    let x = format!("{:.3}%", at as f64 / end as f64 * 100.0);
+    let x = format!("{}%", Fixed(at as f64 / end as f64 * 100.0, 3));
     let title = format!("{} — {}", format_duration(at), m.label);
     view! {
         <svg x=x y="0" overflow="visible" class="mark" data-at=at>

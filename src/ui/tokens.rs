@@ -7,6 +7,7 @@
 //! token frame, and there is no DOM node or signal per token. (A browser without
 //! `OffscreenCanvas` shows no tokens; the edges, streams' counts and logs say the same.)
 
+use crate::sim::text::Fixed;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -88,7 +89,7 @@ struct Layout {
     cluster: (f64, f64, f64, f64),
     /// The part of the cluster (with its side margins) in the window.
     clip: (f64, f64, f64, f64),
-    boxes: std::collections::BTreeMap<u64, End>,
+    boxes: crate::sim::vecmap::VecMap<u64, End>,
     /// The partitions' column sides.
     partitions: (f64, f64),
 }
@@ -156,7 +157,7 @@ impl Layout {
         }
         let column = cluster.query_selector(".column.broker").ok().flatten().map(|c| c.get_bounding_client_rect());
         let partitions = column.map_or((0.0, area.width()), |c| (c.left() - ox, c.right() - ox));
-        let mut boxes = std::collections::BTreeMap::new();
+        let mut boxes = crate::sim::vecmap::VecMap::new();
         if let Ok(found) = document().query_selector_all(ENDS) {
             for i in 0..found.length() {
                 let Some(e) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
@@ -348,12 +349,12 @@ pub fn Tokens() -> impl IntoView {
                 p.placed = clip;
                 let style = web_sys::HtmlElement::style(&canvas);
                 for (k, v) in [("left", clip.0), ("top", clip.1), ("width", clip.2), ("height", clip.3)] {
-                    let _ = style.set_property(k, &format!("{v}px"));
+                    let _ = style.set_property(k, &format!("{}px", Fixed(v, 2)));
                 }
             }
             // Each path once, then the tokens pointing at theirs.
             let mut paths: Vec<f64> = Vec::new();
-            let mut at: std::collections::BTreeMap<u64, Option<usize>> = std::collections::BTreeMap::new();
+            let mut at: crate::sim::vecmap::VecMap<u64, Option<usize>> = crate::sim::vecmap::VecMap::new();
             let mut flat: Vec<f64> = Vec::with_capacity(tokens.len() * 5);
             layout.with_value(|l| {
                 for t in &tokens {

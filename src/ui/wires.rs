@@ -9,6 +9,7 @@
 //! The layer is redrawn when the edges or the layout change, never per frame: element boxes are
 //! read once then (one layout), and a resize of the columns says when they moved.
 
+use crate::sim::text::Fixed;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -144,11 +145,15 @@ fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, Po
         let x0 = b.partitions_right;
         let dx = ((left - x0) / 2.0).max(24.0);
         let d = format!(
-            "M{:.1} {:.1}H{x0:.1}C{:.1} {y0:.1} {:.1} {y1:.1} {left:.1} {y1:.1}",
-            log_right + 4.0,
-            y0,
-            x0 + dx,
-            left - dx
+            "M{} {}H{x0}C{} {y0} {} {y1} {left} {y1}",
+            Fixed(log_right + 4.0, 1),
+            Fixed(y0, 1),
+            Fixed(x0 + dx, 1),
+            Fixed(left - dx, 1),
+            x0 = Fixed(x0, 1),
+            y0 = Fixed(y0, 1),
+            y1 = Fixed(y1, 1),
+            left = Fixed(left, 1)
         );
         let mut pts = vec![(x0, y0)];
         curve((x0, y0), (x0 + dx, y0), (left - dx, y1), (left, y1), &mut pts);
@@ -157,7 +162,14 @@ fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, Po
         // Stacked (a narrow screen): out to the right, down a gutter lane per group, in to the card.
         // The lane runs in the columns' right padding, beside the cards.
         let lane = b.right - 5.0 - 4.0 * (edge.group % 3) as f64;
-        let d = format!("M{:.1} {y0:.1}H{lane:.1}V{y1:.1}H{right:.1}", log_right + 4.0);
+        let d = format!(
+            "M{} {y0}H{lane}V{y1}H{right}",
+            Fixed(log_right + 4.0, 1),
+            y0 = Fixed(y0, 1),
+            lane = Fixed(lane, 1),
+            y1 = Fixed(y1, 1),
+            right = Fixed(right, 1)
+        );
         let pts = vec![(log_right + 4.0, y0), (lane, y0), (lane, y1), (right, y1)];
         Some((d, pts, right - 3.0, y1 - 3.0, "end"))
     }
@@ -245,8 +257,8 @@ fn draw(svg: &web_sys::Element, drawn: &mut Vec<Drawn>, edges: &[Edge], b: &Boxe
         if let (Some(path), Some(text)) = (g.first_element_child(), g.last_element_child()) {
             if path.get_attribute("d").as_deref() != Some(d.as_str()) {
                 let _ = path.set_attribute("d", &d);
-                let _ = text.set_attribute("x", &format!("{lx:.1}"));
-                let _ = text.set_attribute("y", &format!("{ly:.1}"));
+                let _ = text.set_attribute("x", &format!("{lx}", lx = Fixed(lx, 1)));
+                let _ = text.set_attribute("y", &format!("{ly}", ly = Fixed(ly, 1)));
                 let _ = text.set_attribute("text-anchor", anchor);
             }
         }
@@ -364,7 +376,7 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
                 }
                 if changed || l.moved.replace(false) {
                     let boxes = read_boxes(&section);
-                    let _ = svg.set_attribute("height", &format!("{:.0}", section.scroll_height()));
+                    let _ = svg.set_attribute("height", &section.scroll_height().to_string());
                     draw(&svg, &mut l.drawn, &l.edges, &boxes, now);
                     l.fading = true;
                 }

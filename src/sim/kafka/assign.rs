@@ -6,7 +6,7 @@
 //! walks members in hash-bucket order when it keeps previously owned partitions), that order is
 //! reproduced: Java's `String.hashCode`, the `HashMap` bit spread and its table size.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::config::Strategy;
 use crate::sim::sort;
@@ -29,12 +29,12 @@ pub struct Subscription {
 /// Partition counts per topic and the members' subscriptions, in the order the leader got them.
 #[derive(Clone, Debug, Default)]
 pub struct AssignInput {
-    pub topics: BTreeMap<String, u32>,
+    pub topics: VecMap<String, u32>,
     pub members: Vec<(String, Subscription)>,
 }
 
 /// The assignment per member id; every member is present.
-pub type Assignment = BTreeMap<String, Vec<TopicPartition>>;
+pub type Assignment = VecMap<String, Vec<TopicPartition>>;
 
 /// Runs the named assignor.
 pub fn assign(strategy: Strategy, input: &AssignInput) -> Assignment {
@@ -66,7 +66,7 @@ fn member_order<'a>(members: impl Iterator<Item = (&'a String, &'a Subscription)
 }
 
 fn empty_assignment(input: &AssignInput) -> Assignment {
-    sort::map(input.members.iter().map(|(id, _)| (id.clone(), Vec::new())))
+    VecMap::from_iter(input.members.iter().map(|(id, _)| (id.clone(), Vec::new())))
 }
 
 /// Java's `String.hashCode` (over UTF-16 code units).
@@ -131,9 +131,10 @@ fn round_robin(input: &AssignInput) -> Assignment {
     if members.is_empty() {
         return out;
     }
-    let subs: BTreeMap<&String, &Subscription> = sort::map(input.members.iter().map(|(id, s)| (id, s)));
-    let topics: BTreeSet<&String> =
-        sort::set(input.members.iter().flat_map(|(_, s)| s.topics.iter()).filter(|t| input.topics.contains_key(*t)));
+    let subs: VecMap<&String, &Subscription> = VecMap::from_iter(input.members.iter().map(|(id, s)| (id, s)));
+    let topics: VecSet<&String> = VecSet::from_iter(
+        input.members.iter().flat_map(|(_, s)| s.topics.iter()).filter(|t| input.topics.contains_key(*t)),
+    );
     let mut next = 0usize;
     for topic in topics {
         for p in 0..input.topics[topic] {
@@ -152,24 +153,24 @@ fn round_robin(input: &AssignInput) -> Assignment {
 const DEFAULT_GENERATION: i32 = -1;
 
 fn sticky(input: &AssignInput, cooperative: bool) -> Assignment {
-    let all_topics: BTreeSet<&String> = sort::set(input.topics.keys());
+    let all_topics: VecSet<&String> = VecSet::from_iter(input.topics.keys());
     let generation = |id: &str| {
         input.members.iter().find(|(m, _)| m == id).and_then(|(_, s)| s.generation).unwrap_or(DEFAULT_GENERATION)
     };
 
     // allSubscriptionsEqual: also resolves partitions claimed by two members.
     let mut equal = true;
-    let first_topics: Option<BTreeSet<&String>> = input.members.first().map(|(_, s)| sort::set(&s.topics));
+    let first_topics: Option<VecSet<&String>> = input.members.first().map(|(_, s)| VecSet::from_iter(&s.topics));
     let mut owned: Vec<(String, Vec<TopicPartition>)> = Vec::new();
-    let mut previous_owner: BTreeMap<TopicPartition, String> = BTreeMap::new();
-    let mut multiply_claimed: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut previous_owner: VecMap<TopicPartition, String> = VecMap::new();
+    let mut multiply_claimed: VecSet<TopicPartition> = VecSet::new();
     let mut max_generation = DEFAULT_GENERATION;
     // Java iterates the subscriptions HashMap in bucket order.
     let hashes: Vec<i32> = input.members.iter().map(|(id, _)| java_string_hash(id)).collect();
     let order = java_hash_order(&hashes, input.members.len());
     for &i in &order {
         let (id, sub) = &input.members[i];
-        let topics: BTreeSet<&String> = sort::set(&sub.topics);
+        let topics: VecSet<&String> = VecSet::from_iter(&sub.topics);
         if first_topics.as_ref().is_some_and(|f| *f != topics) {
             equal = false;
         }
@@ -226,9 +227,9 @@ fn remove_tp(owned: &mut [(String, Vec<TopicPartition>)], member: &str, tp: &Top
 }
 
 /// `CooperativeStickyAssignor.computePartitionsTransferringOwnership`.
-fn partitions_transferring_ownership(input: &AssignInput, assignment: &Assignment) -> BTreeMap<TopicPartition, String> {
-    let mut added: BTreeMap<TopicPartition, String> = BTreeMap::new();
-    let mut revoked: BTreeSet<TopicPartition> = BTreeSet::new();
+fn partitions_transferring_ownership(input: &AssignInput, assignment: &Assignment) -> VecMap<TopicPartition, String> {
+    let mut added: VecMap<TopicPartition, String> = VecMap::new();
+    let mut revoked: VecSet<TopicPartition> = VecSet::new();
     for (id, sub) in &input.members {
         let assigned = &assignment[id];
         for tp in assigned {
@@ -250,14 +251,14 @@ fn partitions_transferring_ownership(input: &AssignInput, assignment: &Assignmen
 fn constrained_assign(
     input: &AssignInput,
     owned: &[(String, Vec<TopicPartition>)],
-    multiply_claimed: &BTreeSet<TopicPartition>,
-) -> (Assignment, Option<BTreeMap<TopicPartition, String>>) {
+    multiply_claimed: &VecSet<TopicPartition>,
+) -> (Assignment, Option<VecMap<TopicPartition, String>>) {
     let mut assignment = empty_assignment(input);
-    let mut transferring: BTreeMap<TopicPartition, String> = BTreeMap::new();
-    let subscribed_topics: BTreeSet<&String> = input
+    let mut transferring: VecMap<TopicPartition, String> = VecMap::new();
+    let subscribed_topics: VecSet<&String> = input
         .members
         .first()
-        .map(|(_, s)| sort::set(s.topics.iter().filter(|t| input.topics.contains_key(*t))))
+        .map(|(_, s)| VecSet::from_iter(s.topics.iter().filter(|t| input.topics.contains_key(*t))))
         .unwrap_or_default();
     let total: u32 = subscribed_topics.iter().map(|t| input.topics[*t]).sum();
     let n = owned.len() as u32;
@@ -269,8 +270,8 @@ fn constrained_assign(
     let mut current_over = 0usize;
     let mut under_min: Vec<String> = Vec::new();
     let mut exactly_min: Vec<String> = Vec::new();
-    let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
-    let mut revoked: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut assigned: VecSet<TopicPartition> = VecSet::new();
+    let mut revoked: VecSet<TopicPartition> = VecSet::new();
 
     // `owned` is already in the HashMap order Java iterates `currentAssignment` in.
     for (member, parts) in owned {
@@ -352,10 +353,10 @@ fn constrained_assign(
 
 /// `GeneralAssignmentBuilder` (members subscribe to different topics).
 fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>, max_generation: i32) -> Assignment {
-    let subs: BTreeMap<String, &Subscription> = sort::map(input.members.iter().map(|(id, s)| (id.clone(), s)));
-    let mut topic_consumers: BTreeMap<String, Vec<String>> =
-        sort::map(input.topics.keys().map(|t| (t.clone(), Vec::new())));
-    let mut consumer_topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let subs: VecMap<String, &Subscription> = VecMap::from_iter(input.members.iter().map(|(id, s)| (id.clone(), s)));
+    let mut topic_consumers: VecMap<String, Vec<String>> =
+        VecMap::from_iter(input.topics.keys().map(|t| (t.clone(), Vec::new())));
+    let mut consumer_topics: VecMap<String, Vec<String>> = VecMap::new();
     for (id, sub) in &input.members {
         let topics: Vec<String> = sub.topics.iter().filter(|t| input.topics.contains_key(*t)).cloned().collect();
         for t in &topics {
@@ -363,11 +364,11 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
         }
         consumer_topics.insert(id.clone(), topics);
     }
-    let mut current: BTreeMap<String, Vec<TopicPartition>> = sort::map(owned);
+    let mut current: VecMap<String, Vec<TopicPartition>> = VecMap::from_iter(owned);
     for (id, _) in &input.members {
         current.entry(id.clone()).or_default();
     }
-    let mut partition_consumer: BTreeMap<TopicPartition, String> = BTreeMap::new();
+    let mut partition_consumer: VecMap<TopicPartition, String> = VecMap::new();
     for (id, parts) in &current {
         for tp in parts {
             partition_consumer.insert(tp.clone(), id.clone());
@@ -380,7 +381,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
         sorted_topics.iter().flat_map(|t| (0..input.topics[t]).map(move |p| (t.clone(), p))).collect();
 
     // prepopulateCurrentAssignments: owners from older generations.
-    let mut prev: BTreeMap<TopicPartition, (String, i32)> = BTreeMap::new();
+    let mut prev: VecMap<TopicPartition, (String, i32)> = VecMap::new();
     for (id, sub) in &input.members {
         let gen = match sub.generation {
             Some(g) if g < max_generation => g,
@@ -412,7 +413,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
             }
         });
     }
-    let assigned: BTreeSet<TopicPartition> = sort::set(assigned);
+    let assigned: VecSet<TopicPartition> = VecSet::from_iter(assigned);
     let mut unassigned: Vec<TopicPartition> = sorted_all.iter().filter(|tp| !assigned.contains(*tp)).cloned().collect();
 
     let mut g = General {
@@ -422,7 +423,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
         consumer_topics,
         partitions: input.topics.clone(),
         movements: Movements::default(),
-        fixed: BTreeSet::new(),
+        fixed: VecSet::new(),
     };
 
     // balance()
@@ -436,12 +437,12 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
             g.partition_consumer.insert(tp.clone(), c);
         }
     }
-    let fixed_topics: BTreeSet<String> =
+    let fixed_topics: VecSet<String> =
         g.topic_consumers.iter().filter(|(_, cs)| cs.len() < 2).map(|(t, _)| t.clone()).collect();
     sorted_all.retain(|tp| !fixed_topics.contains(&tp.0));
     unassigned.retain(|tp| !fixed_topics.contains(&tp.0));
     let fixed: Vec<String> = g.consumer_topics.keys().filter(|c| !g.can_consumer_participate(c)).cloned().collect();
-    g.fixed = sort::set(fixed.iter().cloned());
+    g.fixed = VecSet::from_iter(fixed.iter().cloned());
     let pre_balance = g.current.clone();
     let pre_partition_consumer = g.partition_consumer.clone();
     if !revocation_required {
@@ -459,7 +460,7 @@ fn general_assign(input: &AssignInput, owned: Vec<(String, Vec<TopicPartition>)>
     out
 }
 
-fn balance_score_of(a: &BTreeMap<String, Vec<TopicPartition>>, fixed: &BTreeSet<String>) -> i64 {
+fn balance_score_of(a: &VecMap<String, Vec<TopicPartition>>, fixed: &VecSet<String>) -> i64 {
     let sizes: Vec<i64> = a.iter().filter(|(c, _)| !fixed.contains(*c)).map(|(_, v)| v.len() as i64).collect();
     let mut score = 0;
     for i in 0..sizes.len() {
@@ -478,9 +479,9 @@ type JavaSet = (Vec<TopicPartition>, usize);
 /// Partition movements, to keep reassignments sticky (`PartitionMovements`).
 #[derive(Default)]
 struct Movements {
-    by_partition: BTreeMap<TopicPartition, ConsumerPair>,
+    by_partition: VecMap<TopicPartition, ConsumerPair>,
     /// topic → (src, dst) → the partitions moved that way.
-    by_topic: BTreeMap<String, BTreeMap<ConsumerPair, JavaSet>>,
+    by_topic: VecMap<String, VecMap<ConsumerPair, JavaSet>>,
 }
 
 impl Movements {
@@ -531,14 +532,14 @@ impl Movements {
 }
 
 struct General {
-    current: BTreeMap<String, Vec<TopicPartition>>,
-    partition_consumer: BTreeMap<TopicPartition, String>,
-    topic_consumers: BTreeMap<String, Vec<String>>,
-    consumer_topics: BTreeMap<String, Vec<String>>,
-    partitions: BTreeMap<String, u32>,
+    current: VecMap<String, Vec<TopicPartition>>,
+    partition_consumer: VecMap<TopicPartition, String>,
+    topic_consumers: VecMap<String, Vec<String>>,
+    consumer_topics: VecMap<String, Vec<String>>,
+    partitions: VecMap<String, u32>,
     movements: Movements,
     /// Consumers taken out of the reassignment (`fixedAssignments`).
-    fixed: BTreeSet<String>,
+    fixed: VecSet<String>,
 }
 
 impl General {
@@ -601,7 +602,7 @@ impl General {
     fn perform_reassignments(
         &mut self,
         partitions: &[TopicPartition],
-        prev: &BTreeMap<TopicPartition, (String, i32)>,
+        prev: &VecMap<TopicPartition, (String, i32)>,
     ) -> bool {
         let mut performed = false;
         loop {

@@ -10,7 +10,7 @@
 //! Serving a fetch is done here too, against the view: the broker answers from the positions the
 //! request carries, which are the consumer's own while the fetch is current.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::assign::{self, AssignInput};
 use crate::sim::cluster::View;
@@ -76,7 +76,7 @@ pub struct Consumer {
     /// Why it stopped, if a fatal group error stopped it (until it starts again).
     pub failure: Option<String>,
     /// The offset of the next record `poll()` returns, per owned partition with a known offset.
-    pub positions: BTreeMap<Tp, u64>,
+    pub positions: VecMap<Tp, u64>,
     /// Records handed to the application and not yet processed, in processing order.
     pub in_flight: Vec<(Tp, u64, u64)>,
     pub processing_started: SimTime,
@@ -105,7 +105,7 @@ pub struct Consumer {
     pub(crate) pending_assignment: Option<Vec<Tp>>,
     pub(crate) last_assignment: Vec<Tp>,
     pub(crate) last_generation: i32,
-    pub(crate) awaiting_offsets: BTreeSet<Tp>,
+    pub(crate) awaiting_offsets: VecSet<Tp>,
     /// Configuration changed while running: it takes effect at the next start.
     pub pending_spec: Option<ConsumerSpec>,
     /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
@@ -215,7 +215,7 @@ pub struct Ctx<'a> {
     pub latency: u64,
     pub view: View<'a>,
     /// `client.id` numbers handed out per group (`consumer-{group}-{n}`).
-    pub client_ids: &'a mut BTreeMap<String, u32>,
+    pub client_ids: &'a mut VecMap<String, u32>,
 }
 
 impl Ctx<'_> {
@@ -226,7 +226,7 @@ impl Ctx<'_> {
 }
 
 /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
-pub fn next_client_id(counters: &mut BTreeMap<String, u32>, group: &str) -> String {
+pub fn next_client_id(counters: &mut VecMap<String, u32>, group: &str) -> String {
     let n = counters.entry(group.to_string()).or_insert(0);
     *n += 1;
     format!("consumer-{group}-{n}")
@@ -269,7 +269,7 @@ impl Consumer {
             pending_assignment: None,
             last_assignment: Vec::new(),
             last_generation: -1,
-            awaiting_offsets: BTreeSet::new(),
+            awaiting_offsets: VecSet::new(),
             pending_spec: None,
             moving_to: None,
             restart: false,
@@ -1176,7 +1176,7 @@ mod tests {
         topics: Vec<Topic>,
         brokers: Vec<Broker>,
         con: Consumer,
-        ids: BTreeMap<String, u32>,
+        ids: VecMap<String, u32>,
         now: SimTime,
     }
 
@@ -1199,7 +1199,7 @@ mod tests {
                 ..ConsumerSpec::default()
             };
             edit(&mut spec);
-            let mut ids = BTreeMap::new();
+            let mut ids = VecMap::new();
             let client_id = next_client_id(&mut ids, &spec.group);
             Harness { topics, brokers, con: Consumer::new(spec, vec![0], client_id), ids, now: SimTime(0) }
         }

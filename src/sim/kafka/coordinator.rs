@@ -12,7 +12,7 @@
 //! still uses their id (FENCED_INSTANCE_ID), and the group's committed offsets (OffsetCommit,
 //! OffsetFetch), which it keeps as `__consumer_offsets` would.
 
-use std::collections::BTreeMap;
+use crate::sim::vecmap::VecMap;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -361,7 +361,7 @@ pub struct GroupCoordinator {
     /// Member ids handed out with MEMBER_ID_REQUIRED whose second JoinGroup has not come yet.
     pub pending_members: Vec<String>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
-    pub offsets: BTreeMap<Tp, u64>,
+    pub offsets: VecMap<Tp, u64>,
     /// The topics the members subscribed to when the current generation formed: what its
     /// assignment covers (the leader's group subscription).
     pub formed_topics: Vec<String>,
@@ -405,7 +405,7 @@ impl GroupCoordinator {
             new_member_added: false,
             pending_sync: Vec::new(),
             pending_members: Vec::new(),
-            offsets: BTreeMap::new(),
+            offsets: VecMap::new(),
             formed_topics: Vec::new(),
         }
     }

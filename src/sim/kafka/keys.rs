@@ -95,7 +95,7 @@ mod tests {
     fn random_keys_are_a_pure_function_of_salt_and_seq() {
         let a = Keyer::new(Keys::Random { cardinality: 50 }, 12, 99);
         let b = Keyer::new(Keys::Random { cardinality: 50 }, 12, 99);
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = crate::sim::vecmap::VecSet::new();
         for seq in 0..1000 {
             assert_eq!(a.key(seq), b.key(seq));
             let key = a.key(seq).unwrap();

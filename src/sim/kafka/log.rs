@@ -68,7 +68,7 @@ pub struct PartitionLog {
     /// Leader epoch cache: (epoch, start offset), ascending — Kafka's `leader-epoch-checkpoint`.
     epochs: Vec<(u32, u64)>,
     /// The idempotent producers' state, by producer id (Kafka's `ProducerStateManager`).
-    producers: std::collections::BTreeMap<u32, ProducerState>,
+    producers: crate::sim::vecmap::VecMap<u32, ProducerState>,
 }
 
 /// How many of a producer's latest batches a log remembers to recognise a retry (Kafka keeps

@@ -16,7 +16,8 @@
 //! idempotent producer's batches carry its producer id, and the leader deduplicates retries by
 //! that id and their sequence numbers (see `replication.rs`).
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::sim::vecmap::VecMap;
+use std::collections::VecDeque;
 
 use crate::sim::config::{Acks, ProducerSpec};
 use crate::sim::ids::{ProducerId, Tp};
@@ -111,9 +112,9 @@ pub struct Producer {
     /// The producer id the cluster gave this instance (`InitProducerId`), if it is idempotent.
     pub producer_id: Option<u32>,
     /// Last sequence number given to each partition.
-    pub(crate) last_sent: BTreeMap<u32, u64>,
+    pub(crate) last_sent: VecMap<u32, u64>,
     /// Batches not yet acknowledged, per partition.
-    pub(crate) partitions: BTreeMap<u32, PartitionBatches>,
+    pub(crate) partitions: VecMap<u32, PartitionBatches>,
     /// Bytes of the records in `partitions` (bounded by `buffer.memory`).
     pub(crate) buffered_bytes: u64,
     /// Since when `send()` has been waiting for room in the buffer.

@@ -2,7 +2,7 @@
 //! consumer (how it commits, which assignor it uses, a clean stop instead of a crash) — measured
 //! the same way: records lost, duplicates, time partitions had no live owner, and peak lag.
 
-use std::collections::BTreeSet;
+use crate::sim::vecmap::VecSet;
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{CommitMode, ConsumerSpec, Strategy};
@@ -127,7 +127,7 @@ pub fn outcome(run: &Run, variant: Variant, until_ms: u64) -> Result<Outcome, Li
     let mut revoked = 0;
     let mut unowned_ms = 0;
     let mut peak_lag = 0;
-    let mut started = BTreeSet::new();
+    let mut started = VecSet::new();
     let mut t = 0;
     while t < until_ms {
         t = (t + SAMPLE_MS).min(until_ms);
@@ -159,9 +159,9 @@ pub fn outcome(run: &Run, variant: Variant, until_ms: u64) -> Result<Outcome, Li
 }
 
 /// The partitions a group's consumers subscribe to, and those a running member holds.
-fn ownership(sim: &Sim, group: &str) -> (BTreeSet<Tp>, BTreeSet<Tp>) {
-    let mut wanted = BTreeSet::new();
-    let mut owned = BTreeSet::new();
+fn ownership(sim: &Sim, group: &str) -> (VecSet<Tp>, VecSet<Tp>) {
+    let mut wanted = VecSet::new();
+    let mut owned = VecSet::new();
     for c in sim.consumers.iter().filter(|c| c.spec.group == group) {
         for &topic in &c.topics {
             let n = sim.topics[topic as usize].spec.partitions;

@@ -13,7 +13,8 @@
 //! Doing something at an instant before the furthest point reached *forks*: the later commands,
 //! checkpoints and markers are dropped and the run continues from here on a new branch.
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::sim::vecmap::VecMap;
+use std::collections::VecDeque;
 
 use crate::sim::command::{Command, TimedCommand};
 use crate::sim::config::limits;
@@ -174,7 +175,7 @@ pub struct Timeline {
     head_events: u64,
     markers: Vec<Marker>,
     /// Per group, when its last commit marker was placed (commits are marked at most once a second).
-    last_commit_marker: BTreeMap<Name, u64>,
+    last_commit_marker: VecMap<Name, u64>,
     recent: VecDeque<Event>,
     /// The live invariants, watched at the furthest point reached.
     watch: Watcher,
@@ -203,7 +204,7 @@ impl Timeline {
             head_ms: 0,
             head_events: 0,
             markers: Vec::new(),
-            last_commit_marker: BTreeMap::new(),
+            last_commit_marker: VecMap::new(),
             recent: VecDeque::new(),
             watch: Watcher::default(),
         })

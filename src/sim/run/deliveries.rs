@@ -1,7 +1,7 @@
 //! What each group did with each partition: deliveries counted per offset, and where the group
 //! started reading — what reports and checks count duplicates and losses from.
 
-use std::collections::BTreeMap;
+use crate::sim::vecmap::VecMap;
 
 use crate::sim::ids::Tp;
 use crate::sim::ranges::RangeCounts;
@@ -9,11 +9,11 @@ use crate::sim::ranges::RangeCounts;
 /// Values per consumer group and partition, in (group, partition) order. Looked up by name
 /// without allocating: a group's name is stored once, by its first entry.
 #[derive(Clone, Debug)]
-pub(crate) struct PerGroup<V>(BTreeMap<String, BTreeMap<Tp, V>>);
+pub(crate) struct PerGroup<V>(VecMap<String, VecMap<Tp, V>>);
 
 impl<V> Default for PerGroup<V> {
     fn default() -> Self {
-        PerGroup(BTreeMap::new())
+        PerGroup(VecMap::new())
     }
 }
 
@@ -28,7 +28,7 @@ impl<V> PerGroup<V> {
         V: Default,
     {
         if !self.0.contains_key(group) {
-            self.0.insert(group.to_string(), BTreeMap::new());
+            self.0.insert(group.to_string(), VecMap::new());
         }
         self.0.get_mut(group).map(|m| m.entry(tp).or_default()).unwrap_or_else(|| unreachable!("inserted above"))
     }

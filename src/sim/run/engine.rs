@@ -4,8 +4,9 @@
 //! rest). Everything here is synchronous and deterministic: the same scenario, seed and commands
 //! give the same events, in the same order, with the same digest.
 
+use crate::sim::vecmap::VecMap;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -144,7 +145,7 @@ pub struct Sim {
     /// Buffers the actors record their effects in, reused from message to message.
     pub(crate) scratch: Scratch,
     /// Requests for a coordinator that is down, held until a coordinator is found again.
-    pub(crate) coordinator_backlog: BTreeMap<String, Vec<Action>>,
+    pub(crate) coordinator_backlog: VecMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     pub(crate) keyers: Vec<Keyer>,
@@ -155,11 +156,11 @@ pub struct Sim {
     /// Acknowledgements whose records the log did not hold where the leader said.
     pub(crate) ack_findings: Vec<AckFinding>,
     /// Group coordinators' state (committed offsets included), by group name.
-    pub groups: BTreeMap<String, GroupCoordinator>,
+    pub groups: VecMap<String, GroupCoordinator>,
     /// Topic names by index, for messages that name topics.
     pub(crate) topic_names: Vec<Name>,
     pub(crate) deliveries: PerGroup<DeliveryTrack>,
-    pub(crate) client_counters: BTreeMap<String, u32>,
+    pub(crate) client_counters: VecMap<String, u32>,
     trace: Trace,
 }
 
@@ -182,7 +183,7 @@ impl Sim {
                 .collect(),
             offsets_leaders: Vec::new(),
             offsets_replicas: Vec::new(),
-            coordinator_backlog: BTreeMap::new(),
+            coordinator_backlog: VecMap::new(),
             leader_balance_queued: false,
             scratch: Scratch::default(),
             producers: Vec::new(),
@@ -191,10 +192,10 @@ impl Sim {
             next_producer_id: 0,
             ack_ledger: None,
             ack_findings: Vec::new(),
-            groups: BTreeMap::new(),
+            groups: VecMap::new(),
             topic_names: scenario.topics.iter().map(|t| t.name.clone()).collect(),
             deliveries: PerGroup::default(),
-            client_counters: BTreeMap::new(),
+            client_counters: VecMap::new(),
             trace: Trace::new(false),
         };
         for spec in &scenario.topics {

@@ -12,7 +12,7 @@
 //!   `group.instance.id` another consumer took) is a zombie: it may still be processing a
 //!   partition that a member now owns, until its next poll(), and its commits are rejected.
 
-use std::collections::BTreeMap;
+use crate::sim::vecmap::VecMap;
 
 use crate::sim::event::{Event, EventKind};
 use crate::sim::{ConsumerStatus, Sim};
@@ -54,7 +54,7 @@ const UNKNOWN: u64 = u64::MAX;
 pub struct Watcher {
     /// Where each consumer's next fetch of a partition must start: by consumer, then topic, then
     /// partition number. Nested so that a fetch finds its entry by name without a new key.
-    next: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
+    next: VecMap<String, VecMap<String, Vec<u64>>>,
     violations: Vec<Violation>,
     /// How many of the model's acknowledgement findings were looked at.
     ack_findings_seen: usize,
@@ -63,7 +63,7 @@ pub struct Watcher {
 impl Watcher {
     /// A watcher that takes up at `sim`'s present (after a fork): the positions consumers hold.
     pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
-        let mut w = Watcher { next: BTreeMap::new(), violations, ack_findings_seen: sim.ack_findings().len() };
+        let mut w = Watcher { next: VecMap::new(), violations, ack_findings_seen: sim.ack_findings().len() };
         for c in &sim.consumers {
             for (tp, pos) in &c.positions {
                 let (topic, partition) = sim.tp_name(*tp);
@@ -123,7 +123,7 @@ impl Watcher {
     /// allocating keys only the first time a consumer or partition is seen.
     fn next_of(&mut self, consumer: &str, topic: &str, partition: u32) -> &mut u64 {
         if !self.next.contains_key(consumer) {
-            self.next.insert(consumer.to_string(), BTreeMap::new());
+            self.next.insert(consumer.to_string(), VecMap::new());
         }
         let topics = self.next.get_mut(consumer).expect("inserted above");
         if !topics.contains_key(topic) {
@@ -156,7 +156,7 @@ impl Watcher {
         if self.first(Invariant::OneOwner).is_some() {
             return;
         }
-        let mut owners: BTreeMap<(&str, i32, crate::sim::Tp), &str> = BTreeMap::new();
+        let mut owners: VecMap<(&str, i32, crate::sim::Tp), &str> = VecMap::new();
         let member = |c: &&crate::sim::consumer::Consumer| c.status == ConsumerStatus::Running && sim.knows_member(c);
         for c in sim.consumers.iter().filter(member) {
             for tp in &c.assignment {

@@ -3,7 +3,7 @@
 //! (see [`crate::sim::producer`] for the client's state and the rules it follows). Each
 //! acknowledgement is also checked against the log where the leader said the batch is.
 
-use std::collections::BTreeMap;
+use crate::sim::vecmap::VecMap;
 
 use rand::Rng;
 
@@ -49,8 +49,8 @@ impl Sim {
             sticky_bytes: 0,
             acked: 0,
             producer_id: None,
-            last_sent: BTreeMap::new(),
-            partitions: BTreeMap::new(),
+            last_sent: VecMap::new(),
+            partitions: VecMap::new(),
             buffered_bytes: 0,
             blocked_since: None,
             restarting: None,
@@ -235,7 +235,7 @@ impl Sim {
         let first_seq = self.producers[p.ix()].next_seq;
         let last_seq = first_seq + n - 1;
         // Per partition: (first seq, last seq, count).
-        let mut per_partition: BTreeMap<u32, (u64, u64, u64)> = BTreeMap::new();
+        let mut per_partition: VecMap<u32, (u64, u64, u64)> = VecMap::new();
         let mut add = |part: u32, seq: u64| {
             let e = per_partition.entry(part).or_insert((seq, seq, 0));
             e.1 = seq;

@@ -11,6 +11,7 @@ use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
 use crate::sim::text::count;
+use crate::sim::text::Fixed;
 use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
 
 /// What completes a step.
@@ -264,7 +265,7 @@ fn covered(ranges: &[(u32, u64, u64)], p: u32, from: u64, to: u64) -> bool {
 }
 
 fn in_order(ranges: &[(u32, u64, u64)]) -> bool {
-    let mut last: std::collections::BTreeMap<u32, u64> = Default::default();
+    let mut last: crate::sim::vecmap::VecMap<u32, u64> = Default::default();
     ranges.iter().all(|(p, a, b)| {
         let ok = last.get(p).is_none_or(|l| *a >= *l);
         last.insert(*p, *b);
@@ -360,7 +361,7 @@ fn ordering() -> Lesson {
                 // after a record sent later (numbered by the producer's sequence).
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
                 let seqs = record_seqs(o, keyed_from);
-                let parts = crate::sim::sort::set(seqs.keys().map(|(p, _)| *p));
+                let parts = crate::sim::vecmap::VecSet::from_iter(seqs.keys().map(|(p, _)| *p));
                 let mut latest = None;
                 let mut overtaken = 0;
                 for (p, from, to) in processed_after(o, 0) {
@@ -384,7 +385,7 @@ fn ordering() -> Lesson {
             |o| {
                 // Records sent with the key: one partition, the one murmur2 picks.
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
-                let parts: std::collections::BTreeSet<u32> =
+                let parts: crate::sim::vecmap::VecSet<u32> =
                     appended_between(o, keyed_from, u64::MAX).iter().map(|(p, _, _)| *p).collect();
                 let expected = crate::sim::murmur2::partition_for_key(b"order-42", 3);
                 verdict(
@@ -407,8 +408,8 @@ fn ordering() -> Lesson {
 }
 
 /// The producer's sequence number of each record appended before `until` (ms), by (partition, offset).
-fn record_seqs(o: &Observed, until: u64) -> std::collections::BTreeMap<(u32, u64), u64> {
-    let mut seqs = std::collections::BTreeMap::new();
+fn record_seqs(o: &Observed, until: u64) -> crate::sim::vecmap::VecMap<(u32, u64), u64> {
+    let mut seqs = crate::sim::vecmap::VecMap::new();
     for e in o.events.iter().filter(|e| e.t < until) {
         if let EventKind::Appended { partition, base_offset, records, first_seq, last_seq, .. } = &e.kind {
             if last_seq + 1 - first_seq == u64::from(*records) {
@@ -450,7 +451,7 @@ fn load_balancing() -> Lesson {
         checks: vec![|o| {
             let owners: Vec<usize> = o.sim.consumers.iter().map(|c| c.assignment.len()).collect();
             let idle = owners.iter().filter(|n| **n == 0).count();
-            let mut seen = std::collections::BTreeSet::new();
+            let mut seen = crate::sim::vecmap::VecSet::new();
             let exclusive = o.sim.consumers.iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
             verdict(
                 exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
@@ -487,7 +488,7 @@ fn fault_tolerance() -> Lesson {
                 match removed {
                     Some(e) => verdict(
                         e.t - crash >= 10_000 - 3_000,
-                        format!("the group noticed {:.1} s after the crash (session.timeout.ms 10 s, heartbeats every 3 s)", (e.t - crash) as f64 / 1000.0),
+                        format!("the group noticed {} s after the crash (session.timeout.ms 10 s, heartbeats every 3 s)", Fixed((e.t - crash) as f64 / 1000.0, 1)),
                     ),
                     None => verdict(false, "the crash was not noticed yet".into()),
                 }
@@ -504,7 +505,7 @@ fn fault_tolerance() -> Lesson {
                 match left {
                     Some(e) => verdict(
                         e.t - stop < 10_000,
-                        format!("a clean stop was noticed {:.1} s after it — once the batch in hand was done, by its LeaveGroup — not after the 10 s session timeout", (e.t - stop) as f64 / 1000.0),
+                        format!("a clean stop was noticed {} s after it — once the batch in hand was done, by its LeaveGroup — not after the 10 s session timeout", Fixed((e.t - stop) as f64 / 1000.0, 1)),
                     ),
                     None => verdict(false, "the clean stop was not noticed yet".into()),
                 }
@@ -749,7 +750,7 @@ fn priority() -> Lesson {
             if overtaken > in_hand {
                 return verdict(
                     false,
-                    format!("the {total} high-priority messages were all done {took:.1} s after they were first read, behind {overtaken} low-priority messages: more than the {in_hand} already fetched went first"),
+                    format!("the {total} high-priority messages were all done {took} s after they were first read, behind {overtaken} low-priority messages: more than the {in_hand} already fetched went first", took = Fixed(took, 1)),
                 );
             }
             // Only records already returned by poll() may go first; often there are none.
@@ -761,8 +762,7 @@ fn priority() -> Lesson {
             verdict(
                 true,
                 format!(
-                    "the {total} high-priority messages were read while {waiting} low-priority ones waited, and all done {took:.1} s later: {first}",
-                ),
+                    "the {total} high-priority messages were read while {waiting} low-priority ones waited, and all done {took} s later: {first}", took = Fixed(took, 1)),
             )
         }],
         why: "Kafka has no priorities inside a topic: a partition is read in offset order. The pattern is one topic per priority. The application subscribes to both and, while the high-priority topic has records, calls consumer.pause() on the low-priority partitions (resume() once it is drained), so the next poll returns only urgent records. Records already returned by poll() are finished first, so max.poll.records bounds how long urgent work waits. Switch \"read topics\" to together in the consumer's Settings to see them wait behind the backlog instead.".into(),

@@ -8,7 +8,7 @@
 //! after a commit, with nothing processed and uncommitted), the step stays to do and the tracker
 //! says what went differently and how to try again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::event::{Event, EventKind};
 use crate::sim::ids::Name;
@@ -31,22 +31,22 @@ pub struct Tracker {
     /// What went differently the last time the user tried the current step.
     hint: Option<String>,
     /// Per consumer and partition ("topic-p"): the end of what it processed.
-    processed: BTreeMap<(Name, String), u64>,
+    processed: VecMap<(Name, String), u64>,
     /// Per group and partition: the committed offset.
-    committed: BTreeMap<(Name, String), u64>,
+    committed: VecMap<(Name, String), u64>,
     /// Each consumer's group, as its last event said.
-    group_of: BTreeMap<Name, Name>,
+    group_of: VecMap<Name, Name>,
     /// Consumers crashed and not started since.
-    crashed: BTreeSet<Name>,
+    crashed: VecSet<Name>,
     /// Members per group and generation, from the leader's assignment.
-    members: BTreeMap<(Name, i32), usize>,
+    members: VecMap<(Name, i32), usize>,
     /// Groups that are Stable now, with how many members.
-    stable: BTreeMap<Name, usize>,
+    stable: VecMap<Name, usize>,
     /// Per partition ("topic-p"): the log end, and the end of what any consumer fetched.
-    appended: BTreeMap<String, u64>,
-    fetched: BTreeMap<String, u64>,
+    appended: VecMap<String, u64>,
+    fetched: VecMap<String, u64>,
     /// Partitions written to since the current step began, and how many records.
-    spread: BTreeSet<String>,
+    spread: VecSet<String>,
     spread_records: u64,
 }
 
@@ -57,15 +57,15 @@ impl Tracker {
             done: Vec::new(),
             count: 0,
             hint: None,
-            processed: BTreeMap::new(),
-            committed: BTreeMap::new(),
-            group_of: BTreeMap::new(),
-            crashed: BTreeSet::new(),
-            members: BTreeMap::new(),
-            stable: BTreeMap::new(),
-            appended: BTreeMap::new(),
-            fetched: BTreeMap::new(),
-            spread: BTreeSet::new(),
+            processed: VecMap::new(),
+            committed: VecMap::new(),
+            group_of: VecMap::new(),
+            crashed: VecSet::new(),
+            members: VecMap::new(),
+            stable: VecMap::new(),
+            appended: VecMap::new(),
+            fetched: VecMap::new(),
+            spread: VecSet::new(),
             spread_records: 0,
         }
     }
