@@ -10,6 +10,7 @@
 //! deliveries are counted as runs of offsets, and a record's key and value are derived from its
 //! producer and sequence number instead of being stored.
 
+pub mod json;
 pub mod kafka;
 pub mod replay;
 pub mod run;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::json::{first_key, members, Json, Writer};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -174,4 +175,85 @@ pub struct TimedCommand {
     pub at: u64,
     #[serde(flatten)]
     pub command: Command,
+}
+
+// ----- JSON, as the derived `Serialize` writes it (see `sim::json`) ----------------------------
+
+/// `"cmd":"name"` and the command's own members: an object's first members, so that a timed
+/// command can put `at` before them (serde's `flatten`).
+macro_rules! tagged {
+    ($w:expr, $tag:literal; $($field:ident),*) => {{
+        $w.lit(concat!("\"cmd\":\"", $tag, "\""));
+        members!($w; $($field),*);
+    }};
+}
+
+impl Command {
+    fn json_members(&self, w: &mut Writer) {
+        match self {
+            Command::Produce { producer, count } => tagged!(w, "produce"; producer, count),
+            Command::SetRate { producer, per_sec } => tagged!(w, "set_rate"; producer, per_sec),
+            Command::SetKeys { producer, keys } => tagged!(w, "set_keys"; producer, keys),
+            Command::AddProducer { spec } => tagged!(w, "add_producer"; spec),
+            Command::AddConsumer { spec } => tagged!(w, "add_consumer"; spec),
+            Command::CrashConsumer { consumer } => tagged!(w, "crash_consumer"; consumer),
+            Command::StopConsumer { consumer } => tagged!(w, "stop_consumer"; consumer),
+            Command::StartConsumer { consumer } => tagged!(w, "start_consumer"; consumer),
+            Command::SetProcessingTime { consumer, ms } => tagged!(w, "set_processing_time"; consumer, ms),
+            Command::SetCommitMode { consumer, mode } => tagged!(w, "set_commit_mode"; consumer, mode),
+            Command::SetPriority { consumer, enabled } => tagged!(w, "set_priority"; consumer, enabled),
+            Command::ConfigureConsumer { consumer, setting } => tagged!(w, "configure_consumer"; consumer, setting),
+            Command::MoveConsumer { consumer, group } => tagged!(w, "move_consumer"; consumer, group),
+            Command::RemoveConsumer { consumer } => tagged!(w, "remove_consumer"; consumer),
+            Command::RemoveProducer { producer } => tagged!(w, "remove_producer"; producer),
+            Command::CrashBroker { broker } => tagged!(w, "crash_broker"; broker),
+            Command::RestartBroker { broker } => tagged!(w, "restart_broker"; broker),
+            Command::StopBroker { broker } => tagged!(w, "stop_broker"; broker),
+            Command::DelayBroker { broker, ms } => tagged!(w, "delay_broker"; broker, ms),
+            Command::SetAcks { producer, acks } => tagged!(w, "set_acks"; producer, acks),
+            Command::SetIdempotence { producer, enabled } => tagged!(w, "set_idempotence"; producer, enabled),
+        }
+    }
+}
+
+impl Json for Command {
+    fn json(&self, w: &mut Writer) {
+        w.out.push(b'{');
+        self.json_members(w);
+        w.out.push(b'}');
+    }
+}
+
+impl Json for TimedCommand {
+    fn json(&self, w: &mut Writer) {
+        w.lit(concat!("{", first_key!("at")));
+        w.num(self.at);
+        w.out.push(b',');
+        self.command.json_members(w);
+        w.out.push(b'}');
+    }
+}
+
+impl Json for ConsumerSetting {
+    fn json(&self, w: &mut Writer) {
+        match self {
+            ConsumerSetting::AutoOffsetReset(value) => {
+                w.lit("{\"name\":\"auto_offset_reset\"");
+                members!(w; value);
+            }
+            ConsumerSetting::Assignor(value) => {
+                w.lit("{\"name\":\"assignor\"");
+                members!(w; value);
+            }
+            ConsumerSetting::SessionTimeoutMs(value) => {
+                w.lit("{\"name\":\"session_timeout_ms\"");
+                members!(w; value);
+            }
+            ConsumerSetting::Assignors(value) => {
+                w.lit("{\"name\":\"assignors\"");
+                members!(w; value);
+            }
+        }
+        w.out.push(b'}');
+    }
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sim::ids::Name;
+use crate::sim::json::{first_key, members, Json, Writer};
 use crate::sim::text::quoted;
 
 /// Limits on user-supplied numbers, so an absurd link or command gets an error, not a hang.
@@ -480,5 +481,113 @@ impl ConsumerSpec {
             check_name("group.instance.id", id)?;
         }
         Ok(())
+    }
+}
+
+// ----- JSON, as the derived `Serialize` writes it (see `sim::json`) ----------------------------
+
+impl Json for Keys {
+    fn json(&self, w: &mut Writer) {
+        match self {
+            Keys::None => w.lit("{\"kind\":\"none\""),
+            Keys::Fixed { key } => {
+                w.lit("{\"kind\":\"fixed\"");
+                members!(w; key);
+            }
+            Keys::Cycle { keys } => {
+                w.lit("{\"kind\":\"cycle\"");
+                members!(w; keys);
+            }
+            Keys::Random { cardinality } => {
+                w.lit("{\"kind\":\"random\"");
+                members!(w; cardinality);
+            }
+        }
+        w.out.push(b'}');
+    }
+}
+
+impl Json for Acks {
+    fn json(&self, w: &mut Writer) {
+        w.str(match self {
+            Acks::Zero => "zero",
+            Acks::One => "one",
+            Acks::All => "all",
+        });
+    }
+}
+
+impl Json for CommitMode {
+    fn json(&self, w: &mut Writer) {
+        w.str(self.name());
+    }
+}
+
+impl Json for OffsetReset {
+    fn json(&self, w: &mut Writer) {
+        w.str(self.name());
+    }
+}
+
+impl Json for Strategy {
+    fn json(&self, w: &mut Writer) {
+        w.str(self.protocol_name());
+    }
+}
+
+impl Json for ProducerSpec {
+    fn json(&self, w: &mut Writer) {
+        let ProducerSpec {
+            name,
+            topic,
+            keys,
+            partition,
+            rate_per_sec,
+            linger_ms,
+            batch_size,
+            record_bytes,
+            acks,
+            enable_idempotence,
+            retry_backoff_ms,
+            delivery_timeout_ms,
+        } = self;
+        w.lit(concat!("{", first_key!("name")));
+        name.json(w);
+        members!(w; topic, keys, partition, rate_per_sec, linger_ms, batch_size, record_bytes, acks,
+            enable_idempotence, retry_backoff_ms, delivery_timeout_ms);
+        w.out.push(b'}');
+    }
+}
+
+impl Json for ConsumerSpec {
+    fn json(&self, w: &mut Writer) {
+        let ConsumerSpec {
+            name,
+            group,
+            topics,
+            running,
+            commit,
+            auto_commit_interval_ms,
+            auto_offset_reset,
+            max_poll_records,
+            fetch_max_wait_ms,
+            processing_ms,
+            session_timeout_ms,
+            heartbeat_interval_ms,
+            max_poll_interval_ms,
+            assignors,
+            group_instance_id,
+            priority,
+        } = self;
+        w.lit(concat!("{", first_key!("name")));
+        name.json(w);
+        members!(w; group, topics, running, commit, auto_commit_interval_ms, auto_offset_reset,
+            max_poll_records, fetch_max_wait_ms, processing_ms, session_timeout_ms, heartbeat_interval_ms,
+            max_poll_interval_ms, assignors, group_instance_id);
+        // Written only when set, as its `skip_serializing_if` says.
+        if *priority {
+            members!(w; priority);
+        }
+        w.out.push(b'}');
     }
 }

@@ -6,6 +6,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::sim::command::Command;
 use crate::sim::ids::Name;
+use crate::sim::json::{first_key, members, Json, Writer};
 
 /// A run of offsets `[from, to)` in one partition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -376,119 +377,150 @@ impl Event {
         String::from_utf8(line).expect("JSON is UTF-8")
     }
 
-    /// Appends the canonical line (without its `\n`) to `out`: the one definition both
-    /// [`Event::to_line`] and the trace digest use. It is serde_json's rendering of the event;
-    /// the kinds a busy cluster emits thousands of times a second are written by
-    /// [`Event::write_common`] instead, byte for byte the same (tested against serde_json).
-    fn write_line(&self, out: &mut Vec<u8>) {
-        if !self.write_common(out) {
-            self.write_with_serde(out);
-        }
-    }
-
+    #[cfg(test)]
     fn write_with_serde(&self, out: &mut Vec<u8>) {
         serde_json::to_writer(out, self).unwrap_or_else(|e| panic!("events always serialise: {e}"));
     }
 
-    /// Writes the most frequent kinds without serde (a quarter of a busy run's time went to
-    /// serde_json); returns false, having written nothing, for the others.
-    fn write_common(&self, out: &mut Vec<u8>) -> bool {
-        let mut w = LineWriter { out };
-        let start = |w: &mut LineWriter, type_member: &'static str| {
-            w.lit("{\"t\":");
-            w.num(self.t);
-            w.lit(type_member);
-        };
+    /// Appends the canonical line (without its `\n`) to `out`: the one definition both
+    /// [`Event::to_line`] and the trace digest use. It is serde_json's rendering of the event's
+    /// derived `Serialize`, byte for byte (tested against serde_json for every kind), written
+    /// by hand: a quarter of a busy run's time went to serde_json, and the page does without it.
+    fn write_line(&self, out: &mut Vec<u8>) {
+        let w = &mut Writer { out };
+        w.lit("{\"t\":");
+        w.num(self.t);
+        macro_rules! kind {
+            ($tag:literal; $($field:ident),*) => {{
+                w.lit(type_member!($tag));
+                members!(w; $($field),*);
+            }};
+        }
         match &self.kind {
-            EventKind::Appended { producer, topic, partition, base_offset, records, first_seq, last_seq } => {
-                start(&mut w, type_member!("appended"));
-                w.field_str(key!("producer"), producer);
-                w.field_str(key!("topic"), topic);
-                w.field_num(key!("partition"), u64::from(*partition));
-                w.field_num(key!("base_offset"), *base_offset);
-                w.field_num(key!("records"), u64::from(*records));
-                w.field_num(key!("first_seq"), *first_seq);
-                w.field_num(key!("last_seq"), *last_seq);
+            EventKind::Command { command } => kind!("command"; command),
+            EventKind::CommandRejected { command, reason } => kind!("command_rejected"; command, reason),
+            EventKind::CommitFailed { consumer, group, reason } => kind!("commit_failed"; consumer, group, reason),
+            EventKind::PositionSet { consumer, group, topic, partition, offset, reason } => {
+                kind!("position_set"; consumer, group, topic, partition, offset, reason)
             }
-            EventKind::Acked { producer, topic, records } => {
-                start(&mut w, type_member!("acked"));
-                w.field_str(key!("producer"), producer);
-                w.field_str(key!("topic"), topic);
-                w.field_num(key!("records"), *records);
+            EventKind::Started { consumer } => kind!("started"; consumer),
+            EventKind::Crashed { consumer, lost_in_flight } => kind!("crashed"; consumer, lost_in_flight),
+            EventKind::Stopped { consumer } => kind!("stopped"; consumer),
+            EventKind::JoinGroup { consumer, group, member_id } => kind!("join_group"; consumer, group, member_id),
+            EventKind::MemberIdRequired { consumer, group, member_id } => {
+                kind!("member_id_required"; consumer, group, member_id)
+            }
+            EventKind::Joined { consumer, group, member_id, generation, leader } => {
+                kind!("joined"; consumer, group, member_id, generation, leader)
+            }
+            EventKind::JoinFailed { consumer, group, error } => kind!("join_failed"; consumer, group, error),
+            EventKind::AssignmentComputed { consumer, group, generation, strategy, assignment } => {
+                kind!("assignment_computed"; consumer, group, generation, strategy, assignment)
+            }
+            EventKind::SyncGroup { consumer, group, generation } => kind!("sync_group"; consumer, group, generation),
+            EventKind::Assigned(a) => {
+                let Assigned { consumer, group, generation, assigned, added, revoked } = &**a;
+                kind!("assigned"; consumer, group, generation, assigned, added, revoked)
+            }
+            EventKind::Revoked { consumer, group, partitions, lost } => {
+                kind!("revoked"; consumer, group, partitions, lost)
+            }
+            EventKind::Heartbeat { consumer, group, generation, error } => {
+                kind!("heartbeat"; consumer, group, generation, error)
+            }
+            EventKind::LeaveGroup { consumer, group, member_id, reason } => {
+                kind!("leave_group"; consumer, group, member_id, reason)
+            }
+            EventKind::Zombie { consumer, group, partitions } => kind!("zombie"; consumer, group, partitions),
+            EventKind::PollTimeout { consumer, group, max_poll_interval_ms } => {
+                kind!("poll_timeout"; consumer, group, max_poll_interval_ms)
+            }
+            EventKind::OffsetFetch { consumer, group, partitions } => {
+                kind!("offset_fetch"; consumer, group, partitions)
+            }
+            EventKind::GroupState { group, state, generation, reason } => {
+                kind!("group_state"; group, state, generation, reason)
+            }
+            EventKind::MemberRemoved { group, consumer, member_id, reason } => {
+                kind!("member_removed"; group, consumer, member_id, reason)
+            }
+            EventKind::StaticMemberReplaced { group, old_member_id, member_id } => {
+                kind!("static_member_replaced"; group, old_member_id, member_id)
+            }
+            EventKind::BrokerCrashed { broker } => kind!("broker_crashed"; broker),
+            EventKind::BrokerStopped { broker } => kind!("broker_stopped"; broker),
+            EventKind::BrokerFenced { broker } => kind!("broker_fenced"; broker),
+            EventKind::BrokerStarted { broker } => kind!("broker_started"; broker),
+            EventKind::LeaderElected { topic, partition, leader, leader_epoch, isr, unclean, lost_acked } => {
+                kind!("leader_elected"; topic, partition, leader, leader_epoch, isr, unclean, lost_acked)
+            }
+            EventKind::IsrChanged { topic, partition, isr, reason } => {
+                kind!("isr_changed"; topic, partition, isr, reason)
+            }
+            EventKind::Truncated { topic, partition, broker, from, to } => {
+                kind!("truncated"; topic, partition, broker, from, to)
+            }
+            EventKind::ProduceFailed { producer, topic, partition, records, error, retry_in_ms } => {
+                kind!("produce_failed"; producer, topic, partition, records, error, retry_in_ms)
+            }
+            EventKind::ProducerRestarted { producer, acks, enable_idempotence, producer_id } => {
+                kind!("producer_restarted"; producer, acks, enable_idempotence, producer_id)
+            }
+            EventKind::ProducerIdReset { producer, producer_id } => kind!("producer_id_reset"; producer, producer_id),
+            EventKind::SendFailed { producer, topic, records, error } => {
+                kind!("send_failed"; producer, topic, records, error)
+            }
+            EventKind::DuplicateIgnored { producer, topic, partition, first_seq, last_seq } => {
+                kind!("duplicate_ignored"; producer, topic, partition, first_seq, last_seq)
+            }
+            EventKind::CoordinatorMoved { group, broker } => kind!("coordinator_moved"; group, broker),
+            EventKind::FindCoordinator { consumer, group, broker } => {
+                kind!("find_coordinator"; consumer, group, broker)
+            }
+            EventKind::RetentionDeleted { topic, partition, records, log_start_offset } => {
+                kind!("retention_deleted"; topic, partition, records, log_start_offset)
             }
             EventKind::Sent { producer, topic, first_seq, last_seq, records } => {
-                start(&mut w, type_member!("sent"));
-                w.field_str(key!("producer"), producer);
-                w.field_str(key!("topic"), topic);
-                w.field_num(key!("first_seq"), *first_seq);
-                w.field_num(key!("last_seq"), *last_seq);
-                w.field_num(key!("records"), *records);
+                kind!("sent"; producer, topic, first_seq, last_seq, records)
             }
-            EventKind::Fetched { consumer, group, ranges } | EventKind::Processed { consumer, group, ranges } => {
-                let fetched = matches!(self.kind, EventKind::Fetched { .. });
-                start(&mut w, if fetched { type_member!("fetched") } else { type_member!("processed") });
-                w.field_str(key!("consumer"), consumer);
-                w.field_str(key!("group"), group);
-                w.lit(key!("ranges"));
-                w.list(ranges, |w, r| {
-                    w.field_str(first_key!("topic"), &r.topic);
-                    w.field_num(key!("partition"), u64::from(r.partition));
-                    w.field_num(key!("from"), r.from);
-                    w.field_num(key!("to"), r.to);
-                });
+            EventKind::Appended { producer, topic, partition, base_offset, records, first_seq, last_seq } => {
+                kind!("appended"; producer, topic, partition, base_offset, records, first_seq, last_seq)
             }
+            EventKind::Acked { producer, topic, records } => kind!("acked"; producer, topic, records),
+            EventKind::Fetched { consumer, group, ranges } => kind!("fetched"; consumer, group, ranges),
             EventKind::Processing { consumer, group, records, per_record_ms } => {
-                start(&mut w, type_member!("processing"));
-                w.field_str(key!("consumer"), consumer);
-                w.field_str(key!("group"), group);
-                w.field_num(key!("records"), *records);
-                w.field_num(key!("per_record_ms"), *per_record_ms);
+                kind!("processing"; consumer, group, records, per_record_ms)
             }
-            EventKind::CommitSent { consumer, group, offsets } | EventKind::Committed { consumer, group, offsets } => {
-                let sent = matches!(self.kind, EventKind::CommitSent { .. });
-                start(&mut w, if sent { type_member!("commit_sent") } else { type_member!("committed") });
-                w.field_str(key!("consumer"), consumer);
-                w.field_str(key!("group"), group);
-                w.lit(key!("offsets"));
-                w.list(offsets, |w, o| {
-                    w.field_str(first_key!("topic"), &o.topic);
-                    w.field_num(key!("partition"), u64::from(o.partition));
-                    w.field_num(key!("offset"), o.offset);
-                });
-            }
+            EventKind::Processed { consumer, group, ranges } => kind!("processed"; consumer, group, ranges),
+            EventKind::CommitSent { consumer, group, offsets } => kind!("commit_sent"; consumer, group, offsets),
+            EventKind::Committed { consumer, group, offsets } => kind!("committed"; consumer, group, offsets),
             EventKind::Replicated { topic, partition, broker, log_end_offset } => {
-                start(&mut w, type_member!("replicated"));
-                w.field_str(key!("topic"), topic);
-                w.field_num(key!("partition"), u64::from(*partition));
-                w.field_num(key!("broker"), u64::from(*broker));
-                w.field_num(key!("log_end_offset"), *log_end_offset);
+                kind!("replicated"; topic, partition, broker, log_end_offset)
             }
-            EventKind::HighWatermark { topic, partition, offset } => {
-                start(&mut w, type_member!("high_watermark"));
-                w.field_str(key!("topic"), topic);
-                w.field_num(key!("partition"), u64::from(*partition));
-                w.field_num(key!("offset"), *offset);
-            }
-            _ => return false,
+            EventKind::HighWatermark { topic, partition, offset } => kind!("high_watermark"; topic, partition, offset),
         }
         w.out.push(b'}');
-        true
     }
 }
 
-/// `,"name":` — a member's key after the first, as one constant (constant-length copies
-/// compile to a few stores).
-macro_rules! key {
-    ($name:literal) => {
-        concat!(",\"", $name, "\":")
-    };
+impl Json for OffsetRange {
+    fn json(&self, w: &mut Writer) {
+        let OffsetRange { topic, partition, from, to } = self;
+        w.lit(concat!("{", first_key!("topic")));
+        topic.json(w);
+        members!(w; partition, from, to);
+        w.out.push(b'}');
+    }
 }
 
-/// `"name":` — the first member's key in an object.
-macro_rules! first_key {
-    ($name:literal) => {
-        concat!("\"", $name, "\":")
-    };
+impl Json for PartitionOffset {
+    fn json(&self, w: &mut Writer) {
+        let PartitionOffset { topic, partition, offset } = self;
+        w.lit(concat!("{", first_key!("topic")));
+        topic.json(w);
+        members!(w; partition, offset);
+        w.out.push(b'}');
+    }
 }
 
 /// `,"type":"kind"` — the event's tag, written after its time.
@@ -497,60 +529,7 @@ macro_rules! type_member {
         concat!(",\"type\":\"", $kind, "\"")
     };
 }
-use {first_key, key, type_member};
-
-/// Writes JSON members as serde_json does (compact, fields in order); keys come whole, with
-/// their punctuation, from [`key!`] and [`first_key!`].
-struct LineWriter<'a> {
-    out: &'a mut Vec<u8>,
-}
-
-impl LineWriter<'_> {
-    #[inline(always)]
-    fn lit(&mut self, text: &'static str) {
-        self.out.extend_from_slice(text.as_bytes());
-    }
-
-    fn str(&mut self, s: &str) {
-        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f) {
-            self.out.push(b'"');
-            self.out.extend_from_slice(s.as_bytes());
-            self.out.push(b'"');
-        } else {
-            serde_json::to_writer(&mut *self.out, s).unwrap_or_else(|e| panic!("strings always serialise: {e}"));
-        }
-    }
-
-    fn num(&mut self, n: u64) {
-        self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    }
-
-    #[inline(always)]
-    fn field_str(&mut self, key: &'static str, value: &str) {
-        self.lit(key);
-        self.str(value);
-    }
-
-    #[inline(always)]
-    fn field_num(&mut self, key: &'static str, value: u64) {
-        self.lit(key);
-        self.num(value);
-    }
-
-    /// A list of objects, each written by `item` (its first member with [`first_key!`]).
-    fn list<T>(&mut self, items: &[T], item: impl Fn(&mut Self, &T)) {
-        self.out.push(b'[');
-        for (i, x) in items.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            self.out.push(b'{');
-            item(self, x);
-            self.out.push(b'}');
-        }
-        self.out.push(b']');
-    }
-}
+use type_member;
 
 /// The running digest of a trace, and optionally the events themselves.
 #[derive(Clone)]
@@ -618,10 +597,10 @@ mod tests {
         assert_eq!(e.to_line(), r#"{"t":12,"type":"started","consumer":"c1"}"#);
     }
 
-    /// The hand-written lines are serde_json's, for every kind they cover, including names
-    /// that need escaping, empty lists and large numbers.
+    /// The hand-written lines are serde_json's, for every kind, including names that need
+    /// escaping, empty lists, absent options and large numbers.
     #[test]
-    fn common_kinds_are_written_exactly_as_serde_writes_them() {
+    fn every_kind_is_written_exactly_as_serde_writes_it() {
         let names = ["c1", "", "quote\"d", "back\\slash", "tab\there", "nl\n", "\u{7f}del", "ünï/code", "\u{1}"];
         let nums = [0u64, 7, u64::from(u32::MAX), u64::MAX];
         let mut kinds = Vec::new();
@@ -674,16 +653,139 @@ mod tests {
                 },
                 EventKind::HighWatermark { topic: name.to_string().into(), partition: n(2) as u32, offset: n(0) },
             ]);
+            kinds.extend(rare_kinds(&s, &n, i));
         }
+        let mut tags = std::collections::BTreeSet::new();
         for (i, kind) in kinds.into_iter().enumerate() {
             let e = Event { t: nums[i % nums.len()], kind };
             let (mut ours, mut serde) = (Vec::new(), Vec::new());
-            assert!(e.write_common(&mut ours), "{e:?} is a common kind");
+            e.write_line(&mut ours);
             e.write_with_serde(&mut serde);
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
+            tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        let rare = Event { t: 1, kind: EventKind::Started { consumer: "c".into() } };
-        assert!(!rare.write_common(&mut Vec::new()), "other kinds go through serde");
+        assert_eq!(tags.len(), 48, "every kind was written: {tags:?}");
+    }
+
+    /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.
+    fn rare_kinds(s: &dyn Fn(usize) -> String, n: &dyn Fn(usize) -> u64, i: usize) -> Vec<EventKind> {
+        use crate::sim::command::{Command, ConsumerSetting};
+        use crate::sim::config::{ConsumerSpec, Keys, ProducerSpec, Strategy};
+        let name = |k: usize| -> Name { s(k).into() };
+        let list = |k: usize| -> Vec<String> { (0..(i + k) % 3).map(|j| s(j + k)).collect() };
+        let int = |k: usize| n(k) as i32 - (i as i32 % 2) * 7;
+        let opt_str = |k: usize| if (i + k).is_multiple_of(2) { None } else { Some(s(k)) };
+        let opt = |k: usize| if (i + k).is_multiple_of(2) { None } else { Some(n(k) as u32) };
+        let command = match i % 4 {
+            0 => Command::Produce { producer: s(0), count: n(1) },
+            1 => Command::AddConsumer {
+                spec: ConsumerSpec { name: name(1), priority: i.is_multiple_of(3), ..ConsumerSpec::default() },
+            },
+            2 => Command::AddProducer {
+                spec: ProducerSpec { keys: Keys::Cycle { keys: list(2) }, ..ProducerSpec::default() },
+            },
+            _ => Command::ConfigureConsumer {
+                consumer: s(3),
+                setting: ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky, Strategy::Range]),
+            },
+        };
+        vec![
+            EventKind::Command { command: Box::new(command.clone()) },
+            EventKind::CommandRejected { command: Box::new(command), reason: s(1) },
+            EventKind::CommitFailed { consumer: name(0), group: name(1), reason: s(2) },
+            EventKind::PositionSet {
+                consumer: name(0),
+                group: name(1),
+                topic: name(2),
+                partition: n(0) as u32,
+                offset: n(1),
+                reason: s(3),
+            },
+            EventKind::Started { consumer: name(0) },
+            EventKind::Crashed { consumer: name(1), lost_in_flight: n(2) },
+            EventKind::Stopped { consumer: name(2) },
+            EventKind::JoinGroup { consumer: name(0), group: name(1), member_id: s(2) },
+            EventKind::MemberIdRequired { consumer: name(1), group: name(2), member_id: s(3) },
+            EventKind::Joined {
+                consumer: name(0),
+                group: name(1),
+                member_id: s(2),
+                generation: int(1),
+                leader: i.is_multiple_of(2),
+            },
+            EventKind::JoinFailed { consumer: name(0), group: name(1), error: s(2) },
+            EventKind::AssignmentComputed {
+                consumer: name(0),
+                group: name(1),
+                generation: int(2),
+                strategy: s(3),
+                assignment: (0..i % 3).map(|k| (s(k), list(k))).collect(),
+            },
+            EventKind::SyncGroup { consumer: name(0), group: name(1), generation: int(0) },
+            EventKind::Assigned(Box::new(Assigned {
+                consumer: name(0),
+                group: name(1),
+                generation: int(3),
+                assigned: list(0),
+                added: list(1),
+                revoked: list(2),
+            })),
+            EventKind::Revoked { consumer: name(0), group: name(1), partitions: list(1), lost: i % 2 == 1 },
+            EventKind::Heartbeat { consumer: name(0), group: name(1), generation: int(1), error: opt_str(2) },
+            EventKind::LeaveGroup { consumer: name(0), group: name(1), member_id: s(2), reason: s(3) },
+            EventKind::Zombie { consumer: name(0), group: name(1), partitions: list(2) },
+            EventKind::PollTimeout { consumer: name(0), group: name(1), max_poll_interval_ms: n(2) },
+            EventKind::OffsetFetch { consumer: name(0), group: name(1), partitions: list(0) },
+            EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
+            EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2), reason: s(3) },
+            EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1), member_id: s(2) },
+            EventKind::BrokerCrashed { broker: n(0) as u32 },
+            EventKind::BrokerStopped { broker: n(1) as u32 },
+            EventKind::BrokerFenced { broker: n(2) as u32 },
+            EventKind::BrokerStarted { broker: n(3) as u32 },
+            EventKind::LeaderElected {
+                topic: name(0),
+                partition: n(1) as u32,
+                leader: opt(0),
+                leader_epoch: n(2) as u32,
+                isr: (0..i % 3).map(|k| n(k) as u32).collect(),
+                unclean: i.is_multiple_of(2),
+                lost_acked: n(3),
+            },
+            EventKind::IsrChanged { topic: name(0), partition: n(0) as u32, isr: vec![n(1) as u32], reason: s(1) },
+            EventKind::Truncated { topic: name(1), partition: n(1) as u32, broker: n(2) as u32, from: n(3), to: n(0) },
+            EventKind::ProduceFailed {
+                producer: name(0),
+                topic: name(1),
+                partition: n(2) as u32,
+                records: n(3) as u32,
+                error: s(2),
+                retry_in_ms: opt(1).map(u64::from),
+            },
+            EventKind::ProducerRestarted {
+                producer: name(0),
+                acks: s(1),
+                enable_idempotence: i.is_multiple_of(2),
+                producer_id: opt(1),
+            },
+            EventKind::ProducerIdReset { producer: name(0), producer_id: n(1) as u32 },
+            EventKind::SendFailed { producer: name(0), topic: name(1), records: n(2), error: s(3) },
+            EventKind::DuplicateIgnored {
+                producer: name(0),
+                topic: name(1),
+                partition: n(2) as u32,
+                first_seq: n(3),
+                last_seq: n(0),
+            },
+            EventKind::CoordinatorMoved { group: name(0), broker: opt(0) },
+            EventKind::FindCoordinator { consumer: name(0), group: name(1), broker: n(2) as u32 },
+            EventKind::RetentionDeleted {
+                topic: name(0),
+                partition: n(1) as u32,
+                records: n(2),
+                log_start_offset: n(3),
+            },
+        ]
     }
 
     #[test]

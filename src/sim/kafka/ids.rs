@@ -55,6 +55,12 @@ impl Name {
     }
 }
 
+impl crate::sim::json::Json for Name {
+    fn json(&self, w: &mut crate::sim::json::Writer) {
+        w.str(self);
+    }
+}
+
 impl std::ops::Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {

@@ -10,6 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
+use crate::sim::json::{first_key, members, Json, Writer};
+
 use crate::sim::command::TimedCommand;
 use crate::sim::config::limits;
 pub use crate::sim::scenario::Run;
@@ -71,6 +73,17 @@ struct RunV1 {
     c: Vec<TimedCommand>,
 }
 
+/// As the derived `Serialize` writes it (see `sim::json`; the tests compare the two).
+impl Json for RunV1 {
+    fn json(&self, w: &mut Writer) {
+        let RunV1 { v, s, seed, c } = self;
+        w.lit(concat!("{", first_key!("v")));
+        v.json(w);
+        members!(w; s, seed, c);
+        w.out.push(b'}');
+    }
+}
+
 impl Run {
     /// The run a built-in scenario plays: its scripted commands.
     pub fn of_scenario(s: &Scenario, seed: u64) -> Run {
@@ -80,7 +93,7 @@ impl Run {
     /// The query part of the link: `run=…` and, with a cursor, `&t=…`.
     pub fn encode(&self) -> String {
         let wire = RunV1 { v: LINK_VERSION, s: self.scenario.clone(), seed: self.seed, c: self.commands.clone() };
-        let json = serde_json::to_vec(&wire).unwrap_or_else(|e| panic!("runs serialise: {e}"));
+        let json = crate::sim::json::to_vec(&wire);
         let mut q = format!("run={}", URL_SAFE_NO_PAD.encode(json));
         if let Some(t) = self.cursor_ms {
             q.push_str(&format!("&t={t}"));
@@ -168,6 +181,34 @@ impl Run {
 mod tests {
     use super::*;
     use crate::sim::{experiments, Command};
+
+    /// Links are written by hand exactly as the derived `Serialize` writes them: every
+    /// command kind (specs with every field set, and with defaults), and every lesson's and
+    /// experiment's script.
+    #[test]
+    fn links_are_written_exactly_as_serde_writes_them() {
+        let mut runs: Vec<RunV1> = vec![RunV1 {
+            v: LINK_VERSION,
+            s: "quote\"d \n".into(),
+            seed: u64::MAX,
+            c: crate::sim::wire::tests::every_command()
+                .into_iter()
+                .enumerate()
+                .map(|(i, command)| TimedCommand { at: i as u64 * 977, command })
+                .collect(),
+        }];
+        for s in crate::sim::experiments::all() {
+            runs.push(RunV1 { v: LINK_VERSION, s: s.id.clone(), seed: 7, c: s.script.clone() });
+        }
+        for l in crate::sim::lesson::all() {
+            runs.push(RunV1 { v: LINK_VERSION, s: l.id.clone(), seed: 42, c: l.path.clone() });
+        }
+        assert!(runs.len() > 10);
+        for run in &runs {
+            let ours = String::from_utf8(crate::sim::json::to_vec(run)).unwrap();
+            assert_eq!(ours, serde_json::to_string(run).unwrap());
+        }
+    }
 
     #[test]
     fn a_scenarios_link_replays_the_scenario_exactly() {

@@ -270,11 +270,11 @@ pub fn timed_commands(v: Value) -> Result<Vec<TimedCommand>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Every command kind, with specs whose every field differs from its default.
-    fn every_command() -> Vec<Command> {
+    pub(crate) fn every_command() -> Vec<Command> {
         let producer = ProducerSpec {
             name: "p \"2\"".into(),
             topic: "orders".into(),
