@@ -470,6 +470,32 @@ async fn edges_tie_each_partition_to_its_reader_and_follow_a_crash() {
 }
 
 #[wasm_bindgen_test]
+async fn a_members_session_bar_turns_dying_while_its_crash_goes_unnoticed_and_back_after() {
+    let (root, ctl, _m) =
+        mount_with_controller("consumer-group", 10_000, |_| view! { <ProtocolLanes playing=RwSignal::new(false) /> });
+    let wait = || gloo_timers::future::TimeoutFuture::new(600);
+    let classes = || {
+        let list = root.query_selector_all(".lane .lane-session").unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("class").unwrap())
+            .collect::<Vec<_>>()
+    };
+    wait().await;
+    assert_eq!(classes(), ["lane-session"; 3]);
+    // Crashed at 10 s: its session runs out unrenewed, drawn as dying, for the others it is not.
+    ctl.apply(Command::CrashConsumer { consumer: "consumer-2".into() });
+    for t in [11_000, 13_000] {
+        ctl.run_until(t);
+        wait().await;
+        assert_eq!(classes(), ["lane-session", "lane-session dying", "lane-session"], "at {t} ms");
+    }
+    // Removed by the coordinator once the session ran out: no bar to run out any more.
+    ctl.run_until(40_000);
+    wait().await;
+    assert!(classes().iter().all(|c| c == "lane-session"), "{:?}", classes());
+}
+
+#[wasm_bindgen_test]
 async fn a_lane_adds_what_is_new_to_what_it_drew_and_draws_afresh_after_a_seek() {
     let (root, ctl, _m) =
         mount_with_controller("consumer-group", 10_000, |_| view! { <ProtocolLanes playing=RwSignal::new(false) /> });

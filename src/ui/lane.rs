@@ -464,8 +464,12 @@ pub fn ProtocolLanes(
                         if *written != want {
                             let _ = web_sys::HtmlElement::style(bar)
                                 .set_property("transform", &format!("scaleX({w_0})", w_0 = Fixed(w, 0)));
-                            let _ =
-                                bar.set_attribute("class", if dead { "lane-session dying" } else { "lane-session" });
+                            // The class only when the member starts or stops dying (the bar
+                            // shrinks with every publish; its class seldom changes).
+                            if written.is_empty() || written.ends_with(" dying") != dead {
+                                let _ = bar
+                                    .set_attribute("class", if dead { "lane-session dying" } else { "lane-session" });
+                            }
                             *written = want;
                         }
                     }
