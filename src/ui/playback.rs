@@ -97,6 +97,37 @@ pub fn before_frames(prepare: impl Fn(f64) + 'static) {
     on_cleanup(move || FRAMES.with_borrow_mut(|f| f.prepares.retain(|(i, _)| *i != id)));
 }
 
+/// Size changes of the elements it watches, as a flag the frame callbacks read: a
+/// `ResizeObserver` whose callback sets `moved` and asks for a frame. Its callback lives as long
+/// as it does; dropped, it stops watching.
+pub struct SizeWatch {
+    observer: web_sys::ResizeObserver,
+    _on_resize: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl SizeWatch {
+    /// `None` where the browser has no `ResizeObserver`.
+    pub fn new(moved: impl Fn() + 'static) -> Option<SizeWatch> {
+        let on_resize = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            moved();
+            wake();
+        });
+        let observer = web_sys::ResizeObserver::new(wasm_bindgen::JsCast::unchecked_ref(on_resize.as_ref())).ok()?;
+        Some(SizeWatch { observer, _on_resize: on_resize })
+    }
+
+    /// Watches `element` too (watching one twice is harmless).
+    pub fn watch(&self, element: &web_sys::Element) {
+        self.observer.observe(element);
+    }
+}
+
+impl Drop for SizeWatch {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
+
 /// Asks for a frame: something changed that the frame callbacks draw (a new snapshot, a resize,
 /// playback started). Woken during a frame, the loop goes on at its pace; woken while the next
 /// frame waits for a later instant, it comes as soon as the pace allows.

@@ -244,8 +244,7 @@ struct Painter {
     worker: web_sys::Worker,
     /// Says when the cluster's size changes (a card grew or went, the window was resized): the
     /// canvas, placed over the cluster's visible part, is placed again even while paused.
-    resized: Option<web_sys::ResizeObserver>,
-    _on_resize: wasm_bindgen::closure::Closure<dyn FnMut()>,
+    _resized: Option<playback::SizeWatch>,
     /// The canvas's box as last placed (cluster px).
     placed: (f64, f64, f64, f64),
     /// What was last sent: the instant shown and its event count, whether it played and how fast.
@@ -266,22 +265,11 @@ impl Painter {
         let message = js_sys::Object::new();
         js_sys::Reflect::set(&message, &"canvas".into(), &offscreen).ok()?;
         worker.post_message_with_transfer(&message, &js_sys::Array::of1(&offscreen)).ok()?;
-        let on_resize = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| {
-            MOVED.with(|m| m.set(true));
-            playback::wake();
-        });
-        let resized = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+        let resized = playback::SizeWatch::new(|| MOVED.with(|m| m.set(true)));
         if let Some(r) = &resized {
-            r.observe(cluster);
+            r.watch(cluster);
         }
-        Some(Painter {
-            worker,
-            resized,
-            _on_resize: on_resize,
-            placed: (0.0, 0.0, 0.0, 0.0),
-            sent: None,
-            had_tokens: false,
-        })
+        Some(Painter { worker, _resized: resized, placed: (0.0, 0.0, 0.0, 0.0), sent: None, had_tokens: false })
     }
 }
 
@@ -298,10 +286,7 @@ pub fn Tokens() -> impl IntoView {
     on_cleanup(move || {
         painter.try_update_value(|p| {
             if let Some(Ok(p)) = p.take() {
-                p.worker.terminate();
-                if let Some(r) = p.resized {
-                    r.disconnect();
-                }
+                p.worker.terminate(); // and the size watch stops with `p`
             }
         });
     });

@@ -11,7 +11,6 @@
 
 use crate::sim::text::Fixed;
 use leptos::prelude::*;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::playback::{self, Next};
@@ -295,7 +294,7 @@ struct Layer {
     digest: u64,
     /// Set when the layout moved (by the resize observer): boxes must be read again.
     moved: std::rc::Rc<std::cell::Cell<bool>>,
-    observer: Option<web_sys::ResizeObserver>,
+    observer: Option<playback::SizeWatch>,
     fading: bool,
     /// The snapshot last looked at (its instant and event count): a paused page does nothing.
     seen: (u64, u64),
@@ -319,20 +318,15 @@ fn digest(s: &Snapshot, shown: &[String]) -> u64 {
 fn observe(layer: &mut Layer, section: &web_sys::Element) {
     if layer.observer.is_none() {
         let moved = layer.moved.clone();
-        let on_resize = Closure::<dyn FnMut()>::new(move || {
-            moved.set(true);
-            playback::wake();
-        });
-        layer.observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
-        on_resize.forget(); // lives as long as the page
+        layer.observer = playback::SizeWatch::new(move || moved.set(true));
     }
     let Some(o) = &layer.observer else { return };
-    o.observe(section);
-    // New cards and groups are watched too (observing one twice is harmless).
+    o.watch(section);
+    // New cards and groups are watched too (watching one twice is harmless).
     if let Ok(found) = section.query_selector_all(".column, .group, article.consumer") {
         for i in 0..found.length() {
             if let Some(e) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
-                o.observe(&e);
+                o.watch(&e);
             }
         }
     }
@@ -344,9 +338,8 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
     let svg = NodeRef::<leptos::svg::Svg>::new();
     let layer = StoredValue::new_local(Layer::default());
     on_cleanup(move || {
-        if let Some(Some(o)) = layer.try_update_value(|l| l.observer.take()) {
-            o.disconnect();
-        }
+        // Dropped, it stops watching.
+        layer.try_update_value(|l| l.observer.take());
     });
     let ctl = use_context::<super::Controller>();
     playback::start(move |_| {
