@@ -392,96 +392,78 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
     }
 }
 
-/// An ordered set: `BTreeSet`'s meaning, a sorted `Vec<T>` underneath.
+/// An ordered set: `BTreeSet`'s meaning, a [`VecMap`] of its items to nothing underneath.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VecSet<T> {
-    items: Vec<T>,
+    map: VecMap<T, ()>,
+}
+
+/// A [`VecSet`]'s items in order.
+pub type SetIter<'a, T> = std::iter::Map<std::slice::Iter<'a, (T, ())>, fn(&(T, ())) -> &T>;
+
+fn item<T>(entry: &(T, ())) -> &T {
+    &entry.0
 }
 
 impl<T> Default for VecSet<T> {
     fn default() -> Self {
-        VecSet { items: Vec::new() }
+        VecSet { map: VecMap::new() }
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.items.iter()).finish()
+        f.debug_set().entries(self.iter()).finish()
     }
 }
 
 impl<T> VecSet<T> {
     pub const fn new() -> Self {
-        VecSet { items: Vec::new() }
+        VecSet { map: VecMap::new() }
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.map.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.map.is_empty()
     }
 
     pub fn clear(&mut self) {
-        self.items.clear();
+        self.map.clear();
     }
 
     /// The items in order.
-    pub fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.items.iter()
+    pub fn iter(&self) -> SetIter<'_, T> {
+        self.map.items.iter().map(item as fn(&(T, ())) -> &T)
     }
 
     pub fn first(&self) -> Option<&T> {
-        self.items.first()
+        self.map.first_key_value().map(|(k, _)| k)
     }
 
     pub fn last(&self) -> Option<&T> {
-        self.items.last()
+        self.map.last_key_value().map(|(k, _)| k)
     }
 
     pub fn pop_first(&mut self) -> Option<T> {
-        if self.items.is_empty() {
-            None
-        } else {
-            Some(self.items.remove(0))
-        }
+        self.map.pop_first().map(|(k, _)| k)
     }
 
     pub fn pop_last(&mut self) -> Option<T> {
-        self.items.pop()
+        self.map.pop_last().map(|(k, _)| k)
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
-        self.items.retain(keep);
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.map.retain(|k, _| keep(k));
     }
 }
 
 impl<T: Ord> VecSet<T> {
-    fn find<Q>(&self, item: &Q) -> Result<usize, usize>
-    where
-        T: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        match self.items.last() {
-            None => Err(0),
-            Some(last) => match last.borrow().cmp(item) {
-                Ordering::Less => Err(self.items.len()),
-                Ordering::Equal => Ok(self.items.len() - 1),
-                Ordering::Greater => self.items.binary_search_by(|t| t.borrow().cmp(item)),
-            },
-        }
-    }
-
     /// Adds `item`; false when an equal one was there already (which stays).
     pub fn insert(&mut self, item: T) -> bool {
-        match self.find(&item) {
-            Ok(_) => false,
-            Err(at) => {
-                self.items.insert(at, item);
-                true
-            }
-        }
+        self.map.insert(item, ()).is_none()
     }
 
     pub fn contains<Q>(&self, item: &Q) -> bool
@@ -489,7 +471,7 @@ impl<T: Ord> VecSet<T> {
         T: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.find(item).is_ok()
+        self.map.contains_key(item)
     }
 
     pub fn get<Q>(&self, item: &Q) -> Option<&T>
@@ -497,7 +479,7 @@ impl<T: Ord> VecSet<T> {
         T: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.find(item).ok().map(|at| &self.items[at])
+        self.map.get_key_value(item).map(|(k, _)| k)
     }
 
     pub fn remove<Q>(&mut self, item: &Q) -> bool
@@ -505,7 +487,7 @@ impl<T: Ord> VecSet<T> {
         T: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.take(item).is_some()
+        self.map.remove(item).is_some()
     }
 
     pub fn take<Q>(&mut self, item: &Q) -> Option<T>
@@ -513,45 +495,35 @@ impl<T: Ord> VecSet<T> {
         T: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.find(item).ok().map(|at| self.items.remove(at))
+        self.map.remove_entry(item).map(|(k, _)| k)
     }
 
     /// The items in `range`, in order.
-    pub fn range<Q, R>(&self, range: R) -> std::slice::Iter<'_, T>
+    pub fn range<Q, R>(&self, range: R) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + Clone + '_
     where
         T: Borrow<Q>,
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        let from = match range.start_bound() {
-            Bound::Unbounded => 0,
-            Bound::Included(q) => self.items.partition_point(|t| t.borrow() < q),
-            Bound::Excluded(q) => self.items.partition_point(|t| t.borrow() <= q),
-        };
-        let to = match range.end_bound() {
-            Bound::Unbounded => self.items.len(),
-            Bound::Included(q) => self.items.partition_point(|t| t.borrow() <= q),
-            Bound::Excluded(q) => self.items.partition_point(|t| t.borrow() < q),
-        };
-        self.items[from..to.max(from)].iter()
+        self.map.range(range).map(|(k, _)| k)
     }
 
     /// The items in `self` and not in `other`, in order.
     pub fn difference<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + Clone + 'a {
-        self.items.iter().filter(move |t| !other.contains(*t))
+        self.iter().filter(move |t| !other.contains(*t))
     }
 
     /// The items in both, in order.
     pub fn intersection<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + Clone + 'a {
-        self.items.iter().filter(move |t| other.contains(*t))
+        self.iter().filter(move |t| other.contains(*t))
     }
 
     pub fn is_subset(&self, other: &VecSet<T>) -> bool {
-        self.items.iter().all(|t| other.contains(t))
+        self.iter().all(|t| other.contains(t))
     }
 
     pub fn is_disjoint(&self, other: &VecSet<T>) -> bool {
-        self.items.iter().all(|t| !other.contains(t))
+        self.iter().all(|t| !other.contains(t))
     }
 }
 
@@ -587,23 +559,26 @@ impl<T: Ord, const N: usize> From<[T; N]> for VecSet<T> {
 
 impl<T> IntoIterator for VecSet<T> {
     type Item = T;
-    type IntoIter = std::vec::IntoIter<T>;
+    type IntoIter = std::iter::Map<std::vec::IntoIter<(T, ())>, fn((T, ())) -> T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
+        fn take<T>(entry: (T, ())) -> T {
+            entry.0
+        }
+        self.map.items.into_iter().map(take as fn((T, ())) -> T)
     }
 }
 
 impl<'a, T> IntoIterator for &'a VecSet<T> {
     type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
+    type IntoIter = SetIter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
+        self.iter()
     }
 }
 
 impl<T: serde::Serialize> serde::Serialize for VecSet<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.items.iter())
+        s.collect_seq(self.iter())
     }
 }
 
