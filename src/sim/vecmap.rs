@@ -617,8 +617,10 @@ mod tests {
                     assert_eq!(set.remove(&k), std_set.remove(&k));
                 }
                 Op::Entry(k, v) => {
-                    *ours.entry(k).and_modify(|x| *x = x.wrapping_add(v)).or_insert(v) += 1;
-                    *std.entry(k).and_modify(|x| *x = x.wrapping_add(v)).or_insert(v) += 1;
+                    let a = ours.entry(k).and_modify(|x| *x = x.wrapping_add(v)).or_insert(v);
+                    *a = a.wrapping_add(1);
+                    let b = std.entry(k).and_modify(|x| *x = x.wrapping_add(v)).or_insert(v);
+                    *b = b.wrapping_add(1);
                 }
                 Op::Retain(m) => {
                     ours.retain(|k, _| k % (m % 5 + 2) != 0);
