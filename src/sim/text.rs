@@ -50,10 +50,11 @@ pub fn one_line(s: &str, max: usize) -> String {
     out
 }
 
-/// `x` with `.1` decimals (at most 6), as `format!("{x:.N}")` writes it for the numbers the page shows
-/// (coordinates, percentages, seconds): rounded half away from zero at that decimal, and
-/// `-` for a number that is not finite. It writes integers only, so the page does without
-/// the standard library's float formatting (about 10 KB of its WebAssembly). Beyond ±9.2e18 (scaled) the number is clamped there.
+/// `Fixed(x, n)` writes `x` with `n` decimals (at most 6), as `format!("{x:.n$}")` does for
+/// the numbers the page shows (coordinates, percentages, seconds): rounded half away from zero
+/// at that decimal, never `-0.0`, and `-` for a number that is not finite; beyond about 1.8e19
+/// (scaled) it is clamped there. It writes integers only, so the page does without the
+/// standard library's float formatting (about 10 KB of its WebAssembly).
 #[derive(Clone, Copy, Debug)]
 pub struct Fixed(pub f64, pub u8);
 
