@@ -156,12 +156,15 @@ impl Watcher {
         if self.first(Invariant::OneOwner).is_some() {
             return;
         }
-        let mut owners: VecMap<(&str, i32, crate::sim::Tp), &str> = VecMap::new();
+        // By group, then (generation, partition): this runs as the model moves, and a map of
+        // every group's partitions together, filled consumer by consumer, would be filled out
+        // of order (many groups with few members each); a group's own map seldom is.
+        let mut owners: VecMap<&str, VecMap<(i32, crate::sim::Tp), &str>> = VecMap::new();
         let member = |c: &&crate::sim::consumer::Consumer| c.status == ConsumerStatus::Running && sim.knows_member(c);
         for c in sim.consumers.iter().filter(member) {
+            let group = owners.entry(c.spec.group.as_str()).or_default();
             for tp in &c.assignment {
-                let key = (c.spec.group.as_str(), c.assignment_generation, *tp);
-                if let Some(other) = owners.insert(key, c.spec.name.as_str()) {
+                if let Some(other) = group.insert((c.assignment_generation, *tp), c.spec.name.as_str()) {
                     let (t, p) = sim.tp_name(*tp);
                     let text = format!(
                         "{other} and {} of {} both own {t}-{p} in generation {}",

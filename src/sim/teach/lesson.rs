@@ -10,8 +10,8 @@ use crate::sim::experiments::{self, at, produce};
 use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
 use crate::sim::scenario::{Run, Scenario};
-use crate::sim::text::count;
-use crate::sim::text::Fixed;
+use crate::sim::text::{count, Fixed};
+use crate::sim::vecmap::{VecMap, VecSet};
 use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
 
 /// What completes a step.
@@ -265,7 +265,7 @@ fn covered(ranges: &[(u32, u64, u64)], p: u32, from: u64, to: u64) -> bool {
 }
 
 fn in_order(ranges: &[(u32, u64, u64)]) -> bool {
-    let mut last: crate::sim::vecmap::VecMap<u32, u64> = Default::default();
+    let mut last: VecMap<u32, u64> = Default::default();
     ranges.iter().all(|(p, a, b)| {
         let ok = last.get(p).is_none_or(|l| *a >= *l);
         last.insert(*p, *b);
@@ -361,31 +361,30 @@ fn ordering() -> Lesson {
                 // after a record sent later (numbered by the producer's sequence).
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
                 let seqs = record_seqs(o, keyed_from);
-                let parts = crate::sim::vecmap::VecSet::from_iter(seqs.keys().map(|(p, _)| *p));
                 let mut latest = None;
                 let mut overtaken = 0;
                 for (p, from, to) in processed_after(o, 0) {
                     for off in from..to {
-                        let Some(&seq) = seqs.get(&(p, off)) else { continue };
+                        let Some(&seq) = seqs.get(&p).and_then(|s| s.get(&off)) else { continue };
                         if latest.is_some_and(|l| seq < l) {
                             overtaken += 1;
                         }
                         latest = latest.max(Some(seq));
                     }
                 }
-                let n = seqs.len();
-                let text = match (parts.len(), overtaken) {
+                let n: usize = seqs.values().map(|s| s.len()).sum();
+                let text = match (seqs.len(), overtaken) {
                     (0, _) => "no message without a key was sent yet".to_string(),
                     (1, _) => format!("without a key, all {n} messages went to one partition so far: send again, the sticky partitioner picks the next partition at random"),
                     (k, 0) => format!("without a key, {n} messages went to {k} partitions; this time none was processed after a message sent later, but nothing orders them: order across partitions is not kept"),
                     (k, m) => format!("without a key, {n} messages went to {k} partitions; {m} of them were processed after a message sent later: order across partitions is not kept"),
                 };
-                verdict(parts.len() >= 2, text)
+                verdict(seqs.len() >= 2, text)
             },
             |o| {
                 // Records sent with the key: one partition, the one murmur2 picks.
                 let keyed_from = first_command(o, |c| matches!(c, Command::SetKeys { .. })).unwrap_or(u64::MAX);
-                let parts: crate::sim::vecmap::VecSet<u32> =
+                let parts: VecSet<u32> =
                     appended_between(o, keyed_from, u64::MAX).iter().map(|(p, _, _)| *p).collect();
                 let expected = crate::sim::murmur2::partition_for_key(b"order-42", 3);
                 verdict(
@@ -407,14 +406,16 @@ fn ordering() -> Lesson {
     }
 }
 
-/// The producer's sequence number of each record appended before `until` (ms), by (partition, offset).
-fn record_seqs(o: &Observed, until: u64) -> crate::sim::vecmap::VecMap<(u32, u64), u64> {
-    let mut seqs = crate::sim::vecmap::VecMap::new();
+/// The producer's sequence number of each record appended before `until` (ms), by partition
+/// (only those with records), then offset: a partition's records come in offset order, so each
+/// is added at the end of its partition's map, however many were sent.
+fn record_seqs(o: &Observed, until: u64) -> VecMap<u32, VecMap<u64, u64>> {
+    let mut seqs: VecMap<u32, VecMap<u64, u64>> = VecMap::new();
     for e in o.events.iter().filter(|e| e.t < until) {
         if let EventKind::Appended { partition, base_offset, records, first_seq, last_seq, .. } = &e.kind {
             if last_seq + 1 - first_seq == u64::from(*records) {
                 for i in 0..u64::from(*records) {
-                    seqs.insert((*partition, base_offset + i), first_seq + i);
+                    seqs.entry(*partition).or_default().insert(base_offset + i, first_seq + i);
                 }
             }
         }
@@ -451,7 +452,7 @@ fn load_balancing() -> Lesson {
         checks: vec![|o| {
             let owners: Vec<usize> = o.sim.consumers.iter().map(|c| c.assignment.len()).collect();
             let idle = owners.iter().filter(|n| **n == 0).count();
-            let mut seen = crate::sim::vecmap::VecSet::new();
+            let mut seen = VecSet::new();
             let exclusive = o.sim.consumers.iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
             verdict(
                 exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
