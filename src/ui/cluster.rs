@@ -3,13 +3,13 @@
 //! Lists are keyed by name and every card reads its own memoised slice of the snapshot, so a
 //! frame only touches the text that changed: buttons, menus and keyboard focus stay put.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
 use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{BrokerStatus, ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
+use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;
 use crate::sim::{Command, ConsumerStatus};
 

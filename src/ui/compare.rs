@@ -1,10 +1,10 @@
 //! "What if?": the run so far played twice with one thing changed, measured side by side.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
 use crate::sim::compare::{outcome, Outcome, Variant};
+use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;
 
 fn variant_select(label: &'static str, chosen: RwSignal<Variant>) -> impl IntoView {

@@ -2,11 +2,11 @@
 //! touch and pen all work. Dropping outside a group, `pointercancel` or Esc cancels. The drop
 //! issues the same model command as the "Move to group…" menu.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::Controller;
+use crate::sim::text::Fixed;
 use crate::sim::Command;
 
 /// The attribute that marks drop targets; its value is the group name, or [`NEW_GROUP`].

@@ -10,7 +10,6 @@
 //! frame to frame only the lane's track moves and the session bars stretch — CSS transforms on
 //! layers of their own, which the browser applies without laying out or repainting the page.
 
-use crate::sim::text::Fixed;
 use std::fmt::Write;
 
 use leptos::prelude::*;
@@ -19,6 +18,7 @@ use wasm_bindgen::JsCast;
 use super::playback::Next;
 use super::Controller;
 use crate::sim::lane::{Kind, Lane, Message};
+use crate::sim::text::Fixed;
 use crate::sim::ConsumerStatus;
 
 /// Pixels per simulated second.
@@ -87,6 +87,7 @@ fn markup(lane: &Lane, base: u64) -> String {
 /// The lane's bands (its group's states over time) as SVG markup.
 fn bands_markup(lane: &Lane, base: u64) -> String {
     let mut s = String::new();
+    let top = Fixed(TOP, 0);
     let rows = lane.members.len() as f64 + 1.0;
     let end = x_of(base + 2 * BASE_EVERY_MS, base);
     for (i, b) in lane.bands.iter().enumerate() {
@@ -116,7 +117,6 @@ fn bands_markup(lane: &Lane, base: u64) -> String {
             Fixed(ROW_H * rows, 1),
             x0 = Fixed(x0, 1),
             w = Fixed(w, 1),
-            top = Fixed(TOP, 0)
         );
         // Named where there is room for the name (about 6 px a letter).
         if w > 6.0 * short.len() as f64 + 6.0 {
@@ -131,6 +131,7 @@ fn bands_markup(lane: &Lane, base: u64) -> String {
 /// `messages` of the lane as SVG markup.
 fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> + Clone, base: u64) -> String {
     let mut s = String::new();
+    let top = Fixed(TOP, 0);
     // Heartbeats and commits come every few seconds from every member: each member's are one
     // path (a tick per message), not an element each. The lane's click finds their instant.
     for (row, member) in lane.members.iter().enumerate() {
@@ -162,7 +163,6 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
             m.at,
             Fixed(x - 5.0, 1),
             Fixed(ROW_H * (row as f64 + 2.0), 1),
-            top = Fixed(TOP, 0)
         );
         if matches!(m.kind, Kind::Crashed | Kind::Expired) {
             let _ = write!(
@@ -214,36 +214,28 @@ fn clicked_at(ev: &leptos::ev::MouseEvent, now: u64, width: f64) -> Option<u64> 
 /// and stretching a bar repaint nothing else on the page.
 fn figure(s: &mut String, group: &str, lane: &Lane, base: u64, width: f64) {
     let rows = lane.members.len() as f64 + 1.0;
-    let height = TOP + ROW_H * rows + 4.0;
-    let window = (width - LABEL_W).max(0.0);
-    let now_x = now_x(width) - LABEL_W;
+    // As written in the markup: whole pixels for sizes, tenths for places.
+    let height = Fixed(TOP + ROW_H * rows + 4.0, 0);
+    let window = Fixed((width - LABEL_W).max(0.0), 0);
+    let now_x = Fixed(now_x(width) - LABEL_W, 1);
+    let (width, y) = (Fixed(width, 0), Fixed(row_y(0), 1));
     let g = escape(group);
     let _ = write!(
         s,
-        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><div class="lane-box"><svg class="lane-svg lane-names" width="{width_0}" height="{height_0}"><text class="who coordinator" x="4" y="{}">coordinator</text>"#,
+        r#"<figure class="lane" aria-label="Protocol of group {g}"><figcaption>Group <code>{g}</code></figcaption><div class="lane-box"><svg class="lane-svg lane-names" width="{width}" height="{height}"><text class="who coordinator" x="4" y="{}">coordinator</text>"#,
         Fixed(row_y(0) + 4.0, 1),
-        width_0 = Fixed(width, 0),
-        height_0 = Fixed(height, 0)
     );
     for (i, m) in lane.members.iter().enumerate() {
         let _ = write!(s, r#"<text class="who" x="4" y="{}">{}</text>"#, Fixed(row_y(i + 1) + 4.0, 1), escape(m));
     }
     let _ = write!(
         s,
-        r#"</svg><div class="lane-window"><div class="lane-track"><svg class="lane-svg" width="{}" height="{height_0}"><g class="track">{}</g></svg></div><svg class="lane-svg lane-over" width="{window_0}" height="{height_0}"><line class="row-line" x1="0" y1="{y}" x2="{window_0}" y2="{y}"/>"#,
+        r#"</svg><div class="lane-window"><div class="lane-track"><svg class="lane-svg" width="{}" height="{height}"><g class="track">{}</g></svg></div><svg class="lane-svg lane-over" width="{window}" height="{height}"><line class="row-line" x1="0" y1="{y}" x2="{window}" y2="{y}"/>"#,
         Fixed(x_of(base + 2 * BASE_EVERY_MS, base), 0),
         markup(lane, base),
-        height_0 = Fixed(height, 0),
-        window_0 = Fixed(window, 0),
-        y = Fixed(row_y(0), 1)
     );
-    let _ = write!(
-        s,
-        r#"<line class="now" x1="{now_x}" y1="{}" x2="{now_x}" y2="{height_0}"/></svg>"#,
-        Fixed(TOP - 2.0, 1),
-        now_x = Fixed(now_x, 1),
-        height_0 = Fixed(height, 0)
-    );
+    let _ =
+        write!(s, r#"<line class="now" x1="{now_x}" y1="{}" x2="{now_x}" y2="{height}"/></svg>"#, Fixed(TOP - 2.0, 1),);
     // The session bars: stretched by a transform (placed by `place_bar`), which neither lays
     // out nor repaints the lane.
     for _ in &lane.members {
@@ -460,10 +452,10 @@ pub fn ProtocolLanes(
                             })
                             .unwrap_or((0.0, false));
                         // Written only when it changed (whole pixels).
-                        let want = format!("{w_0}{}", if dead { " dying" } else { "" }, w_0 = Fixed(w, 0));
+                        let w = Fixed(w, 0);
+                        let want = format!("{w}{}", if dead { " dying" } else { "" });
                         if *written != want {
-                            let _ = web_sys::HtmlElement::style(bar)
-                                .set_property("transform", &format!("scaleX({w_0})", w_0 = Fixed(w, 0)));
+                            let _ = web_sys::HtmlElement::style(bar).set_property("transform", &format!("scaleX({w})"));
                             // The class only when the member starts or stops dying (the bar
                             // shrinks with every publish; its class seldom changes).
                             if written.is_empty() || written.ends_with(" dying") != dead {

@@ -2,12 +2,12 @@
 //! Each line is labelled with its group's name and drawn with its own dash pattern, so colour
 //! is never the only way to tell lines apart.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
 use crate::sim::snapshot;
 use crate::sim::sort;
+use crate::sim::text::Fixed;
 use crate::sim::Sim;
 
 /// What the plots need from one simulated second.
@@ -69,10 +69,11 @@ fn chart(title: &str, noun: &str, per: &str, lines: Vec<Line>) -> impl IntoView 
         .enumerate()
         .map(|(i, (l, end))| {
             let (color, dash) = STYLES[i % STYLES.len()];
-            let pts: Vec<String> = l.points.iter().map(|(s, v)| format!("{},{}", Fixed(x(*s), 1), Fixed(y(*v), 1))).collect();
+            let pts: Vec<String> =
+                l.points.iter().map(|(s, v)| format!("{},{}", Fixed(x(*s), 1), Fixed(y(*v), 1))).collect();
             view! {
                 <polyline points=pts.join(" ") fill="none" stroke=color stroke-width="2" stroke-dasharray=dash />
-                <text x=format!("{}", Fixed(end.0, 1)) y=format!("{}", Fixed(end.1, 1)) class="plot-label">{l.name}</text>
+                <text x=Fixed(end.0, 1).to_string() y=Fixed(end.1, 1).to_string() class="plot-label">{l.name}</text>
             }
         })
         .collect_view();

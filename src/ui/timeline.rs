@@ -1,10 +1,10 @@
 //! The timeline under the cluster: a scrubber over the run, markers for what happened (click one
 //! to go there), step back, and the warning that acting in the past starts a new branch.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 
 use super::Controller;
+use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;
 use crate::sim::timeline::{distinct_markers, Marker, MarkerKind};
 

@@ -7,7 +7,6 @@
 //! token frame, and there is no DOM node or signal per token. (A browser without
 //! `OffscreenCanvas` shows no tokens; the edges, streams' counts and logs say the same.)
 
-use crate::sim::text::Fixed;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -15,6 +14,8 @@ use wasm_bindgen::JsCast;
 use super::playback::{self, Next};
 use super::Controller;
 use crate::sim::event::EventKind;
+use crate::sim::text::Fixed;
+use crate::sim::vecmap::VecMap;
 
 /// How long (simulated ms) a token takes to travel.
 const FLIGHT_MS: u64 = 600;
@@ -89,7 +90,7 @@ struct Layout {
     cluster: (f64, f64, f64, f64),
     /// The part of the cluster (with its side margins) in the window.
     clip: (f64, f64, f64, f64),
-    boxes: crate::sim::vecmap::VecMap<u64, End>,
+    boxes: VecMap<u64, End>,
     /// The partitions' column sides.
     partitions: (f64, f64),
 }
@@ -157,7 +158,7 @@ impl Layout {
         }
         let column = cluster.query_selector(".column.broker").ok().flatten().map(|c| c.get_bounding_client_rect());
         let partitions = column.map_or((0.0, area.width()), |c| (c.left() - ox, c.right() - ox));
-        let mut boxes = crate::sim::vecmap::VecMap::new();
+        let mut boxes = VecMap::new();
         if let Ok(found) = document().query_selector_all(ENDS) {
             for i in 0..found.length() {
                 let Some(e) = found.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
@@ -339,7 +340,7 @@ pub fn Tokens() -> impl IntoView {
             }
             // Each path once, then the tokens pointing at theirs.
             let mut paths: Vec<f64> = Vec::new();
-            let mut at: crate::sim::vecmap::VecMap<u64, Option<usize>> = crate::sim::vecmap::VecMap::new();
+            let mut at: VecMap<u64, Option<usize>> = VecMap::new();
             let mut flat: Vec<f64> = Vec::with_capacity(tokens.len() * 5);
             layout.with_value(|l| {
                 for t in &tokens {

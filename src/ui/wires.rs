@@ -9,12 +9,12 @@
 //! The layer is redrawn when the edges or the layout change, never per frame: element boxes are
 //! read once then (one layout), and a resize of the columns says when they moved.
 
-use crate::sim::text::Fixed;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::playback::{self, Next};
 use crate::sim::snapshot::{Snapshot, Tie};
+use crate::sim::text::Fixed;
 
 const SVG: &str = "http://www.w3.org/2000/svg";
 
@@ -143,17 +143,11 @@ fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, Po
         // Side by side: a curve across the gap, from the partitions' column to the card.
         let x0 = b.partitions_right;
         let dx = ((left - x0) / 2.0).max(24.0);
-        let d = format!(
-            "M{} {}H{x0}C{} {y0} {} {y1} {left} {y1}",
-            Fixed(log_right + 4.0, 1),
-            Fixed(y0, 1),
-            Fixed(x0 + dx, 1),
-            Fixed(left - dx, 1),
-            x0 = Fixed(x0, 1),
-            y0 = Fixed(y0, 1),
-            y1 = Fixed(y1, 1),
-            left = Fixed(left, 1)
-        );
+        let d = {
+            let [start, y0, x0, c1, c2, y1, left] =
+                [log_right + 4.0, y0, x0, x0 + dx, left - dx, y1, left].map(|v| Fixed(v, 1));
+            format!("M{start} {y0}H{x0}C{c1} {y0} {c2} {y1} {left} {y1}")
+        };
         let mut pts = vec![(x0, y0)];
         curve((x0, y0), (x0 + dx, y0), (left - dx, y1), (left, y1), &mut pts);
         Some((d, pts, left - 3.0, y1 - 3.0, "end"))
@@ -161,14 +155,10 @@ fn route(b: &Boxes, edge: &Edge, nth: usize, count: usize) -> Option<(String, Po
         // Stacked (a narrow screen): out to the right, down a gutter lane per group, in to the card.
         // The lane runs in the columns' right padding, beside the cards.
         let lane = b.right - 5.0 - 4.0 * (edge.group % 3) as f64;
-        let d = format!(
-            "M{} {y0}H{lane}V{y1}H{right}",
-            Fixed(log_right + 4.0, 1),
-            y0 = Fixed(y0, 1),
-            lane = Fixed(lane, 1),
-            y1 = Fixed(y1, 1),
-            right = Fixed(right, 1)
-        );
+        let d = {
+            let [start, y0, lane, y1, right] = [log_right + 4.0, y0, lane, y1, right].map(|v| Fixed(v, 1));
+            format!("M{start} {y0}H{lane}V{y1}H{right}")
+        };
         let pts = vec![(log_right + 4.0, y0), (lane, y0), (lane, y1), (right, y1)];
         Some((d, pts, right - 3.0, y1 - 3.0, "end"))
     }
@@ -256,8 +246,8 @@ fn draw(svg: &web_sys::Element, drawn: &mut Vec<Drawn>, edges: &[Edge], b: &Boxe
         if let (Some(path), Some(text)) = (g.first_element_child(), g.last_element_child()) {
             if path.get_attribute("d").as_deref() != Some(d.as_str()) {
                 let _ = path.set_attribute("d", &d);
-                let _ = text.set_attribute("x", &format!("{lx}", lx = Fixed(lx, 1)));
-                let _ = text.set_attribute("y", &format!("{ly}", ly = Fixed(ly, 1)));
+                let _ = text.set_attribute("x", &Fixed(lx, 1).to_string());
+                let _ = text.set_attribute("y", &Fixed(ly, 1).to_string());
                 let _ = text.set_attribute("text-anchor", anchor);
             }
         }
