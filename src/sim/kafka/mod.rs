@@ -9,6 +9,8 @@
 //!   [`keys`] and [`murmur2`]: its partitioner.
 //! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
 //!   consumer client (poll loop and membership); [`assign`]: the four assignors.
+//! - [`reconcile`]: how a member of a consumer-protocol group (KIP-848) moves to its target
+//!   assignment, revoking before it is given what others still own.
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
 //!   model reports, typed ids, offset-range sets.
 
@@ -25,4 +27,5 @@ pub mod log;
 pub mod murmur2;
 pub mod producer;
 pub mod ranges;
+pub mod reconcile;
 pub mod replication;
