@@ -351,6 +351,7 @@ mod tests {
         assert_eq!(got, member(Stable, 1, 0, &[("t1", &[0, 1, 2])], &[]));
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
