@@ -314,6 +314,32 @@ async fn partition_rows_show_the_newest_twenty_offsets_and_keep_their_cells() {
 }
 
 #[wasm_bindgen_test]
+async fn only_cells_not_yet_replicated_carry_a_title() {
+    let root = container();
+    let base = snapshot_at("basic", 3_000);
+    let at = move |end: u64, hw: u64| {
+        let mut s = base.clone();
+        let p = &mut s.topics[0].partitions[0];
+        (p.log_end_offset, p.high_watermark) = (end, hw);
+        s
+    };
+    let snap = RwSignal::new(at(6, 4));
+    let _mount = leptos::mount::mount_to(root.clone(), move || view! { <ClusterView snapshot=snap.read_only() /> });
+    let titled = |root: &web_sys::HtmlElement| -> Vec<String> {
+        let items = root.query_selector_all("ol[aria-label='Partition 0 of my-topic'] li[title]").unwrap();
+        (0..items.length()).map(|i| items.item(i).unwrap().text_content().unwrap()).collect()
+    };
+    leptos::task::tick().await;
+    assert_eq!(titled(&root), ["4", "5"], "offsets at or past the high watermark");
+    snap.set(at(8, 5));
+    leptos::task::tick().await;
+    assert_eq!(titled(&root), ["5", "6", "7"], "offset 4 is replicated now, and 6 and 7 are new");
+    snap.set(at(8, 8));
+    leptos::task::tick().await;
+    assert!(titled(&root).is_empty(), "every cell replicated: no title left, none written empty");
+}
+
+#[wasm_bindgen_test]
 fn playing_a_busy_cluster_refreshes_rows_in_turns_and_exactly_once_stopped() {
     let ctl = Controller::new(Run::of_scenario(&teach::find("stress").unwrap(), 1)).unwrap();
     let fresh = || ctl.with(Snapshot::of).unwrap();

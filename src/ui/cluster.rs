@@ -43,7 +43,7 @@ fn cell_class(p: &PartitionSnap, o: u64) -> &'static str {
 
 /// Brings `list` to the cells of `p`: a cell per offset shown, kept while it stays in view (a
 /// record appended adds one cell and drops the oldest, instead of every cell changing), its class
-/// and title written only when they change.
+/// and title written only when they change (the title only on cells not yet replicated).
 fn sync_cells(
     list: &web_sys::Element,
     cells: &mut std::collections::VecDeque<(u64, &'static str, web_sys::Element)>,
@@ -81,11 +81,14 @@ fn sync_cells(
     for (o, class, el) in cells.iter_mut() {
         let now = cell_class(p, *o);
         if *class != now {
+            let (was, is) = (class.starts_with("cell unreplicated"), now.starts_with("cell unreplicated"));
             *class = now;
             let _ = el.set_attribute("class", now);
-            let title =
-                if now.starts_with("cell unreplicated") { "not yet replicated to every in-sync replica" } else { "" };
-            let _ = el.set_attribute("title", title);
+            if is && !was {
+                let _ = el.set_attribute("title", "not yet replicated to every in-sync replica");
+            } else if was && !is {
+                let _ = el.remove_attribute("title");
+            }
         }
     }
 }
