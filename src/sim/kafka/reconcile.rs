@@ -17,7 +17,9 @@
 //! - `UnreleasedPartitions`: reconciles again, taking unreleased partitions once they are free.
 //! - a topic the member no longer subscribes to counts as an empty target.
 //!
-//! Topics are named here, not identified by id; a member's partitions per topic are sets.
+//! The group's state (Empty, Assigning, Reconciling, Stable) follows from its epochs and its
+//! members' ([`GroupState::of`]). Topics are named here, not identified by id; a member's
+//! partitions per topic are sets.
 
 use crate::sim::vecmap::{VecMap, VecSet};
 
@@ -78,6 +80,58 @@ impl MemberAssignment {
             previous_member_epoch: self.member_epoch,
             assigned,
             pending_revocation: pending,
+        }
+    }
+}
+
+impl MemberAssignment {
+    /// Kafka's `isReconciledTo`: stable at the target assignment's epoch.
+    pub fn is_reconciled_to(&self, target_epoch: i32) -> bool {
+        self.state == MemberState::Stable && self.member_epoch == target_epoch
+    }
+}
+
+/// A consumer-protocol group's state, as Kafka's `ConsumerGroupState` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupState {
+    /// No members.
+    Empty,
+    /// The group epoch moved on (a member joined, left or changed its subscription) and the
+    /// target assignment has not been computed for it yet.
+    Assigning,
+    /// The target is computed; some member has not reached it.
+    Reconciling,
+    /// Every member is stable at the target's epoch.
+    Stable,
+}
+
+impl GroupState {
+    /// Kafka's name for the state (`kafka-consumer-groups.sh --describe --state`).
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
+            GroupState::Stable => "Stable",
+        }
+    }
+
+    /// Kafka's `ConsumerGroup.maybeUpdateGroupState`, from the group epoch, the target
+    /// assignment's epoch and the members.
+    pub fn of<'a>(
+        group_epoch: i32,
+        target_epoch: i32,
+        members: impl IntoIterator<Item = &'a MemberAssignment>,
+    ) -> GroupState {
+        let mut members = members.into_iter().peekable();
+        if members.peek().is_none() {
+            GroupState::Empty
+        } else if group_epoch > target_epoch {
+            GroupState::Assigning
+        } else if members.all(|m| m.is_reconciled_to(target_epoch)) {
+            GroupState::Stable
+        } else {
+            GroupState::Reconciling
         }
     }
 }
@@ -349,6 +403,19 @@ mod tests {
     fn a_joining_member_takes_its_free_partitions_at_once() {
         let got = step(&MemberAssignment::joining(), 1, &[("t1", &[0, 1, 2])], Some(&[]), FREE);
         assert_eq!(got, member(Stable, 1, 0, &[("t1", &[0, 1, 2])], &[]));
+    }
+
+    #[test]
+    fn the_group_state_follows_its_epochs_and_members() {
+        let stable = member(Stable, 3, 2, &[("t1", &[0])], &[]);
+        let behind = member(Stable, 2, 2, &[("t1", &[0])], &[]);
+        let revoking = member(UnrevokedPartitions, 3, 3, &[], &[("t1", &[1])]);
+        assert_eq!(GroupState::of(3, 3, []), GroupState::Empty);
+        assert_eq!(GroupState::of(4, 3, [&stable]), GroupState::Assigning);
+        assert_eq!(GroupState::of(3, 3, [&stable, &behind]), GroupState::Reconciling);
+        assert_eq!(GroupState::of(3, 3, [&stable, &revoking]), GroupState::Reconciling);
+        assert_eq!(GroupState::of(3, 3, [&stable]), GroupState::Stable);
+        assert_eq!(GroupState::Reconciling.name(), "Reconciling");
     }
 
     #[cfg(not(target_arch = "wasm32"))]
