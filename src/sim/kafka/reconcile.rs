@@ -82,9 +82,7 @@ impl MemberAssignment {
             pending_revocation: pending,
         }
     }
-}
 
-impl MemberAssignment {
     /// Kafka's `isReconciledTo`: stable at the target assignment's epoch.
     pub fn is_reconciled_to(&self, target_epoch: i32) -> bool {
         self.state == MemberState::Stable && self.member_epoch == target_epoch
