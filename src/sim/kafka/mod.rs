@@ -10,11 +10,13 @@
 //! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
 //!   consumer client (poll loop and membership); [`assign`]: the four assignors.
 //! - [`reconcile`]: how a member of a consumer-protocol group (KIP-848) moves to its target
-//!   assignment, revoking before it is given what others still own.
+//!   assignment, revoking before it is given what others still own; [`broker_assign`]: the
+//!   assignors the coordinator runs for such a group.
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
 //!   model reports, typed ids, offset-range sets.
 
 pub mod assign;
+pub mod broker_assign;
 pub mod cluster;
 pub mod command;
 pub mod config;
