@@ -52,15 +52,24 @@ fn subscribed(sub: &Subscription, topic: &str) -> bool {
     sub.topics.iter().any(|t| t == topic)
 }
 
-/// `AbstractPartitionAssignor.MemberInfo.compareTo`: static members first, by instance id; then
-/// dynamic members by member id.
-fn member_order<'a>(members: impl Iterator<Item = (&'a String, &'a Subscription)>) -> Vec<&'a String> {
-    let mut v: Vec<(&String, &Subscription)> = members.collect();
-    sort::by(&mut v, |(a_id, a), (b_id, b)| match (&a.instance_id, &b.instance_id) {
+/// Kafka's order of members for the range-style assignors, given (member id, instance id):
+/// static members first, by `group.instance.id`; then dynamic members by member id.
+/// (`AbstractPartitionAssignor.MemberInfo.compareTo` on the client; the same rule in the
+/// coordinator's `RangeAssignor.sortMemberIds` for the consumer protocol.)
+pub fn static_members_first(a: (&str, Option<&str>), b: (&str, Option<&str>)) -> std::cmp::Ordering {
+    match (a.1, b.1) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a_id.cmp(b_id),
+        (None, None) => a.0.cmp(b.0),
+    }
+}
+
+/// The members in [`static_members_first`] order.
+fn member_order<'a>(members: impl Iterator<Item = (&'a String, &'a Subscription)>) -> Vec<&'a String> {
+    let mut v: Vec<(&String, &Subscription)> = members.collect();
+    sort::by(&mut v, |(a_id, a), (b_id, b)| {
+        static_members_first((a_id, a.instance_id.as_deref()), (b_id, b.instance_id.as_deref()))
     });
     v.into_iter().map(|(id, _)| id).collect()
 }

@@ -13,8 +13,10 @@
 //! Subscriptions to topics that do not exist are left out before the assignor runs, as Kafka's
 //! coordinator resolves names through its metadata image first.
 
+use crate::sim::sort;
 use crate::sim::vecmap::{VecMap, VecSet};
 
+use super::assign::static_members_first;
 use super::reconcile::Partitions;
 
 /// A member as an assignor sees it.
@@ -30,16 +32,13 @@ pub struct MemberSpec {
 /// The target assignment: every member, with the partitions of each topic it is given.
 pub type TargetAssignment = VecMap<String, Partitions>;
 
-/// Kafka's `RangeAssignor.sortMemberIds`: static members first, by instance id; then the others,
-/// by member id.
+/// Kafka's `RangeAssignor.sortMemberIds`: the classic assignors' order ([`static_members_first`]).
 fn range_order(members: &[MemberSpec]) -> Vec<&MemberSpec> {
     let mut order: Vec<&MemberSpec> = members.iter().collect();
-    order.sort_by(|a, b| match (&a.instance_id, &b.instance_id) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.member_id.cmp(&b.member_id),
-    });
+    fn key(m: &MemberSpec) -> (&str, Option<&str>) {
+        (&m.member_id, m.instance_id.as_deref())
+    }
+    sort::by(&mut order, |a, b| static_members_first(key(a), key(b)));
     order
 }
 
