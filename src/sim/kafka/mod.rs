@@ -10,8 +10,8 @@
 //! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
 //!   consumer client (poll loop and membership); [`assign`]: the four assignors.
 //! - [`reconcile`]: how a member of a consumer-protocol group (KIP-848) moves to its target
-//!   assignment, revoking before it is given what others still own; [`broker_assign`]: the
-//!   assignors the coordinator runs for such a group.
+//!   assignment, revoking before it is given what others still own; [`broker_assign`] and
+//!   [`uniform`]: the assignors the coordinator runs for such a group.
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
 //!   model reports, typed ids, offset-range sets.
 
@@ -31,3 +31,4 @@ pub mod producer;
 pub mod ranges;
 pub mod reconcile;
 pub mod replication;
+pub mod uniform;
