@@ -245,6 +245,26 @@ pub enum EventKind {
         old_member_id: String,
         member_id: String,
     },
+    /// A consumer-protocol group's coordinator computed the target assignment for the group
+    /// epoch `epoch`: partitions per member id.
+    TargetAssignment {
+        group: Name,
+        epoch: i32,
+        assignor: String,
+        assignment: Vec<(String, Vec<String>)>,
+    },
+    /// A member of a consumer-protocol group moved towards its target: its epoch, its state
+    /// (STABLE, UNREVOKED_PARTITIONS, UNRELEASED_PARTITIONS), what it is given and what it must
+    /// still give up.
+    MemberAssignment {
+        group: Name,
+        consumer: Name,
+        member_id: String,
+        epoch: i32,
+        state: String,
+        assigned: Vec<String>,
+        revoking: Vec<String>,
+    },
     /// A broker process died: its replicas stop, its connections close.
     BrokerCrashed {
         broker: u32,
@@ -446,6 +466,12 @@ impl Event {
             }
             EventKind::StaticMemberReplaced { group, old_member_id, member_id } => {
                 kind!("static_member_replaced"; group, old_member_id, member_id)
+            }
+            EventKind::TargetAssignment { group, epoch, assignor, assignment } => {
+                kind!("target_assignment"; group, epoch, assignor, assignment)
+            }
+            EventKind::MemberAssignment { group, consumer, member_id, epoch, state, assigned, revoking } => {
+                kind!("member_assignment"; group, consumer, member_id, epoch, state, assigned, revoking)
             }
             EventKind::BrokerCrashed { broker } => kind!("broker_crashed"; broker),
             EventKind::BrokerStopped { broker } => kind!("broker_stopped"; broker),
@@ -664,7 +690,7 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
             tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(tags.len(), 48, "every kind was written: {tags:?}");
+        assert_eq!(tags.len(), 50, "every kind was written: {tags:?}");
     }
 
     /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.
@@ -739,6 +765,21 @@ mod tests {
             EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
             EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2), reason: s(3) },
             EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1), member_id: s(2) },
+            EventKind::TargetAssignment {
+                group: name(3),
+                epoch: 4,
+                assignor: s(5),
+                assignment: vec![(s(6), vec![s(7), s(8)])],
+            },
+            EventKind::MemberAssignment {
+                group: name(9),
+                consumer: name(10),
+                member_id: s(11),
+                epoch: -2,
+                state: s(12),
+                assigned: vec![s(13)],
+                revoking: vec![],
+            },
             EventKind::BrokerCrashed { broker: n(0) as u32 },
             EventKind::BrokerStopped { broker: n(1) as u32 },
             EventKind::BrokerFenced { broker: n(2) as u32 },

@@ -9,7 +9,8 @@
 //!   [`keys`] and [`murmur2`]: its partitioner.
 //! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
 //!   consumer client (poll loop and membership); [`assign`]: the four assignors.
-//! - [`reconcile`]: how a member of a consumer-protocol group (KIP-848) moves to its target
+//! - [`consumer_group`]: a consumer-protocol group's coordinator (KIP-848: heartbeats, epochs,
+//!   target assignments); [`reconcile`]: how one of its members moves to its target
 //!   assignment, revoking before it is given what others still own; [`broker_assign`] and
 //!   [`uniform`]: the assignors the coordinator runs for such a group.
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
@@ -21,6 +22,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod consumer;
+pub mod consumer_group;
 pub mod coordinator;
 pub mod event;
 pub mod ids;
