@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::sim::assign::{self, AssignInput, Subscription};
-use crate::sim::config::Strategy;
+use crate::sim::config::{GroupProtocol, Strategy};
 use crate::sim::link::Run;
 use crate::sim::text::{one_line, quoted};
 use crate::sim::{describe, experiments, murmur2, report, teach, time, Scenario, SimTime};
@@ -18,7 +18,8 @@ const USAGE: &str = "usage:
   ksim assign < REQUEST.json
   ksim lessons
   ksim run SCENARIO|LINK [--seed S] [--until DURATION] [--format jsonl|summary|describe|hash]
-  ksim link SCENARIO [--seed S]";
+           [--group-protocol classic|consumer]
+  ksim link SCENARIO [--seed S] [--group-protocol classic|consumer]";
 
 /// A user error: printed as one line, exit status 2.
 #[derive(Debug, PartialEq, Eq)]
@@ -125,6 +126,7 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     let mut seed_given = false;
     let mut until: Option<u64> = None;
     let mut format = Format::Summary;
+    let mut protocol: Option<GroupProtocol> = None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -159,6 +161,13 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
                     }
                 }
             }
+            "--group-protocol" => {
+                let v = value("--group-protocol")?;
+                protocol = Some(
+                    GroupProtocol::parse(&v)
+                        .ok_or(CliError(format!("--group-protocol must be classic or consumer, got {}", quoted(&v))))?,
+                );
+            }
             _ if a.starts_with("--") => return err(format!("unknown option {} for run", quoted(a))),
             _ if id.is_none() => id = Some(a),
             _ => return err(format!("unexpected argument {}", quoted(a))),
@@ -180,6 +189,11 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
             scenario_ids()
         )))?;
         Run::of_scenario(&scenario, seed)
+    };
+    // Every consumer on the protocol asked for, the link's own and those its commands add.
+    let run = match protocol {
+        Some(p) => run.with_group_protocol(p),
+        None => run,
     };
     let scenario = run.scenario().map_err(|e| CliError(e.to_string()))?;
     let until = until.or(run.cursor_ms).unwrap_or(scenario.duration_ms);
@@ -347,9 +361,22 @@ fn format_assignment(result: &assign::Assignment) -> String {
 fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     let mut id: Option<&str> = None;
     let mut seed = 1u64;
+    let mut protocol = GroupProtocol::Classic;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
+        if let Some(v) = a
+            .strip_prefix("--group-protocol=")
+            .or_else(|| (a == "--group-protocol").then(|| args.get(i + 1).map(String::as_str)).flatten())
+        {
+            protocol = GroupProtocol::parse(v)
+                .ok_or(CliError(format!("--group-protocol must be classic or consumer, got {}", quoted(v))))?;
+            i += if a == "--group-protocol" { 2 } else { 1 };
+            continue;
+        }
+        if a == "--group-protocol" {
+            return err("--group-protocol needs a value");
+        }
         if let Some(v) =
             a.strip_prefix("--seed=").or_else(|| (a == "--seed").then(|| args.get(i + 1).map(String::as_str)).flatten())
         {
@@ -372,5 +399,5 @@ fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     }
     let id = id.ok_or(CliError(format!("link needs a SCENARIO (one of: {})", scenario_ids())))?;
     let s = teach::find(id).ok_or(CliError(format!("unknown scenario {} (one of: {})", quoted(id), scenario_ids())))?;
-    writeln!(out, "?{}", Run::of_scenario(&s, seed).encode()).map_err(io)
+    writeln!(out, "?{}", Run::of_scenario(&s, seed).with_group_protocol(protocol).encode()).map_err(io)
 }

@@ -130,6 +130,49 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_user_error(&["run", "basic", "--format", "xml"], "unknown format");
     assert_user_error(&["run", "basic", "--until"], "needs a value");
     assert_user_error(&["lessons", "extra"], "no arguments");
+    assert_user_error(&["run", "basic", "--group-protocol", "kip848"], "classic or consumer");
+    assert_user_error(&["run", "basic", "--group-protocol"], "needs a value");
+    assert_user_error(&["link", "basic", "--group-protocol", "x"], "classic or consumer");
+}
+
+#[test]
+fn group_protocol_consumer_runs_every_consumer_on_kip_848_and_describe_says_so() {
+    let o = ksim(&["run", "consumer-group", "--group-protocol", "consumer", "--format", "describe"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    // The members' own UUIDs as consumer ids; the broker's assignor; the consumer protocol's state.
+    let row: Vec<&str> = text.lines().nth(2).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], &["my-group", "my-topic"]);
+    assert_eq!(row[6].len(), 22, "a member id the consumer made: {}", row[6]);
+    assert!(
+        text.contains("\nmy-group                  localhost:9092  (1)       uniform              Stable          3\n"),
+        "{text}"
+    );
+    // Different from the classic run, and the same again.
+    let classic = ksim(&["run", "consumer-group", "--format", "hash"]);
+    let consumer = ksim(&["run", "consumer-group", "--group-protocol", "consumer", "--format", "hash"]);
+    assert_ne!(stdout(&classic), stdout(&consumer));
+    let again = ksim(&["run", "consumer-group", "--group-protocol=consumer", "--format", "hash"]);
+    assert_eq!(stdout(&consumer), stdout(&again));
+    // --group-protocol classic is today's run.
+    let explicit = ksim(&["run", "consumer-group", "--group-protocol", "classic", "--format", "hash"]);
+    assert_eq!(stdout(&classic), stdout(&explicit));
+}
+
+#[test]
+fn a_consumer_protocol_link_is_version_2_and_replays_its_run() {
+    let o = ksim(&["link", "lesson-fault-tolerance", "--group-protocol", "consumer"]);
+    let link = stdout(&o).trim().to_string();
+    let run = ksim(&["run", &link, "--format", "hash"]);
+    let direct = ksim(&["run", "lesson-fault-tolerance", "--group-protocol", "consumer", "--format", "hash"]);
+    assert_eq!(stdout(&run), stdout(&direct));
+    // A classic link is still version 1, as before.
+    let classic = stdout(&ksim(&["link", "lesson-fault-tolerance"]));
+    assert!(classic.starts_with("?run=eyJ2IjoxL"), "{classic}");
+    assert!(link.starts_with("?run=eyJ2IjoyL"), "{link}");
+    // The lesson's checks speak of the consumer protocol's session.
+    let summary = stdout(&ksim(&["run", "lesson-fault-tolerance", "--group-protocol", "consumer"]));
+    assert!(summary.contains("group.consumer.session.timeout.ms 45 s"), "{summary}");
 }
 
 fn ksim_stdin(args: &[&str], input: &str) -> Output {

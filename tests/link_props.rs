@@ -2,7 +2,7 @@
 //! damaged link is an error, never a panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, ProducerSpec, Strategy as Assignor};
+use ksim::sim::config::{CommitMode, ConsumerSpec, GroupProtocol, Keys, ProducerSpec, Strategy as Assignor};
 use ksim::sim::link::{LinkError, Run};
 use ksim::sim::{experiments, teach, Command, TimedCommand};
 use proptest::prelude::*;
@@ -39,20 +39,25 @@ fn command() -> impl Strategy<Value = Command> {
                 spec: ProducerSpec { name: name.into(), partition, rate_per_sec, ..ProducerSpec::default() },
             }
         }),
-        (name.clone(), name, any::<bool>(), prop::option::of("[a-z]{1,5}")).prop_map(|(name, group, priority, id)| {
-            Command::AddConsumer {
+        (name.clone(), name, any::<bool>(), prop::option::of("[a-z]{1,5}"), protocol()).prop_map(
+            |(name, group, priority, id, group_protocol)| Command::AddConsumer {
                 spec: ConsumerSpec {
                     name: name.into(),
                     group: group.into(),
                     priority,
                     group_instance_id: id,
                     assignors: vec![Assignor::CooperativeSticky],
+                    group_protocol,
                     ..ConsumerSpec::default()
                 },
             }
-        }),
+        ),
         (0u32..8, any::<u64>()).prop_map(|(broker, ms)| Command::DelayBroker { broker, ms }),
     ]
+}
+
+fn protocol() -> impl Strategy<Value = GroupProtocol> {
+    prop::sample::select(GroupProtocol::ALL.to_vec())
 }
 
 fn run() -> impl Strategy<Value = Run> {
@@ -62,12 +67,14 @@ fn run() -> impl Strategy<Value = Run> {
         any::<u64>(),
         prop::collection::vec((0u64..120_000, command()), 0..30),
         prop::option::of(0u64..600_000),
+        protocol(),
     )
-        .prop_map(|(scenario, seed, cmds, cursor_ms)| Run {
+        .prop_map(|(scenario, seed, cmds, cursor_ms, group_protocol)| Run {
             scenario,
             seed,
             commands: cmds.into_iter().map(|(at, command)| TimedCommand { at, command }).collect(),
             cursor_ms,
+            group_protocol,
         })
 }
 
@@ -147,7 +154,13 @@ fn live_commands_and_their_replay_give_the_same_digest() {
         timeline.push(TimedCommand { at, command });
     }
     live.run_until(SimTime(40_000));
-    let run = Run { scenario: s.id.clone(), seed: 5, commands: timeline, cursor_ms: Some(40_000) };
+    let run = Run {
+        scenario: s.id.clone(),
+        seed: 5,
+        commands: timeline,
+        cursor_ms: Some(40_000),
+        group_protocol: GroupProtocol::Classic,
+    };
     let replayed = Run::decode(&run.encode()).unwrap().replay(None).unwrap();
     assert_eq!(replayed.digest(), live.digest());
 }
@@ -186,7 +199,7 @@ proptest! {
             timeline.push(TimedCommand { at, command });
         }
         live.run_until(SimTime(45_000));
-        let run = Run { scenario: s.id.clone(), seed, commands: timeline, cursor_ms: Some(45_000) };
+        let run = Run { scenario: s.id.clone(), seed, commands: timeline, cursor_ms: Some(45_000), group_protocol: GroupProtocol::Classic };
         prop_assert_eq!(Run::decode(&run.encode()).unwrap().replay(None).unwrap().digest(), live.digest());
     }
 }

@@ -57,7 +57,10 @@ fn owners(sim: &Sim, group: &str) -> Vec<(String, Vec<u32>)> {
 }
 
 fn state(sim: &Sim, group: &str) -> GroupState {
-    group_view(sim, group).state
+    match group_view(sim, group).state {
+        ksim::sim::describe::ViewState::Classic(s) => s,
+        other => panic!("{group} is on the consumer protocol: {other:?}"),
+    }
 }
 
 #[test]

@@ -277,7 +277,13 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
             ),
             at(40_000, Command::AddConsumer { spec: consumer("third", &["low-priority"], None) }),
         ];
-        let run = Run { scenario: "lesson-priority".into(), seed: 1, commands, cursor_ms: Some(30_000) };
+        let run = Run {
+            scenario: "lesson-priority".into(),
+            seed: 1,
+            commands,
+            cursor_ms: Some(30_000),
+            group_protocol: Default::default(),
+        };
         let (sim, events, watcher) = play_run(&run);
         assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
         let g = &sim.groups["g"];

@@ -749,7 +749,13 @@ pub fn App() -> impl IntoView {
         // script.
         let chosen = match crate::sim::lesson::find(&id) {
             Some(l) => Some((
-                Run { scenario: l.id.clone(), seed: DEFAULT_SEED, commands: Vec::new(), cursor_ms: None },
+                Run {
+                    scenario: l.id.clone(),
+                    seed: DEFAULT_SEED,
+                    commands: Vec::new(),
+                    cursor_ms: None,
+                    group_protocol: Default::default(),
+                },
                 l.title,
                 l.intro,
                 true,

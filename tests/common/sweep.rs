@@ -29,7 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use ksim::sim::command::ConsumerSetting;
-use ksim::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy as Assignor};
+use ksim::sim::config::{
+    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy as Assignor,
+};
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::ids::Name;
 use ksim::sim::invariants::{Invariant, Watcher};
@@ -356,7 +358,11 @@ pub fn case(id: u64) -> Case {
         commands.push(TimedCommand { at: PROBE_MS, command: Command::Produce { producer: p.clone(), count: 5 } });
     }
     let seed = g.rng.random();
-    Case { id, run: Run { scenario: base.id, seed, commands, cursor_ms: None } }
+    // A quarter of the cases run every consumer on Kafka 4's consumer protocol (drawn last, so
+    // the classic cases stay what they were).
+    let protocol = if g.rng.random_range(0..4) == 0 { GroupProtocol::Consumer } else { GroupProtocol::Classic };
+    let run = Run { scenario: base.id, seed, commands, cursor_ms: None, group_protocol: GroupProtocol::Classic };
+    Case { id, run: run.with_group_protocol(protocol) }
 }
 
 // ----- checking a case --------------------------------------------------------------------------
@@ -598,6 +604,12 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         groups.entry(c.spec.group.as_str()).or_default().push(c);
     }
     for (group, members) in groups {
+        if let Some(g) = sim.consumer_groups.get(group) {
+            if let Some(why) = unsettled_consumer_group(sim, group, g, &members) {
+                return Some(why);
+            }
+            continue;
+        }
         let Some(g) = sim.groups.get(group) else { return Some(format!("{group} has no coordinator state")) };
         if g.state.name() != "Stable" {
             return Some(format!("{group} is {}", g.state.name()));
@@ -639,6 +651,64 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
                 if !owned.contains(&Tp { topic: t, partition: p }) && !waits {
                     return Some(format!("nobody in {group} owns {name}-{p}"));
                 }
+            }
+        }
+    }
+    None
+}
+
+/// A consumer-protocol group after the drain: Stable at its group epoch, every member has taken
+/// its assignment and read it to the end, and every partition of their topics is owned.
+fn unsettled_consumer_group(
+    sim: &Sim,
+    group: &str,
+    g: &ksim::sim::kafka::consumer_group::ConsumerGroup,
+    members: &[&ksim::sim::consumer::Consumer],
+) -> Option<String> {
+    if g.state().name() != "Stable" {
+        return Some(format!("{group} is {}", g.state().name()));
+    }
+    let mut owned = BTreeSet::new();
+    let mut topics = BTreeSet::new();
+    for c in members {
+        let Some(m) = g.member(&c.member_id) else {
+            return Some(format!("{} is not a member of {group}", c.spec.name));
+        };
+        if c.generation != m.assignment.member_epoch || c.joining || c.zombie || c.moving_to.is_some() {
+            return Some(format!("{} is still joining {group}", c.spec.name));
+        }
+        if c.outside_poll() || !c.in_flight.is_empty() {
+            return Some(format!("{} is still processing", c.spec.name));
+        }
+        let mut mine: Vec<String> = c
+            .assignment
+            .iter()
+            .map(|tp| {
+                let (t, p) = sim.tp_name(*tp);
+                format!("{t}-{p}")
+            })
+            .collect();
+        mine.sort();
+        let mut given = ksim::sim::kafka::consumer_group::partition_names(&m.assignment.assigned);
+        given.sort();
+        if mine != given {
+            return Some(format!("{} has not taken its assignment in {group}", c.spec.name));
+        }
+        topics.extend(c.topics.iter().copied());
+        for tp in &c.assignment {
+            owned.insert(*tp);
+            let hw = sim.partition(*tp).high_watermark;
+            if c.positions.get(tp) != Some(&hw) {
+                let (t, p) = sim.tp_name(*tp);
+                return Some(format!("{} has not read {t}-{p} to its end {hw}", c.spec.name));
+            }
+        }
+    }
+    for t in topics {
+        let name = &sim.topics[t as usize].spec.name;
+        for p in 0..sim.topics[t as usize].spec.partitions {
+            if !owned.contains(&Tp { topic: t, partition: p }) {
+                return Some(format!("nobody in {group} owns {name}-{p}"));
             }
         }
     }

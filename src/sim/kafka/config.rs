@@ -233,6 +233,39 @@ impl CommitMode {
     }
 }
 
+/// `group.protocol`: how a consumer takes part in its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupProtocol {
+    /// JoinGroup and SyncGroup, a leader that assigns, rebalances that stop the group (or, with
+    /// a cooperative assignor, the partitions that move): Kafka's default.
+    #[default]
+    Classic,
+    /// Kafka 4's consumer protocol (KIP-848): heartbeats only, the coordinator assigns, members
+    /// reconcile partition by partition.
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub const ALL: [GroupProtocol; 2] = [GroupProtocol::Classic, GroupProtocol::Consumer];
+
+    /// As the setting is spelled.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupProtocol> {
+        GroupProtocol::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    pub fn is_classic(&self) -> bool {
+        *self == GroupProtocol::Classic
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetReset {
@@ -335,6 +368,10 @@ pub struct ConsumerSpec {
     /// records to read, it pauses (`consumer.pause()`) the partitions of the later ones.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub priority: bool,
+    /// `group.protocol`. Under `consumer`, `session.timeout.ms`, `heartbeat.interval.ms` and
+    /// `partition.assignment.strategy` are the broker's (`group.consumer.*`), not the client's.
+    #[serde(skip_serializing_if = "GroupProtocol::is_classic")]
+    pub group_protocol: GroupProtocol,
 }
 
 impl Default for ConsumerSpec {
@@ -356,6 +393,7 @@ impl Default for ConsumerSpec {
             assignors: Strategy::DEFAULT_LIST.to_vec(),
             group_instance_id: None,
             priority: false,
+            group_protocol: GroupProtocol::Classic,
         }
     }
 }
@@ -529,6 +567,12 @@ impl Json for OffsetReset {
     }
 }
 
+impl Json for GroupProtocol {
+    fn json(&self, w: &mut Writer) {
+        w.str(self.name());
+    }
+}
+
 impl Json for Strategy {
     fn json(&self, w: &mut Writer) {
         w.str(self.protocol_name());
@@ -578,6 +622,7 @@ impl Json for ConsumerSpec {
             assignors,
             group_instance_id,
             priority,
+            group_protocol,
         } = self;
         w.lit(concat!("{", first_key!("name")));
         name.json(w);
@@ -587,6 +632,9 @@ impl Json for ConsumerSpec {
         // Written only when set, as its `skip_serializing_if` says.
         if *priority {
             members!(w; priority);
+        }
+        if !group_protocol.is_classic() {
+            members!(w; group_protocol);
         }
         w.out.push(b'}');
     }

@@ -12,9 +12,11 @@
 
 use crate::sim::vecmap::{VecMap, VecSet};
 
+use rand_chacha::ChaCha8Rng;
+
 use crate::sim::assign::{self, AssignInput};
 use crate::sim::cluster::View;
-use crate::sim::config::{CommitMode, ConsumerSpec, OffsetReset, Strategy};
+use crate::sim::config::{CommitMode, ConsumerSpec, GroupProtocol, OffsetReset, Strategy};
 use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
@@ -23,6 +25,9 @@ use crate::sim::ids::{ConsumerId, Name, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
+
+mod modern;
+pub use modern::{new_member_uuid, Modern};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,6 +122,8 @@ pub struct Consumer {
     pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
     /// Taken away by the user: closed, hidden, not started again.
     pub removed: bool,
+    /// Its membership under the consumer protocol (`group.protocol=consumer`).
+    pub modern: Modern,
 }
 
 /// `onJoinPrepare`: before each JoinGroup, a consumer with auto-commit commits what it consumed
@@ -137,6 +144,8 @@ pub enum JoinPrep {
 pub enum Msg {
     /// An answer from its group's coordinator.
     Reply(Reply),
+    /// An answer from its group's coordinator under the consumer protocol.
+    GroupReply(crate::sim::kafka::consumer_group::Reply),
     /// Its fetch reaches the partitions' leaders.
     FetchArrive { fetch_id: u64 },
     /// `fetch.max.wait.ms` passed for a parked fetch.
@@ -160,6 +169,12 @@ pub enum Effect {
         from: Client,
         /// Boxed: the largest message, and every effect and queued action would be as large.
         request: Box<Request>,
+    },
+    /// Send `request` to the consumer-protocol coordinator of `group`.
+    ToGroupCoordinator {
+        group: Name,
+        from: Client,
+        request: Box<crate::sim::kafka::consumer_group::Request>,
     },
     /// Deliver `msg` to this process (incarnation `inc`) `delay` ms from now.
     After {
@@ -216,6 +231,8 @@ pub struct Ctx<'a> {
     pub view: View<'a>,
     /// `client.id` numbers handed out per group (`consumer-{group}-{n}`).
     pub client_ids: &'a mut VecMap<String, u32>,
+    /// The run's random numbers (a consumer-protocol member makes its own member id).
+    pub rng: &'a mut ChaCha8Rng,
 }
 
 impl Ctx<'_> {
@@ -279,6 +296,7 @@ impl Consumer {
             zombie: false,
             last_change: None,
             removed: false,
+            modern: Modern::default(),
         }
     }
 
@@ -304,6 +322,7 @@ impl Consumer {
         self.last_assignment.clear();
         self.last_generation = -1;
         self.awaiting_offsets.clear();
+        self.modern = Modern::default();
     }
 
     /// The application is away from poll(): processing, or committing around processing.
@@ -364,10 +383,23 @@ impl Consumer {
                 CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
             },
             Msg::Reply(Reply::OffsetFetch { offsets }) => self.on_offsets(ctx, offsets, out),
+            Msg::GroupReply(reply) => {
+                use crate::sim::kafka::consumer_group::Reply as R;
+                match reply {
+                    R::Heartbeat(result) => self.on_cg_heartbeat(ctx, result, out),
+                    R::OffsetCommit { purpose, .. } => match purpose {
+                        CommitPurpose::Async => {}
+                        CommitPurpose::Sync => self.commit_done(ctx, out),
+                        CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
+                    },
+                    R::OffsetFetch { offsets } => self.on_offsets(ctx, offsets, out),
+                }
+            }
             Msg::FetchArrive { fetch_id } => self.on_fetch_arrive(ctx, fetch_id, out),
             Msg::FetchTimeout { fetch_id } => self.on_fetch_timeout(fetch_id, ctx, out),
             Msg::FetchResponse { fetch_id, ranges } => self.on_fetch_response(ctx, fetch_id, ranges, out),
             Msg::ProcessingDone => self.processing_done(ctx, out),
+            Msg::HeartbeatTick if self.is_modern() => self.cg_tick(ctx, out),
             Msg::HeartbeatTick => self.on_heartbeat_tick(ctx, out),
             Msg::PollTimerCheck => {
                 if self.poll_timer_expired(ctx.now) {
@@ -397,7 +429,11 @@ impl Consumer {
         self.last_poll = ctx.now;
         self.last_auto_commit = ctx.now;
         out.event(EventKind::Started { consumer: self.spec.name.clone() });
-        self.send_join(ctx, out);
+        if self.is_modern() {
+            self.cg_join(ctx, out);
+        } else {
+            self.send_join(ctx, out);
+        }
     }
 
     pub fn crash(&mut self, ctx: &mut Ctx, out: &mut Out) {
@@ -452,6 +488,9 @@ impl Consumer {
 
     /// Sends LeaveGroup for a dynamic member; a static member's session simply runs out.
     fn leave_group(&mut self, ctx: &Ctx, reason: &str, out: &mut Out) {
+        if self.is_modern() {
+            return self.cg_leave(ctx, reason, out);
+        }
         if self.member_id.is_empty() || self.spec.group_instance_id.is_some() {
             return;
         }
@@ -670,7 +709,7 @@ impl Consumer {
             added: added_l,
             revoked: revoked_l,
         })));
-        if cooperative && !revoked.is_empty() {
+        if cooperative && !revoked.is_empty() && !self.is_modern() {
             // KIP-429: having given partitions up, rejoin so they can go to their new owners.
             self.rejoin_needed = true;
         }
@@ -715,13 +754,17 @@ impl Consumer {
     /// `max.poll.interval.ms` has passed since the application last called poll(), and it is
     /// still away (processing, or committing after processing), as a member.
     fn poll_timer_expired(&self, now: SimTime) -> bool {
-        self.outside_poll() && !self.member_id.is_empty() && now >= self.last_poll.plus(self.spec.max_poll_interval_ms)
+        let member = if self.is_modern() { self.generation >= 0 } else { !self.member_id.is_empty() };
+        self.outside_poll() && member && now >= self.last_poll.plus(self.spec.max_poll_interval_ms)
     }
 
     /// The heartbeat thread finds the poll timer expired: the consumer leaves the group.
     fn poll_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let (consumer, group) = self.names();
         out.event(EventKind::PollTimeout { consumer, group, max_poll_interval_ms: self.spec.max_poll_interval_ms });
+        if self.is_modern() {
+            return self.cg_poll_timeout(ctx, out);
+        }
         self.leave_group(ctx, "max.poll.interval.ms exceeded", out);
         self.lose_membership(ctx, out);
     }
@@ -818,6 +861,9 @@ impl Consumer {
         self.awaiting_offsets.extend(tps.iter().copied());
         let (consumer, group) = self.names();
         out.event(EventKind::OffsetFetch { consumer, group, partitions: ctx.view.labels(&tps) });
+        if self.is_modern() {
+            return self.cg_offset_fetch(ctx, tps, out);
+        }
         self.send(ctx, Request::OffsetFetch { partitions: tps }, out);
     }
 
@@ -870,17 +916,19 @@ impl Consumer {
             self.fail(ctx, error, out);
             return;
         }
-        let eager = !self.spec.cooperative();
+        let eager = !self.spec.cooperative() && !self.is_modern();
         if std::mem::take(&mut self.zombie) {
             // onPartitionsLost: what it held may belong to others by now.
             let owned = self.assignment.clone();
             self.revoke(ctx, &owned, true, out);
         }
-        // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
-        if self.pending_assignment.is_some() {
+        if self.is_modern() {
+            self.cg_poll(ctx, out);
+        } else if self.pending_assignment.is_some() {
+            // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
             self.apply_assignment(ctx, out);
         }
-        if (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
+        if !self.is_modern() && (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
             self.prepare_join(ctx, out);
         }
         if eager && (self.joining || self.join_prep == JoinPrep::Committing) {
@@ -1121,7 +1169,8 @@ impl Consumer {
     /// subscribed consumer outside an active generation does not send it: the commit fails at
     /// once (Kafka's `CommitFailedException`).
     fn send_commit(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
-        if self.member_id.is_empty() {
+        let member = if self.is_modern() { self.generation > 0 } else { !self.member_id.is_empty() };
+        if !member {
             let (consumer, group) = self.names();
             let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
             out.event(EventKind::CommitFailed { consumer, group, reason });
@@ -1140,6 +1189,9 @@ impl Consumer {
             })
             .collect();
         out.event(EventKind::CommitSent { consumer, group, offsets: shown });
+        if self.is_modern() {
+            return self.cg_commit(ctx, offsets, purpose, out);
+        }
         let member = self.member_ref();
         self.send(ctx, Request::OffsetCommit { member, offsets, purpose }, out);
     }
@@ -1177,6 +1229,7 @@ mod tests {
         brokers: Vec<Broker>,
         con: Consumer,
         ids: VecMap<String, u32>,
+        rng: ChaCha8Rng,
         now: SimTime,
     }
 
@@ -1201,7 +1254,8 @@ mod tests {
             edit(&mut spec);
             let mut ids = VecMap::new();
             let client_id = next_client_id(&mut ids, &spec.group);
-            Harness { topics, brokers, con: Consumer::new(spec, vec![0], client_id), ids, now: SimTime(0) }
+            let rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+            Harness { topics, brokers, con: Consumer::new(spec, vec![0], client_id), ids, rng, now: SimTime(0) }
         }
 
         fn run(&mut self, f: impl FnOnce(&mut Consumer, &mut Ctx, &mut Out)) -> Vec<String> {
@@ -1212,6 +1266,7 @@ mod tests {
                 latency: LATENCY,
                 view: View { topics: &self.topics, brokers: &self.brokers },
                 client_ids: &mut self.ids,
+                rng: &mut self.rng,
             };
             f(&mut self.con, &mut ctx, &mut out);
             out.effects.iter().map(show).collect()
@@ -1291,6 +1346,22 @@ mod tests {
                 };
                 format!("{group} <- {r}")
             }
+            Effect::ToGroupCoordinator { group, request, .. } => {
+                use crate::sim::kafka::consumer_group::Request as R;
+                let r = match &**request {
+                    R::Heartbeat(h) => format!(
+                        "Heartbeat epoch={} full={} owned={:?}",
+                        h.member_epoch,
+                        h.topics.is_some(),
+                        h.owned.as_ref().map(crate::sim::kafka::consumer_group::partition_names)
+                    ),
+                    R::OffsetCommit { member_epoch, offsets, purpose, .. } => {
+                        format!("Commit epoch={member_epoch} {offsets:?} {purpose:?}")
+                    }
+                    R::OffsetFetch { partitions } => format!("OffsetFetch {partitions:?}"),
+                };
+                format!("{group} <= {r}")
+            }
             Effect::After { delay, msg, .. } => format!("+{delay} {}", name(msg)),
             Effect::At { at, msg, .. } => format!("@{} {}", at.0, name(msg)),
             Effect::Park { tp, .. } => format!("park {tp:?}"),
@@ -1306,6 +1377,7 @@ mod tests {
     fn name(msg: &Msg) -> &'static str {
         match msg {
             Msg::Reply(_) => "Reply",
+            Msg::GroupReply(_) => "GroupReply",
             Msg::FetchArrive { .. } => "FetchArrive",
             Msg::FetchTimeout { .. } => "FetchTimeout",
             Msg::FetchResponse { .. } => "FetchResponse",
@@ -1744,5 +1816,163 @@ mod tests {
         let shown = h.reply(Reply::Heartbeat { generation: 0, result: Err(GroupError::IllegalGeneration) });
         assert!(shown.is_empty(), "{shown:?}");
         assert_eq!(h.con.member_id, "c-1");
+    }
+
+    // ----- the consumer protocol (KIP-848) ---------------------------------------------------
+
+    use crate::sim::kafka::consumer_group::{self as cg, HeartbeatResponse};
+    use crate::sim::kafka::reconcile::Partitions;
+
+    fn parts(ps: &[u32]) -> Partitions {
+        let mut p = Partitions::new();
+        if !ps.is_empty() {
+            p.insert("my-topic".into(), ps.iter().copied().collect());
+        }
+        p
+    }
+
+    fn modern(edit: impl FnOnce(&mut ConsumerSpec)) -> Harness {
+        Harness::new(|s| {
+            s.group_protocol = GroupProtocol::Consumer;
+            edit(s)
+        })
+    }
+
+    impl Harness {
+        fn beat_answer(&mut self, epoch: i32, assignment: Option<&[u32]>) -> Vec<String> {
+            let r = HeartbeatResponse {
+                member_id: self.con.member_id.clone(),
+                member_epoch: epoch,
+                heartbeat_interval_ms: 5_000,
+                assignment: assignment.map(parts),
+            };
+            self.msg(Msg::GroupReply(cg::Reply::Heartbeat(Ok(r))))
+        }
+
+        fn beat_error(&mut self, e: cg::GroupError) -> Vec<String> {
+            self.msg(Msg::GroupReply(cg::Reply::Heartbeat(Err(e))))
+        }
+
+        /// Joined at epoch 1 owning `partitions` of my-topic, positioned at these offsets.
+        fn modern_member(&mut self, partitions: &[(u32, u64)]) {
+            self.start();
+            let ps: Vec<u32> = partitions.iter().map(|(p, _)| *p).collect();
+            self.beat_answer(1, Some(&ps));
+            let offsets = partitions.iter().map(|(p, o)| (tp(*p), Some(*o))).collect();
+            self.msg(Msg::GroupReply(cg::Reply::OffsetFetch { offsets }));
+            // The acknowledgement's answer.
+            self.beat_answer(1, None);
+        }
+    }
+
+    #[test]
+    fn under_the_consumer_protocol_it_joins_with_its_own_member_id_at_epoch_0() {
+        let mut h = modern(|_| {});
+        let shown = h.start();
+        assert_eq!(shown, ["Started", "JoinGroup", "my-group <= Heartbeat epoch=0 full=true owned=Some([])"]);
+        assert_eq!(h.con.member_id.len(), 22, "a UUID in base64: {}", h.con.member_id);
+        assert!(!h.con.member_id.starts_with('-'));
+        // It does not stop the world while it joins: nothing to fetch yet, it waits in poll().
+        assert_eq!(h.con.phase, Phase::Idle);
+    }
+
+    #[test]
+    fn an_assignment_is_taken_in_poll_then_acknowledged_at_once() {
+        let mut h = modern(|_| {});
+        h.start();
+        let shown = h.beat_answer(1, Some(&[0, 1]));
+        assert_eq!(
+            shown,
+            [
+                "@5000 HeartbeatTick".to_string(),
+                "Assigned".into(),
+                "OffsetFetch".into(),
+                format!("my-group <= OffsetFetch {:?}", [tp(0), tp(1)]),
+                "my-group <= Heartbeat epoch=1 full=false owned=Some([\"my-topic-0\", \"my-topic-1\"])".into(),
+            ]
+        );
+        // The answer to the acknowledgement sets the next regular heartbeat.
+        assert_eq!(h.beat_answer(1, None), ["@5000 HeartbeatTick"]);
+        // A regular heartbeat does not repeat what it owns.
+        h.now = SimTime(5_000);
+        assert_eq!(h.msg(Msg::HeartbeatTick), ["my-group <= Heartbeat epoch=1 full=false owned=None"]);
+    }
+
+    #[test]
+    fn with_auto_commit_it_commits_before_it_gives_partitions_up_and_keeps_fetching_meanwhile() {
+        let mut h = modern(|s| s.commit = CommitMode::Auto);
+        h.modern_member(&[(0, 3), (1, 4)]);
+        assert_eq!(h.con.phase, Phase::Fetching);
+        // Partition 1 goes to someone else.
+        let shown = h.beat_answer(2, Some(&[0]));
+        assert!(shown.iter().any(|s| s.contains("Commit epoch=2") && s.contains("BeforeJoin")), "{shown:?}");
+        assert_eq!(h.con.assignment, [tp(0), tp(1)], "nothing given up before the commit's answer");
+        assert_eq!(h.con.phase, Phase::Fetching, "no stop-the-world");
+        let shown =
+            h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
+        assert_eq!(h.con.assignment, [tp(0)]);
+        assert!(shown.contains(&"Revoked".to_string()), "{shown:?}");
+        assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=2") && s.contains("owned=Some([\"my-topic-0\"])")));
+    }
+
+    #[test]
+    fn fenced_it_loses_its_partitions_and_joins_again_with_the_same_member_id() {
+        let mut h = modern(|_| {});
+        h.modern_member(&[(0, 0)]);
+        let id = h.con.member_id.clone();
+        let shown = h.beat_error(cg::GroupError::FencedMemberEpoch);
+        assert_eq!(shown[0], "Revoked");
+        assert!(shown.contains(&"my-group <= Heartbeat epoch=0 full=true owned=Some([])".to_string()), "{shown:?}");
+        assert_eq!(h.con.member_id, id);
+        assert!(h.con.assignment.is_empty());
+    }
+
+    #[test]
+    fn fenced_while_processing_it_is_a_zombie_until_its_next_poll() {
+        let mut h = modern(|_| {});
+        h.modern_member(&[(0, 0)]);
+        let fetch_id = h.con.fetch_id;
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 2)] });
+        assert_eq!(h.con.phase, Phase::Processing);
+        assert_eq!(h.beat_error(cg::GroupError::UnknownMemberId), ["Zombie"]);
+        h.now = SimTime(2_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert!(shown.contains(&"CommitFailed".to_string()), "{shown:?}");
+        assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=0 full=true")), "{shown:?}");
+    }
+
+    #[test]
+    fn close_leaves_with_epoch_minus_1_and_a_static_member_with_minus_2() {
+        for (instance, epoch) in [(None, -1), (Some("i-1".to_string()), -2)] {
+            let mut h = modern(|s| s.group_instance_id = instance.clone());
+            h.modern_member(&[(0, 0)]);
+            let shown = h.run(|c, ctx, out| c.close(ctx, out));
+            let leave = format!("my-group <= Heartbeat epoch={epoch} full=false owned=None");
+            assert!(shown.contains(&leave), "{shown:?}");
+        }
+    }
+
+    #[test]
+    fn unreleased_instance_id_is_fatal() {
+        let mut h = modern(|s| s.group_instance_id = Some("i-1".into()));
+        h.start();
+        assert_eq!(h.beat_error(cg::GroupError::UnreleasedInstanceId), ["JoinFailed"]);
+        assert!(h.con.failure.as_deref().unwrap().starts_with("UNRELEASED_INSTANCE_ID"));
+    }
+
+    #[test]
+    fn the_poll_timer_running_out_leaves_and_it_joins_again_at_its_next_poll() {
+        let mut h = modern(|_| {});
+        h.modern_member(&[(0, 0)]);
+        let fetch_id = h.con.fetch_id;
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 20)] }); // 20 s of work
+        h.now = SimTime(10_001);
+        let shown = h.msg(Msg::PollTimerCheck);
+        assert_eq!(shown[..2], ["PollTimeout".to_string(), "LeaveGroup".into()]);
+        assert!(shown.contains(&"my-group <= Heartbeat epoch=-1 full=false owned=None".to_string()), "{shown:?}");
+        assert!(shown.contains(&"Zombie".to_string()), "{shown:?}");
+        h.now = SimTime(20_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=0 full=true")), "{shown:?}");
     }
 }

@@ -121,6 +121,8 @@ pub enum GroupError {
     InvalidRequest,
     /// An offset commit from another epoch than the member's.
     StaleMemberEpoch,
+    /// The group is on the classic protocol, with members (ksim does not convert such a group).
+    GroupIdNotFound,
 }
 
 impl GroupError {
@@ -132,6 +134,7 @@ impl GroupError {
             GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
             GroupError::InvalidRequest => "INVALID_REQUEST",
             GroupError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
+            GroupError::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
         }
     }
 }
@@ -407,10 +410,12 @@ impl ConsumerGroup {
             member.topics = topics.clone();
         }
         let mut bump = self.group_epoch == 0 || member.topics != old_topics;
-        let mut reason = if before.is_none() {
-            format!("{} joined", member.client_id)
-        } else {
-            format!("{} changed its subscription", member.client_id)
+        let client = member.client_id.clone();
+        // Why the group's state may change with this heartbeat.
+        let mut reason = match (bump, &before) {
+            (false, _) => String::new(),
+            (true, None) => format!("{client} joined"),
+            (true, Some(_)) => format!("{client} changed its subscription"),
         };
 
         // Put it in the group (a replaced static member's place goes to the new member id).
@@ -446,10 +451,16 @@ impl ConsumerGroup {
         // 2. A new target assignment when the group epoch moved on.
         if self.group_epoch > self.target_epoch {
             self.compute_target(ctx, out);
+            if reason.is_empty() {
+                reason = format!("the target assignment for epoch {} was computed", self.target_epoch);
+            }
         }
 
         // 3. The member moves one step towards its target.
         self.reconcile(ctx, i, req.owned.as_ref(), out);
+        if reason.is_empty() {
+            reason = format!("{client} reconciled to epoch {}", self.members[i].assignment.member_epoch);
+        }
         let m = &mut self.members[i];
         m.last_heartbeat = ctx.now;
         if joining || m.session_check_at.is_none() {

@@ -12,16 +12,19 @@ use serde::Serialize;
 
 use crate::sim::json::{first_key, members, Json, Writer};
 
+use crate::sim::command::Command;
 use crate::sim::command::TimedCommand;
-use crate::sim::config::limits;
+use crate::sim::config::{limits, GroupProtocol};
 pub use crate::sim::scenario::Run;
 use crate::sim::scenario::Scenario;
 use crate::sim::teach;
 use crate::sim::text::quoted;
 use crate::sim::{wire, Sim, SimTime};
 
-/// The version `encode` writes.
-pub const LINK_VERSION: u32 = 1;
+/// The newest version `encode` writes: 2 for a run with consumers on the consumer protocol
+/// (whose digests no version-1 reader could give), 1 for every other run, so links to classic
+/// runs stay as they were.
+pub const LINK_VERSION: u32 = 2;
 /// Longest link accepted, in bytes.
 pub const MAX_LINK_BYTES: usize = 16 * 1024;
 /// Most commands a run may carry.
@@ -73,6 +76,26 @@ struct RunV1 {
     c: Vec<TimedCommand>,
 }
 
+/// Version 2: version 1 and the run's `group.protocol` (`p`).
+#[derive(Serialize)]
+struct RunV2 {
+    v: u32,
+    s: String,
+    seed: u64,
+    p: GroupProtocol,
+    c: Vec<TimedCommand>,
+}
+
+impl Json for RunV2 {
+    fn json(&self, w: &mut Writer) {
+        let RunV2 { v, s, seed, p, c } = self;
+        w.lit(concat!("{", first_key!("v")));
+        v.json(w);
+        members!(w; s, seed, p, c);
+        w.out.push(b'}');
+    }
+}
+
 /// As the derived `Serialize` writes it (see `sim::json`; the tests compare the two).
 impl Json for RunV1 {
     fn json(&self, w: &mut Writer) {
@@ -87,13 +110,43 @@ impl Json for RunV1 {
 impl Run {
     /// The run a built-in scenario plays: its scripted commands.
     pub fn of_scenario(s: &Scenario, seed: u64) -> Run {
-        Run { scenario: s.id.clone(), seed, commands: s.script.clone(), cursor_ms: None }
+        Run {
+            scenario: s.id.clone(),
+            seed,
+            commands: s.script.clone(),
+            cursor_ms: None,
+            group_protocol: GroupProtocol::Classic,
+        }
+    }
+
+    /// The same run with every consumer on `protocol`: the scenario's, and those its commands
+    /// add (`ksim run --group-protocol`).
+    pub fn with_group_protocol(mut self, protocol: GroupProtocol) -> Run {
+        self.group_protocol = protocol;
+        for c in &mut self.commands {
+            if let Command::AddConsumer { spec } = &mut c.command {
+                spec.group_protocol = protocol;
+            }
+        }
+        self
+    }
+
+    /// Whether anything in the run speaks the consumer protocol (its link is then version 2).
+    fn uses_consumer_protocol(&self) -> bool {
+        self.group_protocol != GroupProtocol::Classic
+            || self.commands.iter().any(
+                |c| matches!(&c.command, Command::AddConsumer { spec } if spec.group_protocol != GroupProtocol::Classic),
+            )
     }
 
     /// The query part of the link: `run=…` and, with a cursor, `&t=…`.
     pub fn encode(&self) -> String {
-        let wire = RunV1 { v: LINK_VERSION, s: self.scenario.clone(), seed: self.seed, c: self.commands.clone() };
-        let json = crate::sim::json::to_vec(&wire);
+        let (s, seed, c) = (self.scenario.clone(), self.seed, self.commands.clone());
+        let json = if self.uses_consumer_protocol() {
+            crate::sim::json::to_vec(&RunV2 { v: 2, s, seed, p: self.group_protocol, c })
+        } else {
+            crate::sim::json::to_vec(&RunV1 { v: 1, s, seed, c })
+        };
         let mut q = format!("run={}", URL_SAFE_NO_PAD.encode(json));
         if let Some(t) = self.cursor_ms {
             q.push_str(&format!("&t={t}"));
@@ -128,16 +181,18 @@ impl Run {
         let version =
             value.get("v").and_then(serde_json::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
         let run = match version {
-            1 => {
+            1 | 2 => {
                 let read = || -> wire::Result<Run> {
                     let mut m = wire::Members::of("run", value)?;
                     m.need("v", wire::u64)?;
                     let scenario = m.need("s", wire::string)?;
                     let seed = m.need("seed", wire::u64)?;
+                    let group_protocol =
+                        if version == 2 { m.need("p", wire::group_protocol)? } else { GroupProtocol::Classic };
                     let mut commands = Vec::new();
                     m.set("c", &mut commands, wire::timed_commands)?;
                     m.done()?;
-                    Ok(Run { scenario, seed, commands, cursor_ms })
+                    Ok(Run { scenario, seed, commands, cursor_ms, group_protocol })
                 };
                 read().map_err(LinkError::Malformed)?
             }
@@ -158,8 +213,17 @@ impl Run {
     /// The scenario the run starts from (its own script replaced by the run's commands).
     pub fn scenario(&self) -> Result<Scenario, LinkError> {
         let mut s = teach::find(&self.scenario).ok_or_else(|| LinkError::UnknownScenario(self.scenario.clone()))?;
-        s.script = self.commands.clone();
+        self.apply_to(&mut s);
         Ok(s)
+    }
+
+    /// Makes `s` this run: its commands in place of the script, its consumers on the run's
+    /// `group.protocol`.
+    pub fn apply_to(&self, s: &mut Scenario) {
+        s.script = self.commands.clone();
+        for c in &mut s.consumers {
+            c.group_protocol = self.group_protocol;
+        }
     }
 
     /// A simulation ready to replay the run (commands queued, clock at zero).
@@ -228,6 +292,7 @@ mod tests {
             seed: u64::MAX,
             commands: vec![TimedCommand { at: 5, command: Command::Produce { producer: "producer".into(), count: 3 } }],
             cursor_ms: Some(1234),
+            group_protocol: GroupProtocol::Classic,
         };
         let q = run.encode();
         for link in [q.clone(), format!("?{q}"), format!("https://example.org/courses/kafka/ksim/?{q}#top")] {

@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::ids::Name;
 use crate::sim::text::quoted;
 
@@ -137,6 +137,10 @@ fn offset_reset(v: Value) -> Result<OffsetReset> {
     pick(v, &[OffsetReset::Earliest, OffsetReset::Latest].map(|r| (r.name(), r)))
 }
 
+pub fn group_protocol(v: Value) -> Result<GroupProtocol> {
+    pick(v, &GroupProtocol::ALL.map(|p| (p.name(), p)))
+}
+
 fn assignor(v: Value) -> Result<Strategy> {
     pick(v, &Strategy::ALL.map(|s| (s.protocol_name(), s)))
 }
@@ -198,6 +202,7 @@ fn consumer_spec(v: Value) -> Result<ConsumerSpec> {
     m.set("assignors", &mut c.assignors, |v| list(v, assignor))?;
     m.set("group_instance_id", &mut c.group_instance_id, |v| option(v, string))?;
     m.set("priority", &mut c.priority, bool)?;
+    m.set("group_protocol", &mut c.group_protocol, group_protocol)?;
     m.done()?;
     Ok(c)
 }
@@ -306,6 +311,7 @@ pub(crate) mod tests {
             assignors: vec![Strategy::Sticky, Strategy::Roundrobin],
             group_instance_id: Some("static-1".into()),
             priority: true,
+            group_protocol: GroupProtocol::Consumer,
         };
         let c = || "consumer-1".to_string();
         let p = || "producer-1".to_string();

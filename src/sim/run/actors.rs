@@ -7,6 +7,7 @@ use crate::sim::consumer::{self, Consumer};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{ConsumerId, Tp};
+use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
 use crate::sim::producer;
 use crate::sim::replication;
 
@@ -18,6 +19,25 @@ impl Sim {
     /// heard of are answered as by an empty one.
     pub(crate) fn deliver_to_coordinator(&mut self, group: &str, from: Client, request: Request) {
         let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
+        if keep && self.consumer_groups.contains_key(group) {
+            // The group is on the consumer protocol: a classic member may not join while it has
+            // members (ksim does not mix the two in one group); an empty one becomes classic.
+            let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
+            if busy && matches!(request, Request::Join(_)) {
+                let reply = coordinator::Reply::Join(coordinator::JoinResponse::InconsistentGroupProtocol);
+                self.after(
+                    self.latency(),
+                    Action::ToConsumer { consumer: from.consumer, inc: from.inc, msg: consumer::Msg::Reply(reply) },
+                );
+                return;
+            }
+            if !busy {
+                let old = self.consumer_groups.remove(group).expect("checked");
+                let mut g = GroupCoordinator::new(group);
+                g.offsets = old.offsets;
+                self.groups.insert(group.to_string(), g);
+            }
+        }
         if keep && !self.groups.contains_key(group) {
             self.groups.insert(group.to_string(), GroupCoordinator::new(group));
         }
@@ -54,6 +74,15 @@ impl Sim {
 
     /// A coordinator took `group` over: it reloads it.
     pub(crate) fn coordinator_load(&mut self, group: &str) {
+        if self.consumer_groups.contains_key(group) {
+            let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
+            let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
+            let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+            if let Some(g) = consumer_groups.get_mut(group) {
+                g.on_loaded(&ctx, &mut out);
+            }
+            return self.apply_group_coordinator(group, out);
+        }
         let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
         let Some(g) = groups.get_mut(group) else { return };
@@ -66,6 +95,74 @@ impl Sim {
         };
         g.on_loaded(&ctx, &mut out);
         self.apply_coordinator(group, out);
+    }
+
+    /// Hands a request to its group's consumer-protocol coordinator. A heartbeat or an
+    /// OffsetCommit makes the group; a group on the classic protocol with members refuses a
+    /// consumer-protocol member (GROUP_ID_NOT_FOUND, as Kafka does when the group cannot be
+    /// converted); an empty one is converted, its committed offsets kept.
+    pub(crate) fn deliver_to_group_coordinator(&mut self, group: &str, from: Client, request: cg::Request) {
+        if !self.consumer_groups.contains_key(group) {
+            match self.groups.get(group) {
+                Some(g) if !g.members.is_empty() => {
+                    let reply = match request {
+                        cg::Request::Heartbeat(_) => cg::Reply::Heartbeat(Err(cg::GroupError::GroupIdNotFound)),
+                        cg::Request::OffsetCommit { purpose, .. } => {
+                            cg::Reply::OffsetCommit { purpose, result: Err(cg::GroupError::GroupIdNotFound) }
+                        }
+                        cg::Request::OffsetFetch { partitions } => cg::Reply::OffsetFetch {
+                            offsets: partitions.iter().map(|tp| (*tp, g.offsets.get(tp).copied())).collect(),
+                        },
+                    };
+                    self.after(
+                        self.latency(),
+                        Action::ToConsumer {
+                            consumer: from.consumer,
+                            inc: from.inc,
+                            msg: consumer::Msg::GroupReply(reply),
+                        },
+                    );
+                    return;
+                }
+                _ => {
+                    let mut g = ConsumerGroup::new(group);
+                    if let Some(old) = self.groups.remove(group) {
+                        g.offsets = old.offsets;
+                    }
+                    self.consumer_groups.insert(group.to_string(), g);
+                }
+            }
+        }
+        let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
+        let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
+        let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+        if let Some(g) = consumer_groups.get_mut(group) {
+            g.on_request(&ctx, from, request, &mut out);
+        }
+        self.apply_group_coordinator(group, out);
+    }
+
+    pub(crate) fn group_coordinator_timer(&mut self, group: &str, timer: cg::Timer) {
+        let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
+        let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
+        let Some(g) = consumer_groups.get_mut(group) else { return };
+        let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+        g.on_timer(&ctx, timer, &mut out);
+        self.apply_group_coordinator(group, out);
+    }
+
+    fn apply_group_coordinator(&mut self, group: &str, mut out: cg::Out) {
+        for effect in out.effects.drain(..) {
+            match effect {
+                cg::Effect::Reply { consumer, inc, reply } => self
+                    .after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::GroupReply(reply) }),
+                cg::Effect::Timer { at, timer } => {
+                    self.push(at, Action::GroupCoordinatorTimer { group: group.into(), timer })
+                }
+                cg::Effect::Event(kind) => self.emit(kind),
+            }
+        }
+        self.scratch.group = out.effects;
     }
 
     /// Carries out what a coordinator did, in order: answers travel the network, timers are
@@ -93,13 +190,14 @@ impl Sim {
         f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
     ) {
         let mut out = consumer::Out { effects: std::mem::take(&mut self.scratch.consumer) };
-        let Sim { consumers, topics, brokers, client_counters, now, cluster, .. } = self;
+        let Sim { consumers, topics, brokers, client_counters, now, cluster, rng, .. } = self;
         let mut ctx = consumer::Ctx {
             now: *now,
             id: c,
             latency: cluster.latency_ms,
             view: View { topics, brokers },
             client_ids: client_counters,
+            rng,
         };
         f(&mut consumers[c.ix()], &mut ctx, &mut out);
         self.apply_consumer(c, out);
@@ -111,6 +209,9 @@ impl Sim {
             match effect {
                 consumer::Effect::ToCoordinator { group, from, request } => {
                     self.after(self.latency(), Action::ToCoordinator { group, from, request })
+                }
+                consumer::Effect::ToGroupCoordinator { group, from, request } => {
+                    self.after(self.latency(), Action::ToGroupCoordinator { group, from, request })
                 }
                 consumer::Effect::After { delay, inc, msg } => {
                     self.after(delay, Action::ToConsumer { consumer, inc, msg })

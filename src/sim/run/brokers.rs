@@ -11,6 +11,7 @@ use crate::sim::coordinator::{offsets_partition, Request, OFFSETS_PARTITIONS};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ProducerId, Tp};
+use crate::sim::kafka::consumer_group as cg;
 use crate::sim::producer::{self, SentBatch};
 use crate::sim::replication::Writer;
 use rand::Rng;
@@ -224,7 +225,10 @@ impl Sim {
     /// The group a coordinator-bound request or timer belongs to.
     pub(crate) fn coordinator_group<'a>(&'a self, action: &'a Action) -> Option<&'a str> {
         match action {
-            Action::ToCoordinator { group, .. } | Action::CoordinatorTimer { group, .. } => Some(group),
+            Action::ToCoordinator { group, .. }
+            | Action::CoordinatorTimer { group, .. }
+            | Action::ToGroupCoordinator { group, .. }
+            | Action::GroupCoordinatorTimer { group, .. } => Some(group),
             _ => None,
         }
     }
@@ -234,6 +238,9 @@ impl Sim {
         let held = self.coordinator_backlog.entry(group).or_default();
         let heartbeat = |a: &Action| match a {
             Action::ToCoordinator { from, request, .. } if matches!(**request, Request::Heartbeat { .. }) => {
+                Some(from.consumer)
+            }
+            Action::ToGroupCoordinator { from, request, .. } if matches!(&**request, cg::Request::Heartbeat(h) if h.member_epoch > 0) => {
                 Some(from.consumer)
             }
             _ => None,
@@ -290,6 +297,9 @@ impl Sim {
             // one is just delivered).
             let consumer = match &action {
                 Action::ToCoordinator { from, request, .. } if !matches!(**request, Request::Leave { .. }) => {
+                    Some(from.consumer)
+                }
+                Action::ToGroupCoordinator { from, request, .. } if !matches!(&**request, cg::Request::Heartbeat(h) if h.member_epoch < 0) => {
                     Some(from.consumer)
                 }
                 _ => None,

@@ -9,6 +9,41 @@ const MISSING: &str = "-";
 pub const CLIENT_HOST: &str = "/127.0.0.1";
 
 pub use crate::sim::coordinator::GroupState;
+use crate::sim::kafka::reconcile::GroupState as ConsumerGroupState;
+
+/// A group's state as the tool reports it: the classic protocol's, or the consumer protocol's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewState {
+    Classic(GroupState),
+    Consumer(ConsumerGroupState),
+}
+
+impl serde::Serialize for ViewState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl ViewState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewState::Classic(s) => s.name(),
+            ViewState::Consumer(s) => s.name(),
+        }
+    }
+
+    fn is_dead(self) -> bool {
+        self == ViewState::Classic(GroupState::Dead)
+    }
+
+    fn is_empty(self) -> bool {
+        matches!(self, ViewState::Classic(GroupState::Empty) | ViewState::Consumer(ConsumerGroupState::Empty))
+    }
+
+    fn is_stable(self) -> bool {
+        matches!(self, ViewState::Classic(GroupState::Stable) | ViewState::Consumer(ConsumerGroupState::Stable))
+    }
+}
 
 /// One row of the offsets table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +76,7 @@ pub struct MemberView {
 #[derive(Clone, Debug)]
 pub struct GroupView {
     pub name: String,
-    pub state: GroupState,
+    pub state: ViewState,
     pub strategy: Option<String>,
     pub members: Vec<MemberView>,
     pub coordinator: String,
@@ -52,10 +87,35 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
     // Broker n listens on localhost:909(1+n), as in a local multi-broker setup.
     let coordinator =
         sim.coordinator_of(group).map_or("none".to_string(), |id| format!("localhost:{}  ({id})", 9091 + id));
+    if let Some(g) = sim.consumer_groups.get(group) {
+        // ConsumerGroupDescribe: each member's current assignment, whatever the group's state,
+        // and the group's server assignor.
+        return GroupView {
+            name: group.to_string(),
+            state: ViewState::Consumer(g.state()),
+            strategy: g.assignor.map(|a| a.name().to_string()),
+            members: g
+                .members
+                .iter()
+                .map(|m| MemberView {
+                    consumer_id: m.member_id.clone(),
+                    client_id: m.client_id.clone(),
+                    assignment: m
+                        .assignment
+                        .assigned
+                        .iter()
+                        .filter_map(|(t, ps)| sim.topic_index(t).map(|topic| (topic, ps)))
+                        .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
+                        .collect(),
+                })
+                .collect(),
+            coordinator,
+        };
+    }
     match sim.groups.get(group) {
         Some(g) => GroupView {
             name: group.to_string(),
-            state: g.state,
+            state: ViewState::Classic(g.state),
             strategy: g.protocol.map(|s| s.protocol_name().to_string()),
             members: g
                 .members
@@ -72,7 +132,13 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
         None => {
             let known = sim.committed_offsets().any(|(g, _, _)| g == group);
             let state = if known { GroupState::Empty } else { GroupState::Dead };
-            GroupView { name: group.to_string(), state, strategy: None, members: Vec::new(), coordinator }
+            GroupView {
+                name: group.to_string(),
+                state: ViewState::Classic(state),
+                strategy: None,
+                members: Vec::new(),
+                coordinator,
+            }
         }
     }
 }
@@ -121,13 +187,15 @@ fn pad(s: &str, width: usize) -> String {
 
 /// The state line Kafka prints (to stderr) before the table, if any.
 fn state_notice(view: &GroupView, rows: usize) -> (Option<String>, bool) {
-    match view.state {
-        GroupState::Dead => (Some(format!("\nError: Consumer group '{}' does not exist.", view.name)), false),
-        GroupState::Empty => (Some(format!("\nConsumer group '{}' has no active members.", view.name)), rows > 0),
-        GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-            (Some(format!("\nWarning: Consumer group '{}' is rebalancing.", view.name)), rows > 0)
-        }
-        GroupState::Stable => (None, rows > 0),
+    if view.state.is_dead() {
+        (Some(format!("\nError: Consumer group '{}' does not exist.", view.name)), false)
+    } else if view.state.is_empty() {
+        (Some(format!("\nConsumer group '{}' has no active members.", view.name)), rows > 0)
+    } else if view.state.is_stable() {
+        (None, rows > 0)
+    } else {
+        // PreparingRebalance, CompletingRebalance; Assigning, Reconciling.
+        (Some(format!("\nWarning: Consumer group '{}' is rebalancing.", view.name)), rows > 0)
     }
 }
 
@@ -206,15 +274,18 @@ pub fn describe_state(view: &GroupView) -> String {
         out.push_str(&n);
         out.push('\n');
     }
-    if view.state == GroupState::Dead {
+    if view.state.is_dead() {
         return out;
     }
     // ConsumerGroupCommand's format, quirk included: the GROUP column is as wide as the
     // coordinator's (at least 25), the COORDINATOR column 25.
     let cw = view.coordinator.len().max(25);
-    // DescribeGroups names the protocol only for a Stable group.
-    let strategy =
-        if view.state == GroupState::Stable { view.strategy.clone().unwrap_or_default() } else { String::new() };
+    // DescribeGroups names the protocol only for a Stable group; ConsumerGroupDescribe names the
+    // group's server assignor in every state.
+    let strategy = match view.state {
+        ViewState::Classic(s) if s != GroupState::Stable => String::new(),
+        _ => view.strategy.clone().unwrap_or_default(),
+    };
     let line = |a: &str, b: &str, c: &str, d: &str, e: &str| {
         format!("\n{} {} {} {} {}", pad(a, cw), pad(b, 25), pad(c, 20), pad(d, 15), e)
     };

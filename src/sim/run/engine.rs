@@ -18,6 +18,7 @@ use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
 use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
+use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -54,6 +55,7 @@ impl std::error::Error for SimError {}
 #[derive(Clone, Default)]
 pub(crate) struct Scratch {
     pub(crate) coordinator: Vec<coordinator::Effect>,
+    pub(crate) group: Vec<cg::Effect>,
     pub(crate) consumer: Vec<consumer::Effect>,
     pub(crate) partition: Vec<replication::Effect>,
 }
@@ -76,6 +78,10 @@ pub(crate) enum Action {
     ToCoordinator { group: Name, from: Client, request: Box<Request> },
     /// A group coordinator's timer.
     CoordinatorTimer { group: Name, timer: Timer },
+    /// A request reaches the consumer-protocol coordinator of `group`.
+    ToGroupCoordinator { group: Name, from: Client, request: Box<cg::Request> },
+    /// A consumer-protocol coordinator's timer.
+    GroupCoordinatorTimer { group: Name, timer: cg::Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
     /// fetch's progress, its own timers.
     ToConsumer { consumer: ConsumerId, inc: u32, msg: consumer::Msg },
@@ -155,8 +161,13 @@ pub struct Sim {
     pub(crate) ack_ledger: Option<Vec<AckRecord>>,
     /// Acknowledgements whose records the log did not hold where the leader said.
     pub(crate) ack_findings: Vec<AckFinding>,
-    /// Group coordinators' state (committed offsets included), by group name.
+    /// Group coordinators' state (committed offsets included), by group name: groups on the
+    /// classic protocol...
     pub groups: VecMap<String, GroupCoordinator>,
+    /// ...and on the consumer protocol (a group is in one or the other).
+    pub consumer_groups: VecMap<String, ConsumerGroup>,
+    /// Partition counts by topic name (what a consumer-protocol coordinator assigns).
+    pub(crate) topic_partitions: VecMap<String, u32>,
     /// Topic names by index, for messages that name topics.
     pub(crate) topic_names: Vec<Name>,
     pub(crate) deliveries: PerGroup<DeliveryTrack>,
@@ -193,6 +204,8 @@ impl Sim {
             ack_ledger: None,
             ack_findings: Vec::new(),
             groups: VecMap::new(),
+            consumer_groups: VecMap::new(),
+            topic_partitions: scenario.topics.iter().map(|t| (t.name.to_string(), t.partitions)).collect(),
             topic_names: scenario.topics.iter().map(|t| t.name.clone()).collect(),
             deliveries: PerGroup::default(),
             client_counters: VecMap::new(),
@@ -344,12 +357,24 @@ impl Sim {
 
     /// The group's committed offset for a partition, if it has one.
     pub fn committed(&self, group: &str, tp: Tp) -> Option<u64> {
-        self.groups.get(group)?.offsets.get(&tp).copied()
+        self.group_offsets(group)?.get(&tp).copied()
+    }
+
+    /// The group's committed offsets, whichever protocol it is on.
+    pub fn group_offsets(&self, group: &str) -> Option<&VecMap<Tp, u64>> {
+        match self.groups.get(group) {
+            Some(g) => Some(&g.offsets),
+            None => self.consumer_groups.get(group).map(|g| &g.offsets),
+        }
     }
 
     /// Every committed offset, by (group, partition), in order.
     pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, Tp, u64)> {
-        self.groups.iter().flat_map(|(g, c)| c.offsets.iter().map(move |(tp, o)| (g.as_str(), *tp, *o)))
+        let mut all: Vec<(&str, &VecMap<Tp, u64>)> =
+            self.groups.iter().map(|(g, c)| (g.as_str(), &c.offsets)).collect();
+        all.extend(self.consumer_groups.iter().map(|(g, c)| (g.as_str(), &c.offsets)));
+        sort::by_key(&mut all, |(g, _)| *g);
+        all.into_iter().flat_map(|(g, offsets)| offsets.iter().map(move |(tp, o)| (g, *tp, *o)))
     }
 
     /// What each group did with each partition.
@@ -360,7 +385,9 @@ impl Sim {
     /// Whether the coordinator of `c`'s group has `c`'s member id among its members (a
     /// consumer it removed, or one not joined yet, is not known).
     pub fn knows_member(&self, c: &Consumer) -> bool {
-        self.groups.get(c.spec.group.as_str()).is_some_and(|g| g.member(&c.member_id).is_some())
+        let group = c.spec.group.as_str();
+        self.groups.get(group).is_some_and(|g| g.member(&c.member_id).is_some())
+            || self.consumer_groups.get(group).is_some_and(|g| g.member(&c.member_id).is_some())
     }
 
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {
@@ -371,6 +398,7 @@ impl Sim {
     pub fn group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.to_string()).collect();
         names.extend(self.groups.keys().cloned());
+        names.extend(self.consumer_groups.keys().cloned());
         sort::natural(&mut names);
         names.dedup();
         names
@@ -419,7 +447,7 @@ impl Sim {
         // Requests for a group coordinator that is down wait until the group has one again;
         // the coordinator's own timers do not run while it is down.
         if let Some(group) = self.coordinator_group(&action).filter(|g| !self.coordinator_available(g)) {
-            if !matches!(action, Action::CoordinatorTimer { .. }) {
+            if !matches!(action, Action::CoordinatorTimer { .. } | Action::GroupCoordinatorTimer { .. }) {
                 self.hold_for_coordinator(group.to_string(), action);
             }
             return;
@@ -442,6 +470,10 @@ impl Sim {
             }
             Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, *request),
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
+            Action::ToGroupCoordinator { group, from, request } => {
+                self.deliver_to_group_coordinator(&group, from, *request)
+            }
+            Action::GroupCoordinatorTimer { group, timer } => self.group_coordinator_timer(&group, timer),
             Action::ToConsumer { consumer, inc, msg } => {
                 if self.consumers[consumer.ix()].is_live(inc) {
                     self.consumer_do(consumer, |con, ctx, out| con.on_message(ctx, msg, out));

@@ -81,4 +81,6 @@ pub struct Run {
     pub commands: Vec<TimedCommand>,
     /// The instant the link points at, if any.
     pub cursor_ms: Option<u64>,
+    /// `group.protocol` of the scenario's consumers (classic unless the run says otherwise).
+    pub group_protocol: crate::sim::config::GroupProtocol,
 }

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::sim::config::{Acks, ConsumerSpec, Keys};
 use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
-use crate::sim::coordinator::GroupState;
 use crate::sim::describe::group_view;
+use crate::sim::describe::ViewState;
 use crate::sim::engine::{Sim, Tp};
 use crate::sim::ids::Name;
 use crate::sim::report::{group_report, GroupReport};
@@ -206,7 +206,8 @@ impl ConsumerSnap {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupSnap {
     pub name: String,
-    pub state: GroupState,
+    pub state: ViewState,
+    /// The generation (classic protocol) or group epoch (consumer protocol).
     pub generation: i32,
     pub strategy: Option<String>,
     pub members: usize,
@@ -271,6 +272,19 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
         let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
         if !alive && !c.removed {
             out.extend(m.assignment.iter().map(|tp| edge(*tp, c, Tie::Unnoticed)));
+        }
+    }
+    // A consumer-protocol member's partitions (given, or still to be given up) stay its own
+    // until its session runs out.
+    for m in sim.consumer_groups.get(group).map_or(&[][..], |g| &g.members[..]) {
+        let c = &sim.consumers[m.consumer.ix()];
+        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        if !alive && !c.removed {
+            let a = &m.assignment;
+            for (t, ps) in a.assigned.iter().chain(a.pending_revocation.iter()) {
+                let Some(topic) = sim.topic_index(t) else { continue };
+                out.extend(ps.iter().map(|&partition| edge(Tp { topic, partition }, c, Tie::Unnoticed)));
+            }
         }
     }
     out
@@ -531,9 +545,19 @@ impl Snapshot {
                 settings_pending: c.pending_spec.is_some(),
                 newly_assigned: recent_change(sim, c).map(|(a, _)| a).unwrap_or_default(),
                 revoked: recent_change(sim, c).map(|(_, r)| r).unwrap_or_default(),
-                session_left_ms: sim.groups.get(c.spec.group.as_str()).and_then(|g| {
-                    g.members.iter().find(|m| m.consumer.0 == ci as u32).map(|m| m.session_deadline().since(sim.now()))
-                }),
+                session_left_ms: match sim.consumer_groups.get(c.spec.group.as_str()) {
+                    Some(g) => g
+                        .members
+                        .iter()
+                        .find(|m| m.consumer.0 == ci as u32)
+                        .map(|m| m.session_deadline().since(sim.now())),
+                    None => sim.groups.get(c.spec.group.as_str()).and_then(|g| {
+                        g.members
+                            .iter()
+                            .find(|m| m.consumer.0 == ci as u32)
+                            .map(|m| m.session_deadline().since(sim.now()))
+                    }),
+                },
                 note: consumer_note(sim, c),
             })
             .collect();
@@ -546,7 +570,10 @@ impl Snapshot {
                 GroupSnap {
                     name: g.clone(),
                     state: view.state,
-                    generation: sim.groups.get(g).map_or(0, |x| x.generation),
+                    generation: match sim.consumer_groups.get(g) {
+                        Some(x) => x.group_epoch,
+                        None => sim.groups.get(g).map_or(0, |x| x.generation),
+                    },
                     strategy: view.strategy.clone(),
                     members: view.members.len(),
                     processed: r.processed,

@@ -1,0 +1,312 @@
+//! The consumer's membership under Kafka 4's consumer protocol (KIP-848, `group.protocol=consumer`),
+//! as the new consumer (`AsyncKafkaConsumer`, its `ConsumerMembershipManager` and heartbeat
+//! manager) runs it:
+//! - it makes its own member id (a random UUID) and joins with a full `ConsumerGroupHeartbeat` at
+//!   epoch 0; it heartbeats at the interval the coordinator gives (5 s), one at a time, and
+//!   reports what it owns only when that changed (or in a full request, after a lost answer);
+//! - an answer with a new assignment is reconciled at its next `poll()` (the rebalance listener
+//!   runs on the application thread): with auto-commit it first commits what it consumed and
+//!   waits for the answer, then gives up what is no longer its, takes what is new, and
+//!   acknowledges at once with a heartbeat carrying what it now owns. The partitions it keeps
+//!   are fetched throughout — no stop-the-world;
+//! - FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID: its partitions are lost and it joins again at
+//!   epoch 0 with the same member id; other errors are fatal;
+//! - `close()` leaves with epoch -1 (-2 for a static member, which keeps its place for its
+//!   session); the poll timer running out leaves the same way and it joins again at its next
+//!   `poll()`.
+
+use super::*;
+use crate::sim::kafka::consumer_group::{
+    self as cg, HeartbeatRequest, HeartbeatResponse, LEAVE_EPOCH, STATIC_LEAVE_EPOCH,
+};
+use crate::sim::kafka::reconcile::Partitions;
+
+use rand::Rng;
+
+/// A member id as Kafka's new consumer makes one (`Uuid.randomUuid().toString()`): 16 random
+/// bytes of a version-4 UUID in URL-safe base64 without padding, never starting with '-'.
+pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    loop {
+        let a: u128 = rng.random();
+        let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        let bytes = a.to_be_bytes();
+        let mut s = String::with_capacity(22);
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                s.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        if !s.starts_with('-') {
+            return s;
+        }
+    }
+}
+
+/// The consumer-protocol client's own state.
+#[derive(Clone, Debug)]
+pub struct Modern {
+    /// The interval the coordinator asks for.
+    pub interval_ms: u64,
+    /// A heartbeat is out (one at a time).
+    pub in_flight: bool,
+    /// The next heartbeat is a full one (after a join or a lost answer).
+    pub full: bool,
+    /// What it last told the coordinator it owns.
+    pub sent_owned: Option<Partitions>,
+    /// It has reconciled: acknowledge as soon as no heartbeat is out.
+    pub ack: bool,
+    /// When the next regular heartbeat is due.
+    pub next_beat: SimTime,
+}
+
+impl Default for Modern {
+    fn default() -> Self {
+        Modern {
+            interval_ms: cg::HEARTBEAT_INTERVAL_MS,
+            in_flight: false,
+            full: true,
+            sent_owned: None,
+            ack: false,
+            next_beat: SimTime::ZERO,
+        }
+    }
+}
+
+impl Consumer {
+    /// Whether it speaks the consumer protocol.
+    pub fn is_modern(&self) -> bool {
+        self.spec.group_protocol == GroupProtocol::Consumer
+    }
+
+    fn cg_send(&self, ctx: &Ctx, request: cg::Request, out: &mut Out) {
+        let from = self.client(ctx);
+        out.effects.push(Effect::ToGroupCoordinator {
+            group: self.spec.group.clone(),
+            from,
+            request: Box::new(request),
+        });
+    }
+
+    /// What it owns, as a heartbeat names it.
+    fn owned_partitions(&self, ctx: &Ctx) -> Partitions {
+        let mut owned = Partitions::new();
+        for tp in &self.assignment {
+            let (topic, p) = ctx.view.tp_name(*tp);
+            owned.entry(topic.to_string()).or_default().insert(p);
+        }
+        owned
+    }
+
+    /// Joins (or joins again): a full heartbeat at epoch 0, with the member id it made for
+    /// itself.
+    pub(super) fn cg_join(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.member_id.is_empty() {
+            self.member_id = new_member_uuid(ctx.rng);
+        }
+        self.generation = 0;
+        self.joining = true;
+        self.rejoin_needed = false;
+        self.modern.full = true;
+        let (consumer, group) = self.names();
+        out.event(EventKind::JoinGroup { consumer, group, member_id: self.member_id.clone() });
+        self.cg_heartbeat(ctx, out);
+    }
+
+    /// Sends a heartbeat now, unless one is out (then it goes when the answer comes).
+    fn cg_heartbeat(&mut self, ctx: &Ctx, out: &mut Out) {
+        if self.modern.in_flight {
+            self.modern.ack = true;
+            return;
+        }
+        let owned = self.owned_partitions(ctx);
+        let full = self.modern.full || self.generation == 0;
+        let report = full || self.modern.sent_owned.as_ref() != Some(&owned);
+        let topics = self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect();
+        let req = HeartbeatRequest {
+            member_id: self.member_id.clone(),
+            member_epoch: self.generation,
+            instance_id: self.spec.group_instance_id.clone(),
+            client_id: self.client_id.clone(),
+            rebalance_timeout_ms: full.then_some(self.spec.max_poll_interval_ms),
+            topics: full.then_some(topics),
+            assignor: None,
+            owned: report.then(|| owned.clone()),
+        };
+        if report {
+            self.modern.sent_owned = Some(owned);
+        }
+        self.modern.full = false;
+        self.modern.ack = false;
+        self.modern.in_flight = true;
+        self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
+    }
+
+    /// The heartbeat thread's turn: a regular heartbeat when one is due, or the poll timer.
+    pub(super) fn cg_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.poll_timer_expired(ctx.now) {
+            self.poll_timeout(ctx, out);
+            return;
+        }
+        if self.generation > 0 && !self.modern.in_flight && ctx.now >= self.modern.next_beat {
+            self.cg_heartbeat(ctx, out);
+        }
+        let deadline = self.last_poll.plus(self.spec.max_poll_interval_ms);
+        if self.outside_poll() && self.generation >= 0 && deadline > ctx.now {
+            out.effects.push(Effect::At { at: deadline, inc: self.inc, msg: Msg::PollTimerCheck });
+        }
+    }
+
+    /// The coordinator's answer to a heartbeat.
+    pub(super) fn on_cg_heartbeat(
+        &mut self,
+        ctx: &mut Ctx,
+        result: Result<HeartbeatResponse, cg::GroupError>,
+        out: &mut Out,
+    ) {
+        self.modern.in_flight = false;
+        if self.generation < 0 {
+            return; // it left meanwhile: old news
+        }
+        match result {
+            Ok(r) => {
+                if r.member_epoch < 0 {
+                    return; // the answer to its leave
+                }
+                self.joining = false;
+                self.generation = r.member_epoch;
+                self.modern.interval_ms = r.heartbeat_interval_ms.max(1);
+                self.modern.next_beat = ctx.now.plus(self.modern.interval_ms);
+                out.effects.push(Effect::At { at: self.modern.next_beat, inc: self.inc, msg: Msg::HeartbeatTick });
+                if let Some(a) = r.assignment {
+                    let mut tps: Vec<Tp> = a
+                        .iter()
+                        .filter_map(|(t, ps)| ctx.view.topic_index(t).map(|topic| (topic, ps)))
+                        .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
+                        .collect();
+                    sort::natural(&mut tps);
+                    let mut mine = self.assignment.clone();
+                    sort::natural(&mut mine);
+                    let pending = self.pending_assignment.as_ref();
+                    if pending.map_or(mine != tps, |p| *p != tps) {
+                        self.pending_assignment = Some(tps);
+                        self.wake(ctx, out);
+                    }
+                }
+                if self.modern.ack {
+                    self.cg_heartbeat(ctx, out);
+                }
+            }
+            Err(cg::GroupError::FencedMemberEpoch | cg::GroupError::UnknownMemberId) => {
+                // Fenced: its partitions are lost; it joins again with the same member id once
+                // the application has let them go.
+                self.cg_lose(ctx, out);
+                self.rejoin_needed = true;
+                self.wake(ctx, out);
+            }
+            Err(e) => {
+                let text = match e {
+                    cg::GroupError::UnreleasedInstanceId => format!(
+                        "UNRELEASED_INSTANCE_ID: another member still holds its group.instance.id {}",
+                        quoted(self.spec.group_instance_id.as_deref().unwrap_or_default())
+                    ),
+                    cg::GroupError::FencedInstanceId => fenced_text(self),
+                    other => format!("{}: the group coordinator refused its heartbeat", other.code()),
+                };
+                self.fail_at_next_poll(ctx, text, out);
+            }
+        }
+    }
+
+    /// Out of the group: what it owns is lost (a zombie's if the application is away from poll()).
+    fn cg_lose(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.generation = 0;
+        self.joining = false;
+        self.pending_assignment = None;
+        self.modern.sent_owned = None;
+        self.modern.ack = false;
+        let owned = self.assignment.clone();
+        if owned.is_empty() {
+            return;
+        }
+        if self.outside_poll() {
+            self.zombie = true;
+            let (consumer, group) = self.names();
+            out.event(EventKind::Zombie { consumer, group, partitions: ctx.view.labels(&owned) });
+        } else {
+            self.revoke(ctx, &owned, true, out);
+        }
+    }
+
+    /// Its group work inside `poll()`: reconcile a new assignment (after the auto-commit it
+    /// waits for), or join again.
+    pub(super) fn cg_poll(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if let Some(new) = &self.pending_assignment {
+            let gives_up = self.assignment.iter().any(|tp| !new.contains(tp));
+            let commit_first = gives_up && self.spec.commit == CommitMode::Auto && !self.positions.is_empty();
+            match self.join_prep {
+                JoinPrep::Committing => {}
+                JoinPrep::Idle if commit_first => {
+                    self.join_prep = JoinPrep::Committing;
+                    self.last_auto_commit = ctx.now;
+                    self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
+                }
+                JoinPrep::Idle | JoinPrep::Ready => {
+                    self.join_prep = JoinPrep::Idle;
+                    self.apply_assignment(ctx, out);
+                    self.cg_heartbeat(ctx, out); // acknowledge
+                }
+            }
+        }
+        if self.rejoin_needed && !self.joining {
+            self.cg_join(ctx, out);
+        }
+    }
+
+    /// Leaves: epoch -1, or -2 for a static member that keeps its place for its session.
+    pub(super) fn cg_leave(&mut self, ctx: &Ctx, reason: &str, out: &mut Out) {
+        if self.member_id.is_empty() || self.generation < 0 {
+            return;
+        }
+        let static_member = self.spec.group_instance_id.is_some();
+        let (consumer, group) = self.names();
+        out.event(EventKind::LeaveGroup { consumer, group, member_id: self.member_id.clone(), reason: reason.into() });
+        let req = HeartbeatRequest {
+            member_id: self.member_id.clone(),
+            member_epoch: if static_member { STATIC_LEAVE_EPOCH } else { LEAVE_EPOCH },
+            instance_id: self.spec.group_instance_id.clone(),
+            client_id: self.client_id.clone(),
+            rebalance_timeout_ms: None,
+            topics: None,
+            assignor: None,
+            owned: None,
+        };
+        self.generation = -1;
+        self.modern.in_flight = false;
+        self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
+    }
+
+    /// The poll timer ran out: it leaves, its partitions are lost, and it joins again at its
+    /// next poll.
+    pub(super) fn cg_poll_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.cg_leave(ctx, "max.poll.interval.ms exceeded", out);
+        self.cg_lose(ctx, out);
+        self.generation = -1;
+        self.rejoin_needed = true;
+    }
+
+    pub(super) fn cg_commit(&self, ctx: &Ctx, offsets: Vec<(Tp, u64)>, purpose: CommitPurpose, out: &mut Out) {
+        let request = cg::Request::OffsetCommit {
+            member_id: self.member_id.clone(),
+            member_epoch: self.generation,
+            offsets,
+            purpose,
+        };
+        self.cg_send(ctx, request, out);
+    }
+
+    pub(super) fn cg_offset_fetch(&self, ctx: &Ctx, partitions: Vec<Tp>, out: &mut Out) {
+        self.cg_send(ctx, cg::Request::OffsetFetch { partitions }, out);
+    }
+}
