@@ -512,3 +512,73 @@ fn a_rolling_upgrade_moves_a_group_from_eager_to_cooperative_rebalancing() {
     assert_eq!(owners(&sim, "g").len(), 4);
     assert!(owners(&sim, "g").iter().all(|(_, p)| !p.is_empty()));
 }
+
+// ----- Kafka 4's consumer protocol (KIP-848) ---------------------------------------------------
+
+fn modern(name: &str, group: &str) -> ConsumerSpec {
+    ConsumerSpec { group_protocol: ksim::sim::config::GroupProtocol::Consumer, ..member(name, group) }
+}
+
+#[test]
+fn a_consumer_protocol_group_never_stops_the_world_when_a_member_joins() {
+    let mut sim = cluster(6, vec![modern("a", "g"), modern("b", "g")]);
+    sim.run_until(SimTime(20_000));
+    assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1, 2]), ("b".to_string(), vec![3, 4, 5])]);
+    sim.apply(Command::AddConsumer { spec: modern("c", "g") });
+    sim.run_until(SimTime(40_000));
+    let events = sim.drain_events();
+    // Only the partitions that move are given up; nobody gives up everything.
+    let revoked: Vec<(String, usize)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Revoked { consumer, partitions, lost: false, .. } if e.t > 20_000 => {
+                Some((consumer.to_string(), partitions.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(revoked.iter().map(|(_, n)| n).sum::<usize>(), 2, "{revoked:?}");
+    let o = owners(&sim, "g");
+    assert_eq!(o.iter().map(|(_, ps)| ps.len()).collect::<Vec<_>>(), [2, 2, 2], "{o:?}");
+    let view = group_view(&sim, "g");
+    assert_eq!(view.state.name(), "Stable");
+    assert_eq!(view.strategy.as_deref(), Some("uniform"));
+}
+
+#[test]
+fn a_group_does_not_mix_the_two_protocols_and_the_consumer_says_why() {
+    for (first, second, theirs) in [
+        (member("a", "g"), modern("b", "g"), "the classic protocol"),
+        (modern("a", "g"), member("b", "g"), "the consumer protocol"),
+    ] {
+        let mut sim = cluster(3, vec![first]);
+        sim.run_until(SimTime(10_000));
+        sim.apply(Command::AddConsumer { spec: second });
+        sim.run_until(SimTime(12_000));
+        let failed = sim.drain_events().into_iter().find_map(|e| match e.kind {
+            EventKind::JoinFailed { consumer, error, .. } if &*consumer == "b" => Some(error),
+            _ => None,
+        });
+        let error = failed.expect("the second consumer fails");
+        assert!(error.contains(theirs) && error.contains("does not model a group mixing"), "{error}");
+        assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1, 2]), ("b".to_string(), vec![])]);
+    }
+}
+
+#[test]
+fn an_empty_group_changes_protocol_and_keeps_its_committed_offsets() {
+    let mut sim = cluster(1, vec![ConsumerSpec { commit: CommitMode::AfterProcessing, ..member("a", "g") }]);
+    sim.run_until(SimTime(10_000));
+    sim.apply(Command::StopConsumer { consumer: "a".into() });
+    sim.run_until(SimTime(12_000));
+    let committed = sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).expect("committed");
+    sim.apply(Command::AddConsumer { spec: modern("b", "g") });
+    sim.run_until(SimTime(14_000));
+    assert!(sim.consumer_groups.contains_key("g") && !sim.groups.contains_key("g"));
+    assert!(sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).unwrap() >= committed);
+    let positioned = sim.drain_events().into_iter().find_map(|e| match e.kind {
+        EventKind::PositionSet { consumer, offset, reason, .. } if &*consumer == "b" => Some((offset, reason)),
+        _ => None,
+    });
+    assert_eq!(positioned, Some((committed, "committed offset".to_string())));
+}

@@ -249,6 +249,14 @@ pub fn next_client_id(counters: &mut VecMap<String, u32>, group: &str) -> String
     format!("consumer-{group}-{n}")
 }
 
+/// Why a consumer cannot join a group whose members speak the other protocol.
+fn mixed_text(group: &str, theirs: &str) -> String {
+    format!(
+        "the members of group {} use {theirs}: ksim does not model a group mixing both protocols (Kafka 4 would convert it online, group.consumer.migration.policy=bidirectional); give every consumer of the group the same group.protocol",
+        quoted(group)
+    )
+}
+
 /// What a fenced static member's error says.
 fn fenced_text(con: &Consumer) -> String {
     format!(
@@ -579,6 +587,10 @@ impl Consumer {
             }
             JoinResponse::FencedInstanceId => {
                 let text = fenced_text(self);
+                self.fail(ctx, text, out);
+            }
+            JoinResponse::MixedProtocols => {
+                let text = mixed_text(&group, "the consumer protocol (group.protocol=consumer)");
                 self.fail(ctx, text, out);
             }
             JoinResponse::Ok { generation, member_id, leader, strategy, members, skip_assignment } => {

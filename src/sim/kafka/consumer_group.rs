@@ -121,7 +121,9 @@ pub enum GroupError {
     InvalidRequest,
     /// An offset commit from another epoch than the member's.
     StaleMemberEpoch,
-    /// The group is on the classic protocol, with members (ksim does not convert such a group).
+    /// The group is on the classic protocol, with members: Kafka answers this when it may not
+    /// convert the group (`group.consumer.migration.policy` disabled); ksim does not model a
+    /// group mixing both protocols, so it answers it always.
     GroupIdNotFound,
 }
 

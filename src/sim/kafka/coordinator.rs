@@ -175,6 +175,10 @@ pub enum JoinResponse {
     InconsistentGroupProtocol,
     /// Another consumer has joined with its `group.instance.id`.
     FencedInstanceId,
+    /// The group's members use the consumer protocol (KIP-848). Kafka 4 would take a classic
+    /// member into such a group (`group.consumer.migration.policy=bidirectional`); ksim does not
+    /// model a group mixing both protocols, and says so.
+    MixedProtocols,
 }
 
 /// Errors the coordinator answers Heartbeat, SyncGroup and OffsetCommit with.

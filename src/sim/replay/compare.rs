@@ -5,7 +5,7 @@
 use crate::sim::vecmap::VecSet;
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
-use crate::sim::config::{CommitMode, ConsumerSpec, Strategy};
+use crate::sim::config::{CommitMode, ConsumerSpec, GroupProtocol, Strategy};
 use crate::sim::consumer::ConsumerStatus;
 use crate::sim::engine::Tp;
 use crate::sim::event::EventKind;
@@ -27,11 +27,14 @@ pub enum Variant {
     Assignor(Strategy),
     /// Every crash becomes a clean stop (`consumer.close()`).
     CleanStops,
+    /// Every consumer on Kafka 4's consumer protocol (KIP-848): the coordinator assigns, members
+    /// reconcile partition by partition.
+    ConsumerProtocol,
 }
 
 impl Variant {
     /// The variants offered for comparison, with stable ids for links and menus.
-    pub const CHOICES: [(&'static str, Variant); 8] = [
+    pub const CHOICES: [(&'static str, Variant); 9] = [
         ("as-run", Variant::AsRun),
         ("commit-auto", Variant::Commit(CommitMode::Auto)),
         ("commit-after", Variant::Commit(CommitMode::AfterProcessing)),
@@ -40,6 +43,7 @@ impl Variant {
         ("roundrobin", Variant::Assignor(Strategy::Roundrobin)),
         ("cooperative-sticky", Variant::Assignor(Strategy::CooperativeSticky)),
         ("clean-stops", Variant::CleanStops),
+        ("consumer-protocol", Variant::ConsumerProtocol),
     ];
 
     pub fn id(self) -> &'static str {
@@ -61,13 +65,19 @@ impl Variant {
             Variant::Assignor(Strategy::Sticky) => "sticky assignor (eager)",
             Variant::Assignor(Strategy::CooperativeSticky) => "cooperative-sticky assignor",
             Variant::CleanStops => "clean stop instead of crash",
+            Variant::ConsumerProtocol => "consumer protocol (Kafka 4, KIP-848)",
         }
     }
 
     fn spec(self, spec: &mut ConsumerSpec) {
         match self {
             Variant::Commit(mode) => spec.commit = mode,
-            Variant::Assignor(s) => spec.assignors = vec![s],
+            // An assignor of the classic protocol: the consumer speaks it.
+            Variant::Assignor(s) => {
+                spec.assignors = vec![s];
+                spec.group_protocol = GroupProtocol::Classic;
+            }
+            Variant::ConsumerProtocol => spec.group_protocol = GroupProtocol::Consumer,
             Variant::AsRun | Variant::CleanStops => {}
         }
     }
@@ -226,6 +236,18 @@ mod tests {
         let eager = outcome(&run, Variant::Assignor(Strategy::Range), end).unwrap();
         let coop = outcome(&run, Variant::Assignor(Strategy::CooperativeSticky), end).unwrap();
         assert!(coop.revoked < eager.revoked, "{coop:?} vs {eager:?}");
+    }
+
+    #[test]
+    fn the_consumer_protocol_revokes_only_what_moves_but_waits_out_a_crashed_members_session() {
+        let (run, end) = crash_and_restart();
+        let eager = outcome(&run, Variant::Assignor(Strategy::Range), end).unwrap();
+        let modern = outcome(&run, Variant::ConsumerProtocol, end).unwrap();
+        assert!(modern.revoked < eager.revoked, "{modern:?} vs {eager:?}");
+        // The crashed member keeps its partition for group.consumer.session.timeout.ms (45 s), past
+        // the end of this run: the classic group (10 s sessions here) reassigns it sooner.
+        assert!(modern.unowned_ms > eager.unowned_ms, "{modern:?} vs {eager:?}");
+        assert_ne!(modern.digest, outcome(&run, Variant::AsRun, end).unwrap().digest);
     }
 
     #[test]

@@ -21,10 +21,11 @@ impl Sim {
         let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
         if keep && self.consumer_groups.contains_key(group) {
             // The group is on the consumer protocol: a classic member may not join while it has
-            // members (ksim does not mix the two in one group); an empty one becomes classic.
+            // members (ksim does not model a group mixing both protocols; the consumer says so);
+            // an empty one becomes classic, its committed offsets kept.
             let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
             if busy && matches!(request, Request::Join(_)) {
-                let reply = coordinator::Reply::Join(coordinator::JoinResponse::InconsistentGroupProtocol);
+                let reply = coordinator::Reply::Join(coordinator::JoinResponse::MixedProtocols);
                 self.after(
                     self.latency(),
                     Action::ToConsumer { consumer: from.consumer, inc: from.inc, msg: consumer::Msg::Reply(reply) },

@@ -212,6 +212,7 @@ impl Consumer {
                         quoted(self.spec.group_instance_id.as_deref().unwrap_or_default())
                     ),
                     cg::GroupError::FencedInstanceId => fenced_text(self),
+                    cg::GroupError::GroupIdNotFound => mixed_text(&self.spec.group, "the classic protocol"),
                     other => format!("{}: the group coordinator refused its heartbeat", other.code()),
                 };
                 self.fail_at_next_poll(ctx, text, out);
