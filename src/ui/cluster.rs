@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{BrokerStatus, ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::text::Fixed;
@@ -602,7 +602,15 @@ pub fn GroupBox(
         >
             <h4>
                 "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.name().to_string())}</span>
-                <span class="generation">{text(|g| format!("generation {}", g.generation))}</span>
+                <span class="generation">
+                    {text(|g| {
+                        if g.protocol == "consumer" {
+                            format!("epoch {} · consumer protocol", g.generation)
+                        } else {
+                            format!("generation {}", g.generation)
+                        }
+                    })}
+                </span>
             </h4>
             <p class="counters">
                 {text(|g| {
@@ -612,6 +620,13 @@ pub fn GroupBox(
             {move || {
                 me.with(|g| g.as_ref().and_then(|g| unserved_note(&g.unserved)))
                     .map(|n| view! { <p class="status-note">{n}</p> })
+            }}
+            {move || {
+                me.with(|g| {
+                    g.as_ref()
+                        .filter(|g| !g.reconciling.is_empty())
+                        .map(|g| view! { <p class="status-note reconciling">{format!("reconciling: {}", g.reconciling.join("; "))}</p> })
+                })
             }}
             <For each=move || members.get() key=|n| n.clone() let:consumer>
                 <ConsumerCard name=consumer snapshot groups />
@@ -700,7 +715,11 @@ pub fn ConsumerCard(
     let session_share = Memo::new(move |_| {
         me.with(|c| {
             let c = c.as_ref()?;
-            let share = c.session_left_ms? as f64 / c.settings.session_timeout_ms.max(1) as f64;
+            let session = match c.settings.group_protocol {
+                GroupProtocol::Consumer => crate::sim::kafka::consumer_group::SESSION_TIMEOUT_MS,
+                GroupProtocol::Classic => c.settings.session_timeout_ms,
+            };
+            let share = c.session_left_ms? as f64 / session.max(1) as f64;
             // A transform, not a width: the card is neither laid out nor its text repainted.
             Some(format!("scaleX({})", Fixed(share.clamp(0.0, 1.0), 2)))
         })
@@ -972,11 +991,22 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
             )
         })
     };
-    let session = move |v: String| {
-        if let Ok(ms) = v.parse() {
-            configure(ConsumerSetting::SessionTimeoutMs(ms));
+    let session = {
+        let configure = configure.clone();
+        move |v: String| {
+            if let Ok(ms) = v.parse() {
+                configure(ConsumerSetting::SessionTimeoutMs(ms));
+            }
         }
     };
+    let protocol = move |v: String| {
+        if let Some(p) = GroupProtocol::parse(&v) {
+            configure(ConsumerSetting::GroupProtocol(p));
+        }
+    };
+    let modern = Memo::new(move |_| {
+        me.with(|c| c.as_ref().is_some_and(|c| c.settings.group_protocol == GroupProtocol::Consumer))
+    });
     let ms = |list: &[u64]| list.iter().map(|v| (v.to_string(), format_duration(*v))).collect::<Vec<_>>();
     view! {
         <details class="settings">
@@ -1012,12 +1042,29 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                 get(|c| c.settings.session_timeout_ms.to_string()),
                 session,
             )}
+            {setting_select(
+                "group.protocol".into(),
+                opts(&[("classic", "classic (JoinGroup, SyncGroup)"), ("consumer", "consumer (Kafka 4, KIP-848)")]),
+                get(|c| c.settings.group_protocol.name().to_string()),
+                protocol,
+            )}
+            {move || {
+                modern
+                    .get()
+                    .then(|| {
+                        view! {
+                            <p class="note">
+                                "Under the consumer protocol the broker sets the session (group.consumer.session.timeout.ms, 45 s), the heartbeat interval (5 s) and the assignor (uniform): the two settings above are not used. Every consumer of a group must use the same protocol here."
+                            </p>
+                        }
+                    })
+            }}
             <p class="note">
                 {move || {
                     if me.with(|c| c.as_ref().is_some_and(|c| c.settings_pending)) {
                         "Changed: takes effect when the consumer next starts (Stop, then Start)."
                     } else {
-                        "auto.offset.reset, assignors and session timeout are read when the consumer starts."
+                        "auto.offset.reset, assignors, session timeout and group.protocol are read when the consumer starts."
                     }
                 }}
             </p>

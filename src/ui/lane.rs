@@ -48,11 +48,11 @@ fn row_y(row: usize) -> f64 {
 
 fn kind_class(kind: Kind) -> &'static str {
     match kind {
-        Kind::JoinGroup | Kind::JoinResponse | Kind::MemberIdRequired => "join",
-        Kind::SyncGroup | Kind::SyncResponse => "sync",
-        Kind::Heartbeat => "heartbeat",
-        Kind::HeartbeatError | Kind::CommitFailed => "error",
-        Kind::LeaveGroup => "leave",
+        Kind::JoinGroup | Kind::JoinResponse | Kind::MemberIdRequired | Kind::GroupJoin => "join",
+        Kind::SyncGroup | Kind::SyncResponse | Kind::NewAssignment => "sync",
+        Kind::Heartbeat | Kind::GroupHeartbeat => "heartbeat",
+        Kind::HeartbeatError | Kind::CommitFailed | Kind::GroupHeartbeatError => "error",
+        Kind::LeaveGroup | Kind::GroupLeave => "leave",
         Kind::OffsetCommit => "commit",
         Kind::Expired | Kind::Crashed => "gone",
     }
@@ -104,6 +104,25 @@ fn bands_markup(lane: &Lane, base: u64) -> String {
                 "CompletingRebalance: waiting for the leader's SyncGroup".to_string(),
                 "syncing".to_string(),
             ),
+            "Assigning" => (
+                "preparing",
+                format!(
+                    "Assigning: the group epoch moved to {}; the coordinator computes the target at the next heartbeat",
+                    b.generation
+                ),
+                "assigning".to_string(),
+            ),
+            "Reconciling" => (
+                "completing",
+                format!(
+                    "Reconciling: members move to epoch {}, giving up partitions before others get them",
+                    b.generation
+                ),
+                "reconciling".to_string(),
+            ),
+            "Stable" if b.modern => {
+                ("stable", format!("Stable, epoch {}", b.generation), format!("epoch {}", b.generation))
+            }
             "Stable" => {
                 ("stable", format!("Stable, generation {}", b.generation), format!("generation {}", b.generation))
             }
@@ -135,9 +154,11 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
     // Heartbeats and commits come every few seconds from every member: each member's are one
     // path (a tick per message), not an element each. The lane's click finds their instant.
     for (row, member) in lane.members.iter().enumerate() {
-        for (kind, class, what) in
-            [(Kind::Heartbeat, "heartbeat", "Heartbeats"), (Kind::OffsetCommit, "commit", "OffsetCommits")]
-        {
+        for (kind, class, what) in [
+            (Kind::Heartbeat, "heartbeat", "Heartbeats"),
+            (Kind::GroupHeartbeat, "heartbeat", "ConsumerGroupHeartbeats"),
+            (Kind::OffsetCommit, "commit", "OffsetCommits"),
+        ] {
             let (y1, y2) = (row_y(row + 1) - 6.0, row_y(0) + 7.0);
             let mut d = String::new();
             for m in messages.clone().filter(|m| m.kind == kind && m.member == *member) {
@@ -152,7 +173,7 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
             }
         }
     }
-    for m in messages.filter(|m| !matches!(m.kind, Kind::Heartbeat | Kind::OffsetCommit)) {
+    for m in messages.filter(|m| !matches!(m.kind, Kind::Heartbeat | Kind::GroupHeartbeat | Kind::OffsetCommit)) {
         let Some(row) = lane.members.iter().position(|x| *x == m.member) else { continue };
         let (x, y_member, y_coord) = (x_of(m.at, base), row_y(row + 1), row_y(0));
         let label = escape(&m.describe());

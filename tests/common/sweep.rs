@@ -264,7 +264,14 @@ impl Gen {
             55..=57 => Command::SetCommitMode { consumer: self.consumer().name, mode: self.commit_mode() },
             58 => Command::SetPriority { consumer: self.consumer().name, enabled: self.chance(0.5) },
             59..=62 => {
-                let setting = match self.rng.random_range(0..4) {
+                let setting = match self.rng.random_range(0..5) {
+                    // A consumer changes protocol at its next start: its group may end up mixing
+                    // both, which ksim refuses (the consumer stops, saying why).
+                    4 => ConsumerSetting::GroupProtocol(if self.chance(0.5) {
+                        GroupProtocol::Consumer
+                    } else {
+                        GroupProtocol::Classic
+                    }),
                     0 => ConsumerSetting::AutoOffsetReset(if self.chance(0.5) {
                         OffsetReset::Earliest
                     } else {
@@ -361,8 +368,12 @@ pub fn case(id: u64) -> Case {
     // A quarter of the cases run every consumer on Kafka 4's consumer protocol (drawn last, so
     // the classic cases stay what they were).
     let protocol = if g.rng.random_range(0..4) == 0 { GroupProtocol::Consumer } else { GroupProtocol::Classic };
-    let run = Run { scenario: base.id, seed, commands, cursor_ms: None, group_protocol: GroupProtocol::Classic };
-    Case { id, run: run.with_group_protocol(protocol) }
+    for c in &mut commands {
+        if let Command::AddConsumer { spec } = &mut c.command {
+            spec.group_protocol = protocol;
+        }
+    }
+    Case { id, run: Run { scenario: base.id, seed, commands, cursor_ms: None, group_protocol: protocol } }
 }
 
 // ----- checking a case --------------------------------------------------------------------------

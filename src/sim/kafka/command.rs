@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
 use crate::sim::json::{first_key, members, Json, Writer};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -144,6 +144,7 @@ impl Command {
                 ConsumerSetting::Assignors(list) => {
                     format!("{consumer} sets partition.assignment.strategy={}", Strategy::list_text(list))
                 }
+                ConsumerSetting::GroupProtocol(p) => format!("{consumer} sets group.protocol={}", p.name()),
             },
             Command::RemoveConsumer { consumer } => format!("remove {consumer}"),
             Command::RemoveProducer { producer } => format!("remove {producer}"),
@@ -167,6 +168,8 @@ pub enum ConsumerSetting {
     SessionTimeoutMs(u64),
     /// `partition.assignment.strategy` of several, in order of preference.
     Assignors(Vec<Strategy>),
+    /// `group.protocol`.
+    GroupProtocol(GroupProtocol),
 }
 
 /// A command and the simulated time (ms) it is applied at.
@@ -251,6 +254,10 @@ impl Json for ConsumerSetting {
             }
             ConsumerSetting::Assignors(value) => {
                 w.lit("{\"name\":\"assignors\"");
+                members!(w; value);
+            }
+            ConsumerSetting::GroupProtocol(value) => {
+                w.lit("{\"name\":\"group_protocol\"");
                 members!(w; value);
             }
         }

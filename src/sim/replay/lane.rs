@@ -4,7 +4,8 @@
 //! timeline's cursor, so after a seek it is what it was at that instant.
 //!
 //! Messages are protocol-neutral ([`Kind`]): the classic protocol's JoinGroup / SyncGroup /
-//! Heartbeat / LeaveGroup / OffsetCommit, and room for the consumer protocol's heartbeat.
+//! Heartbeat / LeaveGroup / OffsetCommit, and the consumer protocol's ConsumerGroupHeartbeat —
+//! joining (epoch 0), regular, leaving (epoch -1/-2) — and the new assignments its answers carry.
 
 use std::collections::VecDeque;
 
@@ -41,6 +42,17 @@ pub enum Kind {
     Expired,
     /// The member's process crashed (no message: drawn on its row).
     Crashed,
+    /// Consumer protocol: a ConsumerGroupHeartbeat at epoch 0 (joining).
+    GroupJoin,
+    /// Consumer protocol: a regular ConsumerGroupHeartbeat.
+    GroupHeartbeat,
+    /// Consumer protocol: a ConsumerGroupHeartbeat answered with an error.
+    GroupHeartbeatError,
+    /// Consumer protocol: a ConsumerGroupHeartbeat at epoch -1 (or -2: a static member away).
+    GroupLeave,
+    /// Consumer protocol: an answer moving the member towards its target (epoch, assignment,
+    /// what to give up).
+    NewAssignment,
 }
 
 impl Kind {
@@ -59,12 +71,27 @@ impl Kind {
             Kind::CommitFailed => "OffsetCommit response",
             Kind::Expired => "member removed",
             Kind::Crashed => "crashed",
+            Kind::GroupJoin => "ConsumerGroupHeartbeat (epoch 0: join)",
+            Kind::GroupHeartbeat => "ConsumerGroupHeartbeat",
+            Kind::GroupHeartbeatError => "ConsumerGroupHeartbeat response",
+            Kind::GroupLeave => "ConsumerGroupHeartbeat (leave)",
+            Kind::NewAssignment => "ConsumerGroupHeartbeat response",
         }
     }
 
     /// From the member to the coordinator (else the other way, or on the member's row).
     pub fn is_request(self) -> bool {
-        matches!(self, Kind::JoinGroup | Kind::SyncGroup | Kind::Heartbeat | Kind::LeaveGroup | Kind::OffsetCommit)
+        matches!(
+            self,
+            Kind::JoinGroup
+                | Kind::SyncGroup
+                | Kind::Heartbeat
+                | Kind::LeaveGroup
+                | Kind::OffsetCommit
+                | Kind::GroupJoin
+                | Kind::GroupHeartbeat
+                | Kind::GroupLeave
+        )
     }
 
     /// A short mark drawn on the arrow.
@@ -77,6 +104,21 @@ impl Kind {
             Kind::OffsetCommit | Kind::CommitFailed => "C",
             Kind::Expired => "⊘",
             Kind::Crashed => "✕",
+            Kind::GroupJoin => "J",
+            Kind::GroupHeartbeat | Kind::GroupHeartbeatError => "♥",
+            Kind::GroupLeave => "L",
+            Kind::NewAssignment => "A",
+        }
+    }
+
+    /// The consumer protocol's kind for what the classic protocol calls this.
+    fn modern(self) -> Kind {
+        match self {
+            Kind::JoinGroup => Kind::GroupJoin,
+            Kind::Heartbeat => Kind::GroupHeartbeat,
+            Kind::HeartbeatError => Kind::GroupHeartbeatError,
+            Kind::LeaveGroup => Kind::GroupLeave,
+            other => other,
         }
     }
 }
@@ -111,7 +153,10 @@ impl Message {
 pub struct Band {
     pub from: u64,
     pub state: String,
+    /// The generation, or under the consumer protocol the group epoch.
     pub generation: i32,
+    /// The group is on the consumer protocol.
+    pub modern: bool,
 }
 
 /// One group's lane.
@@ -131,6 +176,8 @@ pub struct Lanes {
     pub groups: Vec<(Name, Lane)>,
     /// The group of each consumer, as its last event said (a crash names only the consumer).
     group_of: Vec<(Name, Name)>,
+    /// Groups seen on the consumer protocol.
+    modern: Vec<Name>,
     /// Bumped whenever something was added: readers redraw when it changes.
     pub version: u64,
 }
@@ -166,6 +213,9 @@ impl Lanes {
             EventKind::SyncGroup { consumer, group, generation } => {
                 (group, consumer, Kind::SyncGroup, format!("generation {generation}"))
             }
+            // Under the consumer protocol the coordinator's answers are drawn, not the client
+            // taking them.
+            EventKind::Assigned(a) if self.modern.contains(&a.group) => return,
             EventKind::Assigned(a) => {
                 let list = if a.assigned.is_empty() { "nothing".to_string() } else { a.assigned.join(", ") };
                 (&a.group, &a.consumer, Kind::SyncResponse, list)
@@ -189,9 +239,34 @@ impl Lanes {
                 self.push(&group, consumer, e.t, Kind::Crashed, String::new());
                 return;
             }
+            EventKind::TargetAssignment { group, .. } => {
+                if !self.modern.contains(group) {
+                    // The group speaks the consumer protocol: what it already drew is renamed.
+                    self.modern.push(group.clone());
+                    let lane = self.lane(group);
+                    for m in lane.messages.iter_mut() {
+                        m.kind = m.kind.modern();
+                    }
+                    for b in lane.bands.iter_mut() {
+                        b.modern = true;
+                    }
+                    self.version += 1;
+                }
+                return;
+            }
+            EventKind::MemberAssignment { group, consumer, epoch, state, assigned, revoking, .. } => {
+                let given = if assigned.is_empty() { "nothing".to_string() } else { assigned.join(", ") };
+                let detail = if revoking.is_empty() {
+                    format!("epoch {epoch}, {state}: {given}")
+                } else {
+                    format!("epoch {epoch}, {state}: keep {given}; give up {}", revoking.join(", "))
+                };
+                (group, consumer, Kind::NewAssignment, detail)
+            }
             EventKind::GroupState { group, state, generation, .. } => {
+                let modern = self.modern.contains(group);
                 let lane = self.lane(group);
-                lane.bands.push_back(Band { from: e.t, state: state.clone(), generation: *generation });
+                lane.bands.push_back(Band { from: e.t, state: state.clone(), generation: *generation, modern });
                 // Bands wholly before the window go (the one the window begins in stays).
                 while lane.bands.len() > 1 && lane.bands[1].from + WINDOW_MS < e.t {
                     lane.bands.pop_front();
@@ -205,6 +280,7 @@ impl Lanes {
             Some((_, g)) => *g = group.clone(),
             None => self.group_of.push((member.clone(), group.clone())),
         }
+        let kind = if self.modern.contains(group) { kind.modern() } else { kind };
         self.push(group, member, e.t, kind, detail);
     }
 
@@ -254,6 +330,30 @@ mod tests {
 
     fn kinds(lane: &Lane, member: &str, after: u64) -> Vec<Kind> {
         lane.messages.iter().filter(|m| m.member == member && m.at >= after).map(|m| m.kind).collect()
+    }
+
+    /// Under the consumer protocol: each member joins with a heartbeat at epoch 0, the
+    /// coordinator's answers carry its epoch and what to keep and give up, its heartbeats go on
+    /// every 5 s; no JoinGroup or SyncGroup. The bands speak of epochs.
+    #[test]
+    fn a_consumer_protocol_group_shows_heartbeats_and_the_assignments_they_bring() {
+        let mut s = teach::find("consumer-group").unwrap();
+        for c in &mut s.consumers {
+            c.group_protocol = crate::sim::config::GroupProtocol::Consumer;
+        }
+        let mut sim = Sim::new(&s, 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(12_000));
+        let lanes = lanes_of(&mut sim);
+        let lane = lanes.group("my-group").unwrap();
+        let first = kinds(lane, "consumer-1", 0);
+        assert_eq!(first[0], Kind::GroupJoin, "{first:?}");
+        assert!(first.contains(&Kind::NewAssignment) && first.contains(&Kind::GroupHeartbeat), "{first:?}");
+        assert!(!first.iter().any(|k| matches!(k, Kind::JoinGroup | Kind::SyncGroup | Kind::SyncResponse)));
+        let revoke = lane.messages.iter().find(|m| m.kind == Kind::NewAssignment && m.detail.contains("give up"));
+        assert!(revoke.is_some_and(|m| m.detail.contains("UNREVOKED_PARTITIONS")), "{:?}", lane.messages);
+        let last = lane.bands.back().unwrap();
+        assert_eq!((last.state.as_str(), last.modern), ("Stable", true));
     }
 
     /// A new group forms: each member joins twice (MEMBER_ID_REQUIRED first), is answered, syncs

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::sim::json::{first_key, members, Json, Writer};
 
-use crate::sim::command::Command;
 use crate::sim::command::TimedCommand;
+use crate::sim::command::{Command, ConsumerSetting};
 use crate::sim::config::{limits, GroupProtocol};
 pub use crate::sim::scenario::Run;
 use crate::sim::scenario::Scenario;
@@ -124,8 +124,10 @@ impl Run {
     pub fn with_group_protocol(mut self, protocol: GroupProtocol) -> Run {
         self.group_protocol = protocol;
         for c in &mut self.commands {
-            if let Command::AddConsumer { spec } = &mut c.command {
-                spec.group_protocol = protocol;
+            match &mut c.command {
+                Command::AddConsumer { spec } => spec.group_protocol = protocol,
+                Command::ConfigureConsumer { setting: ConsumerSetting::GroupProtocol(p), .. } => *p = protocol,
+                _ => {}
             }
         }
         self
@@ -134,9 +136,13 @@ impl Run {
     /// Whether anything in the run speaks the consumer protocol (its link is then version 2).
     fn uses_consumer_protocol(&self) -> bool {
         self.group_protocol != GroupProtocol::Classic
-            || self.commands.iter().any(
-                |c| matches!(&c.command, Command::AddConsumer { spec } if spec.group_protocol != GroupProtocol::Classic),
-            )
+            || self.commands.iter().any(|c| match &c.command {
+                Command::AddConsumer { spec } => spec.group_protocol != GroupProtocol::Classic,
+                Command::ConfigureConsumer { setting: ConsumerSetting::GroupProtocol(p), .. } => {
+                    *p != GroupProtocol::Classic
+                }
+                _ => false,
+            })
     }
 
     /// The query part of the link: `run=…` and, with a cursor, `&t=…`.

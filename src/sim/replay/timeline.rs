@@ -13,7 +13,7 @@
 //! Doing something at an instant before the furthest point reached *forks*: the later commands,
 //! checkpoints and markers are dropped and the run continues from here on a new branch.
 
-use crate::sim::vecmap::VecMap;
+use crate::sim::vecmap::{VecMap, VecSet};
 use std::collections::VecDeque;
 
 use crate::sim::command::{Command, TimedCommand};
@@ -176,6 +176,8 @@ pub struct Timeline {
     markers: Vec<Marker>,
     /// Per group, when its last commit marker was placed (commits are marked at most once a second).
     last_commit_marker: VecMap<Name, u64>,
+    /// Groups seen on the consumer protocol (their markers speak of epochs).
+    modern_groups: VecSet<Name>,
     recent: VecDeque<Event>,
     /// The live invariants, watched at the furthest point reached.
     watch: Watcher,
@@ -205,6 +207,7 @@ impl Timeline {
             head_events: 0,
             markers: Vec::new(),
             last_commit_marker: VecMap::new(),
+            modern_groups: VecSet::new(),
             recent: VecDeque::new(),
             watch: Watcher::default(),
         })
@@ -438,9 +441,18 @@ impl Timeline {
             EventKind::Started { consumer } if at_ms > 0 => (MarkerKind::Start, format!("{consumer} started")),
             EventKind::GroupState { group, state, generation, reason } => match state.as_str() {
                 "PreparingRebalance" => (MarkerKind::RebalanceStart, format!("{group} rebalancing: {reason}")),
+                // The consumer protocol: the group epoch moved on; a new target follows.
+                "Assigning" => (MarkerKind::RebalanceStart, format!("{group} epoch {generation}: {reason}")),
+                "Stable" if self.modern_groups.contains(group) => {
+                    (MarkerKind::RebalanceEnd, format!("{group} stable, epoch {generation}"))
+                }
                 "Stable" => (MarkerKind::RebalanceEnd, format!("{group} stable, generation {generation}")),
                 _ => return,
             },
+            EventKind::TargetAssignment { group, .. } => {
+                self.modern_groups.insert(group.clone());
+                return;
+            }
             EventKind::Committed { group, .. } => {
                 if self.last_commit_marker.get(group).is_some_and(|t| at_ms < t + 1_000) {
                     return;

@@ -214,6 +214,7 @@ fn setting(v: Value) -> Result<ConsumerSetting> {
         "assignor" => ConsumerSetting::Assignor(m.need("value", assignor)?),
         "session_timeout_ms" => ConsumerSetting::SessionTimeoutMs(m.need("value", u64)?),
         "assignors" => ConsumerSetting::Assignors(m.need("value", |v| list(v, assignor))?),
+        "group_protocol" => ConsumerSetting::GroupProtocol(m.need("value", group_protocol)?),
         other => return Err(format!("unknown setting {}", quoted(other))),
     };
     m.done()?;
@@ -337,6 +338,10 @@ pub(crate) mod tests {
             },
             Command::ConfigureConsumer { consumer: c(), setting: ConsumerSetting::Assignor(Strategy::Roundrobin) },
             Command::ConfigureConsumer { consumer: c(), setting: ConsumerSetting::SessionTimeoutMs(6_000) },
+            Command::ConfigureConsumer {
+                consumer: c(),
+                setting: ConsumerSetting::GroupProtocol(GroupProtocol::Consumer),
+            },
             Command::ConfigureConsumer {
                 consumer: c(),
                 setting: ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky, Strategy::Range]),

@@ -164,6 +164,7 @@ impl Sim {
                     ConsumerSetting::Assignor(a) => spec.assignors = vec![a],
                     ConsumerSetting::Assignors(list) => spec.assignors = list,
                     ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
+                    ConsumerSetting::GroupProtocol(p) => spec.group_protocol = p,
                 }
                 spec.validate()?;
                 self.emit(EventKind::Command { command: Box::new(original.clone()) });

@@ -207,8 +207,13 @@ impl ConsumerSnap {
 pub struct GroupSnap {
     pub name: String,
     pub state: ViewState,
+    /// `classic` or `consumer` (KIP-848).
+    pub protocol: &'static str,
     /// The generation (classic protocol) or group epoch (consumer protocol).
     pub generation: i32,
+    /// Under the consumer protocol: the members not yet at the target, and what each must still
+    /// give up or wait for.
+    pub reconciling: Vec<String>,
     pub strategy: Option<String>,
     pub members: usize,
     pub processed: u64,
@@ -286,6 +291,44 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
                 out.extend(ps.iter().map(|&partition| edge(Tp { topic, partition }, c, Tie::Unnoticed)));
             }
         }
+    }
+    out
+}
+
+/// Under the consumer protocol, what each member still has to do to reach the target: give
+/// partitions up (its epoch waits until it has), or wait for partitions another member has not
+/// let go of yet.
+fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
+    use crate::sim::kafka::consumer_group::partition_names;
+    use crate::sim::kafka::reconcile::MemberState;
+    let Some(g) = sim.consumer_groups.get(group) else { return Vec::new() };
+    let mut out = Vec::new();
+    for m in &g.members {
+        let a = &m.assignment;
+        let name = &sim.consumers[m.consumer.ix()].spec.name;
+        let line = match a.state {
+            MemberState::UnrevokedPartitions => format!(
+                "{name} gives up {} (epoch {} until it has; target {})",
+                partition_names(&a.pending_revocation).join(", "),
+                a.member_epoch,
+                g.target_epoch
+            ),
+            MemberState::UnreleasedPartitions => {
+                let target = g.target.get(&m.member_id);
+                let waiting: Vec<String> = target
+                    .map(|t| {
+                        partition_names(t).into_iter().filter(|p| !partition_names(&a.assigned).contains(p)).collect()
+                    })
+                    .unwrap_or_default();
+                format!("{name} waits for {} (epoch {})", waiting.join(", "), a.member_epoch)
+            }
+            MemberState::Stable if a.member_epoch >= 0 && a.member_epoch < g.target_epoch => {
+                format!("{name} is at epoch {}; the target is {}", a.member_epoch, g.target_epoch)
+            }
+            MemberState::Stable if a.member_epoch < 0 => format!("{name} left for a while (static member)"),
+            MemberState::Stable => continue,
+        };
+        out.push(line);
     }
     out
 }
@@ -570,6 +613,8 @@ impl Snapshot {
                 GroupSnap {
                     name: g.clone(),
                     state: view.state,
+                    protocol: if sim.consumer_groups.contains_key(g.as_str()) { "consumer" } else { "classic" },
+                    reconciling: reconciling(sim, g),
                     generation: match sim.consumer_groups.get(g) {
                         Some(x) => x.group_epoch,
                         None => sim.groups.get(g).map_or(0, |x| x.generation),
