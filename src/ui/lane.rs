@@ -506,6 +506,7 @@ pub fn ProtocolLanes(
                 "Each group's members (rows) and its coordinator (top row) over the last seconds; ↑ request, ↓ answer. "
                 <span class="msg join">"J JoinGroup"</span> " · " <span class="msg sync">"S SyncGroup"</span> " · "
                 <span class="msg heartbeat">"grey ticks: Heartbeats"</span> " · " <span class="msg leave">"L LeaveGroup"</span>
+                " · consumer protocol: " <span class="msg sync">"A an answer with a new epoch and assignment"</span>
                 " · " <span class="msg commit">"dashed blue ticks: OffsetCommits"</span> " · " <span class="msg error">"red: an error answer"</span>
                 " · " <span class="msg gone">"✕ crashed · ⊘ removed by the coordinator"</span>
                 ". The bar past the dashed line is each member's session running out. Click a message (or anywhere in a lane) to go to that instant."

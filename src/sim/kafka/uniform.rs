@@ -46,75 +46,89 @@ pub fn uniform(topics: &VecMap<String, u32>, members: &[MemberSpec], current: &T
     let homogeneous = subscriptions.windows(2).all(|w| w[0] == w[1]);
     let group = Group::new(topics, &order, &subscriptions, current);
     let built = if homogeneous { group.homogeneous() } else { group.heterogeneous() };
-    order.iter().zip(built).map(|(m, p)| (m.member_id.clone(), p)).collect()
+    group.target(&order, built)
 }
 
-/// The assignor's input, members numbered in their order.
+/// Per member, per topic (by index), its partitions.
+type Table = Vec<Vec<Vec<u32>>>;
+
+/// The assignor's input, members and topics numbered: members in their order, topics (those that
+/// exist and someone subscribes to) by name.
 struct Group<'a> {
-    /// Partition counts of the topics that exist and someone subscribes to.
-    topics: VecMap<&'a str, u32>,
-    /// Each member's subscribed topics that exist.
-    subscribed: Vec<VecSet<&'a str>>,
-    /// Each member's current assignment, of topics that exist.
-    owned: Vec<VecMap<&'a str, VecSet<u32>>>,
+    names: Vec<&'a str>,
+    counts: Vec<u32>,
+    /// Each member's subscribed topics, ascending.
+    subscribed: Vec<Vec<usize>>,
+    /// Each member's current assignment, by topic, of partitions that exist.
+    owned: Table,
 }
 
 impl<'a> Group<'a> {
     fn new(
-        all: &'a VecMap<String, u32>,
-        order: &[&'a MemberSpec],
+        all: &VecMap<String, u32>,
+        order: &[&MemberSpec],
         subscriptions: &[VecSet<&'a str>],
-        current: &'a TargetAssignment,
+        current: &TargetAssignment,
     ) -> Self {
-        let subscribed: Vec<VecSet<&str>> =
-            subscriptions.iter().map(|s| s.iter().copied().filter(|&t| all.contains_key(t)).collect()).collect();
-        let topics = subscribed.iter().flatten().map(|&t| (t, all[t])).collect::<VecMap<&str, u32>>();
-        // What each member owns, of partitions that exist.
+        let mut names: Vec<&str> = subscriptions.iter().flatten().copied().filter(|t| all.contains_key(*t)).collect();
+        sort::natural(&mut names);
+        names.dedup();
+        let counts: Vec<u32> = names.iter().map(|t| all[*t]).collect();
+        let index = |t: &str| names.binary_search(&t).ok();
+        let subscribed = subscriptions.iter().map(|s| s.iter().filter_map(|t| index(t)).collect()).collect();
         let owned = order
             .iter()
             .map(|m| {
-                let Some(parts) = current.get(&m.member_id) else { return VecMap::new() };
-                parts
-                    .iter()
-                    .filter_map(|(t, ps)| {
-                        let (name, &count) = all.get_key_value(t.as_str())?;
-                        Some((name.as_str(), ps.iter().copied().filter(|&p| p < count).collect()))
-                    })
-                    .collect()
+                let mut mine = vec![Vec::new(); names.len()];
+                for (t, ps) in current.get(&m.member_id).into_iter().flatten() {
+                    if let Some(i) = index(t) {
+                        mine[i] = ps.iter().copied().filter(|&p| p < counts[i]).collect();
+                    }
+                }
+                mine
             })
             .collect();
-        Group { topics, subscribed, owned }
+        Group { names, counts, subscribed, owned }
     }
 
-    fn members(&self) -> usize {
-        self.subscribed.len()
+    /// The table as a target assignment: every member, its partitions by topic name.
+    fn target(&self, order: &[&MemberSpec], table: Table) -> TargetAssignment {
+        order
+            .iter()
+            .zip(table)
+            .map(|(m, mine)| {
+                let parts: Partitions = mine
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, ps)| !ps.is_empty())
+                    .map(|(t, ps)| (self.names[t].to_string(), ps.into_iter().collect()))
+                    .collect();
+                (m.member_id.clone(), parts)
+            })
+            .collect()
+    }
+
+    fn empty(&self) -> Table {
+        vec![vec![Vec::new(); self.names.len()]; self.subscribed.len()]
     }
 
     /// `UniformHomogeneousAssignmentBuilder`: every member subscribes to the same topics.
-    fn homogeneous(self) -> Vec<Partitions> {
-        let n = self.members();
-        let mut target: Vec<Partitions> = vec![Partitions::new(); n];
-        let Some(topics) = self.subscribed.first() else { return target };
-        if topics.is_empty() {
-            return target;
-        }
-        let assigned = |t: &str, p: u32| self.owned.iter().any(|o| o.get(t).is_some_and(|ps| ps.contains(&p)));
-        let mut unassigned: Vec<(&str, u32)> = Vec::new();
+    fn homogeneous(&self) -> Table {
+        let n = self.subscribed.len();
+        let mut target = self.empty();
+        let Some(topics) = self.subscribed.first().filter(|t| !t.is_empty()) else { return target };
+        let mut unassigned: Vec<(usize, u32)> = Vec::new();
         let mut total = 0u64;
-        for &t in topics.iter() {
-            let count = self.topics[t];
-            unassigned.extend((0..count).filter(|&p| !assigned(t, p)).map(|p| (t, p)));
-            total += u64::from(count);
+        for &t in topics {
+            let taken = |p: u32| self.owned.iter().any(|o| o[t].contains(&p));
+            unassigned.extend((0..self.counts[t]).filter(|&p| !taken(p)).map(|p| (t, p)));
+            total += u64::from(self.counts[t]);
         }
         let minimum = total / n as u64;
         let mut extras = total % n as u64;
 
         // Keep what each member owns up to its quota; the rest is free again.
-        struct Unfilled {
-            member: usize,
-            quota: u64,
-        }
-        let mut unfilled: Vec<Unfilled> = Vec::new();
+        let mut unfilled: Vec<(usize, u64)> = Vec::new();
         for (member, owned) in self.owned.iter().enumerate() {
             let mut quota = minimum;
             let mut has_extra = false;
@@ -122,14 +136,11 @@ impl<'a> Group<'a> {
                 quota += 1;
                 has_extra = true;
             }
-            for (&t, parts) in owned.iter() {
-                if !topics.contains(t) {
-                    continue;
-                }
-                for &p in parts.iter() {
+            for &t in topics {
+                for &p in &owned[t] {
                     if quota > 0 {
                         quota -= 1;
-                        target[member].entry(t.to_string()).or_default().insert(p);
+                        target[member][t].push(p);
                     } else {
                         unassigned.push((t, p));
                     }
@@ -145,20 +156,20 @@ impl<'a> Group<'a> {
                 extras -= 1;
             }
             if quota > 0 || (extras > 0 && !has_extra) {
-                unfilled.push(Unfilled { member, quota });
+                unfilled.push((member, quota));
             }
         }
         // The extra slots still unclaimed go to the last members short of partitions.
         for u in unfilled.iter_mut().rev() {
             if extras > 0 {
                 extras -= 1;
-                u.quota += 1;
+                u.1 += 1;
             }
         }
         let mut free = unassigned.into_iter();
-        for u in &unfilled {
-            for (t, p) in free.by_ref().take(u.quota as usize) {
-                target[u.member].entry(t.to_string()).or_default().insert(p);
+        for &(member, quota) in &unfilled {
+            for (t, p) in free.by_ref().take(quota as usize) {
+                target[member][t].push(p);
             }
         }
         debug_assert!(free.next().is_none(), "the quotas add up to every partition");
@@ -166,40 +177,34 @@ impl<'a> Group<'a> {
     }
 
     /// `UniformHeterogeneousAssignmentBuilder`: members subscribe to different topics.
-    fn heterogeneous(self) -> Vec<Partitions> {
-        let n = self.members();
-        if self.topics.is_empty() {
-            return vec![Partitions::new(); n];
-        }
+    fn heterogeneous(&self) -> Table {
+        let n = self.subscribed.len();
+        let topics = self.names.len();
         // Subscribers of each topic, ascending.
-        let subscribers: VecMap<&str, Vec<usize>> =
-            self.topics.keys().map(|&t| (t, (0..n).filter(|&m| self.subscribed[m].contains(t)).collect())).collect();
-        let mut b = Builder {
-            owners: self.topics.iter().map(|(&t, &count)| (t, vec![None; count as usize])).collect(),
-            sizes: vec![0; n],
-        };
+        let subscribers: Vec<Vec<usize>> =
+            (0..topics).map(|t| (0..n).filter(|&m| self.subscribed[m].contains(&t)).collect()).collect();
+        let mut b =
+            Builder { owners: self.counts.iter().map(|&c| vec![None; c as usize]).collect(), sizes: vec![0; n] };
         // Keep everything owned of what is still subscribed.
         for (member, owned) in self.owned.iter().enumerate() {
-            for (&t, parts) in owned.iter() {
-                if self.subscribed[member].contains(t) {
-                    for &p in parts.iter() {
-                        b.assign(t, p, member);
-                    }
+            for &t in &self.subscribed[member] {
+                for &p in &owned[t] {
+                    b.assign(t, p, member);
                 }
             }
         }
         // Topics by partitions per subscriber, descending; then subscribers, ascending; then name.
-        let mut sorted: Vec<&str> = self.topics.keys().copied().collect();
+        let mut sorted: Vec<usize> = (0..topics).collect();
         sort::by(&mut sorted, |&a, &b| {
-            let (pa, sa) = (u64::from(self.topics[a]), subscribers[a].len() as u64);
-            let (pb, sb) = (u64::from(self.topics[b]), subscribers[b].len() as u64);
-            (pb * sa).cmp(&(pa * sb)).then(sa.cmp(&sb)).then(a.cmp(b))
+            let (pa, sa) = (u64::from(self.counts[a]), subscribers[a].len() as u64);
+            let (pb, sb) = (u64::from(self.counts[b]), subscribers[b].len() as u64);
+            (pb * sa).cmp(&(pa * sb)).then(sa.cmp(&sb)).then(a.cmp(&b))
         });
 
         // Deal out the free partitions to each topic's least loaded subscribers.
         let mut balancer = Balancer::default();
         for &t in &sorted {
-            let free: Vec<u32> = (0..self.topics[t]).filter(|&p| b.owners[t][p as usize].is_none()).collect();
+            let free: Vec<u32> = (0..self.counts[t]).filter(|&p| b.owners[t][p as usize].is_none()).collect();
             if free.is_empty() {
                 continue;
             }
@@ -211,7 +216,7 @@ impl<'a> Group<'a> {
         }
 
         // Balance the topics more than one member can take.
-        let movable: Vec<&str> = sorted.iter().copied().filter(|t| subscribers[t].len() >= 2).collect();
+        let movable: Vec<usize> = sorted.into_iter().filter(|&t| subscribers[t].len() >= 2).collect();
         let mut last_moved: Option<usize> = None;
         'rounds: for _ in 0..MAX_BALANCE_ROUNDS {
             for (i, &t) in movable.iter().enumerate() {
@@ -226,11 +231,11 @@ impl<'a> Group<'a> {
             }
         }
 
-        let mut target: Vec<Partitions> = vec![Partitions::new(); n];
-        for (&t, owners) in b.owners.iter() {
+        let mut target = self.empty();
+        for (t, owners) in b.owners.iter().enumerate() {
             for (p, owner) in owners.iter().enumerate() {
                 if let Some(m) = owner {
-                    target[*m].entry(t.to_string()).or_default().insert(p as u32);
+                    target[*m][t].push(p as u32);
                 }
             }
         }
@@ -238,16 +243,16 @@ impl<'a> Group<'a> {
     }
 }
 
-/// The heterogeneous builder's working state: each partition's owner and each member's count.
-struct Builder<'a> {
-    owners: VecMap<&'a str, Vec<Option<usize>>>,
+/// The heterogeneous builder's working state: each partition's owner (by topic index) and each
+/// member's count.
+struct Builder {
+    owners: Vec<Vec<Option<usize>>>,
     sizes: Vec<u64>,
 }
 
-impl Builder<'_> {
-    fn assign(&mut self, topic: &str, partition: u32, member: usize) {
-        let slot = &mut self.owners.get_mut(topic).expect("a subscribed topic")[partition as usize];
-        if let Some(old) = slot.replace(member) {
+impl Builder {
+    fn assign(&mut self, topic: usize, partition: u32, member: usize) {
+        if let Some(old) = self.owners[topic][partition as usize].replace(member) {
             self.sizes[old] -= 1;
         }
         self.sizes[member] += 1;
@@ -255,7 +260,7 @@ impl Builder<'_> {
 
     /// Kafka's `balanceTopic`: moves the topic's partitions from its most to its least loaded
     /// subscribers until they are within one. Returns how many moved.
-    fn balance_topic(&mut self, topic: &str, subscribers: &[usize], balancer: &mut Balancer) -> usize {
+    fn balance_topic(&mut self, topic: usize, subscribers: &[usize], balancer: &mut Balancer) -> usize {
         if balancer.initialize(subscribers, &self.sizes) <= 1 {
             return 0;
         }
@@ -263,10 +268,10 @@ impl Builder<'_> {
         let owners = &self.owners[topic];
         let mut partitions: Vec<u32> = (0..owners.len() as u32).collect();
         sort::by_key(&mut partitions, |&p| (owners[p as usize], p));
-        let mut ranges: VecMap<usize, (usize, usize)> = VecMap::new();
+        let mut ranges: Vec<Option<(usize, usize)>> = vec![None; self.sizes.len()];
         for (i, &p) in partitions.iter().enumerate() {
             if let Some(owner) = owners[p as usize] {
-                ranges.entry(owner).or_insert((i, i)).1 = i + 1;
+                ranges[owner].get_or_insert((i, i)).1 = i + 1;
             }
         }
         let mut moved = 0;
@@ -274,8 +279,8 @@ impl Builder<'_> {
             // The most loaded subscriber with a partition of this topic to give up.
             let mut giver = None;
             while let Some(m) = balancer.next_most_loaded(&self.sizes) {
-                match ranges.get(&m) {
-                    Some(&(start, end)) if end > start => {
+                match ranges[m] {
+                    Some((start, end)) if end > start => {
                         giver = Some(m);
                         break;
                     }
@@ -283,7 +288,7 @@ impl Builder<'_> {
                 }
             }
             let Some(giver) = giver else { break };
-            let range = ranges.get_mut(&giver).expect("the giver has a range");
+            let range = ranges[giver].as_mut().expect("the giver has a range");
             range.1 -= 1;
             let partition = partitions[range.1];
             let taker = balancer.next_least_loaded(&self.sizes);
@@ -427,7 +432,7 @@ mod tests {
         let subs: Vec<VecSet<&str>> = order.iter().map(|m| m.topics.iter().map(String::as_str).collect()).collect();
         let group = Group::new(t, &order, &subs, current);
         let built = if homogeneous { group.homogeneous() } else { group.heterogeneous() };
-        order.iter().zip(built).map(|(m, p)| (m.member_id.clone(), p)).collect()
+        group.target(&order, built)
     }
 
     // ---- Homogeneous. Kafka iterates the set {topic1, topic2, topic3} by the hash of their ids:

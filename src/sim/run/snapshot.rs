@@ -305,7 +305,16 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
     let mut out = Vec::new();
     for m in &g.members {
         let a = &m.assignment;
-        let name = &sim.consumers[m.consumer.ix()].spec.name;
+        let c = &sim.consumers[m.consumer.ix()];
+        let name = &c.spec.name;
+        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        if !alive && !a.is_reconciled_to(g.target_epoch) {
+            // Its process is gone; the coordinator does not know until its session runs out.
+            out.push(format!(
+                "{name} is gone: the coordinator keeps its place and partitions until its session runs out"
+            ));
+            continue;
+        }
         let line = match a.state {
             MemberState::UnrevokedPartitions => format!(
                 "{name} gives up {} (epoch {} until it has; target {})",
