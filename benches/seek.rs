@@ -13,13 +13,7 @@ fn main() {
     let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
     let scenario = stress(minutes);
-    let run = Run {
-        scenario: String::new(),
-        seed: 1,
-        commands: scenario.script.clone(),
-        cursor_ms: None,
-        group_protocol: Default::default(),
-    };
+    let run = Run { scenario: String::new(), ..Run::of_scenario(&scenario, 1) };
     let mut tl = Timeline::with_scenario(scenario, run).expect("valid");
     let start = Instant::now();
     tl.advance_to(end);

@@ -3,11 +3,17 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use ksim::sim::command::{Command, TimedCommand};
+use ksim::sim::config::GroupProtocol;
 use ksim::sim::lesson;
 
 fn passes(id: &str) {
+    passes_on(id, GroupProtocol::Classic);
+}
+
+/// The same, with every consumer on `protocol`.
+fn passes_on(id: &str, protocol: GroupProtocol) {
     let l = lesson::find(id).expect("a lesson");
-    let run = l.scripted_run(1);
+    let run = l.scripted_run(1).with_group_protocol(protocol);
     let (_, verdicts) = l.evaluate(&run, l.scenario.duration_ms).expect("it runs");
     assert!(!l.checks.is_empty() || l.steps.is_empty(), "{id} checks what it teaches");
     for v in &verdicts {
@@ -82,4 +88,20 @@ fn sandbox() {
 #[test]
 fn every_lesson_is_tested_here() {
     assert_eq!(lesson::all().len(), 9, "add a test above for a new lesson");
+}
+
+/// Lessons whose steps do not depend on the classic protocol's timings teach the same on Kafka 4's
+/// consumer protocol: every step is reached and every check passes.
+#[test]
+fn lessons_on_the_consumer_protocol() {
+    for id in [
+        "lesson-durability",
+        "lesson-ordering",
+        "lesson-load-balancing",
+        "lesson-offsets",
+        "lesson-fan-out",
+        "lesson-priority",
+    ] {
+        passes_on(id, GroupProtocol::Consumer);
+    }
 }

@@ -60,13 +60,7 @@ async fn bench_seek_wasm() {
     let minutes = common::minutes_arg(10);
     let end = minutes * 60_000;
     let scenario = common::stress(minutes);
-    let run = Run {
-        scenario: String::new(),
-        seed: 1,
-        commands: scenario.script.clone(),
-        cursor_ms: None,
-        group_protocol: Default::default(),
-    };
+    let run = Run { scenario: String::new(), ..Run::of_scenario(&scenario, 1) };
     let mut tl = Timeline::with_scenario(scenario, run).expect("valid");
     for slice in 1..=minutes * 12 {
         tl.advance_to(slice * 5_000);

@@ -32,6 +32,7 @@ use ksim::sim::command::ConsumerSetting;
 use ksim::sim::config::{
     Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy as Assignor,
 };
+use ksim::sim::consumer::Consumer;
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::ids::Name;
 use ksim::sim::invariants::{Invariant, Watcher};
@@ -601,7 +602,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
             ));
         }
     }
-    let mut groups: BTreeMap<&str, Vec<&ksim::sim::consumer::Consumer>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<&Consumer>> = BTreeMap::new();
     if let Some(c) = sim.consumers.iter().find(|c| c.removed && c.status == ConsumerStatus::Running) {
         return Some(format!("{} is still closing", c.spec.name));
     }
@@ -625,84 +626,68 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         if g.state.name() != "Stable" {
             return Some(format!("{group} is {}", g.state.name()));
         }
-        let mut owned = BTreeSet::new();
-        let mut topics = BTreeSet::new();
-        for c in &members {
-            let Some(m) = g.member(&c.member_id) else {
-                return Some(format!("{} is not a member of {group}", c.spec.name));
-            };
-            if c.generation != g.generation || c.joining || c.zombie || c.moving_to.is_some() {
-                return Some(format!("{} is still joining {group}", c.spec.name));
-            }
-            if c.outside_poll() || !c.in_flight.is_empty() {
-                return Some(format!("{} is still processing", c.spec.name));
-            }
-            if m.assignment != c.assignment {
-                return Some(format!("{} has not taken its assignment in {group}", c.spec.name));
-            }
-            topics.extend(c.topics.iter().copied());
-            for tp in &c.assignment {
-                owned.insert(*tp);
-                let hw = sim.partition(*tp).high_watermark;
-                if c.positions.get(tp) != Some(&hw) {
-                    let (t, p) = sim.tp_name(*tp);
-                    return Some(format!("{} has not read {t}-{p} to its end {hw}", c.spec.name));
-                }
-            }
-        }
-        for t in topics {
-            let name = &sim.topics[t as usize].spec.name;
-            // Kafka's promise: the generation's assignment covers every partition of the topics
-            // it was computed for. A static member that came back subscribed to more keeps its
-            // old assignment, so those topics wait for the next rebalance (and the group says so).
-            let waits = checks.static_returned.contains(group)
-                && !checks.covered.get(group).is_some_and(|c| c.contains(name.as_str()))
-                && g.unserved_topics().iter().any(|u| u == name);
-            for p in 0..sim.topics[t as usize].spec.partitions {
-                if !owned.contains(&Tp { topic: t, partition: p }) && !waits {
-                    return Some(format!("nobody in {group} owns {name}-{p}"));
-                }
-            }
+        // Kafka's promise: the generation's assignment covers every partition of the topics it
+        // was computed for. A static member that came back subscribed to more keeps its old
+        // assignment, so those topics wait for the next rebalance (and the group says so).
+        let waits = |name: &str| {
+            checks.static_returned.contains(group)
+                && !checks.covered.get(group).is_some_and(|c| c.contains(name))
+                && g.unserved_topics().iter().any(|u| u == name)
+        };
+        let given = |c: &Consumer| g.member(&c.member_id).map(|m| (g.generation, m.assignment.clone()));
+        if let Some(why) = unsettled_members(sim, group, &members, given, waits) {
+            return Some(why);
         }
     }
     None
 }
 
-/// A consumer-protocol group after the drain: Stable at its group epoch, every member has taken
-/// its assignment and read it to the end, and every partition of their topics is owned.
+/// A consumer-protocol group after the drain: Stable at its group epoch, and its members
+/// settled as [`unsettled_members`] says.
 fn unsettled_consumer_group(
     sim: &Sim,
     group: &str,
     g: &ksim::sim::kafka::consumer_group::ConsumerGroup,
-    members: &[&ksim::sim::consumer::Consumer],
+    members: &[&Consumer],
 ) -> Option<String> {
     if g.state().name() != "Stable" {
         return Some(format!("{group} is {}", g.state().name()));
     }
+    let given = |c: &Consumer| {
+        let m = g.member(&c.member_id)?;
+        let tps = ksim::sim::kafka::consumer_group::tps_of(&m.assignment.assigned, |t| sim.topic_index(t));
+        Some((m.assignment.member_epoch, tps))
+    };
+    unsettled_members(sim, group, members, given, |_| false)
+}
+
+/// Whether every member has settled: a member at the coordinator's generation (or its member
+/// epoch), not joining or processing, holding what the coordinator gives it and having read it to
+/// the end — and every partition of their topics owned, but for topics that `waits` for the
+/// next rebalance. If not, why.
+fn unsettled_members(
+    sim: &Sim,
+    group: &str,
+    members: &[&Consumer],
+    given: impl Fn(&Consumer) -> Option<(i32, Vec<Tp>)>,
+    waits: impl Fn(&str) -> bool,
+) -> Option<String> {
     let mut owned = BTreeSet::new();
     let mut topics = BTreeSet::new();
     for c in members {
-        let Some(m) = g.member(&c.member_id) else {
+        let Some((generation, mut assignment)) = given(c) else {
             return Some(format!("{} is not a member of {group}", c.spec.name));
         };
-        if c.generation != m.assignment.member_epoch || c.joining || c.zombie || c.moving_to.is_some() {
+        if c.generation != generation || c.joining || c.zombie || c.moving_to.is_some() {
             return Some(format!("{} is still joining {group}", c.spec.name));
         }
         if c.outside_poll() || !c.in_flight.is_empty() {
             return Some(format!("{} is still processing", c.spec.name));
         }
-        let mut mine: Vec<String> = c
-            .assignment
-            .iter()
-            .map(|tp| {
-                let (t, p) = sim.tp_name(*tp);
-                format!("{t}-{p}")
-            })
-            .collect();
+        let mut mine = c.assignment.clone();
         mine.sort();
-        let mut given = ksim::sim::kafka::consumer_group::partition_names(&m.assignment.assigned);
-        given.sort();
-        if mine != given {
+        assignment.sort();
+        if mine != assignment {
             return Some(format!("{} has not taken its assignment in {group}", c.spec.name));
         }
         topics.extend(c.topics.iter().copied());
@@ -718,7 +703,7 @@ fn unsettled_consumer_group(
     for t in topics {
         let name = &sim.topics[t as usize].spec.name;
         for p in 0..sim.topics[t as usize].spec.partitions {
-            if !owned.contains(&Tp { topic: t, partition: p }) {
+            if !owned.contains(&Tp { topic: t, partition: p }) && !waits(name) {
                 return Some(format!("nobody in {group} owns {name}-{p}"));
             }
         }

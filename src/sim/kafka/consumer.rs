@@ -789,6 +789,12 @@ impl Consumer {
         self.generation = -1;
         self.rejoin_needed = true;
         self.pending_assignment = None;
+        self.lose_partitions(ctx, out);
+    }
+
+    /// Out of its group, what it owns is lost: given up now (`onPartitionsLost`) if the
+    /// application is in poll(), else it is a zombie until its next poll.
+    fn lose_partitions(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let owned = self.assignment.clone();
         if owned.is_empty() {
             return;

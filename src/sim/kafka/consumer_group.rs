@@ -779,6 +779,15 @@ fn validate(req: &HeartbeatRequest) -> Result<(), GroupError> {
     }
 }
 
+/// Partitions named by topic as `Tp`s, topics numbered by `index` (unknown ones left out), in
+/// order.
+pub fn tps_of(p: &Partitions, index: impl Fn(&str) -> Option<u32>) -> Vec<Tp> {
+    p.iter()
+        .filter_map(|(t, ps)| index(t).map(|topic| (topic, ps)))
+        .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
+        .collect()
+}
+
 /// Partitions as `topic-partition` names, in order.
 pub fn partition_names(p: &Partitions) -> Vec<String> {
     p.iter().flat_map(|(t, ps)| ps.iter().map(move |n| format!("{t}-{n}"))).collect()

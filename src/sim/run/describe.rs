@@ -9,6 +9,7 @@ const MISSING: &str = "-";
 pub const CLIENT_HOST: &str = "/127.0.0.1";
 
 pub use crate::sim::coordinator::GroupState;
+use crate::sim::kafka::consumer_group::tps_of;
 use crate::sim::kafka::reconcile::GroupState as ConsumerGroupState;
 
 /// A group's state as the tool reports it: the classic protocol's, or the consumer protocol's.
@@ -100,13 +101,7 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
                 .map(|m| MemberView {
                     consumer_id: m.member_id.clone(),
                     client_id: m.client_id.clone(),
-                    assignment: m
-                        .assignment
-                        .assigned
-                        .iter()
-                        .filter_map(|(t, ps)| sim.topic_index(t).map(|topic| (topic, ps)))
-                        .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
-                        .collect(),
+                    assignment: tps_of(&m.assignment.assigned, |t| sim.topic_index(t)),
                 })
                 .collect(),
             coordinator,

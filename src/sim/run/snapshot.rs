@@ -286,9 +286,9 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
         let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
         if !alive && !c.removed {
             let a = &m.assignment;
-            for (t, ps) in a.assigned.iter().chain(a.pending_revocation.iter()) {
-                let Some(topic) = sim.topic_index(t) else { continue };
-                out.extend(ps.iter().map(|&partition| edge(Tp { topic, partition }, c, Tie::Unnoticed)));
+            for p in [&a.assigned, &a.pending_revocation] {
+                let tps = crate::sim::kafka::consumer_group::tps_of(p, |t| sim.topic_index(t));
+                out.extend(tps.into_iter().map(|tp| edge(tp, c, Tie::Unnoticed)));
             }
         }
     }
@@ -570,7 +570,11 @@ impl Snapshot {
                 status: c.status,
                 activity: match (c.status, c.phase) {
                     (ConsumerStatus::Running, Phase::Joining) => Activity::Rebalancing,
-                    (ConsumerStatus::Running, Phase::Idle) if c.member_id.is_empty() => Activity::Joining,
+                    (ConsumerStatus::Running, Phase::Idle)
+                        if c.member_id.is_empty() || (c.is_modern() && c.generation <= 0) =>
+                    {
+                        Activity::Joining
+                    }
                     (ConsumerStatus::Running, Phase::Idle) => Activity::WaitingForPartitions,
                     (ConsumerStatus::Running, Phase::Fetching) => Activity::Polling,
                     (ConsumerStatus::Running, Phase::Processing) => Activity::Processing,

@@ -498,10 +498,10 @@ fn fault_tolerance() -> Lesson {
         steps: vec![
             step("Wait for the group", "Three members, one partition each.", Goal::See(Sight::Stable(3))),
             step("Crash a consumer", "Press Crash on consumer-2: no LeaveGroup, no commit.", Goal::Do(Act::CrashConsumer)),
-            step("Watch its session run out", "Nothing happens until session.timeout.ms (10 s here) passes without a heartbeat; then the group rebalances.", Goal::See(Sight::CrashNoticed)),
+            step("Watch its session run out", "Nothing happens until its session passes without a heartbeat — session.timeout.ms, 10 s here (under Kafka 4's consumer protocol, the broker's group.consumer.session.timeout.ms, 45 s); then the group rebalances.", Goal::See(Sight::CrashNoticed)),
             step("Watch the survivors take over", "They resume from the last committed offsets.", Goal::See(Sight::Stable(2))),
-            step("Now stop one cleanly", "Press Stop on consumer-3: close() commits and sends LeaveGroup.", Goal::Do(Act::StopConsumer)),
-            step("Watch the group rebalance at once", "No waiting for a session to run out: the coordinator removes the member as soon as the LeaveGroup arrives.", Goal::See(Sight::Stable(1))),
+            step("Now stop one cleanly", "Press Stop on consumer-3: close() commits and sends LeaveGroup (under the consumer protocol, a heartbeat with member epoch -1).", Goal::Do(Act::StopConsumer)),
+            step("Watch the group rebalance at once", "No waiting for a session to run out: the coordinator removes the member as soon as its leave arrives.", Goal::See(Sight::Stable(1))),
         ],
         checks: vec![
             |o| {

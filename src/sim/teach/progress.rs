@@ -175,6 +175,10 @@ impl Tracker {
             EventKind::AssignmentComputed { group, generation, assignment, .. } => {
                 self.members.insert((group.clone(), *generation), assignment.len());
             }
+            // The consumer protocol: the target at a group epoch names every member.
+            EventKind::TargetAssignment { group, epoch, assignment, .. } => {
+                self.members.insert((group.clone(), *epoch), assignment.len());
+            }
             EventKind::GroupState { group, state, generation, .. } => {
                 match self.members.get(&(group.clone(), *generation)) {
                     Some(&n) if state == "Stable" => self.stable.insert(group.clone(), n),

@@ -180,11 +180,7 @@ impl Consumer {
                 self.modern.next_beat = ctx.now.plus(self.modern.interval_ms);
                 out.effects.push(Effect::At { at: self.modern.next_beat, inc: self.inc, msg: Msg::HeartbeatTick });
                 if let Some(a) = r.assignment {
-                    let mut tps: Vec<Tp> = a
-                        .iter()
-                        .filter_map(|(t, ps)| ctx.view.topic_index(t).map(|topic| (topic, ps)))
-                        .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
-                        .collect();
+                    let mut tps = cg::tps_of(&a, |t| ctx.view.topic_index(t));
                     sort::natural(&mut tps);
                     let mut mine = self.assignment.clone();
                     sort::natural(&mut mine);
@@ -227,17 +223,7 @@ impl Consumer {
         self.pending_assignment = None;
         self.modern.sent_owned = None;
         self.modern.ack = false;
-        let owned = self.assignment.clone();
-        if owned.is_empty() {
-            return;
-        }
-        if self.outside_poll() {
-            self.zombie = true;
-            let (consumer, group) = self.names();
-            out.event(EventKind::Zombie { consumer, group, partitions: ctx.view.labels(&owned) });
-        } else {
-            self.revoke(ctx, &owned, true, out);
-        }
+        self.lose_partitions(ctx, out);
     }
 
     /// Its group work inside `poll()`: reconcile a new assignment (after the auto-commit it
