@@ -7,7 +7,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use ksim::sim::command::{Command, ConsumerSetting};
-use ksim::sim::config::{ConsumerSpec, Keys, OffsetReset};
+use ksim::sim::config::{ConsumerSpec, GroupProtocol, Keys, OffsetReset};
 use ksim::sim::lesson::{self, Act, Goal, Lesson};
 use ksim::sim::link::Run;
 use ksim::sim::timeline::Timeline;
@@ -112,6 +112,27 @@ impl Learner {
                 Command::MoveConsumer { consumer, group: format!("new-group-{}", self.groups) }
             }
             Act::SetKeys => Command::SetKeys { producer: producer(None), keys: Keys::Fixed { key: "order-42".into() } },
+            // One thing at a time, as the step says: each consumer's setting, then a stop for each
+            // one still running the classic protocol, then a start for each that is not running.
+            Act::ConsumerProtocol => {
+                let live = || sim.consumers.iter().filter(|c| !c.removed);
+                let unset = live()
+                    .find(|c| c.pending_spec.as_ref().unwrap_or(&c.spec).group_protocol != GroupProtocol::Consumer);
+                if let Some(c) = unset {
+                    return Some(Command::ConfigureConsumer {
+                        consumer: c.spec.name.to_string(),
+                        setting: ConsumerSetting::GroupProtocol(GroupProtocol::Consumer),
+                    });
+                }
+                let classic: Vec<String> = live()
+                    .filter(|c| c.status == ConsumerStatus::Running && !c.is_modern())
+                    .map(|c| c.spec.name.to_string())
+                    .collect();
+                match self.pick(classic) {
+                    Some(consumer) => Command::StopConsumer { consumer },
+                    None => Command::StartConsumer { consumer: self.pick(idle)? },
+                }
+            }
             Act::SetEarliest => Command::ConfigureConsumer {
                 consumer: self.added.last()?.clone(),
                 setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Earliest),

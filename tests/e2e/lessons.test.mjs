@@ -124,11 +124,26 @@ const LESSONS = [
       // The survivors take over only once the session ran out; then a clean stop is noticed at once.
       await stepDone(page, 4);
       await act(() => page.getByRole('button', { name: 'Stop consumer-3' }).click());
+      // Then the same on Kafka 4's consumer protocol: each consumer's setting, a restart of all.
+      await stepDone(page, 6);
+      for (const c of ['consumer-1', 'consumer-2', 'consumer-3']) {
+        const card = page.getByRole('article', { name: `Consumer ${c}` });
+        await card.getByText('Settings').click();
+        await act(() => card.getByRole('combobox', { name: 'group.protocol' }).selectOption('consumer'));
+      }
+      await act(() => page.getByRole('button', { name: 'Stop consumer-1' }).click());
+      for (const c of ['consumer-1', 'consumer-2', 'consumer-3']) {
+        await act(() => page.getByRole('button', { name: `Start ${c}` }).click());
+      }
+      await stepDone(page, 8);
+      await page.getByRole('group', { name: 'Group my-group' }).locator('.generation', { hasText: 'consumer protocol' }).waitFor();
+      await act(() => page.getByRole('button', { name: 'Crash consumer-1' }).click());
       const texts = await allChecksPass(page);
-      assert.match(texts.join('\n'), /the group noticed [0-9.]+ s after the crash/);
+      assert.match(texts.join('\n'), /the group noticed [0-9.]+ s after the crash \(session.timeout.ms 10 s/);
       assert.match(texts.join('\n'), /nothing lost/);
       assert.match(texts.join('\n'), /a clean stop was noticed [0-9.]+ s after it — once the batch in hand was done, by its LeaveGroup/);
-      assert.equal(await page.locator('.step.done').count(), 6);
+      assert.match(texts.join('\n'), /under the consumer protocol the others gave up 0 partitions while the crash went unnoticed for [0-9.]+ s/);
+      assert.equal(await page.locator('.step.done').count(), 10);
     },
   },
   {

@@ -43,6 +43,9 @@ pub enum Act {
     SetKeys,
     /// Set a consumer's auto.offset.reset to earliest.
     SetEarliest,
+    /// Every consumer runs on Kafka 4's consumer protocol (`group.protocol=consumer` in each
+    /// one's Settings, then each restarted). Judged on the model's state.
+    ConsumerProtocol,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +162,17 @@ pub(crate) fn all_processed(sim: &Sim) -> bool {
         })
 }
 
+/// Every consumer (not taken away) runs on Kafka 4's consumer protocol, in a group on it.
+pub(crate) fn all_on_consumer_protocol(sim: &Sim) -> bool {
+    let mut live = sim.consumers.iter().filter(|c| !c.removed).peekable();
+    live.peek().is_some()
+        && live.all(|c| {
+            c.status == ConsumerStatus::Running
+                && c.is_modern()
+                && sim.consumer_groups.contains_key(c.spec.group.as_str())
+        })
+}
+
 impl Lesson {
     /// The lesson's progress after playing `run` to `until`, followed as a timeline follows it
     /// (every event, and the model once per simulated second).
@@ -210,19 +224,32 @@ impl Lesson {
 
 // ----- what checks look at ---------------------------------------------------------------------
 
-/// Whether the run's consumers are on the consumer protocol (KIP-848).
-fn modern(sim: &Sim) -> bool {
-    sim.consumers.first().is_some_and(|c| c.is_modern())
+/// Whether `group` was on the consumer protocol (KIP-848) at `t`: its last assignment before
+/// then was a coordinator's target (not a classic leader's).
+fn modern_at(o: &Observed, group: &str, t: u64) -> bool {
+    o.events
+        .iter()
+        .take_while(|e| e.t <= t)
+        .filter_map(|e| match &e.kind {
+            EventKind::TargetAssignment { group: g, .. } if g == group => Some(true),
+            EventKind::AssignmentComputed { group: g, .. } if g == group => Some(false),
+            _ => None,
+        })
+        .last()
+        .unwrap_or(false)
 }
 
-/// The session timeout and heartbeat interval the group works with, and the setting's name:
-/// the consumer's own under the classic protocol, the broker's under the consumer protocol.
-fn session_of(sim: &Sim) -> (u64, u64, &'static str) {
+/// The session timeout and heartbeat interval `group` worked with at `t`, and the setting's
+/// name: the consumers' own under the classic protocol, the broker's under the consumer protocol.
+fn session_at(o: &Observed, group: &str, t: u64) -> (u64, u64, &'static str) {
     use crate::sim::kafka::consumer_group::{HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS};
-    match sim.consumers.first() {
-        Some(c) if !c.is_modern() => (c.spec.session_timeout_ms, c.spec.heartbeat_interval_ms, "session.timeout.ms"),
-        _ => (SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, "group.consumer.session.timeout.ms"),
+    if modern_at(o, group, t) {
+        return (SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, "group.consumer.session.timeout.ms");
     }
+    let c = o.sim.consumers.iter().find(|c| c.spec.group == group);
+    c.map_or((45_000, 3_000, "session.timeout.ms"), |c| {
+        (c.spec.session_timeout_ms, c.spec.heartbeat_interval_ms, "session.timeout.ms")
+    })
 }
 
 fn first_command(o: &Observed, f: fn(&Command) -> bool) -> Option<u64> {
@@ -490,7 +517,9 @@ fn load_balancing() -> Lesson {
 }
 
 fn fault_tolerance() -> Lesson {
-    let s = group_of_three("lesson-fault-tolerance", "Lesson 4: fault tolerance");
+    let mut s = group_of_three("lesson-fault-tolerance", "Lesson 4: fault tolerance");
+    // Time for the second crash, under the consumer protocol, to run out its 45 s session.
+    s.duration_ms = 120_000;
     Lesson {
         id: s.id.clone(),
         title: s.title.clone(),
@@ -502,12 +531,16 @@ fn fault_tolerance() -> Lesson {
             step("Watch the survivors take over", "They resume from the last committed offsets.", Goal::See(Sight::Stable(2))),
             step("Now stop one cleanly", "Press Stop on consumer-3: close() commits and sends LeaveGroup (under the consumer protocol, a heartbeat with member epoch -1).", Goal::Do(Act::StopConsumer)),
             step("Watch the group rebalance at once", "No waiting for a session to run out: the coordinator removes the member as soon as its leave arrives.", Goal::See(Sight::Stable(1))),
+            step("Switch to Kafka 4's consumer protocol", "In each consumer's Settings set group.protocol to consumer; it is read when the consumer starts, so stop consumer-1, then start all three. (A group uses one protocol: a consumer that starts while others still run the classic one stops and says so.)", Goal::Do(Act::ConsumerProtocol)),
+            step("Wait for the group", "No JoinGroup, no SyncGroup: each member heartbeats, and the coordinator hands out partitions, one partition each again.", Goal::See(Sight::Stable(3))),
+            step("Crash a consumer again", "Press Crash on one of them.", Goal::Do(Act::CrashConsumer)),
+            step("Watch the others carry on", "They keep their partitions and keep reading — no stop-the-world. The crashed member's partition waits until the broker's session (group.consumer.session.timeout.ms, 45 s) runs out; then it goes to a survivor at its next heartbeat.", Goal::See(Sight::CrashNoticed)),
         ],
         checks: vec![
             |o| {
                 let crash = first_command(o, |c| matches!(c, Command::CrashConsumer { .. })).unwrap_or(0);
                 let removed = o.events.iter().find(|e| e.t >= crash && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("session")));
-                let (session, heartbeat, setting) = session_of(o.sim);
+                let (session, heartbeat, setting) = session_at(o, "my-group", crash);
                 match removed {
                     Some(e) => verdict(
                         e.t - crash >= session - heartbeat,
@@ -523,15 +556,15 @@ fn fault_tolerance() -> Lesson {
             },
             |o| {
                 let r = group_report(o.sim, "my-group");
-                verdict(r.lost == 0, format!("nothing lost: the survivors resumed from the committed offsets ({} duplicates from the uncommitted tail)", r.duplicates))
+                verdict(r.lost == 0, format!("nothing lost: the survivors resumed from the committed offsets ({} from the uncommitted tail)", count(r.duplicates, "duplicate")))
             },
             |o| {
                 let Some(stop) = first_command(o, |c| matches!(c, Command::StopConsumer { .. })) else {
                     return verdict(false, "no consumer was stopped cleanly yet".into());
                 };
                 let left = o.events.iter().find(|e| e.t >= stop && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("LeaveGroup") || reason == "left the group"));
-                let (session, _, _) = session_of(o.sim);
-                let how = if modern(o.sim) { "its leave heartbeat (member epoch -1)" } else { "its LeaveGroup" };
+                let (session, _, _) = session_at(o, "my-group", stop);
+                let how = if modern_at(o, "my-group", stop) { "its leave heartbeat (member epoch -1)" } else { "its LeaveGroup" };
                 match left {
                     Some(e) => verdict(
                         e.t - stop < session,
@@ -544,14 +577,65 @@ fn fault_tolerance() -> Lesson {
                     None => verdict(false, "the clean stop was not noticed yet".into()),
                 }
             },
+            |o| {
+                // The crash after the switch to the consumer protocol (step 7 done).
+                let Some(switched) = o.done.get(6).map(|d| d.at_ms) else {
+                    return verdict(false, "the group has not moved to the consumer protocol yet (step 7)".into());
+                };
+                let crash = Some(switched).and_then(|at| {
+                    o.commands.iter().find(|c| c.at >= at && matches!(c.command, Command::CrashConsumer { .. })).map(|c| c.at)
+                });
+                let Some(crash) = crash.filter(|&t| modern_at(o, "my-group", t)) else {
+                    return verdict(false, "no consumer crashed yet under the consumer protocol".into());
+                };
+                let removed = o.events.iter().find(|e| e.t >= crash && matches!(&e.kind, EventKind::MemberRemoved { reason, .. } if reason.contains("session")));
+                let Some(removed) = removed else {
+                    return verdict(false, "the crash under the consumer protocol was not noticed yet".into());
+                };
+                // Meanwhile the others gave nothing up: no stop-the-world.
+                let gave_up: usize = o
+                    .events
+                    .iter()
+                    .filter(|e| e.t >= crash && e.t <= removed.t)
+                    .map(|e| match &e.kind {
+                        EventKind::Revoked { partitions, lost: false, .. } => partitions.len(),
+                        _ => 0,
+                    })
+                    .sum();
+                let (session, heartbeat, _) = session_at(o, "my-group", crash);
+                verdict(
+                    gave_up == 0 && removed.t - crash >= session - heartbeat,
+                    format!(
+                        "under the consumer protocol the others gave up {} while the crash went unnoticed for {} s (group.consumer.session.timeout.ms {} s)",
+                        count(gave_up as u64, "partition"),
+                        Fixed((removed.t - crash) as f64 / 1000.0, 1),
+                        session / 1000
+                    ),
+                )
+            },
         ],
-        why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once. The Java consumer's default partition.assignment.strategy is \"range, cooperative-sticky\": the group votes for range, and because range is listed every member rebalances eagerly — each gives up all its partitions (stop-the-world). Cooperative rebalancing moves only the orphaned partitions while the others keep processing; Kafka's way there is a rolling upgrade: restart each consumer with only cooperative-sticky (in its Settings). From the first one on the group uses cooperative-sticky, the only assignor every member supports; once none lists range any more, rebalances are cooperative. Or compare both under \"What if?\".".into(),
+        why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once. The Java consumer's default partition.assignment.strategy is \"range, cooperative-sticky\": the group votes for range, and because range is listed every member rebalances eagerly — each gives up all its partitions (stop-the-world). Cooperative rebalancing moves only the orphaned partitions while the others keep processing; Kafka's way there is a rolling upgrade: restart each consumer with only cooperative-sticky (in its Settings). From the first one on the group uses cooperative-sticky, the only assignor every member supports; once none lists range any more, rebalances are cooperative. Or compare both under \"What if?\". Kafka 4's consumer protocol (KIP-848) goes further: there is no group-wide rebalance at all — the coordinator computes the assignment and each member gives up or takes partitions at its own heartbeats, while a crashed member's partitions wait for the broker's 45 s session.".into(),
         real_cluster: format!("# three consumer_group.py processes; kill -9 one of them\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group --state"),
         path: vec![
             at(10_000, Command::CrashConsumer { consumer: "consumer-2".into() }),
             at(30_000, Command::StopConsumer { consumer: "consumer-3".into() }),
+            at(32_000, to_consumer_protocol("consumer-1")),
+            at(32_500, to_consumer_protocol("consumer-2")),
+            at(33_000, to_consumer_protocol("consumer-3")),
+            at(34_000, Command::StopConsumer { consumer: "consumer-1".into() }),
+            at(35_000, Command::StartConsumer { consumer: "consumer-1".into() }),
+            at(35_500, Command::StartConsumer { consumer: "consumer-2".into() }),
+            at(36_000, Command::StartConsumer { consumer: "consumer-3".into() }),
+            at(50_000, Command::CrashConsumer { consumer: "consumer-1".into() }),
         ],
         scenario: s,
+    }
+}
+
+fn to_consumer_protocol(consumer: &str) -> Command {
+    Command::ConfigureConsumer {
+        consumer: consumer.into(),
+        setting: crate::sim::command::ConsumerSetting::GroupProtocol(crate::sim::config::GroupProtocol::Consumer),
     }
 }
 
@@ -910,8 +994,15 @@ mod tests {
         let l = fault_tolerance();
         let run = l.scripted_run(1);
         let crash = run.commands[0].at;
-        assert_eq!(l.progress(&run, crash + 1_000).unwrap().progress(), [true, true, false, false, false, false]);
+        let mut expected = vec![false; l.steps.len()];
+        expected[..2].fill(true);
+        assert_eq!(l.progress(&run, crash + 1_000).unwrap().progress(), expected);
         assert!(l.progress(&run, crash + 12_000).unwrap().progress()[2]);
+        // The second crash, under the consumer protocol (at 50 s), waits for the broker's 45 s
+        // session: not noticed 30 s on, noticed by 45 s on.
+        let second = run.commands.last().unwrap().at;
+        assert!(!l.progress(&run, second + 30_000).unwrap().progress()[9]);
+        assert!(l.progress(&run, second + 45_000).unwrap().progress()[9]);
     }
 
     #[test]

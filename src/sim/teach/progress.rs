@@ -12,7 +12,7 @@ use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::event::{Event, EventKind};
 use crate::sim::ids::Name;
-use crate::sim::teach::lesson::{all_processed, step_matches, Act, Goal, Lesson, Sight};
+use crate::sim::teach::lesson::{all_on_consumer_protocol, all_processed, step_matches, Act, Goal, Lesson, Sight};
 use crate::sim::Sim;
 
 /// When a step was done: the simulated instant and how many events the run had produced.
@@ -191,6 +191,11 @@ impl Tracker {
 
     fn judge_act(&mut self, act: Act, e: &Event, index: u64) {
         match (&e.kind, act) {
+            (EventKind::JoinFailed { consumer, .. }, Act::ConsumerProtocol) => {
+                self.hint = Some(format!(
+                    "{consumer} stopped: a group uses one protocol, and others were still on the other one. Set group.protocol=consumer in every consumer's Settings, stop the ones still running, then start all of them."
+                ));
+            }
             // Judged when the crash happens, on what the consumer had not committed.
             (EventKind::Crashed { consumer, .. }, Act::CrashMidBatch) => {
                 if self.uncommitted(consumer) > 0 {
@@ -273,10 +278,12 @@ impl Tracker {
     /// Looks at the model after the events so far (`events` of them): for what only its state
     /// shows (every record processed).
     pub fn observe_state(&mut self, sim: &Sim, events: u64) {
-        if let Some(Goal::See(Sight::AllProcessed)) = self.goals.get(self.done.len()) {
-            if all_processed(sim) {
-                self.complete(sim.now().0, events);
+        match self.goals.get(self.done.len()) {
+            Some(Goal::See(Sight::AllProcessed)) if all_processed(sim) => self.complete(sim.now().0, events),
+            Some(Goal::Do(Act::ConsumerProtocol)) if all_on_consumer_protocol(sim) => {
+                self.complete(sim.now().0, events)
             }
+            _ => {}
         }
     }
 
