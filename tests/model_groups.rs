@@ -582,3 +582,52 @@ fn an_empty_group_changes_protocol_and_keeps_its_committed_offsets() {
     });
     assert_eq!(positioned, Some((committed, "committed offset".to_string())));
 }
+
+#[test]
+fn a_static_member_whose_poll_timer_runs_out_leaves_for_a_while_and_its_zombie_commit_is_refused() {
+    // `a` is static and slow: its batch outlasts max.poll.interval.ms while `b` joins and a
+    // partition should move to it.
+    let a = ConsumerSpec {
+        group_instance_id: Some("i-a".into()),
+        max_poll_interval_ms: 10_000,
+        processing_ms: 1_000,
+        max_poll_records: 50,
+        commit: CommitMode::AfterProcessing,
+        ..modern("a", "g")
+    };
+    let mut sim = cluster(3, vec![a]);
+    sim.run_until(SimTime(8_000));
+    sim.apply(Command::AddConsumer { spec: modern("b", "g") });
+    let mut events = Vec::new();
+    let mut t = 8_000;
+    let left = loop {
+        t += 100;
+        assert!(t < 60_000, "a never left");
+        sim.run_until(SimTime(t));
+        events.extend(sim.drain_events());
+        let left = events
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::MemberAssignment { consumer, epoch: -2, .. } if &**consumer == "a"));
+        if let Some(e) = left {
+            break e.t;
+        }
+    };
+    // Its place is kept for a process to come, but this one is out: a zombie, not an active
+    // member, holding partitions the coordinator may give to b.
+    let a = sim.consumer_index("a").unwrap();
+    assert!(sim.consumer_groups["g"].member(&sim.consumers[a.ix()].member_id).is_some());
+    assert!(sim.consumers[a.ix()].zombie && !sim.knows_member(&sim.consumers[a.ix()]));
+    // When its batch is done, what it commits is not stored.
+    sim.run_until(SimTime(left + 60_000));
+    events.extend(sim.drain_events());
+    let after: Vec<&Event> = events.iter().filter(|e| e.t > left).collect();
+    let first_start = after
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::JoinGroup { consumer, .. } if &**consumer == "a"))
+        .map_or(u64::MAX, |e| e.t);
+    assert!(after.iter().any(|e| matches!(&e.kind, EventKind::CommitFailed { consumer, .. } if &**consumer == "a")));
+    assert!(!after
+        .iter()
+        .any(|e| e.t < first_start && matches!(&e.kind, EventKind::Committed { consumer, .. } if &**consumer == "a")));
+    assert!(!owners(&sim, "g").iter().find(|(c, _)| c == "b").unwrap().1.is_empty());
+}

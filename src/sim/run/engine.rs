@@ -382,12 +382,18 @@ impl Sim {
         self.deliveries.iter()
     }
 
-    /// Whether the coordinator of `c`'s group has `c`'s member id among its members (a
-    /// consumer it removed, or one not joined yet, is not known).
+    /// Whether the coordinator of `c`'s group has `c`'s member id among its active members (a
+    /// consumer it removed, one not joined yet, or a static member that left for a while under
+    /// the consumer protocol, is not known).
     pub fn knows_member(&self, c: &Consumer) -> bool {
         let group = c.spec.group.as_str();
+        // Under the consumer protocol a static member that left for a while (epoch -2) keeps its
+        // place for a process to come, but this one is out.
         self.groups.get(group).is_some_and(|g| g.member(&c.member_id).is_some())
-            || self.consumer_groups.get(group).is_some_and(|g| g.member(&c.member_id).is_some())
+            || self
+                .consumer_groups
+                .get(group)
+                .is_some_and(|g| g.member(&c.member_id).is_some_and(|m| m.assignment.member_epoch >= 0))
     }
 
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {
