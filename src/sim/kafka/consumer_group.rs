@@ -10,8 +10,9 @@
 //!    runs out). A heartbeat with an epoch the coordinator does not expect is FENCED_MEMBER_EPOCH
 //!    — except the previous epoch from a member that owns no more than it is given (the answer
 //!    that bumped it was lost).
-//! 2. The *group epoch* moves when a member joins, changes its subscription or is removed, or the
-//!    subscribed topics' partitions change; the coordinator then computes a new *target
+//! 2. The *group epoch* moves when a member joins, changes its subscription or is removed (Kafka
+//!    also moves it when the subscribed topics' partitions change; ksim's topics keep theirs);
+//!    the coordinator then computes a new *target
 //!    assignment* with the group's server assignor ([`super::uniform`] by default, or
 //!    [`super::broker_assign::range`]), at once, in the same heartbeat.
 //! 3. The member that heartbeats is moved one step towards its target ([`super::reconcile`]): it
@@ -258,9 +259,6 @@ pub struct ConsumerGroup {
     pub target: TargetAssignment,
     /// Members in the order they joined.
     pub members: Vec<Member>,
-    /// The subscribed topics' partition counts when the group epoch last moved (Kafka's
-    /// subscription metadata): a change moves the group epoch.
-    pub subscribed: VecMap<String, u32>,
     /// `group.consumer.assignors`; the first is the default.
     pub assignors: Vec<ServerAssignor>,
     /// The assignor the last target was computed with.
@@ -279,7 +277,6 @@ impl ConsumerGroup {
             target_epoch: 0,
             target: TargetAssignment::new(),
             members: Vec::new(),
-            subscribed: VecMap::new(),
             assignors: ServerAssignor::ALL.to_vec(),
             assignor: None,
             offsets: VecMap::new(),
@@ -322,7 +319,7 @@ impl ConsumerGroup {
                 out.reply(&from, Reply::OffsetFetch { offsets });
             }
         }
-        self.report_state("", out);
+        self.report_state(String::new, out);
     }
 
     pub fn on_timer(&mut self, ctx: &Ctx, timer: Timer, out: &mut Out) {
@@ -332,7 +329,7 @@ impl ConsumerGroup {
                 let m = &mut self.members[i];
                 m.session_check_at = None;
                 if ctx.now >= m.session_deadline() {
-                    self.fence(ctx, &member_id, "session timeout expired", out);
+                    self.fence(&member_id, "session timeout expired", out);
                 } else {
                     self.schedule_session_check(i, out);
                 }
@@ -342,11 +339,11 @@ impl ConsumerGroup {
                     m.assignment.member_epoch == epoch && m.assignment.state == MemberState::UnrevokedPartitions
                 });
                 if still {
-                    self.fence(ctx, &member_id, "did not revoke its partitions within its rebalance timeout", out);
+                    self.fence(&member_id, "did not revoke its partitions within its rebalance timeout", out);
                 }
             }
         }
-        self.report_state("", out);
+        self.report_state(String::new, out);
     }
 
     /// The coordinator is loaded on a new broker: the group's state is what `__consumer_offsets`
@@ -376,15 +373,13 @@ impl ConsumerGroup {
     ) -> Result<HeartbeatResponse, GroupError> {
         validate(req)?;
         if req.member_epoch == LEAVE_EPOCH || req.member_epoch == STATIC_LEAVE_EPOCH {
-            return self.on_leave(ctx, req, out);
+            return self.on_leave(req, out);
         }
-        let joining = req.member_epoch == 0;
         let (index, replaced) = self.member_for(req)?;
-        let before = index.map(|i| self.members[i].clone());
 
         // 1. The member, updated from the request; the group epoch moves if its subscription did.
-        let mut member = match (&before, &replaced) {
-            (Some(m), _) => m.clone(),
+        let mut member = match (index, &replaced) {
+            (Some(i), _) => self.members[i].clone(),
             (None, Some(old)) => {
                 let mut m = old.clone();
                 m.member_id = req.member_id.clone();
@@ -411,13 +406,14 @@ impl ConsumerGroup {
         if let Some(topics) = &req.topics {
             member.topics = topics.clone();
         }
-        let mut bump = self.group_epoch == 0 || member.topics != old_topics;
+        let bump = self.group_epoch == 0 || member.topics != old_topics;
         let client = member.client_id.clone();
-        // Why the group's state may change with this heartbeat.
-        let mut reason = match (bump, &before) {
-            (false, _) => String::new(),
-            (true, None) => format!("{client} joined"),
-            (true, Some(_)) => format!("{client} changed its subscription"),
+        // Why the group's state may change with this heartbeat (the usual reason, that the member
+        // reconciled, is written only if the state changes).
+        let mut reason = match (bump, index) {
+            (false, _) => None,
+            (true, None) => Some(format!("{client} joined")),
+            (true, Some(_)) => Some(format!("{client} changed its subscription")),
         };
 
         // Put it in the group (a replaced static member's place goes to the new member id).
@@ -437,15 +433,6 @@ impl ConsumerGroup {
             self.members.push(member);
         }
         let i = self.index(&req.member_id).expect("the member is in the group");
-
-        let subscribed = self.subscription_metadata(ctx);
-        if subscribed != self.subscribed {
-            if !bump {
-                reason = "the subscribed topics' partitions changed".to_string();
-            }
-            bump = true;
-            self.subscribed = subscribed;
-        }
         if bump {
             self.group_epoch += 1;
         }
@@ -453,22 +440,15 @@ impl ConsumerGroup {
         // 2. A new target assignment when the group epoch moved on.
         if self.group_epoch > self.target_epoch {
             self.compute_target(ctx, out);
-            if reason.is_empty() {
-                reason = format!("the target assignment for epoch {} was computed", self.target_epoch);
-            }
+            reason.get_or_insert_with(|| format!("the target assignment for epoch {} was computed", self.target_epoch));
         }
 
         // 3. The member moves one step towards its target.
         self.reconcile(ctx, i, req.owned.as_ref(), out);
-        if reason.is_empty() {
-            reason = format!("{client} reconciled to epoch {}", self.members[i].assignment.member_epoch);
-        }
-        let m = &mut self.members[i];
-        m.last_heartbeat = ctx.now;
-        if joining || m.session_check_at.is_none() {
-            self.schedule_session_check(i, out);
-        }
-        self.report_state(&reason, out);
+        self.members[i].last_heartbeat = ctx.now;
+        self.schedule_session_check(i, out);
+        let epoch = self.members[i].assignment.member_epoch;
+        self.report_state(|| reason.unwrap_or_else(|| format!("{client} reconciled to epoch {epoch}")), out);
 
         let m = &self.members[i];
         let changed = m.assignment.assigned != old_assigned;
@@ -542,7 +522,7 @@ impl ConsumerGroup {
     }
 
     /// A heartbeat with epoch -1 (leave) or -2 (a static member leaving for a while).
-    fn on_leave(&mut self, ctx: &Ctx, req: &HeartbeatRequest, out: &mut Out) -> Result<HeartbeatResponse, GroupError> {
+    fn on_leave(&mut self, req: &HeartbeatRequest, out: &mut Out) -> Result<HeartbeatResponse, GroupError> {
         let index = match &req.instance_id {
             None => self.index(&req.member_id).ok_or(GroupError::UnknownMemberId)?,
             Some(instance) => {
@@ -562,10 +542,9 @@ impl ConsumerGroup {
             let m = &mut self.members[index];
             m.assignment.member_epoch = STATIC_LEAVE_EPOCH;
             m.assignment.pending_revocation = Partitions::new();
-            let m = m.clone();
-            self.member_event(&m, out);
+            member_event(&self.name, &self.members[index], out);
         } else {
-            self.fence(ctx, &req.member_id, "left the group", out);
+            self.fence(&req.member_id, "left the group", out);
         }
         Ok(HeartbeatResponse {
             member_id: req.member_id.clone(),
@@ -623,15 +602,6 @@ impl ConsumerGroup {
     }
 
     // ----- the group -------------------------------------------------------------------------
-
-    /// The subscribed topics that exist, with their partition counts.
-    fn subscription_metadata(&self, ctx: &Ctx) -> VecMap<String, u32> {
-        self.members
-            .iter()
-            .flat_map(|m| m.topics.iter())
-            .filter_map(|t| ctx.partitions.get(t).map(|&n| (t.clone(), n)))
-            .collect()
-    }
 
     /// The assignor most members ask for (ties: the earlier in `group.consumer.assignors`), or
     /// the default.
@@ -700,29 +670,15 @@ impl ConsumerGroup {
         if let Some(timer) = timer {
             out.timer(deadline, timer);
         }
-        let m = self.members[i].clone();
-        self.member_event(&m, out);
-    }
-
-    fn member_event(&self, m: &Member, out: &mut Out) {
-        out.event(EventKind::MemberAssignment {
-            group: self.name.clone(),
-            consumer: m.name.clone(),
-            member_id: m.member_id.clone(),
-            epoch: m.assignment.member_epoch,
-            state: m.assignment.state.name().to_string(),
-            assigned: partition_names(&m.assignment.assigned),
-            revoking: partition_names(&m.assignment.pending_revocation),
-        });
+        member_event(&self.name, &self.members[i], out);
     }
 
     /// Removes a member (Kafka's `consumerGroupFenceMember`): its target goes, the group epoch
     /// moves on.
-    fn fence(&mut self, ctx: &Ctx, member_id: &str, reason: &str, out: &mut Out) {
+    fn fence(&mut self, member_id: &str, reason: &str, out: &mut Out) {
         let Some(i) = self.index(member_id) else { return };
         let m = self.members.remove(i);
         self.target.remove(member_id);
-        self.subscribed = self.subscription_metadata(ctx);
         self.group_epoch += 1;
         out.event(EventKind::MemberRemoved {
             group: self.name.clone(),
@@ -730,7 +686,7 @@ impl ConsumerGroup {
             member_id: member_id.to_string(),
             reason: reason.to_string(),
         });
-        self.report_state(&format!("{} {reason}", m.client_id), out);
+        self.report_state(|| format!("{} {reason}", m.client_id), out);
     }
 
     fn schedule_session_check(&mut self, i: usize, out: &mut Out) {
@@ -743,8 +699,8 @@ impl ConsumerGroup {
         out.timer(at, Timer::SessionCheck { member_id: m.member_id.clone() });
     }
 
-    /// Reports the group's state when it or the group epoch changed.
-    fn report_state(&mut self, reason: &str, out: &mut Out) {
+    /// Reports the group's state, and why, when it or the group epoch changed.
+    fn report_state(&mut self, reason: impl FnOnce() -> String, out: &mut Out) {
         let now = (self.state(), self.group_epoch);
         if now == self.reported {
             return;
@@ -754,9 +710,22 @@ impl ConsumerGroup {
             group: self.name.clone(),
             state: now.0.name().to_string(),
             generation: now.1,
-            reason: reason.to_string(),
+            reason: reason(),
         });
     }
+}
+
+/// Reports a member's step towards its target: epoch, state, what it is given and gives up.
+fn member_event(group: &Name, m: &Member, out: &mut Out) {
+    out.event(EventKind::MemberAssignment {
+        group: group.clone(),
+        consumer: m.name.clone(),
+        member_id: m.member_id.clone(),
+        epoch: m.assignment.member_epoch,
+        state: m.assignment.state.name().to_string(),
+        assigned: partition_names(&m.assignment.assigned),
+        revoking: partition_names(&m.assignment.pending_revocation),
+    });
 }
 
 /// Kafka's `throwIfConsumerGroupHeartbeatRequestIsInvalid`.
