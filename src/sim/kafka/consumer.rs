@@ -385,21 +385,13 @@ impl Consumer {
             Msg::Reply(Reply::Heartbeat { generation, result }) => {
                 self.on_heartbeat_response(ctx, generation, result, out)
             }
-            Msg::Reply(Reply::OffsetCommit { purpose }) => match purpose {
-                CommitPurpose::Async => {}
-                CommitPurpose::Sync => self.commit_done(ctx, out),
-                CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
-            },
+            Msg::Reply(Reply::OffsetCommit { purpose }) => self.on_commit_answer(ctx, purpose, out),
             Msg::Reply(Reply::OffsetFetch { offsets }) => self.on_offsets(ctx, offsets, out),
             Msg::GroupReply(reply) => {
                 use crate::sim::kafka::consumer_group::Reply as R;
                 match reply {
                     R::Heartbeat(result) => self.on_cg_heartbeat(ctx, result, out),
-                    R::OffsetCommit { purpose, .. } => match purpose {
-                        CommitPurpose::Async => {}
-                        CommitPurpose::Sync => self.commit_done(ctx, out),
-                        CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
-                    },
+                    R::OffsetCommit { purpose, .. } => self.on_commit_answer(ctx, purpose, out),
                     R::OffsetFetch { offsets } => self.on_offsets(ctx, offsets, out),
                 }
             }
@@ -1212,6 +1204,16 @@ impl Consumer {
         }
         let member = self.member_ref();
         self.send(ctx, Request::OffsetCommit { member, offsets, purpose }, out);
+    }
+
+    /// The coordinator answered a commit (stored or not: the coordinator said which): what
+    /// waited for it goes on.
+    fn on_commit_answer(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
+        match purpose {
+            CommitPurpose::Async => {}
+            CommitPurpose::Sync => self.commit_done(ctx, out),
+            CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
+        }
     }
 
     fn commit_done(&mut self, ctx: &mut Ctx, out: &mut Out) {

@@ -25,13 +25,13 @@
 //! ([`GroupState::of`]). Committed offsets are stored from the member at its current epoch only
 //! (STALE_MEMBER_EPOCH otherwise), as Kafka 4.0 validates them.
 
-use crate::sim::event::{EventKind, PartitionOffset};
+use crate::sim::event::EventKind;
 use crate::sim::ids::{ConsumerId, Name, Tp};
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecMap;
 
 use super::broker_assign::{self, MemberSpec, TargetAssignment};
-use super::coordinator::{Client, CommitPurpose};
+use super::coordinator::{partition_offsets, Client, CommitPurpose};
 use super::reconcile::{self, GroupState, MemberAssignment, MemberState, Partitions, Reconcile};
 use super::uniform;
 
@@ -583,14 +583,7 @@ impl ConsumerGroup {
                 for (tp, offset) in &offsets {
                     self.offsets.insert(*tp, *offset);
                 }
-                let offsets = offsets
-                    .iter()
-                    .map(|(tp, offset)| PartitionOffset {
-                        topic: ctx.topics[tp.topic as usize].clone(),
-                        partition: tp.partition,
-                        offset: *offset,
-                    })
-                    .collect();
+                let offsets = partition_offsets(ctx.topics, &offsets);
                 out.event(EventKind::Committed { consumer: from.name.clone(), group: self.name.clone(), offsets });
             }
             Err(e) => {

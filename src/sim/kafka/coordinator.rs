@@ -334,6 +334,18 @@ impl Ctx<'_> {
     }
 }
 
+/// Committed offsets as events name them (topics by name), for either protocol's coordinator.
+pub fn partition_offsets(topics: &[Name], offsets: &[(Tp, u64)]) -> Vec<PartitionOffset> {
+    offsets
+        .iter()
+        .map(|(tp, offset)| PartitionOffset {
+            topic: topics[tp.topic as usize].clone(),
+            partition: tp.partition,
+            offset: *offset,
+        })
+        .collect()
+}
+
 /// A member id like Kafka's: `{client.id}-{uuid}`, or `{group.instance.id}-{uuid}` for a static
 /// member, with a version-4 UUID from the run's RNG.
 pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> String {
@@ -949,13 +961,7 @@ impl GroupCoordinator {
                 for (tp, offset) in &offsets {
                     self.offsets.insert(*tp, *offset);
                 }
-                let offsets = offsets
-                    .iter()
-                    .map(|(tp, offset)| {
-                        let (topic, partition) = ctx.tp_name(*tp);
-                        PartitionOffset { topic, partition, offset: *offset }
-                    })
-                    .collect();
+                let offsets = partition_offsets(ctx.topics, &offsets);
                 out.event(EventKind::Committed { consumer: from.name, group: self.name.clone(), offsets });
             }
             Err(e) => {

@@ -76,13 +76,7 @@ impl Sim {
     /// A coordinator took `group` over: it reloads it.
     pub(crate) fn coordinator_load(&mut self, group: &str) {
         if self.consumer_groups.contains_key(group) {
-            let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-            let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
-            let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-            if let Some(g) = consumer_groups.get_mut(group) {
-                g.on_loaded(&ctx, &mut out);
-            }
-            return self.apply_group_coordinator(group, out);
+            return self.consumer_group_do(group, |g, ctx, out| g.on_loaded(ctx, out));
         }
         let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
@@ -134,21 +128,22 @@ impl Sim {
                 }
             }
         }
+        self.consumer_group_do(group, |g, ctx, out| g.on_request(ctx, from, request, out));
+    }
+
+    pub(crate) fn group_coordinator_timer(&mut self, group: &str, timer: cg::Timer) {
+        self.consumer_group_do(group, |g, ctx, out| g.on_timer(ctx, timer, out));
+    }
+
+    /// Lets the consumer-protocol coordinator of `group` (if the group is on that protocol)
+    /// handle something and carries out what it did.
+    fn consumer_group_do(&mut self, group: &str, f: impl FnOnce(&mut ConsumerGroup, &cg::Ctx, &mut cg::Out)) {
         let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
         let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
         let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
         if let Some(g) = consumer_groups.get_mut(group) {
-            g.on_request(&ctx, from, request, &mut out);
+            f(g, &ctx, &mut out);
         }
-        self.apply_group_coordinator(group, out);
-    }
-
-    pub(crate) fn group_coordinator_timer(&mut self, group: &str, timer: cg::Timer) {
-        let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-        let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
-        let Some(g) = consumer_groups.get_mut(group) else { return };
-        let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-        g.on_timer(&ctx, timer, &mut out);
         self.apply_group_coordinator(group, out);
     }
 
