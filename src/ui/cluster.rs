@@ -604,7 +604,7 @@ pub fn GroupBox(
                 "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.name().to_string())}</span>
                 <span class="generation">
                     {text(|g| {
-                        if g.protocol == "consumer" {
+                        if g.protocol == GroupProtocol::Consumer {
                             format!("epoch {} · consumer protocol", g.generation)
                         } else {
                             format!("generation {}", g.generation)

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::sim::config::{Acks, ConsumerSpec, Keys};
+use crate::sim::config::{Acks, ConsumerSpec, GroupProtocol, Keys};
 use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
 use crate::sim::describe::group_view;
 use crate::sim::describe::ViewState;
@@ -207,8 +207,8 @@ impl ConsumerSnap {
 pub struct GroupSnap {
     pub name: String,
     pub state: ViewState,
-    /// `classic` or `consumer` (KIP-848).
-    pub protocol: &'static str,
+    /// The protocol its members speak.
+    pub protocol: GroupProtocol,
     /// The generation (classic protocol) or group epoch (consumer protocol).
     pub generation: i32,
     /// Under the consumer protocol: the members not yet at the target, and what each must still
@@ -274,7 +274,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     }
     for m in coordinator.map_or(&[][..], |g| &g.members[..]) {
         let c = &sim.consumers[m.consumer.ix()];
-        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        let alive = runs_as(c, &m.member_id);
         if !alive && !c.removed {
             out.extend(m.assignment.iter().map(|tp| edge(*tp, c, Tie::Unnoticed)));
         }
@@ -283,7 +283,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     // until its session runs out.
     for m in sim.consumer_groups.get(group).map_or(&[][..], |g| &g.members[..]) {
         let c = &sim.consumers[m.consumer.ix()];
-        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        let alive = runs_as(c, &m.member_id);
         if !alive && !c.removed {
             let a = &m.assignment;
             for p in [&a.assigned, &a.pending_revocation] {
@@ -293,6 +293,12 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
         }
     }
     out
+}
+
+/// Whether consumer `c`'s running process is the member `member_id` (not gone: crashed, closed,
+/// or started again under a new member id).
+fn runs_as(c: &Consumer, member_id: &str) -> bool {
+    c.status == ConsumerStatus::Running && c.member_id == member_id
 }
 
 /// Under the consumer protocol, what each member still has to do to reach the target: give
@@ -307,7 +313,7 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
         let a = &m.assignment;
         let c = &sim.consumers[m.consumer.ix()];
         let name = &c.spec.name;
-        let alive = c.status == ConsumerStatus::Running && c.member_id == m.member_id;
+        let alive = runs_as(c, &m.member_id);
         if !alive && !a.is_reconciled_to(g.target_epoch) {
             // Its process is gone; the coordinator does not know until its session runs out.
             out.push(format!(
@@ -323,11 +329,11 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
                 g.target_epoch
             ),
             MemberState::UnreleasedPartitions => {
-                let target = g.target.get(&m.member_id);
-                let waiting: Vec<String> = target
-                    .map(|t| {
-                        partition_names(t).into_iter().filter(|p| !partition_names(&a.assigned).contains(p)).collect()
-                    })
+                let given = partition_names(&a.assigned);
+                let waiting: Vec<String> = g
+                    .target
+                    .get(&m.member_id)
+                    .map(|t| partition_names(t).into_iter().filter(|p| !given.contains(p)).collect())
                     .unwrap_or_default();
                 format!("{name} waits for {} (epoch {})", waiting.join(", "), a.member_epoch)
             }
@@ -626,7 +632,11 @@ impl Snapshot {
                 GroupSnap {
                     name: g.clone(),
                     state: view.state,
-                    protocol: if sim.consumer_groups.contains_key(g.as_str()) { "consumer" } else { "classic" },
+                    protocol: if sim.consumer_groups.contains_key(g.as_str()) {
+                        GroupProtocol::Consumer
+                    } else {
+                        GroupProtocol::Classic
+                    },
                     reconciling: reconciling(sim, g),
                     generation: match sim.consumer_groups.get(g) {
                         Some(x) => x.group_epoch,
