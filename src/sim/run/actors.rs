@@ -42,35 +42,18 @@ impl Sim {
         if keep && !self.groups.contains_key(group) {
             self.groups.insert(group.to_string(), GroupCoordinator::new(group));
         }
-        let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
-        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let mut ctx = coordinator::Ctx {
-            now: *now,
-            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
-            rng,
-            topics: topic_names,
-            session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
-        };
-        match groups.get_mut(group) {
-            Some(g) => g.on_request(&mut ctx, from, request, &mut out),
-            None => GroupCoordinator::new(group).on_request(&mut ctx, from, request, &mut out),
-        }
-        self.apply_coordinator(group, out);
+        self.coordinator_do(group, |g, ctx, out| match g {
+            Some(g) => g.on_request(ctx, from, request, out),
+            None => GroupCoordinator::new(group).on_request(ctx, from, request, out),
+        });
     }
 
     pub(crate) fn coordinator_timer(&mut self, group: &str, timer: Timer) {
-        let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
-        let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let Some(g) = groups.get_mut(group) else { return };
-        let mut ctx = coordinator::Ctx {
-            now: *now,
-            initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
-            rng,
-            topics: topic_names,
-            session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
-        };
-        g.on_timer(&mut ctx, timer, &mut out);
-        self.apply_coordinator(group, out);
+        self.coordinator_do(group, |g, ctx, out| {
+            if let Some(g) = g {
+                g.on_timer(ctx, timer, out)
+            }
+        });
     }
 
     /// A coordinator took `group` over: it reloads it.
@@ -78,17 +61,30 @@ impl Sim {
         if self.consumer_groups.contains_key(group) {
             return self.consumer_group_do(group, |g, ctx, out| g.on_loaded(ctx, out));
         }
+        self.coordinator_do(group, |g, ctx, out| {
+            if let Some(g) = g {
+                g.on_loaded(ctx, out)
+            }
+        });
+    }
+
+    /// Lets `group`'s classic coordinator (`None` when it keeps no such group) handle something,
+    /// and carries out what it did.
+    fn coordinator_do(
+        &mut self,
+        group: &str,
+        f: impl FnOnce(Option<&mut GroupCoordinator>, &mut coordinator::Ctx, &mut coordinator::Out),
+    ) {
         let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
-        let Some(g) = groups.get_mut(group) else { return };
-        let ctx = coordinator::Ctx {
+        let mut ctx = coordinator::Ctx {
             now: *now,
             initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
             rng,
             topics: topic_names,
             session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
         };
-        g.on_loaded(&ctx, &mut out);
+        f(groups.get_mut(group), &mut ctx, &mut out);
         self.apply_coordinator(group, out);
     }
 
