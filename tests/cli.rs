@@ -160,7 +160,7 @@ fn group_protocol_consumer_runs_every_consumer_on_kip_848_and_describe_says_so()
 }
 
 #[test]
-fn a_consumer_protocol_link_is_version_2_and_replays_its_run() {
+fn a_consumer_protocol_link_is_version_3_and_replays_its_run() {
     let o = ksim(&["link", "lesson-fault-tolerance", "--group-protocol", "consumer"]);
     let link = stdout(&o).trim().to_string();
     let run = ksim(&["run", &link, "--format", "hash"]);
@@ -169,7 +169,7 @@ fn a_consumer_protocol_link_is_version_2_and_replays_its_run() {
     // A classic link is still version 1, as before.
     let classic = stdout(&ksim(&["link", "lesson-fault-tolerance"]));
     assert!(classic.starts_with("?run=eyJ2IjoxL"), "{classic}");
-    assert!(link.starts_with("?run=eyJ2IjoyL"), "{link}");
+    assert!(link.starts_with("?run=eyJ2IjozL"), "{link}");
     // The lesson's checks speak of the consumer protocol's session.
     let summary = stdout(&ksim(&["run", "lesson-fault-tolerance", "--group-protocol", "consumer"]));
     assert!(summary.contains("group.consumer.session.timeout.ms 45 s"), "{summary}");

@@ -143,8 +143,14 @@ impl Learner {
 
 /// Plays `lesson` as a learner would; returns what went wrong, if anything.
 fn play(l: &Lesson, seed: u64) -> Result<Played, String> {
-    let run =
-        Run { scenario: l.id.clone(), seed, commands: Vec::new(), cursor_ms: None, group_protocol: Default::default() };
+    let run = Run {
+        scenario: l.id.clone(),
+        seed,
+        commands: Vec::new(),
+        cursor_ms: None,
+        group_protocol: Default::default(),
+        refuse_mixed_groups: false,
+    };
     let mut tl = Timeline::new(run).map_err(|e| e.to_string())?;
     let mut learner = Learner { rng: ChaCha8Rng::seed_from_u64(seed), added: Vec::new(), groups: 0 };
     // When the learner will act on the current "do" step (and again, if it is still to do a

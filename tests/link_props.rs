@@ -68,13 +68,20 @@ fn run() -> impl Strategy<Value = Run> {
         prop::collection::vec((0u64..120_000, command()), 0..30),
         prop::option::of(0u64..600_000),
         protocol(),
+        any::<bool>(),
     )
-        .prop_map(|(scenario, seed, cmds, cursor_ms, group_protocol)| Run {
-            scenario,
-            seed,
-            commands: cmds.into_iter().map(|(at, command)| TimedCommand { at, command }).collect(),
-            cursor_ms,
-            group_protocol,
+        .prop_map(|(scenario, seed, cmds, cursor_ms, group_protocol, refuse)| {
+            let mut run = Run {
+                scenario,
+                seed,
+                commands: cmds.into_iter().map(|(at, command)| TimedCommand { at, command }).collect(),
+                cursor_ms,
+                group_protocol,
+                refuse_mixed_groups: false,
+            };
+            // Only a run on the consumer protocol carries the rules of a version-2 link.
+            run.refuse_mixed_groups = refuse && run.uses_consumer_protocol();
+            run
         })
 }
 
@@ -160,6 +167,7 @@ fn live_commands_and_their_replay_give_the_same_digest() {
         commands: timeline,
         cursor_ms: Some(40_000),
         group_protocol: GroupProtocol::Classic,
+        refuse_mixed_groups: false,
     };
     let replayed = Run::decode(&run.encode()).unwrap().replay(None).unwrap();
     assert_eq!(replayed.digest(), live.digest());
@@ -199,7 +207,7 @@ proptest! {
             timeline.push(TimedCommand { at, command });
         }
         live.run_until(SimTime(45_000));
-        let run = Run { scenario: s.id.clone(), seed, commands: timeline, cursor_ms: Some(45_000), group_protocol: GroupProtocol::Classic };
+        let run = Run { scenario: s.id.clone(), seed, commands: timeline, cursor_ms: Some(45_000), group_protocol: GroupProtocol::Classic, refuse_mixed_groups: false };
         prop_assert_eq!(Run::decode(&run.encode()).unwrap().replay(None).unwrap().digest(), live.digest());
     }
 }

@@ -546,12 +546,13 @@ fn a_consumer_protocol_group_never_stops_the_world_when_a_member_joins() {
 }
 
 #[test]
-fn a_group_does_not_mix_the_two_protocols_and_the_consumer_says_why() {
+fn a_version_2_link_keeps_its_rule_a_group_does_not_mix_the_two_protocols_and_the_consumer_says_why() {
     for (first, second, theirs) in [
         (member("a", "g"), modern("b", "g"), "the classic protocol"),
         (modern("a", "g"), member("b", "g"), "the consumer protocol"),
     ] {
         let mut sim = cluster(3, vec![first]);
+        sim.refuse_mixed_groups = true;
         sim.run_until(SimTime(10_000));
         sim.apply(Command::AddConsumer { spec: second });
         sim.run_until(SimTime(12_000));
@@ -560,8 +561,49 @@ fn a_group_does_not_mix_the_two_protocols_and_the_consumer_says_why() {
             _ => None,
         });
         let error = failed.expect("the second consumer fails");
-        assert!(error.contains(theirs) && error.contains("does not model a group mixing"), "{error}");
+        assert!(error.contains(theirs) && error.contains("keeps its rules"), "{error}");
         assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1, 2]), ("b".to_string(), vec![])]);
+    }
+}
+
+/// Kafka 4's online migration, both ways: a member of the other protocol joining a group with
+/// members converts it (classic members stay, speaking their protocol); the last
+/// consumer-protocol member leaving turns it classic again, and it rebalances.
+#[test]
+fn a_group_mixing_both_protocols_converts_online_and_back() {
+    for (first, second) in [(member("a", "g"), modern("b", "g")), (modern("a", "g"), member("b", "g"))] {
+        let a_modern = first.group_protocol == ksim::sim::config::GroupProtocol::Consumer;
+        let mut sim = cluster(4, vec![first]);
+        sim.run_until(SimTime(10_000));
+        assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1, 2, 3])]);
+        sim.apply(Command::AddConsumer { spec: second });
+        sim.run_until(SimTime(40_000));
+        assert!(sim.consumer_groups.contains_key("g") && !sim.groups.contains_key("g"));
+        let o = owners(&sim, "g");
+        assert_eq!(o.iter().map(|(_, ps)| ps.len()).collect::<Vec<_>>(), [2, 2], "shared: {o:?}");
+        let events = sim.drain_events();
+        assert!(events.iter().all(|e| !matches!(&e.kind, EventKind::JoinFailed { .. })), "nobody is refused");
+        let converted: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::GroupConverted { protocol, .. } => Some(protocol.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(converted, if a_modern { vec![] } else { vec!["consumer"] });
+        // The member on the consumer protocol stops: the group is classic again, and the
+        // classic member gets everything in its next generation.
+        let (gone, stays) = if a_modern { ("a", "b") } else { ("b", "a") };
+        sim.apply(Command::StopConsumer { consumer: gone.into() });
+        sim.run_until(SimTime(70_000));
+        assert!(sim.groups.contains_key("g") && !sim.consumer_groups.contains_key("g"));
+        assert_eq!(state(&sim, "g"), GroupState::Stable);
+        let o = owners(&sim, "g");
+        assert!(o.contains(&(stays.to_string(), vec![0, 1, 2, 3])), "{o:?}");
+        assert!(sim
+            .drain_events()
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::GroupConverted { protocol, .. } if protocol == "classic")));
     }
 }
 

@@ -283,6 +283,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
             commands,
             cursor_ms: Some(30_000),
             group_protocol: Default::default(),
+            refuse_mixed_groups: false,
         };
         let (sim, events, watcher) = play_run(&run);
         assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());

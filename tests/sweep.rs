@@ -12,25 +12,30 @@ fn cases() -> u64 {
     std::env::var("KSIM_SWEEP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4_000)
 }
 
-/// Runs cases `first..first + n` on every core; returns the failures.
-fn run(first: u64, n: u64) -> Vec<sweep::Failure> {
+/// Runs cases `first..first + n` on every core; returns the failures and how many groups the
+/// passing cases converted between protocols.
+fn run(first: u64, n: u64) -> (Vec<sweep::Failure>, u64) {
     let failures = Mutex::new(Vec::new());
-    sweep::on_every_core(first, n, |id| {
-        if let Err(f) = sweep::check(&sweep::case(id)) {
-            failures.lock().unwrap().push(f);
+    let conversions = std::sync::atomic::AtomicU64::new(0);
+    sweep::on_every_core(first, n, |id| match sweep::check(&sweep::case(id)) {
+        Ok(o) => {
+            conversions.fetch_add(o.conversions, std::sync::atomic::Ordering::Relaxed);
         }
+        Err(f) => failures.lock().unwrap().push(f),
     });
     let mut f = failures.into_inner().unwrap();
     f.sort_by_key(|f| f.case);
-    f
+    (f, conversions.into_inner())
 }
 
 #[test]
 fn any_sequence_of_user_actions_keeps_kafkas_promises_and_settles() {
-    let failures = run(0, cases());
+    let (failures, conversions) = run(0, cases());
     if let Some(first) = failures.first() {
         panic!("{} of {} cases failed; the first:\n{first}", failures.len(), cases());
     }
+    // The sweep reaches groups mixing both protocols, converted online each way.
+    assert!(cases() < 1_000 || conversions > 0, "no group changed protocol in {} cases", cases());
 }
 
 /// Replays one case with its events printed: `KSIM_SWEEP_CASE=N`.

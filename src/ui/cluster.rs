@@ -604,7 +604,10 @@ pub fn GroupBox(
                 "Group " <code>{name.clone()}</code> <span class="state">{text(|g| g.state.name().to_string())}</span>
                 <span class="generation">
                     {text(|g| {
-                        if g.protocol == GroupProtocol::Consumer {
+                        if g.protocol == GroupProtocol::Consumer && !g.classic_members.is_empty() {
+                            let names: Vec<&str> = g.classic_members.iter().map(|n| n.as_ref()).collect();
+                            format!("epoch {} · consumer protocol · classic: {}", g.generation, names.join(", "))
+                        } else if g.protocol == GroupProtocol::Consumer {
                             format!("epoch {} · consumer protocol", g.generation)
                         } else {
                             format!("generation {}", g.generation)
@@ -1054,7 +1057,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                     .then(|| {
                         view! {
                             <p class="note">
-                                "Under the consumer protocol the broker sets the session (group.consumer.session.timeout.ms, 45 s), the heartbeat interval (5 s) and the assignor (uniform): the two settings above are not used. Every consumer of a group must use the same protocol here."
+                                "Under the consumer protocol the broker sets the session (group.consumer.session.timeout.ms, 45 s), the heartbeat interval (5 s) and the assignor (uniform): the two settings above are not used. A group whose consumers use both protocols converts online, as Kafka 4 does: classic members keep JoinGroup and SyncGroup inside a consumer-protocol group, and when the last consumer-protocol member leaves, the group is classic again."
                             </p>
                         }
                     })

@@ -755,6 +755,7 @@ pub fn App() -> impl IntoView {
                     commands: Vec::new(),
                     cursor_ms: None,
                     group_protocol: Default::default(),
+                    refuse_mixed_groups: false,
                 },
                 l.title,
                 l.intro,

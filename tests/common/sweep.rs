@@ -75,6 +75,8 @@ pub struct Outcome {
     pub rejected: u64,
     pub zombies: u64,
     pub restarts: u64,
+    /// Groups converted from one protocol to the other (Kafka 4's online migration).
+    pub conversions: u64,
     /// Groups whose every record was checked processed (at-least-once kept).
     pub complete_groups: u64,
 }
@@ -267,7 +269,7 @@ impl Gen {
             59..=62 => {
                 let setting = match self.rng.random_range(0..5) {
                     // A consumer changes protocol at its next start: its group may end up mixing
-                    // both, which ksim refuses (the consumer stops, saying why).
+                    // both, and converts online (Kafka 4's migration) each way.
                     4 => ConsumerSetting::GroupProtocol(if self.chance(0.5) {
                         GroupProtocol::Consumer
                     } else {
@@ -369,12 +371,27 @@ pub fn case(id: u64) -> Case {
     // A quarter of the cases run every consumer on Kafka 4's consumer protocol (drawn last, so
     // the classic cases stay what they were).
     let protocol = if g.rng.random_range(0..4) == 0 { GroupProtocol::Consumer } else { GroupProtocol::Classic };
+    // Half of those add every other consumer on the classic protocol: groups that mix both and
+    // convert online.
+    let mixed = protocol == GroupProtocol::Consumer && g.rng.random_range(0..2) == 0;
+    let mut added = 0;
     for c in &mut commands {
         if let Command::AddConsumer { spec } = &mut c.command {
-            spec.group_protocol = protocol;
+            spec.group_protocol = if mixed && added % 2 == 1 { GroupProtocol::Classic } else { protocol };
+            added += 1;
         }
     }
-    Case { id, run: Run { scenario: base.id, seed, commands, cursor_ms: None, group_protocol: protocol } }
+    Case {
+        id,
+        run: Run {
+            scenario: base.id,
+            seed,
+            commands,
+            cursor_ms: None,
+            group_protocol: protocol,
+            refuse_mixed_groups: false,
+        },
+    }
 }
 
 // ----- checking a case --------------------------------------------------------------------------
@@ -399,6 +416,7 @@ struct Checks {
     join_failed: BTreeSet<Name>,
     rejected: u64,
     zombie_count: u64,
+    conversions: u64,
     restarts: u64,
     /// The topics each group's last computed assignment covers.
     covered: BTreeMap<Name, BTreeSet<String>>,
@@ -526,6 +544,7 @@ impl Checks {
             EventKind::RetentionDeleted { .. } => self.retention = true,
             EventKind::CommandRejected { .. } => self.rejected += 1,
             EventKind::ProducerRestarted { .. } => self.restarts += 1,
+            EventKind::GroupConverted { .. } => self.conversions += 1,
             _ => {}
         }
         Ok(())
@@ -782,6 +801,7 @@ pub fn check(c: &Case) -> Result<Outcome, Failure> {
         rejected: checks.rejected,
         zombies: checks.zombie_count,
         restarts: checks.restarts,
+        conversions: checks.conversions,
         complete_groups,
     })
 }
@@ -917,6 +937,7 @@ pub struct SoakReport {
     pub events: u64,
     pub zombies: u64,
     pub restarts: u64,
+    pub conversions: u64,
     pub complete_groups: u64,
     pub wall: Duration,
 }
@@ -941,11 +962,12 @@ impl std::fmt::Display for SoakReport {
         )?;
         writeln!(
             f,
-            "simulated {:.1} h, {} events, {} zombies, {} producer restarts, {} groups checked to have processed every record, in {:.0} s wall",
+            "simulated {:.1} h, {} events, {} zombies, {} producer restarts, {} groups converted between protocols, {} groups checked to have processed every record, in {:.0} s wall",
             self.sim_ms as f64 / 3.6e6,
             self.events,
             self.zombies,
             self.restarts,
+            self.conversions,
             self.complete_groups,
             self.wall.as_secs_f64()
         )?;
@@ -1006,6 +1028,7 @@ pub fn soak(first: u64, n: u64) -> SoakReport {
                 r.events += o.events;
                 r.zombies += o.zombies;
                 r.restarts += o.restarts;
+                r.conversions += o.conversions;
                 r.complete_groups += o.complete_groups;
                 if o.wall.as_millis() * 10_000 > u128::from(o.sim_ms.max(1)) * 1_000 {
                     r.slow.push((id, o.wall.as_millis(), o.sim_ms));

@@ -249,10 +249,11 @@ pub fn next_client_id(counters: &mut VecMap<String, u32>, group: &str) -> String
     format!("consumer-{group}-{n}")
 }
 
-/// Why a consumer cannot join a group whose members speak the other protocol.
+/// Why a consumer cannot join a group whose members speak the other protocol, under the rules
+/// of a version-2 link.
 fn mixed_text(group: &str, theirs: &str) -> String {
     format!(
-        "the members of group {} use {theirs}: ksim does not model a group mixing both protocols (Kafka 4 would convert it online, group.consumer.migration.policy=bidirectional); give every consumer of the group the same group.protocol",
+        "the members of group {} use {theirs}: this run replays a link made before ksim modelled a group mixing both protocols, and keeps its rules (Kafka 4 converts such a group online, group.consumer.migration.policy=bidirectional, as runs made now do); give every consumer of the group the same group.protocol",
         quoted(group)
     )
 }
@@ -562,6 +563,8 @@ impl Consumer {
                 self.member_id.clear();
                 self.send_join(ctx, out);
             }
+            // The group changed protocol while the JoinGroup waited: join again.
+            JoinResponse::RebalanceInProgress => self.send_join(ctx, out),
             JoinResponse::MemberIdRequired { member_id } => {
                 // Join again at once, with the id the coordinator gave.
                 self.member_id = member_id;

@@ -35,6 +35,9 @@ use super::coordinator::{partition_offsets, Client, CommitPurpose};
 use super::reconcile::{self, GroupState, MemberAssignment, MemberState, Partitions, Reconcile};
 use super::uniform;
 
+mod classic;
+pub use classic::ClassicMember;
+
 /// `group.consumer.heartbeat.interval.ms`.
 pub const HEARTBEAT_INTERVAL_MS: u64 = 5_000;
 /// `group.consumer.session.timeout.ms`.
@@ -122,10 +125,13 @@ pub enum GroupError {
     InvalidRequest,
     /// An offset commit from another epoch than the member's.
     StaleMemberEpoch,
-    /// The group is on the classic protocol, with members: Kafka answers this when it may not
-    /// convert the group (`group.consumer.migration.policy` disabled); ksim does not model a
-    /// group mixing both protocols, so it answers it always.
+    /// The group is not a consumer-protocol group and this request may not make it one: a
+    /// heartbeat that is not a join (epoch above 0) for a classic group or none.
     GroupIdNotFound,
+    /// The group is on the classic protocol, with members, and the run keeps the rules of links
+    /// made before ksim modelled a group mixing both protocols (version 2): the member is
+    /// refused (Kafka answers GROUP_ID_NOT_FOUND when it may not convert a group).
+    MixedProtocols,
 }
 
 impl GroupError {
@@ -137,7 +143,7 @@ impl GroupError {
             GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
             GroupError::InvalidRequest => "INVALID_REQUEST",
             GroupError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
-            GroupError::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
+            GroupError::GroupIdNotFound | GroupError::MixedProtocols => "GROUP_ID_NOT_FOUND",
         }
     }
 }
@@ -156,6 +162,12 @@ pub enum Timer {
     SessionCheck { member_id: String },
     /// A member had its rebalance timeout to revoke what it was asked to at `epoch`.
     Revocation { member_id: String, epoch: i32 },
+    /// A member on the classic protocol had its rebalance timeout to send SyncGroup after its
+    /// JoinGroup was answered.
+    ClassicSync { member_id: String },
+    /// A member on the classic protocol had its rebalance timeout to join again after it was
+    /// told to.
+    ClassicJoin { member_id: String },
 }
 
 #[derive(Clone, Debug)]
@@ -168,9 +180,28 @@ pub enum Reply {
 /// One thing the coordinator did, for the engine to carry out.
 #[derive(Clone, Debug)]
 pub enum Effect {
-    Reply { consumer: ConsumerId, inc: u32, reply: Reply },
-    Timer { at: SimTime, timer: Timer },
+    Reply {
+        consumer: ConsumerId,
+        inc: u32,
+        reply: Reply,
+    },
+    /// An answer to a member on the classic protocol.
+    ClassicReply {
+        consumer: ConsumerId,
+        inc: u32,
+        reply: super::coordinator::Reply,
+    },
+    Timer {
+        at: SimTime,
+        timer: Timer,
+    },
     Event(EventKind),
+    /// The last member on the consumer protocol is gone and members on the classic protocol
+    /// remain: the group becomes a classic group (see [`classic`]), rebalancing at once unless a
+    /// classic member just took the place of a static one.
+    Downgrade {
+        rebalance: bool,
+    },
 }
 
 /// What a handler did, in order.
@@ -182,6 +213,10 @@ pub struct Out {
 impl Out {
     fn reply(&mut self, to: &Client, reply: Reply) {
         self.effects.push(Effect::Reply { consumer: to.consumer, inc: to.inc, reply });
+    }
+
+    fn classic_reply(&mut self, to: &Client, reply: super::coordinator::Reply) {
+        self.effects.push(Effect::ClassicReply { consumer: to.consumer, inc: to.inc, reply });
     }
 
     fn timer(&mut self, at: SimTime, timer: Timer) {
@@ -218,6 +253,8 @@ pub struct Member {
     pub assignment: MemberAssignment,
     pub last_heartbeat: SimTime,
     session_check_at: Option<SimTime>,
+    /// Set for a member on the classic protocol (Kafka's `ClassicMemberMetadata`).
+    pub classic: Option<Box<ClassicMember>>,
 }
 
 impl Member {
@@ -235,12 +272,25 @@ impl Member {
             assignment: MemberAssignment::joining(),
             last_heartbeat: now,
             session_check_at: None,
+            classic: None,
         }
     }
 
-    /// When the coordinator gives up on it without another heartbeat.
+    /// When the coordinator gives up on it without another heartbeat: after the group's
+    /// session timeout, or a classic member's own `session.timeout.ms`.
     pub fn session_deadline(&self) -> SimTime {
-        self.last_heartbeat.plus(SESSION_TIMEOUT_MS)
+        self.last_heartbeat.plus(self.classic.as_ref().map_or(SESSION_TIMEOUT_MS, |c| c.join.session_timeout_ms))
+    }
+
+    /// A new process with the same `group.instance.id` takes this static member's place: same
+    /// partitions, a new member id, epoch 0.
+    fn replacement(&self, member_id: &str) -> Member {
+        let mut m = self.clone();
+        m.member_id = member_id.to_string();
+        m.assignment.member_epoch = 0;
+        m.assignment.previous_member_epoch = 0;
+        m.session_check_at = None;
+        m
     }
 
     fn owns(&self, topic: &str, partition: u32) -> bool {
@@ -342,6 +392,8 @@ impl ConsumerGroup {
                     self.fence(&member_id, "did not revoke its partitions within its rebalance timeout", out);
                 }
             }
+            Timer::ClassicSync { member_id } => self.on_classic_deadline(ctx, &member_id, true, out),
+            Timer::ClassicJoin { member_id } => self.on_classic_deadline(ctx, &member_id, false, out),
         }
         self.report_state(String::new, out);
     }
@@ -354,9 +406,12 @@ impl ConsumerGroup {
             let m = &mut self.members[i];
             m.last_heartbeat = ctx.now;
             m.session_check_at = None;
+            if let Some(c) = &mut m.classic {
+                c.forget_deadlines();
+            }
             self.schedule_session_check(i, out);
             let m = &self.members[i];
-            if m.assignment.state == MemberState::UnrevokedPartitions {
+            if m.assignment.state == MemberState::UnrevokedPartitions && m.classic.is_none() {
                 let timer = Timer::Revocation { member_id: m.member_id.clone(), epoch: m.assignment.member_epoch };
                 out.timer(ctx.now.plus(m.rebalance_timeout_ms), timer);
             }
@@ -380,14 +435,7 @@ impl ConsumerGroup {
         // 1. The member, updated from the request; the group epoch moves if its subscription did.
         let mut member = match (index, &replaced) {
             (Some(i), _) => self.members[i].clone(),
-            (None, Some(old)) => {
-                let mut m = old.clone();
-                m.member_id = req.member_id.clone();
-                m.assignment.member_epoch = 0;
-                m.assignment.previous_member_epoch = 0;
-                m.session_check_at = None;
-                m
-            }
+            (None, Some(old)) => old.replacement(&req.member_id),
             (None, None) => Member::new(&req.member_id, from, ctx.now),
         };
         let old_topics = member.topics.clone();
@@ -407,48 +455,8 @@ impl ConsumerGroup {
             member.topics = topics.clone();
         }
         let bump = self.group_epoch == 0 || member.topics != old_topics;
-        let client = member.client_id.clone();
-        // Why the group's state may change with this heartbeat (the usual reason, that the member
-        // reconciled, is written only if the state changes).
-        let mut reason = match (bump, index) {
-            (false, _) => None,
-            (true, None) => Some(format!("{client} joined")),
-            (true, Some(_)) => Some(format!("{client} changed its subscription")),
-        };
-
-        // Put it in the group (a replaced static member's place goes to the new member id).
-        if let Some(old) = &replaced {
-            let i = self.index(&old.member_id).expect("the replaced member is in the group");
-            let target = self.target.remove(&old.member_id).unwrap_or_default();
-            self.target.insert(member.member_id.clone(), target);
-            self.members[i] = member;
-            out.event(EventKind::StaticMemberReplaced {
-                group: self.name.clone(),
-                old_member_id: old.member_id.clone(),
-                member_id: req.member_id.clone(),
-            });
-        } else if let Some(i) = index {
-            self.members[i] = member;
-        } else {
-            self.members.push(member);
-        }
-        let i = self.index(&req.member_id).expect("the member is in the group");
-        if bump {
-            self.group_epoch += 1;
-        }
-
-        // 2. A new target assignment when the group epoch moved on.
-        if self.group_epoch > self.target_epoch {
-            self.compute_target(ctx, out);
-            reason.get_or_insert_with(|| format!("the target assignment for epoch {} was computed", self.target_epoch));
-        }
-
-        // 3. The member moves one step towards its target.
-        self.reconcile(ctx, i, req.owned.as_ref(), out);
-        self.members[i].last_heartbeat = ctx.now;
-        self.schedule_session_check(i, out);
-        let epoch = self.members[i].assignment.member_epoch;
-        self.report_state(|| reason.unwrap_or_else(|| format!("{client} reconciled to epoch {epoch}")), out);
+        let i = self.place(member, index, replaced.as_ref().map(|m| m.member_id.as_str()), out);
+        self.move_on(ctx, i, bump, index.is_none(), req.owned.as_ref(), out);
 
         let m = &self.members[i];
         let changed = m.assignment.assigned != old_assigned;
@@ -458,6 +466,56 @@ impl ConsumerGroup {
             heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
             assignment: (req.is_full() || changed).then(|| m.assignment.assigned.clone()),
         })
+    }
+
+    /// Steps 2 and 3 of a join or heartbeat from member `i`: the group epoch moves on if `bump`
+    /// (the member `joined` or changed its subscription), a new target assignment is computed
+    /// when it did, and the member moves one step towards its target as it reports owning
+    /// `owned`.
+    fn move_on(&mut self, ctx: &Ctx, i: usize, bump: bool, joined: bool, owned: Option<&Partitions>, out: &mut Out) {
+        let client = self.members[i].client_id.clone();
+        // Why the group's state may change (the usual reason, that the member reconciled, is
+        // written only if the state changes).
+        let mut reason = match (bump, joined) {
+            (false, _) => None,
+            (true, true) => Some(format!("{client} joined")),
+            (true, false) => Some(format!("{client} changed its subscription")),
+        };
+        if bump {
+            self.group_epoch += 1;
+        }
+        if self.group_epoch > self.target_epoch {
+            self.compute_target(ctx, out);
+            reason.get_or_insert_with(|| format!("the target assignment for epoch {} was computed", self.target_epoch));
+        }
+        self.reconcile(ctx, i, owned, out);
+        self.members[i].last_heartbeat = ctx.now;
+        self.schedule_session_check(i, out);
+        let epoch = self.members[i].assignment.member_epoch;
+        self.report_state(|| reason.unwrap_or_else(|| format!("{client} reconciled to epoch {epoch}")), out);
+    }
+
+    /// Puts a member in the group: at `index`, in the place of the static member `replaced`
+    /// (its place and target go to the new member id), or last. Returns where.
+    fn place(&mut self, member: Member, index: Option<usize>, replaced: Option<&str>, out: &mut Out) -> usize {
+        if let Some(old) = replaced {
+            let i = self.index(old).expect("the replaced member is in the group");
+            let target = self.target.remove(old).unwrap_or_default();
+            self.target.insert(member.member_id.clone(), target);
+            out.event(EventKind::StaticMemberReplaced {
+                group: self.name.clone(),
+                old_member_id: old.to_string(),
+                member_id: member.member_id.clone(),
+            });
+            self.members[i] = member;
+            i
+        } else if let Some(i) = index {
+            self.members[i] = member;
+            i
+        } else {
+            self.members.push(member);
+            self.members.len() - 1
+        }
     }
 
     /// Finds the member a heartbeat is from, or makes one for a join (Kafka's
@@ -656,7 +714,8 @@ impl ConsumerGroup {
         if next == m.assignment {
             return;
         }
-        let revoking = next.state == MemberState::UnrevokedPartitions;
+        // Members on the classic protocol have their JoinGroup and SyncGroup clocks instead.
+        let revoking = next.state == MemberState::UnrevokedPartitions && m.classic.is_none();
         let timer = revoking.then(|| Timer::Revocation { member_id: m.member_id.clone(), epoch: next.member_epoch });
         let deadline = ctx.now.plus(m.rebalance_timeout_ms);
         self.members[i].assignment = next;
@@ -672,13 +731,23 @@ impl ConsumerGroup {
         let Some(i) = self.index(member_id) else { return };
         let m = self.members.remove(i);
         self.target.remove(member_id);
-        self.group_epoch += 1;
+        // Kafka's validateOnlineDowngradeWithFencedMember: the last member on the consumer
+        // protocol is gone and others remain, all on the classic protocol. The group becomes
+        // classic at its group epoch, not moved on.
+        let downgrade =
+            m.classic.is_none() && !self.members.is_empty() && self.members.iter().all(|o| o.classic.is_some());
+        if !downgrade {
+            self.group_epoch += 1;
+        }
         out.event(EventKind::MemberRemoved {
             group: self.name.clone(),
             consumer: m.name.clone(),
             member_id: member_id.to_string(),
             reason: reason.to_string(),
         });
+        if downgrade {
+            out.effects.push(Effect::Downgrade { rebalance: true });
+        }
         self.report_state(|| format!("{} {reason}", m.client_id), out);
     }
 
@@ -695,8 +764,8 @@ impl ConsumerGroup {
     /// Reports the group's state, and why, when it or the group epoch changed.
     fn report_state(&mut self, reason: impl FnOnce() -> String, out: &mut Out) {
         let now = (self.state(), self.group_epoch);
-        if now == self.reported {
-            return;
+        if now == self.reported || out.effects.iter().any(|e| matches!(e, Effect::Downgrade { .. })) {
+            return; // unchanged, or about to be a classic group
         }
         self.reported = now;
         out.event(EventKind::GroupState {

@@ -128,6 +128,34 @@ impl Member {
     pub fn session_deadline(&self) -> SimTime {
         self.last_heartbeat.plus(self.session_timeout_ms)
     }
+
+    /// A member as its JoinGroup `join` describes it, with `assignment`, its session from `now`:
+    /// one that comes from a consumer-protocol group turned classic.
+    pub fn from_join(join: &JoinRequest, member_id: &str, from: &Client, assignment: Vec<Tp>, now: SimTime) -> Member {
+        let mut m = Member {
+            member_id: member_id.to_string(),
+            consumer: from.consumer,
+            inc: from.inc,
+            name: from.name.clone(),
+            client_id: join.client_id.clone(),
+            instance_id: join.instance_id.clone(),
+            topics: Vec::new(),
+            strategies: Vec::new(),
+            owned: Vec::new(),
+            owned_generation: -1,
+            memorized: Vec::new(),
+            memorized_generation: -1,
+            assignment,
+            joined: false,
+            awaiting_join: false,
+            last_heartbeat: now,
+            session_timeout_ms: 0,
+            rebalance_timeout_ms: 0,
+            session_check_at: None,
+        };
+        m.update_metadata(join);
+        m
+    }
 }
 
 /// What a consumer sends in its JoinGroup.
@@ -175,9 +203,11 @@ pub enum JoinResponse {
     InconsistentGroupProtocol,
     /// Another consumer has joined with its `group.instance.id`.
     FencedInstanceId,
-    /// The group's members use the consumer protocol (KIP-848). Kafka 4 would take a classic
-    /// member into such a group (`group.consumer.migration.policy=bidirectional`); ksim does not
-    /// model a group mixing both protocols, and says so.
+    /// The group was converted to the consumer protocol while this JoinGroup waited: join again.
+    RebalanceInProgress,
+    /// The group's members use the consumer protocol (KIP-848), and the run keeps the rules of
+    /// links made before ksim modelled a group mixing both protocols (version 2): the member is
+    /// refused, and told so.
     MixedProtocols,
 }
 
@@ -428,6 +458,38 @@ impl GroupCoordinator {
 
     pub fn member(&self, id: &str) -> Option<&Member> {
         self.members.iter().find(|m| m.member_id == id)
+    }
+
+    /// Members whose SyncGroup waits for the leader's.
+    pub fn pending_syncs(&self) -> &[String] {
+        &self.pending_sync
+    }
+
+    /// The topics the members subscribe to, sorted.
+    pub fn subscribed_topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self.members.iter().flat_map(|m| m.topics.iter().cloned()).collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
+    /// The group was a consumer-protocol group a moment ago ([`crate::sim::kafka::consumer_group::ConsumerGroup::into_classic`]):
+    /// every member's session starts now, and a rebalance starts at once if `rebalance` (the
+    /// last consumer-protocol member left; not when a classic member took a static one's place).
+    pub fn after_downgrade(&mut self, ctx: &Ctx, rebalance: bool, out: &mut Out) {
+        out.event(EventKind::GroupConverted {
+            group: self.name.clone(),
+            protocol: "classic".into(),
+            generation: self.generation,
+            reason: "the last member on the consumer protocol is gone".into(),
+        });
+        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        for id in ids {
+            self.schedule_session_check(&id, out);
+        }
+        if rebalance {
+            self.prepare_rebalance(ctx, "the group became classic again", None, out);
+        }
     }
 
     fn member_mut(&mut self, id: &str) -> Option<&mut Member> {
@@ -793,7 +855,7 @@ impl GroupCoordinator {
 
     /// ClassicGroup.selectProtocol: among the protocols every member supports, each member votes
     /// for its most preferred; the most votes win.
-    fn select_protocol(&self) -> Strategy {
+    pub fn select_protocol(&self) -> Strategy {
         let candidate = |p: &Strategy| self.members.iter().all(|m| m.strategies.contains(p));
         let mut votes = [0usize; 4];
         for m in &self.members {
@@ -824,9 +886,7 @@ impl GroupCoordinator {
         let leader = self.leader.clone().expect("chosen above");
         let generation = self.generation;
         let subscriptions: Vec<(String, Subscription)> = self.subscriptions(ctx, strategy);
-        self.formed_topics = self.members.iter().flat_map(|m| m.topics.iter().cloned()).collect();
-        self.formed_topics.sort();
-        self.formed_topics.dedup();
+        self.formed_topics = self.subscribed_topics();
         let mut responses = Vec::new();
         for m in self.members.iter_mut() {
             m.awaiting_join = false;

@@ -245,6 +245,14 @@ pub enum EventKind {
         old_member_id: String,
         member_id: String,
     },
+    /// A group changed protocol (Kafka 4's online migration): `protocol` is the one it is on
+    /// now (`consumer` or `classic`), at group epoch or generation `generation`.
+    GroupConverted {
+        group: Name,
+        protocol: String,
+        generation: i32,
+        reason: String,
+    },
     /// A consumer-protocol group's coordinator computed the target assignment for the group
     /// epoch `epoch`: partitions per member id.
     TargetAssignment {
@@ -466,6 +474,9 @@ impl Event {
             }
             EventKind::StaticMemberReplaced { group, old_member_id, member_id } => {
                 kind!("static_member_replaced"; group, old_member_id, member_id)
+            }
+            EventKind::GroupConverted { group, protocol, generation, reason } => {
+                kind!("group_converted"; group, protocol, generation, reason)
             }
             EventKind::TargetAssignment { group, epoch, assignor, assignment } => {
                 kind!("target_assignment"; group, epoch, assignor, assignment)
@@ -690,7 +701,7 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
             tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(tags.len(), 50, "every kind was written: {tags:?}");
+        assert_eq!(tags.len(), 51, "every kind was written: {tags:?}");
     }
 
     /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.
@@ -765,6 +776,7 @@ mod tests {
             EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
             EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2), reason: s(3) },
             EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1), member_id: s(2) },
+            EventKind::GroupConverted { group: name(1), protocol: s(2), generation: int(3), reason: s(4) },
             EventKind::TargetAssignment {
                 group: name(3),
                 epoch: 4,

@@ -176,8 +176,12 @@ pub struct Lanes {
     pub groups: Vec<(Name, Lane)>,
     /// The group of each consumer, as its last event said (a crash names only the consumer).
     group_of: Vec<(Name, Name)>,
-    /// Groups seen on the consumer protocol.
+    /// Groups on the consumer protocol now.
     modern: Vec<Name>,
+    /// Consumers known to speak the classic protocol (they were answered a JoinGroup or sent a
+    /// SyncGroup since they last started): in a consumer-protocol group their messages stay
+    /// classic ones.
+    classic: Vec<Name>,
     /// Bumped whenever something was added: readers redraw when it changes.
     pub version: u64,
 }
@@ -206,6 +210,7 @@ impl Lanes {
                 (group, consumer, Kind::MemberIdRequired, String::new())
             }
             EventKind::Joined { consumer, group, generation, leader, .. } => {
+                self.learn_classic(group, consumer);
                 let role = if *leader { "leader" } else { "member" };
                 (group, consumer, Kind::JoinResponse, format!("generation {generation}, {role}"))
             }
@@ -241,17 +246,40 @@ impl Lanes {
             }
             EventKind::TargetAssignment { group, .. } => {
                 if !self.modern.contains(group) {
-                    // The group speaks the consumer protocol: what it already drew is renamed.
+                    // A new group on the consumer protocol: what it drew since it was last empty
+                    // (its joins) is renamed; classic history before that, and classic
+                    // members' messages, stay as they were.
                     self.modern.push(group.clone());
+                    let classic = std::mem::take(&mut self.classic);
                     let lane = self.lane(group);
-                    for m in lane.messages.iter_mut() {
+                    let since = lane.bands.iter().rev().find(|b| b.state == "Empty").map_or(0, |b| b.from);
+                    for m in lane.messages.iter_mut().filter(|m| m.at >= since && !classic.contains(&m.member)) {
                         m.kind = m.kind.modern();
                     }
-                    for b in lane.bands.iter_mut() {
+                    for b in lane.bands.iter_mut().filter(|b| b.from >= since) {
                         b.modern = true;
                     }
+                    self.classic = classic;
                     self.version += 1;
                 }
+                return;
+            }
+            EventKind::GroupConverted { group, protocol, .. } => {
+                // Its members stay what they were; what comes next is drawn for each member's
+                // own protocol.
+                let modern = protocol == "consumer";
+                match self.modern.iter().position(|g| g == group) {
+                    Some(i) if !modern => {
+                        self.modern.remove(i);
+                    }
+                    None if modern => self.modern.push(group.clone()),
+                    _ => {}
+                }
+                return;
+            }
+            EventKind::Started { consumer } | EventKind::Stopped { consumer } => {
+                // A new process may speak another protocol.
+                self.classic.retain(|c| c != consumer);
                 return;
             }
             EventKind::MemberAssignment { group, consumer, epoch, state, assigned, revoking, .. } => {
@@ -280,8 +308,24 @@ impl Lanes {
             Some((_, g)) => *g = group.clone(),
             None => self.group_of.push((member.clone(), group.clone())),
         }
-        let kind = if self.modern.contains(group) { kind.modern() } else { kind };
+        if kind == Kind::SyncGroup || kind == Kind::MemberIdRequired {
+            self.learn_classic(group, member);
+        }
+        let kind = if self.modern.contains(group) && !self.classic.contains(member) { kind.modern() } else { kind };
         self.push(group, member, e.t, kind, detail);
+    }
+
+    /// `member` speaks the classic protocol: its JoinGroup drawn as a consumer-protocol join
+    /// (before anything told) is named again.
+    fn learn_classic(&mut self, group: &Name, member: &Name) {
+        if self.classic.contains(member) {
+            return;
+        }
+        self.classic.push(member.clone());
+        let lane = self.lane(group);
+        if let Some(m) = lane.messages.iter_mut().rev().find(|m| m.member == *member && m.kind == Kind::GroupJoin) {
+            m.kind = Kind::JoinGroup;
+        }
     }
 
     fn push(&mut self, group: &Name, member: &Name, at: u64, kind: Kind, detail: String) {

@@ -21,10 +21,12 @@ use crate::sim::teach;
 use crate::sim::text::quoted;
 use crate::sim::{wire, Sim, SimTime};
 
-/// The newest version `encode` writes: 2 for a run with consumers on the consumer protocol
-/// (whose digests no version-1 reader could give), 1 for every other run, so links to classic
-/// runs stay as they were.
-pub const LINK_VERSION: u32 = 2;
+/// The newest version `encode` writes: 3 for a run with consumers on the consumer protocol
+/// (groups mixing both protocols convert online, as Kafka 4 does), 1 for every other run, so
+/// links to classic runs stay as they were. A version-2 link replays under its own rules (a
+/// group refuses a member of the other protocol while it has members) and is written back as
+/// version 2.
+pub const LINK_VERSION: u32 = 3;
 /// Longest link accepted, in bytes.
 pub const MAX_LINK_BYTES: usize = 16 * 1024;
 /// Most commands a run may carry.
@@ -76,7 +78,8 @@ struct RunV1 {
     c: Vec<TimedCommand>,
 }
 
-/// Version 2: version 1 and the run's `group.protocol` (`p`).
+/// Versions 2 and 3: version 1 and the run's `group.protocol` (`p`); they differ in the rules
+/// the run replays under (see [`LINK_VERSION`]).
 #[derive(Serialize)]
 struct RunV2 {
     v: u32,
@@ -116,6 +119,7 @@ impl Run {
             commands: s.script.clone(),
             cursor_ms: None,
             group_protocol: GroupProtocol::Classic,
+            refuse_mixed_groups: false,
         }
     }
 
@@ -133,8 +137,8 @@ impl Run {
         self
     }
 
-    /// Whether anything in the run speaks the consumer protocol (its link is then version 2).
-    fn uses_consumer_protocol(&self) -> bool {
+    /// Whether anything in the run speaks the consumer protocol (its link is then version 2 or 3).
+    pub fn uses_consumer_protocol(&self) -> bool {
         self.group_protocol != GroupProtocol::Classic
             || self.commands.iter().any(|c| match &c.command {
                 Command::AddConsumer { spec } => spec.group_protocol != GroupProtocol::Classic,
@@ -149,7 +153,8 @@ impl Run {
     pub fn encode(&self) -> String {
         let (s, seed, c) = (self.scenario.clone(), self.seed, self.commands.clone());
         let json = if self.uses_consumer_protocol() {
-            crate::sim::json::to_vec(&RunV2 { v: 2, s, seed, p: self.group_protocol, c })
+            let v = if self.refuse_mixed_groups { 2 } else { 3 };
+            crate::sim::json::to_vec(&RunV2 { v, s, seed, p: self.group_protocol, c })
         } else {
             crate::sim::json::to_vec(&RunV1 { v: 1, s, seed, c })
         };
@@ -187,18 +192,19 @@ impl Run {
         let version =
             value.get("v").and_then(serde_json::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
         let run = match version {
-            1 | 2 => {
+            1..=3 => {
                 let read = || -> wire::Result<Run> {
                     let mut m = wire::Members::of("run", value)?;
                     m.need("v", wire::u64)?;
                     let scenario = m.need("s", wire::string)?;
                     let seed = m.need("seed", wire::u64)?;
                     let group_protocol =
-                        if version == 2 { m.need("p", wire::group_protocol)? } else { GroupProtocol::Classic };
+                        if version >= 2 { m.need("p", wire::group_protocol)? } else { GroupProtocol::Classic };
                     let mut commands = Vec::new();
                     m.set("c", &mut commands, wire::timed_commands)?;
                     m.done()?;
-                    Ok(Run { scenario, seed, commands, cursor_ms, group_protocol })
+                    let refuse_mixed_groups = version == 2;
+                    Ok(Run { scenario, seed, commands, cursor_ms, group_protocol, refuse_mixed_groups })
                 };
                 read().map_err(LinkError::Malformed)?
             }
@@ -227,6 +233,7 @@ impl Run {
     /// `group.protocol`.
     pub fn apply_to(&self, s: &mut Scenario) {
         s.script = self.commands.clone();
+        s.refuse_mixed_groups = self.refuse_mixed_groups;
         for c in &mut s.consumers {
             c.group_protocol = self.group_protocol;
         }
@@ -299,6 +306,7 @@ mod tests {
             commands: vec![TimedCommand { at: 5, command: Command::Produce { producer: "producer".into(), count: 3 } }],
             cursor_ms: Some(1234),
             group_protocol: GroupProtocol::Classic,
+            refuse_mixed_groups: false,
         };
         let q = run.encode();
         for link in [q.clone(), format!("?{q}"), format!("https://example.org/courses/kafka/ksim/?{q}#top")] {

@@ -453,6 +453,14 @@ impl Timeline {
                 self.modern_groups.insert(group.clone());
                 return;
             }
+            EventKind::GroupConverted { group, protocol, reason, .. } => {
+                if protocol == "consumer" {
+                    self.modern_groups.insert(group.clone());
+                } else {
+                    self.modern_groups.remove(group);
+                }
+                (MarkerKind::RebalanceStart, format!("{group} is on the {protocol} protocol now: {reason}"))
+            }
             EventKind::Committed { group, .. } => {
                 if self.last_commit_marker.get(group).is_some_and(|t| at_ms < t + 1_000) {
                     return;

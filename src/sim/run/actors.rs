@@ -14,16 +14,27 @@ use crate::sim::replication;
 impl Sim {
     // ----- group coordinators ----------------------------------------------------------------
 
-    /// Hands a request to its group's coordinator and carries out what it did. A JoinGroup or an
-    /// OffsetCommit makes a group the coordinator keeps; other requests for a group it never
-    /// heard of are answered as by an empty one.
+    /// Hands a request of the classic protocol to its group's coordinator and carries out what
+    /// it did. A JoinGroup or an OffsetCommit makes a group the coordinator keeps; other requests
+    /// for a group it never heard of are answered as by an empty one. A consumer-protocol group
+    /// with members takes it in (Kafka 4's `classicGroup*ToConsumerGroup`); an empty one becomes
+    /// classic on a JoinGroup or OffsetCommit.
     pub(crate) fn deliver_to_coordinator(&mut self, group: &str, from: Client, request: Request) {
         let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
+        let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
+        if busy && !self.refuse_mixed_groups {
+            let Sim { consumer_groups, now, topic_partitions, topic_names, rng, .. } = self;
+            let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
+            let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+            if let Some(g) = consumer_groups.get_mut(group) {
+                g.on_classic(&ctx, rng, from, request, &mut out);
+            }
+            return self.apply_group_coordinator(group, out);
+        }
         if keep && self.consumer_groups.contains_key(group) {
-            // The group is on the consumer protocol: a classic member may not join while it has
-            // members (ksim does not model a group mixing both protocols; the consumer says so);
-            // an empty one becomes classic, its committed offsets kept.
-            let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
+            // Under a version-2 link's rules a classic member may not join a consumer-protocol
+            // group with members (the consumer says so); an empty one becomes classic, its
+            // committed offsets kept.
             if busy && matches!(request, Request::Join(_)) {
                 let reply = coordinator::Reply::Join(coordinator::JoinResponse::MixedProtocols);
                 self.after(
@@ -88,21 +99,41 @@ impl Sim {
         self.apply_coordinator(group, out);
     }
 
-    /// Hands a request to its group's consumer-protocol coordinator. A heartbeat or an
-    /// OffsetCommit makes the group; a group on the classic protocol with members refuses a
-    /// consumer-protocol member (GROUP_ID_NOT_FOUND, as Kafka does when the group cannot be
-    /// converted); an empty one is converted, its committed offsets kept.
+    /// Hands a request to its group's consumer-protocol coordinator. A join (epoch 0) or an
+    /// offset request makes the group, or converts a classic one (Kafka 4's online migration:
+    /// one with members keeps them as classic members; an empty one keeps its committed
+    /// offsets); a heartbeat at a later epoch finds no group (GROUP_ID_NOT_FOUND), as Kafka's
+    /// `getOrMaybeCreateConsumerGroup` answers. Under a version-2 link's rules a classic group
+    /// with members refuses every consumer-protocol member instead, and a heartbeat for a group
+    /// the coordinator does not keep makes it.
     pub(crate) fn deliver_to_group_coordinator(&mut self, group: &str, from: Client, request: cg::Request) {
         if !self.consumer_groups.contains_key(group) {
-            match self.groups.get(group) {
-                Some(g) if !g.members.is_empty() => {
+            let joining = match &request {
+                cg::Request::Heartbeat(h) => h.member_epoch == 0,
+                _ => true,
+            };
+            let busy = self.groups.get(group).is_some_and(|g| !g.members.is_empty());
+            let refuse = if self.refuse_mixed_groups {
+                busy.then_some(cg::GroupError::MixedProtocols)
+            } else if busy && matches!(request, cg::Request::Heartbeat(_)) && joining {
+                None // converted below
+            } else if busy || !joining {
+                Some(cg::GroupError::GroupIdNotFound)
+            } else {
+                None
+            };
+            match (refuse, self.groups.get(group)) {
+                (Some(error), g) => {
                     let reply = match request {
-                        cg::Request::Heartbeat(_) => cg::Reply::Heartbeat(Err(cg::GroupError::GroupIdNotFound)),
+                        cg::Request::Heartbeat(_) => cg::Reply::Heartbeat(Err(error)),
                         cg::Request::OffsetCommit { purpose, .. } => {
-                            cg::Reply::OffsetCommit { purpose, result: Err(cg::GroupError::GroupIdNotFound) }
+                            cg::Reply::OffsetCommit { purpose, result: Err(error) }
                         }
                         cg::Request::OffsetFetch { partitions } => cg::Reply::OffsetFetch {
-                            offsets: partitions.iter().map(|tp| (*tp, g.offsets.get(tp).copied())).collect(),
+                            offsets: partitions
+                                .iter()
+                                .map(|tp| (*tp, g.and_then(|g| g.offsets.get(tp).copied())))
+                                .collect(),
                         },
                     };
                     self.after(
@@ -115,7 +146,17 @@ impl Sim {
                     );
                     return;
                 }
-                _ => {
+                (None, _) if busy => {
+                    // Kafka's convertToConsumerGroup: its members stay, on the classic protocol.
+                    let old = self.groups.remove(group).expect("busy");
+                    let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
+                    let Sim { now, topic_partitions, topic_names, .. } = self;
+                    let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+                    let g = ConsumerGroup::from_classic(old, &ctx, &mut out);
+                    self.consumer_groups.insert(group.to_string(), g);
+                    self.apply_group_coordinator(group, out);
+                }
+                (None, _) => {
                     let mut g = ConsumerGroup::new(group);
                     if let Some(old) = self.groups.remove(group) {
                         g.offsets = old.offsets;
@@ -144,17 +185,39 @@ impl Sim {
     }
 
     fn apply_group_coordinator(&mut self, group: &str, mut out: cg::Out) {
+        let mut downgrade = None;
         for effect in out.effects.drain(..) {
             match effect {
                 cg::Effect::Reply { consumer, inc, reply } => self
                     .after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::GroupReply(reply) }),
+                cg::Effect::ClassicReply { consumer, inc, reply } => {
+                    self.after(self.latency(), Action::ToConsumer { consumer, inc, msg: consumer::Msg::Reply(reply) })
+                }
                 cg::Effect::Timer { at, timer } => {
                     self.push(at, Action::GroupCoordinatorTimer { group: group.into(), timer })
                 }
                 cg::Effect::Event(kind) => self.emit(kind),
+                cg::Effect::Downgrade { rebalance } => downgrade = Some(rebalance),
             }
         }
         self.scratch.group = out.effects;
+        if let Some(rebalance) = downgrade {
+            self.downgrade(group, rebalance);
+        }
+    }
+
+    /// Kafka's `convertToClassicGroup`: the consumer-protocol group `group` becomes classic.
+    fn downgrade(&mut self, group: &str, rebalance: bool) {
+        let Some(g) = self.consumer_groups.remove(group) else { return };
+        let Sim { now, topic_partitions, topic_names, .. } = self;
+        let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
+        let classic = g.into_classic(&ctx);
+        self.groups.insert(group.to_string(), classic);
+        self.coordinator_do(group, |g, ctx, out| {
+            if let Some(g) = g {
+                g.after_downgrade(ctx, rebalance, out);
+            }
+        });
     }
 
     /// Carries out what a coordinator did, in order: answers travel the network, timers are

@@ -166,6 +166,9 @@ pub struct Sim {
     pub groups: VecMap<String, GroupCoordinator>,
     /// ...and on the consumer protocol (a group is in one or the other).
     pub consumer_groups: VecMap<String, ConsumerGroup>,
+    /// A version-2 link's rules: no group mixing both protocols (see
+    /// [`Scenario::refuse_mixed_groups`]).
+    pub refuse_mixed_groups: bool,
     /// Partition counts by topic name (what a consumer-protocol coordinator assigns).
     pub(crate) topic_partitions: VecMap<String, u32>,
     /// Topic names by index, for messages that name topics.
@@ -205,6 +208,7 @@ impl Sim {
             ack_findings: Vec::new(),
             groups: VecMap::new(),
             consumer_groups: VecMap::new(),
+            refuse_mixed_groups: scenario.refuse_mixed_groups,
             topic_partitions: scenario.topics.iter().map(|t| (t.name.to_string(), t.partitions)).collect(),
             topic_names: scenario.topics.iter().map(|t| t.name.clone()).collect(),
             deliveries: PerGroup::default(),

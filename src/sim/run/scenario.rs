@@ -21,6 +21,10 @@ pub struct Scenario {
     pub script: Vec<TimedCommand>,
     /// How long `ksim run` plays it when no `--until` is given (ms).
     pub duration_ms: u64,
+    /// The rules of a version-2 link: a group refuses a member of the other protocol while it
+    /// has members, as ksim did before it modelled Kafka 4's online migration.
+    #[serde(skip)]
+    pub refuse_mixed_groups: bool,
 }
 
 impl Default for Scenario {
@@ -35,6 +39,7 @@ impl Default for Scenario {
             consumers: vec![],
             script: vec![],
             duration_ms: 60_000,
+            refuse_mixed_groups: false,
         }
     }
 }
@@ -83,4 +88,6 @@ pub struct Run {
     pub cursor_ms: Option<u64>,
     /// `group.protocol` of the scenario's consumers (classic unless the run says otherwise).
     pub group_protocol: crate::sim::config::GroupProtocol,
+    /// Made under a version-2 link's rules (see [`Scenario::refuse_mixed_groups`]).
+    pub refuse_mixed_groups: bool,
 }

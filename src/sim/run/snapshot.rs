@@ -211,6 +211,9 @@ pub struct GroupSnap {
     pub protocol: GroupProtocol,
     /// The generation (classic protocol) or group epoch (consumer protocol).
     pub generation: i32,
+    /// In a consumer-protocol group, the consumers that still speak the classic protocol
+    /// (Kafka 4's online migration keeps them in it).
+    pub classic_members: Vec<Name>,
     /// Under the consumer protocol: the members not yet at the target, and what each must still
     /// give up or wait for.
     pub reconciling: Vec<String>,
@@ -312,8 +315,12 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
     for m in &g.members {
         let a = &m.assignment;
         let c = &sim.consumers[m.consumer.ix()];
-        let name = &c.spec.name;
         let alive = runs_as(c, &m.member_id);
+        // A classic member moves by joining again: its heartbeat tells it when.
+        let (name, rejoin) = match m.classic {
+            Some(_) => (format!("{} (classic protocol)", c.spec.name), " by joining again"),
+            None => (c.spec.name.to_string(), ""),
+        };
         if !alive && !a.is_reconciled_to(g.target_epoch) {
             // Its process is gone; the coordinator does not know until its session runs out.
             out.push(format!(
@@ -323,7 +330,7 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
         }
         let line = match a.state {
             MemberState::UnrevokedPartitions => format!(
-                "{name} gives up {} (epoch {} until it has; target {})",
+                "{name} gives up {}{rejoin} (epoch {} until it has; target {})",
                 partition_names(&a.pending_revocation).join(", "),
                 a.member_epoch,
                 g.target_epoch
@@ -335,10 +342,18 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
                     .get(&m.member_id)
                     .map(|t| partition_names(t).into_iter().filter(|p| !given.contains(p)).collect())
                     .unwrap_or_default();
-                format!("{name} waits for {} (epoch {})", waiting.join(", "), a.member_epoch)
+                format!(
+                    "{name} waits for {} (epoch {}){}",
+                    waiting.join(", "),
+                    a.member_epoch,
+                    match m.classic {
+                        Some(_) => "; it joins again once they are free",
+                        None => "",
+                    }
+                )
             }
             MemberState::Stable if a.member_epoch >= 0 && a.member_epoch < g.target_epoch => {
-                format!("{name} is at epoch {}; the target is {}", a.member_epoch, g.target_epoch)
+                format!("{name} is at epoch {}; the target is {}{rejoin}", a.member_epoch, g.target_epoch)
             }
             MemberState::Stable if a.member_epoch < 0 => format!("{name} left for a while (static member)"),
             MemberState::Stable => continue,
@@ -638,6 +653,9 @@ impl Snapshot {
                         GroupProtocol::Classic
                     },
                     reconciling: reconciling(sim, g),
+                    classic_members: sim.consumer_groups.get(g.as_str()).map_or_else(Vec::new, |x| {
+                        x.members.iter().filter(|m| m.classic.is_some()).map(|m| m.name.clone()).collect()
+                    }),
                     generation: match sim.consumer_groups.get(g) {
                         Some(x) => x.group_epoch,
                         None => sim.groups.get(g).map_or(0, |x| x.generation),

@@ -316,5 +316,6 @@ pub fn stress(topics: u32, partitions: u32, rate: u32, minutes: u64) -> Scenario
         consumers,
         script,
         duration_ms: minutes * 60_000,
+        refuse_mixed_groups: false,
     }
 }

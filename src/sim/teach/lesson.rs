@@ -188,6 +188,7 @@ impl Lesson {
             commands: self.path.clone(),
             cursor_ms: None,
             group_protocol: Default::default(),
+            refuse_mixed_groups: false,
         }
     }
 
@@ -531,7 +532,7 @@ fn fault_tolerance() -> Lesson {
             step("Watch the survivors take over", "They resume from the last committed offsets.", Goal::See(Sight::Stable(2))),
             step("Now stop one cleanly", "Press Stop on consumer-3: close() commits and sends LeaveGroup (under the consumer protocol, a heartbeat with member epoch -1).", Goal::Do(Act::StopConsumer)),
             step("Watch the group rebalance at once", "No waiting for a session to run out: the coordinator removes the member as soon as its leave arrives.", Goal::See(Sight::Stable(1))),
-            step("Switch to Kafka 4's consumer protocol", "In each consumer's Settings set group.protocol to consumer; it is read when the consumer starts, so stop consumer-1, then start all three. (A group uses one protocol: a consumer that starts while others still run the classic one stops and says so.)", Goal::Do(Act::ConsumerProtocol)),
+            step("Switch to Kafka 4's consumer protocol", "In each consumer's Settings set group.protocol to consumer; it is read when the consumer starts, so stop consumer-1, then start all three. (Start one while consumer-1 still runs and Kafka 4 converts the group online: consumer-1 stays in it on the classic protocol, JoinGroup and all, until it restarts too.)", Goal::Do(Act::ConsumerProtocol)),
             step("Wait for the group", "No JoinGroup, no SyncGroup: each member heartbeats, and the coordinator hands out partitions, one partition each again.", Goal::See(Sight::Stable(3))),
             step("Crash a consumer again", "Press Crash on one of them.", Goal::Do(Act::CrashConsumer)),
             step("Watch the others carry on", "They keep their partitions and keep reading — no stop-the-world. The crashed member's partition waits until the broker's session (group.consumer.session.timeout.ms, 45 s) runs out; then it goes to a survivor at its next heartbeat.", Goal::See(Sight::CrashNoticed)),

@@ -193,7 +193,7 @@ impl Tracker {
         match (&e.kind, act) {
             (EventKind::JoinFailed { consumer, .. }, Act::ConsumerProtocol) => {
                 self.hint = Some(format!(
-                    "{consumer} stopped: a group uses one protocol, and others were still on the other one. Set group.protocol=consumer in every consumer's Settings, stop the ones still running, then start all of them."
+                    "{consumer} stopped: this run replays an older link, under whose rules a group used one protocol, and others were still on the other one. Set group.protocol=consumer in every consumer's Settings, stop the ones still running, then start all of them."
                 ));
             }
             // Judged when the crash happens, on what the consumer had not committed.

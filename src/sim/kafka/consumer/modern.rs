@@ -208,7 +208,12 @@ impl Consumer {
                         quoted(self.spec.group_instance_id.as_deref().unwrap_or_default())
                     ),
                     cg::GroupError::FencedInstanceId => fenced_text(self),
-                    cg::GroupError::GroupIdNotFound => mixed_text(&self.spec.group, "the classic protocol"),
+                    cg::GroupError::MixedProtocols => mixed_text(&self.spec.group, "the classic protocol"),
+                    cg::GroupError::GroupIdNotFound => format!(
+                        "GROUP_ID_NOT_FOUND: group {} is not a consumer-protocol group now (it became classic, or is gone), and a heartbeat at epoch {} cannot make it one — only a join can",
+                        quoted(&self.spec.group),
+                        self.generation
+                    ),
                     other => format!("{}: the group coordinator refused its heartbeat", other.code()),
                 };
                 self.fail_at_next_poll(ctx, text, out);
