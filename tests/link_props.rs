@@ -283,3 +283,79 @@ proptest! {
         prop_assert_eq!(tl.sim().digest(), tl.run().replay(Some(t)).unwrap().digest());
     }
 }
+
+/// serde_json's parse of `bytes`, as the link reader's own parser would give it.
+fn serde_value(bytes: &[u8]) -> Option<ksim::sim::replay::value::Value> {
+    use ksim::sim::replay::value::Value;
+    fn of(v: serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => n.as_u64().map_or(Value::Number, Value::Whole),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(of).collect()),
+            serde_json::Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, of(v))).collect()),
+        }
+    }
+    serde_json::from_slice::<serde_json::Value>(bytes).ok().map(of)
+}
+
+/// JSON-ish text: a run's JSON with bytes changed, inserted or removed, or pieces of JSON syntax.
+fn json_ish() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"{".to_vec()),
+        Just(b"}".to_vec()),
+        Just(b"[".to_vec()),
+        Just(b"]".to_vec()),
+        Just(b",".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"\\u".to_vec()),
+        Just(b"\\ud83d".to_vec()),
+        Just(b"\\ude00".to_vec()),
+        Just(b"\\n".to_vec()),
+        Just(vec![0xc3, 0xa9]),
+        Just(vec![0xff]),
+        Just(vec![0x01]),
+        "-?[0-9]{0,22}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,4})?".prop_map(String::into_bytes),
+        "(null|true|false|nul|tru)".prop_map(String::into_bytes),
+        "\"[a-z\\\\\"]{0,6}\"".prop_map(String::into_bytes),
+    ];
+    let pieces = prop::collection::vec(piece, 0..40).prop_map(|v| v.concat());
+    let mutated = (run(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4)).prop_map(
+        |(r, edits)| {
+            let query = r.encode();
+            let payload = query.trim_start_matches("run=").split('&').next().unwrap_or_default().to_string();
+            use base64::Engine;
+            let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
+            for (at, byte, how) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match how {
+                    0 => bytes[i] = byte,
+                    1 => bytes.insert(i, byte),
+                    _ => {
+                        bytes.remove(i);
+                    }
+                }
+            }
+            bytes
+        },
+    );
+    prop_oneof![pieces, mutated]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: codec_cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The link reader's JSON parser accepts exactly what serde_json accepts, and reads it the same.
+    #[test]
+    fn the_link_json_parser_reads_as_serde_json_reads(bytes in json_ish()) {
+        let ours = ksim::sim::replay::value::parse(&bytes);
+        let theirs = serde_value(&bytes);
+        prop_assert_eq!(ours.as_ref().ok(), theirs.as_ref(), "{:?} ({:?})", String::from_utf8_lossy(&bytes), ours);
+    }
+}

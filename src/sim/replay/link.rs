@@ -187,10 +187,8 @@ impl Run {
             }
         };
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|e| LinkError::Malformed(format!("not base64url: {e}")))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| LinkError::Malformed(format!("not JSON: {e}")))?;
-        let version =
-            value.get("v").and_then(serde_json::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
+        let value = super::value::parse(&bytes).map_err(|e| LinkError::Malformed(format!("not JSON: {e}")))?;
+        let version = value.get("v").and_then(wire::Value::as_u64).ok_or(LinkError::Malformed("no version".into()))?;
         let run = match version {
             1..=3 => {
                 let read = || -> wire::Result<Run> {

@@ -6,4 +6,5 @@ pub mod compare;
 pub mod lane;
 pub mod link;
 pub mod timeline;
+pub mod value;
 pub mod wire;

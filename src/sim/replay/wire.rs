@@ -3,13 +3,15 @@
 //!
 //! Written by hand rather than derived: serde's readers for internally tagged enums (commands,
 //! key settings) buffer every value and are instantiated per type; for these types they were
-//! 87 KB of the page's WebAssembly (18 KB brotli). These read a `serde_json::Value` directly,
-//! and no derived `Deserialize` is left in the page. As with the derives: unknown fields are
+//! 87 KB of the page's WebAssembly (18 KB brotli). These read a parsed [`Value`] directly
+//! (parsed by [`super::value`], not serde_json), and no derived `Deserialize` is left in the page. As with the derives: unknown fields are
 //! errors, missing spec fields take their defaults, and every number must fit its type. The
 //! tests (here and in `tests/link_props.rs`) check that everything `Serialize` writes reads
 //! back equal.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap as Map;
+
+pub use super::value::Value;
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
@@ -61,7 +63,7 @@ fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
+        Value::Whole(_) | Value::Number => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
@@ -386,6 +388,13 @@ pub(crate) mod tests {
         }
     }
 
+    use crate::sim::replay::value::parse;
+
+    /// serde_json's value, as the link reader parses its text.
+    fn of(v: serde_json::Value) -> Value {
+        parse(&serde_json::to_vec(&v).unwrap()).unwrap()
+    }
+
     #[test]
     fn everything_serialize_writes_reads_back_equal() {
         let all = every_command();
@@ -394,8 +403,8 @@ pub(crate) mod tests {
         assert_eq!(seen, (0..21).collect::<Vec<_>>(), "every command kind, in declaration order");
         for (i, command) in all.into_iter().enumerate() {
             let t = TimedCommand { at: i as u64 * 1_000, command };
-            let json = serde_json::to_value(&t).unwrap();
-            assert_eq!(timed_command(json.clone()), Ok(t), "{json}");
+            let json = serde_json::to_vec(&t).unwrap();
+            assert_eq!(timed_command(parse(&json).unwrap()), Ok(t), "{}", String::from_utf8_lossy(&json));
         }
     }
 
@@ -404,7 +413,7 @@ pub(crate) mod tests {
     fn every_enum_value_reads_back() {
         fn check<T: serde::Serialize + PartialEq + std::fmt::Debug + Copy>(all: &[T], read: fn(Value) -> Result<T>) {
             for &x in all {
-                assert_eq!(read(serde_json::to_value(x).unwrap()), Ok(x));
+                assert_eq!(read(parse(&serde_json::to_vec(&x).unwrap()).unwrap()), Ok(x));
             }
         }
         check(&[Acks::Zero, Acks::One, Acks::All], acks);
@@ -416,18 +425,18 @@ pub(crate) mod tests {
     #[test]
     fn missing_spec_fields_take_their_defaults() {
         let v = serde_json::json!({"at": 0, "cmd": "add_consumer", "spec": {"name": "c9"}});
-        let Command::AddConsumer { spec } = timed_command(v).unwrap().command else { panic!("an add_consumer") };
+        let Command::AddConsumer { spec } = timed_command(of(v)).unwrap().command else { panic!("an add_consumer") };
         assert_eq!(spec, ConsumerSpec { name: "c9".into(), ..ConsumerSpec::default() });
     }
 
     #[test]
     fn a_link_from_before_assignor_lists_names_one_assignor() {
         let v = serde_json::json!({"at": 0, "cmd": "add_consumer", "spec": {"name": "c9", "assignor": "sticky"}});
-        let Command::AddConsumer { spec } = timed_command(v).unwrap().command else { panic!("an add_consumer") };
+        let Command::AddConsumer { spec } = timed_command(of(v)).unwrap().command else { panic!("an add_consumer") };
         assert_eq!(spec.assignors, [Strategy::Sticky]);
         let v = serde_json::json!({"at": 0, "cmd": "configure_consumer", "consumer": "c9",
             "setting": {"name": "assignor", "value": "range"}});
-        let Command::ConfigureConsumer { setting, .. } = timed_command(v).unwrap().command else { panic!() };
+        let Command::ConfigureConsumer { setting, .. } = timed_command(of(v)).unwrap().command else { panic!() };
         assert_eq!(setting, ConsumerSetting::Assignor(Strategy::Range));
     }
 
@@ -455,7 +464,7 @@ pub(crate) mod tests {
             (r#"[1]"#, "command must be an object, not a list"),
         ];
         for (json, expected) in cases {
-            let err = timed_command(serde_json::from_str(json).unwrap()).expect_err(json);
+            let err = timed_command(parse(json.as_bytes()).unwrap()).expect_err(json);
             assert!(err.contains(expected), "{json}: {err}");
         }
     }
