@@ -272,7 +272,22 @@ impl Lanes {
                     Some(i) if !modern => {
                         self.modern.remove(i);
                     }
-                    None if modern => self.modern.push(group.clone()),
+                    None if modern => {
+                        self.modern.push(group.clone());
+                        // The join that converted it was a ConsumerGroupHeartbeat: the latest
+                        // join of each member not known to speak the classic protocol.
+                        let classic = std::mem::take(&mut self.classic);
+                        let lane = self.lane(group);
+                        let mut seen: Vec<Name> = Vec::new();
+                        for m in lane.messages.iter_mut().rev() {
+                            if m.kind == Kind::JoinGroup && !classic.contains(&m.member) && !seen.contains(&m.member) {
+                                m.kind = Kind::GroupJoin;
+                                seen.push(m.member.clone());
+                            }
+                        }
+                        self.classic = classic;
+                        self.version += 1;
+                    }
                     _ => {}
                 }
                 return;
@@ -398,6 +413,39 @@ mod tests {
         assert!(revoke.is_some_and(|m| m.detail.contains("UNREVOKED_PARTITIONS")), "{:?}", lane.messages);
         let last = lane.bands.back().unwrap();
         assert_eq!((last.state.as_str(), last.modern), ("Stable", true));
+    }
+
+    /// A group mixing both protocols: consumer-1 comes back on the consumer protocol and the
+    /// group converts; its join is a ConsumerGroupHeartbeat, while the others' messages stay
+    /// classic ones (JoinGroup, SyncGroup, Heartbeat) inside the consumer-protocol group.
+    #[test]
+    fn a_mixed_group_draws_each_member_in_its_own_protocol() {
+        use crate::sim::command::ConsumerSetting;
+        use crate::sim::config::GroupProtocol;
+        let mut sim = Sim::new(&teach::find("consumer-group").unwrap(), 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(10_000));
+        let setting = ConsumerSetting::GroupProtocol(GroupProtocol::Consumer);
+        sim.apply(Command::ConfigureConsumer { consumer: "consumer-1".into(), setting });
+        sim.apply(Command::StopConsumer { consumer: "consumer-1".into() });
+        sim.run_until(SimTime(15_000));
+        sim.apply(Command::StartConsumer { consumer: "consumer-1".into() });
+        sim.run_until(SimTime(40_000));
+        let lanes = lanes_of(&mut sim);
+        let lane = lanes.group("my-group").unwrap();
+        let after = |member: &str| -> Vec<Kind> {
+            lane.messages.iter().filter(|m| m.member == member && m.at >= 15_000).map(|m| m.kind).collect()
+        };
+        let one = after("consumer-1");
+        assert_eq!(one.first(), Some(&Kind::GroupJoin), "{one:?}");
+        assert!(one.contains(&Kind::GroupHeartbeat) && !one.contains(&Kind::JoinGroup), "{one:?}");
+        let two = after("consumer-2");
+        assert!(two.contains(&Kind::Heartbeat) && !two.contains(&Kind::GroupHeartbeat), "{two:?}");
+        assert!(
+            two.contains(&Kind::JoinGroup) && two.contains(&Kind::SyncGroup),
+            "it joined again to move on: {two:?}"
+        );
+        assert!(lane.bands.back().is_some_and(|b| b.modern), "{:?}", lane.bands);
     }
 
     /// A new group forms: each member joins twice (MEMBER_ID_REQUIRED first), is answered, syncs
