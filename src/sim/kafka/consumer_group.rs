@@ -442,6 +442,8 @@ impl ConsumerGroup {
         let old_assigned = member.assignment.assigned.clone();
         (member.consumer, member.inc, member.name) = (from.consumer, from.inc, from.name.clone());
         member.client_id = req.client_id.clone();
+        // It speaks the consumer protocol (a static member it replaced may not have).
+        member.classic = None;
         if req.instance_id.is_some() {
             member.instance_id = req.instance_id.clone();
         }
@@ -539,8 +541,10 @@ impl ConsumerGroup {
                     None if joining => Ok((self.index(&req.member_id), None)),
                     None => Err(GroupError::UnknownMemberId),
                     Some(e) if joining => {
+                        // A member on the consumer protocol must have left (epoch -2) first; one
+                        // on the classic protocol is replaced at once, as a classic group would.
                         let old = &self.members[e];
-                        if old.assignment.member_epoch != STATIC_LEAVE_EPOCH {
+                        if old.assignment.member_epoch != STATIC_LEAVE_EPOCH && old.classic.is_none() {
                             return Err(GroupError::UnreleasedInstanceId);
                         }
                         Ok((None, Some(old.clone())))

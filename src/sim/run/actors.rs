@@ -10,6 +10,8 @@ use crate::sim::ids::{ConsumerId, Tp};
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
 use crate::sim::producer;
 use crate::sim::replication;
+use crate::sim::vecmap::VecMap;
+use rand_chacha::ChaCha8Rng;
 
 impl Sim {
     // ----- group coordinators ----------------------------------------------------------------
@@ -23,13 +25,11 @@ impl Sim {
         let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
         let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
         if busy && !self.refuse_mixed_groups {
-            let Sim { consumer_groups, now, topic_partitions, topic_names, rng, .. } = self;
-            let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-            let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-            if let Some(g) = consumer_groups.get_mut(group) {
-                g.on_classic(&ctx, rng, from, request, &mut out);
-            }
-            return self.apply_group_coordinator(group, out);
+            return self.consumer_groups_do(group, |groups, ctx, rng, out| {
+                if let Some(g) = groups.get_mut(group) {
+                    g.on_classic(ctx, rng, from, request, out);
+                }
+            });
         }
         if keep && self.consumer_groups.contains_key(group) {
             // Under a version-2 link's rules a classic member may not join a consumer-protocol
@@ -149,12 +149,9 @@ impl Sim {
                 (None, _) if busy => {
                     // Kafka's convertToConsumerGroup: its members stay, on the classic protocol.
                     let old = self.groups.remove(group).expect("busy");
-                    let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-                    let Sim { now, topic_partitions, topic_names, .. } = self;
-                    let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-                    let g = ConsumerGroup::from_classic(old, &ctx, &mut out);
-                    self.consumer_groups.insert(group.to_string(), g);
-                    self.apply_group_coordinator(group, out);
+                    self.consumer_groups_do(group, |groups, ctx, _, out| {
+                        groups.insert(group.to_string(), ConsumerGroup::from_classic(old, ctx, out));
+                    });
                 }
                 (None, _) => {
                     let mut g = ConsumerGroup::new(group);
@@ -175,13 +172,27 @@ impl Sim {
     /// Lets the consumer-protocol coordinator of `group` (if the group is on that protocol)
     /// handle something and carries out what it did.
     fn consumer_group_do(&mut self, group: &str, f: impl FnOnce(&mut ConsumerGroup, &cg::Ctx, &mut cg::Out)) {
+        self.consumer_groups_do(group, |groups, ctx, _, out| {
+            if let Some(g) = groups.get_mut(group) {
+                f(g, ctx, out)
+            }
+        });
+    }
+
+    /// Lets the consumer-protocol coordinators handle something for `group` — `f` gets them
+    /// all (to make, convert or remove one), what a handler may read and the run's random
+    /// numbers — and carries out what they did.
+    fn consumer_groups_do<R>(
+        &mut self,
+        group: &str,
+        f: impl FnOnce(&mut VecMap<String, ConsumerGroup>, &cg::Ctx, &mut ChaCha8Rng, &mut cg::Out) -> R,
+    ) -> R {
         let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-        let Sim { consumer_groups, now, topic_partitions, topic_names, .. } = self;
+        let Sim { consumer_groups, now, topic_partitions, topic_names, rng, .. } = self;
         let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-        if let Some(g) = consumer_groups.get_mut(group) {
-            f(g, &ctx, &mut out);
-        }
+        let r = f(consumer_groups, &ctx, rng, &mut out);
         self.apply_group_coordinator(group, out);
+        r
     }
 
     fn apply_group_coordinator(&mut self, group: &str, mut out: cg::Out) {
@@ -208,10 +219,9 @@ impl Sim {
 
     /// Kafka's `convertToClassicGroup`: the consumer-protocol group `group` becomes classic.
     fn downgrade(&mut self, group: &str, rebalance: bool) {
-        let Some(g) = self.consumer_groups.remove(group) else { return };
-        let Sim { now, topic_partitions, topic_names, .. } = self;
-        let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-        let classic = g.into_classic(&ctx);
+        let classic =
+            self.consumer_groups_do(group, |groups, ctx, _, _| groups.remove(group).map(|g| g.into_classic(ctx)));
+        let Some(classic) = classic else { return };
         self.groups.insert(group.to_string(), classic);
         self.coordinator_do(group, |g, ctx, out| {
             if let Some(g) = g {

@@ -773,6 +773,22 @@ mod tests {
     }
 
     #[test]
+    fn a_consumer_protocol_member_takes_a_classic_static_members_place_at_once() {
+        let (mut h, _) = Harness::mixed();
+        let req = JoinRequest { instance_id: Some("i".into()), ..join_request("", &[], Strategy::Range) };
+        let classic::Reply::Join(JoinResponse::Ok { member_id: old, .. }) =
+            answer(&h.classic(3, classic::Request::Join(Box::new(req))))
+        else {
+            panic!("joined")
+        };
+        // Same instance id on the consumer protocol: no UNRELEASED_INSTANCE_ID (the classic
+        // member never leaves with epoch -2); it takes the place, and speaks its own protocol.
+        h.modern(4, HeartbeatRequest { instance_id: Some("i".into()), ..cg_join("D") });
+        assert!(h.g.member(&old).is_none());
+        assert!(h.g.member("D").is_some_and(|m| m.classic.is_none()));
+    }
+
+    #[test]
     fn a_classic_group_with_members_becomes_a_consumer_protocol_group_at_its_generation() {
         use crate::sim::coordinator::{Ctx as ClassicCtx, GroupCoordinator, Out as ClassicOut};
         // A classic group, Stable at generation 1: c1 leads, c2 follows, range over foo.
