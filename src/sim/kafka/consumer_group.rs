@@ -640,20 +640,35 @@ impl ConsumerGroup {
                 Some(_) => Ok(()),
             }
         };
-        match valid {
-            Ok(()) => {
-                for (tp, offset) in &offsets {
+        let refused = valid.err().map(|e| format!("{}: committed at epoch {member_epoch}", e.code()));
+        self.store_commit(ctx, from, &offsets, refused, out);
+        valid
+    }
+
+    /// Stores a commit's offsets, or says why they are not stored (`refused`), for either
+    /// protocol's members.
+    fn store_commit(
+        &mut self,
+        ctx: &Ctx,
+        from: &Client,
+        offsets: &[(Tp, u64)],
+        refused: Option<String>,
+        out: &mut Out,
+    ) {
+        let (consumer, group) = (from.name.clone(), self.name.clone());
+        match refused {
+            None => {
+                for (tp, offset) in offsets {
                     self.offsets.insert(*tp, *offset);
                 }
-                let offsets = partition_offsets(ctx.topics, &offsets);
-                out.event(EventKind::Committed { consumer: from.name.clone(), group: self.name.clone(), offsets });
+                let offsets = partition_offsets(ctx.topics, offsets);
+                out.event(EventKind::Committed { consumer, group, offsets });
             }
-            Err(e) => {
-                let reason = format!("{}: committed at epoch {member_epoch}; its offsets are not stored", e.code());
-                out.event(EventKind::CommitFailed { consumer: from.name.clone(), group: self.name.clone(), reason });
+            Some(why) => {
+                let reason = format!("{why}; its offsets are not stored");
+                out.event(EventKind::CommitFailed { consumer, group, reason });
             }
         }
-        valid
     }
 
     // ----- the group -------------------------------------------------------------------------

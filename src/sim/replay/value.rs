@@ -256,59 +256,175 @@ impl Parser<'_> {
         Ok(n)
     }
 
+    /// A number, as serde_json reads one (its `parse_integer` and what follows, without the
+    /// `float_roundtrip` feature): a whole number that fits a `u64` is kept; any other is computed
+    /// as serde_json computes its `f64` only to refuse one too large for it (NumberOutOfRange).
     fn number(&mut self) -> Result<Value, String> {
-        let negative = self.peek() == Some(b'-');
-        if negative {
+        let positive = self.peek() != Some(b'-');
+        if !positive {
             self.at += 1;
         }
-        let digits = |p: &mut Self| {
-            let start = p.at;
-            while matches!(p.peek(), Some(b'0'..=b'9')) {
-                p.at += 1;
-            }
-            p.at - start
-        };
-        let start = self.at;
-        match self.peek() {
+        let mut significand: u64 = match self.next() {
             Some(b'0') => {
-                self.at += 1;
                 if matches!(self.peek(), Some(b'0'..=b'9')) {
                     return Err(self.error("invalid number"));
                 }
+                0
             }
-            Some(b'1'..=b'9') => {
-                digits(self);
+            Some(c @ b'1'..=b'9') => u64::from(c - b'0'),
+            Some(_) => return Err(self.error("invalid number")),
+            None => return Err(self.error("EOF while parsing a value")),
+        };
+        // Digits past what a u64 holds are dropped, each one moving the exponent on.
+        let mut exponent: i32 = 0;
+        let mut dropped = false;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            self.at += 1;
+            if dropped || overflows(significand, c) {
+                dropped = true;
+                exponent = exponent.saturating_add(1);
+            } else {
+                significand = significand * 10 + u64::from(c - b'0');
             }
-            _ => return Err(self.error("invalid number")),
         }
-        let whole = &self.bytes[start..self.at];
-        let mut plain = true;
+        let mut plain = !dropped;
         if self.peek() == Some(b'.') {
             self.at += 1;
             plain = false;
-            if digits(self) == 0 {
-                return Err(self.error("invalid number"));
+            // Its own overflow: the digits after the one that would overflow are dropped.
+            let (mut any, mut full) = (false, false);
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                self.at += 1;
+                any = true;
+                if full || overflows(significand, c) {
+                    full = true;
+                } else {
+                    significand = significand * 10 + u64::from(c - b'0');
+                    exponent -= 1;
+                }
+            }
+            if !any {
+                return Err(self.error(if self.peek().is_some() {
+                    "invalid number"
+                } else {
+                    "EOF while parsing a value"
+                }));
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
             self.at += 1;
             plain = false;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
+            let positive_exp = match self.peek() {
+                Some(b'+') => {
+                    self.at += 1;
+                    true
+                }
+                Some(b'-') => {
+                    self.at += 1;
+                    false
+                }
+                _ => true,
+            };
+            let mut exp: i32 = match self.next() {
+                Some(c @ b'0'..=b'9') => i32::from(c - b'0'),
+                Some(_) => return Err(self.error("invalid number")),
+                None => return Err(self.error("EOF while parsing a value")),
+            };
+            while let Some(c @ b'0'..=b'9') = self.peek() {
                 self.at += 1;
+                let digit = i32::from(c - b'0');
+                if exp >= i32::MAX / 10 && (exp > i32::MAX / 10 || digit > i32::MAX % 10) {
+                    // serde_json's parse_exponent_overflow: infinity is refused, a tiny number is 0.
+                    if significand != 0 && positive_exp {
+                        return Err(self.error("number out of range"));
+                    }
+                    while matches!(self.peek(), Some(b'0'..=b'9')) {
+                        self.at += 1;
+                    }
+                    return Ok(Value::Number);
+                }
+                exp = exp * 10 + digit;
             }
-            if digits(self) == 0 {
-                return Err(self.error("invalid number"));
-            }
+            exponent = if positive_exp { exponent.saturating_add(exp) } else { exponent.saturating_sub(exp) };
         }
-        if plain && !negative {
-            let n = whole.iter().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')));
-            if let Some(n) = n {
-                return Ok(Value::Whole(n));
-            }
+        if plain && positive {
+            return Ok(Value::Whole(significand));
+        }
+        if !plain && !fits_f64(significand, exponent) {
+            return Err(self.error("number out of range"));
         }
         Ok(Value::Number)
     }
 }
+
+/// serde_json's `overflow!(significand * 10 + digit, u64::MAX)`.
+fn overflows(significand: u64, digit: u8) -> bool {
+    let d = u64::from(digit - b'0');
+    significand >= u64::MAX / 10 && (significand > u64::MAX / 10 || d > u64::MAX % 10)
+}
+
+/// serde_json's `f64_from_parts` (without `float_roundtrip`): whether `significand` × 10^`exponent`,
+/// computed as it computes it, is finite.
+fn fits_f64(significand: u64, mut exponent: i32) -> bool {
+    #[allow(clippy::cast_precision_loss)]
+    let mut f = significand as f64;
+    loop {
+        match usize::try_from(exponent.unsigned_abs()).ok().and_then(|i| POW10.get(i)) {
+            Some(&pow) => {
+                if exponent >= 0 {
+                    return (f * pow).is_finite();
+                }
+                return true;
+            }
+            None => {
+                if f == 0.0 {
+                    return true;
+                }
+                if exponent >= 0 {
+                    return false;
+                }
+                f /= 1e308;
+                exponent += 308;
+            }
+        }
+    }
+}
+
+/// 10^0 … 10^308, as f64 literals (serde_json's table).
+#[rustfmt::skip]
+const POW10: [f64; 309] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29,
+    1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39,
+    1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49,
+    1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59,
+    1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69,
+    1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79,
+    1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89,
+    1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99,
+    1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109,
+    1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119,
+    1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129,
+    1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139,
+    1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149,
+    1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159,
+    1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169,
+    1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179,
+    1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189,
+    1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199,
+    1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
+    1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219,
+    1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229,
+    1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239,
+    1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249,
+    1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259,
+    1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269,
+    1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279,
+    1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289,
+    1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299,
+    1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308,
+];
 
 #[cfg(test)]
 mod tests {
@@ -367,5 +483,23 @@ mod tests {
         let ok = "[".repeat(128) + &"]".repeat(128);
         assert!(parse(ok.as_bytes()).is_ok());
         assert_eq!(parse(b"[1,\n x]").unwrap_err(), "expected value at line 2 column 2");
+        // Numbers serde_json computes as an infinite f64 are refused; tiny ones are not.
+        for (text, ok) in [
+            ("0.1e310", false),
+            ("1e308", true),
+            ("1.7976931348623157e308", true),
+            ("1e309", false),
+            ("0e999999", true),
+            ("1e99999999999", false),
+            ("1e-99999999999", true),
+            ("-1e309", false),
+            ("18446744073709551616", true),
+            ("18446744073709551615.5", true),
+        ] {
+            assert_eq!(parse(text.as_bytes()).is_ok(), ok, "{text}");
+            assert_eq!(serde_json::from_str::<serde_json::Value>(text).is_ok(), ok, "serde_json: {text}");
+        }
+        let long = "1".repeat(400);
+        assert!(parse(long.as_bytes()).is_err() && serde_json::from_str::<serde_json::Value>(&long).is_err());
     }
 }

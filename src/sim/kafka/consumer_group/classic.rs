@@ -35,10 +35,7 @@ use crate::sim::sort;
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecSet;
 
-use super::{
-    partition_offsets, tps_of, ConsumerGroup, Ctx, Effect, Member, MemberAssignment, MemberState, Out, Partitions,
-    Timer,
-};
+use super::{tps_of, ConsumerGroup, Ctx, Effect, Member, MemberAssignment, MemberState, Out, Partitions, Timer};
 
 /// What the coordinator keeps of a member on the classic protocol (Kafka's
 /// `ClassicMemberMetadata`: its session timeout and its JoinGroup's protocols), and its clocks.
@@ -427,19 +424,8 @@ impl ConsumerGroup {
                 Some(_) => Err(super::GroupError::StaleMemberEpoch.code()),
             }
         };
-        match valid {
-            Ok(()) => {
-                for (tp, offset) in &offsets {
-                    self.offsets.insert(*tp, *offset);
-                }
-                let offsets = partition_offsets(ctx.topics, &offsets);
-                out.event(EventKind::Committed { consumer: from.name.clone(), group: self.name.clone(), offsets });
-            }
-            Err(code) => {
-                let reason = format!("{code}: committed at generation {generation}; its offsets are not stored");
-                out.event(EventKind::CommitFailed { consumer: from.name.clone(), group: self.name.clone(), reason });
-            }
-        }
+        let refused = valid.err().map(|code| format!("{code}: committed at generation {generation}"));
+        self.store_commit(ctx, from, &offsets, refused, out);
     }
 
     /// A classic member's SyncGroup (`sync`) or JoinGroup clock ran out.
