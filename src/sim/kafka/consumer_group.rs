@@ -838,6 +838,17 @@ pub fn tps_of(p: &Partitions, index: impl Fn(&str) -> Option<u32>) -> Vec<Tp> {
         .collect()
 }
 
+/// `Tp`s as partitions named by topic, each topic named by `name`: what a consumer-protocol
+/// member reports owning, and what a classic member's JoinGroup and assignment say.
+pub fn partitions_of(tps: &[Tp], name: impl Fn(Tp) -> (Name, u32)) -> Partitions {
+    let mut p = Partitions::new();
+    for tp in tps {
+        let (topic, partition) = name(*tp);
+        p.entry(topic.to_string()).or_default().insert(partition);
+    }
+    p
+}
+
 /// Partitions as `topic-partition` names, in order.
 pub fn partition_names(p: &Partitions) -> Vec<String> {
     p.iter().flat_map(|(t, ps)| ps.iter().map(move |n| format!("{t}-{n}"))).collect()

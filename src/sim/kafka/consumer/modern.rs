@@ -91,12 +91,7 @@ impl Consumer {
 
     /// What it owns, as a heartbeat names it.
     fn owned_partitions(&self, ctx: &Ctx) -> Partitions {
-        let mut owned = Partitions::new();
-        for tp in &self.assignment {
-            let (topic, p) = ctx.view.tp_name(*tp);
-            owned.entry(topic.to_string()).or_default().insert(p);
-        }
-        owned
+        cg::partitions_of(&self.assignment, |tp| ctx.view.tp_name(tp))
     }
 
     /// Joins (or joins again): a full heartbeat at epoch 0, with the member id it made for

@@ -33,9 +33,10 @@ use crate::sim::event::EventKind;
 use crate::sim::ids::{Name, Tp};
 use crate::sim::sort;
 use crate::sim::time::SimTime;
-use crate::sim::vecmap::VecSet;
 
-use super::{tps_of, ConsumerGroup, Ctx, Effect, Member, MemberAssignment, MemberState, Out, Partitions, Timer};
+use super::{
+    partitions_of, tps_of, ConsumerGroup, Ctx, Effect, Member, MemberAssignment, MemberState, Out, Partitions, Timer,
+};
 
 /// What the coordinator keeps of a member on the classic protocol (Kafka's
 /// `ClassicMemberMetadata`: its session timeout and its JoinGroup's protocols), and its clocks.
@@ -74,21 +75,9 @@ fn tps(p: &Partitions, topics: &[Name]) -> Vec<Tp> {
     v
 }
 
-/// `Tp`s as partitions named by topic.
+/// `Tp`s as partitions named by topic, topics named by `topics`.
 fn named(v: &[Tp], topics: &[Name]) -> Partitions {
-    let mut p = Partitions::new();
-    for tp in v {
-        let Some(topic) = topics.get(tp.topic as usize) else { continue };
-        match p.get_mut(topic.as_ref()) {
-            Some(set) => {
-                set.insert(tp.partition);
-            }
-            None => {
-                p.insert(topic.to_string(), std::iter::once(tp.partition).collect::<VecSet<u32>>());
-            }
-        }
-    }
-    p
+    partitions_of(v, |tp| (topics[tp.topic as usize].clone(), tp.partition))
 }
 
 impl ConsumerGroup {
@@ -231,11 +220,11 @@ impl ConsumerGroup {
     /// Kafka's `ConsumerGroup.supportsClassicProtocols`: one of the joiner's protocols must be
     /// one every classic member supports.
     fn supports_classic(&self, protocols: &[Strategy]) -> bool {
-        let classic: Vec<&ClassicMember> = self.members.iter().filter_map(|m| m.classic.as_deref()).collect();
         if self.members.is_empty() {
             return !protocols.is_empty();
         }
-        protocols.iter().any(|p| classic.iter().all(|c| c.join.strategies.contains(p)))
+        let classic = self.members.iter().filter_map(|m| m.classic.as_deref());
+        protocols.iter().any(|p| classic.clone().all(|c| c.join.strategies.contains(p)))
     }
 
     /// Kafka's `classicGroupJoinToConsumerGroup`.
@@ -336,15 +325,20 @@ impl ConsumerGroup {
         Ok(i)
     }
 
-    /// A classic member's request at `generation` passed its checks: its session starts again.
-    fn classic_request(&mut self, ctx: &Ctx, member: &MemberRef, out: &mut Out) -> Result<usize, ClassicError> {
+    /// The classic member a request at `generation` is from (Kafka's
+    /// `throwIfGenerationIdUnmatched` after the member checks).
+    fn classic_at_generation(&self, member: &MemberRef) -> Result<usize, ClassicError> {
         let i = self.classic_member(&member.member_id, member.instance_id.as_deref())?;
         if self.members[i].assignment.member_epoch != member.generation {
             return Err(ClassicError::IllegalGeneration);
         }
+        Ok(i)
+    }
+
+    /// Member `i`'s request passed its checks: its session starts again.
+    fn touch(&mut self, ctx: &Ctx, i: usize, out: &mut Out) {
         self.members[i].last_heartbeat = ctx.now;
         self.schedule_session_check(i, out);
-        Ok(i)
     }
 
     /// Tells member `i` to join again: it has its rebalance timeout to do so (a clock already
@@ -362,15 +356,12 @@ impl ConsumerGroup {
     /// Kafka's `classicGroupSyncToConsumerGroup`: the member's current assignment, unless the
     /// group epoch moved past it (and it is not revoking): then it joins again.
     fn classic_sync(&mut self, ctx: &Ctx, member: &MemberRef, out: &mut Out) -> Result<Vec<Tp>, ClassicError> {
-        let i = self.classic_member(&member.member_id, member.instance_id.as_deref())?;
+        let i = self.classic_at_generation(member)?;
         let m = &self.members[i];
-        if m.assignment.member_epoch != member.generation {
-            return Err(ClassicError::IllegalGeneration);
-        }
         if self.group_epoch > m.assignment.member_epoch && m.assignment.state != MemberState::UnrevokedPartitions {
             return Err(self.ask_to_rejoin(ctx, i, out));
         }
-        let i = self.classic_request(ctx, member, out)?;
+        self.touch(ctx, i, out);
         let m = &mut self.members[i];
         if let Some(c) = m.classic.as_mut() {
             c.sync_deadline = None;
@@ -381,7 +372,8 @@ impl ConsumerGroup {
     /// Kafka's `classicGroupHeartbeatToConsumerGroup`: REBALANCE_IN_PROGRESS when the member
     /// should join again to move on.
     fn classic_heartbeat(&mut self, ctx: &Ctx, member: &MemberRef, out: &mut Out) -> Result<(), ClassicError> {
-        let i = self.classic_request(ctx, member, out)?;
+        let i = self.classic_at_generation(member)?;
+        self.touch(ctx, i, out);
         let m = &self.members[i];
         let rejoin = m.assignment.member_epoch < self.group_epoch
             || m.assignment.state == MemberState::UnrevokedPartitions
@@ -451,7 +443,7 @@ mod tests {
     use super::super::{HeartbeatRequest, Reply, Request, LEAVE_EPOCH};
     use super::*;
     use crate::sim::ids::ConsumerId;
-    use crate::sim::vecmap::VecMap;
+    use crate::sim::vecmap::{VecMap, VecSet};
     use rand::SeedableRng;
 
     const SESSION: u64 = 10_000;
