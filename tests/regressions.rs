@@ -315,3 +315,93 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
         assert!(owned.iter().any(|t| t == "high-priority"), "{owned:?}");
     }
 }
+
+// ----- the connections issue: four ways an independent fault sweep broke Kafka's promises -----
+
+/// The records of each idempotent producer's batches in a log must not overlap: checked from
+/// the log itself (producer and record numbers), whatever producer id each batch carries.
+fn idempotent_overlap(sim: &Sim) -> Option<String> {
+    for (t, topic) in sim.topics.iter().enumerate() {
+        for p in 0..topic.spec.partitions {
+            let tp = ksim::sim::Tp { topic: t as u32, partition: p };
+            let mut seen: Vec<(u32, u64, u64)> = Vec::new();
+            for b in sim.partition(tp).log().batches().filter(|b| b.producer_id.is_some()) {
+                if let Some(o) =
+                    seen.iter().find(|(pr, f, l)| *pr == b.producer && *f <= b.last_seq && b.first_seq <= *l)
+                {
+                    return Some(format!(
+                        "{}-{p} holds records {}..={} and {}..={} of producer {}",
+                        topic.spec.name, o.1, o.2, b.first_seq, b.last_seq, b.producer
+                    ));
+                }
+                seen.push((b.producer, b.first_seq, b.last_seq));
+            }
+        }
+    }
+    None
+}
+
+/// A batch written (NOT_ENOUGH_REPLICAS_AFTER_APPEND) and waiting out its backoff was renumbered
+/// under a new producer id when another batch's expiry reset the id, and written again. Kafka
+/// bumps the epoch only once no batch of the partition is in flight (one awaiting its retry is),
+/// and resolves an expired sequence without a bump when a later batch is acknowledged.
+#[test]
+fn an_idempotent_producer_never_writes_a_batch_twice() {
+    const LINK: &str = include_str!("fixtures/issue35/idempotent-twice.txt");
+    let (sim, _, watcher) = play(LINK.trim());
+    assert_eq!(idempotent_overlap(&sim), None);
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+    let in_log: u64 = topic_reports(&sim).iter().map(|t| t.log_end_offsets.iter().sum::<u64>()).sum();
+    let sent: u64 = sim.producers.iter().map(|p| p.next_seq).sum();
+    assert!(in_log <= sent, "{in_log} records in the logs, {sent} sent");
+}
+
+/// A consumer-protocol member took the place of a classic static member whose rebalance never
+/// finished (the group had upgraded meanwhile) and inherited an empty target: my-topic-0 was
+/// never read again. Kafka computes a new target when a static member is replaced.
+#[test]
+fn a_static_member_replaced_across_an_upgrade_gets_partitions() {
+    const LINK: &str = include_str!("fixtures/issue35/static-replaced.txt");
+    let (sim, _, _) = play(LINK.trim());
+    let c2 = &sim.consumers[sim.consumer_index("c2").unwrap().ix()];
+    assert_eq!(c2.assignment.len(), 1, "c2 owns my-topic-0");
+    assert_eq!(group_report(&sim, "g2").processed, 10);
+}
+
+/// A heartbeat sent before the member left on a poll-timer expiry, while its coordinator was
+/// down, was held, delivered to the next coordinator, and its answer taken after the member had
+/// rejoined: two owners of my-topic-0. A request to a broker that dies fails on disconnect, and
+/// an answer to a request made before the member left is ignored.
+#[test]
+fn no_answer_outlives_the_connection_it_came_on() {
+    const LINK: &str = include_str!("fixtures/issue35/two-owners.txt");
+    let run = Run::decode(LINK.trim()).expect("a valid link");
+    let mut sim = run.start().expect("a known scenario");
+    while sim.next_time().is_some_and(|t| t.0 <= 120_000) {
+        sim.step();
+        // Among a group's current members a partition has one owner at a time.
+        let mut owners = std::collections::BTreeMap::new();
+        for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running && sim.knows_member(c)) {
+            for tp in &c.assignment {
+                if let Some(other) = owners.insert((c.spec.group.clone(), *tp), c.spec.name.clone()) {
+                    panic!("at {} ms {other} and {} both own {:?}", sim.now().0, c.spec.name, sim.tp_name(*tp));
+                }
+            }
+        }
+    }
+}
+
+/// A classic member's JoinGroup was pending when its coordinator's broker crashed; its poll
+/// timer ran out, the next coordinator removed it without answering, and it stayed outside its
+/// group for good. The JoinGroup fails on disconnect and the consumer joins again; a removed
+/// member's pending JoinGroup is answered UNKNOWN_MEMBER_ID.
+#[test]
+fn a_consumer_whose_join_was_cut_off_joins_again() {
+    const LINK: &str = include_str!("fixtures/issue35/never-rejoins.txt");
+    let (sim, _, watcher) = play(LINK.trim());
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+    for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
+        assert!(sim.knows_member(c), "{} is not a member of {}", c.spec.name, c.spec.group);
+        assert!(c.generation >= 0, "{} has no generation", c.spec.name);
+    }
+}

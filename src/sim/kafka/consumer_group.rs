@@ -458,7 +458,7 @@ impl ConsumerGroup {
         }
         let bump = self.group_epoch == 0 || member.topics != old_topics;
         let i = self.place(member, index, replaced.as_ref().map(|m| m.member_id.as_str()), out);
-        self.move_on(ctx, i, bump, index.is_none(), req.owned.as_ref(), out);
+        self.move_on(ctx, i, bump, index.is_none(), replaced.is_some(), req.owned.as_ref(), out);
 
         let m = &self.members[i];
         let changed = m.assignment.assigned != old_assigned;
@@ -472,9 +472,21 @@ impl ConsumerGroup {
 
     /// Steps 2 and 3 of a join or heartbeat from member `i`: the group epoch moves on if `bump`
     /// (the member `joined` or changed its subscription), a new target assignment is computed
-    /// when it did, and the member moves one step towards its target as it reports owning
-    /// `owned`.
-    fn move_on(&mut self, ctx: &Ctx, i: usize, bump: bool, joined: bool, owned: Option<&Partitions>, out: &mut Out) {
+    /// when it did or when the member `replaced` a static member (Kafka's
+    /// `groupEpoch > assignmentEpoch || staticMemberReplaced`: the member it replaced may have
+    /// had no target yet), and the member moves one step towards its target as it reports
+    /// owning `owned`.
+    #[allow(clippy::too_many_arguments)]
+    fn move_on(
+        &mut self,
+        ctx: &Ctx,
+        i: usize,
+        bump: bool,
+        joined: bool,
+        replaced: bool,
+        owned: Option<&Partitions>,
+        out: &mut Out,
+    ) {
         let client = self.members[i].client_id.clone();
         // Why the group's state may change (the usual reason, that the member reconciled, is
         // written only if the state changes).
@@ -486,7 +498,7 @@ impl ConsumerGroup {
         if bump {
             self.group_epoch += 1;
         }
-        if self.group_epoch > self.target_epoch {
+        if self.group_epoch > self.target_epoch || replaced {
             self.compute_target(ctx, out);
             reason.get_or_insert_with(|| format!("the target assignment for epoch {} was computed", self.target_epoch));
         }

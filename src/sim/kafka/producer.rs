@@ -91,6 +91,12 @@ impl PartitionBatches {
     pub(crate) fn in_flight(&self) -> usize {
         self.batches.iter().filter(|b| b.in_flight).count()
     }
+
+    /// Some batch was sent and is not done: unanswered, or failed and awaiting its retry (Kafka
+    /// counts both as in flight: its sequence is taken).
+    pub(crate) fn sent_and_open(&self) -> bool {
+        self.batches.iter().any(|b| b.attempt > 0)
+    }
 }
 
 /// A producer application and its current `KafkaProducer` instance.
@@ -122,11 +128,14 @@ pub struct Producer {
     /// The application is replacing this instance with one using these `acks` and
     /// `enable.idempotence`: it is closing, flushing what it has sent.
     pub restarting: Option<(Acks, bool)>,
-    /// An idempotent producer dropped an expired batch: its sequence numbers no longer follow
-    /// on at the leaders, so once nothing is in flight it takes a new producer id and numbers
-    /// what waits afresh (as Kafka's producer resets its id, or bumps its epoch since KIP-360).
-    /// Nothing is sent meanwhile.
-    pub(crate) resetting_id: bool,
+    /// Partitions where an idempotent producer dropped an expired batch that a leader may have
+    /// written, with that batch's last record number: whether its sequence follows on at the
+    /// leader is unknown (Kafka's unresolved sequences, `TransactionManager`). Meanwhile only
+    /// batches already sent are sent again — nothing new. A later batch of the partition
+    /// acknowledged resolves it (the leader had the expired one); once no batch that was sent is
+    /// unanswered or awaiting its retry, what is still unresolved takes a new producer id and
+    /// what waits is numbered afresh (Kafka bumps the producer epoch, KIP-360).
+    pub(crate) unresolved: VecMap<u32, u64>,
     /// Taken away by the user: sends nothing more, hidden.
     pub removed: bool,
 }
@@ -189,6 +198,11 @@ impl Producer {
         self.pending
     }
 
+    /// An unresolved sequence holds new batches back (see [`Producer::unresolved`]).
+    pub(crate) fn resolving(&self) -> bool {
+        !self.unresolved.is_empty()
+    }
+
     /// Some batch failed and is being sent again.
     pub fn retrying(&self) -> bool {
         self.partitions.values().any(|q| q.retry_at.is_some() || q.batches.iter().any(|b| b.attempt > 1))
@@ -196,8 +210,14 @@ impl Producer {
 }
 
 /// Marks as sent, and moves to `request`, the batches a partition may send now: none while it
-/// backs off; otherwise those waiting, in order, up to [`MAX_IN_FLIGHT`] in flight.
-pub(crate) fn take_sendable(queue: &mut PartitionBatches, now: SimTime, request: &mut Vec<SentBatch>) {
+/// backs off; otherwise those waiting, in order, up to [`MAX_IN_FLIGHT`] in flight — with
+/// `retries_only`, only batches sent before (an unresolved sequence holds new ones back).
+pub(crate) fn take_sendable(
+    queue: &mut PartitionBatches,
+    now: SimTime,
+    retries_only: bool,
+    request: &mut Vec<SentBatch>,
+) {
     if queue.retry_at.is_some_and(|t| t > now) {
         return;
     }
@@ -208,6 +228,9 @@ pub(crate) fn take_sendable(queue: &mut PartitionBatches, now: SimTime, request:
         }
         if b.in_flight {
             continue;
+        }
+        if retries_only && b.attempt == 0 {
+            break;
         }
         b.in_flight = true;
         b.attempt += 1;

@@ -54,7 +54,7 @@ impl Sim {
             buffered_bytes: 0,
             blocked_since: None,
             restarting: None,
-            resetting_id: false,
+            unresolved: VecMap::new(),
             removed: false,
             spec,
         };
@@ -148,7 +148,7 @@ impl Sim {
         }
         let pr = &mut self.producers[p.ix()];
         pr.restarting = None;
-        pr.resetting_id = false;
+        pr.unresolved.clear();
         pr.spec.acks = acks;
         pr.spec.enable_idempotence = idempotence;
         pr.last_sent.clear();
@@ -330,9 +330,7 @@ impl Sim {
                 }
                 _ => queue.batches.push_back(batch),
             }
-            if !pr.resetting_id {
-                take_sendable(queue, now, &mut request);
-            }
+            take_sendable(queue, now, !pr.unresolved.is_empty(), &mut request);
         }
         if !request.is_empty() {
             self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
@@ -343,12 +341,10 @@ impl Sim {
     fn dispatch(&mut self, p: ProducerId, partition: u32) {
         let now = self.now;
         let pr = &mut self.producers[p.ix()];
-        if pr.resetting_id {
-            return;
-        }
+        let retries_only = pr.resolving();
         let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         let mut request = Vec::new();
-        take_sendable(queue, now, &mut request);
+        take_sendable(queue, now, retries_only, &mut request);
         if !request.is_empty() {
             self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
         }
@@ -359,6 +355,7 @@ impl Sim {
     pub(crate) fn produce_acked(&mut self, p: ProducerId, acks: Vec<BatchAck>) {
         let mut records = 0;
         let mut touched = Vec::new();
+        let mut resolved = false;
         for ack in acks {
             let pr = &mut self.producers[p.ix()];
             let Some(queue) = pr.partitions.get_mut(&ack.partition) else { continue };
@@ -366,6 +363,12 @@ impl Sim {
             let b = queue.batches.remove(i).expect("found above");
             if queue.batches.is_empty() && queue.retry_at.is_none() {
                 pr.partitions.remove(&ack.partition);
+            }
+            // A batch after an expired one is written: so was the expired one
+            // (`maybeResolveSequences`: the last acknowledged sequence is past it).
+            if pr.unresolved.get(&ack.partition).is_some_and(|&expired| b.first_seq > expired) {
+                pr.unresolved.remove(&ack.partition);
+                resolved |= pr.unresolved.is_empty();
             }
             pr.buffered_bytes -= u64::from(b.count) * pr.spec.record_bytes;
             records += u64::from(b.count);
@@ -381,6 +384,10 @@ impl Sim {
         let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
         self.emit(EventKind::Acked { producer, topic, records });
         touched.dedup();
+        if resolved {
+            // New batches were held back everywhere: they go now.
+            touched = self.producers[p.ix()].partitions.keys().copied().collect();
+        }
         for partition in touched {
             self.dispatch(p, partition);
         }
@@ -479,15 +486,16 @@ impl Sim {
     /// Removes batch `i` of a partition for good (expired). If no leader can have written it,
     /// the batches after it take its place in the sequence (Kafka adjusts their sequence
     /// numbers). If one may have (a send failed after the append), an idempotent producer cannot
-    /// tell where its sequence stands at that leader: it resets its producer id (Kafka bumps
-    /// the producer epoch), which may write a batch twice that was written already.
+    /// tell where its sequence stands at that leader: the partition's sequence is unresolved
+    /// (see [`Producer::unresolved`]).
     fn drop_batch(&mut self, p: ProducerId, partition: u32, i: usize) {
         let pr = &mut self.producers[p.ix()];
         let Some(queue) = pr.partitions.get_mut(&partition) else { return };
         let Some(dropped) = queue.batches.remove(i) else { return };
         pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
         if dropped.maybe_written && dropped.producer_id.is_some() && pr.producer_id.is_some() {
-            pr.resetting_id = true;
+            let last = pr.unresolved.entry(partition).or_insert(dropped.last_seq);
+            *last = (*last).max(dropped.last_seq);
         } else {
             match queue.batches.get_mut(i) {
                 Some(next) => next.prev_seq = dropped.prev_seq,
@@ -504,16 +512,17 @@ impl Sim {
         }
     }
 
-    /// Takes a new producer id once nothing is in flight (see [`Producer::resetting_id`]): what
-    /// waits is numbered afresh, from no previous sequence at each partition, and sent.
+    /// Takes a new producer id for sequences still unresolved once no batch that was sent is
+    /// open — unanswered, or awaiting its retry (see [`Producer::unresolved`]): what waits, none
+    /// of it sent yet, is numbered afresh, from no previous sequence at each partition, and sent.
     fn maybe_reset_id(&mut self, p: ProducerId) {
         let pr = &self.producers[p.ix()];
-        if !pr.resetting_id || pr.partitions.values().any(|q| q.in_flight() > 0) {
+        if !pr.resolving() || pr.partitions.values().any(|q| q.sent_and_open()) {
             return;
         }
         let id = self.new_producer_id();
         let pr = &mut self.producers[p.ix()];
-        pr.resetting_id = false;
+        pr.unresolved.clear();
         pr.producer_id = Some(id);
         pr.last_sent.clear();
         for (partition, queue) in pr.partitions.iter_mut() {

@@ -277,7 +277,7 @@ impl ConsumerGroup {
         member.classic = Some(ClassicMember::new(req));
         let bump = self.group_epoch == 0 || member.topics != old_topics;
         let i = self.place(member, index, replaced_id.as_deref(), out);
-        self.move_on(ctx, i, bump, index.is_none(), Some(&owned), out);
+        self.move_on(ctx, i, bump, index.is_none(), replaced.is_some(), Some(&owned), out);
 
         // It has its rebalance timeout to send SyncGroup; it no longer owes a JoinGroup.
         let m = &mut self.members[i];
