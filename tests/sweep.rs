@@ -32,7 +32,8 @@ fn run(first: u64, n: u64) -> (Vec<sweep::Failure>, u64) {
 fn any_sequence_of_user_actions_keeps_kafkas_promises_and_settles() {
     let (failures, conversions) = run(0, cases());
     if let Some(first) = failures.first() {
-        panic!("{} of {} cases failed; the first:\n{first}", failures.len(), cases());
+        let ids: Vec<String> = failures.iter().map(|f| f.case.to_string()).collect();
+        panic!("{} of {} cases failed (cases {}); the first:\n{first}", failures.len(), cases(), ids.join(", "));
     }
     // The sweep reaches groups mixing both protocols, converted online each way.
     assert!(cases() < 1_000 || conversions > 0, "no group changed protocol in {} cases", cases());

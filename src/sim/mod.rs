@@ -21,12 +21,12 @@ pub mod time;
 pub mod vecmap;
 
 pub use kafka::{
-    assign, cluster, command, config, consumer, coordinator, event, ids, keys, log, murmur2, producer, ranges,
+    assign, cluster, command, config, conn, consumer, coordinator, event, ids, keys, log, murmur2, producer, ranges,
     replication,
 };
 pub use replay::{compare, lane, link, timeline, wire};
 pub use run::{
-    actors, brokers, commands, deliveries, describe, engine, invariants, producers, report, scenario, snapshot,
+    actors, brokers, commands, deliveries, describe, engine, invariants, network, producers, report, scenario, snapshot,
 };
 pub use teach::{experiments, lesson, progress};
 

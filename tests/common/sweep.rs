@@ -648,7 +648,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         // Kafka's promise: the generation's assignment covers every partition of the topics it
         // was computed for. A static member that came back subscribed to more keeps its old
         // assignment, so those topics wait for the next rebalance (and the group says so).
-        let waits = |name: &str| {
+        let waits = |name: &str, _: u32| {
             checks.static_returned.contains(group)
                 && !checks.covered.get(group).is_some_and(|c| c.contains(name))
                 && g.unserved_topics().iter().any(|u| u == name)
@@ -677,7 +677,10 @@ fn unsettled_consumer_group(
         let tps = ksim::sim::kafka::consumer_group::tps_of(&m.assignment.assigned, |t| sim.topic_index(t));
         Some((m.assignment.member_epoch, tps))
     };
-    unsettled_members(sim, group, members, given, |_| false)
+    // A target computed again at the same epoch (a static member replaced) is taken only at the
+    // next epoch by members already reconciled to it, as in Kafka.
+    let waiting = g.waiting_for_next_epoch();
+    unsettled_members(sim, group, members, given, |t, p| waiting.iter().any(|(wt, wp)| wt == t && *wp == p))
 }
 
 /// Whether every member has settled: a member at the coordinator's generation (or its member
@@ -689,7 +692,7 @@ fn unsettled_members(
     group: &str,
     members: &[&Consumer],
     given: impl Fn(&Consumer) -> Option<(i32, Vec<Tp>)>,
-    waits: impl Fn(&str) -> bool,
+    waits: impl Fn(&str, u32) -> bool,
 ) -> Option<String> {
     let mut owned = BTreeSet::new();
     let mut topics = BTreeSet::new();
@@ -722,7 +725,7 @@ fn unsettled_members(
     for t in topics {
         let name = &sim.topics[t as usize].spec.name;
         for p in 0..sim.topics[t as usize].spec.partitions {
-            if !owned.contains(&Tp { topic: t, partition: p }) && !waits(name) {
+            if !owned.contains(&Tp { topic: t, partition: p }) && !waits(name, p) {
                 return Some(format!("nobody in {group} owns {name}-{p}"));
             }
         }

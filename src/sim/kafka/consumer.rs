@@ -26,7 +26,9 @@ use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
 
+mod lookup;
 mod modern;
+pub use crate::sim::conn::{Failure, Sent};
 pub use modern::{new_member_uuid, Modern};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -124,6 +126,16 @@ pub struct Consumer {
     pub removed: bool,
     /// Its membership under the consumer protocol (`group.protocol=consumer`).
     pub modern: Modern,
+    /// A request to its coordinator failed: it sends nothing to it until it finds it again
+    /// (see [`lookup`]).
+    pub(crate) coordinator_unknown: bool,
+    /// Looking for the coordinator: the backoff before the next FindCoordinator.
+    pub(crate) lookup_backoff: Option<u64>,
+    /// A commit to send once the coordinator is found, with the offsets it was asked for (a
+    /// synchronous one that failed, or any asked for while it was unknown).
+    pub(crate) pending_commit: Option<(CommitPurpose, Vec<(Tp, u64)>)>,
+    /// The offsets of the last synchronous commit sent (sent again if it fails on the way).
+    pub(crate) sync_commit: Vec<(Tp, u64)>,
 }
 
 /// `onJoinPrepare`: before each JoinGroup, a consumer with auto-commit commits what it consumed
@@ -158,6 +170,12 @@ pub enum Msg {
     HeartbeatTick,
     /// The heartbeat thread wakes when the poll timer (`max.poll.interval.ms`) runs out.
     PollTimerCheck,
+    /// A request to its coordinator failed (see [`lookup`]).
+    Failed { request: Sent, broker: Option<u32>, why: Failure },
+    /// The answer to FindCoordinator: the coordinator's broker, or none available yet.
+    Coordinator { broker: Option<u32> },
+    /// Time to ask for the coordinator again.
+    LookUpCoordinator,
 }
 
 /// One thing the consumer did, for the engine to carry out.
@@ -187,6 +205,10 @@ pub enum Effect {
         at: SimTime,
         inc: u32,
         msg: Msg,
+    },
+    /// Ask a broker which broker coordinates its group (FindCoordinator).
+    FindCoordinator {
+        inc: u32,
     },
     /// Park fetch `fetch_id` at a partition until it has news for it.
     Park {
@@ -306,6 +328,10 @@ impl Consumer {
             last_change: None,
             removed: false,
             modern: Modern::default(),
+            coordinator_unknown: false,
+            lookup_backoff: None,
+            pending_commit: None,
+            sync_commit: Vec::new(),
         }
     }
 
@@ -332,6 +358,10 @@ impl Consumer {
         self.last_generation = -1;
         self.awaiting_offsets.clear();
         self.modern = Modern::default();
+        self.coordinator_unknown = false;
+        self.lookup_backoff = None;
+        self.pending_commit = None;
+        self.sync_commit.clear();
     }
 
     /// The application is away from poll(): processing, or committing around processing.
@@ -407,6 +437,9 @@ impl Consumer {
                     self.poll_timeout(ctx, out);
                 }
             }
+            Msg::Failed { request, broker, why } => self.on_request_failed(request, broker, why, out),
+            Msg::Coordinator { broker } => self.on_find_coordinator(ctx, broker, out),
+            Msg::LookUpCoordinator => self.look_up_coordinator(out),
         }
     }
 
@@ -492,8 +525,8 @@ impl Consumer {
         if self.is_modern() {
             return self.cg_leave(ctx, reason, out);
         }
-        if self.member_id.is_empty() || self.spec.group_instance_id.is_some() {
-            return;
+        if self.member_id.is_empty() || self.spec.group_instance_id.is_some() || self.coordinator_unknown {
+            return; // (with no coordinator known, close() cannot send it: the session runs out)
         }
         let (consumer, group) = self.names();
         let member_id = self.member_id.clone();
@@ -528,9 +561,18 @@ impl Consumer {
     // ----- group membership -------------------------------------------------------------------
 
     fn send_join(&mut self, ctx: &Ctx, out: &mut Out) {
+        let cooperative = self.spec.cooperative();
+        if self.coordinator_unknown {
+            // It joins once the coordinator is found (an eager member waits in poll()).
+            self.joining = false;
+            self.rejoin_needed = true;
+            if !cooperative {
+                self.phase = Phase::Joining;
+            }
+            return;
+        }
         self.joining = true;
         self.rejoin_needed = false;
-        let cooperative = self.spec.cooperative();
         // A cooperative member reports what it owns now (an eager one gave everything up); the
         // sticky assignor's user data carries what it owned last.
         let owned = if cooperative { self.assignment.clone() } else { Vec::new() };
@@ -557,6 +599,9 @@ impl Consumer {
     }
 
     fn on_join_response(&mut self, ctx: &mut Ctx, response: JoinResponse, out: &mut Out) {
+        if !self.joining || self.syncing.is_some() {
+            return; // not the answer to a JoinGroup it is waiting for (that one failed)
+        }
         let (consumer, group) = self.names();
         match response {
             JoinResponse::UnknownMemberId => {
@@ -606,6 +651,13 @@ impl Consumer {
                 self.syncing = Some(generation);
                 // A returning static leader told to skip the assignment syncs without one and
                 // gets its old assignment back.
+                if self.coordinator_unknown {
+                    // Its coordinator failed meanwhile: it joins again once found.
+                    self.joining = false;
+                    self.syncing = None;
+                    self.rejoin_needed = true;
+                    return;
+                }
                 let assignments = (leader && !skip_assignment)
                     .then(|| self.compute_assignment(ctx, generation, strategy, members, out));
                 out.event(EventKind::SyncGroup { consumer, group, generation });
@@ -745,7 +797,7 @@ impl Consumer {
         let hb = self.spec.heartbeat_interval_ms;
         if self.poll_timer_expired(now) {
             self.poll_timeout(ctx, out);
-        } else if !self.member_id.is_empty() && (!self.joining || self.syncing.is_some()) {
+        } else if !self.member_id.is_empty() && (!self.joining || self.syncing.is_some()) && !self.coordinator_unknown {
             // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
             let member = self.member_ref();
             self.send(ctx, Request::Heartbeat { member }, out);
@@ -872,6 +924,9 @@ impl Consumer {
 
     fn send_offset_fetch(&mut self, ctx: &Ctx, tps: Vec<Tp>, out: &mut Out) {
         self.awaiting_offsets.extend(tps.iter().copied());
+        if self.coordinator_unknown {
+            return; // asked for once the coordinator is found
+        }
         let (consumer, group) = self.names();
         out.event(EventKind::OffsetFetch { consumer, group, partitions: ctx.view.labels(&tps) });
         if self.is_modern() {
@@ -1181,7 +1236,14 @@ impl Consumer {
     /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
     /// subscribed consumer outside an active generation does not send it: the commit fails at
     /// once (Kafka's `CommitFailedException`).
+    /// Commits the positions of what poll() returned so far.
     fn send_commit(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
+        let offsets: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        self.send_offsets(ctx, purpose, offsets, out);
+    }
+
+    /// Commits `offsets` (taken when the application asked).
+    fn send_offsets(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, offsets: Vec<(Tp, u64)>, out: &mut Out) {
         let member = if self.is_modern() { self.generation > 0 } else { !self.member_id.is_empty() };
         if !member {
             let (consumer, group) = self.names();
@@ -1192,7 +1254,17 @@ impl Consumer {
             }
             return;
         }
-        let offsets: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        if self.coordinator_unknown {
+            // Sent once the coordinator is found, with these offsets (a synchronous commit
+            // outranks an asynchronous one).
+            if self.pending_commit.as_ref().is_none_or(|(p, _)| *p == CommitPurpose::Async) {
+                self.pending_commit = Some((purpose, offsets));
+            }
+            return;
+        }
+        if purpose != CommitPurpose::Async {
+            self.sync_commit = offsets.clone();
+        }
         let (consumer, group) = self.names();
         let shown = offsets
             .iter()
@@ -1394,6 +1466,7 @@ mod tests {
             }
             Effect::Processed { tp, from, to, .. } => format!("processed {tp:?} {from}..{to}"),
             Effect::Positioned { tp, offset, .. } => format!("positioned {tp:?} {offset}"),
+            Effect::FindCoordinator { .. } => "FindCoordinator".to_string(),
         }
     }
 
@@ -1407,6 +1480,9 @@ mod tests {
             Msg::ProcessingDone => "ProcessingDone",
             Msg::HeartbeatTick => "HeartbeatTick",
             Msg::PollTimerCheck => "PollTimerCheck",
+            Msg::Failed { .. } => "Failed",
+            Msg::Coordinator { .. } => "Coordinator",
+            Msg::LookUpCoordinator => "LookUpCoordinator",
         }
     }
 

@@ -342,6 +342,24 @@ impl ConsumerGroup {
         self.members.iter().find(|m| m.member_id == id)
     }
 
+    /// Partitions a member's target holds that nobody owns, while that member is reconciled to
+    /// the target's epoch: the target was computed again at the same epoch (a static member was
+    /// replaced), and Kafka's members move only when the epoch does (`CurrentAssignmentBuilder`:
+    /// a Stable member at the target epoch stays as it is). They wait for the next group epoch.
+    pub fn waiting_for_next_epoch(&self) -> Vec<(String, u32)> {
+        let mut waiting = Vec::new();
+        for m in self.members.iter().filter(|m| m.assignment.is_reconciled_to(self.target_epoch)) {
+            for (topic, parts) in self.target.get(&m.member_id).into_iter().flat_map(|t| t.iter()) {
+                for p in parts.iter() {
+                    if !self.members.iter().any(|o| o.owns(topic, *p)) {
+                        waiting.push((topic.clone(), *p));
+                    }
+                }
+            }
+        }
+        waiting
+    }
+
     fn index(&self, id: &str) -> Option<usize> {
         self.members.iter().position(|m| m.member_id == id)
     }

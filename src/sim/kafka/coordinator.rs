@@ -250,6 +250,15 @@ pub struct MemberRef {
 }
 
 /// The requests a group coordinator answers.
+/// A request a coordinator holds unanswered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// A JoinGroup waiting for the rebalance to complete.
+    Join,
+    /// A SyncGroup waiting for the leader's.
+    Sync,
+}
+
 /// Why a consumer commits: what it does with the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitPurpose {
@@ -463,6 +472,27 @@ impl GroupCoordinator {
     /// Members whose SyncGroup waits for the leader's.
     pub fn pending_syncs(&self) -> &[String] {
         &self.pending_sync
+    }
+
+    /// The coordinator's broker died: the JoinGroup and SyncGroup requests it held unanswered
+    /// fail with their connections (returned: who sent them, and what), and are forgotten — a
+    /// member that was waiting has not joined this rebalance until it sends a JoinGroup again,
+    /// as a coordinator that loads the group finds no request waiting.
+    pub fn close_connections(&mut self) -> Vec<(ConsumerId, u32, Held)> {
+        let mut failed = Vec::new();
+        for m in self.members.iter_mut() {
+            if m.awaiting_join {
+                m.awaiting_join = false;
+                m.joined = false;
+                failed.push((m.consumer, m.inc, Held::Join));
+            }
+        }
+        for id in std::mem::take(&mut self.pending_sync) {
+            if let Some(m) = self.member(&id) {
+                failed.push((m.consumer, m.inc, Held::Sync));
+            }
+        }
+        failed
     }
 
     /// The topics the members subscribe to, sorted.
@@ -1085,6 +1115,11 @@ impl GroupCoordinator {
         let Some(i) = self.members.iter().position(|m| m.member_id == member_id) else { return };
         let m = self.members.remove(i);
         self.pending_sync.retain(|id| id != member_id);
+        if m.awaiting_join {
+            // removeMemberAndUpdateGroup: "we return UNKNOWN_MEMBER_ID so that the consumer will
+            // retry the JoinGroup request if it is still active".
+            out.reply(m.consumer, m.inc, Reply::Join(JoinResponse::UnknownMemberId));
+        }
         out.event(EventKind::MemberRemoved {
             group: self.name.clone(),
             consumer: m.name.clone(),

@@ -380,6 +380,17 @@ pub enum EventKind {
         group: Name,
         broker: u32,
     },
+    /// A request to a group's coordinator failed at the consumer: its connection to the broker
+    /// closed (the broker died), the broker was down when it was sent, or the broker is no
+    /// longer the group's coordinator (NOT_COORDINATOR). The consumer finds the coordinator
+    /// again and sends what it still needs, built from its state then.
+    RequestFailed {
+        consumer: Name,
+        group: Name,
+        broker: Option<u32>,
+        request: String,
+        error: String,
+    },
     /// Retention deleted old segments.
     RetentionDeleted {
         topic: Name,
@@ -513,6 +524,9 @@ impl Event {
             EventKind::CoordinatorMoved { group, broker } => kind!("coordinator_moved"; group, broker),
             EventKind::FindCoordinator { consumer, group, broker } => {
                 kind!("find_coordinator"; consumer, group, broker)
+            }
+            EventKind::RequestFailed { consumer, group, broker, request, error } => {
+                kind!("request_failed"; consumer, group, broker, request, error)
             }
             EventKind::RetentionDeleted { topic, partition, records, log_start_offset } => {
                 kind!("retention_deleted"; topic, partition, records, log_start_offset)
@@ -701,7 +715,7 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
             tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(tags.len(), 51, "every kind was written: {tags:?}");
+        assert_eq!(tags.len(), 52, "every kind was written: {tags:?}");
     }
 
     /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.
@@ -832,6 +846,7 @@ mod tests {
             },
             EventKind::CoordinatorMoved { group: name(0), broker: opt(0) },
             EventKind::FindCoordinator { consumer: name(0), group: name(1), broker: n(2) as u32 },
+            EventKind::RequestFailed { consumer: name(0), group: name(1), broker: opt(2), request: s(3), error: s(0) },
             EventKind::RetentionDeleted {
                 topic: name(0),
                 partition: n(1) as u32,

@@ -21,6 +21,7 @@ pub mod broker_assign;
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod conn;
 pub mod consumer;
 pub mod consumer_group;
 pub mod coordinator;

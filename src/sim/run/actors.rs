@@ -3,6 +3,7 @@
 //! message travels the network (or the replication link), a timer is queued, an event traced.
 
 use crate::sim::cluster::{Partition, View};
+use crate::sim::conn::ToCoordinator;
 use crate::sim::consumer::{self, Consumer};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use crate::sim::engine::{Action, Sim};
@@ -273,10 +274,13 @@ impl Sim {
         for effect in out.effects.drain(..) {
             match effect {
                 consumer::Effect::ToCoordinator { group, from, request } => {
-                    self.after(self.latency(), Action::ToCoordinator { group, from, request })
+                    self.send_to_coordinator(group, from, ToCoordinator::Classic(request))
                 }
                 consumer::Effect::ToGroupCoordinator { group, from, request } => {
-                    self.after(self.latency(), Action::ToGroupCoordinator { group, from, request })
+                    self.send_to_coordinator(group, from, ToCoordinator::Consumer(request))
+                }
+                consumer::Effect::FindCoordinator { inc } => {
+                    self.after(self.latency(), Action::FindCoordinator { consumer, inc })
                 }
                 consumer::Effect::After { delay, inc, msg } => {
                     self.after(delay, Action::ToConsumer { consumer, inc, msg })

@@ -2,16 +2,14 @@
 //! between replicas, the periodic ISR and retention checks, the controller (it notices a crashed
 //! broker after `broker.session.timeout.ms`, fences it and moves leadership; a returning broker
 //! re-registers), and group coordinators, which live on the leaders of `__consumer_offsets`
-//! partitions and move with them: requests for a coordinator that is down wait until one is
-//! found again. What happens inside one partition is [`crate::sim::replication`]'s.
+//! partitions and move with them (consumers find them again: [`crate::sim::network`]). What happens inside one partition is [`crate::sim::replication`]'s.
 
 use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
-use crate::sim::coordinator::{offsets_partition, Request, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::{offsets_partition, OFFSETS_PARTITIONS};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ProducerId, Tp};
-use crate::sim::kafka::consumer_group as cg;
 use crate::sim::producer::{self, SentBatch};
 use crate::sim::replication::Writer;
 use rand::Rng;
@@ -119,9 +117,10 @@ impl Sim {
         self.after(timeout, Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }));
     }
 
-    /// The broker process is gone: its replicas stop, writes waiting at its leaders fail, and
-    /// its next start is a new incarnation.
+    /// The broker process is gone: its connections close, its replicas stop, writes waiting at
+    /// its leaders fail, and its next start is a new incarnation.
     fn broker_goes_down(&mut self, broker: BrokerId) {
+        self.close_connections(broker);
         self.brokers[broker.ix()].alive = false;
         for tp in self.all_partitions() {
             self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
@@ -222,35 +221,6 @@ impl Sim {
         self.coordinator_of(group).is_some_and(|b| self.broker_alive(b))
     }
 
-    /// The group a coordinator-bound request or timer belongs to.
-    pub(crate) fn coordinator_group<'a>(&'a self, action: &'a Action) -> Option<&'a str> {
-        match action {
-            Action::ToCoordinator { group, .. }
-            | Action::CoordinatorTimer { group, .. }
-            | Action::ToGroupCoordinator { group, .. }
-            | Action::GroupCoordinatorTimer { group, .. } => Some(group),
-            _ => None,
-        }
-    }
-
-    /// Keeps a request until the group has a coordinator again (one heartbeat per consumer).
-    pub(crate) fn hold_for_coordinator(&mut self, group: String, action: Action) {
-        let held = self.coordinator_backlog.entry(group).or_default();
-        let heartbeat = |a: &Action| match a {
-            Action::ToCoordinator { from, request, .. } if matches!(**request, Request::Heartbeat { .. }) => {
-                Some(from.consumer)
-            }
-            Action::ToGroupCoordinator { from, request, .. } if matches!(&**request, cg::Request::Heartbeat(h) if h.member_epoch > 0) => {
-                Some(from.consumer)
-            }
-            _ => None,
-        };
-        if let Some(c) = heartbeat(&action) {
-            held.retain(|a| heartbeat(a) != Some(c));
-        }
-        held.push(action);
-    }
-
     /// After a broker comes or goes: each `__consumer_offsets` partition led by a fenced broker
     /// moves to its first live replica; groups whose coordinator moved carry on there.
     fn move_coordinators(&mut self) {
@@ -286,30 +256,9 @@ impl Sim {
     }
 
     /// A coordinator takes a group over: members get fresh session timers, a rebalance in
-    /// progress gets a fresh deadline, and requests held meanwhile are sent to it.
+    /// progress gets a fresh deadline. Consumers find it themselves (see
+    /// [`crate::sim::network`]).
     fn coordinator_loaded(&mut self, group: &str) {
-        let broker = self.coordinator_of(group).expect("a coordinator was found");
         self.coordinator_load(group);
-        let held = self.coordinator_backlog.remove(group).unwrap_or_default();
-        let mut told = Vec::new();
-        for action in held {
-            // Each consumer that was waiting finds the coordinator (a LeaveGroup of a closed
-            // one is just delivered).
-            let consumer = match &action {
-                Action::ToCoordinator { from, request, .. } if !matches!(**request, Request::Leave { .. }) => {
-                    Some(from.consumer)
-                }
-                Action::ToGroupCoordinator { from, request, .. } if !matches!(&**request, cg::Request::Heartbeat(h) if h.member_epoch < 0) => {
-                    Some(from.consumer)
-                }
-                _ => None,
-            };
-            if let Some(c) = consumer.filter(|c| !told.contains(c)) {
-                told.push(c);
-                let name = self.consumers[c.ix()].spec.name.clone();
-                self.emit(EventKind::FindCoordinator { consumer: name, group: group.into(), broker });
-            }
-            self.after(self.latency(), action);
-        }
     }
 }

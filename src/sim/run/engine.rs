@@ -15,7 +15,7 @@ use crate::sim::cluster::ClusterTimer;
 use crate::sim::command::Command;
 use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
-use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::{self, Client, GroupCoordinator, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
 use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
@@ -31,6 +31,7 @@ pub use crate::sim::cluster::{Broker, Partition, Replica, Topic};
 pub use crate::sim::deliveries::DeliveryTrack;
 pub use crate::sim::ids::Tp;
 
+use crate::sim::conn::{Conn, ToCoordinator};
 use crate::sim::deliveries::PerGroup;
 
 /// Why a run could not be built.
@@ -74,12 +75,13 @@ pub(crate) enum Action {
     ToLeaders { producer: ProducerId, batches: Vec<SentBatch> },
     /// A message between a partition's leader and its replica `replica`.
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
-    /// A request reaches the coordinator of `group` (the request names its group).
-    ToCoordinator { group: Name, from: Client, request: Box<Request> },
+    /// A request for the coordinator of `group` reaches the broker it was sent to (see
+    /// [`crate::sim::network`]).
+    ToCoordinator { group: Name, from: Client, request: ToCoordinator, to: Conn },
+    /// A consumer's FindCoordinator reaches a broker.
+    FindCoordinator { consumer: ConsumerId, inc: u32 },
     /// A group coordinator's timer.
     CoordinatorTimer { group: Name, timer: Timer },
-    /// A request reaches the consumer-protocol coordinator of `group`.
-    ToGroupCoordinator { group: Name, from: Client, request: Box<cg::Request> },
     /// A consumer-protocol coordinator's timer.
     GroupCoordinatorTimer { group: Name, timer: cg::Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
@@ -150,8 +152,6 @@ pub struct Sim {
     pub(crate) leader_balance_queued: bool,
     /// Buffers the actors record their effects in, reused from message to message.
     pub(crate) scratch: Scratch,
-    /// Requests for a coordinator that is down, held until a coordinator is found again.
-    pub(crate) coordinator_backlog: VecMap<String, Vec<Action>>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     pub(crate) keyers: Vec<Keyer>,
@@ -197,7 +197,6 @@ impl Sim {
                 .collect(),
             offsets_leaders: Vec::new(),
             offsets_replicas: Vec::new(),
-            coordinator_backlog: VecMap::new(),
             leader_balance_queued: false,
             scratch: Scratch::default(),
             producers: Vec::new(),
@@ -454,13 +453,12 @@ impl Sim {
     }
 
     fn handle(&mut self, action: Action) {
-        // Requests for a group coordinator that is down wait until the group has one again;
-        // the coordinator's own timers do not run while it is down.
-        if let Some(group) = self.coordinator_group(&action).filter(|g| !self.coordinator_available(g)) {
-            if !matches!(action, Action::CoordinatorTimer { .. } | Action::GroupCoordinatorTimer { .. }) {
-                self.hold_for_coordinator(group.to_string(), action);
+        // A coordinator's own timers do not run while it is down (a coordinator that takes the
+        // group over starts its clocks again).
+        if let Action::CoordinatorTimer { group, .. } | Action::GroupCoordinatorTimer { group, .. } = &action {
+            if !self.coordinator_available(group) {
+                return;
             }
-            return;
         }
         match action {
             Action::User(cmd) => self.handle_command(*cmd),
@@ -478,11 +476,9 @@ impl Sim {
             Action::ToReplica { tp, replica, msg } => {
                 self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))
             }
-            Action::ToCoordinator { group, from, request } => self.deliver_to_coordinator(&group, from, *request),
+            Action::ToCoordinator { group, from, request, to } => self.arrive_at_coordinator(&group, from, request, to),
+            Action::FindCoordinator { consumer, inc } => self.find_coordinator(consumer, inc),
             Action::CoordinatorTimer { group, timer } => self.coordinator_timer(&group, timer),
-            Action::ToGroupCoordinator { group, from, request } => {
-                self.deliver_to_group_coordinator(&group, from, *request)
-            }
             Action::GroupCoordinatorTimer { group, timer } => self.group_coordinator_timer(&group, timer),
             Action::ToConsumer { consumer, inc, msg } => {
                 if self.consumers[consumer.ix()].is_live(inc) {

@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod describe;
 pub mod engine;
 pub mod invariants;
+pub mod network;
 pub mod producers;
 pub mod report;
 pub mod scenario;

@@ -59,6 +59,12 @@ pub struct Modern {
     pub ack: bool,
     /// When the next regular heartbeat is due.
     pub next_beat: SimTime,
+    /// Heartbeats sent (a leave included) whose answer or failure has not come: they come
+    /// back in the order they were sent, one connection to one broker.
+    pub outstanding: u32,
+    /// How many of those are older than its last leave: their answers are ignored (an answer
+    /// belongs to the request that asked, and this member moved on since).
+    pub ignore: u32,
 }
 
 impl Default for Modern {
@@ -70,6 +76,8 @@ impl Default for Modern {
             sent_owned: None,
             ack: false,
             next_beat: SimTime::ZERO,
+            outstanding: 0,
+            ignore: 0,
         }
     }
 }
@@ -80,7 +88,10 @@ impl Consumer {
         self.spec.group_protocol == GroupProtocol::Consumer
     }
 
-    fn cg_send(&self, ctx: &Ctx, request: cg::Request, out: &mut Out) {
+    fn cg_send(&mut self, ctx: &Ctx, request: cg::Request, out: &mut Out) {
+        if matches!(request, cg::Request::Heartbeat(_)) {
+            self.modern.outstanding += 1;
+        }
         let from = self.client(ctx);
         out.effects.push(Effect::ToGroupCoordinator {
             group: self.spec.group.clone(),
@@ -110,9 +121,13 @@ impl Consumer {
     }
 
     /// Sends a heartbeat now, unless one is out (then it goes when the answer comes).
-    fn cg_heartbeat(&mut self, ctx: &Ctx, out: &mut Out) {
+    pub(super) fn cg_heartbeat(&mut self, ctx: &Ctx, out: &mut Out) {
         if self.modern.in_flight {
             self.modern.ack = true;
+            return;
+        }
+        if self.coordinator_unknown {
+            self.modern.full = true; // sent, in full, once the coordinator is found
             return;
         }
         let owned = self.owned_partitions(ctx);
@@ -160,6 +175,9 @@ impl Consumer {
         result: Result<HeartbeatResponse, cg::GroupError>,
         out: &mut Out,
     ) {
+        if !self.cg_answer_is_current() {
+            return;
+        }
         self.modern.in_flight = false;
         if self.generation < 0 {
             return; // it left meanwhile: old news
@@ -216,6 +234,27 @@ impl Consumer {
         }
     }
 
+    /// An answer (or a failure) to one of its heartbeats came back: whether it belongs to a
+    /// request made since its last leave.
+    fn cg_answer_is_current(&mut self) -> bool {
+        self.modern.outstanding = self.modern.outstanding.saturating_sub(1);
+        if self.modern.ignore > 0 {
+            self.modern.ignore -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// A heartbeat failed on its way (see [`super::lookup`]): the next one is sent in full once
+    /// the coordinator is found (`HeartbeatState.reset`).
+    pub(super) fn cg_request_failed(&mut self) {
+        if !self.cg_answer_is_current() {
+            return;
+        }
+        self.modern.in_flight = false;
+        self.modern.full = true;
+    }
+
     /// Out of the group: what it owns is lost (a zombie's if the application is away from poll()).
     fn cg_lose(&mut self, ctx: &mut Ctx, out: &mut Out) {
         self.generation = 0;
@@ -256,6 +295,14 @@ impl Consumer {
         if self.member_id.is_empty() || self.generation < 0 {
             return;
         }
+        // Answers to what it sent before leaving are old news.
+        self.modern.ignore = self.modern.outstanding;
+        if self.coordinator_unknown {
+            // No coordinator to tell: its session runs out there.
+            self.generation = -1;
+            self.modern.in_flight = false;
+            return;
+        }
         let static_member = self.spec.group_instance_id.is_some();
         let (consumer, group) = self.names();
         out.event(EventKind::LeaveGroup { consumer, group, member_id: self.member_id.clone(), reason: reason.into() });
@@ -272,6 +319,8 @@ impl Consumer {
         self.generation = -1;
         self.modern.in_flight = false;
         self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
+        // Its own answer is old news too.
+        self.modern.ignore += 1;
     }
 
     /// The poll timer ran out: it leaves, its partitions are lost, and it joins again at its
@@ -283,7 +332,7 @@ impl Consumer {
         self.rejoin_needed = true;
     }
 
-    pub(super) fn cg_commit(&self, ctx: &Ctx, offsets: Vec<(Tp, u64)>, purpose: CommitPurpose, out: &mut Out) {
+    pub(super) fn cg_commit(&mut self, ctx: &Ctx, offsets: Vec<(Tp, u64)>, purpose: CommitPurpose, out: &mut Out) {
         let request = cg::Request::OffsetCommit {
             member_id: self.member_id.clone(),
             member_epoch: self.generation,
@@ -293,7 +342,7 @@ impl Consumer {
         self.cg_send(ctx, request, out);
     }
 
-    pub(super) fn cg_offset_fetch(&self, ctx: &Ctx, partitions: Vec<Tp>, out: &mut Out) {
+    pub(super) fn cg_offset_fetch(&mut self, ctx: &Ctx, partitions: Vec<Tp>, out: &mut Out) {
         self.cg_send(ctx, cg::Request::OffsetFetch { partitions }, out);
     }
 }
