@@ -57,7 +57,23 @@ pub const SETTLE_LIMIT_MS: u64 = 900_000;
 pub struct Case {
     pub id: u64,
     pub run: Run,
+    /// The fault class it was built around (see [`MIXES`]).
+    pub mix: &'static str,
 }
+
+/// Fault classes: besides random commands, a case may aim at a corner — a broker crash while
+/// a consumer's join is in flight to its coordinator, or while produce requests are in flight to
+/// a leader; idempotent batches expiring while followers lag (written but not acknowledged); a
+/// poll timer running out while the coordinator is down; a static member replaced across a
+/// protocol conversion.
+pub const MIXES: [&str; 6] = [
+    "random",
+    "coordinator crash in flight",
+    "leader crash in flight",
+    "idempotent expiry",
+    "poll timeout, coordinator down",
+    "static member across a conversion",
+];
 
 impl Case {
     /// The link that replays it, up to `until` (ms).
@@ -302,6 +318,73 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// Adds the commands of fault class `mix` (see [`MIXES`]) at a random moment.
+    fn aim(&mut self, mix: usize, commands: &mut Vec<TimedCommand>) {
+        let t = self.rng.random_range(0..ACTIVE_MS - 25_000);
+        let broker = self.rng.random_range(1..=self.brokers);
+        let mut at = |dt: u64, command: Command| commands.push(TimedCommand { at: t + dt, command });
+        match MIXES[mix] {
+            "coordinator crash in flight" => {
+                let spec = self.new_consumer();
+                at(0, Command::AddConsumer { spec });
+                let c = self.consumer().name;
+                at(0, Command::StartConsumer { consumer: c });
+                at(self.rng.random_range(0..6), Command::CrashBroker { broker });
+                at(self.rng.random_range(3_000..20_000), Command::RestartBroker { broker });
+            }
+            "leader crash in flight" => {
+                let producer = self.producer();
+                at(0, Command::Produce { producer, count: self.rng.random_range(20..200) });
+                at(self.rng.random_range(0..6), Command::CrashBroker { broker });
+                at(self.rng.random_range(3_000..20_000), Command::RestartBroker { broker });
+            }
+            "idempotent expiry" => {
+                let mut spec = self.new_producer();
+                (spec.acks, spec.enable_idempotence, spec.delivery_timeout_ms) = (Acks::All, true, 30_000);
+                spec.rate_per_sec = *pick(&mut self.rng, &[5, 20, 100]);
+                at(0, Command::AddProducer { spec });
+                for b in 1..=self.brokers {
+                    if b != broker {
+                        at(self.rng.random_range(0..2_000), Command::DelayBroker { broker: b, ms: 40_000 });
+                    }
+                }
+                if self.chance(0.5) {
+                    at(self.rng.random_range(5_000..20_000), Command::CrashBroker { broker });
+                    at(self.rng.random_range(20_000..25_000), Command::RestartBroker { broker });
+                }
+            }
+            "poll timeout, coordinator down" => {
+                let c = self.consumer();
+                let near = c.max_poll_interval_ms / u64::from(c.max_poll_records);
+                let ms = (near * self.rng.random_range(11..14) / 10).min(600_000);
+                at(0, Command::SetProcessingTime { consumer: c.name.clone(), ms });
+                let producer = self.producer();
+                at(0, Command::Produce { producer, count: 60 });
+                at(self.rng.random_range(0..5_000), Command::CrashBroker { broker });
+                at(self.rng.random_range(12_000..25_000), Command::RestartBroker { broker });
+            }
+            "static member across a conversion" => {
+                let mut spec = self.new_consumer();
+                spec.group_instance_id = Some(STATIC_ACROSS.into());
+                spec.group_protocol = GroupProtocol::Classic;
+                let name = spec.name.to_string();
+                at(0, Command::AddConsumer { spec });
+                at(100, Command::CrashConsumer { consumer: name.clone() });
+                let setting = ConsumerSetting::GroupProtocol(GroupProtocol::Consumer);
+                at(200, Command::ConfigureConsumer { consumer: name.clone(), setting });
+                at(self.rng.random_range(1_000..8_000), Command::StartConsumer { consumer: name });
+                let producer = self.producer();
+                at(8_000, Command::Produce { producer, count: 10 });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The `group.instance.id` of the static member the conversion class switches protocol.
+const STATIC_ACROSS: &str = "instance-9";
+
 /// The experiments a case may start from: every built-in one and every lesson's cluster.
 fn bases() -> Vec<Scenario> {
     let mut out = experiments::builtin();
@@ -350,6 +433,9 @@ pub fn case(id: u64) -> Case {
         };
         commands.push(TimedCommand { at, command: g.command() });
     }
+    // Half the cases are random only; the rest aim at one fault class each.
+    let mix = g.rng.random_range(0..MIXES.len() * 2).saturating_sub(MIXES.len());
+    g.aim(mix, &mut commands);
     commands.sort_by_key(|c| c.at);
     // The drain: everything back, nothing new, everyone started.
     let drain = |command| TimedCommand { at: ACTIVE_MS, command };
@@ -377,12 +463,16 @@ pub fn case(id: u64) -> Case {
     let mut added = 0;
     for c in &mut commands {
         if let Command::AddConsumer { spec } = &mut c.command {
+            if spec.group_instance_id.as_deref() == Some(STATIC_ACROSS) {
+                continue; // starts classic and is switched to the consumer protocol
+            }
             spec.group_protocol = if mixed && added % 2 == 1 { GroupProtocol::Classic } else { protocol };
             added += 1;
         }
     }
     Case {
         id,
+        mix: MIXES[mix],
         run: Run {
             scenario: base.id,
             seed,
@@ -669,7 +759,11 @@ fn unsettled_consumer_group(
     g: &ksim::sim::kafka::consumer_group::ConsumerGroup,
     members: &[&Consumer],
 ) -> Option<String> {
-    if g.state().name() != "Stable" {
+    // A target computed again at the same epoch (a static member replaced) is taken only at the
+    // next epoch by members already reconciled to it, as in Kafka: what it moves waits, and so
+    // may the members waiting for it.
+    let waiting = g.waiting_for_next_epoch();
+    if g.state().name() != "Stable" && waiting.is_empty() {
         return Some(format!("{group} is {}", g.state().name()));
     }
     let given = |c: &Consumer| {
@@ -677,9 +771,6 @@ fn unsettled_consumer_group(
         let tps = ksim::sim::kafka::consumer_group::tps_of(&m.assignment.assigned, |t| sim.topic_index(t));
         Some((m.assignment.member_epoch, tps))
     };
-    // A target computed again at the same epoch (a static member replaced) is taken only at the
-    // next epoch by members already reconciled to it, as in Kafka.
-    let waiting = g.waiting_for_next_epoch();
     unsettled_members(sim, group, members, given, |t, p| waiting.iter().any(|(wt, wp)| wt == t && *wp == p))
 }
 

@@ -342,18 +342,25 @@ impl ConsumerGroup {
         self.members.iter().find(|m| m.member_id == id)
     }
 
-    /// Partitions a member's target holds that nobody owns, while that member is reconciled to
-    /// the target's epoch: the target was computed again at the same epoch (a static member was
-    /// replaced), and Kafka's members move only when the epoch does (`CurrentAssignmentBuilder`:
-    /// a Stable member at the target epoch stays as it is). They wait for the next group epoch.
+    /// Whether the group waits for its next epoch to settle: its target was computed again at
+    /// the same epoch (a static member was replaced) and differs from what members already
+    /// reconciled to that epoch hold — and Kafka's members move only when the epoch does
+    /// (`CurrentAssignmentBuilder`: a Stable member at the target epoch stays as it is). Returns
+    /// the partitions that wait: in some member's target but held by none, or held by a member
+    /// reconciled to the epoch whose target no longer has them (another member waits for them).
     pub fn waiting_for_next_epoch(&self) -> Vec<(String, u32)> {
+        let empty = Partitions::new();
         let mut waiting = Vec::new();
         for m in self.members.iter().filter(|m| m.assignment.is_reconciled_to(self.target_epoch)) {
-            for (topic, parts) in self.target.get(&m.member_id).into_iter().flat_map(|t| t.iter()) {
-                for p in parts.iter() {
-                    if !self.members.iter().any(|o| o.owns(topic, *p)) {
-                        waiting.push((topic.clone(), *p));
-                    }
+            let target = self.target.get(&m.member_id).unwrap_or(&empty);
+            for (topic, parts) in target.iter() {
+                for p in parts.iter().filter(|p| !self.members.iter().any(|o| o.owns(topic, **p))) {
+                    waiting.push((topic.clone(), *p));
+                }
+            }
+            for (topic, parts) in m.assignment.assigned.iter() {
+                for p in parts.iter().filter(|p| !target.get(topic).is_some_and(|t| t.contains(p))) {
+                    waiting.push((topic.clone(), *p));
                 }
             }
         }
