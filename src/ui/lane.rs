@@ -54,7 +54,7 @@ fn kind_class(kind: Kind) -> &'static str {
         Kind::HeartbeatError | Kind::CommitFailed | Kind::GroupHeartbeatError => "error",
         Kind::LeaveGroup | Kind::GroupLeave => "leave",
         Kind::OffsetCommit => "commit",
-        Kind::Expired | Kind::Crashed => "gone",
+        Kind::Expired | Kind::Crashed | Kind::Disconnected => "gone",
     }
 }
 
@@ -185,7 +185,7 @@ fn messages_markup<'a>(lane: &Lane, messages: impl Iterator<Item = &'a Message> 
             Fixed(x - 5.0, 1),
             Fixed(ROW_H * (row as f64 + 2.0), 1),
         );
-        if matches!(m.kind, Kind::Crashed | Kind::Expired) {
+        if matches!(m.kind, Kind::Crashed | Kind::Expired | Kind::Disconnected) {
             let _ = write!(
                 s,
                 r#"<text class="glyph" x="{x}" y="{}" text-anchor="middle">{}</text>"#,

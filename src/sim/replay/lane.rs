@@ -42,6 +42,9 @@ pub enum Kind {
     Expired,
     /// The member's process crashed (no message: drawn on its row).
     Crashed,
+    /// A request of the member's failed on its way: its coordinator's broker died with it in
+    /// flight, was down, or no longer coordinates the group (drawn on its row).
+    Disconnected,
     /// Consumer protocol: a ConsumerGroupHeartbeat at epoch 0 (joining).
     GroupJoin,
     /// Consumer protocol: a regular ConsumerGroupHeartbeat.
@@ -71,6 +74,7 @@ impl Kind {
             Kind::CommitFailed => "OffsetCommit response",
             Kind::Expired => "member removed",
             Kind::Crashed => "crashed",
+            Kind::Disconnected => "request failed",
             Kind::GroupJoin => "ConsumerGroupHeartbeat (epoch 0: join)",
             Kind::GroupHeartbeat => "ConsumerGroupHeartbeat",
             Kind::GroupHeartbeatError => "ConsumerGroupHeartbeat response",
@@ -104,6 +108,7 @@ impl Kind {
             Kind::OffsetCommit | Kind::CommitFailed => "C",
             Kind::Expired => "⊘",
             Kind::Crashed => "✕",
+            Kind::Disconnected => "↯",
             Kind::GroupJoin => "J",
             Kind::GroupHeartbeat | Kind::GroupHeartbeatError => "♥",
             Kind::GroupLeave => "L",
@@ -140,6 +145,7 @@ impl Message {
     pub fn describe(&self) -> String {
         let dir = match (self.kind, self.kind.is_request()) {
             (Kind::Expired | Kind::Crashed, _) => format!("{} {}", self.member, self.kind.name()),
+            (Kind::Disconnected, _) => format!("{}'s {}", self.member, self.kind.name()),
             (_, true) => format!("{} from {}", self.kind.name(), self.member),
             (_, false) => format!("{} to {}", self.kind.name(), self.member),
         };
@@ -235,6 +241,9 @@ impl Lanes {
             EventKind::CommitSent { consumer, group, .. } => (group, consumer, Kind::OffsetCommit, String::new()),
             EventKind::CommitFailed { consumer, group, reason } => {
                 (group, consumer, Kind::CommitFailed, reason.clone())
+            }
+            EventKind::RequestFailed { consumer, group, request, error, .. } => {
+                (group, consumer, Kind::Disconnected, format!("{request}: {error}"))
             }
             EventKind::MemberRemoved { group, consumer, reason, .. } => {
                 (group, consumer, Kind::Expired, reason.clone())
@@ -499,6 +508,30 @@ mod tests {
             lanes.observe(&e);
         }
         assert!(kinds(lanes.group("my-group").unwrap(), "consumer-3", 40_000).contains(&Kind::LeaveGroup));
+    }
+
+    /// The coordinator's broker crashes with the members' heartbeats on their way: each request
+    /// that fails is drawn on its member's row (↯), and the members find the coordinator again.
+    #[test]
+    fn a_request_cut_off_by_a_broker_crash_is_drawn_as_failed() {
+        let mut scenario = teach::find("consumer-group").unwrap();
+        scenario.cluster.brokers = 3;
+        let mut sim = Sim::new(&scenario, 1).unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(10_000));
+        let mut lanes = lanes_of(&mut sim);
+        let broker = sim.coordinator_of("my-group").unwrap();
+        sim.apply(Command::CrashBroker { broker });
+        sim.run_until(SimTime(40_000));
+        for e in sim.drain_events() {
+            lanes.observe(&e);
+        }
+        let lane = &lanes.group("my-group").unwrap();
+        let failed: Vec<&Message> = lane.messages.iter().filter(|m| m.kind == Kind::Disconnected).collect();
+        assert!(!failed.is_empty(), "{:?}", lane.messages);
+        let said = failed[0].describe();
+        assert!(said.contains("request failed (") && said.contains("disconnected"), "{said}");
+        assert!(!Kind::Disconnected.is_request());
     }
 
     /// Old messages leave the window, and a busy lane keeps at most its cap.
