@@ -122,8 +122,13 @@ pub struct Writer<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refused {
     LeaderDown(u32),
+    /// The broker it was sent to no longer leads the partition (leadership moved meanwhile).
+    NotLeader(u32),
     Offline,
-    NotEnoughReplicas { isr: usize, min: u32 },
+    NotEnoughReplicas {
+        isr: usize,
+        min: u32,
+    },
     OutOfOrder,
 }
 
@@ -131,6 +136,7 @@ impl Refused {
     pub fn text(&self) -> String {
         match self {
             Refused::LeaderDown(b) => format!("NETWORK_EXCEPTION: leader broker {b} is down"),
+            Refused::NotLeader(b) => format!("NOT_LEADER_OR_FOLLOWER: broker {b} no longer leads the partition"),
             Refused::Offline => "LEADER_NOT_AVAILABLE: the partition is offline".into(),
             Refused::OutOfOrder => "OUT_OF_ORDER_SEQUENCE_NUMBER: an earlier batch is missing".into(),
             Refused::NotEnoughReplicas { isr, min } => {
@@ -145,12 +151,23 @@ impl Partition {
 
     /// A produced batch reaches the leader. `Ok(Some(ack))`: acknowledged now; `Ok(None)`: waits
     /// for the high watermark (acks=all) or is never acknowledged (acks=0).
-    pub fn append(&mut self, ctx: &Ctx, w: Writer, b: SentBatch, out: &mut Out) -> Result<Option<BatchAck>, Refused> {
-        let Some(leader) = self.leader else { return Err(Refused::Offline) };
-        let leader_broker = self.replicas[leader].broker;
-        if !ctx.alive(leader_broker) {
-            return Err(Refused::LeaderDown(leader_broker));
+    /// `to` is the broker the request was sent to (the leader the producer knew then): a
+    /// request reaches that broker only — if it no longer leads, it refuses the batch.
+    pub fn append(
+        &mut self,
+        ctx: &Ctx,
+        w: Writer,
+        b: SentBatch,
+        to: Option<u32>,
+        out: &mut Out,
+    ) -> Result<Option<BatchAck>, Refused> {
+        let Some(to) = to else { return Err(Refused::Offline) };
+        if !ctx.alive(to) {
+            return Err(Refused::LeaderDown(to));
         }
+        let Some(leader) = self.leader.filter(|&l| self.replicas[l].broker == to) else {
+            return Err(Refused::NotLeader(to));
+        };
         let min = ctx.spec.min_insync_replicas;
         if b.acks == Acks::All && (self.isr.len() as u32) < min {
             return Err(Refused::NotEnoughReplicas { isr: self.isr.len(), min });
@@ -748,7 +765,11 @@ mod tests {
 
         fn append(&mut self, b: SentBatch) -> (Result<Option<BatchAck>, Refused>, Vec<Effect>) {
             let w = Writer { index: ProducerId(0), name: &Name::from("p"), keyer: 0, record_bytes: 100 };
-            self.run(|p, ctx, out| p.append(ctx, w, b, out))
+            // Sent to the leader of the moment.
+            self.run(|p, ctx, out| {
+                let to = p.leader.map(|l| p.replicas[l].broker);
+                p.append(ctx, w, b, to, out)
+            })
         }
 
         /// Delivers replica messages until none is left (or only those for `except`'s broker,

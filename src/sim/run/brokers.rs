@@ -6,12 +6,13 @@
 
 use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
+use crate::sim::conn::Conn;
 use crate::sim::coordinator::{offsets_partition, OFFSETS_PARTITIONS};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ProducerId, Tp};
 use crate::sim::producer::{self, SentBatch};
-use crate::sim::replication::Writer;
+use crate::sim::replication::{Refused, Writer};
 use rand::Rng;
 
 impl Sim {
@@ -60,18 +61,30 @@ impl Sim {
 
     // ----- produce and replicate -------------------------------------------------------------
 
+    /// The connection to a partition's leader, if it has one.
+    pub(crate) fn leader_conn(&self, tp: Tp) -> Option<Conn> {
+        let broker = self.partition(tp).leader_broker()?;
+        Some(Conn { broker, inc: self.broker(BrokerId(broker)).inc })
+    }
+
     /// A produce request reaches the leaders of its batches' partitions: the batches written at
     /// once are answered together.
-    pub(crate) fn produce_arrive(&mut self, p: ProducerId, batches: Vec<SentBatch>) {
+    pub(crate) fn produce_arrive(&mut self, p: ProducerId, batches: Vec<(SentBatch, Option<Conn>)>) {
         let pr = &self.producers[p.ix()];
         let (topic, name, keyer, record_bytes) = (pr.topic, pr.spec.name.clone(), pr.keyer, pr.spec.record_bytes);
         let mut ready = Vec::new();
         let mut acks_zero = true;
-        for b in batches {
+        for (b, to) in batches {
             acks_zero &= b.acks == Acks::Zero;
             let tp = Tp { topic, partition: b.partition };
             let writer = Writer { index: p, name: &name, keyer, record_bytes };
-            match self.partition_do(tp, |part, ctx, out| part.append(ctx, writer, b, out)) {
+            // A broker restarted since the request was sent closed the connection it was on.
+            if let Some(c) = to.filter(|c| self.broker(BrokerId(c.broker)).inc != c.inc) {
+                self.produce_failed(p, tp, b, Refused::LeaderDown(c.broker).text(), false);
+                continue;
+            }
+            let to = to.map(|c| c.broker);
+            match self.partition_do(tp, |part, ctx, out| part.append(ctx, writer, b, to, out)) {
                 Ok(Some(ack)) => ready.push(ack),
                 Ok(None) => {}
                 Err(why) => self.produce_failed(p, tp, b, why.text(), false),

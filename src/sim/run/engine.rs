@@ -71,8 +71,9 @@ pub(crate) enum Action {
     Launch(ConsumerId),
     /// For a producer application: its send timer, a retry, its leaders' answers.
     ToProducer { producer: ProducerId, msg: producer::Msg },
-    /// A produce request reaches the leaders of its batches' partitions.
-    ToLeaders { producer: ProducerId, batches: Vec<SentBatch> },
+    /// A produce request reaches the brokers it was sent to: each batch's partition leader when
+    /// it was sent (`None`: it had none).
+    ToLeaders { producer: ProducerId, batches: Vec<(SentBatch, Option<Conn>)> },
     /// A message between a partition's leader and its replica `replica`.
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request for the coordinator of `group` reaches the broker it was sent to (see

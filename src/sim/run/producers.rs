@@ -333,8 +333,21 @@ impl Sim {
             take_sendable(queue, now, !pr.unresolved.is_empty(), &mut request);
         }
         if !request.is_empty() {
-            self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
+            self.send_to_leaders(p, request);
         }
+    }
+
+    /// Sends batches to their partitions' leaders as the producer knows them now.
+    fn send_to_leaders(&mut self, p: ProducerId, batches: Vec<SentBatch>) {
+        let topic = self.producers[p.ix()].topic;
+        let batches = batches
+            .into_iter()
+            .map(|b| {
+                let to = self.leader_conn(Tp { topic, partition: b.partition });
+                (b, to)
+            })
+            .collect();
+        self.after(self.latency(), Action::ToLeaders { producer: p, batches });
     }
 
     /// Sends what a partition may send now, as one request.
@@ -346,7 +359,7 @@ impl Sim {
         let mut request = Vec::new();
         take_sendable(queue, now, retries_only, &mut request);
         if !request.is_empty() {
-            self.after(self.latency(), Action::ToLeaders { producer: p, batches: request });
+            self.send_to_leaders(p, request);
         }
     }
 
