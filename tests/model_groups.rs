@@ -673,3 +673,21 @@ fn a_static_member_whose_poll_timer_runs_out_leaves_for_a_while_and_its_zombie_c
         .any(|e| e.t < first_start && matches!(&e.kind, EventKind::Committed { consumer, .. } if &**consumer == "a")));
     assert!(!owners(&sim, "g").iter().find(|(c, _)| c == "b").unwrap().1.is_empty());
 }
+
+/// A consumer added in the page takes its group's protocol, or the run's: a run made on the
+/// consumer protocol does not turn mixed when a consumer is added to it.
+#[test]
+fn a_consumer_added_later_takes_the_runs_protocol() {
+    use ksim::sim::config::GroupProtocol;
+    use ksim::sim::link::Run;
+    use ksim::sim::snapshot::Snapshot;
+    let scenario = ksim::sim::teach::find("consumer-group").unwrap();
+    for protocol in [GroupProtocol::Classic, GroupProtocol::Consumer] {
+        let run = Run::of_scenario(&scenario, 1).with_group_protocol(protocol);
+        let mut sim = run.start().unwrap();
+        sim.run_until(SimTime(20_000));
+        let snap = Snapshot::of(&sim);
+        assert_eq!(snap.protocol_for_new_consumer("my-group"), protocol);
+        assert_eq!(snap.protocol_for_new_consumer("a-new-group"), protocol);
+    }
+}

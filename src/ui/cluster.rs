@@ -638,14 +638,21 @@ pub fn GroupBox(
                 .map(|ctl| {
                     let group = name.clone();
                     let add = move |_| {
-                        let (name, topics) = snapshot
+                        let (name, topics, group_protocol) = snapshot
                             .with_untracked(|s| {
                                 (
                                     free_name("consumer", &names(&s.consumers, |c| &c.name)),
                                     names(&s.topics, |t| &t.name),
+                                    s.protocol_for_new_consumer(&group),
                                 )
                             });
-                        let spec = ConsumerSpec { name: name.into(), group: group.clone().into(), topics, ..ConsumerSpec::default() };
+                        let spec = ConsumerSpec {
+                            name: name.into(),
+                            group: group.clone().into(),
+                            topics,
+                            group_protocol,
+                            ..ConsumerSpec::default()
+                        };
                         ctl.apply(Command::AddConsumer { spec });
                     };
                     view! {

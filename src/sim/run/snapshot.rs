@@ -491,6 +491,20 @@ fn recent_change(sim: &Sim, c: &Consumer) -> Option<(Vec<String>, Vec<String>)> 
 }
 
 impl Snapshot {
+    /// The `group.protocol` a consumer added to `group` starts with: its group's protocol, or
+    /// else the one every consumer of the run is configured with (a run made on the consumer
+    /// protocol stays on it), else classic — so adding a consumer never mixes protocols unasked.
+    pub fn protocol_for_new_consumer(&self, group: &str) -> GroupProtocol {
+        if let Some(g) = self.groups.iter().find(|g| g.name == group && g.state.name() != "Empty") {
+            return g.protocol;
+        }
+        let mut all = self.consumers.iter().map(|c| c.settings.group_protocol);
+        match all.next() {
+            Some(first) if all.all(|p| p == first) => first,
+            _ => GroupProtocol::Classic,
+        }
+    }
+
     pub fn of(sim: &Sim) -> Snapshot {
         let groups = sim.group_names();
         let topics = sim
