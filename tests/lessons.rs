@@ -93,17 +93,19 @@ fn every_lesson_is_tested_here() {
     assert_eq!(lesson::all().len(), 9, "add a test above for a new lesson");
 }
 
-/// Lessons whose steps do not depend on the classic protocol's timings teach the same on Kafka 4's
-/// consumer protocol: every step is reached and every check passes.
+/// Every lesson's scripted path shows its moments on Kafka 4's consumer protocol too (a run made
+/// with `--group-protocol consumer`): every step is reached and every check passes.
 #[test]
 fn lessons_on_the_consumer_protocol() {
     for id in [
         "lesson-durability",
         "lesson-ordering",
         "lesson-load-balancing",
+        "lesson-fault-tolerance",
         "lesson-offsets",
         "lesson-fan-out",
         "lesson-priority",
+        "lesson-processed-twice",
     ] {
         passes_on(id, GroupProtocol::Consumer);
     }

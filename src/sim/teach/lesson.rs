@@ -520,7 +520,7 @@ fn load_balancing() -> Lesson {
 fn fault_tolerance() -> Lesson {
     let mut s = group_of_three("lesson-fault-tolerance", "Lesson 4: fault tolerance");
     // Time for the second crash, under the consumer protocol, to run out its 45 s session.
-    s.duration_ms = 120_000;
+    s.duration_ms = 150_000;
     Lesson {
         id: s.id.clone(),
         title: s.title.clone(),
@@ -617,17 +617,20 @@ fn fault_tolerance() -> Lesson {
         ],
         why: "The coordinator learns a consumer is alive only from its heartbeats. A crash sends nothing, so the coordinator waits session.timeout.ms (45 s by default since Kafka 3.0; 10 s before) before removing the member and rebalancing. A clean close sends LeaveGroup and the rebalance starts at once. The Java consumer's default partition.assignment.strategy is \"range, cooperative-sticky\": the group votes for range, and because range is listed every member rebalances eagerly — each gives up all its partitions (stop-the-world). Cooperative rebalancing moves only the orphaned partitions while the others keep processing; Kafka's way there is a rolling upgrade: restart each consumer with only cooperative-sticky (in its Settings). From the first one on the group uses cooperative-sticky, the only assignor every member supports; once none lists range any more, rebalances are cooperative. Or compare both under \"What if?\". Kafka 4's consumer protocol (KIP-848) goes further: there is no group-wide rebalance at all — the coordinator computes the assignment and each member gives up or takes partitions at its own heartbeats, while a crashed member's partitions wait for the broker's 45 s session.".into(),
         real_cluster: format!("# three consumer_group.py processes; kill -9 one of them\n{CONSUMER_PY}\n\n$ kafka-consumer-groups.sh --bootstrap-server localhost:9092 --describe --group my-group --state"),
+        // Timed so that each step's moment comes under either protocol: the first crash is
+        // noticed after 10 s on the classic protocol and after the broker's 45 s on the consumer
+        // protocol (a run made with --group-protocol consumer), so the clean stop waits for it.
         path: vec![
             at(10_000, Command::CrashConsumer { consumer: "consumer-2".into() }),
-            at(30_000, Command::StopConsumer { consumer: "consumer-3".into() }),
-            at(32_000, to_consumer_protocol("consumer-1")),
-            at(32_500, to_consumer_protocol("consumer-2")),
-            at(33_000, to_consumer_protocol("consumer-3")),
-            at(34_000, Command::StopConsumer { consumer: "consumer-1".into() }),
-            at(35_000, Command::StartConsumer { consumer: "consumer-1".into() }),
-            at(35_500, Command::StartConsumer { consumer: "consumer-2".into() }),
-            at(36_000, Command::StartConsumer { consumer: "consumer-3".into() }),
-            at(50_000, Command::CrashConsumer { consumer: "consumer-1".into() }),
+            at(60_000, Command::StopConsumer { consumer: "consumer-3".into() }),
+            at(62_000, to_consumer_protocol("consumer-1")),
+            at(62_500, to_consumer_protocol("consumer-2")),
+            at(63_000, to_consumer_protocol("consumer-3")),
+            at(64_000, Command::StopConsumer { consumer: "consumer-1".into() }),
+            at(65_000, Command::StartConsumer { consumer: "consumer-1".into() }),
+            at(65_500, Command::StartConsumer { consumer: "consumer-2".into() }),
+            at(66_000, Command::StartConsumer { consumer: "consumer-3".into() }),
+            at(80_000, Command::CrashConsumer { consumer: "consumer-1".into() }),
         ],
         scenario: s,
     }
@@ -918,12 +921,15 @@ fn processed_twice() -> Lesson {
         }],
         why: "A consumer that commits after processing and crashes before its commit restarts from the previous commit, so it processes again what it had finished since: at-least-once delivery. Committing before processing flips it: a crash loses the records of the batch instead (at-most-once). Compare both with \"What if?\" below.".into(),
         real_cluster: "consumer = KafkaConsumer('my-topic', group_id='my-group', enable_auto_commit=False)\nfor message in consumer:\n    process(message)\n    consumer.commit()   # a crash before this line means a redelivery".into(),
+        // Sent once the consumer owns the partition under either protocol (the classic one waits
+        // group.initial.rebalance.delay.ms, 3 s, for its first assignment): the crash lands in
+        // the middle of the second batch either way.
         path: vec![
-            produce(1_000, 10),
-            produce(1_200, 10),
-            produce(1_400, 10),
-            produce(1_600, 10),
-            produce(1_800, 10),
+            produce(4_000, 10),
+            produce(4_200, 10),
+            produce(4_400, 10),
+            produce(4_600, 10),
+            produce(4_800, 10),
             at(6_550, Command::CrashConsumer { consumer: "consumer".into() }),
             at(10_000, Command::StartConsumer { consumer: "consumer".into() }),
         ],
@@ -1051,12 +1057,12 @@ mod tests {
         // Crash while nothing is processed and uncommitted: before anything was read.
         run.commands.retain(|c| !matches!(c.command, Command::CrashConsumer { .. } | Command::StartConsumer { .. }));
         run.commands.insert(0, at(500, Command::CrashConsumer { consumer: "consumer".into() }));
-        let p = l.progress(&run, 5_000).unwrap();
+        let p = l.progress(&run, 6_000).unwrap();
         assert_eq!(p.progress(), [true, false, false, false], "the sends came after the crash");
         let mut run = l.scripted_run(1);
-        run.commands.retain(|c| !matches!(c.command, Command::CrashConsumer { .. } | Command::StartConsumer { .. }));
+        // Five sends early, then a crash during the group's initial delay: nothing processed yet.
+        run.commands = (0..5).map(|i| produce(1_000 + 200 * i, 10)).collect();
         let sent = run.commands.len();
-        // After the five sends, a crash during the group's initial delay: nothing processed yet.
         run.commands.push(at(2_000, Command::CrashConsumer { consumer: "consumer".into() }));
         let p = l.progress(&run, 3_000).unwrap();
         assert_eq!(sent, 5);
