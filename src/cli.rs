@@ -256,6 +256,10 @@ struct AssignRequest {
     previous: BTreeMap<String, BTreeMap<String, Vec<u32>>>,
     #[serde(default)]
     generation: Option<Generation>,
+    /// `consumer`: the broker's assignors of Kafka 4's consumer protocol (`uniform`, `range`);
+    /// `classic` or absent: the client's.
+    #[serde(default)]
+    group_protocol: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -276,10 +280,13 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
     stdin.read_to_string(&mut text).map_err(|e| CliError(format!("cannot read stdin: {e}")))?;
     let req: AssignRequest = serde_json::from_str(&text)
         .map_err(|e| CliError(format!("invalid assign request: {}", one_line(&e.to_string(), 200))))?;
-    let strategy = Strategy::parse(&req.strategy).ok_or(CliError(format!(
-        "unknown strategy {} (use range, roundrobin, sticky or cooperative-sticky)",
-        quoted(&req.strategy)
-    )))?;
+    let consumer_protocol = match req.group_protocol.as_deref() {
+        None => false,
+        Some(p) => match GroupProtocol::parse(p) {
+            Some(p) => !p.is_classic(),
+            None => return err(format!("group_protocol must be classic or consumer, got {}", quoted(p))),
+        },
+    };
     let total: u64 = req.topics.values().map(|n| u64::from(*n)).sum();
     if req.topics.values().any(|n| *n == 0) {
         return err("every topic needs at least one partition");
@@ -301,6 +308,13 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
             return err(format!("{} is not one of the members", quoted(m)));
         }
     }
+    if consumer_protocol {
+        return assign_on_the_broker(&req, out);
+    }
+    let strategy = Strategy::parse(&req.strategy).ok_or(CliError(format!(
+        "unknown strategy {} (use range, roundrobin, sticky or cooperative-sticky)",
+        quoted(&req.strategy)
+    )))?;
     let mut members = Vec::new();
     for (id, topics) in &req.members {
         let mut owned = Vec::new();
@@ -329,6 +343,63 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
         strategy,
         &AssignInput { topics: req.topics.iter().map(|(t, n)| (t.clone(), *n)).collect(), members },
     );
+    writeln!(out, "{}", format_assignment(&result)).map_err(io)
+}
+
+/// `ksim assign` for Kafka 4's consumer protocol: the broker's assignor (`uniform` or `range`)
+/// computes the target assignment of `members` (id → topics), with `static` (id → instance id)
+/// and `previous` (id → its current target, topic → partitions), as the group coordinator runs it.
+fn assign_on_the_broker(req: &AssignRequest, out: &mut dyn Write) -> Result<(), CliError> {
+    use crate::sim::kafka::broker_assign::MemberSpec;
+    use crate::sim::kafka::consumer_group::ServerAssignor;
+    use crate::sim::vecmap::{VecMap, VecSet};
+    let assignor = ServerAssignor::parse(&req.strategy).ok_or(CliError(format!(
+        "unknown strategy {} for the consumer protocol (use uniform or range)",
+        quoted(&req.strategy)
+    )))?;
+    if req.generation.is_some() {
+        return err("generation is the classic protocol's: the consumer protocol's assignors do not read it");
+    }
+    let topics: VecMap<String, u32> = req.topics.iter().map(|(t, n)| (t.clone(), *n)).collect();
+    let members: Vec<MemberSpec> = req
+        .members
+        .iter()
+        .map(|(id, subscribed)| MemberSpec {
+            member_id: id.clone(),
+            instance_id: req.static_ids.get(id).cloned(),
+            topics: subscribed.clone(),
+        })
+        .collect();
+    let mut current = VecMap::new();
+    for (id, parts) in &req.previous {
+        let mut mine = VecMap::new();
+        for (topic, ps) in parts {
+            let n = *req.topics.get(topic).ok_or(CliError(format!(
+                "previous of {} names unknown topic {}",
+                quoted(id),
+                quoted(topic)
+            )))?;
+            if let Some(p) = ps.iter().find(|p| **p >= n) {
+                return err(format!("previous of {}: topic {} has no partition {p}", quoted(id), quoted(topic)));
+            }
+            mine.insert(topic.clone(), ps.iter().copied().collect::<VecSet<u32>>());
+        }
+        current.insert(id.clone(), mine);
+    }
+    let target = assignor.assign(&topics, &members, &current);
+    let result: assign::Assignment = req
+        .members
+        .keys()
+        .map(|id| {
+            let tps = target
+                .get(id)
+                .into_iter()
+                .flat_map(|parts| parts.iter())
+                .flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), *p)))
+                .collect();
+            (id.clone(), tps)
+        })
+        .collect();
     writeln!(out, "{}", format_assignment(&result)).map_err(io)
 }
 

@@ -307,3 +307,61 @@ fn errors_quote_what_was_typed_on_one_line() {
     // A link's contents are quoted too.
     assert_user_error(&["run", "?run=eyJ2IjoxLCJzIjoieFxueSIsInNlZWQiOjEsImMiOltdfQ"], "unknown experiment 'x\\ny'");
 }
+
+/// `ksim assign` with `"group_protocol": "consumer"` runs the broker's assignors of Kafka 4's
+/// consumer protocol, same request and answer shapes: cases of Kafka's
+/// `UniformHomogeneousAssignmentBuilderTest`, `UniformHeterogeneousAssignmentBuilderTest` and
+/// `RangeAssignorTest`.
+#[test]
+fn assign_runs_the_consumer_protocols_assignors() {
+    let cases = [
+        // The extra partition goes to the last member short of its quota.
+        (
+            r#"{"group_protocol": "consumer", "strategy": "uniform", "topics": {"c1": 3, "b3": 2},
+                "members": {"A": ["c1", "b3"], "B": ["c1", "b3"]}}"#,
+            r#"{"A": {"b3": [0, 1]}, "B": {"c1": [0, 1, 2]}}"#,
+        ),
+        // An unbalanced previous assignment: each keeps what it can up to its quota.
+        (
+            r#"{"group_protocol": "consumer", "strategy": "uniform", "topics": {"t1": 3, "t2": 3},
+                "members": {"A": ["t1", "t2"], "B": ["t1", "t2"]},
+                "previous": {"A": {"t1": [0, 1], "t2": [0, 1]}, "B": {"t1": [2], "t2": [2]}}}"#,
+            r#"{"A": {"t1": [0, 1], "t2": [0]}, "B": {"t1": [2], "t2": [1, 2]}}"#,
+        ),
+        // Different subscriptions (the heterogeneous builder).
+        (
+            r#"{"group_protocol": "consumer", "strategy": "uniform", "topics": {"t1": 3, "t3": 6},
+                "members": {"A": ["t1", "t3"], "B": ["t3"]}}"#,
+            r#"{"A": {"t1": [0, 1, 2], "t3": [4]}, "B": {"t3": [0, 1, 2, 3, 5]}}"#,
+        ),
+        // The broker's range: a contiguous range per topic, the first members one more.
+        (
+            r#"{"group_protocol": "consumer", "strategy": "range", "topics": {"t1": 3},
+                "members": {"A": ["t1"], "B": ["t1"], "C": []}}"#,
+            r#"{"A": {"t1": [0, 1]}, "B": {"t1": [2]}, "C": {}}"#,
+        ),
+    ];
+    for (request, answer) in cases {
+        let o = ksim_stdin(&["assign"], request);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(stdout(&o).trim(), answer, "{request}");
+    }
+    // Each protocol takes only its own assignors, and says which.
+    let wrong = ksim_stdin(
+        &["assign"],
+        r#"{"group_protocol": "consumer", "strategy": "sticky", "topics": {"t": 1}, "members": {"A": ["t"]}}"#,
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("use uniform or range"));
+    let bad = ksim_stdin(
+        &["assign"],
+        r#"{"group_protocol": "kraft", "strategy": "range", "topics": {"t": 1}, "members": {"A": ["t"]}}"#,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    // Without group_protocol (or with classic) nothing changes.
+    let classic = ksim_stdin(
+        &["assign"],
+        r#"{"group_protocol": "classic", "strategy": "range", "topics": {"t1": 3}, "members": {"A": ["t1"], "B": ["t1"]}}"#,
+    );
+    assert_eq!(stdout(&classic).trim(), r#"{"A": {"t1": [0, 1]}, "B": {"t1": [2]}}"#);
+}

@@ -69,7 +69,9 @@ impl ServerAssignor {
         ServerAssignor::ALL.into_iter().find(|a| a.name() == s)
     }
 
-    fn assign(
+    /// The target assignment this assignor computes for `members` over `topics`, given the
+    /// current target (the uniform assignor keeps what it can of it).
+    pub fn assign(
         self,
         topics: &VecMap<String, u32>,
         members: &[MemberSpec],
