@@ -691,3 +691,41 @@ fn a_consumer_added_later_takes_the_runs_protocol() {
         assert_eq!(snap.protocol_for_new_consumer("a-new-group"), protocol);
     }
 }
+
+/// `group.remote.assignor`: consumer-protocol members that ask for the broker's `range` assignor
+/// get it (the group uses the assignor most members ask for); without it, `uniform`.
+#[test]
+fn group_remote_assignor_chooses_the_brokers_assignor() {
+    use ksim::sim::config::{GroupProtocol, ServerAssignor};
+    use ksim::sim::link::Run;
+    let scenario = ksim::sim::teach::find("consumer-group").unwrap();
+    for (asked, used) in [(None, "uniform"), (Some(ServerAssignor::Range), "range")] {
+        let mut run = Run::of_scenario(&scenario, 1).with_group_protocol(GroupProtocol::Consumer);
+        for c in ["consumer-1", "consumer-2", "consumer-3"] {
+            let setting = ksim::sim::command::ConsumerSetting::RemoteAssignor(asked);
+            run.commands.push(ksim::sim::TimedCommand {
+                at: 20_000,
+                command: Command::ConfigureConsumer { consumer: c.into(), setting },
+            });
+            run.commands
+                .push(ksim::sim::TimedCommand { at: 21_000, command: Command::StopConsumer { consumer: c.into() } });
+            run.commands
+                .push(ksim::sim::TimedCommand { at: 22_000, command: Command::StartConsumer { consumer: c.into() } });
+        }
+        let mut sim = run.start().unwrap();
+        sim.keep_events(true);
+        sim.run_until(SimTime(40_000));
+        let last = sim
+            .drain_events()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::TargetAssignment { assignor, .. } => Some(assignor),
+                _ => None,
+            })
+            .last();
+        assert_eq!(last.as_deref(), Some(used));
+        // The link carries the setting, and replays it.
+        let again = Run::decode(&run.encode()).unwrap();
+        assert_eq!(again, run);
+    }
+}

@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 
 use crate::sim::command::ConsumerSetting;
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{
+    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, ServerAssignor, Strategy,
+};
 use crate::sim::describe::{describe_offsets, describe_state, group_view};
 use crate::sim::snapshot::{BrokerStatus, ConsumerSnap, GroupSnap, PartitionSnap, ProducerSnap, Snapshot};
 use crate::sim::text::Fixed;
@@ -1009,6 +1011,10 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
             }
         }
     };
+    let remote = {
+        let configure = configure.clone();
+        move |v: String| configure(ConsumerSetting::RemoteAssignor(ServerAssignor::parse(&v)))
+    };
     let protocol = move |v: String| {
         if let Some(p) = GroupProtocol::parse(&v) {
             configure(ConsumerSetting::GroupProtocol(p));
@@ -1059,12 +1065,23 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                 protocol,
             )}
             {move || {
+                let remote = remote.clone();
+                modern.get().then(move || {
+                    setting_select(
+                        "group.remote.assignor".into(),
+                        opts(&[("default", "the broker's default (uniform)"), ("uniform", "uniform"), ("range", "range")]),
+                        get(|c| c.settings.remote_assignor.map_or("default", |a| a.name()).to_string()),
+                        remote,
+                    )
+                })
+            }}
+            {move || {
                 modern
                     .get()
                     .then(|| {
                         view! {
                             <p class="note">
-                                "Under the consumer protocol the broker sets the session (group.consumer.session.timeout.ms, 45 s), the heartbeat interval (5 s) and the assignor (uniform): the two settings above are not used. A group whose consumers use both protocols converts online, as Kafka 4 does: classic members keep JoinGroup and SyncGroup inside a consumer-protocol group, and when the last consumer-protocol member leaves, the group is classic again."
+                                "Under the consumer protocol the broker sets the session (group.consumer.session.timeout.ms, 45 s), the heartbeat interval (5 s) and the assignor (uniform, or the one the most members ask for with group.remote.assignor): partition.assignment.strategy and session.timeout.ms are not used. A group whose consumers use both protocols converts online, as Kafka 4 does: classic members keep JoinGroup and SyncGroup inside a consumer-protocol group, and when the last consumer-protocol member leaves, the group is classic again."
                             </p>
                         }
                     })

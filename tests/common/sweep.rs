@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use ksim::sim::command::ConsumerSetting;
 use ksim::sim::config::{
-    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy as Assignor,
+    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, ServerAssignor,
+    Strategy as Assignor,
 };
 use ksim::sim::consumer::Consumer;
 use ksim::sim::event::{Event, EventKind};
@@ -283,7 +284,11 @@ impl Gen {
             55..=57 => Command::SetCommitMode { consumer: self.consumer().name, mode: self.commit_mode() },
             58 => Command::SetPriority { consumer: self.consumer().name, enabled: self.chance(0.5) },
             59..=62 => {
-                let setting = match self.rng.random_range(0..5) {
+                let setting = match self.rng.random_range(0..6) {
+                    // group.remote.assignor: the broker-side assignor the most members ask for.
+                    5 => ConsumerSetting::RemoteAssignor(
+                        [None, Some(ServerAssignor::Uniform), Some(ServerAssignor::Range)][self.rng.random_range(0..3)],
+                    ),
                     // A consumer changes protocol at its next start: its group may end up mixing
                     // both, and converts online (Kafka 4's migration) each way.
                     4 => ConsumerSetting::GroupProtocol(if self.chance(0.5) {

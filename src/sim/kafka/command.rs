@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{
+    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, ServerAssignor, Strategy,
+};
 use crate::sim::json::{first_key, members, Json, Writer};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -145,6 +147,12 @@ impl Command {
                     format!("{consumer} sets partition.assignment.strategy={}", Strategy::list_text(list))
                 }
                 ConsumerSetting::GroupProtocol(p) => format!("{consumer} sets group.protocol={}", p.name()),
+                ConsumerSetting::RemoteAssignor(a) => {
+                    format!(
+                        "{consumer} sets group.remote.assignor={}",
+                        a.map_or("(the broker's default)", |a| a.name())
+                    )
+                }
             },
             Command::RemoveConsumer { consumer } => format!("remove {consumer}"),
             Command::RemoveProducer { producer } => format!("remove {producer}"),
@@ -170,6 +178,8 @@ pub enum ConsumerSetting {
     Assignors(Vec<Strategy>),
     /// `group.protocol`.
     GroupProtocol(GroupProtocol),
+    /// `group.remote.assignor` (none: the broker's default).
+    RemoteAssignor(Option<ServerAssignor>),
 }
 
 /// A command and the simulated time (ms) it is applied at.
@@ -258,6 +268,10 @@ impl Json for ConsumerSetting {
             }
             ConsumerSetting::GroupProtocol(value) => {
                 w.lit("{\"name\":\"group_protocol\"");
+                members!(w; value);
+            }
+            ConsumerSetting::RemoteAssignor(value) => {
+                w.lit("{\"name\":\"remote_assignor\"");
                 members!(w; value);
             }
         }

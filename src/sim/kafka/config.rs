@@ -332,6 +332,42 @@ impl Strategy {
     }
 }
 
+/// The broker-side assignors of Kafka 4's consumer protocol, in the order of
+/// `group.consumer.assignors` (the first is the default); a consumer may ask for one with
+/// `group.remote.assignor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerAssignor {
+    Uniform,
+    Range,
+}
+
+impl ServerAssignor {
+    pub const ALL: [ServerAssignor; 2] = [ServerAssignor::Uniform, ServerAssignor::Range];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerAssignor::Uniform => "uniform",
+            ServerAssignor::Range => "range",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ServerAssignor> {
+        ServerAssignor::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+impl serde::Serialize for ServerAssignor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl Json for ServerAssignor {
+    fn json(&self, w: &mut Writer) {
+        self.name().json(w);
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsumerSpec {
     pub name: Name,
@@ -372,6 +408,10 @@ pub struct ConsumerSpec {
     /// `partition.assignment.strategy` are the broker's (`group.consumer.*`), not the client's.
     #[serde(skip_serializing_if = "GroupProtocol::is_classic")]
     pub group_protocol: GroupProtocol,
+    /// `group.remote.assignor`: the broker-side assignor it asks for under the consumer
+    /// protocol (none: the broker's default, uniform).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_assignor: Option<ServerAssignor>,
 }
 
 impl Default for ConsumerSpec {
@@ -394,6 +434,7 @@ impl Default for ConsumerSpec {
             group_instance_id: None,
             priority: false,
             group_protocol: GroupProtocol::Classic,
+            remote_assignor: None,
         }
     }
 }
@@ -623,6 +664,7 @@ impl Json for ConsumerSpec {
             group_instance_id,
             priority,
             group_protocol,
+            remote_assignor,
         } = self;
         w.lit(concat!("{", first_key!("name")));
         name.json(w);
@@ -635,6 +677,9 @@ impl Json for ConsumerSpec {
         }
         if !group_protocol.is_classic() {
             members!(w; group_protocol);
+        }
+        if let Some(remote_assignor) = remote_assignor {
+            members!(w; remote_assignor);
         }
         w.out.push(b'}');
     }

@@ -47,28 +47,9 @@ pub const LEAVE_EPOCH: i32 = -1;
 /// The epoch a static member leaves with when it means to come back.
 pub const STATIC_LEAVE_EPOCH: i32 = -2;
 
-/// The broker-side assignors, in the order of `group.consumer.assignors` (the first is the
-/// default).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServerAssignor {
-    Uniform,
-    Range,
-}
+pub use crate::sim::config::ServerAssignor;
 
 impl ServerAssignor {
-    pub const ALL: [ServerAssignor; 2] = [ServerAssignor::Uniform, ServerAssignor::Range];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ServerAssignor::Uniform => "uniform",
-            ServerAssignor::Range => "range",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ServerAssignor> {
-        ServerAssignor::ALL.into_iter().find(|a| a.name() == s)
-    }
-
     /// The target assignment this assignor computes for `members` over `topics`, given the
     /// current target (the uniform assignor keeps what it can of it).
     pub fn assign(

@@ -14,7 +14,9 @@ use std::collections::BTreeMap as Map;
 pub use super::value::Value;
 
 use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
-use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, Strategy};
+use crate::sim::config::{
+    Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, ServerAssignor, Strategy,
+};
 use crate::sim::ids::Name;
 use crate::sim::text::quoted;
 
@@ -143,6 +145,10 @@ pub fn group_protocol(v: Value) -> Result<GroupProtocol> {
     pick(v, &GroupProtocol::ALL.map(|p| (p.name(), p)))
 }
 
+fn server_assignor(v: Value) -> Result<ServerAssignor> {
+    pick(v, &ServerAssignor::ALL.map(|a| (a.name(), a)))
+}
+
 fn assignor(v: Value) -> Result<Strategy> {
     pick(v, &Strategy::ALL.map(|s| (s.protocol_name(), s)))
 }
@@ -205,6 +211,7 @@ fn consumer_spec(v: Value) -> Result<ConsumerSpec> {
     m.set("group_instance_id", &mut c.group_instance_id, |v| option(v, string))?;
     m.set("priority", &mut c.priority, bool)?;
     m.set("group_protocol", &mut c.group_protocol, group_protocol)?;
+    m.set("remote_assignor", &mut c.remote_assignor, |v| option(v, server_assignor))?;
     m.done()?;
     Ok(c)
 }
@@ -217,6 +224,7 @@ fn setting(v: Value) -> Result<ConsumerSetting> {
         "session_timeout_ms" => ConsumerSetting::SessionTimeoutMs(m.need("value", u64)?),
         "assignors" => ConsumerSetting::Assignors(m.need("value", |v| list(v, assignor))?),
         "group_protocol" => ConsumerSetting::GroupProtocol(m.need("value", group_protocol)?),
+        "remote_assignor" => ConsumerSetting::RemoteAssignor(m.need("value", |v| option(v, server_assignor))?),
         other => return Err(format!("unknown setting {}", quoted(other))),
     };
     m.done()?;
@@ -315,6 +323,7 @@ pub(crate) mod tests {
             group_instance_id: Some("static-1".into()),
             priority: true,
             group_protocol: GroupProtocol::Consumer,
+            remote_assignor: Some(ServerAssignor::Range),
         };
         let c = || "consumer-1".to_string();
         let p = || "producer-1".to_string();
@@ -348,6 +357,11 @@ pub(crate) mod tests {
                 consumer: c(),
                 setting: ConsumerSetting::Assignors(vec![Strategy::CooperativeSticky, Strategy::Range]),
             },
+            Command::ConfigureConsumer {
+                consumer: c(),
+                setting: ConsumerSetting::RemoteAssignor(Some(ServerAssignor::Uniform)),
+            },
+            Command::ConfigureConsumer { consumer: c(), setting: ConsumerSetting::RemoteAssignor(None) },
             Command::MoveConsumer { consumer: c(), group: "other".into() },
             Command::RemoveConsumer { consumer: c() },
             Command::RemoveProducer { producer: p() },

@@ -165,6 +165,7 @@ impl Sim {
                     ConsumerSetting::Assignors(list) => spec.assignors = list,
                     ConsumerSetting::SessionTimeoutMs(ms) => spec.session_timeout_ms = ms,
                     ConsumerSetting::GroupProtocol(p) => spec.group_protocol = p,
+                    ConsumerSetting::RemoteAssignor(a) => spec.remote_assignor = a,
                 }
                 spec.validate()?;
                 self.emit(EventKind::Command { command: Box::new(original.clone()) });

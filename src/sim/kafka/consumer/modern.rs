@@ -141,7 +141,8 @@ impl Consumer {
             client_id: self.client_id.clone(),
             rebalance_timeout_ms: full.then_some(self.spec.max_poll_interval_ms),
             topics: full.then_some(topics),
-            assignor: None,
+            // group.remote.assignor, in every full request (Kafka sends it when it changed).
+            assignor: self.spec.remote_assignor.filter(|_| full),
             owned: report.then(|| owned.clone()),
         };
         if report {
