@@ -1976,6 +1976,18 @@ mod tests {
     }
 
     #[test]
+    fn the_heartbeat_interval_runs_from_when_the_heartbeat_was_sent() {
+        let mut h = modern(|_| {});
+        h.now = SimTime(100);
+        h.start();
+        // The answer comes 4 ms later; the next heartbeat is due 5 s after the send, not after
+        // the answer (the heartbeat request manager restarts its timer when it sends).
+        h.now = SimTime(104);
+        let shown = h.beat_answer(1, None);
+        assert!(shown.contains(&"@5100 HeartbeatTick".to_string()), "{shown:?}");
+    }
+
+    #[test]
     fn an_assignment_is_taken_in_poll_then_acknowledged_at_once() {
         let mut h = modern(|_| {});
         h.start();
@@ -2033,11 +2045,16 @@ mod tests {
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 2)] });
         assert_eq!(h.con.phase, Phase::Processing);
-        assert_eq!(h.beat_error(cg::GroupError::UnknownMemberId), ["Zombie"]);
+        // It joins again at once from the background thread, owning nothing (what it
+        // processes is lost).
+        assert_eq!(
+            h.beat_error(cg::GroupError::UnknownMemberId),
+            ["Zombie", "JoinGroup", "my-group <= Heartbeat epoch=0 full=true owned=Some([])"]
+        );
         h.now = SimTime(2_000);
         let shown = h.msg(Msg::ProcessingDone);
         assert!(shown.contains(&"CommitFailed".to_string()), "{shown:?}");
-        assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=0 full=true")), "{shown:?}");
+        assert!(!shown.iter().any(|s| s.contains("Heartbeat epoch=0")), "it joined already: {shown:?}");
     }
 
     #[test]

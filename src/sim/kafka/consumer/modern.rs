@@ -59,6 +59,9 @@ pub struct Modern {
     pub ack: bool,
     /// When the next regular heartbeat is due.
     pub next_beat: SimTime,
+    /// When the heartbeat out was sent: the interval runs from there (the heartbeat request
+    /// manager restarts its timer when it sends).
+    pub sent_at: SimTime,
     /// Heartbeats sent (a leave included) whose answer or failure has not come: they come
     /// back in the order they were sent, one connection to one broker.
     pub outstanding: u32,
@@ -76,6 +79,7 @@ impl Default for Modern {
             sent_owned: None,
             ack: false,
             next_beat: SimTime::ZERO,
+            sent_at: SimTime::ZERO,
             outstanding: 0,
             ignore: 0,
         }
@@ -102,6 +106,9 @@ impl Consumer {
 
     /// What it owns, as a heartbeat names it.
     fn owned_partitions(&self, ctx: &Ctx) -> Partitions {
+        if self.zombie {
+            return Partitions::new(); // lost: a zombie's application may still be processing them
+        }
         cg::partitions_of(&self.assignment, |tp| ctx.view.tp_name(tp))
     }
 
@@ -151,6 +158,7 @@ impl Consumer {
         self.modern.full = false;
         self.modern.ack = false;
         self.modern.in_flight = true;
+        self.modern.sent_at = ctx.now;
         self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
     }
 
@@ -191,7 +199,7 @@ impl Consumer {
                 self.joining = false;
                 self.generation = r.member_epoch;
                 self.modern.interval_ms = r.heartbeat_interval_ms.max(1);
-                self.modern.next_beat = ctx.now.plus(self.modern.interval_ms);
+                self.modern.next_beat = self.modern.sent_at.plus(self.modern.interval_ms).max(ctx.now);
                 out.effects.push(Effect::At { at: self.modern.next_beat, inc: self.inc, msg: Msg::HeartbeatTick });
                 if let Some(a) = r.assignment {
                     let mut tps = cg::tps_of(&a, |t| ctx.view.topic_index(t));
@@ -209,10 +217,11 @@ impl Consumer {
                 }
             }
             Err(cg::GroupError::FencedMemberEpoch | cg::GroupError::UnknownMemberId) => {
-                // Fenced: its partitions are lost; it joins again with the same member id once
-                // the application has let them go.
+                // Fenced (`transitionToFenced`): its partitions are lost — given up now, or by a
+                // zombie at its next poll — and the background thread joins again at once, with
+                // the same member id (only a poll-timer expiry waits for poll()).
                 self.cg_lose(ctx, out);
-                self.rejoin_needed = true;
+                self.cg_join(ctx, out);
                 self.wake(ctx, out);
             }
             Err(e) => {
