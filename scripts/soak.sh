@@ -23,7 +23,7 @@ took=$(( $(date +%s) - start ))
   echo "## Fault schedules"
   echo
   echo '```'
-  grep -E '^(cases|simulated|FAILED|  case|replay|rerun|PANIC|SLOW)' "$out" || true
+  grep -E '^(cases|simulated|class|FAILED|  case|replay|rerun|PANIC|SLOW)' "$out" || true
   echo '```'
   echo
   echo "## Mutated links"

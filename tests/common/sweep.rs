@@ -1041,6 +1041,8 @@ pub struct SoakReport {
     pub restarts: u64,
     pub conversions: u64,
     pub complete_groups: u64,
+    /// Per fault class (see [`MIXES`]): cases run and cases failed.
+    pub classes: BTreeMap<&'static str, (u64, u64)>,
     pub wall: Duration,
 }
 
@@ -1073,6 +1075,9 @@ impl std::fmt::Display for SoakReport {
             self.complete_groups,
             self.wall.as_secs_f64()
         )?;
+        for (class, (n, failed)) in &self.classes {
+            writeln!(f, "class {class}: {n} cases, {failed} failed")?;
+        }
         for (what, (n, first)) in &self.failures {
             writeln!(f, "FAILED {n}x: {what}\n  {first}")?;
         }
@@ -1121,8 +1126,12 @@ pub fn soak(first: u64, n: u64) -> SoakReport {
     let report = Mutex::new(SoakReport { first, cases: n, ..SoakReport::default() });
     std::panic::set_hook(Box::new(|_| {}));
     on_every_core(first, n, |id| {
-        let result = catching(|| check(&case(id)));
+        let c = case(id);
+        let result = catching(|| check(&c));
         let mut r = report.lock().unwrap();
+        let class = r.classes.entry(c.mix).or_default();
+        class.0 += 1;
+        class.1 += u64::from(!matches!(result, Ok(Ok(_))));
         match result {
             Ok(Ok(o)) => {
                 r.passed += 1;
