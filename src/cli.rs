@@ -308,6 +308,18 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
             return err(format!("{} is not one of the members", quoted(m)));
         }
     }
+    for (id, parts) in &req.previous {
+        for (topic, ps) in parts {
+            let n = *req.topics.get(topic).ok_or(CliError(format!(
+                "previous of {} names unknown topic {}",
+                quoted(id),
+                quoted(topic)
+            )))?;
+            if let Some(p) = ps.iter().find(|p| **p >= n) {
+                return err(format!("previous of {}: topic {} has no partition {p}", quoted(id), quoted(topic)));
+            }
+        }
+    }
     if consumer_protocol {
         return assign_on_the_broker(&req, out);
     }
@@ -319,14 +331,6 @@ fn assign_cmd(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Res
     for (id, topics) in &req.members {
         let mut owned = Vec::new();
         for (topic, parts) in req.previous.get(id).into_iter().flatten() {
-            let n = *req.topics.get(topic).ok_or(CliError(format!(
-                "previous of {} names unknown topic {}",
-                quoted(id),
-                quoted(topic)
-            )))?;
-            if let Some(p) = parts.iter().find(|p| **p >= n) {
-                return err(format!("previous of {}: topic {} has no partition {p}", quoted(id), quoted(topic)));
-            }
             owned.extend(parts.iter().map(|p| (topic.clone(), *p)));
         }
         let generation = match &req.generation {
@@ -370,22 +374,15 @@ fn assign_on_the_broker(req: &AssignRequest, out: &mut dyn Write) -> Result<(), 
             topics: subscribed.clone(),
         })
         .collect();
-    let mut current = VecMap::new();
-    for (id, parts) in &req.previous {
-        let mut mine = VecMap::new();
-        for (topic, ps) in parts {
-            let n = *req.topics.get(topic).ok_or(CliError(format!(
-                "previous of {} names unknown topic {}",
-                quoted(id),
-                quoted(topic)
-            )))?;
-            if let Some(p) = ps.iter().find(|p| **p >= n) {
-                return err(format!("previous of {}: topic {} has no partition {p}", quoted(id), quoted(topic)));
-            }
-            mine.insert(topic.clone(), ps.iter().copied().collect::<VecSet<u32>>());
-        }
-        current.insert(id.clone(), mine);
-    }
+    // `previous` was checked against `topics` by the caller.
+    let current = req
+        .previous
+        .iter()
+        .map(|(id, parts)| {
+            let mine = parts.iter().map(|(t, ps)| (t.clone(), ps.iter().copied().collect::<VecSet<u32>>())).collect();
+            (id.clone(), mine)
+        })
+        .collect::<VecMap<String, _>>();
     let target = assignor.assign(&topics, &members, &current);
     let result: assign::Assignment = req
         .members
