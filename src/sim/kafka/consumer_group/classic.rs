@@ -148,9 +148,13 @@ impl ConsumerGroup {
     }
 
     /// Kafka's `ClassicGroup.fromConsumerGroup`: the group, whose members are all on the classic
-    /// protocol now, becomes a classic group at generation = its group epoch, Stable, each
-    /// member's target as its assignment. Its coordinator then restarts every session (and
-    /// rebalances, if the engine was asked to: [`GroupCoordinator::after_downgrade`]).
+    /// protocol now, becomes a classic group at generation = its group epoch, Stable. Each
+    /// member's assignment is what it may still own — what it was given and what it has not yet
+    /// been seen to give up — which is its target once it has reconciled. (A member still
+    /// giving a partition up keeps it until it has: a consumer-protocol member joining again at
+    /// once must not be handed that partition while the classic member still holds it.) Its
+    /// coordinator then restarts every session (and rebalances, if the engine was asked to:
+    /// [`GroupCoordinator::after_downgrade`]).
     pub fn into_classic(self, ctx: &Ctx) -> GroupCoordinator {
         let mut g = GroupCoordinator::new(&self.name);
         g.offsets = self.offsets;
@@ -158,7 +162,9 @@ impl ConsumerGroup {
         g.state = classic::GroupState::Stable;
         for m in self.members {
             let Some(c) = m.classic else { continue };
-            let assignment = self.target.get(&m.member_id).map(|p| tps(p, ctx.topics)).unwrap_or_default();
+            let mut assignment = tps(&m.assignment.assigned, ctx.topics);
+            assignment.extend(tps(&m.assignment.pending_revocation, ctx.topics));
+            crate::sim::sort::natural(&mut assignment);
             g.members.push(classic::Member::from_join(
                 &c.join,
                 &m.member_id,
@@ -728,9 +734,9 @@ mod tests {
         assert_eq!((classic.state, classic.generation), (classic::GroupState::Stable, epoch));
         assert_eq!(classic.leader.as_deref(), Some(b.as_str()));
         assert_eq!(classic.protocol, Some(Strategy::Range));
-        // Its assignment is its target (A's leaving moved the epoch on, but no heartbeat has
-        // computed a new target since); the rebalance that follows gives it the rest.
-        assert_eq!(classic.member(&b).unwrap().assignment, foo(&[3, 4, 5]));
+        // Its assignment is what it may own: nothing yet — its target's 3, 4 and 5 were still to
+        // be taken by joining again — and the rebalance that follows gives it everything.
+        assert_eq!(classic.member(&b).unwrap().assignment, Vec::<Tp>::new());
     }
 
     #[test]
