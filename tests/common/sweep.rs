@@ -743,10 +743,15 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         // Kafka's promise: the generation's assignment covers every partition of the topics it
         // was computed for. A static member that came back subscribed to more keeps its old
         // assignment, so those topics wait for the next rebalance (and the group says so).
-        let waits = |name: &str, _: u32| {
+        // Likewise a group turned classic by a static member's replacement is not rebalanced
+        // (Kafka's convertToClassicGroup, unless the subscription changed): a partition no member
+        // holds there — one a member was still waiting to be given — waits for the next one.
+        let waits = |name: &str, p: u32| {
+            let held = |t: u32| g.members.iter().any(|m| m.assignment.contains(&Tp { topic: t, partition: p }));
             checks.static_returned.contains(group)
-                && !checks.covered.get(group).is_some_and(|c| c.contains(name))
-                && g.unserved_topics().iter().any(|u| u == name)
+                && ((!checks.covered.get(group).is_some_and(|c| c.contains(name))
+                    && g.unserved_topics().iter().any(|u| u == name))
+                    || sim.topic_index(name).is_some_and(|t| !held(t)))
         };
         let given = |c: &Consumer| g.member(&c.member_id).map(|m| (g.generation, m.assignment.clone()));
         if let Some(why) = unsettled_members(sim, group, &members, given, waits) {
