@@ -508,7 +508,7 @@ pub fn ProtocolLanes(
                 <span class="msg heartbeat">"grey ticks: Heartbeats"</span> " · " <span class="msg leave">"L LeaveGroup"</span>
                 " · consumer protocol: " <span class="msg sync">"A an answer with a new epoch and assignment"</span>
                 " · " <span class="msg commit">"dashed blue ticks: OffsetCommits"</span> " · " <span class="msg error">"red: an error answer"</span>
-                " · " <span class="msg gone">"✕ crashed · ⊘ removed by the coordinator · ↯ a request that failed on its way (its broker died)"</span>
+                " · " <span class="msg gone">"✕ crashed · ⊘ removed by the coordinator"</span> " · " <span class="msg gone">"↯ a request cut off"</span>
                 ". The bar past the dashed line is each member's session running out. Click a message (or anywhere in a lane) to go to that instant."
             </p>
             <div node_ref=host></div>
