@@ -564,8 +564,7 @@ impl Consumer {
         let cooperative = self.spec.cooperative();
         if self.coordinator_unknown {
             // It joins once the coordinator is found (an eager member waits in poll()).
-            self.joining = false;
-            self.rejoin_needed = true;
+            self.rejoin_later();
             if !cooperative {
                 self.phase = Phase::Joining;
             }
@@ -653,9 +652,7 @@ impl Consumer {
                 // gets its old assignment back.
                 if self.coordinator_unknown {
                     // Its coordinator failed meanwhile: it joins again once found.
-                    self.joining = false;
-                    self.syncing = None;
-                    self.rejoin_needed = true;
+                    self.rejoin_later();
                     return;
                 }
                 let assignments = (leader && !skip_assignment)
@@ -1233,16 +1230,16 @@ impl Consumer {
         }
     }
 
-    /// Sends an OffsetCommit of the consumer's positions, with its member id and generation. A
-    /// subscribed consumer outside an active generation does not send it: the commit fails at
-    /// once (Kafka's `CommitFailedException`).
     /// Commits the positions of what poll() returned so far.
     fn send_commit(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
         let offsets: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         self.send_offsets(ctx, purpose, offsets, out);
     }
 
-    /// Commits `offsets` (taken when the application asked).
+    /// Sends an OffsetCommit of `offsets` (taken when the application asked), with its member id
+    /// and generation. A subscribed consumer outside an active generation does not send it: the
+    /// commit fails at once (Kafka's `CommitFailedException`). With no coordinator known it is
+    /// sent once one is found.
     fn send_offsets(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, offsets: Vec<(Tp, u64)>, out: &mut Out) {
         let member = if self.is_modern() { self.generation > 0 } else { !self.member_id.is_empty() };
         if !member {

@@ -2,7 +2,8 @@
 //! between replicas, the periodic ISR and retention checks, the controller (it notices a crashed
 //! broker after `broker.session.timeout.ms`, fences it and moves leadership; a returning broker
 //! re-registers), and group coordinators, which live on the leaders of `__consumer_offsets`
-//! partitions and move with them (consumers find them again: [`crate::sim::network`]). What happens inside one partition is [`crate::sim::replication`]'s.
+//! partitions and move with them (consumers find them again: [`crate::sim::network`]). What
+//! happens inside one partition is [`crate::sim::replication`]'s.
 
 use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
@@ -63,8 +64,7 @@ impl Sim {
 
     /// The connection to a partition's leader, if it has one.
     pub(crate) fn leader_conn(&self, tp: Tp) -> Option<Conn> {
-        let broker = self.partition(tp).leader_broker()?;
-        Some(Conn { broker, inc: self.broker(BrokerId(broker)).inc })
+        self.partition(tp).leader_broker().map(|b| self.conn(b))
     }
 
     /// A produce request reaches the leaders of its batches' partitions: the batches written at
@@ -231,7 +231,7 @@ impl Sim {
     }
 
     pub(crate) fn coordinator_available(&self, group: &str) -> bool {
-        self.coordinator_of(group).is_some_and(|b| self.broker_alive(b))
+        self.coordinator_conn(group).is_some()
     }
 
     /// After a broker comes or goes: each `__consumer_offsets` partition led by a fenced broker
@@ -262,16 +262,10 @@ impl Sim {
                 let broker = self.coordinator_of(&g);
                 self.emit(EventKind::CoordinatorMoved { group: g.as_str().into(), broker });
                 if broker.is_some() {
-                    self.coordinator_loaded(&g);
+                    // It reloads the group; consumers find it themselves (`network.rs`).
+                    self.coordinator_load(&g);
                 }
             }
         }
-    }
-
-    /// A coordinator takes a group over: members get fresh session timers, a rebalance in
-    /// progress gets a fresh deadline. Consumers find it themselves (see
-    /// [`crate::sim::network`]).
-    fn coordinator_loaded(&mut self, group: &str) {
-        self.coordinator_load(group);
     }
 }

@@ -16,11 +16,15 @@ use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{BrokerId, ConsumerId, Name};
 
 impl Sim {
+    /// A connection to `broker`'s process as it runs now.
+    pub(crate) fn conn(&self, broker: u32) -> Conn {
+        Conn { broker, inc: self.broker(BrokerId(broker)).inc }
+    }
+
     /// The connection to `group`'s coordinator, if its broker runs.
-    fn coordinator_conn(&self, group: &str) -> Option<Conn> {
+    pub(crate) fn coordinator_conn(&self, group: &str) -> Option<Conn> {
         let broker = self.coordinator_of(group)?;
-        let b = self.broker(BrokerId(broker));
-        b.alive.then_some(Conn { broker, inc: b.inc })
+        self.broker(BrokerId(broker)).alive.then(|| self.conn(broker))
     }
 
     /// A consumer sends a request to its group's coordinator: over the connection to the

@@ -22,11 +22,6 @@ const RETRY_BACKOFF_MS: u64 = 100;
 const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
 
 impl Consumer {
-    /// Whether it knows its coordinator (and may send to it).
-    pub fn coordinator_known(&self) -> bool {
-        !self.coordinator_unknown
-    }
-
     /// A request it sent to its coordinator failed: it marks the coordinator unknown, looks for
     /// it, and remembers what it still needs.
     pub(super) fn on_request_failed(&mut self, request: Sent, broker: Option<u32>, why: Failure, out: &mut Out) {
@@ -42,10 +37,7 @@ impl Consumer {
         match request {
             Sent::Join | Sent::Sync => {
                 if self.joining {
-                    // requestRejoin: it joins again once the coordinator is found.
-                    self.joining = false;
-                    self.syncing = None;
-                    self.rejoin_needed = true;
+                    self.rejoin_later();
                 }
             }
             Sent::Commit(purpose) => {
@@ -58,6 +50,14 @@ impl Consumer {
             Sent::GroupHeartbeat => self.cg_request_failed(),
             Sent::Heartbeat | Sent::Leave | Sent::OffsetFetch => {}
         }
+    }
+
+    /// `requestRejoin`: its join (or sync) is over without an answer; it joins again at its next
+    /// poll() with a coordinator known.
+    pub(super) fn rejoin_later(&mut self) {
+        self.joining = false;
+        self.syncing = None;
+        self.rejoin_needed = true;
     }
 
     /// `markCoordinatorUnknown`: nothing more is sent to it until it is found again.
