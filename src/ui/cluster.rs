@@ -1069,7 +1069,7 @@ fn consumer_settings(ctl: Controller, name: String, me: Memo<Option<ConsumerSnap
                 modern.get().then(move || {
                     setting_select(
                         "group.remote.assignor".into(),
-                        opts(&[("default", "the broker's default (uniform)"), ("uniform", "uniform"), ("range", "range")]),
+                        opts(&[("default", "default (uniform)"), ("uniform", "uniform"), ("range", "range")]),
                         get(|c| c.settings.remote_assignor.map_or("default", |a| a.name()).to_string()),
                         remote,
                     )
