@@ -405,3 +405,77 @@ fn a_consumer_whose_join_was_cut_off_joins_again() {
         assert!(c.generation >= 0, "{} has no generation", c.spec.name);
     }
 }
+
+/// Without auto-commit, Kafka 4.0's consumer-protocol client reconciles from its background
+/// thread (KAFKA-18641): a partition another member is waiting for is given up and acknowledged
+/// within a heartbeat, even while the application is deep in a slow batch — not when that batch
+/// is done (about 18 s later here). The application still finishes the records of it in hand; they
+/// are not its to commit any more, so the new owner reads them again: processed twice, said so.
+#[test]
+fn without_auto_commit_a_slow_batch_does_not_hold_up_a_revocation() {
+    let consumer = |name: &str| ConsumerSpec {
+        name: name.into(),
+        group: "g".into(),
+        commit: CommitMode::AfterProcessing,
+        auto_offset_reset: OffsetReset::Earliest,
+        processing_ms: 300,
+        max_poll_records: 500,
+        group_protocol: ksim::sim::config::GroupProtocol::Consumer,
+        ..ConsumerSpec::default()
+    };
+    let at = |at, command| TimedCommand { at, command };
+    let commands = vec![
+        at(0, Command::Produce { producer: "producer".into(), count: 90 }),
+        at(1_000, Command::AddConsumer { spec: consumer("slow") }),
+        at(10_000, Command::AddConsumer { spec: consumer("new") }),
+    ];
+    let run = Run {
+        scenario: "consumer-group".into(),
+        seed: 1,
+        commands,
+        cursor_ms: Some(60_000),
+        group_protocol: ksim::sim::config::GroupProtocol::Consumer,
+        refuse_mixed_groups: false,
+    };
+    let (sim, events, watcher) = play_run(&run);
+    assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
+    let given_up = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RevokedWhileProcessing { consumer, partitions, records, lost: false, .. }
+                if consumer == "slow" =>
+            {
+                Some((e.t, partitions.clone(), *records))
+            }
+            _ => None,
+        })
+        .expect("the slow consumer gives a partition up mid-batch");
+    assert!(given_up.0 < 10_000 + 6_000, "within a heartbeat of the join, not after the batch: {given_up:?}");
+    assert!(given_up.2 > 0);
+    // The batch (90 records at 300 ms) ran until about 28 s; the slow consumer committed only
+    // what it still owns.
+    let records_of = |name: &str, p: &str| -> u64 {
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Processed { consumer, ranges, .. } if consumer == name => Some(ranges),
+                _ => None,
+            })
+            .flatten()
+            .filter(|r| format!("{}-{}", r.topic, r.partition) == p)
+            .map(|r| r.to - r.from)
+            .sum()
+    };
+    let p = &given_up.1[0];
+    assert!(records_of("slow", p) > 0 && records_of("new", p) > 0, "{p} read by both");
+    let taken = events.iter().find_map(|e| match &e.kind {
+        EventKind::Assigned(a) if a.consumer == "new" && !a.added.is_empty() => Some(e.t),
+        _ => None,
+    });
+    assert!(taken.is_some_and(|t| t < 10_000 + 11_000), "the new member takes it at once: {taken:?}");
+    let new = sim.consumers.iter().find(|c| c.spec.name == "new").unwrap();
+    assert!(given_up.1.iter().all(|p| new.assignment.iter().any(|tp| {
+        let (t, n) = sim.tp_name(*tp);
+        format!("{t}-{n}") == *p
+    })));
+}

@@ -11,7 +11,8 @@
 //! - the model's live invariants (order per partition, one owner per partition per generation,
 //!   no acknowledged record lost) and the producer-side acknowledgement check;
 //! - each generation's assignment gives a partition to one member only;
-//! - a consumer processes only partitions it holds (a zombie still holds them);
+//! - a consumer processes only partitions it holds (a zombie still holds them), or records it had
+//!   in hand when its background thread gave their partition up (said by an event);
 //! - every commit is judged by the group it was sent for, and none from a zombie is stored;
 //! - the high watermark consumers see never moves back (with clean elections).
 //!
@@ -499,6 +500,9 @@ struct Checks {
     /// Commits sent and not yet answered, by consumer: (group, offsets).
     commits_sent: BTreeMap<Name, Vec<String>>,
     zombies: BTreeSet<Name>,
+    /// Partitions a consumer-protocol member gave up while its application had records of them
+    /// in hand: (consumer, group, partition), until that batch is credited.
+    in_hand: BTreeSet<(Name, Name, String)>,
     /// Highest high watermark consumers could see, per partition.
     visible_hw: BTreeMap<Tp, u64>,
     unclean: bool,
@@ -569,6 +573,12 @@ impl Checks {
                     h.remove(consumer);
                 }
                 self.zombies.remove(consumer);
+                self.in_hand.retain(|(c, _, _)| c != consumer);
+            }
+            EventKind::RevokedWhileProcessing { consumer, group, partitions, .. } => {
+                for tp in partitions {
+                    self.in_hand.insert((consumer.clone(), group.clone(), tp.clone()));
+                }
             }
             EventKind::JoinFailed { consumer, .. } => {
                 for h in self.holders.values_mut() {
@@ -586,10 +596,13 @@ impl Checks {
                 for r in ranges {
                     let tp = format!("{}-{}", r.topic, r.partition);
                     let held = self.holders.get(&(group.clone(), tp.clone())).is_some_and(|h| h.contains(consumer));
-                    if !held {
+                    let in_hand = self.in_hand.contains(&(consumer.clone(), group.clone(), tp.clone()));
+                    if !held && !in_hand {
                         return Err(format!("{consumer} processed {tp} of {group}, which it does not hold"));
                     }
                 }
+                // That batch is done: what it had in hand is credited.
+                self.in_hand.retain(|(c, _, _)| c != consumer);
             }
             EventKind::Zombie { consumer, .. } => {
                 self.zombies.insert(consumer.clone());

@@ -87,6 +87,9 @@ pub struct Consumer {
     /// Records handed to the application and not yet processed, in processing order.
     pub in_flight: Vec<(Tp, u64, u64)>,
     pub processing_started: SimTime,
+    /// What each record of the batch in hand takes (`processing_ms` when the batch began: a
+    /// change applies from the next batch).
+    pub(crate) batch_ms_per_record: u64,
     pub(crate) last_auto_commit: SimTime,
     /// When the application last called poll() (for `max.poll.interval.ms`).
     pub last_poll: SimTime,
@@ -176,6 +179,10 @@ pub enum Msg {
     Coordinator { broker: Option<u32> },
     /// Time to ask for the coordinator again.
     LookUpCoordinator,
+    /// Time to send a commit again (one a consumer-protocol reconciliation began with).
+    RetryCommit,
+    /// Time to ask again for committed offsets (a consumer-protocol OffsetFetch at a stale epoch).
+    RetryOffsetFetch,
 }
 
 /// One thing the consumer did, for the engine to carry out.
@@ -300,6 +307,7 @@ impl Consumer {
             positions: Default::default(),
             in_flight: Vec::new(),
             processing_started: SimTime::ZERO,
+            batch_ms_per_record: 0,
             last_auto_commit: SimTime::ZERO,
             last_poll: SimTime::ZERO,
             fetch_id: 0,
@@ -416,14 +424,20 @@ impl Consumer {
             Msg::Reply(Reply::Heartbeat { generation, result }) => {
                 self.on_heartbeat_response(ctx, generation, result, out)
             }
-            Msg::Reply(Reply::OffsetCommit { purpose }) => self.on_commit_answer(ctx, purpose, out),
+            Msg::Reply(Reply::OffsetCommit { purpose }) => self.on_commit_answer(ctx, purpose, false, out),
             Msg::Reply(Reply::OffsetFetch { offsets }) => self.on_offsets(ctx, offsets, out),
             Msg::GroupReply(reply) => {
                 use crate::sim::kafka::consumer_group::Reply as R;
                 match reply {
                     R::Heartbeat(result) => self.on_cg_heartbeat(ctx, result, out),
-                    R::OffsetCommit { purpose, .. } => self.on_commit_answer(ctx, purpose, out),
-                    R::OffsetFetch { offsets } => self.on_offsets(ctx, offsets, out),
+                    R::OffsetCommit { purpose, result } => {
+                        let stale = result == Err(crate::sim::kafka::consumer_group::GroupError::StaleMemberEpoch);
+                        self.on_commit_answer(ctx, purpose, stale, out)
+                    }
+                    R::OffsetFetch { result: Ok(offsets) } => self.on_offsets(ctx, offsets, out),
+                    R::OffsetFetch { result: Err((partitions, error)) } => {
+                        self.cg_offset_fetch_failed(ctx, partitions, error, out)
+                    }
                 }
             }
             Msg::FetchArrive { fetch_id } => self.on_fetch_arrive(ctx, fetch_id, out),
@@ -438,6 +452,8 @@ impl Consumer {
                 }
             }
             Msg::Failed { request, broker, why } => self.on_request_failed(request, broker, why, out),
+            Msg::RetryCommit => self.cg_retry_commit(ctx, out),
+            Msg::RetryOffsetFetch => self.cg_retry_offset_fetch(ctx, out),
             Msg::Coordinator { broker } => self.on_find_coordinator(ctx, broker, out),
             Msg::LookUpCoordinator => self.look_up_coordinator(out),
         }
@@ -738,8 +754,7 @@ impl Consumer {
     }
 
     /// Applies a new assignment: revoke what went, fetch committed offsets for what came.
-    fn apply_assignment(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let Some(new) = self.pending_assignment.take() else { return };
+    fn apply_assignment(&mut self, ctx: &mut Ctx, new: Vec<Tp>, out: &mut Out) {
         let old = self.assignment.clone();
         let revoked: Vec<Tp> = old.iter().filter(|tp| !new.contains(tp)).copied().collect();
         let added: Vec<Tp> = new.iter().filter(|tp| !old.contains(tp)).copied().collect();
@@ -779,6 +794,17 @@ impl Consumer {
     /// what a cooperative member processed after that and gives up now is processed again by the
     /// partition's next owner (unless the application commits in its own revocation callback).
     fn revoke(&mut self, ctx: &mut Ctx, tps: &[Tp], lost: bool, out: &mut Out) {
+        let in_hand = self.unprocessed_of(ctx.now, tps);
+        if in_hand > 0 {
+            let (consumer, group) = self.names();
+            out.event(EventKind::RevokedWhileProcessing {
+                consumer,
+                group,
+                partitions: ctx.view.labels(tps),
+                records: in_hand,
+                lost,
+            });
+        }
         self.assignment.retain(|tp| !tps.contains(tp));
         self.last_change = Some((ctx.now, Vec::new(), tps.to_vec()));
         for tp in tps {
@@ -837,13 +863,15 @@ impl Consumer {
     }
 
     /// Out of its group, what it owns is lost: given up now (`onPartitionsLost`) if the
-    /// application is in poll(), else it is a zombie until its next poll.
+    /// application is in poll(), else a classic consumer is a zombie until its next poll. The
+    /// consumer-protocol client gives them up at once from its background thread (with no
+    /// listener to run, `transitionToFenced` and `transitionToStale` clear the assignment there).
     fn lose_partitions(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let owned = self.assignment.clone();
         if owned.is_empty() {
             return;
         }
-        if self.outside_poll() {
+        if self.outside_poll() && !self.is_modern() {
             self.zombie = true;
             let (consumer, group) = self.names();
             out.event(EventKind::Zombie { consumer, group, partitions: ctx.view.labels(&owned) });
@@ -989,9 +1017,9 @@ impl Consumer {
         }
         if self.is_modern() {
             self.cg_poll(ctx, out);
-        } else if self.pending_assignment.is_some() {
+        } else if let Some(new) = self.pending_assignment.take() {
             // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
-            self.apply_assignment(ctx, out);
+            self.apply_assignment(ctx, new, out);
         }
         if !self.is_modern() && (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
             self.prepare_join(ctx, out);
@@ -1174,6 +1202,7 @@ impl Consumer {
     fn start_processing(&mut self, ctx: &mut Ctx, out: &mut Out) {
         self.phase = Phase::Processing;
         self.processing_started = ctx.now;
+        self.batch_ms_per_record = self.spec.processing_ms;
         let records = self.in_flight_records();
         let per_record_ms = self.spec.processing_ms;
         if per_record_ms == 0 {
@@ -1192,7 +1221,25 @@ impl Consumer {
             return 0;
         }
         let total = self.in_flight_records();
-        now.since(self.processing_started).checked_div(self.spec.processing_ms).map_or(0, |d| d.min(total))
+        now.since(self.processing_started).checked_div(self.batch_ms_per_record).map_or(0, |d| d.min(total))
+    }
+
+    /// Records of `tps` in the application's hands it has not processed yet.
+    fn unprocessed_of(&self, now: SimTime, tps: &[Tp]) -> u64 {
+        if !matches!(self.phase, Phase::Processing | Phase::CommittingBeforeProcessing) {
+            return 0;
+        }
+        let mut done = self.processed_in_hand(now);
+        let mut left = 0;
+        for &(tp, from, to) in &self.in_flight {
+            let n = to - from;
+            let taken = done.min(n);
+            done -= taken;
+            if tps.contains(&tp) {
+                left += n - taken;
+            }
+        }
+        left
     }
 
     /// Credits the first `k` in-flight records as processed by the consumer's group.
@@ -1241,15 +1288,16 @@ impl Consumer {
     /// commit fails at once (Kafka's `CommitFailedException`). With no coordinator known it is
     /// sent once one is found.
     fn send_offsets(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, offsets: Vec<(Tp, u64)>, out: &mut Out) {
+        if offsets.is_empty() {
+            // Nothing to commit (every partition it read was given up): no request, done.
+            return self.on_commit_answer(ctx, purpose, false, out);
+        }
         let member = if self.is_modern() { self.generation > 0 } else { !self.member_id.is_empty() };
         if !member {
             let (consumer, group) = self.names();
             let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
             out.event(EventKind::CommitFailed { consumer, group, reason });
-            if purpose == CommitPurpose::Sync {
-                self.commit_done(ctx, out);
-            }
-            return;
+            return self.on_commit_answer(ctx, purpose, false, out);
         }
         if self.coordinator_unknown {
             // Sent once the coordinator is found, with these offsets (a synchronous commit
@@ -1278,12 +1326,13 @@ impl Consumer {
         self.send(ctx, Request::OffsetCommit { member, offsets, purpose }, out);
     }
 
-    /// The coordinator answered a commit (stored or not: the coordinator said which): what
-    /// waited for it goes on.
-    fn on_commit_answer(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
+    /// The coordinator answered a commit (stored or not: the coordinator said which; `stale`:
+    /// STALE_MEMBER_EPOCH), or it could not be sent: what waited for it goes on.
+    fn on_commit_answer(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, stale: bool, out: &mut Out) {
         match purpose {
             CommitPurpose::Async => {}
             CommitPurpose::Sync => self.commit_done(ctx, out),
+            CommitPurpose::BeforeJoin if self.is_modern() => self.cg_reconcile_commit_answered(ctx, stale, out),
             CommitPurpose::BeforeJoin => self.join_prepared(ctx, out),
         }
     }
@@ -1450,7 +1499,9 @@ mod tests {
                     R::OffsetCommit { member_epoch, offsets, purpose, .. } => {
                         format!("Commit epoch={member_epoch} {offsets:?} {purpose:?}")
                     }
-                    R::OffsetFetch { partitions } => format!("OffsetFetch {partitions:?}"),
+                    R::OffsetFetch { member_epoch, partitions, .. } => {
+                        format!("OffsetFetch epoch={member_epoch} {partitions:?}")
+                    }
                 };
                 format!("{group} <= {r}")
             }
@@ -1480,6 +1531,8 @@ mod tests {
             Msg::Failed { .. } => "Failed",
             Msg::Coordinator { .. } => "Coordinator",
             Msg::LookUpCoordinator => "LookUpCoordinator",
+            Msg::RetryCommit => "RetryCommit",
+            Msg::RetryOffsetFetch => "RetryOffsetFetch",
         }
     }
 
@@ -1955,7 +2008,7 @@ mod tests {
             let ps: Vec<u32> = partitions.iter().map(|(p, _)| *p).collect();
             self.beat_answer(1, Some(&ps));
             let offsets = partitions.iter().map(|(p, o)| (tp(*p), Some(*o))).collect();
-            self.msg(Msg::GroupReply(cg::Reply::OffsetFetch { offsets }));
+            self.msg(Msg::GroupReply(cg::Reply::OffsetFetch { result: Ok(offsets) }));
             // The acknowledgement's answer.
             self.beat_answer(1, None);
         }
@@ -1985,7 +2038,7 @@ mod tests {
     }
 
     #[test]
-    fn an_assignment_is_taken_in_poll_then_acknowledged_at_once() {
+    fn without_auto_commit_the_background_thread_takes_an_assignment_at_once_and_acknowledges_it() {
         let mut h = modern(|_| {});
         h.start();
         let shown = h.beat_answer(1, Some(&[0, 1]));
@@ -1995,7 +2048,7 @@ mod tests {
                 "@5000 HeartbeatTick".to_string(),
                 "Assigned".into(),
                 "OffsetFetch".into(),
-                format!("my-group <= OffsetFetch {:?}", [tp(0), tp(1)]),
+                format!("my-group <= OffsetFetch epoch=1 {:?}", [tp(0), tp(1)]),
                 "my-group <= Heartbeat epoch=1 full=false owned=Some([\"my-topic-0\", \"my-topic-1\"])".into(),
             ]
         );
@@ -2004,6 +2057,27 @@ mod tests {
         // A regular heartbeat does not repeat what it owns.
         h.now = SimTime(5_000);
         assert_eq!(h.msg(Msg::HeartbeatTick), ["my-group <= Heartbeat epoch=1 full=false owned=None"]);
+    }
+
+    #[test]
+    fn without_auto_commit_a_revocation_completes_while_the_application_processes_records_of_it() {
+        let mut h = modern(|_| {});
+        h.modern_member(&[(0, 3), (1, 4)]);
+        let fetch_id = h.con.fetch_id;
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
+        assert_eq!(h.con.phase, Phase::Processing);
+        // Partition 1 goes to someone else: given up and acknowledged now (KAFKA-18641), with
+        // its two records still in the application's hands.
+        h.now = SimTime(500);
+        let shown = h.beat_answer(2, Some(&[0]));
+        assert_eq!(shown[1..3], ["RevokedWhileProcessing".to_string(), "Revoked".into()]);
+        assert!(shown.contains(&"my-group <= Heartbeat epoch=2 full=false owned=Some([\"my-topic-0\"])".to_string()));
+        assert_eq!(h.con.unprocessed_of(h.now, &[tp(1)]), 2);
+        // The application finishes them; their offsets are no longer its to commit.
+        h.now = SimTime(3_000);
+        let shown = h.msg(Msg::ProcessingDone);
+        assert!(shown.contains(&format!("processed {:?} 4..6", tp(1))), "{shown:?}");
+        assert!(shown.contains(&format!("my-group <= Commit epoch=2 {:?} Sync", [(tp(0), 4)])), "{shown:?}");
     }
 
     #[test]
@@ -2036,21 +2110,102 @@ mod tests {
     }
 
     #[test]
-    fn fenced_while_processing_it_is_a_zombie_until_its_next_poll() {
+    fn with_auto_commit_it_commits_before_every_reconciliation_even_one_that_only_gains() {
+        let mut h = modern(|s| s.commit = CommitMode::Auto);
+        h.modern_member(&[(0, 3)]);
+        let shown = h.beat_answer(2, Some(&[0, 1]));
+        assert!(shown.contains(&format!("my-group <= Commit epoch=2 {:?} BeforeJoin", [(tp(0), 3)])), "{shown:?}");
+        assert_eq!(h.con.assignment, [tp(0)], "nothing taken before the commit's answer");
+        let shown =
+            h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
+        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
+        assert!(shown.contains(&"Assigned".to_string()), "{shown:?}");
+    }
+
+    #[test]
+    fn with_auto_commit_the_reconciliation_finishes_in_the_background_once_its_commit_is_answered() {
+        let mut h = modern(|s| s.commit = CommitMode::Auto);
+        h.modern_member(&[(0, 3), (1, 4)]);
+        h.beat_answer(2, Some(&[0])); // poll() commits first
+                                      // Meanwhile the fetch brings records of both, and the application processes them.
+        let fetch_id = h.con.fetch_id;
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
+        assert_eq!(h.con.phase, Phase::Processing);
+        let shown =
+            h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
+        assert_eq!(shown[..2], ["RevokedWhileProcessing".to_string(), "Revoked".into()]);
+        assert_eq!(h.con.assignment, [tp(0)]);
+    }
+
+    #[test]
+    fn a_stale_member_epoch_answer_to_the_reconciliation_commit_is_retried_with_the_latest_epoch() {
+        let mut h = modern(|s| s.commit = CommitMode::Auto);
+        h.modern_member(&[(0, 3), (1, 4)]);
+        h.beat_answer(2, Some(&[0]));
+        let stale = || {
+            Msg::GroupReply(cg::Reply::OffsetCommit {
+                purpose: CommitPurpose::BeforeJoin,
+                result: Err(cg::GroupError::StaleMemberEpoch),
+            })
+        };
+        assert_eq!(h.msg(stale()), ["+100 RetryCommit"]);
+        assert_eq!(h.con.assignment, [tp(0), tp(1)], "still waiting for its commit");
+        h.con.generation = 3; // a heartbeat answer moved it on meanwhile
+        let shown = h.msg(Msg::RetryCommit);
+        assert!(shown.iter().any(|s| s.starts_with("my-group <= Commit epoch=3") && s.ends_with("BeforeJoin")));
+        assert_eq!(h.msg(stale()), ["+200 RetryCommit"], "the backoff doubles");
+        let shown =
+            h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
+        assert!(shown.contains(&"Revoked".to_string()), "{shown:?}");
+        assert_eq!(h.con.assignment, [tp(0)]);
+        // Past the rebalance timeout it gives up retrying and reconciles anyway.
+        let mut h = modern(|s| s.commit = CommitMode::Auto);
+        h.modern_member(&[(0, 3), (1, 4)]);
+        h.beat_answer(2, Some(&[0]));
+        h.now = SimTime(10_000);
+        assert!(h.msg(stale()).contains(&"Revoked".to_string()));
+    }
+
+    #[test]
+    fn an_offset_fetch_at_a_stale_epoch_is_asked_again_and_an_unknown_member_gives_up() {
+        let mut h = modern(|_| {});
+        h.start();
+        h.beat_answer(1, Some(&[0]));
+        let refused = |e| Msg::GroupReply(cg::Reply::OffsetFetch { result: Err((vec![tp(0)], e)) });
+        assert_eq!(h.msg(refused(cg::GroupError::StaleMemberEpoch)), ["OffsetFetchFailed", "+100 RetryOffsetFetch"]);
+        h.con.generation = 2;
+        assert_eq!(
+            h.msg(Msg::RetryOffsetFetch),
+            ["OffsetFetch".to_string(), format!("my-group <= OffsetFetch epoch=2 {:?}", [tp(0)])]
+        );
+        assert_eq!(h.msg(refused(cg::GroupError::UnknownMemberId)), ["OffsetFetchFailed"]);
+        assert!(h.con.awaiting_offsets.is_empty());
+        assert!(h.msg(Msg::RetryOffsetFetch).is_empty());
+    }
+
+    #[test]
+    fn fenced_while_processing_it_loses_its_partitions_at_once_and_finishes_the_batch_uncommitted() {
         let mut h = modern(|_| {});
         h.modern_member(&[(0, 0)]);
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 2)] });
         assert_eq!(h.con.phase, Phase::Processing);
-        // It joins again at once from the background thread, owning nothing (what it
-        // processes is lost).
+        // The background thread clears its assignment and joins again at once (no listener to
+        // run on the application thread).
         assert_eq!(
             h.beat_error(cg::GroupError::UnknownMemberId),
-            ["Zombie", "JoinGroup", "my-group <= Heartbeat epoch=0 full=true owned=Some([])"]
+            [
+                "RevokedWhileProcessing",
+                "Revoked",
+                "JoinGroup",
+                "my-group <= Heartbeat epoch=0 full=true owned=Some([])"
+            ]
         );
+        assert!(h.con.assignment.is_empty() && !h.con.zombie);
         h.now = SimTime(2_000);
         let shown = h.msg(Msg::ProcessingDone);
-        assert!(shown.contains(&"CommitFailed".to_string()), "{shown:?}");
+        assert!(shown.contains(&format!("processed {:?} 0..2", tp(0))), "{shown:?}");
+        assert!(!shown.iter().any(|s| s.contains("Commit")), "nothing left to commit: {shown:?}");
         assert!(!shown.iter().any(|s| s.contains("Heartbeat epoch=0")), "it joined already: {shown:?}");
     }
 
@@ -2083,7 +2238,8 @@ mod tests {
         let shown = h.msg(Msg::PollTimerCheck);
         assert_eq!(shown[..2], ["PollTimeout".to_string(), "LeaveGroup".into()]);
         assert!(shown.contains(&"my-group <= Heartbeat epoch=-1 full=false owned=None".to_string()), "{shown:?}");
-        assert!(shown.contains(&"Zombie".to_string()), "{shown:?}");
+        assert!(shown.contains(&"RevokedWhileProcessing".to_string()), "{shown:?}");
+        assert!(h.con.assignment.is_empty(), "lost at once");
         h.now = SimTime(20_000);
         let shown = h.msg(Msg::ProcessingDone);
         assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=0 full=true")), "{shown:?}");

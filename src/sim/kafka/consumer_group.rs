@@ -134,8 +134,19 @@ impl GroupError {
 #[derive(Clone, Debug)]
 pub enum Request {
     Heartbeat(Box<HeartbeatRequest>),
-    OffsetCommit { member_id: String, member_epoch: i32, offsets: Vec<(Tp, u64)>, purpose: CommitPurpose },
-    OffsetFetch { partitions: Vec<Tp> },
+    OffsetCommit {
+        member_id: String,
+        member_epoch: i32,
+        offsets: Vec<(Tp, u64)>,
+        purpose: CommitPurpose,
+    },
+    /// Committed offsets, asked by a member (its id and epoch; an empty id and a negative epoch
+    /// for a client outside the group).
+    OffsetFetch {
+        member_id: String,
+        member_epoch: i32,
+        partitions: Vec<Tp>,
+    },
 }
 
 /// The coordinator's own timers.
@@ -153,11 +164,20 @@ pub enum Timer {
     ClassicJoin { member_id: String },
 }
 
+/// Each partition asked for, with its committed offset if it has one.
+pub type Committed = Vec<(Tp, Option<u64>)>;
+
 #[derive(Clone, Debug)]
 pub enum Reply {
     Heartbeat(Result<HeartbeatResponse, GroupError>),
-    OffsetCommit { purpose: CommitPurpose, result: Result<(), GroupError> },
-    OffsetFetch { offsets: Vec<(Tp, Option<u64>)> },
+    OffsetCommit {
+        purpose: CommitPurpose,
+        result: Result<(), GroupError>,
+    },
+    /// The committed offsets, or why the member may not read them (with what it asked for).
+    OffsetFetch {
+        result: Result<Committed, (Vec<Tp>, GroupError)>,
+    },
 }
 
 /// One thing the coordinator did, for the engine to carry out.
@@ -372,9 +392,12 @@ impl ConsumerGroup {
                 let result = self.on_commit(ctx, &from, &member_id, member_epoch, offsets, out);
                 out.reply(&from, Reply::OffsetCommit { purpose, result });
             }
-            Request::OffsetFetch { partitions } => {
-                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect();
-                out.reply(&from, Reply::OffsetFetch { offsets });
+            Request::OffsetFetch { member_id, member_epoch, partitions } => {
+                let result = match self.check_member(&member_id, member_epoch) {
+                    Ok(()) => Ok(partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect()),
+                    Err(e) => Err((partitions, e)),
+                };
+                out.reply(&from, Reply::OffsetFetch { result });
             }
         }
         self.report_state(String::new, out);
@@ -654,15 +677,25 @@ impl ConsumerGroup {
                 Err(GroupError::UnknownMemberId)
             }
         } else {
-            match self.member(member_id) {
-                None => Err(GroupError::UnknownMemberId),
-                Some(m) if m.assignment.member_epoch != member_epoch => Err(GroupError::StaleMemberEpoch),
-                Some(_) => Ok(()),
-            }
+            self.check_member(member_id, member_epoch)
         };
         let refused = valid.err().map(|e| format!("{}: committed at epoch {member_epoch}", e.code()));
         self.store_commit(ctx, from, &offsets, refused, out);
         valid
+    }
+
+    /// An offset request from `member_id` at `member_epoch` (`validateOffsetFetch`, and the
+    /// member half of `validateOffsetCommit`): from a client outside the group (no id, negative
+    /// epoch) it is accepted; else the member must be known and at its current epoch.
+    fn check_member(&self, member_id: &str, member_epoch: i32) -> Result<(), GroupError> {
+        if member_id.is_empty() && member_epoch < 0 {
+            return Ok(());
+        }
+        match self.member(member_id) {
+            None => Err(GroupError::UnknownMemberId),
+            Some(m) if m.assignment.member_epoch != member_epoch => Err(GroupError::StaleMemberEpoch),
+            Some(_) => Ok(()),
+        }
     }
 
     /// Stores a commit's offsets, or says why they are not stored (`refused`), for either
@@ -1192,6 +1225,30 @@ mod tests {
         assert!(h.g.offsets.is_empty());
         assert_eq!(result(h.send(1, commit("A", 1))), Some(Ok(())));
         assert_eq!(h.g.offsets.get(&Tp { topic: 0, partition: 0 }), Some(&7));
+    }
+
+    #[test]
+    fn offsets_are_read_by_a_member_at_its_epoch_or_a_client_outside_the_group() {
+        let mut h = Harness::new(&[ServerAssignor::Uniform]);
+        h.hb(1, join("A", &["foo"])).unwrap();
+        let tp0 = Tp { topic: 0, partition: 0 };
+        h.g.offsets.insert(tp0, 7);
+        let fetch = |id: &str, epoch: i32| Request::OffsetFetch {
+            member_id: id.into(),
+            member_epoch: epoch,
+            partitions: vec![tp0],
+        };
+        let result = |effects: Vec<Effect>| {
+            effects.into_iter().find_map(|e| match e {
+                Effect::Reply { reply: Reply::OffsetFetch { result }, .. } => Some(result),
+                _ => None,
+            })
+        };
+        // ConsumerGroup.validateOffsetFetch.
+        assert_eq!(result(h.send(1, fetch("A", 0))), Some(Err((vec![tp0], GroupError::StaleMemberEpoch))));
+        assert_eq!(result(h.send(1, fetch("B", 1))), Some(Err((vec![tp0], GroupError::UnknownMemberId))));
+        assert_eq!(result(h.send(1, fetch("A", 1))), Some(Ok(vec![(tp0, Some(7))])));
+        assert_eq!(result(h.send(1, fetch("", -1))), Some(Ok(vec![(tp0, Some(7))])));
     }
 
     #[test]

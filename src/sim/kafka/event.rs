@@ -214,6 +214,16 @@ pub enum EventKind {
         group: Name,
         partitions: Vec<String>,
     },
+    /// A consumer-protocol member's background thread gave up (or lost) partitions while its
+    /// application still had `records` of them in hand, not yet processed: it finishes them,
+    /// they are no longer its to commit, and the partitions' next owner reads them again.
+    RevokedWhileProcessing {
+        consumer: Name,
+        group: Name,
+        partitions: Vec<String>,
+        records: u64,
+        lost: bool,
+    },
     /// The application spent longer than `max.poll.interval.ms` away from poll().
     PollTimeout {
         consumer: Name,
@@ -225,6 +235,14 @@ pub enum EventKind {
         consumer: Name,
         group: Name,
         partitions: Vec<String>,
+    },
+    /// The coordinator refused a consumer-protocol member's OffsetFetch (STALE_MEMBER_EPOCH,
+    /// UNKNOWN_MEMBER_ID).
+    OffsetFetchFailed {
+        consumer: Name,
+        group: Name,
+        partitions: Vec<String>,
+        error: String,
     },
     /// The coordinator moved the group to another state.
     GroupState {
@@ -471,11 +489,17 @@ impl Event {
                 kind!("leave_group"; consumer, group, member_id, reason)
             }
             EventKind::Zombie { consumer, group, partitions } => kind!("zombie"; consumer, group, partitions),
+            EventKind::RevokedWhileProcessing { consumer, group, partitions, records, lost } => {
+                kind!("revoked_while_processing"; consumer, group, partitions, records, lost)
+            }
             EventKind::PollTimeout { consumer, group, max_poll_interval_ms } => {
                 kind!("poll_timeout"; consumer, group, max_poll_interval_ms)
             }
             EventKind::OffsetFetch { consumer, group, partitions } => {
                 kind!("offset_fetch"; consumer, group, partitions)
+            }
+            EventKind::OffsetFetchFailed { consumer, group, partitions, error } => {
+                kind!("offset_fetch_failed"; consumer, group, partitions, error)
             }
             EventKind::GroupState { group, state, generation, reason } => {
                 kind!("group_state"; group, state, generation, reason)
@@ -715,7 +739,7 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
             tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(tags.len(), 52, "every kind was written: {tags:?}");
+        assert_eq!(tags.len(), 54, "every kind was written: {tags:?}");
     }
 
     /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.
@@ -785,8 +809,16 @@ mod tests {
             EventKind::Heartbeat { consumer: name(0), group: name(1), generation: int(1), error: opt_str(2) },
             EventKind::LeaveGroup { consumer: name(0), group: name(1), member_id: s(2), reason: s(3) },
             EventKind::Zombie { consumer: name(0), group: name(1), partitions: list(2) },
+            EventKind::RevokedWhileProcessing {
+                consumer: name(0),
+                group: name(1),
+                partitions: list(2),
+                records: n(3),
+                lost: i.is_multiple_of(2),
+            },
             EventKind::PollTimeout { consumer: name(0), group: name(1), max_poll_interval_ms: n(2) },
             EventKind::OffsetFetch { consumer: name(0), group: name(1), partitions: list(0) },
+            EventKind::OffsetFetchFailed { consumer: name(0), group: name(1), partitions: list(1), error: s(2) },
             EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
             EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2), reason: s(3) },
             EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1), member_id: s(2) },

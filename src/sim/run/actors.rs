@@ -130,11 +130,16 @@ impl Sim {
                         cg::Request::OffsetCommit { purpose, .. } => {
                             cg::Reply::OffsetCommit { purpose, result: Err(error) }
                         }
-                        cg::Request::OffsetFetch { partitions } => cg::Reply::OffsetFetch {
-                            offsets: partitions
+                        // A member of no group here (Kafka's classic group refuses a member id it
+                        // does not know); a client outside any group reads what is committed.
+                        cg::Request::OffsetFetch { member_id, partitions, .. } if !member_id.is_empty() => {
+                            cg::Reply::OffsetFetch { result: Err((partitions, cg::GroupError::UnknownMemberId)) }
+                        }
+                        cg::Request::OffsetFetch { partitions, .. } => cg::Reply::OffsetFetch {
+                            result: Ok(partitions
                                 .iter()
                                 .map(|tp| (*tp, g.and_then(|g| g.offsets.get(tp).copied())))
-                                .collect(),
+                                .collect()),
                         },
                     };
                     self.after(

@@ -10,7 +10,9 @@
 //!   partition of a generation to one member. Kafka promises no more. A consumer the group no
 //!   longer counts as a member (removed while away from poll(), or a static member whose
 //!   `group.instance.id` another consumer took) is a zombie: it may still be processing a
-//!   partition that a member now owns, until its next poll(), and its commits are rejected.
+//!   partition that a member now owns, until its next poll(), and its commits are rejected. A
+//!   consumer-protocol member gives partitions up from its background thread, even while its
+//!   application still has records of them in hand: it finishes those, uncommitted.
 
 use crate::sim::vecmap::VecMap;
 

@@ -459,6 +459,15 @@ fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
     if c.zombie && !c.assignment.is_empty() {
         return Some(format!("still processing {}, which it lost: its commit will be rejected", held()));
     }
+    let given_up: Vec<Tp> = c.in_flight.iter().map(|r| r.0).filter(|tp| !c.assignment.contains(tp)).collect();
+    if c.phase == Phase::Processing && !given_up.is_empty() {
+        let mut labels: Vec<String> = given_up.iter().map(|tp| tp_label(sim, *tp)).collect();
+        labels.dedup();
+        return Some(format!(
+            "still processing records of {}, which it gave up: they will not be committed, and the next owner reads them again",
+            labels.join(", ")
+        ));
+    }
     if !c.member_id.is_empty() && !sim.knows_member(c) && !c.assignment.is_empty() {
         return Some(format!(
             "the coordinator has removed it, and it does not know yet: {} may have new owners",

@@ -17,9 +17,10 @@
 
 use super::*;
 
-/// `retry.backoff.ms` (100) and `retry.backoff.max.ms` (1000): between FindCoordinator tries.
-const RETRY_BACKOFF_MS: u64 = 100;
-const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
+/// `retry.backoff.ms` (100) and `retry.backoff.max.ms` (1000): between FindCoordinator tries,
+/// and between tries of a commit that is retried.
+pub(super) const RETRY_BACKOFF_MS: u64 = 100;
+pub(super) const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
 
 impl Consumer {
     /// A request it sent to its coordinator failed: it marks the coordinator unknown, looks for

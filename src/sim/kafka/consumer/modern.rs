@@ -1,19 +1,27 @@
 //! The consumer's membership under Kafka 4's consumer protocol (KIP-848, `group.protocol=consumer`),
-//! as the new consumer (`AsyncKafkaConsumer`, its `ConsumerMembershipManager` and heartbeat
-//! manager) runs it:
+//! as the new consumer of the 4.0 line (`AsyncKafkaConsumer`, its `ConsumerMembershipManager`,
+//! heartbeat and commit request managers) runs it, with no rebalance listener:
 //! - it makes its own member id (a random UUID) and joins with a full `ConsumerGroupHeartbeat` at
-//!   epoch 0; it heartbeats at the interval the coordinator gives (5 s), one at a time, and
-//!   reports what it owns only when that changed (or in a full request, after a lost answer);
-//! - an answer with a new assignment is reconciled at its next `poll()` (the rebalance listener
-//!   runs on the application thread): with auto-commit it first commits what it consumed and
-//!   waits for the answer, then gives up what is no longer its, takes what is new, and
-//!   acknowledges at once with a heartbeat carrying what it now owns. The partitions it keeps
-//!   are fetched throughout — no stop-the-world;
-//! - FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID: its partitions are lost and it joins again at
-//!   epoch 0 with the same member id; other errors are fatal;
+//!   epoch 0; it heartbeats at the interval the coordinator gives (5 s, counted from each send),
+//!   one at a time, and reports what it owns only when that changed (or in a full request, after
+//!   a lost answer);
+//! - a new assignment is reconciled by its background thread, and acknowledged at once with a
+//!   heartbeat carrying what it now owns. Without auto-commit that happens as soon as the answer
+//!   comes (KAFKA-18641: `maybeReconcile` runs on every background poll), even while the
+//!   application processes records of a partition it gives up: it finishes them, their offsets
+//!   are no longer its to commit, and the partition's next owner reads them again. With
+//!   auto-commit the reconciliation starts at the application's next `poll()`, which commits
+//!   everything consumed first (before *every* reconciliation, retried on STALE_MEMBER_EPOCH
+//!   with the latest epoch and positions), and completes in the background when the commit is
+//!   answered. The partitions it keeps are fetched throughout — no stop-the-world;
+//! - FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID: its partitions are lost at once (from the
+//!   background thread) and it joins again at epoch 0 with the same member id; other errors are
+//!   fatal;
 //! - `close()` leaves with epoch -1 (-2 for a static member, which keeps its place for its
-//!   session); the poll timer running out leaves the same way and it joins again at its next
-//!   `poll()`.
+//!   session); the poll timer running out leaves the same way, its partitions lost at once, and
+//!   it joins again at its next `poll()`;
+//! - its OffsetFetch carries its member id and epoch; STALE_MEMBER_EPOCH is retried with the
+//!   latest epoch, UNKNOWN_MEMBER_ID gives up (it is being fenced, and loses the partitions).
 
 use super::*;
 use crate::sim::kafka::consumer_group::{
@@ -68,6 +76,13 @@ pub struct Modern {
     /// How many of those are older than its last leave: their answers are ignored (an answer
     /// belongs to the request that asked, and this member moved on since).
     pub ignore: u32,
+    /// The assignment a reconciliation is taking, once the auto-commit it began with is
+    /// answered (`reconciliationInProgress`); a newer target waits for the next one.
+    pub reconciling: Option<Vec<Tp>>,
+    /// When that reconciliation began: its commit is retried until the rebalance timeout.
+    pub reconcile_started: SimTime,
+    /// Tries of that commit so far (the backoff doubles with each).
+    pub commit_tries: u32,
 }
 
 impl Default for Modern {
@@ -82,6 +97,9 @@ impl Default for Modern {
             sent_at: SimTime::ZERO,
             outstanding: 0,
             ignore: 0,
+            reconciling: None,
+            reconcile_started: SimTime::ZERO,
+            commit_tries: 0,
         }
     }
 }
@@ -204,12 +222,14 @@ impl Consumer {
                 if let Some(a) = r.assignment {
                     let mut tps = cg::tps_of(&a, |t| ctx.view.topic_index(t));
                     sort::natural(&mut tps);
-                    let mut mine = self.assignment.clone();
-                    sort::natural(&mut mine);
-                    let pending = self.pending_assignment.as_ref();
-                    if pending.map_or(mine != tps, |p| *p != tps) {
+                    if self.cg_is_new_target(&tps) {
                         self.pending_assignment = Some(tps);
-                        self.wake(ctx, out);
+                        if self.spec.commit == CommitMode::Auto {
+                            // Its next poll() starts the reconciliation (now, if blocked in one).
+                            self.wake(ctx, out);
+                        } else {
+                            self.cg_reconcile(ctx, out);
+                        }
                     }
                 }
                 if self.modern.ack {
@@ -265,38 +285,79 @@ impl Consumer {
         self.modern.full = true;
     }
 
-    /// Out of the group: what it owns is lost (a zombie's if the application is away from poll()).
+    /// Out of the group: what it owns is lost, at once (records of it in the application's
+    /// hands are finished, not committed).
     fn cg_lose(&mut self, ctx: &mut Ctx, out: &mut Out) {
         self.generation = 0;
         self.joining = false;
         self.pending_assignment = None;
+        self.modern.reconciling = None;
         self.modern.sent_owned = None;
         self.modern.ack = false;
         self.lose_partitions(ctx, out);
     }
 
-    /// Its group work inside `poll()`: reconcile a new assignment (after the auto-commit it
-    /// waits for), or join again.
+    /// Whether `target` differs from what it will own once what is under way is done.
+    fn cg_is_new_target(&self, target: &[Tp]) -> bool {
+        let mut mine = self.assignment.clone();
+        sort::natural(&mut mine);
+        let upcoming = self.pending_assignment.as_ref().or(self.modern.reconciling.as_ref()).unwrap_or(&mine);
+        upcoming.as_slice() != target
+    }
+
+    /// Reconciles the newest target now, from the background thread: gives up what is no longer
+    /// its (records of it still in the application's hands are finished, not committed), takes
+    /// what is new, and acknowledges.
+    fn cg_reconcile(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if let Some(new) = self.pending_assignment.take() {
+            self.apply_assignment(ctx, new, out);
+            self.cg_heartbeat(ctx, out); // acknowledge
+        }
+    }
+
+    /// Its group work inside `poll()`: start reconciling a new assignment (with auto-commit, by
+    /// committing what it consumed), or join again.
     pub(super) fn cg_poll(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if let Some(new) = &self.pending_assignment {
-            let gives_up = self.assignment.iter().any(|tp| !new.contains(tp));
-            let commit_first = gives_up && self.spec.commit == CommitMode::Auto && !self.positions.is_empty();
-            match self.join_prep {
-                JoinPrep::Committing => {}
-                JoinPrep::Idle if commit_first => {
-                    self.join_prep = JoinPrep::Committing;
-                    self.last_auto_commit = ctx.now;
-                    self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
-                }
-                JoinPrep::Idle | JoinPrep::Ready => {
-                    self.join_prep = JoinPrep::Idle;
-                    self.apply_assignment(ctx, out);
-                    self.cg_heartbeat(ctx, out); // acknowledge
-                }
+        if self.pending_assignment.is_some() && self.modern.reconciling.is_none() {
+            if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() {
+                // `maybeAutoCommitSyncBeforeRevocation`, before every reconciliation.
+                self.modern.reconciling = self.pending_assignment.take();
+                self.modern.reconcile_started = ctx.now;
+                self.modern.commit_tries = 0;
+                self.last_auto_commit = ctx.now;
+                self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
+            } else {
+                self.cg_reconcile(ctx, out);
             }
         }
         if self.rejoin_needed && !self.joining {
             self.cg_join(ctx, out);
+        }
+    }
+
+    /// The answer to the commit a reconciliation began with: STALE_MEMBER_EPOCH is retried with
+    /// the latest epoch and positions (after `retry.backoff.ms`, doubling) until the rebalance
+    /// timeout; any other answer lets the reconciliation finish, in the background.
+    pub(super) fn cg_reconcile_commit_answered(&mut self, ctx: &mut Ctx, stale: bool, out: &mut Out) {
+        let Some(target) = self.modern.reconciling.as_ref() else { return };
+        let deadline = self.modern.reconcile_started.plus(self.spec.max_poll_interval_ms);
+        if stale && self.generation > 0 && ctx.now < deadline {
+            let backoff =
+                (lookup::RETRY_BACKOFF_MS << self.modern.commit_tries.min(4)).min(lookup::RETRY_BACKOFF_MAX_MS);
+            self.modern.commit_tries += 1;
+            self.after(backoff, Msg::RetryCommit, out);
+            return;
+        }
+        let target = target.clone();
+        self.modern.reconciling = None;
+        self.apply_assignment(ctx, target, out);
+        self.cg_heartbeat(ctx, out); // acknowledge
+    }
+
+    /// Time to send the reconciliation's commit again.
+    pub(super) fn cg_retry_commit(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.modern.reconciling.is_some() {
+            self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
         }
     }
 
@@ -353,6 +414,38 @@ impl Consumer {
     }
 
     pub(super) fn cg_offset_fetch(&mut self, ctx: &Ctx, partitions: Vec<Tp>, out: &mut Out) {
-        self.cg_send(ctx, cg::Request::OffsetFetch { partitions }, out);
+        let request =
+            cg::Request::OffsetFetch { member_id: self.member_id.clone(), member_epoch: self.generation, partitions };
+        self.cg_send(ctx, request, out);
+    }
+
+    /// Its OffsetFetch was refused: STALE_MEMBER_EPOCH is asked again after `retry.backoff.ms`
+    /// with the epoch it has then; UNKNOWN_MEMBER_ID is not (it is out of the group, and its
+    /// heartbeat finds out).
+    pub(super) fn cg_offset_fetch_failed(
+        &mut self,
+        ctx: &mut Ctx,
+        partitions: Vec<Tp>,
+        error: cg::GroupError,
+        out: &mut Out,
+    ) {
+        let (consumer, group) = self.names();
+        let (labels, code) = (ctx.view.labels(&partitions), error.code());
+        out.event(EventKind::OffsetFetchFailed { consumer, group, partitions: labels, error: code.to_string() });
+        if error == cg::GroupError::StaleMemberEpoch && self.generation > 0 {
+            self.after(lookup::RETRY_BACKOFF_MS, Msg::RetryOffsetFetch, out);
+        } else {
+            for tp in &partitions {
+                self.awaiting_offsets.remove(tp);
+            }
+        }
+    }
+
+    /// Time to ask again for the committed offsets it still waits for.
+    pub(super) fn cg_retry_offset_fetch(&mut self, ctx: &Ctx, out: &mut Out) {
+        let tps: Vec<Tp> = self.awaiting_offsets.iter().filter(|tp| self.assignment.contains(tp)).copied().collect();
+        if !tps.is_empty() && !self.coordinator_unknown {
+            self.send_offset_fetch(ctx, tps, out);
+        }
     }
 }
