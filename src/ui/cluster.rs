@@ -202,6 +202,20 @@ fn unserved_note(topics: &[String]) -> Option<String> {
     ))
 }
 
+/// What the group card says when partitions of a consumer-protocol group wait for its next
+/// epoch to change hands.
+fn waiting_epoch_note(partitions: &[String], epoch: i32) -> Option<String> {
+    if partitions.is_empty() {
+        return None;
+    }
+    let (list, verb) = (partitions.join(", "), if partitions.len() == 1 { "waits" } else { "wait" });
+    Some(format!(
+        "{list} {verb} for the group's next epoch: a static member's return made the coordinator \
+         compute the target again at epoch {epoch}, and members already at that epoch keep what \
+         they hold until the epoch moves (a join, a leave or a subscription change)."
+    ))
+}
+
 fn broker_heading(brokers: u32) -> String {
     if brokers == 1 {
         "Broker 1".into()
@@ -624,6 +638,10 @@ pub fn GroupBox(
             </p>
             {move || {
                 me.with(|g| g.as_ref().and_then(|g| unserved_note(&g.unserved)))
+                    .map(|n| view! { <p class="status-note">{n}</p> })
+            }}
+            {move || {
+                me.with(|g| g.as_ref().and_then(|g| waiting_epoch_note(&g.waiting_epoch, g.generation)))
                     .map(|n| view! { <p class="status-note">{n}</p> })
             }}
             {move || {

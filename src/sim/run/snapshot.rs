@@ -231,6 +231,9 @@ pub struct GroupSnap {
     /// Topics a member subscribes to that nobody in the group is assigned (see
     /// [`GroupCoordinator::unserved_topics`](crate::sim::kafka::coordinator::GroupCoordinator::unserved_topics)).
     pub unserved: Vec<String>,
+    /// Partitions of a consumer-protocol group that wait for its next epoch to change hands
+    /// (see [`ConsumerGroup::waiting_for_next_epoch`](crate::sim::kafka::consumer_group::ConsumerGroup::waiting_for_next_epoch)).
+    pub waiting_epoch: Vec<String>,
     /// Who reads which partition, as the picture draws it: an edge per partition and consumer.
     pub edges: Vec<EdgeSnap>,
 }
@@ -691,6 +694,12 @@ impl Snapshot {
                     lag: r.lag + waiting,
                     waiting_uncommitted: waiting,
                     unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
+                    waiting_epoch: sim.consumer_groups.get(g).map_or_else(Vec::new, |x| {
+                        let mut w = x.waiting_for_next_epoch();
+                        crate::sim::sort::natural(&mut w);
+                        w.dedup();
+                        w.into_iter().map(|(t, p)| format!("{t}-{p}")).collect()
+                    }),
                     edges: edges(sim, g),
                 }
             })
