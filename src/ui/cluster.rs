@@ -15,9 +15,9 @@ use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;
 use crate::sim::{Command, ConsumerStatus};
 
+use super::controller::Controller;
 use super::drag;
 use super::offscreen::{self, watch};
-use super::Controller;
 
 /// How many offsets a partition row shows at most: the newest. A row that has more than fit its
 /// width keeps its newest in view (the oldest are cut off at the left; see `.log` in the CSS).

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::compare::{outcome, Outcome, Variant};
 use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;

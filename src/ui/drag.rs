@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::text::Fixed;
 use crate::sim::Command;
 

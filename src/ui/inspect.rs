@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::report::records;
 use crate::sim::time::format_duration;
 use crate::sim::Tp;

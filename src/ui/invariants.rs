@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::invariants::Invariant;
 use crate::sim::time::format_duration;
 

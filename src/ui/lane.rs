@@ -15,8 +15,8 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::controller::Controller;
 use super::playback::Next;
-use super::Controller;
 use crate::sim::lane::{Kind, Lane, Message};
 use crate::sim::text::Fixed;
 use crate::sim::ConsumerStatus;

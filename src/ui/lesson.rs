@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::lesson::{self, Lesson, Verdict};
 
 /// The panel for the selected lesson (nothing for a plain experiment).

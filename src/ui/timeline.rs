@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Controller;
+use super::controller::Controller;
 use crate::sim::text::Fixed;
 use crate::sim::time::format_duration;
 use crate::sim::timeline::{distinct_markers, Marker, MarkerKind};

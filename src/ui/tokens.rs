@@ -11,8 +11,9 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::controller::Controller;
 use super::playback::{self, Next};
-use super::Controller;
+use super::wires::name_key;
 use crate::sim::event::EventKind;
 use crate::sim::text::Fixed;
 use crate::sim::vecmap::VecMap;
@@ -101,26 +102,6 @@ struct End {
     left: f64,
     right: f64,
     y: f64,
-}
-
-/// FNV-1a over text written into it: tokens find their elements by accessible name, and
-/// hashing the name as it is formatted spares hundreds of strings a frame.
-struct NameKey(u64);
-
-impl std::fmt::Write for NameKey {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for b in s.bytes() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-        Ok(())
-    }
-}
-
-/// The key of the accessible name `args` formats to.
-pub(super) fn name_key(args: std::fmt::Arguments) -> u64 {
-    let mut key = NameKey(0xcbf2_9ce4_8422_2325);
-    let _ = std::fmt::Write::write_fmt(&mut key, args);
-    key.0
 }
 
 /// The elements tokens fly between.
@@ -280,7 +261,7 @@ impl Painter {
 pub fn Tokens() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let ctl = use_context::<Controller>();
-    let pace = use_context::<super::Pace>();
+    let pace = use_context::<super::controller::Pace>();
     let layout = StoredValue::new_local(Layout::default());
     // Started on the first frame with the canvas in the page; `Err` where it could not be.
     let painter = StoredValue::new_local(None::<Result<Painter, ()>>);

@@ -111,7 +111,7 @@ thread_local! {
 
 /// The key of the edge from partition `partition` of `topic` to `consumer`.
 pub fn path_key(topic: &str, partition: u32, consumer: &str) -> u64 {
-    super::tokens::name_key(format_args!("{partition}\u{1}{topic}\u{1}{consumer}"))
+    name_key(format_args!("{partition}\u{1}{topic}\u{1}{consumer}"))
 }
 
 /// Calls `f` with the points of that edge as drawn (section coordinates), if it is.
@@ -331,7 +331,7 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
         // Dropped, it stops watching.
         layer.try_update_value(|l| l.observer.take());
     });
-    let ctl = use_context::<super::Controller>();
+    let ctl = use_context::<super::controller::Controller>();
     playback::start(move |_| {
         let Some(svg) = svg.get_untracked() else { return Next::Idle };
         let svg: web_sys::Element = svg.into();
@@ -376,4 +376,24 @@ pub fn Wires(snapshot: ReadSignal<Snapshot>, shown: Memo<Vec<String>>) -> impl I
             .unwrap_or(Next::Idle)
     });
     view! { <svg class="wires" aria-hidden="true" node_ref=svg></svg> }
+}
+
+/// FNV-1a over text written into it: tokens find their elements by accessible name, and
+/// hashing the name as it is formatted spares hundreds of strings a frame.
+struct NameKey(u64);
+
+impl std::fmt::Write for NameKey {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// The key of the accessible name `args` formats to.
+pub(super) fn name_key(args: std::fmt::Arguments) -> u64 {
+    let mut key = NameKey(0xcbf2_9ce4_8422_2325);
+    let _ = std::fmt::Write::write_fmt(&mut key, args);
+    key.0
 }

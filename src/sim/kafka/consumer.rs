@@ -29,7 +29,7 @@ use crate::sim::time::SimTime;
 mod lookup;
 mod modern;
 pub use crate::sim::conn::{Failure, Sent};
-pub use modern::{new_member_uuid, Modern};
+pub use modern::Modern;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// A consumer application of the run, by its place in [`crate::sim::Sim::consumers`].
@@ -149,6 +151,27 @@ impl std::fmt::Display for Name {
 impl std::fmt::Debug for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// A member id as Kafka's new consumer makes one (`Uuid.randomUuid().toString()`): 16 random
+/// bytes of a version-4 UUID in URL-safe base64 without padding, never starting with '-'.
+pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    loop {
+        let a: u128 = rng.random();
+        let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        let bytes = a.to_be_bytes();
+        let mut s = String::with_capacity(22);
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                s.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        if !s.starts_with('-') {
+            return s;
+        }
     }
 }
 

@@ -7,12 +7,11 @@ use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use crate::sim::event::{Event, EventKind};
 use crate::sim::experiments::{self, at, produce};
-use crate::sim::progress::{Done, Tracker};
 use crate::sim::report::group_report;
-use crate::sim::scenario::{Run, Scenario};
+use crate::sim::scenario::Scenario;
 use crate::sim::text::{count, Fixed};
 use crate::sim::vecmap::{VecMap, VecSet};
-use crate::sim::{ConsumerStatus, Sim, SimError, SimTime};
+use crate::sim::{ConsumerStatus, Sim};
 
 /// What completes a step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +69,13 @@ pub struct Step {
 pub struct Verdict {
     pub pass: bool,
     pub text: String,
+}
+
+/// When a step was done: the simulated instant and how many events the run had produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub at_ms: u64,
+    pub event_index: u64,
 }
 
 /// What a check looks at: the run's events, the model at the end, the commands, and when each
@@ -171,56 +177,6 @@ pub(crate) fn all_on_consumer_protocol(sim: &Sim) -> bool {
                 && c.is_modern()
                 && sim.consumer_groups.contains_key(c.spec.group.as_str())
         })
-}
-
-impl Lesson {
-    /// The lesson's progress after playing `run` to `until`, followed as a timeline follows it
-    /// (every event, and the model once per simulated second).
-    pub fn progress(&self, run: &Run, until: u64) -> Result<Tracker, SimError> {
-        self.play(run, until).map(|(_, _, tracker)| tracker)
-    }
-
-    /// The run of the lesson's scripted path.
-    pub fn scripted_run(&self, seed: u64) -> Run {
-        Run {
-            scenario: self.id.clone(),
-            seed,
-            commands: self.path.clone(),
-            cursor_ms: None,
-            group_protocol: Default::default(),
-            refuse_mixed_groups: false,
-        }
-    }
-
-    /// Plays `run` to `until` and computes the checks.
-    pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), SimError> {
-        let (sim, events, tracker) = self.play(run, until)?;
-        let observed = Observed { sim: &sim, events: &events, commands: &run.commands, done: tracker.done() };
-        let verdicts = self.checks.iter().map(|check| check(&observed)).collect();
-        Ok((sim, verdicts))
-    }
-
-    fn play(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Event>, Tracker), SimError> {
-        let mut s = self.scenario.clone();
-        run.apply_to(&mut s);
-        let mut sim = Sim::new(&s, run.seed)?;
-        sim.keep_events(true);
-        let mut tracker = Tracker::new(self);
-        let mut all = Vec::new();
-        let mut t = 0u64;
-        loop {
-            // Second by second, skipping seconds in which nothing happens (the state is the same).
-            let next = sim.next_time().map_or(until, |n| n.0.div_ceil(1_000).saturating_mul(1_000));
-            t = t.saturating_add(1_000).max(next).min(until);
-            sim.run_until(SimTime(t));
-            let events = sim.drain_events();
-            tracker.observe_batch(&events, &sim);
-            all.extend(events);
-            if t >= until {
-                return Ok((sim, all, tracker));
-            }
-        }
-    }
 }
 
 // ----- what checks look at ---------------------------------------------------------------------
@@ -974,6 +930,7 @@ pub fn find(id: &str) -> Option<Lesson> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::scenario::Run;
 
     #[test]
     fn the_menu_shelves_hold_the_five_lessons_in_order_then_patterns_then_free_play() {

@@ -12,15 +12,11 @@ use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::event::{Event, EventKind};
 use crate::sim::ids::Name;
-use crate::sim::teach::lesson::{all_on_consumer_protocol, all_processed, step_matches, Act, Goal, Lesson, Sight};
-use crate::sim::Sim;
-
-/// When a step was done: the simulated instant and how many events the run had produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Done {
-    pub at_ms: u64,
-    pub event_index: u64,
-}
+use crate::sim::scenario::Run;
+use crate::sim::teach::lesson::{
+    all_on_consumer_protocol, all_processed, step_matches, Act, Done, Goal, Lesson, Observed, Sight, Verdict,
+};
+use crate::sim::{Sim, SimError, SimTime};
 
 #[derive(Clone, Debug)]
 pub struct Tracker {
@@ -48,6 +44,57 @@ pub struct Tracker {
     /// Partitions written to since the current step began, and how many records.
     spread: VecSet<String>,
     spread_records: u64,
+}
+
+/// Playing a lesson: its progress and its checks over a run.
+impl Lesson {
+    /// The lesson's progress after playing `run` to `until`, followed as a timeline follows it
+    /// (every event, and the model once per simulated second).
+    pub fn progress(&self, run: &Run, until: u64) -> Result<Tracker, SimError> {
+        self.play(run, until).map(|(_, _, tracker)| tracker)
+    }
+
+    /// The run of the lesson's scripted path.
+    pub fn scripted_run(&self, seed: u64) -> Run {
+        Run {
+            scenario: self.id.clone(),
+            seed,
+            commands: self.path.clone(),
+            cursor_ms: None,
+            group_protocol: Default::default(),
+            refuse_mixed_groups: false,
+        }
+    }
+
+    /// Plays `run` to `until` and computes the checks.
+    pub fn evaluate(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Verdict>), SimError> {
+        let (sim, events, tracker) = self.play(run, until)?;
+        let observed = Observed { sim: &sim, events: &events, commands: &run.commands, done: tracker.done() };
+        let verdicts = self.checks.iter().map(|check| check(&observed)).collect();
+        Ok((sim, verdicts))
+    }
+
+    fn play(&self, run: &Run, until: u64) -> Result<(Sim, Vec<Event>, Tracker), SimError> {
+        let mut s = self.scenario.clone();
+        run.apply_to(&mut s);
+        let mut sim = Sim::new(&s, run.seed)?;
+        sim.keep_events(true);
+        let mut tracker = Tracker::new(self);
+        let mut all = Vec::new();
+        let mut t = 0u64;
+        loop {
+            // Second by second, skipping seconds in which nothing happens (the state is the same).
+            let next = sim.next_time().map_or(until, |n| n.0.div_ceil(1_000).saturating_mul(1_000));
+            t = t.saturating_add(1_000).max(next).min(until);
+            sim.run_until(SimTime(t));
+            let events = sim.drain_events();
+            tracker.observe_batch(&events, &sim);
+            all.extend(events);
+            if t >= until {
+                return Ok((sim, all, tracker));
+            }
+        }
+    }
 }
 
 impl Tracker {

@@ -29,29 +29,6 @@ use crate::sim::kafka::consumer_group::{
 };
 use crate::sim::kafka::reconcile::Partitions;
 
-use rand::Rng;
-
-/// A member id as Kafka's new consumer makes one (`Uuid.randomUuid().toString()`): 16 random
-/// bytes of a version-4 UUID in URL-safe base64 without padding, never starting with '-'.
-pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    loop {
-        let a: u128 = rng.random();
-        let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        let bytes = a.to_be_bytes();
-        let mut s = String::with_capacity(22);
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
-            for i in 0..=chunk.len() {
-                s.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        if !s.starts_with('-') {
-            return s;
-        }
-    }
-}
-
 /// The consumer-protocol client's own state.
 #[derive(Clone, Debug)]
 pub struct Modern {
@@ -134,7 +111,7 @@ impl Consumer {
     /// itself.
     pub(super) fn cg_join(&mut self, ctx: &mut Ctx, out: &mut Out) {
         if self.member_id.is_empty() {
-            self.member_id = new_member_uuid(ctx.rng);
+            self.member_id = crate::sim::ids::new_member_uuid(ctx.rng);
         }
         self.generation = 0;
         self.joining = true;

@@ -25,11 +25,11 @@
 use rand_chacha::ChaCha8Rng;
 
 use crate::sim::config::Strategy;
-use crate::sim::consumer::new_member_uuid;
 use crate::sim::coordinator::{
     self as classic, Client, GroupCoordinator, GroupError as ClassicError, JoinRequest, JoinResponse, MemberRef,
 };
 use crate::sim::event::EventKind;
+use crate::sim::ids::new_member_uuid;
 use crate::sim::ids::{Name, Tp};
 use crate::sim::sort;
 use crate::sim::time::SimTime;
