@@ -794,7 +794,7 @@ impl Consumer {
     /// what a cooperative member processed after that and gives up now is processed again by the
     /// partition's next owner (unless the application commits in its own revocation callback).
     fn revoke(&mut self, ctx: &mut Ctx, tps: &[Tp], lost: bool, out: &mut Out) {
-        let in_hand = self.unprocessed_of(ctx.now, tps);
+        let in_hand = self.in_hand_of(tps);
         if in_hand > 0 {
             let (consumer, group) = self.names();
             out.event(EventKind::RevokedWhileProcessing {
@@ -1224,22 +1224,13 @@ impl Consumer {
         now.since(self.processing_started).checked_div(self.batch_ms_per_record).map_or(0, |d| d.min(total))
     }
 
-    /// Records of `tps` in the application's hands it has not processed yet.
-    fn unprocessed_of(&self, now: SimTime, tps: &[Tp]) -> u64 {
+    /// Records of `tps` in the batch the application has in hand (processed or not: none is
+    /// committed yet, unless it commits before processing).
+    fn in_hand_of(&self, tps: &[Tp]) -> u64 {
         if !matches!(self.phase, Phase::Processing | Phase::CommittingBeforeProcessing) {
             return 0;
         }
-        let mut done = self.processed_in_hand(now);
-        let mut left = 0;
-        for &(tp, from, to) in &self.in_flight {
-            let n = to - from;
-            let taken = done.min(n);
-            done -= taken;
-            if tps.contains(&tp) {
-                left += n - taken;
-            }
-        }
-        left
+        self.in_flight.iter().filter(|(tp, _, _)| tps.contains(tp)).map(|(_, from, to)| to - from).sum()
     }
 
     /// Credits the first `k` in-flight records as processed by the consumer's group.
@@ -2072,7 +2063,7 @@ mod tests {
         let shown = h.beat_answer(2, Some(&[0]));
         assert_eq!(shown[1..3], ["RevokedWhileProcessing".to_string(), "Revoked".into()]);
         assert!(shown.contains(&"my-group <= Heartbeat epoch=2 full=false owned=Some([\"my-topic-0\"])".to_string()));
-        assert_eq!(h.con.unprocessed_of(h.now, &[tp(1)]), 2);
+        assert_eq!(h.con.in_hand_of(&[tp(1)]), 2);
         // The application finishes them; their offsets are no longer its to commit.
         h.now = SimTime(3_000);
         let shown = h.msg(Msg::ProcessingDone);

@@ -296,7 +296,8 @@ impl Member {
         m
     }
 
-    fn owns(&self, topic: &str, partition: u32) -> bool {
+    /// Whether the coordinator counts the partition as this member's: given, or still to be given up.
+    pub fn owns(&self, topic: &str, partition: u32) -> bool {
         let has = |p: &Partitions| p.get(topic).is_some_and(|ps| ps.contains(&partition));
         has(&self.assignment.assigned) || has(&self.assignment.pending_revocation)
     }

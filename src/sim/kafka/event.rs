@@ -215,8 +215,9 @@ pub enum EventKind {
         partitions: Vec<String>,
     },
     /// A consumer-protocol member's background thread gave up (or lost) partitions while its
-    /// application still had `records` of them in hand, not yet processed: it finishes them,
-    /// they are no longer its to commit, and the partitions' next owner reads them again.
+    /// application had `records` of them in the batch in hand: it finishes the batch, and those
+    /// offsets are no longer its to commit — unless it committed before processing, the
+    /// partitions' next owner reads them again.
     RevokedWhileProcessing {
         consumer: Name,
         group: Name,

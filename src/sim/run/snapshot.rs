@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::sim::config::{Acks, ConsumerSpec, GroupProtocol, Keys};
+use crate::sim::config::{Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys};
 use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
 use crate::sim::describe::group_view;
 use crate::sim::describe::ViewState;
@@ -466,8 +466,13 @@ fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
     if c.phase == Phase::Processing && !given_up.is_empty() {
         let mut labels: Vec<String> = given_up.iter().map(|tp| tp_label(sim, *tp)).collect();
         labels.dedup();
+        let then = if c.spec.commit == CommitMode::BeforeProcessing {
+            "they were committed before processing, so the next owner starts after them"
+        } else {
+            "they will not be committed, and the next owner reads them again"
+        };
         return Some(format!(
-            "still processing records of {}, which it gave up: they will not be committed, and the next owner reads them again",
+            "still processing a batch with records of {}, which it gave up: {then}",
             labels.join(", ")
         ));
     }
