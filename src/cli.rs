@@ -5,6 +5,8 @@ use std::io::{Read, Write};
 
 use std::collections::BTreeMap;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::sim::assign::{self, AssignInput, Subscription};
@@ -12,14 +14,6 @@ use crate::sim::config::{GroupProtocol, Strategy};
 use crate::sim::link::Run;
 use crate::sim::text::{one_line, quoted};
 use crate::sim::{describe, experiments, murmur2, report, teach, time, Scenario, SimTime};
-
-const USAGE: &str = "usage:
-  ksim partition --partitions N [--] KEY...
-  ksim assign < REQUEST.json
-  ksim lessons
-  ksim run SCENARIO|LINK [--seed S] [--until DURATION] [--format jsonl|summary|describe|hash]
-           [--group-protocol classic|consumer]
-  ksim link SCENARIO [--seed S] [--group-protocol classic|consumer]";
 
 /// A user error: printed as one line, exit status 2.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,56 +34,215 @@ fn io(e: std::io::Error) -> CliError {
     CliError(format!("write failed: {e}"))
 }
 
-/// Runs one `ksim` invocation. `args` excludes the program name.
-pub fn run(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
-    let Some((cmd, rest)) = args.split_first() else {
-        return err("no command given (try: ksim help)");
-    };
-    match cmd.as_str() {
-        "partition" => partition(rest, out),
-        "assign" => assign_cmd(rest, stdin, out),
-        "lessons" => lessons(rest, out),
-        "run" => run_scenario(rest, out),
-        "link" => link_cmd(rest, out),
-        "help" | "--help" | "-h" => writeln!(out, "{USAGE}").map_err(io),
-        other => err(format!("unknown command {} (try: partition, assign, lessons, run, link)", quoted(other))),
+/// A deterministic, Kafka-true simulator of producers, brokers, partitions, offsets and
+/// consumer groups: headless runs, share links, and Kafka's partitioner and assignors.
+#[derive(Parser)]
+#[command(name = "ksim", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+/// Values are taken as typed and checked here, so that every mistake gets the same one-line
+/// message it always had.
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print the partition Kafka's default partitioner (murmur2) picks for each key, one a line
+    Partition {
+        /// The topic's partition count
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
+        partitions: Option<String>,
+        /// Keys (after `--`, keys may start with `--`)
+        #[arg(value_name = "KEY")]
+        keys: Vec<String>,
+    },
+    /// Run a group assignor on a JSON request read from stdin and print each member's partitions
+    ///
+    /// The request: {"strategy": "range|roundrobin|sticky|cooperative-sticky", "topics": {name:
+    /// partitions}, "members": {id: [topics]}, "static": {id: instance id}, "previous": {id: {topic:
+    /// [partitions]}}, "generation": n or {id: n}}; with "group_protocol": "consumer" the broker's
+    /// assignors of Kafka 4's consumer protocol instead ("strategy": "uniform" or "range").
+    Assign {
+        #[arg(hide = true)]
+        extra: Vec<String>,
+    },
+    /// List the lessons and experiments: id, a tab, title
+    Lessons {
+        #[arg(hide = true)]
+        extra: Vec<String>,
+    },
+    /// Run a built-in scenario or a share link headless and print what happened
+    Run {
+        /// A scenario id (see `ksim lessons`) or a share link (anything with `run=` in it)
+        #[arg(value_name = "SCENARIO|LINK")]
+        targets: Vec<String>,
+        /// The run's seed (a link carries its own; this replaces it)
+        #[arg(long, value_name = "S", allow_hyphen_values = true)]
+        seed: Option<String>,
+        /// How long to run, in simulated time (`90s`, `5m`, `2h`, `1d`, or ms); default: the
+        /// link's cursor, else the scenario's length
+        #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+        until: Option<String>,
+        /// What to print: `summary` (default; a lesson's checks too), `jsonl` (every event, one
+        /// JSON object a line), `describe` (as kafka-consumer-groups.sh and kafka-topics.sh
+        /// --describe print), `hash` (the run's digest)
+        #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
+        format: Option<String>,
+        /// Every consumer on this group protocol: `classic` or `consumer` (Kafka 4's KIP-848)
+        #[arg(long, value_name = "PROTOCOL", allow_hyphen_values = true)]
+        group_protocol: Option<String>,
+    },
+    /// Print the share link of a built-in scenario (open it in the page, or give it to `ksim run`)
+    Link {
+        /// A scenario id (see `ksim lessons`)
+        #[arg(value_name = "SCENARIO")]
+        targets: Vec<String>,
+        /// The run's seed
+        #[arg(long, value_name = "S", allow_hyphen_values = true)]
+        seed: Option<String>,
+        /// Every consumer on this group protocol: `classic` or `consumer`
+        #[arg(long, value_name = "PROTOCOL", allow_hyphen_values = true)]
+        group_protocol: Option<String>,
+    },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish or powershell)
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: Vec<String>,
+    },
+}
+
+/// The options each command takes, and whether each takes a value.
+fn options_of(command: &str) -> &'static [&'static str] {
+    match command {
+        "partition" => &["--partitions"],
+        "run" => &["--seed", "--until", "--format", "--group-protocol"],
+        "link" => &["--seed", "--group-protocol"],
+        _ => &[],
     }
 }
 
-fn partition(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut partitions: Option<u32> = None;
-    let mut keys: Vec<&str> = Vec::new();
+/// Whether `a` asks for help or the version.
+fn is_help(a: &str) -> bool {
+    matches!(a, "--help" | "-h" | "--version" | "-V")
+}
+
+/// The command's arguments in the order clap reads them unambiguously — its options (with their
+/// values) first, then `--`, then everything else — or the first option it does not know. As
+/// ksim always read them: an option may come anywhere before a bare `--`, its value is the next
+/// argument whatever it looks like, and any other argument (`-x` included) is a value.
+fn normalize(command: &str, args: &[String]) -> Result<Vec<String>, CliError> {
+    let known = options_of(command);
+    let (mut options, mut values) = (Vec::new(), Vec::new());
     let mut i = 0;
-    let mut only_keys = false;
     while i < args.len() {
         let a = args[i].as_str();
-        if only_keys {
-            keys.push(a);
-        } else if a == "--" {
-            only_keys = true;
-        } else if a == "--partitions" || a.starts_with("--partitions=") {
-            let v = match a.strip_prefix("--partitions=") {
-                Some(v) => v,
-                None => {
-                    i += 1;
-                    args.get(i).map(String::as_str).ok_or(CliError("--partitions needs a number".into()))?
-                }
-            };
-            let n: u32 = v
-                .parse()
-                .map_err(|_| CliError(format!("--partitions must be a positive number, got {}", quoted(v))))?;
-            if n == 0 {
-                return err("--partitions must be at least 1");
-            }
-            partitions = Some(n);
+        if a == "--" {
+            values.extend(args[i + 1..].iter().cloned());
+            break;
+        }
+        if is_help(a) {
+            options.push(a.to_string());
         } else if a.starts_with("--") {
-            return err(format!("unknown option {} for partition", quoted(a)));
+            let name = a.split_once('=').map_or(a, |(n, _)| n);
+            if !known.contains(&name) {
+                return err(format!("unknown option {} for {command}", quoted(a)));
+            }
+            match (a.contains('='), args.get(i + 1)) {
+                (true, _) => options.push(a.to_string()),
+                (false, Some(v)) => {
+                    options.push(format!("{a}={v}"));
+                    i += 1;
+                }
+                (false, None) => return err(format!("{a} needs a value")),
+            }
         } else {
-            keys.push(a);
+            values.push(a.to_string());
         }
         i += 1;
     }
-    let n = partitions.ok_or(CliError("partition needs --partitions N".into()))?;
+    if !values.is_empty() {
+        options.push("--".to_string());
+        options.extend(values);
+    }
+    Ok(options)
+}
+
+/// Runs one `ksim` invocation. `args` excludes the program name.
+pub fn run(args: &[String], stdin: &mut dyn Read, out: &mut dyn Write) -> Result<(), CliError> {
+    let Some((first, rest)) = args.split_first() else {
+        return err("no command given (try: ksim help)");
+    };
+    let rest = match options_of(first) {
+        // A command ksim knows: its arguments as clap reads them unambiguously.
+        _ if Cli::command().find_subcommand(first).is_some() && first != "help" => normalize(first, rest)?,
+        _ => rest.to_vec(),
+    };
+    let argv = ["ksim", first.as_str()].into_iter().map(str::to_string).chain(rest);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e, first, out),
+    };
+    let Some(command) = cli.command else { return err("no command given (try: ksim help)") };
+    match command {
+        Cmd::Partition { partitions, keys } => partition(partitions, keys, out),
+        Cmd::Assign { extra } => assign_cmd(&extra, stdin, out),
+        Cmd::Lessons { extra } => lessons(&extra, out),
+        Cmd::Run { targets, seed, until, format, group_protocol } => {
+            run_scenario(RunArgs { targets, seed, until, format, group_protocol }, out)
+        }
+        Cmd::Link { targets, seed, group_protocol } => link_cmd(targets, seed, group_protocol, out),
+        Cmd::Completions { shell } => completions(&shell, out),
+    }
+}
+
+/// What clap found wrong, as ksim's one-line errors; help and version are printed.
+fn clap_error(e: clap::Error, command: &str, out: &mut dyn Write) -> Result<(), CliError> {
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            write!(out, "{}", e.render()).map_err(io)
+        }
+        ErrorKind::InvalidSubcommand => {
+            let typed = context(ContextKind::InvalidSubcommand).unwrap_or_else(|| command.to_string());
+            let commands = ["partition", "assign", "lessons", "run", "link", "completions"];
+            let near = commands.iter().map(|c| (edit_distance(&typed, c), *c)).filter(|(d, _)| *d <= 2).min();
+            let hint = match near {
+                Some((_, c)) => format!("did you mean {c}? try: partition, assign, lessons, run, link"),
+                None => "try: partition, assign, lessons, run, link".to_string(),
+            };
+            err(format!("unknown command {} ({hint})", quoted(&typed)))
+        }
+        ErrorKind::InvalidValue | ErrorKind::NoEquals if e.to_string().contains("a value is required") => {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            err(format!("{} needs a value", arg.split_whitespace().next().unwrap_or("an option")))
+        }
+        _ => {
+            let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            err(first)
+        }
+    }
+}
+
+fn completions(shell: &[String], out: &mut dyn Write) -> Result<(), CliError> {
+    let [name] = shell else { return err("completions needs one SHELL: bash, zsh, fish, elvish or powershell") };
+    let shell: clap_complete::Shell = name
+        .parse()
+        .map_err(|_| CliError(format!("unknown shell {} (use bash, zsh, fish, elvish or powershell)", quoted(name))))?;
+    clap_complete::generate(shell, &mut Cli::command(), "ksim", out);
+    Ok(())
+}
+
+fn partition(partitions: Option<String>, keys: Vec<String>, out: &mut dyn Write) -> Result<(), CliError> {
+    let v = partitions.ok_or(CliError("partition needs --partitions N".into()))?;
+    let n: u32 =
+        v.parse().map_err(|_| CliError(format!("--partitions must be a positive number, got {}", quoted(&v))))?;
+    if n == 0 {
+        return err("--partitions must be at least 1");
+    }
     if keys.is_empty() {
         return err("partition needs at least one KEY");
     }
@@ -120,74 +273,89 @@ enum Format {
     Hash,
 }
 
-fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut id: Option<&str> = None;
-    let mut seed: u64 = 1;
-    let mut seed_given = false;
-    let mut until: Option<u64> = None;
-    let mut format = Format::Summary;
-    let mut protocol: Option<GroupProtocol> = None;
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
-            _ => (a, None),
-        };
-        let mut value = |name: &str| -> Result<String, CliError> {
-            if let Some(v) = inline {
-                return Ok(v.to_string());
-            }
-            i += 1;
-            args.get(i).cloned().ok_or(CliError(format!("{name} needs a value")))
-        };
-        match flag {
-            "--seed" => {
-                seed_given = true;
-                let v = value("--seed")?;
-                seed = v.parse().map_err(|_| {
-                    CliError(format!("--seed must be a whole number from 0 to 2^64-1, got {}", quoted(&v)))
-                })?;
-            }
-            "--until" => until = Some(time::parse_duration(&value("--until")?).map_err(CliError)?),
-            "--format" => {
-                format = match value("--format")?.as_str() {
-                    "jsonl" => Format::Jsonl,
-                    "summary" => Format::Summary,
-                    "describe" => Format::Describe,
-                    "hash" => Format::Hash,
-                    other => {
-                        return err(format!("unknown format {} (use jsonl, summary, describe or hash)", quoted(other)))
-                    }
-                }
-            }
-            "--group-protocol" => {
-                let v = value("--group-protocol")?;
-                protocol = Some(
-                    GroupProtocol::parse(&v)
-                        .ok_or(CliError(format!("--group-protocol must be classic or consumer, got {}", quoted(&v))))?,
-                );
-            }
-            _ if a.starts_with("--") => return err(format!("unknown option {} for run", quoted(a))),
-            _ if id.is_none() => id = Some(a),
-            _ => return err(format!("unexpected argument {}", quoted(a))),
-        }
-        i += 1;
+/// `ksim run`'s arguments, as typed.
+struct RunArgs {
+    targets: Vec<String>,
+    seed: Option<String>,
+    until: Option<String>,
+    format: Option<String>,
+    group_protocol: Option<String>,
+}
+
+fn parse_seed(v: Option<String>) -> Result<Option<u64>, CliError> {
+    v.map(|v| {
+        v.parse().map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got {}", quoted(&v))))
+    })
+    .transpose()
+}
+
+fn parse_protocol(v: Option<String>) -> Result<Option<GroupProtocol>, CliError> {
+    v.map(|v| {
+        GroupProtocol::parse(&v)
+            .ok_or(CliError(format!("--group-protocol must be classic or consumer, got {}", quoted(&v))))
+    })
+    .transpose()
+}
+
+/// The one SCENARIO|LINK argument.
+fn one_target(targets: &[String]) -> Result<Option<&str>, CliError> {
+    match targets {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        [_, extra, ..] => err(format!("unexpected argument {}", quoted(extra))),
     }
+}
+
+/// A scenario's id as typed, or what it was probably meant to be.
+fn unknown_scenario(typed: &str) -> CliError {
+    let ids = scenario_id_list();
+    let near = ids.iter().map(|id| (edit_distance(typed, id), id)).filter(|(d, _)| *d <= 3).min();
+    let hint = match near {
+        Some((_, id)) => format!("did you mean {id}? one of: "),
+        None => "one of: ".to_string(),
+    };
+    CliError(format!("unknown scenario {} ({hint}{})", quoted(typed), ids.join(", ")))
+}
+
+/// Levenshtein distance, for suggestions (short strings only).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn run_scenario(args: RunArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let seed_given = parse_seed(args.seed)?;
+    let seed = seed_given.unwrap_or(1);
+    let until = args.until.map(|v| time::parse_duration(&v).map_err(CliError)).transpose()?;
+    let format = match args.format.as_deref() {
+        None | Some("summary") => Format::Summary,
+        Some("jsonl") => Format::Jsonl,
+        Some("describe") => Format::Describe,
+        Some("hash") => Format::Hash,
+        Some(other) => return err(format!("unknown format {} (use jsonl, summary, describe or hash)", quoted(other))),
+    };
+    let protocol = parse_protocol(args.group_protocol)?;
+    let id = one_target(&args.targets)?;
     let target = id.ok_or(CliError(format!("run needs a SCENARIO or a LINK (scenarios: {})", scenario_ids())))?;
     // A link carries its own scenario, seed, commands and cursor; --seed and --until override.
     let run = if target.contains("run=") {
         let mut run = Run::decode(target).map_err(|e| CliError(e.to_string()))?;
-        if seed_given {
+        if seed_given.is_some() {
             run.seed = seed;
         }
         run
     } else {
-        let scenario: Scenario = teach::find(target).ok_or(CliError(format!(
-            "unknown scenario {} (one of: {})",
-            quoted(target),
-            scenario_ids()
-        )))?;
+        let scenario: Scenario = teach::find(target).ok_or_else(|| unknown_scenario(target))?;
         Run::of_scenario(&scenario, seed)
     };
     // Every consumer on the protocol asked for, the link's own and those its commands add.
@@ -238,9 +406,13 @@ fn run_scenario(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
     }
 }
 
-fn scenario_ids() -> String {
+fn scenario_id_list() -> Vec<String> {
     let lessons = crate::sim::lesson::all().into_iter().map(|l| l.id);
-    lessons.chain(experiments::all().into_iter().map(|s| s.id)).collect::<Vec<_>>().join(", ")
+    lessons.chain(experiments::all().into_iter().map(|s| s.id)).collect()
+}
+
+fn scenario_ids() -> String {
+    scenario_id_list().join(", ")
 }
 
 /// The JSON `ksim assign` reads on stdin.
@@ -426,46 +598,16 @@ fn format_assignment(result: &assign::Assignment) -> String {
 
 /// `ksim link SCENARIO [--seed S]`: the query part of the link that replays the scenario's
 /// scripted path.
-fn link_cmd(args: &[String], out: &mut dyn Write) -> Result<(), CliError> {
-    let mut id: Option<&str> = None;
-    let mut seed = 1u64;
-    let mut protocol = GroupProtocol::Classic;
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        if let Some(v) = a
-            .strip_prefix("--group-protocol=")
-            .or_else(|| (a == "--group-protocol").then(|| args.get(i + 1).map(String::as_str)).flatten())
-        {
-            protocol = GroupProtocol::parse(v)
-                .ok_or(CliError(format!("--group-protocol must be classic or consumer, got {}", quoted(v))))?;
-            i += if a == "--group-protocol" { 2 } else { 1 };
-            continue;
-        }
-        if a == "--group-protocol" {
-            return err("--group-protocol needs a value");
-        }
-        if let Some(v) =
-            a.strip_prefix("--seed=").or_else(|| (a == "--seed").then(|| args.get(i + 1).map(String::as_str)).flatten())
-        {
-            seed = v
-                .parse()
-                .map_err(|_| CliError(format!("--seed must be a whole number from 0 to 2^64-1, got {}", quoted(v))))?;
-            i += if a == "--seed" { 2 } else { 1 };
-            continue;
-        }
-        if a == "--seed" {
-            return err("--seed needs a value");
-        }
-        if a.starts_with("--") {
-            return err(format!("unknown option {} for link", quoted(a)));
-        }
-        if id.replace(a).is_some() {
-            return err(format!("unexpected argument {}", quoted(a)));
-        }
-        i += 1;
-    }
+fn link_cmd(
+    targets: Vec<String>,
+    seed: Option<String>,
+    protocol: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let seed = parse_seed(seed)?.unwrap_or(1);
+    let protocol = parse_protocol(protocol)?.unwrap_or(GroupProtocol::Classic);
+    let id = one_target(&targets)?;
     let id = id.ok_or(CliError(format!("link needs a SCENARIO (one of: {})", scenario_ids())))?;
-    let s = teach::find(id).ok_or(CliError(format!("unknown scenario {} (one of: {})", quoted(id), scenario_ids())))?;
+    let s = teach::find(id).ok_or_else(|| unknown_scenario(id))?;
     writeln!(out, "?{}", Run::of_scenario(&s, seed).with_group_protocol(protocol).encode()).map_err(io)
 }

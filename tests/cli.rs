@@ -365,3 +365,61 @@ fn assign_runs_the_consumer_protocols_assignors() {
     );
     assert_eq!(stdout(&classic).trim(), r#"{"A": {"t1": [0, 1]}, "B": {"t1": [2]}}"#);
 }
+
+/// Every command has its own help, saying what each flag does; `--version` says which ksim;
+/// a near-miss gets a suggestion; completions come for the usual shells. (Help goes to stdout
+/// with exit 0, as a command line's does.)
+#[test]
+fn help_version_suggestions_and_completions() {
+    for (command, flags) in [
+        ("run", &["--seed", "--until", "--format", "--group-protocol"][..]),
+        ("link", &["--seed", "--group-protocol"][..]),
+        ("partition", &["--partitions"][..]),
+        ("assign", &[][..]),
+        ("lessons", &[][..]),
+    ] {
+        for help in ["--help", "-h"] {
+            let o = ksim(&[command, help]);
+            assert_eq!(o.status.code(), Some(0), "{command} {help}");
+            let text = stdout(&o);
+            assert!(text.contains(&format!("Usage: ksim {command}")), "{text}");
+            for f in flags {
+                let line = text.lines().find(|l| l.trim_start().starts_with(f)).unwrap_or_default();
+                assert!(line.len() > f.len() + 12, "{command}: {f} is explained: {text}");
+            }
+        }
+    }
+    let top = stdout(&ksim(&["--help"]));
+    for c in ["partition", "assign", "lessons", "run", "link", "completions"] {
+        assert!(top.lines().any(|l| l.trim_start().starts_with(c)), "{top}");
+    }
+    assert_eq!(stdout(&ksim(&["--version"])), format!("ksim {}\n", env!("CARGO_PKG_VERSION")));
+    assert_user_error(
+        &["run", "lesson-durabilty"],
+        "unknown scenario 'lesson-durabilty' (did you mean lesson-durability?",
+    );
+    assert_user_error(&["link", "consumer-grup"], "did you mean consumer-group?");
+    assert_user_error(&["rnu"], "unknown command 'rnu' (did you mean run?");
+    let bash = ksim(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    assert!(stdout(&bash).contains("--group-protocol"), "the completions know the flags");
+    assert_user_error(&["completions", "tcsh"], "unknown shell 'tcsh'");
+    assert_user_error(&["completions"], "needs one SHELL");
+}
+
+/// As always: an option anywhere before a bare `--`, `--flag=value` or `--flag value` (a value
+/// may start with `-`), and any other argument a value — a key like `-x` included.
+#[test]
+fn options_go_anywhere_and_values_may_start_with_a_dash() {
+    let o = ksim(&["partition", "-x", "--partitions", "6", "foobar"]);
+    let p = stdout(&ksim(&["partition", "--partitions=6", "--", "-x", "foobar"]));
+    assert_eq!(stdout(&o), p);
+    assert_eq!(p.lines().nth(1), Some("0"), "foobar's partition of 6, as in Kafka's UtilsTest");
+    let a = stdout(&ksim(&["run", "--format", "hash", "basic", "--seed=3", "--until", "5s"]));
+    let b = stdout(&ksim(&["run", "basic", "--until=5s", "--seed", "3", "--format=hash"]));
+    assert_eq!(a, b);
+    assert_eq!(a.trim().len(), 32);
+    assert_user_error(&["run", "basic", "--seed", "-1"], "got '-1'");
+    assert_user_error(&["run", "-x"], "unknown scenario '-x'");
+    assert_user_error(&["run", "basic", "extra"], "unexpected argument 'extra'");
+}
