@@ -345,7 +345,7 @@ impl Sim {
                     self.after(self.latency(), Action::ToProducer { producer, msg: producer::Msg::Acks(vec![ack]) })
                 }
                 replication::Effect::Failed { producer, batch, error, written } => {
-                    self.produce_failed(producer, tp, batch, error, written)
+                    self.produce_failed(producer, batch, error, written)
                 }
                 replication::Effect::Event(kind) => self.emit(kind),
                 replication::Effect::HighWatermarkMoved => self.wake_fetches(tp),

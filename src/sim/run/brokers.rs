@@ -80,14 +80,14 @@ impl Sim {
             let writer = Writer { index: p, name: &name, keyer, record_bytes };
             // A broker restarted since the request was sent closed the connection it was on.
             if let Some(c) = to.filter(|c| self.broker(BrokerId(c.broker)).inc != c.inc) {
-                self.produce_failed(p, tp, b, Refused::LeaderDown(c.broker).text(), false);
+                self.produce_failed(p, b, Refused::LeaderDown(c.broker).text(), false);
                 continue;
             }
             let to = to.map(|c| c.broker);
             match self.partition_do(tp, |part, ctx, out| part.append(ctx, writer, b, to, out)) {
                 Ok(Some(ack)) => ready.push(ack),
                 Ok(None) => {}
-                Err(why) => self.produce_failed(p, tp, b, why.text(), false),
+                Err(why) => self.produce_failed(p, b, why.text(), false),
             }
         }
         if !acks_zero && !ready.is_empty() {

@@ -468,11 +468,7 @@ impl Sim {
                     self.consumer_do(consumer, |con, ctx, out| con.start(ctx, out));
                 }
             }
-            Action::ToProducer { producer, msg } => match msg {
-                producer::Msg::Send => self.producer_send(producer),
-                producer::Msg::Retry { partition } => self.produce_retry(producer, partition),
-                producer::Msg::Acks(batches) => self.produce_acked(producer, batches),
-            },
+            Action::ToProducer { producer, msg } => self.producer_msg(producer, msg),
             Action::ToLeaders { producer, batches } => self.produce_arrive(producer, batches),
             Action::ToReplica { tp, replica, msg } => {
                 self.partition_do(tp, |part, ctx, out| part.on_replica_msg(ctx, replica, msg, out))

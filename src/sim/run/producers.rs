@@ -1,23 +1,17 @@
-//! The producer client as the engine runs it: building producers, the application's sends,
-//! the partitioner and accumulator at work, requests to the leaders, and what their answers do
-//! (see [`crate::sim::producer`] for the client's state and the rules it follows). Each
-//! acknowledgement is also checked against the log where the leader said the batch is.
-
-use crate::sim::vecmap::VecMap;
+//! The producer client as the engine runs it: building producers (and their keyers), handing
+//! them the application's calls and their messages, and carrying out what they do — produce
+//! requests to the leaders as the cluster knows them, timers, events (the client itself is the
+//! state machine in [`crate::sim::producer`]). Each acknowledgement is also checked against the
+//! log where the leader said the batch is.
 
 use rand::Rng;
 
 use crate::sim::config::{limits, Acks, Keys, ProducerSpec};
 use crate::sim::engine::{Action, Sim};
-use crate::sim::event::EventKind;
 use crate::sim::ids::{ProducerId, Tp};
 use crate::sim::keys::Keyer;
-use crate::sim::producer::{
-    self, take_sendable, AckFinding, AckRecord, BatchAck, Producer, SentBatch, BUFFER_MEMORY, MAX_BLOCK_MS,
-    RETRY_BACKOFF_MAX_MS,
-};
+use crate::sim::producer::{AckFinding, AckRecord, BatchAck, Ctx, Effect, Msg, Out, Producer, SentBatch};
 use crate::sim::text::quoted;
-use crate::sim::time::SimTime;
 
 impl Sim {
     pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<ProducerId, String> {
@@ -33,378 +27,102 @@ impl Sim {
         if spec.partition.is_some_and(|p| p >= partitions) {
             return Err(format!("topic {} has no partition {}", quoted(&spec.topic), spec.partition.unwrap_or(0)));
         }
-        let salt = self.rng.random::<u64>();
-        self.keyers.push(Keyer::new(spec.keys.clone(), partitions, salt));
-        let rate = spec.rate_per_sec;
+        let keyer = self.new_keyer(spec.keys.clone(), partitions);
         let index = ProducerId(self.producers.len() as u32);
-        let mut producer = Producer {
-            topic,
-            keyer: (self.keyers.len() - 1) as u32,
-            next_seq: 0,
-            pending: 0,
-            rate_since: self.now,
-            rate_sent: 0,
-            next_send: None,
-            sticky: None,
-            sticky_bytes: 0,
-            acked: 0,
-            producer_id: None,
-            last_sent: VecMap::new(),
-            partitions: VecMap::new(),
-            buffered_bytes: 0,
-            blocked_since: None,
-            restarting: None,
-            unresolved: VecMap::new(),
-            removed: false,
-            spec,
+        let mut out = Out::default();
+        let mut ctx = Ctx {
+            now: self.now,
+            topic: self.topics[topic as usize].spec.name.clone(),
+            partitions,
+            keyers: &self.keyers,
+            rng: &mut self.rng,
+            next_producer_id: &mut self.next_producer_id,
         };
-        if producer.idempotent() {
-            producer.producer_id = Some(self.new_producer_id());
-        }
+        let producer = Producer::new(spec, topic, keyer, &mut ctx, &mut out);
         self.producers.push(producer);
-        if rate > 0 {
-            let pr = &self.producers[index.ix()];
-            let first = pr.next_rate_record_time().expect("rate is positive").plus(pr.spec.linger_ms);
-            self.ensure_send_by(index, first);
-        }
+        self.apply_producer(index, out);
         Ok(index)
     }
 
-    /// `InitProducerId`: the cluster hands out producer ids in order.
-    fn new_producer_id(&mut self) -> u32 {
-        let id = self.next_producer_id;
-        self.next_producer_id += 1;
-        id
+    /// A keyer for `keys` over `partitions` (its salt drawn from the run's random numbers).
+    fn new_keyer(&mut self, keys: Keys, partitions: u32) -> u32 {
+        let salt = self.rng.random::<u64>();
+        self.keyers.push(Keyer::new(keys, partitions, salt));
+        (self.keyers.len() - 1) as u32
     }
 
     pub(crate) fn set_keys(&mut self, p: ProducerId, keys: Keys) {
         let topic = self.producers[p.ix()].topic;
-        let partitions = self.topics[topic as usize].spec.partitions;
-        let salt = self.rng.random::<u64>();
-        self.keyers.push(Keyer::new(keys.clone(), partitions, salt));
-        let pr = &mut self.producers[p.ix()];
-        pr.keyer = (self.keyers.len() - 1) as u32;
-        pr.spec.keys = keys;
+        let keyer = self.new_keyer(keys.clone(), self.topics[topic as usize].spec.partitions);
+        self.producers[p.ix()].set_keys(keyer, keys);
     }
 
     /// The application asks for `count` more records now.
     pub(crate) fn produce(&mut self, p: ProducerId, count: u64) {
-        self.producers[p.ix()].pending += count;
-        let linger = self.producers[p.ix()].spec.linger_ms;
-        self.ensure_send_by(p, self.now.plus(linger));
+        self.producer_do(p, |pr, ctx, out| pr.produce(ctx, count, out));
     }
 
     /// The application sends continuously at `per_sec` records a second from now.
     pub(crate) fn set_rate(&mut self, p: ProducerId, per_sec: u32) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        // Records already due under the old rate become explicit pending ones.
-        pr.pending += pr.rate_due(now);
-        pr.spec.rate_per_sec = per_sec;
-        pr.rate_since = now;
-        pr.rate_sent = 0;
-        if per_sec > 0 {
-            let first = pr.next_rate_record_time().expect("rate is positive");
-            let linger = pr.spec.linger_ms;
-            self.ensure_send_by(p, first.plus(linger));
-        }
+        self.producer_do(p, |pr, ctx, out| pr.set_rate(ctx, per_sec, out));
     }
 
     pub(crate) fn remove_producer(&mut self, p: ProducerId) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        pr.pending = 0;
-        pr.spec.rate_per_sec = 0;
-        pr.rate_since = now;
-        pr.rate_sent = 0;
-        pr.next_send = None;
-        pr.blocked_since = None;
-        pr.restarting = None;
-        pr.removed = true;
+        self.producer_do(p, |pr, ctx, _| pr.remove(ctx));
     }
 
-    /// `acks` or `enable.idempotence` changes: the application closes its producer and builds
-    /// a new one. Nothing happens when the settings it asks for are the ones it has (or is
-    /// moving to).
+    /// `acks` or `enable.idempotence` changes (see [`Producer::reconfigure`]).
     pub(crate) fn reconfigure_producer(&mut self, p: ProducerId, acks: Option<Acks>, idempotence: Option<bool>) {
-        let pr = &mut self.producers[p.ix()];
-        let current = pr.restarting.unwrap_or((pr.spec.acks, pr.spec.enable_idempotence));
-        let target = (acks.unwrap_or(current.0), idempotence.unwrap_or(current.1));
-        if target == current {
-            return;
-        }
-        // Changed back before the old instance finished closing, the new one still is a new
-        // instance (with the settings the old one had).
-        pr.restarting = Some(target);
-        self.maybe_finish_restart(p);
+        self.producer_do(p, |pr, ctx, out| pr.reconfigure(ctx, acks, idempotence, out));
     }
 
-    /// Builds the new producer once the closing one has nothing left in flight or waiting.
-    fn maybe_finish_restart(&mut self, p: ProducerId) {
-        let pr = &self.producers[p.ix()];
-        let Some((acks, idempotence)) = pr.restarting else { return };
-        if !pr.partitions.is_empty() {
-            return;
-        }
-        let pr = &mut self.producers[p.ix()];
-        pr.restarting = None;
-        pr.unresolved.clear();
-        pr.spec.acks = acks;
-        pr.spec.enable_idempotence = idempotence;
-        pr.last_sent.clear();
-        pr.sticky = None;
-        pr.sticky_bytes = 0;
-        let idempotent = pr.idempotent();
-        let producer_id = idempotent.then(|| self.new_producer_id());
-        let pr = &mut self.producers[p.ix()];
-        pr.producer_id = producer_id;
-        let name = pr.spec.name.clone();
-        self.emit(EventKind::ProducerRestarted {
-            producer: name,
-            acks: acks.name().to_string(),
-            enable_idempotence: idempotence,
-            producer_id,
-        });
-        if self.producers[p.ix()].pending > 0 {
-            self.ensure_send_by(p, self.now);
-        }
+    /// A message for a producer.
+    pub(crate) fn producer_msg(&mut self, p: ProducerId, msg: Msg) {
+        self.producer_do(p, |pr, ctx, out| pr.on_message(ctx, msg, out));
     }
 
-    /// Makes sure the producer sends no later than `at` (like a batch whose linger runs out).
-    pub(crate) fn ensure_send_by(&mut self, p: ProducerId, at: SimTime) {
-        let pr = &mut self.producers[p.ix()];
-        if pr.next_send.is_some_and(|t| t <= at) {
-            return;
-        }
-        pr.next_send = Some(at);
-        self.push(at, Action::ToProducer { producer: p, msg: producer::Msg::Send });
+    /// A batch failed at its leader (`written`: after the leader appended it).
+    pub(crate) fn produce_failed(&mut self, p: ProducerId, batch: SentBatch, error: String, written: bool) {
+        self.producer_msg(p, Msg::Failed { batch, error, written });
     }
 
-    pub(crate) fn producer_send(&mut self, p: ProducerId) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        if pr.next_send != Some(now) {
-            return; // superseded by an earlier send
-        }
-        pr.next_send = None;
-        let from_rate = pr.rate_due(now);
-        pr.rate_sent += from_rate;
-        let n = pr.pending + from_rate;
-        pr.pending = 0;
-        let next_rate = pr.next_rate_record_time();
-        let linger = pr.spec.linger_ms;
-        let take = if pr.restarting.is_some() {
-            0 // the application waits for its new producer
-        } else {
-            let room = BUFFER_MEMORY.saturating_sub(pr.buffered_bytes) / pr.spec.record_bytes;
-            n.min(room)
+    /// Runs `f` on producer `p` with its context, then carries out what it did.
+    fn producer_do(&mut self, p: ProducerId, f: impl FnOnce(&mut Producer, &mut Ctx, &mut Out)) {
+        let topic = self.producers[p.ix()].topic as usize;
+        let mut out = Out::default();
+        let mut ctx = Ctx {
+            now: self.now,
+            topic: self.topics[topic].spec.name.clone(),
+            partitions: self.topics[topic].spec.partitions,
+            keyers: &self.keyers,
+            rng: &mut self.rng,
+            next_producer_id: &mut self.next_producer_id,
         };
-        pr.pending = n - take;
-        if pr.restarting.is_none() && take < n {
-            // send() blocks on the full buffer; after max.block.ms it fails.
-            let since = *pr.blocked_since.get_or_insert(now);
-            if now.since(since) >= MAX_BLOCK_MS {
-                let records = pr.pending;
-                pr.pending = 0;
-                pr.blocked_since = None;
-                let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
-                let error = format!(
-                    "TimeoutException: no room in buffer.memory ({} MiB) within max.block.ms ({MAX_BLOCK_MS} ms)",
-                    BUFFER_MEMORY >> 20
-                );
-                self.emit(EventKind::SendFailed { producer, topic, records, error });
-            } else {
-                self.ensure_send_by(p, since.plus(MAX_BLOCK_MS));
-            }
-        } else {
-            pr.blocked_since = None;
-        }
-        if take > 0 {
-            self.send_records(p, take);
-        }
-        if let Some(t) = next_rate {
-            self.ensure_send_by(p, t.max(now.plus(1)).plus(linger));
-        }
+        f(&mut self.producers[p.ix()], &mut ctx, &mut out);
+        self.apply_producer(p, out);
     }
 
-    /// Partitions `n` new records like Kafka's producer, adds them to their partitions'
-    /// batches, and sends one produce request with what may go now.
-    fn send_records(&mut self, p: ProducerId, n: u64) {
+    /// Carries out what producer `p` did, in order.
+    fn apply_producer(&mut self, p: ProducerId, out: Out) {
         let topic = self.producers[p.ix()].topic;
-        let partitions = self.topics[topic as usize].spec.partitions;
-        let first_seq = self.producers[p.ix()].next_seq;
-        let last_seq = first_seq + n - 1;
-        // Per partition: (first seq, last seq, count).
-        let mut per_partition: VecMap<u32, (u64, u64, u64)> = VecMap::new();
-        let mut add = |part: u32, seq: u64| {
-            let e = per_partition.entry(part).or_insert((seq, seq, 0));
-            e.1 = seq;
-            e.2 += 1;
-        };
-        let pr = &self.producers[p.ix()];
-        if let Some(explicit) = pr.spec.partition {
-            per_partition.insert(explicit, (first_seq, last_seq, n));
-        } else if !matches!(pr.spec.keys, Keys::None) {
-            let keyer = &self.keyers[pr.keyer as usize];
-            for seq in first_seq..=last_seq {
-                add(keyer.partition_of(seq).expect("keyed records have a partition"), seq);
-            }
-        } else {
-            // Built-in uniform sticky partitioner: stay on one partition until about batch.size
-            // bytes went to it, then move to another one.
-            let record_bytes = pr.spec.record_bytes;
-            let batch_size = pr.spec.batch_size;
-            let mut seq = first_seq;
-            while seq <= last_seq {
-                let sticky = match self.producers[p.ix()].sticky {
-                    Some(s) => s,
-                    None => {
-                        let s = self.rng.random_range(0..partitions);
-                        let pr = &mut self.producers[p.ix()];
-                        pr.sticky = Some(s);
-                        pr.sticky_bytes = 0;
-                        s
-                    }
-                };
-                let pr = &mut self.producers[p.ix()];
-                let room = batch_size.saturating_sub(pr.sticky_bytes).div_ceil(record_bytes).max(1);
-                let take = room.min(last_seq - seq + 1);
-                let e = per_partition.entry(sticky).or_insert((seq, seq, 0));
-                e.1 = seq + take - 1;
-                e.2 += take;
-                pr.sticky_bytes += take * record_bytes;
-                if pr.sticky_bytes >= batch_size {
-                    pr.sticky = None;
+        for effect in out.effects {
+            match effect {
+                Effect::Send(batches) => {
+                    // To each partition's leader as the producer knows it now.
+                    let batches = batches
+                        .into_iter()
+                        .map(|b| {
+                            let to = self.leader_conn(Tp { topic, partition: b.partition });
+                            (b, to)
+                        })
+                        .collect();
+                    self.after(self.latency(), Action::ToLeaders { producer: p, batches });
                 }
-                seq += take;
+                Effect::At { at, msg } => self.push(at, Action::ToProducer { producer: p, msg }),
+                Effect::Event(e) => self.emit(e),
+                Effect::Acked { batch, ack } => self.check_ack(p, Tp { topic, partition: ack.partition }, &batch, &ack),
             }
         }
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        pr.next_seq = last_seq + 1;
-        let (acks, producer_id) = (pr.spec.acks, pr.producer_id);
-        let topic_name = self.topics[topic as usize].spec.name.clone();
-        self.emit(EventKind::Sent {
-            producer: self.producers[p.ix()].spec.name.clone(),
-            topic: topic_name,
-            first_seq,
-            last_seq,
-            records: n,
-        });
-        let pr = &mut self.producers[p.ix()];
-        let mut request = Vec::new();
-        for (partition, (first_seq, last_seq, count)) in per_partition {
-            let prev_seq = pr.last_sent.insert(partition, last_seq);
-            let batch = SentBatch {
-                partition,
-                prev_seq,
-                first_seq,
-                last_seq,
-                count: count as u32,
-                created: now,
-                attempt: 0,
-                in_flight: false,
-                acks,
-                producer_id,
-                maybe_written: false,
-            };
-            if acks == Acks::Zero {
-                // Fire and forget: the producer counts it done once it is on the wire.
-                pr.acked += count;
-                request.push(batch);
-                continue;
-            }
-            pr.buffered_bytes += count * pr.spec.record_bytes;
-            let batch_size = pr.spec.batch_size;
-            let record_bytes = pr.spec.record_bytes;
-            let queue = pr.partitions.entry(partition).or_default();
-            match queue.batches.back_mut() {
-                // Records for a partition whose last batch still waits join that batch.
-                Some(last)
-                    if !last.in_flight
-                        && last.attempt == 0
-                        && u64::from(last.count + batch.count) * record_bytes <= batch_size =>
-                {
-                    last.last_seq = batch.last_seq;
-                    last.count += batch.count;
-                }
-                _ => queue.batches.push_back(batch),
-            }
-            take_sendable(queue, now, !pr.unresolved.is_empty(), &mut request);
-        }
-        if !request.is_empty() {
-            self.send_to_leaders(p, request);
-        }
-    }
-
-    /// Sends batches to their partitions' leaders as the producer knows them now.
-    fn send_to_leaders(&mut self, p: ProducerId, batches: Vec<SentBatch>) {
-        let topic = self.producers[p.ix()].topic;
-        let batches = batches
-            .into_iter()
-            .map(|b| {
-                let to = self.leader_conn(Tp { topic, partition: b.partition });
-                (b, to)
-            })
-            .collect();
-        self.after(self.latency(), Action::ToLeaders { producer: p, batches });
-    }
-
-    /// Sends what a partition may send now, as one request.
-    fn dispatch(&mut self, p: ProducerId, partition: u32) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        let retries_only = pr.resolving();
-        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
-        let mut request = Vec::new();
-        take_sendable(queue, now, retries_only, &mut request);
-        if !request.is_empty() {
-            self.send_to_leaders(p, request);
-        }
-    }
-
-    /// The producer learns these batches are written: it counts them, checks each against the
-    /// log where the leader said it is, and sends what was waiting.
-    pub(crate) fn produce_acked(&mut self, p: ProducerId, acks: Vec<BatchAck>) {
-        let mut records = 0;
-        let mut touched = Vec::new();
-        let mut resolved = false;
-        for ack in acks {
-            let pr = &mut self.producers[p.ix()];
-            let Some(queue) = pr.partitions.get_mut(&ack.partition) else { continue };
-            let Some(i) = queue.batches.iter().position(|b| b.first_seq == ack.first_seq) else { continue };
-            let b = queue.batches.remove(i).expect("found above");
-            if queue.batches.is_empty() && queue.retry_at.is_none() {
-                pr.partitions.remove(&ack.partition);
-            }
-            // A batch after an expired one is written: so was the expired one
-            // (`maybeResolveSequences`: the last acknowledged sequence is past it).
-            if pr.unresolved.get(&ack.partition).is_some_and(|&expired| b.first_seq > expired) {
-                pr.unresolved.remove(&ack.partition);
-                resolved |= pr.unresolved.is_empty();
-            }
-            pr.buffered_bytes -= u64::from(b.count) * pr.spec.record_bytes;
-            records += u64::from(b.count);
-            touched.push(ack.partition);
-            let tp = Tp { topic: pr.topic, partition: ack.partition };
-            self.check_ack(p, tp, &b, &ack);
-        }
-        if records == 0 {
-            return;
-        }
-        let pr = &mut self.producers[p.ix()];
-        pr.acked += records;
-        let (producer, topic) = (pr.spec.name.clone(), self.topics[pr.topic as usize].spec.name.clone());
-        self.emit(EventKind::Acked { producer, topic, records });
-        touched.dedup();
-        if resolved {
-            // New batches were held back everywhere: they go now.
-            touched = self.producers[p.ix()].partitions.keys().copied().collect();
-        }
-        for partition in touched {
-            self.dispatch(p, partition);
-        }
-        self.after_buffer_freed(p);
     }
 
     /// The producer's side of "no acknowledged record lost": the leader named the offset of the
@@ -449,158 +167,6 @@ impl Sim {
                 self.producers[p.ix()].spec.name, b.first_seq, b.last_seq, ack.base_offset
             );
             self.ack_findings.push(AckFinding { at_ms: self.now.ms(), text });
-        }
-    }
-
-    /// A batch failed at its leader (`written`: after the leader appended it): the partition
-    /// backs off and the batch is sent again, or, past its delivery timeout, dropped (acks=0 never
-    /// learns of it).
-    pub(crate) fn produce_failed(&mut self, p: ProducerId, tp: Tp, b: SentBatch, error: String, written: bool) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        let doublings = b.attempt.saturating_sub(1).min(16);
-        let backoff = pr.spec.retry_backoff_ms.saturating_mul(1 << doublings).min(RETRY_BACKOFF_MAX_MS);
-        let (producer, topic) = (pr.spec.name.clone(), self.topics[tp.topic as usize].spec.name.clone());
-        let event = |retry_in_ms| EventKind::ProduceFailed {
-            producer,
-            topic,
-            partition: tp.partition,
-            records: b.count,
-            error,
-            retry_in_ms,
-        };
-        if b.acks == Acks::Zero {
-            self.emit(event(None));
-            return;
-        }
-        let Some(queue) = pr.partitions.get_mut(&b.partition) else { return };
-        let Some(i) = queue.batches.iter().position(|x| x.first_seq == b.first_seq && x.in_flight) else {
-            return; // an answer to a send already answered
-        };
-        queue.batches[i].maybe_written |= written;
-        let give_up = now.plus(backoff).since(b.created) >= pr.spec.delivery_timeout_ms;
-        if give_up {
-            self.drop_batch(p, b.partition, i);
-            self.emit(event(None));
-            self.dispatch(p, b.partition);
-            self.after_buffer_freed(p);
-            return;
-        }
-        queue.batches[i].in_flight = false;
-        let at = now.plus(backoff);
-        if queue.retry_at.is_none_or(|t| t < at) {
-            queue.retry_at = Some(at);
-            self.push(at, Action::ToProducer { producer: p, msg: producer::Msg::Retry { partition: b.partition } });
-        }
-        self.emit(event(Some(backoff)));
-        self.maybe_reset_id(p);
-    }
-
-    /// Removes batch `i` of a partition for good (expired). If no leader can have written it,
-    /// the batches after it take its place in the sequence (Kafka adjusts their sequence
-    /// numbers). If one may have (a send failed after the append), an idempotent producer cannot
-    /// tell where its sequence stands at that leader: the partition's sequence is unresolved
-    /// (see [`Producer::unresolved`]).
-    fn drop_batch(&mut self, p: ProducerId, partition: u32, i: usize) {
-        let pr = &mut self.producers[p.ix()];
-        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
-        let Some(dropped) = queue.batches.remove(i) else { return };
-        pr.buffered_bytes -= u64::from(dropped.count) * pr.spec.record_bytes;
-        if dropped.maybe_written && dropped.producer_id.is_some() && pr.producer_id.is_some() {
-            let last = pr.unresolved.entry(partition).or_insert(dropped.last_seq);
-            *last = (*last).max(dropped.last_seq);
-        } else {
-            match queue.batches.get_mut(i) {
-                Some(next) => next.prev_seq = dropped.prev_seq,
-                None => {
-                    match dropped.prev_seq {
-                        Some(s) => pr.last_sent.insert(partition, s),
-                        None => pr.last_sent.remove(&partition),
-                    };
-                }
-            }
-        }
-        if queue.batches.is_empty() && queue.retry_at.is_none() {
-            pr.partitions.remove(&partition);
-        }
-    }
-
-    /// Takes a new producer id for sequences still unresolved once no batch that was sent is
-    /// open — unanswered, or awaiting its retry (see [`Producer::unresolved`]): what waits, none
-    /// of it sent yet, is numbered afresh, from no previous sequence at each partition, and sent.
-    fn maybe_reset_id(&mut self, p: ProducerId) {
-        let pr = &self.producers[p.ix()];
-        if !pr.resolving() || pr.partitions.values().any(|q| q.sent_and_open()) {
-            return;
-        }
-        let id = self.new_producer_id();
-        let pr = &mut self.producers[p.ix()];
-        pr.unresolved.clear();
-        pr.producer_id = Some(id);
-        pr.last_sent.clear();
-        for (partition, queue) in pr.partitions.iter_mut() {
-            let mut prev = None;
-            for b in queue.batches.iter_mut() {
-                b.prev_seq = prev;
-                b.producer_id = Some(id);
-                prev = Some(b.last_seq);
-            }
-            if let Some(last) = prev {
-                pr.last_sent.insert(*partition, last);
-            }
-        }
-        let name = pr.spec.name.clone();
-        self.emit(EventKind::ProducerIdReset { producer: name, producer_id: id });
-        let partitions: Vec<u32> = self.producers[p.ix()].partitions.keys().copied().collect();
-        for partition in partitions {
-            self.dispatch(p, partition);
-        }
-    }
-
-    /// A partition's backoff is over: batches that waited too long expire, the rest go out.
-    pub(crate) fn produce_retry(&mut self, p: ProducerId, partition: u32) {
-        let now = self.now;
-        let pr = &mut self.producers[p.ix()];
-        let timeout = pr.spec.delivery_timeout_ms;
-        let Some(queue) = pr.partitions.get_mut(&partition) else { return };
-        if queue.retry_at != Some(now) {
-            return; // superseded by a later backoff
-        }
-        queue.retry_at = None;
-        let expired: Vec<usize> = (0..queue.batches.len())
-            .rev()
-            .filter(|&i| !queue.batches[i].in_flight && now.since(queue.batches[i].created) >= timeout)
-            .collect();
-        let topic = self.producers[p.ix()].topic;
-        for i in expired {
-            let b = self.producers[p.ix()].partitions[&partition].batches[i];
-            self.drop_batch(p, partition, i);
-            let pr = &self.producers[p.ix()];
-            self.emit(EventKind::ProduceFailed {
-                producer: pr.spec.name.clone(),
-                topic: self.topics[topic as usize].spec.name.clone(),
-                partition,
-                records: b.count,
-                error: format!("TimeoutException: not acknowledged within delivery.timeout.ms ({timeout} ms)"),
-                retry_in_ms: None,
-            });
-        }
-        let pr = &mut self.producers[p.ix()];
-        if pr.partitions.get(&partition).is_some_and(|q| q.batches.is_empty()) {
-            pr.partitions.remove(&partition);
-        }
-        self.dispatch(p, partition);
-        self.after_buffer_freed(p);
-    }
-
-    /// A batch answered or dropped: room in the buffer, perhaps nothing in flight any more, or a
-    /// closing producer's last batch gone. Wakes what waited for it.
-    fn after_buffer_freed(&mut self, p: ProducerId) {
-        self.maybe_reset_id(p);
-        self.maybe_finish_restart(p);
-        let pr = &self.producers[p.ix()];
-        if pr.blocked_since.is_some() && pr.pending > 0 && pr.restarting.is_none() {
-            self.ensure_send_by(p, self.now);
         }
     }
 }
@@ -746,7 +312,7 @@ mod tests {
         sim.apply(Command::SetRate { producer: "p".into(), per_sec: 1_000_000 });
         sim.run_until(SimTime(30_000));
         let p = &sim.producers[0];
-        assert!(p.buffered_bytes <= super::BUFFER_MEMORY, "{}", p.buffered_bytes);
+        assert!(p.buffered_bytes <= crate::sim::producer::BUFFER_MEMORY, "{}", p.buffered_bytes);
         assert!(p.blocked_since.is_some() && p.waiting() > 0);
         sim.run_until(SimTime(61_000));
         let failed: u64 = sim
