@@ -516,6 +516,53 @@ impl Consumer {
         }
     }
 
+    /// The user's Stop: it closes once the batch in hand is done, and stays stopped (even if it
+    /// was closing to start again).
+    pub fn stop(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.restart = false;
+        self.request_stop(ctx, out);
+    }
+
+    /// The user's Start: it starts now, or — still closing, finishing its batch — once closed.
+    pub fn start_again(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.status == ConsumerStatus::Running {
+            self.restart = true;
+        } else {
+            self.start(ctx, out);
+        }
+    }
+
+    /// Taken away by the user: it closes (finishing its batch), goes nowhere after, and is
+    /// hidden.
+    pub fn remove(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.moving_to = None;
+        self.restart = false;
+        if self.status == ConsumerStatus::Running {
+            self.request_stop(ctx, out);
+        }
+        self.removed = true;
+    }
+
+    /// How long the application takes per record, from its next batch.
+    pub fn set_processing_ms(&mut self, ms: u64) {
+        self.spec.processing_ms = ms;
+    }
+
+    /// Whether the application reads its first topic before the others (pausing them).
+    pub fn set_priority(&mut self, enabled: bool) {
+        self.spec.priority = enabled;
+    }
+
+    /// When the application commits.
+    pub fn set_commit_mode(&mut self, mode: CommitMode) {
+        self.spec.commit = mode;
+    }
+
+    /// Settings for its next start.
+    pub fn configure(&mut self, spec: ConsumerSpec) {
+        self.pending_spec = Some(spec);
+    }
+
     /// `consumer.close()`: commit if auto-commit is on, leave the group (dynamic members only).
     /// A consumer that is moving takes its new `group.id`; one moving or asked to start again
     /// starts.

@@ -15,18 +15,8 @@ use crate::sim::text::quoted;
 
 impl Sim {
     pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<ProducerId, String> {
-        spec.validate()?;
-        if self.producers.len() >= limits::MAX_CLIENTS {
-            return Err("too many producers".into());
-        }
-        if self.producer_index(&spec.name).is_some() {
-            return Err(format!("a producer named {} already exists", quoted(&spec.name)));
-        }
-        let topic = self.topic_index(&spec.topic).ok_or(format!("no topic named {}", quoted(&spec.topic)))?;
+        let topic = self.check_producer(&spec)?;
         let partitions = self.topics[topic as usize].spec.partitions;
-        if spec.partition.is_some_and(|p| p >= partitions) {
-            return Err(format!("topic {} has no partition {}", quoted(&spec.topic), spec.partition.unwrap_or(0)));
-        }
         let keyer = self.new_keyer(spec.keys.clone(), partitions);
         let index = ProducerId(self.producers.len() as u32);
         let mut out = Out::default();
@@ -42,6 +32,23 @@ impl Sim {
         self.producers.push(producer);
         self.apply_producer(index, out);
         Ok(index)
+    }
+
+    /// Whether a producer with this spec can be added; the topic it sends to if so.
+    pub(crate) fn check_producer(&self, spec: &ProducerSpec) -> Result<u32, String> {
+        spec.validate()?;
+        if self.producers.len() >= limits::MAX_CLIENTS {
+            return Err("too many producers".into());
+        }
+        if self.producer_index(&spec.name).is_some() {
+            return Err(format!("a producer named {} already exists", quoted(&spec.name)));
+        }
+        let topic = self.topic_index(&spec.topic).ok_or(format!("no topic named {}", quoted(&spec.topic)))?;
+        let partitions = self.topics[topic as usize].spec.partitions;
+        if spec.partition.is_some_and(|p| p >= partitions) {
+            return Err(format!("topic {} has no partition {}", quoted(&spec.topic), spec.partition.unwrap_or(0)));
+        }
+        Ok(topic)
     }
 
     /// A keyer for `keys` over `partitions` (its salt drawn from the run's random numbers).
