@@ -711,7 +711,7 @@ impl Checks {
 
 /// Whether the model has settled after the drain; if not, why.
 fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
-    if let Some(b) = sim.brokers.iter().find(|b| !b.alive) {
+    if let Some(b) = sim.brokers().iter().find(|b| !b.alive) {
         return Some(format!("broker {} is down", b.id));
     }
     for (t, topic) in sim.topics.iter().enumerate() {

@@ -24,6 +24,7 @@ pub mod config;
 pub mod conn;
 pub mod consumer;
 pub mod consumer_group;
+pub mod controller;
 pub mod coordinator;
 pub mod event;
 pub mod ids;

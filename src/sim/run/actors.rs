@@ -261,7 +261,8 @@ impl Sim {
         f: impl FnOnce(&mut Consumer, &mut consumer::Ctx, &mut consumer::Out),
     ) {
         let mut out = consumer::Out { effects: std::mem::take(&mut self.scratch.consumer) };
-        let Sim { consumers, topics, brokers, client_counters, now, cluster, rng, .. } = self;
+        let Sim { consumers, topics, controller, client_counters, now, cluster, rng, .. } = self;
+        let brokers = controller.brokers();
         let mut ctx = consumer::Ctx {
             now: *now,
             id: c,
@@ -317,7 +318,8 @@ impl Sim {
         f: impl FnOnce(&mut Partition, &replication::Ctx, &mut replication::Out) -> R,
     ) -> R {
         let mut out = replication::Out { effects: std::mem::take(&mut self.scratch.partition) };
-        let Sim { topics, brokers, cluster, now, .. } = self;
+        let Sim { topics, controller, cluster, now, .. } = self;
+        let brokers = controller.brokers();
         let topic = &mut topics[tp.topic as usize];
         let ctx = replication::Ctx {
             now: *now,

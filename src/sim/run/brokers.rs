@@ -8,10 +8,11 @@
 use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
 use crate::sim::conn::Conn;
-use crate::sim::coordinator::{offsets_partition, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::offsets_partition;
 use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ProducerId, Tp};
+use crate::sim::kafka::controller::{self, Controller, Effect};
 use crate::sim::producer::{self, SentBatch};
 use crate::sim::replication::{Refused, Writer};
 use rand::Rng;
@@ -22,7 +23,7 @@ impl Sim {
     /// Replica lists for `partitions` partitions, as Kafka's rack-unaware assignment makes them
     /// (a random start and shift; no randomness with one broker).
     pub(crate) fn assign_replicas(&mut self, partitions: u32, rf: u32) -> Vec<Vec<u32>> {
-        let n = self.brokers.len() as u32;
+        let n = self.cluster.brokers;
         let (start, mut shift) =
             if n > 1 { (self.rng.random_range(0..n), self.rng.random_range(0..n)) } else { (0, 0) };
         (0..partitions)
@@ -123,139 +124,84 @@ impl Sim {
     // ----- brokers come and go: the controller -----------------------------------------------
 
     pub(crate) fn crash_broker(&mut self, broker: BrokerId) {
-        self.emit(EventKind::BrokerCrashed { broker: broker.0 });
-        self.broker_goes_down(broker);
-        let inc = self.brokers[broker.ix()].inc;
-        let timeout = self.cluster.broker_session_timeout_ms;
-        self.after(timeout, Action::Cluster(ClusterTimer::BrokerFenced { broker, inc }));
+        self.controller_do(|c, out| c.crash(broker, out));
     }
 
-    /// The broker process is gone: its connections close, its replicas stop, writes waiting at
-    /// its leaders fail, and its next start is a new incarnation.
-    fn broker_goes_down(&mut self, broker: BrokerId) {
-        self.close_connections(broker);
-        self.brokers[broker.ix()].alive = false;
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
-        }
-        self.brokers[broker.ix()].inc += 1;
-    }
-
-    /// The controller takes the broker (marked fenced) out of the ISRs and elects new leaders
-    /// for the partitions it led.
-    fn fence_partitions(&mut self, broker: BrokerId) {
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
-        }
-    }
-
-    /// The controller notices a crash (the broker's session ran out) and fences the broker,
-    /// unless it has restarted since.
+    /// A crashed broker's session ran out (see [`crate::sim::kafka::controller`]).
     pub(crate) fn broker_fenced(&mut self, broker: BrokerId, inc: u32) {
-        let b = &self.brokers[broker.ix()];
-        if !b.alive && !b.fenced && b.inc == inc {
-            self.fence(broker);
-        }
+        self.controller_do(|c, out| c.session_ran_out(broker, inc, out));
     }
 
-    fn fence(&mut self, broker: BrokerId) {
-        self.brokers[broker.ix()].fenced = true;
-        self.emit(EventKind::BrokerFenced { broker: broker.0 });
-        self.fence_partitions(broker);
-        self.move_coordinators();
-        self.queue_leader_balance();
-    }
-
-    /// A clean stop: the broker's controlled shutdown has the controller move its leaderships
-    /// to other in-sync replicas and take it out of every ISR it is not the last member of
-    /// (it is no longer an acceptable leader), then it stops; the controller knows at once, so
-    /// nothing waits for `broker.session.timeout.ms`.
     pub(crate) fn stop_broker(&mut self, broker: BrokerId) {
-        let b = &mut self.brokers[broker.ix()];
-        b.fenced = true;
-        b.stopped = true;
-        self.emit(EventKind::BrokerStopped { broker: broker.0 });
-        self.fence_partitions(broker);
-        self.broker_goes_down(broker);
-        self.move_coordinators();
-        self.queue_leader_balance();
+        self.controller_do(|c, out| c.stop(broker, out));
     }
 
     pub(crate) fn restart_broker(&mut self, broker: BrokerId) {
-        if !self.brokers[broker.ix()].fenced {
-            // Back before the controller noticed: it re-registers with a new epoch, which
-            // fences the old incarnation first.
-            self.fence(broker);
-        }
-        let b = &mut self.brokers[broker.ix()];
-        b.alive = true;
-        b.fenced = false;
-        b.stopped = false;
-        self.emit(EventKind::BrokerStarted { broker: broker.0 });
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker.0, out));
-        }
-        self.move_coordinators();
+        self.controller_do(|c, out| c.restart(broker, out));
     }
 
-    /// While some partition is led by a replica other than its preferred one, the controller
-    /// checks every `leader.imbalance.check.interval.seconds` (Kafka's KRaft controller, which
-    /// has no imbalance ratio to reach first).
-    fn queue_leader_balance(&mut self) {
-        if !self.cluster.auto_leader_rebalance || self.leader_balance_queued {
-            return;
-        }
-        let imbalanced = self.topics.iter().flat_map(|t| &t.partitions).any(|p| p.leader != Some(0));
-        if imbalanced {
-            self.leader_balance_queued = true;
-            let every = self.cluster.leader_imbalance_check_interval_ms;
-            self.after(every, Action::Cluster(ClusterTimer::LeaderBalance));
-        }
-    }
-
-    /// `maybeBalancePartitionLeaders`: every partition whose preferred replica is in the ISR and
-    /// alive gets it back as leader, in a new leader epoch.
+    /// The preferred-leader check is due.
     pub(crate) fn leader_balance(&mut self) {
-        self.leader_balance_queued = false;
-        for tp in self.all_partitions() {
-            self.partition_do(tp, |part, ctx, out| part.elect_preferred(ctx, out));
+        self.controller_do(|c, out| c.balance_due(out));
+    }
+
+    fn controller_do(&mut self, f: impl FnOnce(&mut Controller, &mut controller::Out)) {
+        let mut out = controller::Out::default();
+        f(&mut self.controller, &mut out);
+        self.apply_controller(out);
+    }
+
+    /// Carries out what the controller did, in order.
+    fn apply_controller(&mut self, out: controller::Out) {
+        for effect in out.effects {
+            match effect {
+                Effect::Event(kind) => self.emit(kind),
+                Effect::CloseConnections(broker) => self.close_connections(broker),
+                Effect::ReplicasDown(broker) => {
+                    for tp in self.all_partitions() {
+                        self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
+                    }
+                }
+                Effect::FencePartitions(broker) => {
+                    for tp in self.all_partitions() {
+                        self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
+                    }
+                }
+                Effect::ReplicasUp(broker) => {
+                    for tp in self.all_partitions() {
+                        self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker.0, out));
+                    }
+                }
+                Effect::ElectPreferred => {
+                    for tp in self.all_partitions() {
+                        self.partition_do(tp, |part, ctx, out| part.elect_preferred(ctx, out));
+                    }
+                }
+                Effect::CoordinatorsMoved(moved) => self.coordinators_moved(&moved),
+                Effect::CheckBalance => {
+                    let imbalanced = self.topics.iter().flat_map(|t| &t.partitions).any(|p| p.leader != Some(0));
+                    self.controller_do(|c, out| c.balance_seen(imbalanced, out));
+                }
+                Effect::Continue(step) => self.controller_do(|c, out| c.continue_with(step, out)),
+                Effect::Timer { after, timer } => self.after(after, Action::Cluster(timer)),
+            }
         }
-        self.queue_leader_balance();
     }
 
     // ----- group coordinators ----------------------------------------------------------------
 
     /// The broker hosting `group`'s coordinator, if any broker can.
     pub fn coordinator_of(&self, group: &str) -> Option<u32> {
-        self.offsets_leaders.get(offsets_partition(group) as usize).copied().flatten()
+        self.controller.offsets_leader(offsets_partition(group))
     }
 
     pub(crate) fn coordinator_available(&self, group: &str) -> bool {
         self.coordinator_conn(group).is_some()
     }
 
-    /// After a broker comes or goes: each `__consumer_offsets` partition led by a fenced broker
-    /// moves to its first live replica; groups whose coordinator moved carry on there.
-    fn move_coordinators(&mut self) {
-        let mut moved = Vec::new();
-        for p in 0..OFFSETS_PARTITIONS as usize {
-            let current = self.offsets_leaders[p];
-            let keep = current.is_some_and(|b| !self.broker(BrokerId(b)).fenced);
-            if keep {
-                continue;
-            }
-            let next = self.offsets_replicas[p].iter().copied().find(|&b| {
-                let br = self.broker(BrokerId(b));
-                br.alive && !br.fenced
-            });
-            if next != current {
-                self.offsets_leaders[p] = next;
-                moved.push(p as u32);
-            }
-        }
-        if moved.is_empty() {
-            return;
-        }
+    /// These `__consumer_offsets` partitions have a new leader: groups whose coordinator moved
+    /// carry on there.
+    fn coordinators_moved(&mut self, moved: &[u32]) {
         let groups = self.group_names();
         for g in groups {
             if moved.contains(&offsets_partition(&g)) {

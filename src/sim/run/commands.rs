@@ -78,8 +78,8 @@ impl Sim {
     }
 
     fn broker_of(&self, id: u32) -> Result<BrokerId, String> {
-        if id == 0 || id as usize > self.brokers.len() {
-            return Err(format!("no broker {id} (brokers are 1 to {})", self.brokers.len()));
+        if id == 0 || id as usize > self.brokers().len() {
+            return Err(format!("no broker {id} (brokers are 1 to {})", self.brokers().len()));
         }
         Ok(BrokerId(id))
     }
@@ -218,7 +218,7 @@ impl Sim {
             // A crash kills the process; a stop is a controlled shutdown.
             Command::CrashBroker { broker } | Command::StopBroker { broker } => {
                 let b = self.broker_of(*broker)?;
-                if !self.brokers[b.ix()].alive {
+                if !self.broker(b).alive {
                     return Err(format!("broker {broker} is not running"));
                 }
                 if matches!(command, Command::StopBroker { .. }) {
@@ -229,7 +229,7 @@ impl Sim {
             }
             Command::RestartBroker { broker } => {
                 let b = self.broker_of(*broker)?;
-                if self.brokers[b.ix()].alive {
+                if self.broker(b).alive {
                     return Err(format!("broker {broker} is already running"));
                 }
                 Checked::RestartBroker(b)
@@ -274,7 +274,7 @@ impl Sim {
             Checked::CrashBroker(b) => self.crash_broker(b),
             Checked::StopBroker(b) => self.stop_broker(b),
             Checked::RestartBroker(b) => self.restart_broker(b),
-            Checked::DelayBroker(b, ms) => self.brokers[b.ix()].delay_ms = ms,
+            Checked::DelayBroker(b, ms) => self.controller.set_delay(b, ms),
             Checked::ReconfigureProducer(p, acks, idempotence) => self.reconfigure_producer(p, acks, idempotence),
             Checked::SetCommitMode(c, mode) => self.consumers[c.ix()].set_commit_mode(mode),
         }

@@ -19,6 +19,7 @@ use crate::sim::coordinator::{self, Client, GroupCoordinator, Timer, OFFSETS_PAR
 use crate::sim::event::{Event, EventKind, Trace};
 use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
+use crate::sim::kafka::controller::Controller;
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -144,13 +145,8 @@ pub struct Sim {
     next_seq: u64,
     pub cluster: ClusterSpec,
     pub topics: Vec<Topic>,
-    pub brokers: Vec<Broker>,
-    /// Leader broker of each `__consumer_offsets` partition (the group coordinators).
-    pub(crate) offsets_leaders: Vec<Option<u32>>,
-    /// Replica brokers of each `__consumer_offsets` partition.
-    pub(crate) offsets_replicas: Vec<Vec<u32>>,
-    /// A preferred-leader check is queued (see [`crate::sim::brokers`]).
-    pub(crate) leader_balance_queued: bool,
+    /// The brokers' registrations and where the group coordinators live.
+    pub(crate) controller: Controller,
     /// Buffers the actors record their effects in, reused from message to message.
     pub(crate) scratch: Scratch,
     pub producers: Vec<Producer>,
@@ -193,12 +189,7 @@ impl Sim {
             next_seq: 0,
             cluster: scenario.cluster.clone(),
             topics: Vec::new(),
-            brokers: (1..=scenario.cluster.brokers)
-                .map(|id| Broker { id, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
-                .collect(),
-            offsets_leaders: Vec::new(),
-            offsets_replicas: Vec::new(),
-            leader_balance_queued: false,
+            controller: Controller::new(scenario.cluster.brokers, Vec::new(), controller_config(&scenario.cluster)),
             scratch: Scratch::default(),
             producers: Vec::new(),
             consumers: Vec::new(),
@@ -230,8 +221,8 @@ impl Sim {
             let topic = sim.topics.last_mut().expect("just pushed");
             topic.partitions = assignment.iter().map(|brokers| Partition::new(brokers)).collect();
         }
-        sim.offsets_replicas = sim.assign_replicas(OFFSETS_PARTITIONS, 3.min(sim.cluster.brokers));
-        sim.offsets_leaders = sim.offsets_replicas.iter().map(|r| Some(r[0])).collect();
+        let offsets_replicas = sim.assign_replicas(OFFSETS_PARTITIONS, 3.min(sim.cluster.brokers));
+        sim.controller = Controller::new(sim.cluster.brokers, offsets_replicas, controller_config(&sim.cluster));
         for spec in &scenario.producers {
             sim.add_producer(spec.clone()).map_err(SimError::InvalidScenario)?;
         }
@@ -348,7 +339,12 @@ impl Sim {
     }
 
     pub fn broker(&self, id: BrokerId) -> &Broker {
-        &self.brokers[id.ix()]
+        self.controller.broker(id)
+    }
+
+    /// Every broker (id `b` at index `b - 1`).
+    pub fn brokers(&self) -> &[Broker] {
+        self.controller.brokers()
     }
 
     pub fn partition(&self, tp: Tp) -> &Partition {
@@ -487,5 +483,14 @@ impl Sim {
             Action::Cluster(ClusterTimer::RetentionCheck) => self.retention_check(),
             Action::Cluster(ClusterTimer::LeaderBalance) => self.leader_balance(),
         }
+    }
+}
+
+/// The controller's settings, from the cluster's.
+fn controller_config(cluster: &ClusterSpec) -> crate::sim::kafka::controller::Config {
+    crate::sim::kafka::controller::Config {
+        session_timeout_ms: cluster.broker_session_timeout_ms,
+        auto_leader_rebalance: cluster.auto_leader_rebalance,
+        balance_interval_ms: cluster.leader_imbalance_check_interval_ms,
     }
 }

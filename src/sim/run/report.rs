@@ -101,8 +101,8 @@ pub fn summary(sim: &Sim, scenario_id: &str) -> String {
             p.spec.name, p.next_seq, p.acked
         );
     }
-    if sim.brokers.len() > 1 || sim.brokers.iter().any(|b| !b.alive) {
-        for b in &sim.brokers {
+    if sim.brokers().len() > 1 || sim.brokers().iter().any(|b| !b.alive) {
+        for b in sim.brokers() {
             let state = if b.alive {
                 "running"
             } else if b.fenced {

@@ -570,7 +570,7 @@ impl Snapshot {
             })
             .collect();
         let brokers = sim
-            .brokers
+            .brokers()
             .iter()
             .map(|b| BrokerSnap {
                 id: b.id,
