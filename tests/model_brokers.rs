@@ -250,7 +250,7 @@ fn the_group_finds_its_new_coordinator_and_carries_on_without_a_rebalance() {
     }];
     let (sim0, _) = run(&s, 10_000);
     let coordinator = sim0.coordinator_of("g").expect("a coordinator");
-    let generation = sim0.groups["g"].generation;
+    let generation = sim0.groups().classic("g").unwrap().generation;
     s.script = vec![at(10_000, Command::CrashBroker { broker: coordinator })];
     let (sim, events) = run(&s, 60_000);
     let moved = events.iter().find_map(|e| match &e.kind {
@@ -261,7 +261,7 @@ fn the_group_finds_its_new_coordinator_and_carries_on_without_a_rebalance() {
     assert_ne!(to, coordinator);
     assert!(t >= 19_000, "after the controller fenced the broker");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::FindCoordinator { consumer, .. } if consumer == "c")));
-    assert_eq!(sim.groups["g"].generation, generation, "no rebalance");
+    assert_eq!(sim.groups().classic("g").unwrap().generation, generation, "no rebalance");
     assert!(!events.iter().any(|e| matches!(&e.kind, EventKind::MemberRemoved { .. })));
     let r = ksim::sim::report::group_report(&sim, "g");
     assert_eq!(r.processed, r.in_scope, "still consuming: {r:?}");

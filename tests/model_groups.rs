@@ -578,7 +578,7 @@ fn a_group_mixing_both_protocols_converts_online_and_back() {
         assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1, 2, 3])]);
         sim.apply(Command::AddConsumer { spec: second });
         sim.run_until(SimTime(40_000));
-        assert!(sim.consumer_groups.contains_key("g") && !sim.groups.contains_key("g"));
+        assert!(sim.groups().is_consumer("g"));
         let o = owners(&sim, "g");
         assert_eq!(o.iter().map(|(_, ps)| ps.len()).collect::<Vec<_>>(), [2, 2], "shared: {o:?}");
         let events = sim.drain_events();
@@ -596,7 +596,7 @@ fn a_group_mixing_both_protocols_converts_online_and_back() {
         let (gone, stays) = if a_modern { ("a", "b") } else { ("b", "a") };
         sim.apply(Command::StopConsumer { consumer: gone.into() });
         sim.run_until(SimTime(70_000));
-        assert!(sim.groups.contains_key("g") && !sim.consumer_groups.contains_key("g"));
+        assert!(sim.groups().classic("g").is_some());
         assert_eq!(state(&sim, "g"), GroupState::Stable);
         let o = owners(&sim, "g");
         assert!(o.contains(&(stays.to_string(), vec![0, 1, 2, 3])), "{o:?}");
@@ -616,7 +616,7 @@ fn an_empty_group_changes_protocol_and_keeps_its_committed_offsets() {
     let committed = sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).expect("committed");
     sim.apply(Command::AddConsumer { spec: modern("b", "g") });
     sim.run_until(SimTime(14_000));
-    assert!(sim.consumer_groups.contains_key("g") && !sim.groups.contains_key("g"));
+    assert!(sim.groups().is_consumer("g"));
     assert!(sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).unwrap() >= committed);
     let positioned = sim.drain_events().into_iter().find_map(|e| match e.kind {
         EventKind::PositionSet { consumer, offset, reason, .. } if &*consumer == "b" => Some((offset, reason)),
@@ -658,7 +658,7 @@ fn a_static_member_whose_poll_timer_runs_out_leaves_for_a_while_and_commits_noth
     // let its partitions go at once (no zombie under this protocol): the coordinator may give
     // them to b while the application still processes what it holds.
     let a = sim.consumer_index("a").unwrap();
-    assert!(sim.consumer_groups["g"].member(&sim.consumers[a.ix()].member_id).is_some());
+    assert!(sim.groups().consumer("g").unwrap().member(&sim.consumers[a.ix()].member_id).is_some());
     let con = &sim.consumers[a.ix()];
     assert!(!con.zombie && con.assignment.is_empty() && !sim.knows_member(con));
     // (Its background thread had given b's partition up mid-batch, before the timer ran out.)

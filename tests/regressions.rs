@@ -101,7 +101,7 @@ fn a_member_that_never_syncs_is_expired_and_the_group_recovers() {
     assert_eq!((r.processed, r.in_scope, r.lag), (10, 10, 0), "{r:?}");
     let c = &sim.consumers[0];
     assert_eq!(c.status, ConsumerStatus::Running);
-    assert!(sim.groups["my-group"].member(&c.member_id).is_some(), "a member of its group");
+    assert!(sim.groups().classic("my-group").unwrap().member(&c.member_id).is_some(), "a member of its group");
     // It kept heartbeating while it waited for SyncGroup, so only the silent member expired.
     let expired: Vec<&str> = events
         .iter()
@@ -287,7 +287,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
         };
         let (sim, events, watcher) = play_run(&run);
         assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
-        let g = &sim.groups["g"];
+        let g = sim.groups().classic("g").unwrap();
         assert_eq!((g.state.name(), g.generation), ("Stable", 1), "no rebalance (leader {leader})");
         let joined = events.iter().find_map(|e| match &e.kind {
             EventKind::Joined { consumer, leader, .. } if consumer == "new" => Some(*leader),
@@ -308,7 +308,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
 
         // The next rebalance (a member joins) assigns it.
         let (sim, _, _) = play_run(&Run { cursor_ms: Some(60_000), ..run });
-        let g = &sim.groups["g"];
+        let g = sim.groups().classic("g").unwrap();
         assert_eq!(g.state.name(), "Stable");
         assert!(g.unserved_topics().is_empty());
         let owned: Vec<_> = g.members.iter().flat_map(|m| m.assignment.iter()).map(|tp| sim.tp_name(*tp).0).collect();

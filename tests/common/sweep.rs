@@ -681,7 +681,7 @@ impl Checks {
             // the coordinator — told by a heartbeat that it did not own it yet — has moved on
             // without. It holds it at an older epoch than its member's, the coordinator does not
             // count it as its, and its next reconciliation gives it up.
-            let member = sim.consumer_groups.get(c.spec.group.as_str()).and_then(|g| g.member(&c.member_id));
+            let member = sim.groups().consumer(c.spec.group.as_str()).and_then(|g| g.member(&c.member_id));
             let taken_late = |tp: &Tp| {
                 let (t, p) = sim.tp_name(*tp);
                 member.is_some_and(|m| c.assignment_generation < m.assignment.member_epoch && !m.owns(&t, p))
@@ -753,13 +753,13 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         groups.entry(c.spec.group.as_str()).or_default().push(c);
     }
     for (group, members) in groups {
-        if let Some(g) = sim.consumer_groups.get(group) {
+        if let Some(g) = sim.groups().consumer(group) {
             if let Some(why) = unsettled_consumer_group(sim, group, g, &members) {
                 return Some(why);
             }
             continue;
         }
-        let Some(g) = sim.groups.get(group) else { return Some(format!("{group} has no coordinator state")) };
+        let Some(g) = sim.groups().classic(group) else { return Some(format!("{group} has no coordinator state")) };
         if g.state.name() != "Stable" {
             return Some(format!("{group} is {}", g.state.name()));
         }
@@ -1016,7 +1016,7 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
         }
         checked += 1;
         // What waits for the group's next epoch (see `unsettled_consumer_group`) is not read yet.
-        let waiting = sim.consumer_groups.get(group).map(|g| g.waiting_for_next_epoch()).unwrap_or_default();
+        let waiting = sim.groups().consumer(group).map(|g| g.waiting_for_next_epoch()).unwrap_or_default();
         for t in ts {
             for p in 0..sim.topics[t as usize].spec.partitions {
                 let tp = Tp { topic: t, partition: p };

@@ -27,6 +27,7 @@ pub mod consumer_group;
 pub mod controller;
 pub mod coordinator;
 pub mod event;
+pub mod groups;
 pub mod ids;
 pub mod keys;
 pub mod log;

@@ -9,55 +9,36 @@ use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer};
 use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{ConsumerId, Tp};
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
+use crate::sim::kafka::groups::{ClassicRoute, ConsumerRoute, Groups};
 use crate::sim::producer;
 use crate::sim::replication;
-use crate::sim::vecmap::VecMap;
 use rand_chacha::ChaCha8Rng;
 
 impl Sim {
     // ----- group coordinators ----------------------------------------------------------------
 
-    /// Hands a request of the classic protocol to its group's coordinator and carries out what
-    /// it did. A JoinGroup or an OffsetCommit makes a group the coordinator keeps; other requests
-    /// for a group it never heard of are answered as by an empty one. A consumer-protocol group
-    /// with members takes it in (Kafka 4's `classicGroup*ToConsumerGroup`); an empty one becomes
-    /// classic on a JoinGroup or OffsetCommit.
+    /// Hands a request of the classic protocol to its group's coordinator — the classic one, or
+    /// a consumer-protocol group with members, which takes classic members in (the registry's
+    /// rules: [`crate::sim::kafka::groups`]) — and carries out what it did.
     pub(crate) fn deliver_to_coordinator(&mut self, group: &str, from: Client, request: Request) {
         let keep = matches!(request, Request::Join(_) | Request::OffsetCommit { .. });
-        let busy = self.consumer_groups.get(group).is_some_and(|g| !g.members.is_empty());
-        if busy && !self.refuse_mixed_groups {
-            return self.consumer_groups_do(group, |groups, ctx, rng, out| {
-                if let Some(g) = groups.get_mut(group) {
-                    g.on_classic(ctx, rng, from, request, out);
-                }
-            });
-        }
-        if keep && self.consumer_groups.contains_key(group) {
-            // Under a version-2 link's rules a classic member may not join a consumer-protocol
-            // group with members (the consumer says so); an empty one becomes classic, its
-            // committed offsets kept.
-            if busy && matches!(request, Request::Join(_)) {
+        let join = matches!(request, Request::Join(_));
+        match self.groups.route_classic(group, keep, join, self.refuse_mixed_groups) {
+            ClassicRoute::ConsumerGroup => {
+                self.consumer_group_do_rng(group, |g, ctx, rng, out| g.on_classic(ctx, rng, from, request, out));
+            }
+            ClassicRoute::RefuseJoin => {
                 let reply = coordinator::Reply::Join(coordinator::JoinResponse::MixedProtocols);
                 self.after(
                     self.latency(),
                     Action::ToConsumer { consumer: from.consumer, inc: from.inc, msg: consumer::Msg::Reply(reply) },
                 );
-                return;
             }
-            if !busy {
-                let old = self.consumer_groups.remove(group).expect("checked");
-                let mut g = GroupCoordinator::new(group);
-                g.offsets = old.offsets;
-                self.groups.insert(group.to_string(), g);
-            }
+            ClassicRoute::Classic => self.coordinator_do(group, |g, ctx, out| match g {
+                Some(g) => g.on_request(ctx, from, request, out),
+                None => GroupCoordinator::new(group).on_request(ctx, from, request, out),
+            }),
         }
-        if keep && !self.groups.contains_key(group) {
-            self.groups.insert(group.to_string(), GroupCoordinator::new(group));
-        }
-        self.coordinator_do(group, |g, ctx, out| match g {
-            Some(g) => g.on_request(ctx, from, request, out),
-            None => GroupCoordinator::new(group).on_request(ctx, from, request, out),
-        });
     }
 
     pub(crate) fn coordinator_timer(&mut self, group: &str, timer: Timer) {
@@ -70,7 +51,7 @@ impl Sim {
 
     /// A coordinator took `group` over: it reloads it.
     pub(crate) fn coordinator_load(&mut self, group: &str) {
-        if self.consumer_groups.contains_key(group) {
+        if self.groups.is_consumer(group) {
             return self.consumer_group_do(group, |g, ctx, out| g.on_loaded(ctx, out));
         }
         self.coordinator_do(group, |g, ctx, out| {
@@ -89,6 +70,7 @@ impl Sim {
     ) {
         let mut out = coordinator::Out { effects: std::mem::take(&mut self.scratch.coordinator) };
         let Sim { groups, rng, now, cluster, topic_names, .. } = self;
+        let groups = groups.classic_mut(group);
         let mut ctx = coordinator::Ctx {
             now: *now,
             initial_rebalance_delay_ms: cluster.group_initial_rebalance_delay_ms,
@@ -96,77 +78,47 @@ impl Sim {
             topics: topic_names,
             session_timeout_bounds: (cluster.group_min_session_timeout_ms, cluster.group_max_session_timeout_ms),
         };
-        f(groups.get_mut(group), &mut ctx, &mut out);
+        f(groups, &mut ctx, &mut out);
         self.apply_coordinator(group, out);
     }
 
-    /// Hands a request to its group's consumer-protocol coordinator. A join (epoch 0) or an
-    /// offset request makes the group, or converts a classic one (Kafka 4's online migration:
-    /// one with members keeps them as classic members; an empty one keeps its committed
-    /// offsets); a heartbeat at a later epoch finds no group (GROUP_ID_NOT_FOUND), as Kafka's
-    /// `getOrMaybeCreateConsumerGroup` answers. Under a version-2 link's rules a classic group
-    /// with members refuses every consumer-protocol member instead, and a heartbeat for a group
-    /// the coordinator does not keep makes it.
+    /// Hands a request to its group's consumer-protocol coordinator, after the registry made or
+    /// converted the group as Kafka 4 does ([`crate::sim::kafka::groups`]); a request it refuses
+    /// is answered as the group there (or none) answers it.
     pub(crate) fn deliver_to_group_coordinator(&mut self, group: &str, from: Client, request: cg::Request) {
-        if !self.consumer_groups.contains_key(group) {
-            let joining = match &request {
-                cg::Request::Heartbeat(h) => h.member_epoch == 0,
-                _ => true,
-            };
-            let busy = self.groups.get(group).is_some_and(|g| !g.members.is_empty());
-            let refuse = if self.refuse_mixed_groups {
-                busy.then_some(cg::GroupError::MixedProtocols)
-            } else if busy && matches!(request, cg::Request::Heartbeat(_)) && joining {
-                None // converted below
-            } else if busy || !joining {
-                Some(cg::GroupError::GroupIdNotFound)
-            } else {
-                None
-            };
-            match (refuse, self.groups.get(group)) {
-                (Some(error), g) => {
-                    let reply = match request {
-                        cg::Request::Heartbeat(_) => cg::Reply::Heartbeat(Err(error)),
-                        cg::Request::OffsetCommit { purpose, .. } => {
-                            cg::Reply::OffsetCommit { purpose, result: Err(error) }
-                        }
-                        // A member of no group here (Kafka's classic group refuses a member id it
-                        // does not know); a client outside any group reads what is committed.
-                        cg::Request::OffsetFetch { member_id, partitions, .. } if !member_id.is_empty() => {
-                            cg::Reply::OffsetFetch { result: Err((partitions, cg::GroupError::UnknownMemberId)) }
-                        }
-                        cg::Request::OffsetFetch { partitions, .. } => cg::Reply::OffsetFetch {
-                            result: Ok(partitions
-                                .iter()
-                                .map(|tp| (*tp, g.and_then(|g| g.offsets.get(tp).copied())))
-                                .collect()),
-                        },
-                    };
-                    self.after(
-                        self.latency(),
-                        Action::ToConsumer {
-                            consumer: from.consumer,
-                            inc: from.inc,
-                            msg: consumer::Msg::GroupReply(reply),
-                        },
-                    );
-                    return;
-                }
-                (None, _) if busy => {
-                    // Kafka's convertToConsumerGroup: its members stay, on the classic protocol.
-                    let old = self.groups.remove(group).expect("busy");
-                    self.consumer_groups_do(group, |groups, ctx, _, out| {
-                        groups.insert(group.to_string(), ConsumerGroup::from_classic(old, ctx, out));
-                    });
-                }
-                (None, _) => {
-                    let mut g = ConsumerGroup::new(group);
-                    if let Some(old) = self.groups.remove(group) {
-                        g.offsets = old.offsets;
+        let (heartbeat, joining) = match &request {
+            cg::Request::Heartbeat(h) => (true, h.member_epoch == 0),
+            _ => (false, true),
+        };
+        match self.groups.route_consumer(group, heartbeat, joining, self.refuse_mixed_groups) {
+            ConsumerRoute::Refuse(error) => {
+                let offsets = self.groups.get(group).map(|g| g.offsets());
+                let reply = match request {
+                    cg::Request::Heartbeat(_) => cg::Reply::Heartbeat(Err(error)),
+                    cg::Request::OffsetCommit { purpose, .. } => {
+                        cg::Reply::OffsetCommit { purpose, result: Err(error) }
                     }
-                    self.consumer_groups.insert(group.to_string(), g);
-                }
+                    // A member of no group here (Kafka's classic group refuses a member id it
+                    // does not know); a client outside any group reads what is committed.
+                    cg::Request::OffsetFetch { member_id, partitions, .. } if !member_id.is_empty() => {
+                        cg::Reply::OffsetFetch { result: Err((partitions, cg::GroupError::UnknownMemberId)) }
+                    }
+                    cg::Request::OffsetFetch { partitions, .. } => cg::Reply::OffsetFetch {
+                        result: Ok(partitions
+                            .iter()
+                            .map(|tp| (*tp, offsets.and_then(|o| o.get(tp).copied())))
+                            .collect()),
+                    },
+                };
+                let msg = consumer::Msg::GroupReply(reply);
+                self.after(self.latency(), Action::ToConsumer { consumer: from.consumer, inc: from.inc, msg });
+                return;
             }
+            ConsumerRoute::Convert => {
+                // Kafka's convertToConsumerGroup: its members stay, on the classic protocol.
+                self.groups_do(group, |groups, ctx, _, out| groups.convert_to_consumer(group, ctx, out));
+            }
+            ConsumerRoute::Consumer => {}
         }
         self.consumer_group_do(group, |g, ctx, out| g.on_request(ctx, from, request, out));
     }
@@ -178,25 +130,34 @@ impl Sim {
     /// Lets the consumer-protocol coordinator of `group` (if the group is on that protocol)
     /// handle something and carries out what it did.
     fn consumer_group_do(&mut self, group: &str, f: impl FnOnce(&mut ConsumerGroup, &cg::Ctx, &mut cg::Out)) {
-        self.consumer_groups_do(group, |groups, ctx, _, out| {
-            if let Some(g) = groups.get_mut(group) {
-                f(g, ctx, out)
+        self.consumer_group_do_rng(group, |g, ctx, _, out| f(g, ctx, out));
+    }
+
+    /// As [`Sim::consumer_group_do`], with the run's random numbers.
+    fn consumer_group_do_rng(
+        &mut self,
+        group: &str,
+        f: impl FnOnce(&mut ConsumerGroup, &cg::Ctx, &mut ChaCha8Rng, &mut cg::Out),
+    ) {
+        self.groups_do(group, |groups, ctx, rng, out| {
+            if let Some(g) = groups.consumer_mut(group) {
+                f(g, ctx, rng, out)
             }
         });
     }
 
-    /// Lets the consumer-protocol coordinators handle something for `group` — `f` gets them
-    /// all (to make, convert or remove one), what a handler may read and the run's random
-    /// numbers — and carries out what they did.
-    fn consumer_groups_do<R>(
+    /// Lets the group registry handle something for `group` — `f` gets it (to reach a group,
+    /// or convert one), what a consumer-protocol coordinator may read and the run's random
+    /// numbers — and carries out what the coordinators did.
+    fn groups_do<R>(
         &mut self,
         group: &str,
-        f: impl FnOnce(&mut VecMap<String, ConsumerGroup>, &cg::Ctx, &mut ChaCha8Rng, &mut cg::Out) -> R,
+        f: impl FnOnce(&mut Groups, &cg::Ctx, &mut ChaCha8Rng, &mut cg::Out) -> R,
     ) -> R {
         let mut out = cg::Out { effects: std::mem::take(&mut self.scratch.group) };
-        let Sim { consumer_groups, now, topic_partitions, topic_names, rng, .. } = self;
+        let Sim { groups, now, topic_partitions, topic_names, rng, .. } = self;
         let ctx = cg::Ctx { now: *now, partitions: topic_partitions, topics: topic_names };
-        let r = f(consumer_groups, &ctx, rng, &mut out);
+        let r = f(groups, &ctx, rng, &mut out);
         self.apply_group_coordinator(group, out);
         r
     }
@@ -225,10 +186,9 @@ impl Sim {
 
     /// Kafka's `convertToClassicGroup`: the consumer-protocol group `group` becomes classic.
     fn downgrade(&mut self, group: &str, rebalance: bool) {
-        let classic =
-            self.consumer_groups_do(group, |groups, ctx, _, _| groups.remove(group).map(|g| g.into_classic(ctx)));
-        let Some(classic) = classic else { return };
-        self.groups.insert(group.to_string(), classic);
+        if !self.groups_do(group, |groups, ctx, _, _| groups.convert_to_classic(group, ctx)) {
+            return;
+        }
         self.coordinator_do(group, |g, ctx, out| {
             if let Some(g) = g {
                 g.after_downgrade(ctx, rebalance, out);

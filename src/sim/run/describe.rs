@@ -88,7 +88,7 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
     // Broker n listens on localhost:909(1+n), as in a local multi-broker setup.
     let coordinator =
         sim.coordinator_of(group).map_or("none".to_string(), |id| format!("localhost:{}  ({id})", 9091 + id));
-    if let Some(g) = sim.consumer_groups.get(group) {
+    if let Some(g) = sim.groups().consumer(group) {
         // ConsumerGroupDescribe: each member's current assignment, whatever the group's state,
         // and the group's server assignor.
         return GroupView {
@@ -107,7 +107,7 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
             coordinator,
         };
     }
-    match sim.groups.get(group) {
+    match sim.groups().classic(group) {
         Some(g) => GroupView {
             name: group.to_string(),
             state: ViewState::Classic(g.state),

@@ -15,11 +15,12 @@ use crate::sim::cluster::ClusterTimer;
 use crate::sim::command::Command;
 use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
-use crate::sim::coordinator::{self, Client, GroupCoordinator, Timer, OFFSETS_PARTITIONS};
+use crate::sim::coordinator::{self, Client, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
 use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
-use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
+use crate::sim::kafka::consumer_group::{self as cg};
 use crate::sim::kafka::controller::Controller;
+use crate::sim::kafka::groups::{Group, Groups};
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -158,11 +159,9 @@ pub struct Sim {
     pub(crate) ack_ledger: Option<Vec<AckRecord>>,
     /// Acknowledgements whose records the log did not hold where the leader said.
     pub(crate) ack_findings: Vec<AckFinding>,
-    /// Group coordinators' state (committed offsets included), by group name: groups on the
-    /// classic protocol...
-    pub groups: VecMap<String, GroupCoordinator>,
-    /// ...and on the consumer protocol (a group is in one or the other).
-    pub consumer_groups: VecMap<String, ConsumerGroup>,
+    /// Every group the coordinators keep, on the protocol it is on (committed offsets
+    /// included): the registry ([`crate::sim::kafka::groups`]).
+    pub(crate) groups: Groups,
     /// A version-2 link's rules: no group mixing both protocols (see
     /// [`Scenario::refuse_mixed_groups`]).
     pub refuse_mixed_groups: bool,
@@ -197,8 +196,7 @@ impl Sim {
             next_producer_id: 0,
             ack_ledger: None,
             ack_findings: Vec::new(),
-            groups: VecMap::new(),
-            consumer_groups: VecMap::new(),
+            groups: Groups::default(),
             refuse_mixed_groups: scenario.refuse_mixed_groups,
             topic_partitions: scenario.topics.iter().map(|t| (t.name.to_string(), t.partitions)).collect(),
             topic_names: scenario.topics.iter().map(|t| t.name.clone()).collect(),
@@ -338,6 +336,11 @@ impl Sim {
         self.consumers.iter().position(|c| c.spec.name == name).map(|i| ConsumerId(i as u32))
     }
 
+    /// Every group the coordinators keep.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
     pub fn broker(&self, id: BrokerId) -> &Broker {
         self.controller.broker(id)
     }
@@ -362,19 +365,12 @@ impl Sim {
 
     /// The group's committed offsets, whichever protocol it is on.
     pub fn group_offsets(&self, group: &str) -> Option<&VecMap<Tp, u64>> {
-        match self.groups.get(group) {
-            Some(g) => Some(&g.offsets),
-            None => self.consumer_groups.get(group).map(|g| &g.offsets),
-        }
+        self.groups.get(group).map(Group::offsets)
     }
 
     /// Every committed offset, by (group, partition), in order.
     pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, Tp, u64)> {
-        let mut all: Vec<(&str, &VecMap<Tp, u64>)> =
-            self.groups.iter().map(|(g, c)| (g.as_str(), &c.offsets)).collect();
-        all.extend(self.consumer_groups.iter().map(|(g, c)| (g.as_str(), &c.offsets)));
-        sort::by_key(&mut all, |(g, _)| *g);
-        all.into_iter().flat_map(|(g, offsets)| offsets.iter().map(move |(tp, o)| (g, *tp, *o)))
+        self.groups.iter().flat_map(|(g, group)| group.offsets().iter().map(move |(tp, o)| (g, *tp, *o)))
     }
 
     /// What each group did with each partition.
@@ -389,11 +385,7 @@ impl Sim {
         let group = c.spec.group.as_str();
         // Under the consumer protocol a static member that left for a while (epoch -2) keeps its
         // place for a process to come, but this one is out.
-        self.groups.get(group).is_some_and(|g| g.member(&c.member_id).is_some())
-            || self
-                .consumer_groups
-                .get(group)
-                .is_some_and(|g| g.member(&c.member_id).is_some_and(|m| m.assignment.member_epoch >= 0))
+        self.groups.get(group).is_some_and(|g| g.knows(&c.member_id))
     }
 
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {
@@ -403,8 +395,7 @@ impl Sim {
     /// Names of all groups, sorted.
     pub fn group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.consumers.iter().map(|c| c.spec.group.to_string()).collect();
-        names.extend(self.groups.keys().cloned());
-        names.extend(self.consumer_groups.keys().cloned());
+        names.extend(self.groups.names().cloned());
         sort::natural(&mut names);
         names.dedup();
         names

@@ -76,10 +76,15 @@ impl Sim {
     /// it: [`Sim::arrive_at_coordinator`]).
     pub(crate) fn close_connections(&mut self, broker: BrokerId) {
         let mut held: Vec<(ConsumerId, u32, Held)> = Vec::new();
-        let coordinated: Vec<String> =
-            self.groups.keys().filter(|g| self.coordinator_of(g) == Some(broker.0)).cloned().collect();
+        let coordinated: Vec<String> = self
+            .groups
+            .classic_groups()
+            .map(|(g, _)| g)
+            .filter(|g| self.coordinator_of(g) == Some(broker.0))
+            .map(str::to_string)
+            .collect();
         for group in coordinated {
-            if let Some(g) = self.groups.get_mut(&group) {
+            if let Some(g) = self.groups.classic_mut(&group) {
                 held.extend(g.close_connections());
             }
         }

@@ -266,7 +266,7 @@ pub enum Tie {
 /// coordinator still gives to members whose process is gone. In the group's order of
 /// consumers, then partitions.
 fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
-    let coordinator = sim.groups.get(group);
+    let coordinator = sim.groups().classic(group);
     let edge = |tp: Tp, c: &Consumer, tie| {
         let (topic, partition) = sim.tp_name(tp);
         EdgeSnap { topic, partition, consumer: c.spec.name.clone(), tie }
@@ -287,7 +287,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     }
     // A consumer-protocol member's partitions (given, or still to be given up) stay its own
     // until its session runs out.
-    for m in sim.consumer_groups.get(group).map_or(&[][..], |g| &g.members[..]) {
+    for m in sim.groups().consumer(group).map_or(&[][..], |g| &g.members[..]) {
         let c = &sim.consumers[m.consumer.ix()];
         let alive = runs_as(c, &m.member_id);
         if !alive && !c.removed {
@@ -313,7 +313,7 @@ fn runs_as(c: &Consumer, member_id: &str) -> bool {
 fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
     use crate::sim::kafka::consumer_group::partition_names;
     use crate::sim::kafka::reconcile::MemberState;
-    let Some(g) = sim.consumer_groups.get(group) else { return Vec::new() };
+    let Some(g) = sim.groups().consumer(group) else { return Vec::new() };
     let mut out = Vec::new();
     for m in &g.members {
         let a = &m.assignment;
@@ -653,13 +653,13 @@ impl Snapshot {
                 settings_pending: c.pending_spec.is_some(),
                 newly_assigned: recent_change(sim, c).map(|(a, _)| a).unwrap_or_default(),
                 revoked: recent_change(sim, c).map(|(_, r)| r).unwrap_or_default(),
-                session_left_ms: match sim.consumer_groups.get(c.spec.group.as_str()) {
+                session_left_ms: match sim.groups().consumer(c.spec.group.as_str()) {
                     Some(g) => g
                         .members
                         .iter()
                         .find(|m| m.consumer.0 == ci as u32)
                         .map(|m| m.session_deadline().since(sim.now())),
-                    None => sim.groups.get(c.spec.group.as_str()).and_then(|g| {
+                    None => sim.groups().classic(c.spec.group.as_str()).and_then(|g| {
                         g.members
                             .iter()
                             .find(|m| m.consumer.0 == ci as u32)
@@ -678,18 +678,18 @@ impl Snapshot {
                 GroupSnap {
                     name: g.clone(),
                     state: view.state,
-                    protocol: if sim.consumer_groups.contains_key(g.as_str()) {
+                    protocol: if sim.groups().is_consumer(g.as_str()) {
                         GroupProtocol::Consumer
                     } else {
                         GroupProtocol::Classic
                     },
                     reconciling: reconciling(sim, g),
-                    classic_members: sim.consumer_groups.get(g.as_str()).map_or_else(Vec::new, |x| {
+                    classic_members: sim.groups().consumer(g.as_str()).map_or_else(Vec::new, |x| {
                         x.members.iter().filter(|m| m.classic.is_some()).map(|m| m.name.clone()).collect()
                     }),
-                    generation: match sim.consumer_groups.get(g) {
+                    generation: match sim.groups().consumer(g) {
                         Some(x) => x.group_epoch,
-                        None => sim.groups.get(g).map_or(0, |x| x.generation),
+                        None => sim.groups().classic(g).map_or(0, |x| x.generation),
                     },
                     strategy: view.strategy.clone(),
                     members: view.members.len(),
@@ -698,8 +698,8 @@ impl Snapshot {
                     lost: r.lost,
                     lag: r.lag + waiting,
                     waiting_uncommitted: waiting,
-                    unserved: sim.groups.get(g).map(|x| x.unserved_topics()).unwrap_or_default(),
-                    waiting_epoch: sim.consumer_groups.get(g).map_or_else(Vec::new, |x| {
+                    unserved: sim.groups().classic(g).map(|x| x.unserved_topics()).unwrap_or_default(),
+                    waiting_epoch: sim.groups().consumer(g).map_or_else(Vec::new, |x| {
                         let mut w = x.waiting_for_next_epoch();
                         crate::sim::sort::natural(&mut w);
                         w.dedup();

@@ -173,9 +173,7 @@ pub(crate) fn all_on_consumer_protocol(sim: &Sim) -> bool {
     let mut live = sim.consumers.iter().filter(|c| !c.removed).peekable();
     live.peek().is_some()
         && live.all(|c| {
-            c.status == ConsumerStatus::Running
-                && c.is_modern()
-                && sim.consumer_groups.contains_key(c.spec.group.as_str())
+            c.status == ConsumerStatus::Running && c.is_modern() && sim.groups().is_consumer(c.spec.group.as_str())
         })
 }
 
