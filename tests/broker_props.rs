@@ -150,7 +150,7 @@ fn check(s: &Scenario, seed: u64) -> Result<Sim, TestCaseError> {
                 _ => {}
             }
         }
-        for t in 0..sim.topics.len() as u32 {
+        for t in 0..sim.topics().len() as u32 {
             for p in 0..PARTITIONS {
                 let Some(visible) = sim.partition(Tp { topic: t, partition: p }).visible_high_watermark() else {
                     continue;
@@ -205,7 +205,7 @@ proptest! {
         }
         // A write given up after its delivery timeout may still be in the log (Kafka does not
         // take it back), so the log can hold more than was acknowledged, never less.
-        prop_assert!(sim.producers[0].acked <= in_logs, "acked {} > {} in the logs: {:?}", sim.producers[0].acked, in_logs, faults);
+        prop_assert!(sim.producers()[0].acked <= in_logs, "acked {} > {} in the logs: {:?}", sim.producers()[0].acked, in_logs, faults);
         let r = group_report(&sim, "g");
         prop_assert_eq!(r.lost, 0);
         prop_assert_eq!(r.processed, in_logs, "the group read everything: {:?}", r);

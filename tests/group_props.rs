@@ -252,7 +252,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     // Settled: in each group with running members, every partition has exactly one owner.
     for g in GROUPS {
         let running: Vec<_> =
-            sim.consumers.iter().filter(|x| x.spec.group == g && x.status == ConsumerStatus::Running).collect();
+            sim.consumers().iter().filter(|x| x.spec.group == g && x.status == ConsumerStatus::Running).collect();
         if running.is_empty() {
             continue;
         }

@@ -48,13 +48,13 @@ impl Learner {
     fn act(&mut self, act: Act, tl: &Timeline, hint: Option<&str>) -> Option<Command> {
         let sim = tl.sim();
         let with = |status: fn(ConsumerStatus) -> bool| -> Vec<String> {
-            sim.consumers.iter().filter(|c| !c.removed && status(c.status)).map(|c| c.spec.name.to_string()).collect()
+            sim.consumers().iter().filter(|c| !c.removed && status(c.status)).map(|c| c.spec.name.to_string()).collect()
         };
         let running = with(|s| s == ConsumerStatus::Running);
         let idle = with(|s| s != ConsumerStatus::Running);
         let producer = |name: Option<&str>| {
             name.map(str::to_string)
-                .or_else(|| sim.producers.iter().find(|p| !p.removed).map(|p| p.spec.name.to_string()))
+                .or_else(|| sim.producers().iter().find(|p| !p.removed).map(|p| p.spec.name.to_string()))
                 .expect("a producer")
         };
         Some(match act {
@@ -83,15 +83,15 @@ impl Learner {
             Act::ProduceFrom(name, _) => Command::Produce { producer: producer(Some(name)), count: 10 },
             // After a miss the page says to send the backlog again first.
             Act::ProduceWhileWaiting(name, topic) => {
-                let backlog = sim.producers.iter().find(|p| p.spec.topic == topic).map(|p| p.spec.name.to_string());
+                let backlog = sim.producers().iter().find(|p| p.spec.topic == topic).map(|p| p.spec.name.to_string());
                 match (hint, backlog) {
                     (Some(_), Some(b)) if self.rng.random_bool(0.7) => Command::Produce { producer: b, count: 10 },
                     _ => Command::Produce { producer: producer(Some(name)), count: 10 },
                 }
             }
             Act::AddConsumer => {
-                let group = sim.consumers.first().map(|c| c.spec.group.clone()).unwrap_or_default();
-                let topics = sim.topics.iter().map(|t| t.spec.name.to_string()).collect();
+                let group = sim.consumers().first().map(|c| c.spec.group.clone()).unwrap_or_default();
+                let topics = sim.topics().iter().map(|t| t.spec.name.to_string()).collect();
                 let mut n = 2;
                 while sim.consumer_index(&format!("consumer-{n}")).is_some() {
                     n += 1;
@@ -106,7 +106,7 @@ impl Learner {
                 // The one just added, if the lesson had the learner add one; else any.
                 let consumer = match self.added.last() {
                     Some(c) => c.clone(),
-                    None => self.pick(sim.consumers.iter().map(|c| c.spec.name.to_string()).collect())?,
+                    None => self.pick(sim.consumers().iter().map(|c| c.spec.name.to_string()).collect())?,
                 };
                 self.groups += 1;
                 Command::MoveConsumer { consumer, group: format!("new-group-{}", self.groups) }
@@ -115,7 +115,7 @@ impl Learner {
             // One thing at a time, as the step says: each consumer's setting, then a stop for each
             // one still running the classic protocol, then a start for each that is not running.
             Act::ConsumerProtocol => {
-                let live = || sim.consumers.iter().filter(|c| !c.removed);
+                let live = || sim.consumers().iter().filter(|c| !c.removed);
                 let unset = live()
                     .find(|c| c.pending_spec.as_ref().unwrap_or(&c.spec).group_protocol != GroupProtocol::Consumer);
                 if let Some(c) = unset {
@@ -194,7 +194,7 @@ fn play(l: &Lesson, seed: u64) -> Result<Played, String> {
             tl.apply(command);
             // Sometimes a learner sends more than asked.
             if learner.rng.random_bool(0.1) {
-                let producer = tl.sim().producers[0].spec.name.clone();
+                let producer = tl.sim().producers()[0].spec.name.clone();
                 tl.apply(Command::Produce { producer: producer.to_string(), count: 10 });
             }
         }

@@ -63,7 +63,7 @@ fn acks_1_loses_acknowledged_records_when_the_leader_dies_before_followers_copy_
         ],
     );
     let (sim, events) = run(&s, 30_000);
-    assert_eq!(sim.producers[0].acked, 5, "the leader acknowledged before it died");
+    assert_eq!(sim.producers()[0].acked, 5, "the leader acknowledged before it died");
     let elected = events.iter().find_map(|e| match &e.kind {
         EventKind::LeaderElected { leader: Some(b), lost_acked, unclean, .. } => Some((e.t, *b, *lost_acked, *unclean)),
         _ => None,
@@ -94,7 +94,7 @@ fn acks_all_with_min_isr_2_loses_nothing_when_any_single_broker_dies() {
         let (sim, events) = run(&s, 60_000);
         let part = sim.partition(TP);
         assert_eq!(part.lost_acked, 0, "broker {b}");
-        assert_eq!(sim.producers[0].acked, 10, "broker {b}: every record acknowledged in the end");
+        assert_eq!(sim.producers()[0].acked, 10, "broker {b}: every record acknowledged in the end");
         assert_eq!(part.log().log_end_offset(), 10, "broker {b}: idempotent retries wrote nothing twice");
         assert_eq!(part.high_watermark, 10);
         let failed = events.iter().any(|e| matches!(e.kind, EventKind::ProduceFailed { retry_in_ms: None, .. }));
@@ -121,7 +121,7 @@ fn without_idempotence_a_retry_after_a_lost_answer_writes_the_batch_twice() {
     let (once, events) = run(&cluster(2, 2, 1, Acks::All, script(true)), 30_000);
     assert_eq!(once.partition(TP).log().log_end_offset(), 3);
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::DuplicateIgnored { .. })));
-    assert_eq!(once.producers[0].acked, 3);
+    assert_eq!(once.producers()[0].acked, 3);
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn acks_all_is_refused_while_the_isr_is_below_min_insync_replicas() {
         _ => None,
     });
     assert!(refused.expect("refused").starts_with("NOT_ENOUGH_REPLICAS"));
-    assert_eq!(sim.producers[0].acked, 0);
+    assert_eq!(sim.producers()[0].acked, 0);
     assert_eq!(sim.partition(TP).log().log_end_offset(), 0, "refused before appending");
 }
 
@@ -412,7 +412,7 @@ fn a_clean_stop_moves_leadership_at_once_and_loses_no_acknowledged_record() {
     });
     assert!(retried, "the write waiting at the old leader is refused there and retried");
     assert_eq!(gave_up(&events), 0);
-    assert_eq!(sim.producers[0].acked, 200);
+    assert_eq!(sim.producers()[0].acked, 200);
     assert_eq!(sim.partition(TP).log().log_end_offset(), 200, "every record, once");
     assert_eq!(sim.partition(TP).lost_acked, 0);
     assert!(!sim.partition(TP).isr.contains(&l));

@@ -19,6 +19,11 @@ fn member(name: &str, group: &str) -> ConsumerSpec {
 }
 
 fn cluster(partitions: u32, consumers: Vec<ConsumerSpec>) -> Sim {
+    cluster_with(partitions, consumers, false)
+}
+
+/// `refuse_mixed_groups`: a version-2 link's rules.
+fn cluster_with(partitions: u32, consumers: Vec<ConsumerSpec>, refuse_mixed_groups: bool) -> Sim {
     let s = Scenario {
         topics: vec![TopicSpec { name: "t".into(), partitions, ..TopicSpec::default() }],
         producers: vec![ProducerSpec {
@@ -28,6 +33,7 @@ fn cluster(partitions: u32, consumers: Vec<ConsumerSpec>) -> Sim {
             ..ProducerSpec::default()
         }],
         consumers,
+        refuse_mixed_groups,
         ..Scenario::default()
     };
     let mut sim = Sim::new(&s, 3).expect("valid");
@@ -47,7 +53,7 @@ fn states(events: &[Event], group: &str) -> Vec<(u64, String)> {
 
 fn owners(sim: &Sim, group: &str) -> Vec<(String, Vec<u32>)> {
     let mut v: Vec<(String, Vec<u32>)> = sim
-        .consumers
+        .consumers()
         .iter()
         .filter(|c| c.spec.group == group)
         .map(|c| (c.spec.name.to_string(), c.assignment.iter().map(|tp| tp.partition).collect()))
@@ -159,7 +165,7 @@ fn survivors_resume_a_dead_members_partitions_from_its_last_commit() {
     let mut sim = cluster(2, vec![a, b]);
     sim.schedule(SimTime(30_000), Command::CrashConsumer { consumer: "b".into() });
     sim.run_until(SimTime(29_999));
-    let b_partition = sim.consumers[1].assignment.clone();
+    let b_partition = sim.consumers()[1].assignment.clone();
     assert_eq!(b_partition.len(), 1);
     let committed = sim.committed("g", b_partition[0]).unwrap();
     sim.run_until(SimTime(120_000));
@@ -320,7 +326,7 @@ fn two_groups_each_get_every_message() {
     sim.run_until(SimTime(60_000));
     let alpha = group_report(&sim, "alpha");
     let beta = group_report(&sim, "beta");
-    let produced = sim.producers[0].next_seq;
+    let produced = sim.producers()[0].next_seq;
     assert!(produced > 1_000);
     // Everything up to a few in flight at the end.
     for r in [&alpha, &beta] {
@@ -349,7 +355,7 @@ fn moving_a_consumer_is_a_clean_leave_and_a_join() {
         .any(|e| matches!(&e.kind, EventKind::LeaveGroup { consumer, group, .. } if consumer == "b" && group == "g")));
     assert_eq!(owners(&sim, "g"), [("a".to_string(), vec![0, 1])]);
     assert_eq!(owners(&sim, "other").iter().map(|(_, p)| p.len()).sum::<usize>(), 2);
-    assert_eq!(sim.consumers[1].client_id, "consumer-other-2");
+    assert_eq!(sim.consumers()[1].client_id, "consumer-other-2");
 }
 
 #[test]
@@ -412,9 +418,9 @@ fn a_second_consumer_with_the_same_group_instance_id_fences_the_first() {
     });
     let fenced = fenced.expect("a1 is fenced");
     assert!(fenced.t < 20_000 + 3_100, "at its next heartbeat, at {} ms", fenced.t);
-    assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
+    assert_eq!(sim.consumers()[0].status, ConsumerStatus::Stopped);
     assert!(
-        sim.consumers[0].failure.as_ref().is_some_and(|e| e.starts_with("FENCED_INSTANCE_ID")),
+        sim.consumers()[0].failure.as_ref().is_some_and(|e| e.starts_with("FENCED_INSTANCE_ID")),
         "its card says why"
     );
     assert_eq!(owners(&sim, "g"), [("a1".to_string(), vec![]), ("a2".to_string(), vec![0, 1])]);
@@ -425,7 +431,7 @@ fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_bac
     let slow = ConsumerSpec { processing_ms: 200, max_poll_records: 20, ..member("a", "g") };
     let mut sim = cluster(1, vec![slow]);
     sim.run_until(SimTime(10_000));
-    assert_eq!(sim.consumers[0].phase, Phase::Processing);
+    assert_eq!(sim.consumers()[0].phase, Phase::Processing);
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
@@ -435,15 +441,15 @@ fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_bac
     assert_eq!(rejected, 1, "a second start is 'already running'");
     let stops = events.iter().position(|e| matches!(e.kind, EventKind::Stopped { .. })).expect("it stops");
     assert!(events[stops..].iter().any(|e| matches!(e.kind, EventKind::Started { .. })), "then starts again");
-    assert_eq!(sim.consumers[0].status, ConsumerStatus::Running);
+    assert_eq!(sim.consumers()[0].status, ConsumerStatus::Running);
     // Stop, start, stop while it finishes a batch: it stays stopped.
     sim.run_until(SimTime(40_000));
-    assert_eq!(sim.consumers[0].phase, Phase::Processing, "20 records/s at 200 ms each keep it busy");
+    assert_eq!(sim.consumers()[0].phase, Phase::Processing, "20 records/s at 200 ms each keep it busy");
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.run_until(SimTime(60_000));
-    assert_eq!(sim.consumers[0].status, ConsumerStatus::Stopped);
+    assert_eq!(sim.consumers()[0].status, ConsumerStatus::Stopped);
 }
 
 /// The group's protocol as its leader's AssignmentComputed events name it, per generation.
@@ -551,8 +557,7 @@ fn a_version_2_link_keeps_its_rule_a_group_does_not_mix_the_two_protocols_and_th
         (member("a", "g"), modern("b", "g"), "the classic protocol"),
         (modern("a", "g"), member("b", "g"), "the consumer protocol"),
     ] {
-        let mut sim = cluster(3, vec![first]);
-        sim.refuse_mixed_groups = true;
+        let mut sim = cluster_with(3, vec![first], true);
         sim.run_until(SimTime(10_000));
         sim.apply(Command::AddConsumer { spec: second });
         sim.run_until(SimTime(12_000));
@@ -658,8 +663,8 @@ fn a_static_member_whose_poll_timer_runs_out_leaves_for_a_while_and_commits_noth
     // let its partitions go at once (no zombie under this protocol): the coordinator may give
     // them to b while the application still processes what it holds.
     let a = sim.consumer_index("a").unwrap();
-    assert!(sim.groups().consumer("g").unwrap().member(&sim.consumers[a.ix()].member_id).is_some());
-    let con = &sim.consumers[a.ix()];
+    assert!(sim.groups().consumer("g").unwrap().member(&sim.consumers()[a.ix()].member_id).is_some());
+    let con = &sim.consumers()[a.ix()];
     assert!(!con.zombie && con.assignment.is_empty() && !sim.knows_member(con));
     // (Its background thread had given b's partition up mid-batch, before the timer ran out.)
     assert!(events.iter().any(|e| e.t <= left

@@ -105,7 +105,7 @@ fn a_rate_producer_sends_that_many_records_per_second_in_linger_batches() {
     spec.rate_per_sec = 200;
     let mut sim = sim(&scenario_with(1, vec![spec], vec![]));
     sim.run_until(SimTime(10_000));
-    let sent = sim.producers[0].next_seq;
+    let sent = sim.producers()[0].next_seq;
     assert!((1_990..=2_000).contains(&sent), "sent {sent}");
     let batches = sim.drain_events().iter().filter(|e| matches!(e.kind, EventKind::Appended { .. })).count();
     assert!(batches < 2_000 / 2, "records travel in batches, not one by one ({batches} batches)");
@@ -293,14 +293,14 @@ fn consumer_settings_take_effect_at_the_next_start() {
         consumer: "c".into(),
         setting: ConsumerSetting::AutoOffsetReset(OffsetReset::Latest),
     });
-    assert_eq!(sim.consumers[0].spec.auto_offset_reset, OffsetReset::Earliest, "a running consumer keeps its config");
+    assert_eq!(sim.consumers()[0].spec.auto_offset_reset, OffsetReset::Earliest, "a running consumer keeps its config");
     sim.apply(Command::ConfigureConsumer { consumer: "c".into(), setting: ConsumerSetting::SessionTimeoutMs(1) });
     let rejected = sim.drain_events().iter().filter(|e| matches!(e.kind, EventKind::CommandRejected { .. })).count();
     assert_eq!(rejected, 1, "a session timeout below the heartbeat interval is refused");
     sim.apply(Command::StopConsumer { consumer: "c".into() });
     sim.apply(Command::StartConsumer { consumer: "c".into() });
-    assert_eq!(sim.consumers[0].spec.auto_offset_reset, OffsetReset::Latest);
-    assert!(sim.consumers[0].pending_spec.is_none());
+    assert_eq!(sim.consumers()[0].spec.auto_offset_reset, OffsetReset::Latest);
+    assert!(sim.consumers()[0].pending_spec.is_none());
 }
 
 #[test]
@@ -312,18 +312,18 @@ fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
     sim.run_until(SimTime(10_000));
     sim.apply(Command::RemoveConsumer { consumer: "consumer-2".into() });
     sim.apply(Command::RemoveProducer { producer: "producer".into() });
-    let sent = sim.producers[0].next_seq;
+    let sent = sim.producers()[0].next_seq;
     sim.run_until(SimTime(20_000));
     let events = sim.drain_events();
     assert!(events
         .iter()
         .any(|e| matches!(&e.kind, ksim::sim::EventKind::LeaveGroup { consumer, .. } if consumer == "consumer-2")));
-    assert_eq!(sim.producers[0].next_seq, sent, "nothing sent after removal");
+    assert_eq!(sim.producers()[0].next_seq, sent, "nothing sent after removal");
     let snap = Snapshot::of(&sim);
     assert!(snap.consumers.iter().all(|c| c.name != "consumer-2"));
     assert!(snap.producers.is_empty());
     // The survivors own everything, and the removed one cannot come back.
-    let owned: usize = sim.consumers.iter().filter(|c| !c.removed).map(|c| c.assignment.len()).sum();
+    let owned: usize = sim.consumers().iter().filter(|c| !c.removed).map(|c| c.assignment.len()).sum();
     assert_eq!(owned, 3);
     sim.apply(Command::StartConsumer { consumer: "consumer-2".into() });
     let rejected =

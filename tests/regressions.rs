@@ -42,7 +42,7 @@ fn play_run(run: &Run) -> (Sim, Vec<Event>, Watcher) {
 fn toggling_idempotence_during_retries_writes_every_acknowledged_record() {
     const LINK: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6MCwiY21kIjoiY3Jhc2hfYnJva2VyIiwiYnJva2VyIjoxfSx7ImF0IjowLCJjbWQiOiJwcm9kdWNlIiwicHJvZHVjZXIiOiJwcm9kdWNlciIsImNvdW50Ijo1MH0seyJhdCI6MTAsImNtZCI6InNldF9pZGVtcG90ZW5jZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJlbmFibGVkIjpmYWxzZX0seyJhdCI6NDAwLCJjbWQiOiJyZXN0YXJ0X2Jyb2tlciIsImJyb2tlciI6MX0seyJhdCI6NDAwLCJjbWQiOiJwcm9kdWNlIiwicHJvZHVjZXIiOiJwcm9kdWNlciIsImNvdW50Ijo1fSx7ImF0Ijo0MTAsImNtZCI6InNldF9pZGVtcG90ZW5jZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJlbmFibGVkIjp0cnVlfV19&t=10000";
     let (sim, events, watcher) = play(LINK);
-    let p = &sim.producers[0];
+    let p = &sim.producers()[0];
     let in_log: u64 = topic_reports(&sim).iter().map(|t| t.log_end_offsets.iter().sum::<u64>()).sum();
     assert_eq!((p.next_seq, p.acked, in_log), (55, 55, 55), "sent, acknowledged and written");
     assert!(sim.ack_findings().is_empty(), "{:?}", sim.ack_findings());
@@ -99,7 +99,7 @@ fn a_member_that_never_syncs_is_expired_and_the_group_recovers() {
     let (sim, events, _) = play(LINK);
     let r = group_report(&sim, "my-group");
     assert_eq!((r.processed, r.in_scope, r.lag), (10, 10, 0), "{r:?}");
-    let c = &sim.consumers[0];
+    let c = &sim.consumers()[0];
     assert_eq!(c.status, ConsumerStatus::Running);
     assert!(sim.groups().classic("my-group").unwrap().member(&c.member_id).is_some(), "a member of its group");
     // It kept heartbeating while it waited for SyncGroup, so only the silent member expired.
@@ -167,9 +167,9 @@ fn a_slow_consumer_is_a_zombie_whose_commit_is_rejected() {
             watcher.observe(events.last().unwrap(), events.len() as u64);
         }
         watcher.check_state(&sim, sim.now().0, events.len() as u64);
-        let c1 = &sim.consumers[0];
+        let c1 = &sim.consumers()[0];
         overlap |=
-            c1.zombie && sim.consumers[1..].iter().any(|o| o.assignment.iter().any(|tp| c1.assignment.contains(tp)));
+            c1.zombie && sim.consumers()[1..].iter().any(|o| o.assignment.iter().any(|tp| c1.assignment.contains(tp)));
     }
     assert!(watcher.first(Invariant::OneOwner).is_none(), "{:?}", watcher.violations());
     let zombie = events.iter().position(|e| matches!(&e.kind, EventKind::Zombie { consumer, .. } if consumer == "c1"));
@@ -203,7 +203,7 @@ fn retries_while_writes_are_refused_cost_what_a_real_producer_does() {
     // one-second maximum.
     assert!(failed < 3 * 5 * 125, "{failed} failed sends");
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
-    let p = &sim.producers[0];
+    let p = &sim.producers()[0];
     assert_eq!(p.acked + p.unacknowledged(), p.next_seq, "every record is acknowledged or still in the producer");
 }
 
@@ -239,7 +239,7 @@ fn a_producer_whose_written_batch_expired_writes_again() {
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::ProducerIdReset { .. })));
     let last = events.iter().rev().find(|e| matches!(e.kind, EventKind::Acked { .. })).expect("acknowledgements");
     assert!(last.t > 400_000, "the 30 records sent at 400 s are acknowledged (last ack at {} ms)", last.t);
-    let p = &sim.producers[0];
+    let p = &sim.producers()[0];
     assert_eq!(p.unacknowledged(), 0);
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
 }
@@ -299,7 +299,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
             .filter(|e| matches!(&e.kind, EventKind::AssignmentComputed { group, .. } if group == "g"))
             .count();
         assert_eq!(computed, 1, "nobody computes an assignment for the return");
-        let new = sim.consumers.iter().find(|c| c.spec.name == "new").unwrap();
+        let new = sim.consumers().iter().find(|c| c.spec.name == "new").unwrap();
         assert!(!new.assignment.is_empty() && new.assignment.iter().all(|tp| sim.tp_name(*tp).0 == "low-priority"));
         assert_eq!(g.unserved_topics(), ["high-priority"]);
         let snap = ksim::sim::snapshot::Snapshot::of(&sim);
@@ -321,7 +321,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
 /// The records of each idempotent producer's batches in a log must not overlap: checked from
 /// the log itself (producer and record numbers), whatever producer id each batch carries.
 fn idempotent_overlap(sim: &Sim) -> Option<String> {
-    for (t, topic) in sim.topics.iter().enumerate() {
+    for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
             let tp = ksim::sim::Tp { topic: t as u32, partition: p };
             let mut seen: Vec<(u32, u64, u64)> = Vec::new();
@@ -352,7 +352,7 @@ fn an_idempotent_producer_never_writes_a_batch_twice() {
     assert_eq!(idempotent_overlap(&sim), None);
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
     let in_log: u64 = topic_reports(&sim).iter().map(|t| t.log_end_offsets.iter().sum::<u64>()).sum();
-    let sent: u64 = sim.producers.iter().map(|p| p.next_seq).sum();
+    let sent: u64 = sim.producers().iter().map(|p| p.next_seq).sum();
     assert!(in_log <= sent, "{in_log} records in the logs, {sent} sent");
 }
 
@@ -363,7 +363,7 @@ fn an_idempotent_producer_never_writes_a_batch_twice() {
 fn a_static_member_replaced_across_an_upgrade_gets_partitions() {
     const LINK: &str = include_str!("fixtures/issue35/static-replaced.txt");
     let (sim, _, _) = play(LINK.trim());
-    let c2 = &sim.consumers[sim.consumer_index("c2").unwrap().ix()];
+    let c2 = &sim.consumers()[sim.consumer_index("c2").unwrap().ix()];
     assert_eq!(c2.assignment.len(), 1, "c2 owns my-topic-0");
     assert_eq!(group_report(&sim, "g2").processed, 10);
 }
@@ -381,7 +381,7 @@ fn no_answer_outlives_the_connection_it_came_on() {
         sim.step();
         // Among a group's current members a partition has one owner at a time.
         let mut owners = std::collections::BTreeMap::new();
-        for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running && sim.knows_member(c)) {
+        for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running && sim.knows_member(c)) {
             for tp in &c.assignment {
                 if let Some(other) = owners.insert((c.spec.group.clone(), *tp), c.spec.name.clone()) {
                     panic!("at {} ms {other} and {} both own {:?}", sim.now().0, c.spec.name, sim.tp_name(*tp));
@@ -400,7 +400,7 @@ fn a_consumer_whose_join_was_cut_off_joins_again() {
     const LINK: &str = include_str!("fixtures/issue35/never-rejoins.txt");
     let (sim, _, watcher) = play(LINK.trim());
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
-    for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
+    for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running) {
         assert!(sim.knows_member(c), "{} is not a member of {}", c.spec.name, c.spec.group);
         assert!(c.generation >= 0, "{} has no generation", c.spec.name);
     }
@@ -473,7 +473,7 @@ fn without_auto_commit_a_slow_batch_does_not_hold_up_a_revocation() {
         _ => None,
     });
     assert!(taken.is_some_and(|t| t < 10_000 + 11_000), "the new member takes it at once: {taken:?}");
-    let new = sim.consumers.iter().find(|c| c.spec.name == "new").unwrap();
+    let new = sim.consumers().iter().find(|c| c.spec.name == "new").unwrap();
     assert!(given_up.1.iter().all(|p| new.assignment.iter().any(|tp| {
         let (t, n) = sim.tp_name(*tp);
         format!("{t}-{n}") == *p

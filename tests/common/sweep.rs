@@ -660,7 +660,7 @@ impl Checks {
 
     /// Looks at the state after a step.
     fn state(&mut self, sim: &Sim) -> Result<(), String> {
-        for p in &sim.producers {
+        for p in sim.producers() {
             if p.spec.acks == Acks::One {
                 self.lossy_acks = true;
             }
@@ -669,7 +669,7 @@ impl Checks {
         // members (whatever their generation) a partition has at most one owner — cooperative
         // rebalancing revokes before it reassigns, eager members give everything up first.
         let mut owners: BTreeMap<(&str, Tp), &str> = BTreeMap::new();
-        for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running) {
+        for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running) {
             if c.spec.commit == CommitMode::BeforeProcessing || c.spec.auto_offset_reset == OffsetReset::Latest {
                 self.at_most_once.insert(c.spec.group.clone());
             }
@@ -693,8 +693,8 @@ impl Checks {
                 }
             }
         }
-        for t in 0..sim.topics.len() as u32 {
-            for p in 0..sim.topics[t as usize].spec.partitions {
+        for t in 0..sim.topics().len() as u32 {
+            for p in 0..sim.topics()[t as usize].spec.partitions {
                 let tp = Tp { topic: t, partition: p };
                 let Some(hw) = sim.partition(tp).visible_high_watermark() else { continue };
                 let seen = self.visible_hw.entry(tp).or_insert(hw);
@@ -714,7 +714,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
     if let Some(b) = sim.brokers().iter().find(|b| !b.alive) {
         return Some(format!("broker {} is down", b.id));
     }
-    for (t, topic) in sim.topics.iter().enumerate() {
+    for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
             let tp = Tp { topic: t as u32, partition: p };
             let part = sim.partition(tp);
@@ -729,7 +729,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
             }
         }
     }
-    for p in &sim.producers {
+    for p in sim.producers() {
         if p.unacknowledged() > 0 || p.waiting() > 0 || p.restarting.is_some() {
             return Some(format!(
                 "{} still has {} unacknowledged, {} waiting",
@@ -740,10 +740,10 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         }
     }
     let mut groups: BTreeMap<&str, Vec<&Consumer>> = BTreeMap::new();
-    if let Some(c) = sim.consumers.iter().find(|c| c.removed && c.status == ConsumerStatus::Running) {
+    if let Some(c) = sim.consumers().iter().find(|c| c.removed && c.status == ConsumerStatus::Running) {
         return Some(format!("{} is still closing", c.spec.name));
     }
-    for c in sim.consumers.iter().filter(|c| !c.removed) {
+    for c in sim.consumers().iter().filter(|c| !c.removed) {
         if c.status != ConsumerStatus::Running {
             if checks.join_failed.contains(&c.spec.name) {
                 continue;
@@ -847,8 +847,8 @@ fn unsettled_members(
         }
     }
     for t in topics {
-        let name = &sim.topics[t as usize].spec.name;
-        for p in 0..sim.topics[t as usize].spec.partitions {
+        let name = &sim.topics()[t as usize].spec.name;
+        for p in 0..sim.topics()[t as usize].spec.partitions {
             if !owned.contains(&Tp { topic: t, partition: p }) && !waits(name, p) {
                 return Some(format!("nobody in {group} owns {name}-{p}"));
             }
@@ -952,7 +952,7 @@ fn audit_acks(sim: &Sim, checks: &Checks) -> Result<(), String> {
                 let (t, p) = sim.tp_name(a.tp);
                 return Err(format!(
                     "{} was told records {}..={} (acks=all) are at {t}-{p} offset {}; the log does not hold them",
-                    sim.producers[a.producer.ix()].spec.name,
+                    sim.producers()[a.producer.ix()].spec.name,
                     a.first_seq,
                     a.last_seq,
                     a.base_offset
@@ -976,7 +976,7 @@ fn audit_acks(sim: &Sim, checks: &Checks) -> Result<(), String> {
 /// record numbers do not overlap, whatever producer id each carries (read from the log, not from
 /// the producer's bookkeeping). An id taken anew never writes again what an earlier id wrote.
 fn no_idempotent_duplicates(sim: &Sim) -> Result<(), String> {
-    for (t, topic) in sim.topics.iter().enumerate() {
+    for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
             let tp = Tp { topic: t as u32, partition: p };
             // Per producer: the record ranges seen, by first record number.
@@ -987,7 +987,7 @@ fn no_idempotent_duplicates(sim: &Sim) -> Result<(), String> {
                 if let Some((&first, &last)) = before.filter(|(_, &last)| last >= b.first_seq) {
                     return Err(format!(
                         "{}-{p} holds records {first}..={last} and {}..={} of {}: an idempotent producer wrote records twice",
-                        topic.spec.name, b.first_seq, b.last_seq, sim.producers[b.producer as usize].spec.name
+                        topic.spec.name, b.first_seq, b.last_seq, sim.producers()[b.producer as usize].spec.name
                     ));
                 }
                 ranges.insert(b.first_seq, b.last_seq);
@@ -1006,7 +1006,7 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
         return Ok(0);
     }
     let mut topics: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
-    for c in sim.consumers.iter().filter(|c| c.status == ConsumerStatus::Running && !c.removed) {
+    for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running && !c.removed) {
         topics.entry(c.spec.group.as_str()).or_default().extend(c.topics.iter().copied());
     }
     let mut checked = 0;
@@ -1018,9 +1018,9 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
         // What waits for the group's next epoch (see `unsettled_consumer_group`) is not read yet.
         let waiting = sim.groups().consumer(group).map(|g| g.waiting_for_next_epoch()).unwrap_or_default();
         for t in ts {
-            for p in 0..sim.topics[t as usize].spec.partitions {
+            for p in 0..sim.topics()[t as usize].spec.partitions {
                 let tp = Tp { topic: t, partition: p };
-                let name = &sim.topics[t as usize].spec.name;
+                let name = &sim.topics()[t as usize].spec.name;
                 if waiting.iter().any(|(wt, wp)| wt == name && *wp == p) {
                     continue;
                 }

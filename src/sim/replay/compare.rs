@@ -172,9 +172,9 @@ pub fn outcome(run: &Run, variant: Variant, until_ms: u64) -> Result<Outcome, Li
 fn ownership(sim: &Sim, group: &str) -> (VecSet<Tp>, VecSet<Tp>) {
     let mut wanted = VecSet::new();
     let mut owned = VecSet::new();
-    for c in sim.consumers.iter().filter(|c| c.spec.group == group) {
+    for c in sim.consumers().iter().filter(|c| c.spec.group == group) {
         for &topic in &c.topics {
-            let n = sim.topics[topic as usize].spec.partitions;
+            let n = sim.topics()[topic as usize].spec.partitions;
             wanted.extend((0..n).map(|partition| Tp { topic, partition }));
         }
         if c.status == ConsumerStatus::Running {

@@ -144,14 +144,14 @@ pub struct Sim {
     actions: Vec<Option<Action>>,
     free_slots: Vec<u32>,
     next_seq: u64,
-    pub cluster: ClusterSpec,
-    pub topics: Vec<Topic>,
+    pub(crate) cluster: ClusterSpec,
+    pub(crate) topics: Vec<Topic>,
     /// The brokers' registrations and where the group coordinators live.
     pub(crate) controller: Controller,
     /// Buffers the actors record their effects in, reused from message to message.
     pub(crate) scratch: Scratch,
-    pub producers: Vec<Producer>,
-    pub consumers: Vec<Consumer>,
+    pub(crate) producers: Vec<Producer>,
+    pub(crate) consumers: Vec<Consumer>,
     pub(crate) keyers: Vec<Keyer>,
     /// The next producer id the cluster hands out (`InitProducerId`).
     pub(crate) next_producer_id: u32,
@@ -164,7 +164,7 @@ pub struct Sim {
     pub(crate) groups: Groups,
     /// A version-2 link's rules: no group mixing both protocols (see
     /// [`Scenario::refuse_mixed_groups`]).
-    pub refuse_mixed_groups: bool,
+    pub(crate) refuse_mixed_groups: bool,
     /// Partition counts by topic name (what a consumer-protocol coordinator assigns).
     pub(crate) topic_partitions: VecMap<String, u32>,
     /// Topic names by index, for messages that name topics.
@@ -334,6 +334,31 @@ impl Sim {
 
     pub fn consumer_index(&self, name: &str) -> Option<ConsumerId> {
         self.consumers.iter().position(|c| c.spec.name == name).map(|i| ConsumerId(i as u32))
+    }
+
+    /// The cluster's settings.
+    pub fn cluster(&self) -> &ClusterSpec {
+        &self.cluster
+    }
+
+    /// Every topic, by index.
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
+    /// Every producer application, by [`ProducerId`] (removed ones included).
+    pub fn producers(&self) -> &[Producer] {
+        &self.producers
+    }
+
+    /// Every consumer application, by [`ConsumerId`] (removed ones included).
+    pub fn consumers(&self) -> &[Consumer] {
+        &self.consumers
+    }
+
+    /// Whether the run follows a version-2 link's rules (no group mixes protocols).
+    pub fn refuses_mixed_groups(&self) -> bool {
+        self.refuse_mixed_groups
     }
 
     /// Every group the coordinators keep.

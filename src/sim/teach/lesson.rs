@@ -161,7 +161,7 @@ pub(crate) fn step_matches(act: Act, c: &Command) -> bool {
 /// Every group has processed everything in the log and every consumer runs: the one sight judged
 /// on the model's state (the others are judged from events, in [`crate::sim::progress`]).
 pub(crate) fn all_processed(sim: &Sim) -> bool {
-    sim.consumers.iter().all(|c| c.status == ConsumerStatus::Running)
+    sim.consumers().iter().all(|c| c.status == ConsumerStatus::Running)
         && sim.group_names().iter().all(|g| {
             let r = group_report(sim, g);
             r.in_scope > 0 && r.processed >= r.in_scope
@@ -170,7 +170,7 @@ pub(crate) fn all_processed(sim: &Sim) -> bool {
 
 /// Every consumer (not taken away) runs on Kafka 4's consumer protocol, in a group on it.
 pub(crate) fn all_on_consumer_protocol(sim: &Sim) -> bool {
-    let mut live = sim.consumers.iter().filter(|c| !c.removed).peekable();
+    let mut live = sim.consumers().iter().filter(|c| !c.removed).peekable();
     live.peek().is_some()
         && live.all(|c| {
             c.status == ConsumerStatus::Running && c.is_modern() && sim.groups().is_consumer(c.spec.group.as_str())
@@ -201,7 +201,7 @@ fn session_at(o: &Observed, group: &str, t: u64) -> (u64, u64, &'static str) {
     if modern_at(o, group, t) {
         return (SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, "group.consumer.session.timeout.ms");
     }
-    let c = o.sim.consumers.iter().find(|c| c.spec.group == group);
+    let c = o.sim.consumers().iter().find(|c| c.spec.group == group);
     c.map_or((45_000, 3_000, "session.timeout.ms"), |c| {
         (c.spec.session_timeout_ms, c.spec.heartbeat_interval_ms, "session.timeout.ms")
     })
@@ -453,10 +453,10 @@ fn load_balancing() -> Lesson {
             step("Watch it idle", "The group rebalances; with more consumers than partitions, one owns nothing.", Goal::See(Sight::Stable(4))),
         ],
         checks: vec![|o| {
-            let owners: Vec<usize> = o.sim.consumers.iter().map(|c| c.assignment.len()).collect();
+            let owners: Vec<usize> = o.sim.consumers().iter().map(|c| c.assignment.len()).collect();
             let idle = owners.iter().filter(|n| **n == 0).count();
             let mut seen = VecSet::new();
-            let exclusive = o.sim.consumers.iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
+            let exclusive = o.sim.consumers().iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
             verdict(
                 exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
                 format!("3 partitions, each owned by exactly one of {}; {idle} idle", count(owners.len() as u64, "consumer")),
