@@ -165,6 +165,8 @@ pub enum Msg {
     FetchArrive { fetch_id: u64 },
     /// `fetch.max.wait.ms` passed for a parked fetch.
     FetchTimeout { fetch_id: u64 },
+    /// The fetch was parked at a leader whose process died: it failed on disconnect.
+    FetchFailed { fetch_id: u64, broker: u32 },
     /// The fetch's answer: offset ranges to hand to the application.
     FetchResponse { fetch_id: u64, ranges: Vec<(Tp, u64, u64)> },
     /// The application finished processing what poll() returned.
@@ -442,6 +444,7 @@ impl Consumer {
             }
             Msg::FetchArrive { fetch_id } => self.on_fetch_arrive(ctx, fetch_id, out),
             Msg::FetchTimeout { fetch_id } => self.on_fetch_timeout(fetch_id, ctx, out),
+            Msg::FetchFailed { fetch_id, broker } => self.on_fetch_failed(ctx, fetch_id, broker, out),
             Msg::FetchResponse { fetch_id, ranges } => self.on_fetch_response(ctx, fetch_id, ranges, out),
             Msg::ProcessingDone => self.processing_done(ctx, out),
             Msg::HeartbeatTick if self.is_modern() => self.cg_tick(ctx, out),
@@ -1204,6 +1207,24 @@ impl Consumer {
         true
     }
 
+    /// Its parked fetch failed on disconnect (a leader's process died): it fetches again at once,
+    /// from the leaders it knows then (Kafka's fetcher fails that node's fetch, asks for new
+    /// metadata, and the next round goes out on the consumer's next network poll).
+    fn on_fetch_failed(&mut self, ctx: &mut Ctx, fetch_id: u64, broker: u32, out: &mut Out) {
+        if self.fetch_id != fetch_id || !self.parked {
+            return;
+        }
+        let (consumer, group) = self.names();
+        out.event(EventKind::RequestFailed {
+            consumer,
+            group,
+            broker: Some(broker),
+            request: "Fetch".to_string(),
+            error: Failure::Disconnected.text().to_string(),
+        });
+        self.wake(ctx, out);
+    }
+
     fn on_fetch_timeout(&mut self, fetch_id: u64, ctx: &Ctx, out: &mut Out) {
         if self.fetch_id == fetch_id && self.parked {
             self.parked = false;
@@ -1562,6 +1583,7 @@ mod tests {
             Msg::GroupReply(_) => "GroupReply",
             Msg::FetchArrive { .. } => "FetchArrive",
             Msg::FetchTimeout { .. } => "FetchTimeout",
+            Msg::FetchFailed { .. } => "FetchFailed",
             Msg::FetchResponse { .. } => "FetchResponse",
             Msg::ProcessingDone => "ProcessingDone",
             Msg::HeartbeatTick => "HeartbeatTick",
@@ -1849,6 +1871,20 @@ mod tests {
         h.now = SimTime(501);
         assert_eq!(h.msg(Msg::FetchTimeout { fetch_id }), ["+1 FetchResponse"]);
         assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: Vec::new() }), ["+1 FetchArrive"]);
+    }
+
+    #[test]
+    fn a_parked_fetch_failed_on_disconnect_is_sent_again_at_once() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 0)]);
+        let fetch_id = h.con.fetch_id;
+        h.msg(Msg::FetchArrive { fetch_id });
+        assert!(h.con.parked, "nothing to read: parked at the leader");
+        let shown = h.msg(Msg::FetchFailed { fetch_id, broker: 1 });
+        assert_eq!(shown, ["RequestFailed", "+1 FetchArrive"]);
+        assert!(!h.con.parked && h.con.fetch_id > fetch_id, "a new fetch");
+        // A failure of a fetch it no longer waits for is old news.
+        assert!(h.msg(Msg::FetchFailed { fetch_id, broker: 1 }).is_empty());
     }
 
     #[test]

@@ -71,10 +71,25 @@ impl Sim {
         self.after(2 * self.latency(), Action::ToConsumer { consumer, inc, msg });
     }
 
-    /// Broker `broker`'s process died: its connections close. Requests its coordinators held
-    /// unanswered fail at their consumers (requests still on their way fail when they reach
+    /// Broker `broker`'s process died: its connections close. Fetches parked at its leaders and
+    /// requests its coordinators held unanswered fail at their consumers (requests still on their way fail when they reach
     /// it: [`Sim::arrive_at_coordinator`]).
     pub(crate) fn close_connections(&mut self, broker: BrokerId) {
+        // Fetches parked at the partitions it leads fail at their consumers (once per fetch).
+        let mut fetches: Vec<(ConsumerId, u32, u64)> = Vec::new();
+        for topic in self.topics.iter_mut() {
+            for part in topic.partitions.iter_mut().filter(|p| p.leader_broker() == Some(broker.0)) {
+                for w in std::mem::take(&mut part.waiters) {
+                    if !fetches.contains(&w) {
+                        fetches.push(w);
+                    }
+                }
+            }
+        }
+        for (consumer, inc, fetch_id) in fetches {
+            let msg = consumer::Msg::FetchFailed { fetch_id, broker: broker.0 };
+            self.after(self.latency(), Action::ToConsumer { consumer, inc, msg });
+        }
         let mut held: Vec<(ConsumerId, u32, Held)> = Vec::new();
         let coordinated: Vec<String> = self
             .groups
