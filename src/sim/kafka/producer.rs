@@ -76,15 +76,13 @@ pub enum Msg {
     Retry { partition: u32 },
     /// The answer to a produce request: these batches are written.
     Acks(Vec<BatchAck>),
-    /// A batch failed at its leader (`written`: after the leader appended it).
-    Failed { batch: SentBatch, error: String, written: bool },
 }
 
 /// What a producer reads of the world when it handles something.
 pub struct Ctx<'a> {
     pub now: SimTime,
     /// Its topic's name and partition count.
-    pub topic: Name,
+    pub topic: &'a Name,
     pub partitions: u32,
     /// Every keyer of the run (a producer's keys are its keyer's: see [`Producer::keyer`]).
     pub keyers: &'a [Keyer],
@@ -316,7 +314,6 @@ impl Producer {
             Msg::Send => self.send(ctx, out),
             Msg::Retry { partition } => self.retry(ctx, partition, out),
             Msg::Acks(acks) => self.acked(ctx, acks, out),
-            Msg::Failed { batch, error, written } => self.failed(ctx, batch, error, written, out),
         }
     }
 
@@ -616,10 +613,11 @@ impl Producer {
         self.after_buffer_freed(ctx, out);
     }
 
-    /// A batch failed at its leader (`written`: after the leader appended it): the partition
-    /// backs off and the batch is sent again, or, past its delivery timeout, dropped (acks=0 never
-    /// learns of it).
-    fn failed(&mut self, ctx: &mut Ctx, b: SentBatch, error: String, written: bool, out: &mut Out) {
+    /// A batch failed at its leader (`written`: after the leader appended it) — an answer the
+    /// leader gives at once, so it never waits in the queue (a queued action stays small): the
+    /// partition backs off and the batch is sent again, or, past its delivery timeout, dropped
+    /// (acks=0 never learns of it).
+    pub fn on_failed(&mut self, ctx: &mut Ctx, b: SentBatch, error: String, written: bool, out: &mut Out) {
         let now = ctx.now;
         let doublings = b.attempt.saturating_sub(1).min(16);
         let backoff = self.spec.retry_backoff_ms.saturating_mul(1 << doublings).min(RETRY_BACKOFF_MAX_MS);
@@ -826,9 +824,10 @@ mod tests {
 
         fn run(&mut self, f: impl FnOnce(&mut Producer, &mut Ctx, &mut Out)) -> Vec<String> {
             let mut out = Out::default();
+            let topic = Name::from("my-topic");
             let mut ctx = Ctx {
                 now: self.now,
-                topic: "my-topic".into(),
+                topic: &topic,
                 partitions: 3,
                 keyers: &self.keyers,
                 rng: &mut self.rng,
@@ -860,14 +859,16 @@ mod tests {
 
         fn fail(&mut self, t: u64, first_seq: u64, written: bool) -> Vec<String> {
             let batch = self.batch(first_seq);
-            self.at(t, Msg::Failed { batch, error: "NOT_LEADER_OR_FOLLOWER".into(), written })
+            self.now = SimTime(t);
+            self.run(|p, ctx, out| p.on_failed(ctx, batch, "NOT_LEADER_OR_FOLLOWER".into(), written, out))
         }
     }
 
     fn dummy_ctx() -> Ctx<'static> {
         let rng = Box::leak(Box::new(ChaCha8Rng::seed_from_u64(0)));
         let id = Box::leak(Box::new(0u32));
-        Ctx { now: SimTime(0), topic: "my-topic".into(), partitions: 3, keyers: &[], rng, next_producer_id: id }
+        let topic = Box::leak(Box::new(Name::from("my-topic")));
+        Ctx { now: SimTime(0), topic, partitions: 3, keyers: &[], rng, next_producer_id: id }
     }
 
     /// One effect as a short line: `send [p0 0..=9 #1, …]`, `@t Msg`, `EventName`, `acked p0 0`.
@@ -1049,7 +1050,8 @@ mod tests {
             producer_id: None,
             maybe_written: false,
         };
-        assert_eq!(h.at(6, Msg::Failed { batch: b, error: "x".into(), written: false }), ["ProduceFailed"]);
+        h.now = SimTime(6);
+        assert_eq!(h.run(|p, ctx, out| p.on_failed(ctx, b, "x".into(), false, out)), ["ProduceFailed"]);
     }
 
     #[test]
@@ -1060,7 +1062,8 @@ mod tests {
         let b = h.batch(0);
         h.ack(10, 0);
         assert!(h.ack(11, 0).is_empty());
-        assert!(h.at(12, Msg::Failed { batch: b, error: "late".into(), written: false }).is_empty());
+        h.now = SimTime(12);
+        assert!(h.run(|p, ctx, out| p.on_failed(ctx, b, "late".into(), false, out)).is_empty());
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub(crate) struct Scratch {
     pub(crate) group: Vec<cg::Effect>,
     pub(crate) consumer: Vec<consumer::Effect>,
     pub(crate) partition: Vec<replication::Effect>,
+    pub(crate) producer: Vec<crate::sim::producer::Effect>,
 }
 
 /// Something the event queue delivers at its time, typed by where it goes.

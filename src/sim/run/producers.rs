@@ -19,10 +19,10 @@ impl Sim {
         let partitions = self.topics[topic as usize].spec.partitions;
         let keyer = self.new_keyer(spec.keys.clone(), partitions);
         let index = ProducerId(self.producers.len() as u32);
-        let mut out = Out::default();
+        let mut out = Out { effects: std::mem::take(&mut self.scratch.producer) };
         let mut ctx = Ctx {
             now: self.now,
-            topic: self.topics[topic as usize].spec.name.clone(),
+            topic: &self.topics[topic as usize].spec.name,
             partitions,
             keyers: &self.keyers,
             rng: &mut self.rng,
@@ -90,16 +90,16 @@ impl Sim {
 
     /// A batch failed at its leader (`written`: after the leader appended it).
     pub(crate) fn produce_failed(&mut self, p: ProducerId, batch: SentBatch, error: String, written: bool) {
-        self.producer_msg(p, Msg::Failed { batch, error, written });
+        self.producer_do(p, |pr, ctx, out| pr.on_failed(ctx, batch, error, written, out));
     }
 
     /// Runs `f` on producer `p` with its context, then carries out what it did.
     fn producer_do(&mut self, p: ProducerId, f: impl FnOnce(&mut Producer, &mut Ctx, &mut Out)) {
         let topic = self.producers[p.ix()].topic as usize;
-        let mut out = Out::default();
+        let mut out = Out { effects: std::mem::take(&mut self.scratch.producer) };
         let mut ctx = Ctx {
             now: self.now,
-            topic: self.topics[topic].spec.name.clone(),
+            topic: &self.topics[topic].spec.name,
             partitions: self.topics[topic].spec.partitions,
             keyers: &self.keyers,
             rng: &mut self.rng,
@@ -110,9 +110,9 @@ impl Sim {
     }
 
     /// Carries out what producer `p` did, in order.
-    fn apply_producer(&mut self, p: ProducerId, out: Out) {
+    fn apply_producer(&mut self, p: ProducerId, mut out: Out) {
         let topic = self.producers[p.ix()].topic;
-        for effect in out.effects {
+        for effect in out.effects.drain(..) {
             match effect {
                 Effect::Send(batches) => {
                     // To each partition's leader as the producer knows it now.
@@ -130,6 +130,8 @@ impl Sim {
                 Effect::Acked { batch, ack } => self.check_ack(p, Tp { topic, partition: ack.partition }, &batch, &ack),
             }
         }
+        // The buffer is kept for the next message (no allocation per message).
+        self.scratch.producer = out.effects;
     }
 
     /// The producer's side of "no acknowledged record lost": the leader named the offset of the
