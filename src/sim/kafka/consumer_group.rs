@@ -261,7 +261,7 @@ pub struct Member {
 }
 
 impl Member {
-    fn new(member_id: &str, from: &Client, now: SimTime) -> Member {
+    pub(crate) fn new(member_id: &str, from: &Client, now: SimTime) -> Member {
         Member {
             member_id: member_id.to_string(),
             consumer: from.consumer,

@@ -255,6 +255,29 @@ mod tests {
     }
 
     #[test]
+    fn one_group_per_name_whatever_the_rules() {
+        let mut g = Groups::default();
+        g.route_consumer("a", true, true, false);
+        let from =
+            crate::sim::coordinator::Client { consumer: crate::sim::ids::ConsumerId(0), inc: 0, name: "c".into() };
+        let member = crate::sim::kafka::consumer_group::Member::new("m", &from, crate::sim::time::SimTime(0));
+        g.consumer_mut("a").unwrap().members.push(member);
+        // Kafka 4 takes classic members in...
+        assert_eq!(g.route_classic("a", true, true, false), ClassicRoute::ConsumerGroup);
+        // ...a version-2 link's rules refuse their joins, and a classic commit is answered as by
+        // a group it does not know, leaving the consumer-protocol group as it is.
+        assert_eq!(g.route_classic("a", true, true, true), ClassicRoute::RefuseJoin);
+        assert_eq!(g.route_classic("a", true, false, true), ClassicRoute::Classic);
+        assert!(g.is_consumer("a") && g.classic("a").is_none());
+        // Under those rules too, an empty classic group changes protocol for a consumer-protocol
+        // join (one with members refuses it: MIXED_PROTOCOLS).
+        let mut g = Groups::default();
+        g.route_classic("b", true, true, false);
+        assert_eq!(g.route_consumer("b", true, true, true), ConsumerRoute::Consumer);
+        assert!(g.is_consumer("b"));
+    }
+
+    #[test]
     fn a_heartbeat_past_epoch_0_finds_no_group_and_makes_none() {
         let mut g = Groups::default();
         assert_eq!(g.route_consumer("a", true, false, false), ConsumerRoute::Refuse(GroupError::GroupIdNotFound));
