@@ -242,14 +242,11 @@ pub enum Effect {
 }
 
 /// What a handler did, in order.
-#[derive(Clone, Debug, Default)]
-pub struct Out {
-    pub effects: Vec<Effect>,
-}
+pub type Out = crate::sim::kafka::out::Out<Effect>;
 
-impl Out {
-    fn event(&mut self, e: EventKind) {
-        self.effects.push(Effect::Event(e));
+impl From<EventKind> for Effect {
+    fn from(e: EventKind) -> Self {
+        Effect::Event(e)
     }
 }
 

@@ -208,9 +208,12 @@ pub enum Effect {
 }
 
 /// What a handler did, in order.
-#[derive(Clone, Debug, Default)]
-pub struct Out {
-    pub effects: Vec<Effect>,
+pub type Out = crate::sim::kafka::out::Out<Effect>;
+
+impl From<EventKind> for Effect {
+    fn from(e: EventKind) -> Self {
+        Effect::Event(e)
+    }
 }
 
 impl Out {
@@ -224,10 +227,6 @@ impl Out {
 
     fn timer(&mut self, at: SimTime, timer: Timer) {
         self.effects.push(Effect::Timer { at, timer });
-    }
-
-    fn event(&mut self, e: EventKind) {
-        self.effects.push(Effect::Event(e));
     }
 }
 

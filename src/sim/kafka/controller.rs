@@ -96,16 +96,7 @@ pub enum Effect {
 }
 
 /// What a handler did, in order.
-#[derive(Clone, Debug, Default)]
-pub struct Out {
-    pub effects: Vec<Effect>,
-}
-
-impl Out {
-    fn push(&mut self, e: Effect) {
-        self.effects.push(e);
-    }
-}
+pub type Out = crate::sim::kafka::out::Out<Effect>;
 
 impl Controller {
     /// `brokers` brokers, all running, and `__consumer_offsets` placed on `offsets_replicas`

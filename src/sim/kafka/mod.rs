@@ -32,6 +32,7 @@ pub mod ids;
 pub mod keys;
 pub mod log;
 pub mod murmur2;
+pub mod out;
 pub mod producer;
 pub mod ranges;
 pub mod reconcile;
