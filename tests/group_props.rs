@@ -256,7 +256,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         if running.is_empty() {
             continue;
         }
-        let mut owned: Vec<u32> = running.iter().flat_map(|x| x.assignment.iter().map(|tp| tp.partition)).collect();
+        let mut owned: Vec<u32> = running.iter().flat_map(|x| x.assignment().iter().map(|tp| tp.partition)).collect();
         owned.sort();
         prop_assert_eq!(owned, (0..c.partitions).collect::<Vec<_>>(), "group {} after settling", g);
         let r = group_report(&sim, g);
@@ -264,7 +264,7 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
             prop_assert_eq!(r.lost, 0, "group {}: with commit after processing nothing is skipped", g);
         }
         for x in &running {
-            for (tp, pos) in &x.positions {
+            for (tp, pos) in x.process().iter().flat_map(|p| &p.positions) {
                 prop_assert_eq!(*pos, sim.partition(*tp).high_watermark, "{} in {} read everything", x.spec.name, g);
             }
         }

@@ -56,7 +56,7 @@ fn owners(sim: &Sim, group: &str) -> Vec<(String, Vec<u32>)> {
         .consumers()
         .iter()
         .filter(|c| c.spec.group == group)
-        .map(|c| (c.spec.name.to_string(), c.assignment.iter().map(|tp| tp.partition).collect()))
+        .map(|c| (c.spec.name.to_string(), c.assignment().iter().map(|tp| tp.partition).collect()))
         .collect();
     v.sort();
     v
@@ -165,7 +165,7 @@ fn survivors_resume_a_dead_members_partitions_from_its_last_commit() {
     let mut sim = cluster(2, vec![a, b]);
     sim.schedule(SimTime(30_000), Command::CrashConsumer { consumer: "b".into() });
     sim.run_until(SimTime(29_999));
-    let b_partition = sim.consumers()[1].assignment.clone();
+    let b_partition = sim.consumers()[1].assignment().to_vec();
     assert_eq!(b_partition.len(), 1);
     let committed = sim.committed("g", b_partition[0]).unwrap();
     sim.run_until(SimTime(120_000));
@@ -431,7 +431,7 @@ fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_bac
     let slow = ConsumerSpec { processing_ms: 200, max_poll_records: 20, ..member("a", "g") };
     let mut sim = cluster(1, vec![slow]);
     sim.run_until(SimTime(10_000));
-    assert_eq!(sim.consumers()[0].phase, Phase::Processing);
+    assert_eq!(sim.consumers()[0].process().map(|p| p.phase), Some(Phase::Processing));
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
@@ -444,7 +444,11 @@ fn start_while_a_stop_finishes_its_batch_starts_it_again_and_stop_takes_that_bac
     assert_eq!(sim.consumers()[0].status, ConsumerStatus::Running);
     // Stop, start, stop while it finishes a batch: it stays stopped.
     sim.run_until(SimTime(40_000));
-    assert_eq!(sim.consumers()[0].phase, Phase::Processing, "20 records/s at 200 ms each keep it busy");
+    assert_eq!(
+        sim.consumers()[0].process().map(|p| p.phase),
+        Some(Phase::Processing),
+        "20 records/s at 200 ms each keep it busy"
+    );
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.apply(Command::StartConsumer { consumer: "a".into() });
     sim.apply(Command::StopConsumer { consumer: "a".into() });
@@ -663,9 +667,9 @@ fn a_static_member_whose_poll_timer_runs_out_leaves_for_a_while_and_commits_noth
     // let its partitions go at once (no zombie under this protocol): the coordinator may give
     // them to b while the application still processes what it holds.
     let a = sim.consumer_index("a").unwrap();
-    assert!(sim.groups().consumer("g").unwrap().member(&sim.consumers()[a.ix()].member_id).is_some());
+    assert!(sim.groups().consumer("g").unwrap().member(sim.consumers()[a.ix()].member_id()).is_some());
     let con = &sim.consumers()[a.ix()];
-    assert!(!con.zombie && con.assignment.is_empty() && !sim.knows_member(con));
+    assert!(!con.process().is_some_and(|p| p.zombie) && con.assignment().is_empty() && !sim.knows_member(con));
     // (Its background thread had given b's partition up mid-batch, before the timer ran out.)
     assert!(events.iter().any(|e| e.t <= left
         && matches!(&e.kind, EventKind::RevokedWhileProcessing { consumer, lost: false, .. } if &**consumer == "a")));

@@ -323,7 +323,7 @@ fn removed_consumers_leave_cleanly_and_removed_producers_send_no_more() {
     assert!(snap.consumers.iter().all(|c| c.name != "consumer-2"));
     assert!(snap.producers.is_empty());
     // The survivors own everything, and the removed one cannot come back.
-    let owned: usize = sim.consumers().iter().filter(|c| !c.removed).map(|c| c.assignment.len()).sum();
+    let owned: usize = sim.consumers().iter().filter(|c| !c.removed).map(|c| c.assignment().len()).sum();
     assert_eq!(owned, 3);
     sim.apply(Command::StartConsumer { consumer: "consumer-2".into() });
     let rejected =

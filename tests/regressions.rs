@@ -101,7 +101,7 @@ fn a_member_that_never_syncs_is_expired_and_the_group_recovers() {
     assert_eq!((r.processed, r.in_scope, r.lag), (10, 10, 0), "{r:?}");
     let c = &sim.consumers()[0];
     assert_eq!(c.status, ConsumerStatus::Running);
-    assert!(sim.groups().classic("my-group").unwrap().member(&c.member_id).is_some(), "a member of its group");
+    assert!(sim.groups().classic("my-group").unwrap().member(c.member_id()).is_some(), "a member of its group");
     // It kept heartbeating while it waited for SyncGroup, so only the silent member expired.
     let expired: Vec<&str> = events
         .iter()
@@ -112,7 +112,7 @@ fn a_member_that_never_syncs_is_expired_and_the_group_recovers() {
             _ => None,
         })
         .collect();
-    assert!(!expired.contains(&c.member_id.as_str()), "{expired:?}");
+    assert!(!expired.contains(&c.member_id()), "{expired:?}");
 }
 
 /// A consumer whose processing outlasts `max.poll.interval.ms` while the group rebalances is
@@ -168,8 +168,8 @@ fn a_slow_consumer_is_a_zombie_whose_commit_is_rejected() {
         }
         watcher.check_state(&sim, sim.now().0, events.len() as u64);
         let c1 = &sim.consumers()[0];
-        overlap |=
-            c1.zombie && sim.consumers()[1..].iter().any(|o| o.assignment.iter().any(|tp| c1.assignment.contains(tp)));
+        overlap |= c1.process().is_some_and(|p| p.zombie)
+            && sim.consumers()[1..].iter().any(|o| o.assignment().iter().any(|tp| c1.assignment().contains(tp)));
     }
     assert!(watcher.first(Invariant::OneOwner).is_none(), "{:?}", watcher.violations());
     let zombie = events.iter().position(|e| matches!(&e.kind, EventKind::Zombie { consumer, .. } if consumer == "c1"));
@@ -300,7 +300,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
             .count();
         assert_eq!(computed, 1, "nobody computes an assignment for the return");
         let new = sim.consumers().iter().find(|c| c.spec.name == "new").unwrap();
-        assert!(!new.assignment.is_empty() && new.assignment.iter().all(|tp| sim.tp_name(*tp).0 == "low-priority"));
+        assert!(!new.assignment().is_empty() && new.assignment().iter().all(|tp| sim.tp_name(*tp).0 == "low-priority"));
         assert_eq!(g.unserved_topics(), ["high-priority"]);
         let snap = ksim::sim::snapshot::Snapshot::of(&sim);
         let card = snap.groups.iter().find(|x| x.name == "g").unwrap();
@@ -364,7 +364,7 @@ fn a_static_member_replaced_across_an_upgrade_gets_partitions() {
     const LINK: &str = include_str!("fixtures/issue35/static-replaced.txt");
     let (sim, _, _) = play(LINK.trim());
     let c2 = &sim.consumers()[sim.consumer_index("c2").unwrap().ix()];
-    assert_eq!(c2.assignment.len(), 1, "c2 owns my-topic-0");
+    assert_eq!(c2.assignment().len(), 1, "c2 owns my-topic-0");
     assert_eq!(group_report(&sim, "g2").processed, 10);
 }
 
@@ -382,7 +382,7 @@ fn no_answer_outlives_the_connection_it_came_on() {
         // Among a group's current members a partition has one owner at a time.
         let mut owners = std::collections::BTreeMap::new();
         for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running && sim.knows_member(c)) {
-            for tp in &c.assignment {
+            for tp in c.assignment() {
                 if let Some(other) = owners.insert((c.spec.group.clone(), *tp), c.spec.name.clone()) {
                     panic!("at {} ms {other} and {} both own {:?}", sim.now().0, c.spec.name, sim.tp_name(*tp));
                 }
@@ -402,7 +402,7 @@ fn a_consumer_whose_join_was_cut_off_joins_again() {
     assert!(watcher.violations().is_empty(), "{:?}", watcher.violations());
     for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running) {
         assert!(sim.knows_member(c), "{} is not a member of {}", c.spec.name, c.spec.group);
-        assert!(c.generation >= 0, "{} has no generation", c.spec.name);
+        assert!(c.generation() >= 0, "{} has no generation", c.spec.name);
     }
 }
 
@@ -474,7 +474,7 @@ fn without_auto_commit_a_slow_batch_does_not_hold_up_a_revocation() {
     });
     assert!(taken.is_some_and(|t| t < 10_000 + 11_000), "the new member takes it at once: {taken:?}");
     let new = sim.consumers().iter().find(|c| c.spec.name == "new").unwrap();
-    assert!(given_up.1.iter().all(|p| new.assignment.iter().any(|tp| {
+    assert!(given_up.1.iter().all(|p| new.assignment().iter().any(|tp| {
         let (t, n) = sim.tp_name(*tp);
         format!("{t}-{n}") == *p
     })));

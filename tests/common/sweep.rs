@@ -681,12 +681,14 @@ impl Checks {
             // the coordinator — told by a heartbeat that it did not own it yet — has moved on
             // without. It holds it at an older epoch than its member's, the coordinator does not
             // count it as its, and its next reconciliation gives it up.
-            let member = sim.groups().consumer(c.spec.group.as_str()).and_then(|g| g.member(&c.member_id));
+            let member = sim.groups().consumer(c.spec.group.as_str()).and_then(|g| g.member(c.member_id()));
             let taken_late = |tp: &Tp| {
                 let (t, p) = sim.tp_name(*tp);
-                member.is_some_and(|m| c.assignment_generation < m.assignment.member_epoch && !m.owns(&t, p))
+                member.is_some_and(|m| {
+                    c.process().is_some_and(|p| p.assignment_generation < m.assignment.member_epoch) && !m.owns(&t, p)
+                })
             };
-            for tp in c.assignment.iter().filter(|tp| !taken_late(tp)) {
+            for tp in c.assignment().iter().filter(|tp| !taken_late(tp)) {
                 if let Some(other) = owners.insert((c.spec.group.as_str(), *tp), c.spec.name.as_str()) {
                     let (t, p) = sim.tp_name(*tp);
                     return Err(format!("members {other} and {} of {} both hold {t}-{p}", c.spec.name, c.spec.group));
@@ -776,7 +778,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
                     && g.unserved_topics().iter().any(|u| u == name))
                     || sim.topic_index(name).is_some_and(|t| !held(t)))
         };
-        let given = |c: &Consumer| g.member(&c.member_id).map(|m| (g.generation, m.assignment.clone()));
+        let given = |c: &Consumer| g.member(c.member_id()).map(|m| (g.generation, m.assignment.clone()));
         if let Some(why) = unsettled_members(sim, group, &members, given, waits) {
             return Some(why);
         }
@@ -800,7 +802,7 @@ fn unsettled_consumer_group(
         return Some(format!("{group} is {}", g.state().name()));
     }
     let given = |c: &Consumer| {
-        let m = g.member(&c.member_id)?;
+        let m = g.member(c.member_id())?;
         let tps = ksim::sim::kafka::consumer_group::tps_of(&m.assignment.assigned, |t| sim.topic_index(t));
         Some((m.assignment.member_epoch, tps))
     };
@@ -824,23 +826,26 @@ fn unsettled_members(
         let Some((generation, mut assignment)) = given(c) else {
             return Some(format!("{} is not a member of {group}", c.spec.name));
         };
-        if c.generation != generation || c.joining || c.zombie || c.moving_to.is_some() {
+        let Some(process) = c.process() else {
+            return Some(format!("{} is not running", c.spec.name));
+        };
+        if process.generation != generation || process.joining || process.zombie || c.moving_to.is_some() {
             return Some(format!("{} is still joining {group}", c.spec.name));
         }
-        if c.outside_poll() || !c.in_flight.is_empty() {
+        if process.outside_poll() || !process.in_flight.is_empty() {
             return Some(format!("{} is still processing", c.spec.name));
         }
-        let mut mine = c.assignment.clone();
+        let mut mine = process.assignment.clone();
         mine.sort();
         assignment.sort();
         if mine != assignment {
             return Some(format!("{} has not taken its assignment in {group}", c.spec.name));
         }
         topics.extend(c.topics.iter().copied());
-        for tp in &c.assignment {
+        for tp in &process.assignment {
             owned.insert(*tp);
             let hw = sim.partition(*tp).high_watermark;
-            if c.positions.get(tp) != Some(&hw) {
+            if process.positions.get(tp) != Some(&hw) {
                 let (t, p) = sim.tp_name(*tp);
                 return Some(format!("{} has not read {t}-{p} to its end {hw}", c.spec.name));
             }

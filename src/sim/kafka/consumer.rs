@@ -66,56 +66,21 @@ pub struct Consumer {
     pub spec: ConsumerSpec,
     pub topics: Vec<u32>,
     pub status: ConsumerStatus,
-    pub phase: Phase,
     /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
     pub(crate) inc: u32,
-    /// The partitions it owns now...
-    pub assignment: Vec<Tp>,
-    /// ...and the generation that gave them to it: the coordinator hands each partition to at
-    /// most one member per generation.
-    pub assignment_generation: i32,
-    /// It learned it is out of the group while its application was away from poll(): it still
-    /// holds (and may be processing) partitions that may have new owners, and its commit will
-    /// be rejected. At its next poll() it gives them up as lost and rejoins.
-    pub zombie: bool,
-    /// A fatal group error it learned while away from poll(): it fails at its next poll().
-    pub(crate) fatal: Option<String>,
+    /// What the running process keeps in memory. A new process starts with a fresh one; a
+    /// crash, a close or a fatal error drops it (the value is replaced whole), so nothing of a
+    /// dead process lingers. Readers get it only while it runs ([`Consumer::process`]).
+    process: Process,
+    /// Fetches are numbered across incarnations (a fetch answer names its fetch).
+    pub(crate) fetch_id: u64,
+    /// Where the next fetch answer starts in the partition list. Kept across incarnations: the
+    /// runs recorded before the process was its own value replay with it.
+    pub(crate) round_robin: usize,
     /// Why it stopped, if a fatal group error stopped it (until it starts again).
     pub failure: Option<String>,
-    /// The offset of the next record `poll()` returns, per owned partition with a known offset.
-    pub positions: VecMap<Tp, u64>,
-    /// Records handed to the application and not yet processed, in processing order.
-    pub in_flight: Vec<(Tp, u64, u64)>,
-    pub processing_started: SimTime,
-    /// What each record of the batch in hand takes (`processing_ms` when the batch began: a
-    /// change applies from the next batch).
-    pub(crate) batch_ms_per_record: u64,
-    pub(crate) last_auto_commit: SimTime,
-    /// When the application last called poll() (for `max.poll.interval.ms`).
-    pub last_poll: SimTime,
-    pub(crate) fetch_id: u64,
-    pub(crate) parked: bool,
-    pub(crate) stopping: bool,
-    pub(crate) round_robin: usize,
     /// `client.id` as Kafka's consumer makes it: `consumer-{group}-{n}`.
     pub client_id: String,
-    /// Its member id in the group ("" when not a member).
-    pub member_id: String,
-    /// The generation it belongs to (-1 when none).
-    pub generation: i32,
-    /// A JoinGroup or SyncGroup is in flight.
-    pub joining: bool,
-    /// The generation whose SyncGroup answer it awaits (Kafka's `COMPLETING_REBALANCE`: its
-    /// heartbeats go on meanwhile).
-    pub(crate) syncing: Option<i32>,
-    pub(crate) rejoin_needed: bool,
-    /// Where `onJoinPrepare` stands before the next JoinGroup.
-    pub(crate) join_prep: JoinPrep,
-    pub(crate) heartbeating: bool,
-    pub(crate) pending_assignment: Option<Vec<Tp>>,
-    pub(crate) last_assignment: Vec<Tp>,
-    pub(crate) last_generation: i32,
-    pub(crate) awaiting_offsets: VecSet<Tp>,
     /// Configuration changed while running: it takes effect at the next start.
     pub pending_spec: Option<ConsumerSpec>,
     /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
@@ -127,8 +92,50 @@ pub struct Consumer {
     pub last_change: Option<(SimTime, Vec<Tp>, Vec<Tp>)>,
     /// Taken away by the user: closed, hidden, not started again.
     pub removed: bool,
-    /// Its membership under the consumer protocol (`group.protocol=consumer`).
-    pub modern: Modern,
+}
+
+/// One consumer process's memory: its poll loop, its membership, its coordinator connection.
+#[derive(Clone, Debug)]
+pub struct Process {
+    pub phase: Phase,
+    /// The partitions it owns now...
+    pub assignment: Vec<Tp>,
+    /// ...and the generation that gave them to it: the coordinator hands each partition to at
+    /// most one member per generation.
+    pub assignment_generation: i32,
+    /// It learned it is out of the group while its application was away from poll(): it still
+    /// holds (and may be processing) partitions that may have new owners, and its commit will
+    /// be rejected. At its next poll() it gives them up as lost and rejoins.
+    pub zombie: bool,
+    /// A fatal group error it learned while away from poll(): it fails at its next poll().
+    pub(crate) fatal: Option<String>,
+    /// The offset of the next record `poll()` returns, per owned partition with a known offset.
+    pub positions: VecMap<Tp, u64>,
+    /// Records handed to the application and not yet processed, in processing order.
+    pub in_flight: Vec<(Tp, u64, u64)>,
+    pub processing_started: SimTime,
+    /// What each record of the batch in hand takes (`processing_ms` when the batch began: a
+    /// change applies from the next batch).
+    pub(crate) batch_ms_per_record: u64,
+    pub(crate) last_auto_commit: SimTime,
+    /// When the application last called poll() (for `max.poll.interval.ms`).
+    pub last_poll: SimTime,
+    pub parked: bool,
+    pub stopping: bool,
+    /// Its member id in the group ("" when not a member).
+    pub member_id: String,
+    /// The generation (classic) or member epoch (consumer protocol) it belongs to (-1 when none).
+    pub generation: i32,
+    /// A JoinGroup or SyncGroup (classic), or a joining heartbeat (consumer protocol), is in
+    /// flight.
+    pub joining: bool,
+    /// It must join again (classic) or send a full heartbeat (consumer protocol).
+    pub(crate) rejoin_needed: bool,
+    /// An assignment it was given and has not taken yet.
+    pub(crate) pending_assignment: Option<Vec<Tp>>,
+    /// What only one protocol's member keeps.
+    pub membership: Membership,
+    pub(crate) awaiting_offsets: VecSet<Tp>,
     /// A request to its coordinator failed: it sends nothing to it until it finds it again
     /// (see [`lookup`]).
     pub(crate) coordinator_unknown: bool,
@@ -139,6 +146,138 @@ pub struct Consumer {
     pub(crate) pending_commit: Option<(CommitPurpose, Vec<(Tp, u64)>)>,
     /// The offsets of the last synchronous commit sent (sent again if it fails on the way).
     pub(crate) sync_commit: Vec<(Tp, u64)>,
+}
+
+/// What a member keeps under its group protocol.
+#[derive(Clone, Debug)]
+pub enum Membership {
+    /// The classic protocol (`group.protocol=classic`): JoinGroup, SyncGroup, heartbeats.
+    Classic(Classic),
+    /// The consumer protocol (`group.protocol=consumer`, KIP-848): one heartbeat carries it all.
+    Consumer(Modern),
+}
+
+/// A classic member's own state.
+#[derive(Clone, Debug)]
+pub struct Classic {
+    /// The generation whose SyncGroup answer it awaits (Kafka's `COMPLETING_REBALANCE`: its
+    /// heartbeats go on meanwhile).
+    pub(crate) syncing: Option<i32>,
+    /// Where `onJoinPrepare` stands before the next JoinGroup.
+    pub(crate) join_prep: JoinPrep,
+    pub(crate) heartbeating: bool,
+    /// What it owned last, and in which generation (the sticky assignors' user data).
+    pub(crate) last_assignment: Vec<Tp>,
+    pub(crate) last_generation: i32,
+}
+
+impl Classic {
+    fn new() -> Classic {
+        Classic {
+            syncing: None,
+            join_prep: JoinPrep::Idle,
+            heartbeating: false,
+            last_assignment: Vec::new(),
+            last_generation: -1,
+        }
+    }
+}
+
+impl Process {
+    /// A new process's memory, for a member of `protocol`.
+    fn new(protocol: GroupProtocol, now: SimTime) -> Process {
+        Process {
+            phase: Phase::Idle,
+            assignment: Vec::new(),
+            assignment_generation: -1,
+            zombie: false,
+            fatal: None,
+            positions: VecMap::default(),
+            in_flight: Vec::new(),
+            processing_started: now,
+            batch_ms_per_record: 0,
+            last_auto_commit: now,
+            last_poll: now,
+            parked: false,
+            stopping: false,
+            member_id: String::new(),
+            generation: -1,
+            joining: false,
+            rejoin_needed: false,
+            pending_assignment: None,
+            membership: match protocol {
+                GroupProtocol::Classic => Membership::Classic(Classic::new()),
+                GroupProtocol::Consumer => Membership::Consumer(Modern::default()),
+            },
+            awaiting_offsets: VecSet::new(),
+            coordinator_unknown: false,
+            lookup_backoff: None,
+            pending_commit: None,
+            sync_commit: Vec::new(),
+        }
+    }
+
+    /// The classic member's own state (none under the consumer protocol).
+    pub fn classic(&self) -> Option<&Classic> {
+        match &self.membership {
+            Membership::Classic(c) => Some(c),
+            Membership::Consumer(_) => None,
+        }
+    }
+
+    fn classic_mut(&mut self) -> Option<&mut Classic> {
+        match &mut self.membership {
+            Membership::Classic(c) => Some(c),
+            Membership::Consumer(_) => None,
+        }
+    }
+
+    /// The generation whose SyncGroup answer a classic member awaits.
+    fn syncing(&self) -> Option<i32> {
+        self.classic().and_then(|c| c.syncing)
+    }
+
+    fn join_prep(&self) -> JoinPrep {
+        self.classic().map_or(JoinPrep::Idle, |c| c.join_prep)
+    }
+
+    fn set_join_prep(&mut self, prep: JoinPrep) {
+        if let Some(c) = self.classic_mut() {
+            c.join_prep = prep;
+        }
+    }
+
+    /// The consumer-protocol member's own state, for the consumer protocol's code paths. A
+    /// process keeps its protocol for life and only a consumer-protocol process takes those
+    /// paths; should a classic one ever get there, it starts consumer-protocol state rather than
+    /// stop the run (debug builds, the tests and the sweep, stop on it).
+    fn modern_mut(&mut self) -> &mut Modern {
+        if !matches!(self.membership, Membership::Consumer(_)) {
+            debug_assert!(false, "a classic process on a consumer-protocol path");
+            self.membership = Membership::Consumer(Modern::default());
+        }
+        match &mut self.membership {
+            Membership::Consumer(m) => m,
+            Membership::Classic(_) => unreachable!("made a consumer-protocol membership just above"),
+        }
+    }
+
+    /// The consumer-protocol member's own state (none under the classic protocol).
+    pub fn modern(&self) -> Option<&Modern> {
+        match &self.membership {
+            Membership::Consumer(m) => Some(m),
+            Membership::Classic(_) => None,
+        }
+    }
+
+    /// The application is away from poll(): processing, or committing around processing.
+    pub fn outside_poll(&self) -> bool {
+        matches!(self.phase, Phase::Processing | Phase::CommittingAfterProcessing | Phase::CommittingBeforeProcessing)
+    }
+
+    pub fn in_flight_records(&self) -> u64 {
+        self.in_flight.iter().map(|(_, f, t)| t - f).sum()
+    }
 }
 
 /// `onJoinPrepare`: before each JoinGroup, a consumer with auto-commit commits what it consumed
@@ -296,88 +435,58 @@ fn fenced_text(con: &Consumer) -> String {
 
 impl Consumer {
     pub(crate) fn new(spec: ConsumerSpec, topics: Vec<u32>, client_id: String) -> Consumer {
+        let process = Process::new(spec.group_protocol, SimTime::ZERO);
         Consumer {
             spec,
             topics,
             status: ConsumerStatus::Stopped,
-            phase: Phase::Idle,
             inc: 0,
-            assignment: Vec::new(),
-            positions: Default::default(),
-            in_flight: Vec::new(),
-            processing_started: SimTime::ZERO,
-            batch_ms_per_record: 0,
-            last_auto_commit: SimTime::ZERO,
-            last_poll: SimTime::ZERO,
+            process,
             fetch_id: 0,
-            parked: false,
-            stopping: false,
             round_robin: 0,
+            failure: None,
             client_id,
-            member_id: String::new(),
-            generation: -1,
-            joining: false,
-            syncing: None,
-            rejoin_needed: false,
-            join_prep: JoinPrep::Idle,
-            heartbeating: false,
-            pending_assignment: None,
-            last_assignment: Vec::new(),
-            last_generation: -1,
-            awaiting_offsets: VecSet::new(),
             pending_spec: None,
             moving_to: None,
             restart: false,
-            fatal: None,
-            failure: None,
-            assignment_generation: -1,
-            zombie: false,
             last_change: None,
             removed: false,
-            modern: Modern::default(),
-            coordinator_unknown: false,
-            lookup_backoff: None,
-            pending_commit: None,
-            sync_commit: Vec::new(),
         }
     }
 
-    /// Forgets everything a process keeps in memory (used on start, crash and close).
-    fn reset_membership(&mut self) {
-        self.phase = Phase::Idle;
-        self.stopping = false;
-        self.parked = false;
-        self.positions.clear();
-        self.in_flight.clear();
-        self.assignment.clear();
-        self.assignment_generation = -1;
-        self.zombie = false;
-        self.fatal = None;
-        self.member_id.clear();
-        self.generation = -1;
-        self.joining = false;
-        self.syncing = None;
-        self.rejoin_needed = false;
-        self.join_prep = JoinPrep::Idle;
-        self.heartbeating = false;
-        self.pending_assignment = None;
-        self.last_assignment.clear();
-        self.last_generation = -1;
-        self.awaiting_offsets.clear();
-        self.modern = Modern::default();
-        self.coordinator_unknown = false;
-        self.lookup_backoff = None;
-        self.pending_commit = None;
-        self.sync_commit.clear();
+    /// The running process's memory; `None` unless it runs.
+    pub fn process(&self) -> Option<&Process> {
+        (self.status == ConsumerStatus::Running).then_some(&self.process)
+    }
+
+    /// What it owns now (nothing unless it runs).
+    pub fn assignment(&self) -> &[Tp] {
+        self.process().map_or(&[], |p| &p.assignment)
+    }
+
+    /// Its member id ("" unless it runs as a member).
+    pub fn member_id(&self) -> &str {
+        self.process().map_or("", |p| &p.member_id)
+    }
+
+    /// Its generation or member epoch (-1 unless it runs as a member).
+    pub fn generation(&self) -> i32 {
+        self.process().map_or(-1, |p| p.generation)
+    }
+
+    /// The process ends (a crash, a close or a fatal error): what it kept in memory goes, and
+    /// a process that starts later begins with nothing.
+    fn drop_process(&mut self, now: SimTime) {
+        self.process = Process::new(self.spec.group_protocol, now);
     }
 
     /// The application is away from poll(): processing, or committing around processing.
     pub fn outside_poll(&self) -> bool {
-        matches!(self.phase, Phase::Processing | Phase::CommittingAfterProcessing | Phase::CommittingBeforeProcessing)
+        self.process.outside_poll()
     }
 
     pub fn in_flight_records(&self) -> u64 {
-        self.in_flight.iter().map(|(_, f, t)| t - f).sum()
+        self.process.in_flight_records()
     }
 
     /// Whether a message for incarnation `inc` is for this running process.
@@ -394,9 +503,9 @@ impl Consumer {
 
     fn member_ref(&self) -> MemberRef {
         MemberRef {
-            member_id: self.member_id.clone(),
+            member_id: self.process.member_id.clone(),
             instance_id: self.spec.group_instance_id.clone(),
-            generation: self.generation,
+            generation: self.process.generation,
         }
     }
 
@@ -444,8 +553,10 @@ impl Consumer {
             Msg::FetchFailed { fetch_id, broker } => self.on_fetch_failed(ctx, fetch_id, broker, out),
             Msg::FetchResponse { fetch_id, ranges } => self.on_fetch_response(ctx, fetch_id, ranges, out),
             Msg::ProcessingDone => self.processing_done(ctx, out),
-            Msg::HeartbeatTick if self.is_modern() => self.cg_tick(ctx, out),
-            Msg::HeartbeatTick => self.on_heartbeat_tick(ctx, out),
+            Msg::HeartbeatTick => match self.process.membership {
+                Membership::Consumer(_) => self.cg_tick(ctx, out),
+                Membership::Classic(_) => self.on_heartbeat_tick(ctx, out),
+            },
             Msg::PollTimerCheck => {
                 if self.poll_timer_expired(ctx.now) {
                     self.poll_timeout(ctx, out);
@@ -475,9 +586,8 @@ impl Consumer {
         self.inc += 1;
         self.status = ConsumerStatus::Running;
         self.failure = None;
-        self.reset_membership();
-        self.last_poll = ctx.now;
-        self.last_auto_commit = ctx.now;
+        // A new process: it remembers nothing of the last one.
+        self.process = Process::new(self.spec.group_protocol, ctx.now);
         out.event(EventKind::Started { consumer: self.spec.name.clone() });
         if self.is_modern() {
             self.cg_join(ctx, out);
@@ -488,16 +598,16 @@ impl Consumer {
 
     pub fn crash(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let mut lost_in_flight = 0;
-        if self.phase == Phase::Processing && !self.in_flight.is_empty() {
+        if self.process.phase == Phase::Processing && !self.process.in_flight.is_empty() {
             let done = self.processed_in_hand(ctx.now);
             self.credit_processed(ctx, done, out);
             lost_in_flight = self.in_flight_records() - done;
-        } else if self.phase == Phase::CommittingBeforeProcessing {
+        } else if self.process.phase == Phase::CommittingBeforeProcessing {
             lost_in_flight = self.in_flight_records();
         }
         self.status = ConsumerStatus::Crashed;
         self.inc += 1;
-        self.reset_membership();
+        self.drop_process(ctx.now);
         out.event(EventKind::Crashed { consumer: self.spec.name.clone(), lost_in_flight });
         // A move or restart it was finishing does not happen now; a new group.id is used when it
         // starts.
@@ -508,10 +618,10 @@ impl Consumer {
     }
 
     pub fn request_stop(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.stopping = true;
+        self.process.stopping = true;
         // A consumer blocked in poll() is woken up and closes now; one busy processing or
         // committing finishes that first, as an application's poll loop would.
-        if matches!(self.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
+        if matches!(self.process.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
             self.close(ctx, out);
         }
     }
@@ -567,13 +677,13 @@ impl Consumer {
     /// A consumer that is moving takes its new `group.id`; one moving or asked to start again
     /// starts.
     pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() {
+        if self.spec.commit == CommitMode::Auto && !self.process.positions.is_empty() {
             self.send_commit(ctx, CommitPurpose::Async, out);
         }
         self.leave_group(ctx, "consumer closed", out);
         self.status = ConsumerStatus::Stopped;
         self.inc += 1;
-        self.reset_membership();
+        self.drop_process(ctx.now);
         out.event(EventKind::Stopped { consumer: self.spec.name.clone() });
         if let Some(group) = self.moving_to.take() {
             self.set_group(ctx, &group);
@@ -588,11 +698,14 @@ impl Consumer {
         if self.is_modern() {
             return self.cg_leave(ctx, reason, out);
         }
-        if self.member_id.is_empty() || self.spec.group_instance_id.is_some() || self.coordinator_unknown {
+        if self.process.member_id.is_empty()
+            || self.spec.group_instance_id.is_some()
+            || self.process.coordinator_unknown
+        {
             return; // (with no coordinator known, close() cannot send it: the session runs out)
         }
         let (consumer, group) = self.names();
-        let member_id = self.member_id.clone();
+        let member_id = self.process.member_id.clone();
         out.event(EventKind::LeaveGroup { consumer, group, member_id: member_id.clone(), reason: reason.into() });
         self.send(ctx, Request::Leave { member_id }, out);
     }
@@ -608,7 +721,7 @@ impl Consumer {
         }
         self.moving_to = Some(group.to_string());
         self.restart = true;
-        if !self.stopping {
+        if !self.process.stopping {
             self.request_stop(ctx, out);
         }
     }
@@ -625,35 +738,35 @@ impl Consumer {
 
     fn send_join(&mut self, ctx: &Ctx, out: &mut Out) {
         let cooperative = self.spec.cooperative();
-        if self.coordinator_unknown {
+        if self.process.coordinator_unknown {
             // It joins once the coordinator is found (an eager member waits in poll()).
             self.rejoin_later();
             if !cooperative {
-                self.phase = Phase::Joining;
+                self.process.phase = Phase::Joining;
             }
             return;
         }
-        self.joining = true;
-        self.rejoin_needed = false;
+        self.process.joining = true;
+        self.process.rejoin_needed = false;
         // A cooperative member reports what it owns now (an eager one gave everything up); the
         // sticky assignor's user data carries what it owned last.
-        let owned = if cooperative { self.assignment.clone() } else { Vec::new() };
+        let owned = if cooperative { self.process.assignment.clone() } else { Vec::new() };
         let req = JoinRequest {
             group: self.spec.group.clone(),
-            member_id: self.member_id.clone(),
+            member_id: self.process.member_id.clone(),
             client_id: self.client_id.clone(),
             instance_id: self.spec.group_instance_id.clone(),
             topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect(),
             strategies: self.spec.assignors.clone(),
             owned,
-            owned_generation: self.generation,
-            memorized: self.last_assignment.clone(),
-            memorized_generation: self.last_generation,
+            owned_generation: self.process.generation,
+            memorized: self.process.classic().map(|c| c.last_assignment.clone()).unwrap_or_default(),
+            memorized_generation: self.process.classic().map_or(-1, |c| c.last_generation),
             session_timeout_ms: self.spec.session_timeout_ms,
             rebalance_timeout_ms: self.spec.max_poll_interval_ms,
         };
         if !cooperative {
-            self.phase = Phase::Joining;
+            self.process.phase = Phase::Joining;
         }
         let (consumer, group) = self.names();
         out.event(EventKind::JoinGroup { consumer, group, member_id: req.member_id.clone() });
@@ -661,20 +774,20 @@ impl Consumer {
     }
 
     fn on_join_response(&mut self, ctx: &mut Ctx, response: JoinResponse, out: &mut Out) {
-        if !self.joining || self.syncing.is_some() {
+        if !self.process.joining || self.process.syncing().is_some() {
             return; // not the answer to a JoinGroup it is waiting for (that one failed)
         }
         let (consumer, group) = self.names();
         match response {
             JoinResponse::UnknownMemberId => {
-                self.member_id.clear();
+                self.process.member_id.clear();
                 self.send_join(ctx, out);
             }
             // The group changed protocol while the JoinGroup waited: join again.
             JoinResponse::RebalanceInProgress => self.send_join(ctx, out),
             JoinResponse::MemberIdRequired { member_id } => {
                 // Join again at once, with the id the coordinator gave.
-                self.member_id = member_id;
+                self.process.member_id = member_id;
                 self.send_join(ctx, out);
             }
             JoinResponse::InvalidSessionTimeout => {
@@ -696,10 +809,12 @@ impl Consumer {
                 self.fail(ctx, text, out);
             }
             JoinResponse::Ok { generation, member_id, leader, strategy, members, skip_assignment } => {
-                self.member_id = member_id.clone();
-                self.generation = generation;
-                let start_heartbeats = !self.heartbeating;
-                self.heartbeating = true;
+                self.process.member_id = member_id.clone();
+                self.process.generation = generation;
+                let Some(classic) = self.process.classic_mut() else { return };
+                let start_heartbeats = !classic.heartbeating;
+                classic.heartbeating = true;
+                classic.syncing = Some(generation);
                 out.event(EventKind::Joined {
                     consumer: consumer.clone(),
                     group: group.clone(),
@@ -710,10 +825,9 @@ impl Consumer {
                 if start_heartbeats {
                     self.after(self.spec.heartbeat_interval_ms, Msg::HeartbeatTick, out);
                 }
-                self.syncing = Some(generation);
                 // A returning static leader told to skip the assignment syncs without one and
                 // gets its old assignment back.
-                if self.coordinator_unknown {
+                if self.process.coordinator_unknown {
                     // Its coordinator failed meanwhile: it joins again once found.
                     self.rejoin_later();
                     return;
@@ -767,18 +881,20 @@ impl Consumer {
     }
 
     fn on_sync_response(&mut self, ctx: &mut Ctx, generation: i32, result: Result<Vec<Tp>, GroupError>, out: &mut Out) {
-        if self.syncing != Some(generation) {
+        if self.process.syncing() != Some(generation) {
             return; // it gave this SyncGroup up (its heartbeat learned it was out of the group)
         }
-        self.joining = false;
-        self.syncing = None;
+        self.process.joining = false;
+        if let Some(c) = self.process.classic_mut() {
+            c.syncing = None;
+        }
         match result {
             Err(GroupError::FencedInstanceId) => {
                 let text = fenced_text(self);
                 self.fail_at_next_poll(ctx, text, out);
             }
             Err(GroupError::UnknownMemberId) => {
-                self.member_id.clear();
+                self.process.member_id.clear();
                 self.send_join(ctx, out);
             }
             Err(_) => self.send_join(ctx, out),
@@ -786,14 +902,14 @@ impl Consumer {
                 // ConsumerCoordinator.onJoinComplete: an assignment that does not match the
                 // subscription (it changed since the group last saw it, say a static member came
                 // back subscribed to other topics) is not taken; the member joins again.
-                self.rejoin_needed = true;
+                self.process.rejoin_needed = true;
                 self.wake(ctx, out);
             }
             Ok(assignment) => {
-                self.pending_assignment = Some(assignment);
+                self.process.pending_assignment = Some(assignment);
                 // An eager member waits inside poll() for this; a cooperative one takes it at its
                 // next poll, or now if it is blocked in one.
-                if matches!(self.phase, Phase::Joining | Phase::Idle | Phase::Fetching) {
+                if matches!(self.process.phase, Phase::Joining | Phase::Idle | Phase::Fetching) {
                     self.wake(ctx, out);
                 }
             }
@@ -802,7 +918,7 @@ impl Consumer {
 
     /// Applies a new assignment: revoke what went, fetch committed offsets for what came.
     fn apply_assignment(&mut self, ctx: &mut Ctx, new: Vec<Tp>, out: &mut Out) {
-        let old = self.assignment.clone();
+        let old = self.process.assignment.clone();
         let revoked: Vec<Tp> = old.iter().filter(|tp| !new.contains(tp)).copied().collect();
         let added: Vec<Tp> = new.iter().filter(|tp| !old.contains(tp)).copied().collect();
         if !revoked.is_empty() {
@@ -811,10 +927,13 @@ impl Consumer {
         if !added.is_empty() || !revoked.is_empty() {
             self.last_change = Some((ctx.now, added.clone(), revoked.clone()));
         }
-        self.assignment = new.clone();
-        self.assignment_generation = self.generation;
-        self.last_assignment = new.clone();
-        self.last_generation = self.generation;
+        self.process.assignment = new.clone();
+        self.process.assignment_generation = self.process.generation;
+        let generation = self.process.generation;
+        if let Some(c) = self.process.classic_mut() {
+            c.last_assignment = new.clone();
+            c.last_generation = generation;
+        }
         let cooperative = self.spec.cooperative();
         let (consumer, group) = self.names();
         let (assigned, added_l, revoked_l) =
@@ -822,14 +941,14 @@ impl Consumer {
         out.event(EventKind::Assigned(Box::new(crate::sim::event::Assigned {
             consumer,
             group,
-            generation: self.generation,
+            generation: self.process.generation,
             assigned,
             added: added_l,
             revoked: revoked_l,
         })));
         if cooperative && !revoked.is_empty() && !self.is_modern() {
             // KIP-429: having given partitions up, rejoin so they can go to their new owners.
-            self.rejoin_needed = true;
+            self.process.rejoin_needed = true;
         }
         if !added.is_empty() {
             self.send_offset_fetch(ctx, added, out);
@@ -852,11 +971,11 @@ impl Consumer {
                 lost,
             });
         }
-        self.assignment.retain(|tp| !tps.contains(tp));
+        self.process.assignment.retain(|tp| !tps.contains(tp));
         self.last_change = Some((ctx.now, Vec::new(), tps.to_vec()));
         for tp in tps {
-            self.positions.remove(tp);
-            self.awaiting_offsets.remove(tp);
+            self.process.positions.remove(tp);
+            self.process.awaiting_offsets.remove(tp);
         }
         let (consumer, group) = self.names();
         out.event(EventKind::Revoked { consumer, group, partitions: ctx.view.labels(tps), lost });
@@ -867,14 +986,17 @@ impl Consumer {
         let hb = self.spec.heartbeat_interval_ms;
         if self.poll_timer_expired(now) {
             self.poll_timeout(ctx, out);
-        } else if !self.member_id.is_empty() && (!self.joining || self.syncing.is_some()) && !self.coordinator_unknown {
+        } else if !self.process.member_id.is_empty()
+            && (!self.process.joining || self.process.syncing().is_some())
+            && !self.process.coordinator_unknown
+        {
             // The heartbeat thread runs from the JoinGroup answer on, through SyncGroup.
             let member = self.member_ref();
             self.send(ctx, Request::Heartbeat { member }, out);
         }
         // Between heartbeats the thread also wakes when the poll timer runs out.
-        let deadline = self.last_poll.plus(self.spec.max_poll_interval_ms);
-        if self.outside_poll() && !self.member_id.is_empty() && deadline > now && deadline < now.plus(hb) {
+        let deadline = self.process.last_poll.plus(self.spec.max_poll_interval_ms);
+        if self.outside_poll() && !self.process.member_id.is_empty() && deadline > now && deadline < now.plus(hb) {
             out.effects.push(Effect::At { at: deadline, inc: self.inc, msg: Msg::PollTimerCheck });
         }
         self.after(hb, Msg::HeartbeatTick, out);
@@ -883,8 +1005,8 @@ impl Consumer {
     /// `max.poll.interval.ms` has passed since the application last called poll(), and it is
     /// still away (processing, or committing after processing), as a member.
     fn poll_timer_expired(&self, now: SimTime) -> bool {
-        let member = if self.is_modern() { self.generation >= 0 } else { !self.member_id.is_empty() };
-        self.outside_poll() && member && now >= self.last_poll.plus(self.spec.max_poll_interval_ms)
+        let member = if self.is_modern() { self.process.generation >= 0 } else { !self.process.member_id.is_empty() };
+        self.outside_poll() && member && now >= self.process.last_poll.plus(self.spec.max_poll_interval_ms)
     }
 
     /// The heartbeat thread finds the poll timer expired: the consumer leaves the group.
@@ -902,10 +1024,10 @@ impl Consumer {
     /// Its application learns at its next poll(); if it is away from poll() now, holding
     /// partitions, it is a zombie until then.
     fn lose_membership(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.member_id.clear();
-        self.generation = -1;
-        self.rejoin_needed = true;
-        self.pending_assignment = None;
+        self.process.member_id.clear();
+        self.process.generation = -1;
+        self.process.rejoin_needed = true;
+        self.process.pending_assignment = None;
         self.lose_partitions(ctx, out);
     }
 
@@ -914,12 +1036,12 @@ impl Consumer {
     /// consumer-protocol client gives them up at once from its background thread (with no
     /// listener to run, `transitionToFenced` and `transitionToStale` clear the assignment there).
     fn lose_partitions(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let owned = self.assignment.clone();
+        let owned = self.process.assignment.clone();
         if owned.is_empty() {
             return;
         }
         if self.outside_poll() && !self.is_modern() {
-            self.zombie = true;
+            self.process.zombie = true;
             let (consumer, group) = self.names();
             out.event(EventKind::Zombie { consumer, group, partitions: ctx.view.labels(&owned) });
         } else {
@@ -929,22 +1051,22 @@ impl Consumer {
 
     fn on_heartbeat_response(&mut self, ctx: &mut Ctx, generation: i32, result: Result<(), GroupError>, out: &mut Out) {
         // Answers to heartbeats of an earlier generation, or while a JoinGroup is out, are old news.
-        if self.generation != generation || (self.joining && self.syncing.is_none()) {
+        if self.process.generation != generation || (self.process.joining && self.process.syncing().is_none()) {
             return;
         }
         match result {
             Ok(()) => {}
             // Waiting for SyncGroup, the rebalance is already under way: its answer will say.
-            Err(GroupError::RebalanceInProgress) if self.syncing.is_some() => {}
+            Err(GroupError::RebalanceInProgress) if self.process.syncing().is_some() => {}
             Err(GroupError::RebalanceInProgress) => {
-                self.rejoin_needed = true;
+                self.process.rejoin_needed = true;
                 self.wake(ctx, out);
             }
             Err(
                 error @ (GroupError::UnknownMemberId | GroupError::IllegalGeneration | GroupError::FencedInstanceId),
             ) => {
-                if self.syncing.take().is_some() {
-                    self.joining = false; // its SyncGroup is given up
+                if self.process.classic_mut().and_then(|c| c.syncing.take()).is_some() {
+                    self.process.joining = false; // its SyncGroup is given up
                 }
                 if error == GroupError::FencedInstanceId {
                     let text = fenced_text(self);
@@ -965,7 +1087,7 @@ impl Consumer {
         self.failure = Some(error);
         self.status = ConsumerStatus::Stopped;
         self.inc += 1;
-        self.reset_membership();
+        self.drop_process(ctx.now);
         self.restart = false;
         if let Some(group) = self.moving_to.take() {
             self.set_group(ctx, &group);
@@ -977,7 +1099,7 @@ impl Consumer {
     fn fail_at_next_poll(&mut self, ctx: &mut Ctx, error: String, out: &mut Out) {
         self.lose_membership(ctx, out);
         if self.outside_poll() {
-            self.fatal = Some(error);
+            self.process.fatal = Some(error);
         } else {
             self.fail(ctx, error, out);
         }
@@ -985,8 +1107,8 @@ impl Consumer {
 
     /// Interrupts a consumer blocked in poll() so it handles group news now.
     fn wake(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if matches!(self.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
-            self.parked = false;
+        if matches!(self.process.phase, Phase::Fetching | Phase::Idle | Phase::Joining) {
+            self.process.parked = false;
             self.fetch_id += 1; // the outstanding fetch is abandoned
             self.poll(ctx, out);
         }
@@ -995,8 +1117,8 @@ impl Consumer {
     // ----- offsets --------------------------------------------------------------------------
 
     fn send_offset_fetch(&mut self, ctx: &Ctx, tps: Vec<Tp>, out: &mut Out) {
-        self.awaiting_offsets.extend(tps.iter().copied());
-        if self.coordinator_unknown {
+        self.process.awaiting_offsets.extend(tps.iter().copied());
+        if self.process.coordinator_unknown {
             return; // asked for once the coordinator is found
         }
         let (consumer, group) = self.names();
@@ -1009,7 +1131,7 @@ impl Consumer {
 
     fn on_offsets(&mut self, ctx: &mut Ctx, offsets: Vec<(Tp, Option<u64>)>, out: &mut Out) {
         for (tp, committed) in offsets {
-            if !self.awaiting_offsets.remove(&tp) || !self.assignment.contains(&tp) {
+            if !self.process.awaiting_offsets.remove(&tp) || !self.process.assignment.contains(&tp) {
                 continue; // revoked meanwhile
             }
             match committed {
@@ -1017,13 +1139,13 @@ impl Consumer {
                 None => self.reset_position(ctx, tp, "no committed offset", out),
             }
         }
-        if matches!(self.phase, Phase::Idle | Phase::Fetching) {
+        if matches!(self.process.phase, Phase::Idle | Phase::Fetching) {
             self.wake(ctx, out);
         }
     }
 
     fn set_position(&mut self, ctx: &Ctx, tp: Tp, offset: u64, reason: &str, out: &mut Out) {
-        self.positions.insert(tp, offset);
+        self.process.positions.insert(tp, offset);
         let (consumer, group) = self.names();
         let (topic, partition) = ctx.view.tp_name(tp);
         out.effects.push(Effect::Positioned { group: group.clone(), tp, offset });
@@ -1047,46 +1169,49 @@ impl Consumer {
     /// The application calls `poll()`: group work first, then an auto-commit if due, then a fetch.
     pub fn poll(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = ctx.now;
-        self.last_poll = now;
-        if self.stopping {
+        self.process.last_poll = now;
+        if self.process.stopping {
             self.close(ctx, out);
             return;
         }
-        if let Some(error) = self.fatal.take() {
+        if let Some(error) = self.process.fatal.take() {
             self.fail(ctx, error, out);
             return;
         }
         let eager = !self.spec.cooperative() && !self.is_modern();
-        if std::mem::take(&mut self.zombie) {
+        if std::mem::take(&mut self.process.zombie) {
             // onPartitionsLost: what it held may belong to others by now.
-            let owned = self.assignment.clone();
+            let owned = self.process.assignment.clone();
             self.revoke(ctx, &owned, true, out);
         }
         if self.is_modern() {
             self.cg_poll(ctx, out);
-        } else if let Some(new) = self.pending_assignment.take() {
+        } else if let Some(new) = self.process.pending_assignment.take() {
             // Finish the last rebalance first, so a JoinGroup reports what the member really owns.
             self.apply_assignment(ctx, new, out);
         }
-        if !self.is_modern() && (self.member_id.is_empty() || self.rejoin_needed) && !self.joining {
+        if !self.is_modern()
+            && (self.process.member_id.is_empty() || self.process.rejoin_needed)
+            && !self.process.joining
+        {
             self.prepare_join(ctx, out);
         }
-        if eager && (self.joining || self.join_prep == JoinPrep::Committing) {
-            self.phase = Phase::Joining; // stop the world until the new assignment
+        if eager && (self.process.joining || self.process.join_prep() == JoinPrep::Committing) {
+            self.process.phase = Phase::Joining; // stop the world until the new assignment
             return;
         }
         if self.spec.commit == CommitMode::Auto
-            && !self.positions.is_empty()
-            && now.since(self.last_auto_commit) >= self.spec.auto_commit_interval_ms
+            && !self.process.positions.is_empty()
+            && now.since(self.process.last_auto_commit) >= self.spec.auto_commit_interval_ms
         {
-            self.last_auto_commit = now;
+            self.process.last_auto_commit = now;
             self.send_commit(ctx, CommitPurpose::Async, out);
         }
-        if self.positions.is_empty() {
-            self.phase = Phase::Idle; // nothing to fetch until partitions (and offsets) arrive
+        if self.process.positions.is_empty() {
+            self.process.phase = Phase::Idle; // nothing to fetch until partitions (and offsets) arrive
             return;
         }
-        self.phase = Phase::Fetching;
+        self.process.phase = Phase::Fetching;
         self.fetch_id += 1;
         self.after(ctx.latency, Msg::FetchArrive { fetch_id: self.fetch_id }, out);
     }
@@ -1094,19 +1219,21 @@ impl Consumer {
     /// `onJoinPrepare`, once per JoinGroup: with auto-commit, commit everything consumed and wait
     /// for the answer; then revoke (all of it, if eager) and send the JoinGroup.
     fn prepare_join(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        match self.join_prep {
+        match self.process.join_prep() {
             JoinPrep::Committing => {}
             JoinPrep::Idle
-                if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() && !self.member_id.is_empty() =>
+                if self.spec.commit == CommitMode::Auto
+                    && !self.process.positions.is_empty()
+                    && !self.process.member_id.is_empty() =>
             {
-                self.join_prep = JoinPrep::Committing;
-                self.last_auto_commit = ctx.now;
+                self.process.set_join_prep(JoinPrep::Committing);
+                self.process.last_auto_commit = ctx.now;
                 self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
             }
             JoinPrep::Idle | JoinPrep::Ready => {
-                self.join_prep = JoinPrep::Idle;
-                if !self.spec.cooperative() && !self.assignment.is_empty() {
-                    let all = self.assignment.clone();
+                self.process.set_join_prep(JoinPrep::Idle);
+                if !self.spec.cooperative() && !self.process.assignment.is_empty() {
+                    let all = self.process.assignment.clone();
                     self.revoke(ctx, &all, false, out);
                 }
                 self.send_join(ctx, out);
@@ -1117,10 +1244,10 @@ impl Consumer {
     /// The answer to `onJoinPrepare`'s commit: the JoinGroup goes out now if the application is
     /// in poll(), else at its next poll.
     fn join_prepared(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.join_prep != JoinPrep::Committing {
+        if self.process.join_prep() != JoinPrep::Committing {
             return;
         }
-        self.join_prep = JoinPrep::Ready;
+        self.process.set_join_prep(JoinPrep::Ready);
         self.wake(ctx, out);
     }
 
@@ -1129,7 +1256,7 @@ impl Consumer {
             return;
         }
         // Positions outside the log are out of range: the consumer resets them.
-        let fetchable: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        let fetchable: Vec<(Tp, u64)> = self.process.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         for (tp, pos) in &fetchable {
             if !ctx.view.readable(*tp) {
                 continue; // no leader to ask: nothing to check, nothing to read
@@ -1141,7 +1268,7 @@ impl Consumer {
         }
         if !self.answer_fetch(ctx, fetch_id, out) {
             // Long poll: park until data arrives or fetch.max.wait.ms passes.
-            self.parked = true;
+            self.process.parked = true;
             for (tp, _) in fetchable {
                 out.effects.push(Effect::Park { tp, inc: self.inc, fetch_id });
             }
@@ -1153,11 +1280,11 @@ impl Consumer {
     /// records for it now, else it stays parked there. The engine calls this for the process's
     /// live incarnation.
     pub fn on_partition_news(&mut self, ctx: &mut Ctx, tp: Tp, fetch_id: u64, out: &mut Out) {
-        if self.fetch_id != fetch_id || !self.parked {
+        if self.fetch_id != fetch_id || !self.process.parked {
             return;
         }
         if self.answer_fetch(ctx, fetch_id, out) {
-            self.parked = false;
+            self.process.parked = false;
         } else {
             // Nothing it may read yet (say, a new leader still establishing its high watermark):
             // it keeps waiting, here and for its fetch.max.wait.ms.
@@ -1168,7 +1295,7 @@ impl Consumer {
     /// Collects up to `max.poll.records` visible records; sends the response if there are any.
     fn answer_fetch(&mut self, ctx: &Ctx, fetch_id: u64, out: &mut Out) -> bool {
         let view = &ctx.view;
-        let mut tps: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        let mut tps: Vec<(Tp, u64)> = self.process.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         if self.spec.priority {
             // Only the first topic (in subscription order) with records to read is fetched: the
             // application has paused the partitions of the topics after it.
@@ -1208,7 +1335,7 @@ impl Consumer {
     /// from the leaders it knows then (Kafka's fetcher fails that node's fetch, asks for new
     /// metadata, and the next round goes out on the consumer's next network poll).
     fn on_fetch_failed(&mut self, ctx: &mut Ctx, fetch_id: u64, broker: u32, out: &mut Out) {
-        if self.fetch_id != fetch_id || !self.parked {
+        if self.fetch_id != fetch_id || !self.process.parked {
             return;
         }
         let (consumer, group) = self.names();
@@ -1223,8 +1350,8 @@ impl Consumer {
     }
 
     fn on_fetch_timeout(&mut self, fetch_id: u64, ctx: &Ctx, out: &mut Out) {
-        if self.fetch_id == fetch_id && self.parked {
-            self.parked = false;
+        if self.fetch_id == fetch_id && self.process.parked {
+            self.process.parked = false;
             self.after(ctx.latency, Msg::FetchResponse { fetch_id, ranges: Vec::new() }, out);
         }
     }
@@ -1245,19 +1372,19 @@ impl Consumer {
         }
         // Drop what belongs to partitions revoked or repositioned while the fetch was out.
         let ranges: Vec<(Tp, u64, u64)> =
-            ranges.into_iter().filter(|(tp, from, _)| self.positions.get(tp) == Some(from)).collect();
+            ranges.into_iter().filter(|(tp, from, _)| self.process.positions.get(tp) == Some(from)).collect();
         if ranges.is_empty() {
             self.poll(ctx, out);
             return;
         }
         for (tp, _, to) in &ranges {
-            self.positions.insert(*tp, *to);
+            self.process.positions.insert(*tp, *to);
         }
-        self.in_flight = ranges;
+        self.process.in_flight = ranges;
         let (consumer, group) = self.names();
-        out.event(EventKind::Fetched { consumer, group, ranges: Self::offset_ranges(ctx, &self.in_flight) });
+        out.event(EventKind::Fetched { consumer, group, ranges: Self::offset_ranges(ctx, &self.process.in_flight) });
         if self.spec.commit == CommitMode::BeforeProcessing {
-            self.phase = Phase::CommittingBeforeProcessing;
+            self.process.phase = Phase::CommittingBeforeProcessing;
             self.send_commit(ctx, CommitPurpose::Sync, out);
         } else {
             self.start_processing(ctx, out);
@@ -1265,9 +1392,9 @@ impl Consumer {
     }
 
     fn start_processing(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.phase = Phase::Processing;
-        self.processing_started = ctx.now;
-        self.batch_ms_per_record = self.spec.processing_ms;
+        self.process.phase = Phase::Processing;
+        self.process.processing_started = ctx.now;
+        self.process.batch_ms_per_record = self.spec.processing_ms;
         let records = self.in_flight_records();
         let per_record_ms = self.spec.processing_ms;
         if per_record_ms == 0 {
@@ -1282,27 +1409,29 @@ impl Consumer {
     /// Records of the batch in hand the application has finished by `now` (they are credited
     /// when the batch is done, or at a crash).
     pub fn processed_in_hand(&self, now: SimTime) -> u64 {
-        if self.phase != Phase::Processing || self.in_flight.is_empty() {
+        if self.process.phase != Phase::Processing || self.process.in_flight.is_empty() {
             return 0;
         }
         let total = self.in_flight_records();
-        now.since(self.processing_started).checked_div(self.batch_ms_per_record).map_or(0, |d| d.min(total))
+        now.since(self.process.processing_started)
+            .checked_div(self.process.batch_ms_per_record)
+            .map_or(0, |d| d.min(total))
     }
 
     /// Records of `tps` in the batch the application has in hand (processed or not: none is
     /// committed yet, unless it commits before processing).
     fn in_hand_of(&self, tps: &[Tp]) -> u64 {
-        if !matches!(self.phase, Phase::Processing | Phase::CommittingBeforeProcessing) {
+        if !matches!(self.process.phase, Phase::Processing | Phase::CommittingBeforeProcessing) {
             return 0;
         }
-        self.in_flight.iter().filter(|(tp, _, _)| tps.contains(tp)).map(|(_, from, to)| to - from).sum()
+        self.process.in_flight.iter().filter(|(tp, _, _)| tps.contains(tp)).map(|(_, from, to)| to - from).sum()
     }
 
     /// Credits the first `k` in-flight records as processed by the consumer's group.
     fn credit_processed(&mut self, ctx: &Ctx, k: u64, out: &mut Out) {
         let mut left = k;
         let mut done = Vec::new();
-        for &(tp, from, to) in &self.in_flight {
+        for &(tp, from, to) in &self.process.in_flight {
             if left == 0 {
                 break;
             }
@@ -1323,10 +1452,10 @@ impl Consumer {
     fn processing_done(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let total = self.in_flight_records();
         self.credit_processed(ctx, total, out);
-        self.in_flight.clear();
+        self.process.in_flight.clear();
         match self.spec.commit {
             CommitMode::AfterProcessing => {
-                self.phase = Phase::CommittingAfterProcessing;
+                self.process.phase = Phase::CommittingAfterProcessing;
                 self.send_commit(ctx, CommitPurpose::Sync, out);
             }
             CommitMode::Auto | CommitMode::BeforeProcessing => self.poll(ctx, out),
@@ -1335,7 +1464,7 @@ impl Consumer {
 
     /// Commits the positions of what poll() returned so far.
     fn send_commit(&mut self, ctx: &mut Ctx, purpose: CommitPurpose, out: &mut Out) {
-        let offsets: Vec<(Tp, u64)> = self.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
+        let offsets: Vec<(Tp, u64)> = self.process.positions.iter().map(|(tp, o)| (*tp, *o)).collect();
         self.send_offsets(ctx, purpose, offsets, out);
     }
 
@@ -1348,23 +1477,23 @@ impl Consumer {
             // Nothing to commit (every partition it read was given up): no request, done.
             return self.on_commit_answer(ctx, purpose, false, out);
         }
-        let member = if self.is_modern() { self.generation > 0 } else { !self.member_id.is_empty() };
+        let member = if self.is_modern() { self.process.generation > 0 } else { !self.process.member_id.is_empty() };
         if !member {
             let (consumer, group) = self.names();
             let reason = "CommitFailedException: the consumer is not part of an active group (it lost its membership); its offsets are not committed".to_string();
             out.event(EventKind::CommitFailed { consumer, group, reason });
             return self.on_commit_answer(ctx, purpose, false, out);
         }
-        if self.coordinator_unknown {
+        if self.process.coordinator_unknown {
             // Sent once the coordinator is found, with these offsets (a synchronous commit
             // outranks an asynchronous one).
-            if self.pending_commit.as_ref().is_none_or(|(p, _)| *p == CommitPurpose::Async) {
-                self.pending_commit = Some((purpose, offsets));
+            if self.process.pending_commit.as_ref().is_none_or(|(p, _)| *p == CommitPurpose::Async) {
+                self.process.pending_commit = Some((purpose, offsets));
             }
             return;
         }
         if purpose != CommitPurpose::Async {
-            self.sync_commit = offsets.clone();
+            self.process.sync_commit = offsets.clone();
         }
         let (consumer, group) = self.names();
         let shown = offsets
@@ -1394,7 +1523,7 @@ impl Consumer {
     }
 
     fn commit_done(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        match self.phase {
+        match self.process.phase {
             Phase::CommittingBeforeProcessing => self.start_processing(ctx, out),
             Phase::CommittingAfterProcessing => self.poll(ctx, out),
             _ => {}
@@ -1513,7 +1642,7 @@ mod tests {
             self.reply(Reply::Sync { generation: 1, result: Ok(assignment) });
             let offsets = partitions.iter().map(|(p, o)| (tp(*p), Some(*o))).collect();
             self.reply(Reply::OffsetFetch { offsets });
-            assert_eq!(self.con.phase, Phase::Fetching);
+            assert_eq!(self.con.process.phase, Phase::Fetching);
         }
 
         /// A member processing records [from, to) of partition 0 (it owns partition 0 at `from`).
@@ -1521,7 +1650,7 @@ mod tests {
             self.member_of(&[(0, from)]);
             let fetch_id = self.con.fetch_id;
             let shown = self.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), from, to)] });
-            assert_eq!(self.con.phase, Phase::Processing);
+            assert_eq!(self.con.process.phase, Phase::Processing);
             shown
         }
     }
@@ -1599,8 +1728,8 @@ mod tests {
         let shown = h.start();
         assert_eq!(shown, ["Started", "JoinGroup", "my-group <- Join member=\"\" owned=[]"]);
         assert_eq!(h.con.status, ConsumerStatus::Running);
-        assert_eq!(h.con.phase, Phase::Joining);
-        assert!(h.con.joining);
+        assert_eq!(h.con.process.phase, Phase::Joining);
+        assert!(h.con.process.joining);
         assert_eq!(h.con.client_id, "consumer-my-group-1");
     }
 
@@ -1610,7 +1739,7 @@ mod tests {
         h.start();
         let shown = h.reply(Reply::Join(JoinResponse::MemberIdRequired { member_id: "c-9".into() }));
         assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"c-9\" owned=[]"]);
-        assert_eq!((h.con.member_id.as_str(), h.con.generation), ("c-9", -1));
+        assert_eq!((h.con.process.member_id.as_str(), h.con.process.generation), ("c-9", -1));
     }
 
     #[test]
@@ -1626,10 +1755,10 @@ mod tests {
     fn unknown_member_id_answer_joins_again_without_one() {
         let mut h = Harness::new(|_| {});
         h.start();
-        h.con.member_id = "stale".into();
+        h.con.process.member_id = "stale".into();
         let shown = h.reply(Reply::Join(JoinResponse::UnknownMemberId));
         assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"\" owned=[]"]);
-        assert!(h.con.member_id.is_empty());
+        assert!(h.con.process.member_id.is_empty());
     }
 
     #[test]
@@ -1638,9 +1767,12 @@ mod tests {
         h.start();
         let shown = h.join_ok(1, false);
         assert_eq!(shown, ["Joined", "+3000 HeartbeatTick", "SyncGroup", "my-group <- Sync gen=1 leader=false"]);
-        assert_eq!((h.con.member_id.as_str(), h.con.generation, h.con.syncing), ("c-1", 1, Some(1)));
+        assert_eq!(
+            (h.con.process.member_id.as_str(), h.con.process.generation, h.con.process.classic().unwrap().syncing),
+            ("c-1", 1, Some(1))
+        );
         // A second JoinGroup answer (a rebalance) does not start a second heartbeat thread.
-        h.con.joining = true;
+        h.con.process.joining = true;
         let shown = h.join_ok(2, false);
         assert!(!shown.iter().any(|s| s.contains("HeartbeatTick")), "{shown:?}");
     }
@@ -1673,7 +1805,7 @@ mod tests {
         assert_eq!(h.msg(Msg::HeartbeatTick), ["my-group <- Heartbeat gen=1", "+3000 HeartbeatTick"]);
         let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::RebalanceInProgress) });
         assert!(shown.is_empty(), "{shown:?}");
-        assert_eq!(h.con.syncing, Some(1));
+        assert_eq!(h.con.process.classic().unwrap().syncing, Some(1));
     }
 
     #[test]
@@ -1686,9 +1818,9 @@ mod tests {
             shown,
             ["Assigned", "OffsetFetch", format!("my-group <- OffsetFetch {:?}", [tp(0), tp(1)]).as_str()]
         );
-        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
-        assert_eq!(h.con.assignment_generation, 1);
-        assert!(!h.con.joining && h.con.syncing.is_none());
+        assert_eq!(h.con.process.assignment, [tp(0), tp(1)]);
+        assert_eq!(h.con.process.assignment_generation, 1);
+        assert!(!h.con.process.joining && h.con.process.classic().unwrap().syncing.is_none());
         // Partition 0 has a committed offset; partition 1 has none: auto.offset.reset=latest.
         let shown = h.reply(Reply::OffsetFetch { offsets: vec![(tp(0), Some(7)), (tp(1), None)] });
         assert_eq!(
@@ -1701,7 +1833,7 @@ mod tests {
                 "+1 FetchArrive".into(),
             ]
         );
-        assert_eq!(h.con.phase, Phase::Fetching);
+        assert_eq!(h.con.process.phase, Phase::Fetching);
     }
 
     #[test]
@@ -1712,7 +1844,7 @@ mod tests {
         let other = Tp { topic: 1, partition: 0 };
         let shown = h.reply(Reply::Sync { generation: 1, result: Ok(vec![other]) });
         assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"c-1\" owned=[]"]);
-        assert!(h.con.assignment.is_empty());
+        assert!(h.con.process.assignment.is_empty());
     }
 
     #[test]
@@ -1722,7 +1854,7 @@ mod tests {
         h.join_ok(1, false);
         let shown = h.reply(Reply::Sync { generation: 2, result: Ok(vec![tp(0)]) });
         assert!(shown.is_empty(), "{shown:?}");
-        assert!(h.con.assignment.is_empty());
+        assert!(h.con.process.assignment.is_empty());
     }
 
     #[test]
@@ -1735,8 +1867,8 @@ mod tests {
             shown,
             ["CommitSent".to_string(), format!("my-group <- Commit {:?} BeforeJoin", [(tp(0), 4), (tp(2), 9)])]
         );
-        assert_eq!(h.con.phase, Phase::Joining);
-        assert_eq!(h.con.assignment, [tp(0), tp(2)], "still its own until the commit is answered");
+        assert_eq!(h.con.process.phase, Phase::Joining);
+        assert_eq!(h.con.process.assignment, [tp(0), tp(2)], "still its own until the commit is answered");
         let shown = h.reply(Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin });
         assert_eq!(
             shown,
@@ -1748,9 +1880,9 @@ mod tests {
                 "my-group <- Join member=\"c-1\" owned=[]".into(),
             ]
         );
-        assert_eq!(h.con.last_assignment, [tp(0), tp(2)]);
-        assert!(h.con.assignment.is_empty() && h.con.positions.is_empty());
-        assert_eq!(h.con.phase, Phase::Joining);
+        assert_eq!(h.con.process.classic().unwrap().last_assignment, [tp(0), tp(2)]);
+        assert!(h.con.process.assignment.is_empty() && h.con.process.positions.is_empty());
+        assert_eq!(h.con.process.phase, Phase::Joining);
     }
 
     #[test]
@@ -1782,7 +1914,7 @@ mod tests {
                 "+1 FetchArrive".into()
             ]
         );
-        assert_eq!(h.con.phase, Phase::Fetching, "a cooperative member goes on reading");
+        assert_eq!(h.con.process.phase, Phase::Fetching, "a cooperative member goes on reading");
         let shown = h.reply(Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin });
         assert_eq!(
             shown[..2],
@@ -1810,8 +1942,8 @@ mod tests {
                 "+1 FetchArrive".into()
             ]
         );
-        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
-        assert_ne!(h.con.phase, Phase::Joining);
+        assert_eq!(h.con.process.assignment, [tp(0), tp(1)]);
+        assert_ne!(h.con.process.phase, Phase::Joining);
         h.join_ok(2, false);
         // The new assignment takes partition 1 away: it gives it up and joins again at once, so
         // the partition can go to its new owner (KIP-429).
@@ -1825,7 +1957,7 @@ mod tests {
         let mut h = Harness::new(|_| {});
         let shown = h.processing(3, 5);
         assert_eq!(shown, ["Fetched", "Processing", "+2000 ProcessingDone"]);
-        assert_eq!(h.con.positions[&tp(0)], 5);
+        assert_eq!(h.con.process.positions[&tp(0)], 5);
         // An answer to an abandoned fetch changes nothing.
         let old = h.con.fetch_id - 1;
         assert!(h.msg(Msg::FetchResponse { fetch_id: old, ranges: vec![(tp(0), 5, 9)] }).is_empty());
@@ -1841,7 +1973,7 @@ mod tests {
                 format!("my-group <- Commit {:?} Sync", [(tp(0), 5)]),
             ]
         );
-        assert_eq!(h.con.phase, Phase::CommittingAfterProcessing);
+        assert_eq!(h.con.process.phase, Phase::CommittingAfterProcessing);
         assert_eq!(h.reply(Reply::OffsetCommit { purpose: CommitPurpose::Sync }), ["+1 FetchArrive"]);
     }
 
@@ -1861,7 +1993,7 @@ mod tests {
         let fetch_id = h.con.fetch_id;
         h.now = SimTime(1);
         assert_eq!(h.msg(Msg::FetchArrive { fetch_id }), [format!("park {:?}", tp(0)), "+500 FetchTimeout".into()]);
-        assert!(h.con.parked);
+        assert!(h.con.process.parked);
         // News from the partition, but nothing readable: it stays parked there.
         let shown = h.run(|c, ctx, out| c.on_partition_news(ctx, tp(0), fetch_id, out));
         assert_eq!(shown, [format!("park {:?}", tp(0))]);
@@ -1876,10 +2008,10 @@ mod tests {
         h.member_of(&[(0, 0)]);
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchArrive { fetch_id });
-        assert!(h.con.parked, "nothing to read: parked at the leader");
+        assert!(h.con.process.parked, "nothing to read: parked at the leader");
         let shown = h.msg(Msg::FetchFailed { fetch_id, broker: 1 });
         assert_eq!(shown, ["RequestFailed", "+1 FetchArrive"]);
-        assert!(!h.con.parked && h.con.fetch_id > fetch_id, "a new fetch");
+        assert!(!h.con.process.parked && h.con.fetch_id > fetch_id, "a new fetch");
         // A failure of a fetch it no longer waits for is old news.
         assert!(h.msg(Msg::FetchFailed { fetch_id, broker: 1 }).is_empty());
     }
@@ -1890,8 +2022,8 @@ mod tests {
         h.processing(0, 5);
         let shown = h.reply(Reply::Heartbeat { generation: 1, result: Err(GroupError::UnknownMemberId) });
         assert_eq!(shown, ["Zombie"]);
-        assert!(h.con.zombie && h.con.member_id.is_empty());
-        assert_eq!(h.con.assignment, [tp(0)], "a zombie still holds what it is processing");
+        assert!(h.con.process.zombie && h.con.process.member_id.is_empty());
+        assert_eq!(h.con.process.assignment, [tp(0)], "a zombie still holds what it is processing");
         h.now = SimTime(5_000);
         let shown = h.msg(Msg::ProcessingDone);
         assert_eq!(
@@ -1905,8 +2037,12 @@ mod tests {
                 "my-group <- Join member=\"\" owned=[]".into(),
             ]
         );
-        assert_eq!(h.con.last_generation, 1, "what it owned is reported with the generation it had it in");
-        assert!(!h.con.zombie && h.con.assignment.is_empty());
+        assert_eq!(
+            h.con.process.classic().unwrap().last_generation,
+            1,
+            "what it owned is reported with the generation it had it in"
+        );
+        assert!(!h.con.process.zombie && h.con.process.assignment.is_empty());
     }
 
     #[test]
@@ -1922,7 +2058,7 @@ mod tests {
         h.now = SimTime(10_000);
         let shown = h.msg(Msg::PollTimerCheck);
         assert_eq!(shown, ["PollTimeout", "LeaveGroup", "my-group <- Leave member=\"c-1\"", "Zombie"]);
-        assert!(h.con.member_id.is_empty());
+        assert!(h.con.process.member_id.is_empty());
     }
 
     #[test]
@@ -2026,7 +2162,25 @@ mod tests {
         let shown = h.run(|c, ctx, out| c.crash(ctx, out));
         assert_eq!(shown, [format!("processed {:?} 0..2", tp(0)), "Processed".into(), "Crashed".into()]);
         assert_eq!(h.con.status, ConsumerStatus::Crashed);
-        assert!(h.con.member_id.is_empty() && h.con.assignment.is_empty());
+        assert!(h.con.process.member_id.is_empty() && h.con.process.assignment.is_empty());
+    }
+
+    #[test]
+    fn a_crash_drops_the_process_and_the_next_one_starts_with_nothing_under_its_new_protocol() {
+        let mut h = Harness::new(|_| {});
+        h.processing(0, 5);
+        assert!(h.con.process().is_some_and(|p| !p.positions.is_empty() && p.classic().is_some()));
+        h.run(|c, ctx, out| c.crash(ctx, out));
+        assert!(h.con.process().is_none() && h.con.assignment().is_empty() && h.con.generation() == -1);
+        // A new process, with settings given meanwhile: nothing of the last one, the new protocol.
+        let mut spec = h.con.spec.clone();
+        spec.group_protocol = GroupProtocol::Consumer;
+        h.con.configure(spec);
+        h.start();
+        let p = h.con.process().expect("it runs");
+        assert!(p.modern().is_some() && p.classic().is_none());
+        assert!(p.positions.is_empty() && p.in_flight.is_empty() && !p.zombie && p.pending_commit.is_none());
+        assert_eq!((p.generation, p.joining), (0, true), "it joins afresh at epoch 0");
     }
 
     #[test]
@@ -2035,7 +2189,7 @@ mod tests {
         h.member_of(&[(0, 0)]);
         let shown = h.reply(Reply::Heartbeat { generation: 0, result: Err(GroupError::IllegalGeneration) });
         assert!(shown.is_empty(), "{shown:?}");
-        assert_eq!(h.con.member_id, "c-1");
+        assert_eq!(h.con.process.member_id, "c-1");
     }
 
     // ----- the consumer protocol (KIP-848) ---------------------------------------------------
@@ -2061,7 +2215,7 @@ mod tests {
     impl Harness {
         fn beat_answer(&mut self, epoch: i32, assignment: Option<&[u32]>) -> Vec<String> {
             let r = HeartbeatResponse {
-                member_id: self.con.member_id.clone(),
+                member_id: self.con.process.member_id.clone(),
                 member_epoch: epoch,
                 heartbeat_interval_ms: 5_000,
                 assignment: assignment.map(parts),
@@ -2090,10 +2244,10 @@ mod tests {
         let mut h = modern(|_| {});
         let shown = h.start();
         assert_eq!(shown, ["Started", "JoinGroup", "my-group <= Heartbeat epoch=0 full=true owned=Some([])"]);
-        assert_eq!(h.con.member_id.len(), 22, "a UUID in base64: {}", h.con.member_id);
-        assert!(!h.con.member_id.starts_with('-'));
+        assert_eq!(h.con.process.member_id.len(), 22, "a UUID in base64: {}", h.con.process.member_id);
+        assert!(!h.con.process.member_id.starts_with('-'));
         // It does not stop the world while it joins: nothing to fetch yet, it waits in poll().
-        assert_eq!(h.con.phase, Phase::Idle);
+        assert_eq!(h.con.process.phase, Phase::Idle);
     }
 
     #[test]
@@ -2136,7 +2290,7 @@ mod tests {
         h.modern_member(&[(0, 3), (1, 4)]);
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
-        assert_eq!(h.con.phase, Phase::Processing);
+        assert_eq!(h.con.process.phase, Phase::Processing);
         // Partition 1 goes to someone else: given up and acknowledged now (KAFKA-18641), with
         // its two records still in the application's hands.
         h.now = SimTime(500);
@@ -2155,15 +2309,15 @@ mod tests {
     fn with_auto_commit_it_commits_before_it_gives_partitions_up_and_keeps_fetching_meanwhile() {
         let mut h = modern(|s| s.commit = CommitMode::Auto);
         h.modern_member(&[(0, 3), (1, 4)]);
-        assert_eq!(h.con.phase, Phase::Fetching);
+        assert_eq!(h.con.process.phase, Phase::Fetching);
         // Partition 1 goes to someone else.
         let shown = h.beat_answer(2, Some(&[0]));
         assert!(shown.iter().any(|s| s.contains("Commit epoch=2") && s.contains("BeforeJoin")), "{shown:?}");
-        assert_eq!(h.con.assignment, [tp(0), tp(1)], "nothing given up before the commit's answer");
-        assert_eq!(h.con.phase, Phase::Fetching, "no stop-the-world");
+        assert_eq!(h.con.process.assignment, [tp(0), tp(1)], "nothing given up before the commit's answer");
+        assert_eq!(h.con.process.phase, Phase::Fetching, "no stop-the-world");
         let shown =
             h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
-        assert_eq!(h.con.assignment, [tp(0)]);
+        assert_eq!(h.con.process.assignment, [tp(0)]);
         assert!(shown.contains(&"Revoked".to_string()), "{shown:?}");
         assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=2") && s.contains("owned=Some([\"my-topic-0\"])")));
     }
@@ -2172,12 +2326,12 @@ mod tests {
     fn fenced_it_loses_its_partitions_and_joins_again_with_the_same_member_id() {
         let mut h = modern(|_| {});
         h.modern_member(&[(0, 0)]);
-        let id = h.con.member_id.clone();
+        let id = h.con.process.member_id.clone();
         let shown = h.beat_error(cg::GroupError::FencedMemberEpoch);
         assert_eq!(shown[0], "Revoked");
         assert!(shown.contains(&"my-group <= Heartbeat epoch=0 full=true owned=Some([])".to_string()), "{shown:?}");
-        assert_eq!(h.con.member_id, id);
-        assert!(h.con.assignment.is_empty());
+        assert_eq!(h.con.process.member_id, id);
+        assert!(h.con.process.assignment.is_empty());
     }
 
     #[test]
@@ -2186,10 +2340,10 @@ mod tests {
         h.modern_member(&[(0, 3)]);
         let shown = h.beat_answer(2, Some(&[0, 1]));
         assert!(shown.contains(&format!("my-group <= Commit epoch=2 {:?} BeforeJoin", [(tp(0), 3)])), "{shown:?}");
-        assert_eq!(h.con.assignment, [tp(0)], "nothing taken before the commit's answer");
+        assert_eq!(h.con.process.assignment, [tp(0)], "nothing taken before the commit's answer");
         let shown =
             h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
-        assert_eq!(h.con.assignment, [tp(0), tp(1)]);
+        assert_eq!(h.con.process.assignment, [tp(0), tp(1)]);
         assert!(shown.contains(&"Assigned".to_string()), "{shown:?}");
     }
 
@@ -2201,11 +2355,11 @@ mod tests {
                                       // Meanwhile the fetch brings records of both, and the application processes them.
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
-        assert_eq!(h.con.phase, Phase::Processing);
+        assert_eq!(h.con.process.phase, Phase::Processing);
         let shown =
             h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
         assert_eq!(shown[..2], ["RevokedWhileProcessing".to_string(), "Revoked".into()]);
-        assert_eq!(h.con.assignment, [tp(0)]);
+        assert_eq!(h.con.process.assignment, [tp(0)]);
     }
 
     #[test]
@@ -2220,15 +2374,15 @@ mod tests {
             })
         };
         assert_eq!(h.msg(stale()), ["+100 RetryCommit"]);
-        assert_eq!(h.con.assignment, [tp(0), tp(1)], "still waiting for its commit");
-        h.con.generation = 3; // a heartbeat answer moved it on meanwhile
+        assert_eq!(h.con.process.assignment, [tp(0), tp(1)], "still waiting for its commit");
+        h.con.process.generation = 3; // a heartbeat answer moved it on meanwhile
         let shown = h.msg(Msg::RetryCommit);
         assert!(shown.iter().any(|s| s.starts_with("my-group <= Commit epoch=3") && s.ends_with("BeforeJoin")));
         assert_eq!(h.msg(stale()), ["+200 RetryCommit"], "the backoff doubles");
         let shown =
             h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
         assert!(shown.contains(&"Revoked".to_string()), "{shown:?}");
-        assert_eq!(h.con.assignment, [tp(0)]);
+        assert_eq!(h.con.process.assignment, [tp(0)]);
         // Past the rebalance timeout it gives up retrying and reconciles anyway.
         let mut h = modern(|s| s.commit = CommitMode::Auto);
         h.modern_member(&[(0, 3), (1, 4)]);
@@ -2244,13 +2398,13 @@ mod tests {
         h.beat_answer(1, Some(&[0]));
         let refused = |e| Msg::GroupReply(cg::Reply::OffsetFetch { result: Err((vec![tp(0)], e)) });
         assert_eq!(h.msg(refused(cg::GroupError::StaleMemberEpoch)), ["OffsetFetchFailed", "+100 RetryOffsetFetch"]);
-        h.con.generation = 2;
+        h.con.process.generation = 2;
         assert_eq!(
             h.msg(Msg::RetryOffsetFetch),
             ["OffsetFetch".to_string(), format!("my-group <= OffsetFetch epoch=2 {:?}", [tp(0)])]
         );
         assert_eq!(h.msg(refused(cg::GroupError::UnknownMemberId)), ["OffsetFetchFailed"]);
-        assert!(h.con.awaiting_offsets.is_empty());
+        assert!(h.con.process.awaiting_offsets.is_empty());
         assert!(h.msg(Msg::RetryOffsetFetch).is_empty());
     }
 
@@ -2260,7 +2414,7 @@ mod tests {
         h.modern_member(&[(0, 0)]);
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 2)] });
-        assert_eq!(h.con.phase, Phase::Processing);
+        assert_eq!(h.con.process.phase, Phase::Processing);
         // The background thread clears its assignment and joins again at once (no listener to
         // run on the application thread).
         assert_eq!(
@@ -2272,7 +2426,7 @@ mod tests {
                 "my-group <= Heartbeat epoch=0 full=true owned=Some([])"
             ]
         );
-        assert!(h.con.assignment.is_empty() && !h.con.zombie);
+        assert!(h.con.process.assignment.is_empty() && !h.con.process.zombie);
         h.now = SimTime(2_000);
         let shown = h.msg(Msg::ProcessingDone);
         assert!(shown.contains(&format!("processed {:?} 0..2", tp(0))), "{shown:?}");
@@ -2310,7 +2464,7 @@ mod tests {
         assert_eq!(shown[..2], ["PollTimeout".to_string(), "LeaveGroup".into()]);
         assert!(shown.contains(&"my-group <= Heartbeat epoch=-1 full=false owned=None".to_string()), "{shown:?}");
         assert!(shown.contains(&"RevokedWhileProcessing".to_string()), "{shown:?}");
-        assert!(h.con.assignment.is_empty(), "lost at once");
+        assert!(h.con.process.assignment.is_empty(), "lost at once");
         h.now = SimTime(20_000);
         let shown = h.msg(Msg::ProcessingDone);
         assert!(shown.iter().any(|s| s.contains("Heartbeat epoch=0 full=true")), "{shown:?}");

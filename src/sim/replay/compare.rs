@@ -178,7 +178,7 @@ fn ownership(sim: &Sim, group: &str) -> (VecSet<Tp>, VecSet<Tp>) {
             wanted.extend((0..n).map(|partition| Tp { topic, partition }));
         }
         if c.status == ConsumerStatus::Running {
-            owned.extend(c.assignment.iter().copied());
+            owned.extend(c.assignment().iter().copied());
         }
     }
     (wanted, owned)

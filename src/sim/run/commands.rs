@@ -156,7 +156,7 @@ impl Sim {
                 if con.status != ConsumerStatus::Running {
                     return Err(format!("{consumer} is not running"));
                 }
-                if con.stopping && !con.restart {
+                if con.process().is_some_and(|p| p.stopping) && !con.restart {
                     return Err(format!("{consumer} is already stopping (it finishes the batch in hand first)"));
                 }
                 Checked::StopConsumer(c)
@@ -167,7 +167,8 @@ impl Sim {
                 if con.removed {
                     return Err(format!("{consumer} was removed"));
                 }
-                if con.status == ConsumerStatus::Running && (!con.stopping || con.restart) {
+                if con.status == ConsumerStatus::Running && (!con.process().is_some_and(|p| p.stopping) || con.restart)
+                {
                     return Err(format!("{consumer} is already running"));
                 }
                 Checked::StartConsumer(c)

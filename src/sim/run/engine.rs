@@ -411,7 +411,7 @@ impl Sim {
         let group = c.spec.group.as_str();
         // Under the consumer protocol a static member that left for a while (epoch -2) keeps its
         // place for a process to come, but this one is out.
-        self.groups.get(group).is_some_and(|g| g.knows(&c.member_id))
+        self.groups.get(group).is_some_and(|g| g.knows(c.member_id()))
     }
 
     pub fn delivery(&self, group: &str, tp: Tp) -> Option<&DeliveryTrack> {

@@ -67,7 +67,7 @@ impl Watcher {
     pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
         let mut w = Watcher { next: VecMap::new(), violations, ack_findings_seen: sim.ack_findings().len() };
         for c in &sim.consumers {
-            for (tp, pos) in &c.positions {
+            for (tp, pos) in c.process().iter().flat_map(|p| &p.positions) {
                 let (topic, partition) = sim.tp_name(*tp);
                 *w.next_of(&c.spec.name, &topic, partition) = *pos;
             }
@@ -165,12 +165,14 @@ impl Watcher {
         let member = |c: &&crate::sim::consumer::Consumer| c.status == ConsumerStatus::Running && sim.knows_member(c);
         for c in sim.consumers.iter().filter(member) {
             let group = owners.entry(c.spec.group.as_str()).or_default();
-            for tp in &c.assignment {
-                if let Some(other) = group.insert((c.assignment_generation, *tp), c.spec.name.as_str()) {
+            let Some(process) = c.process() else { continue };
+            let generation = process.assignment_generation;
+            for tp in &process.assignment {
+                if let Some(other) = group.insert((generation, *tp), c.spec.name.as_str()) {
                     let (t, p) = sim.tp_name(*tp);
                     let text = format!(
-                        "{other} and {} of {} both own {t}-{p} in generation {}",
-                        c.spec.name, c.spec.group, c.assignment_generation
+                        "{other} and {} of {} both own {t}-{p} in generation {generation}",
+                        c.spec.name, c.spec.group
                     );
                     self.violations.push(Violation { invariant: Invariant::OneOwner, at_ms, event_index: index, text });
                     return;

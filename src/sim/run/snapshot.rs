@@ -273,9 +273,9 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     };
     let mut out = Vec::new();
     for c in sim.consumers.iter().filter(|c| !c.removed && c.spec.group == group) {
-        if c.status == ConsumerStatus::Running {
-            let tie = if c.zombie || !sim.knows_member(c) { Tie::Lost } else { Tie::Reads };
-            out.extend(c.assignment.iter().map(|tp| edge(*tp, c, tie)));
+        if let Some(p) = c.process() {
+            let tie = if p.zombie || !sim.knows_member(c) { Tie::Lost } else { Tie::Reads };
+            out.extend(p.assignment.iter().map(|tp| edge(*tp, c, tie)));
         }
     }
     for m in coordinator.map_or(&[][..], |g| &g.members[..]) {
@@ -304,7 +304,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
 /// Whether consumer `c`'s running process is the member `member_id` (not gone: crashed, closed,
 /// or started again under a new member id).
 fn runs_as(c: &Consumer, member_id: &str) -> bool {
-    c.status == ConsumerStatus::Running && c.member_id == member_id
+    c.status == ConsumerStatus::Running && c.member_id() == member_id
 }
 
 /// Under the consumer protocol, what each member still has to do to reach the target: give
@@ -412,15 +412,13 @@ fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
 /// offsets of the partitions it owns, less what of the batch in hand is not done yet.
 fn uncommitted(sim: &Sim, c: &Consumer) -> u64 {
     // Committing what it processed: the commit is on its way.
-    if c.status != ConsumerStatus::Running || c.phase == Phase::CommittingAfterProcessing {
-        return 0;
-    }
+    let Some(p) = c.process().filter(|p| p.phase != Phase::CommittingAfterProcessing) else { return 0 };
     let group = &c.spec.group;
-    let fetched: u64 = c
+    let fetched: u64 = p
         .assignment
         .iter()
         .filter_map(|tp| {
-            let position = *c.positions.get(tp)?;
+            let position = *p.positions.get(tp)?;
             let base = sim.committed(group, *tp).or_else(|| sim.delivery(group, *tp).and_then(|d| d.first_position));
             Some(position.saturating_sub(base.unwrap_or(position)))
         })
@@ -455,15 +453,15 @@ fn producer_note(p: &crate::sim::producer::Producer) -> Option<String> {
 }
 
 fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
-    if c.status != ConsumerStatus::Running {
+    let Some(p) = c.process() else {
         return c.failure.as_ref().map(|e| format!("stopped by an error: {e}"));
-    }
-    let held = || c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect::<Vec<_>>().join(", ");
-    if c.zombie && !c.assignment.is_empty() {
+    };
+    let held = || p.assignment.iter().map(|tp| tp_label(sim, *tp)).collect::<Vec<_>>().join(", ");
+    if p.zombie && !p.assignment.is_empty() {
         return Some(format!("still processing {}, which it lost: its commit will be rejected", held()));
     }
-    let given_up: Vec<Tp> = c.in_flight.iter().map(|r| r.0).filter(|tp| !c.assignment.contains(tp)).collect();
-    if c.phase == Phase::Processing && !given_up.is_empty() {
+    let given_up: Vec<Tp> = p.in_flight.iter().map(|r| r.0).filter(|tp| !p.assignment.contains(tp)).collect();
+    if p.phase == Phase::Processing && !given_up.is_empty() {
         let mut labels: Vec<String> = given_up.iter().map(|tp| tp_label(sim, *tp)).collect();
         labels.dedup();
         let then = if c.spec.commit == CommitMode::BeforeProcessing {
@@ -476,13 +474,13 @@ fn consumer_note(sim: &Sim, c: &Consumer) -> Option<String> {
             labels.join(", ")
         ));
     }
-    if !c.member_id.is_empty() && !sim.knows_member(c) && !c.assignment.is_empty() {
+    if !p.member_id.is_empty() && !sim.knows_member(c) && !p.assignment.is_empty() {
         return Some(format!(
             "the coordinator has removed it, and it does not know yet: {} may have new owners",
             held()
         ));
     }
-    if c.stopping {
+    if p.stopping {
         return Some(match (&c.moving_to, c.restart) {
             (Some(g), true) if *g != c.spec.group => format!("moving to {g} once the batch in hand is done"),
             (_, true) => "starting again once the batch in hand is done".to_string(),
@@ -501,8 +499,8 @@ fn recent_change(sim: &Sim, c: &Consumer) -> Option<(Vec<String>, Vec<String>)> 
     (sim.now().since(*t) <= CHANGE_SHOWN_MS).then(|| {
         let label = |tp: &Tp| tp_label(sim, *tp);
         (
-            added.iter().filter(|tp| c.assignment.contains(tp)).map(label).collect(),
-            revoked.iter().filter(|tp| !c.assignment.contains(tp)).map(label).collect(),
+            added.iter().filter(|tp| c.assignment().contains(tp)).map(label).collect(),
+            revoked.iter().filter(|tp| !c.assignment().contains(tp)).map(label).collect(),
         )
     })
 }
@@ -560,8 +558,7 @@ impl Snapshot {
                             positions: sim
                                 .consumers
                                 .iter()
-                                .filter(|c| c.status == ConsumerStatus::Running)
-                                .filter_map(|c| c.positions.get(&tp).map(|o| (c.spec.name.clone(), *o)))
+                                .filter_map(|c| Some((c.spec.name.clone(), *c.process()?.positions.get(&tp)?)))
                                 .collect(),
                             lost_acked: p.lost_acked,
                         }
@@ -620,32 +617,32 @@ impl Snapshot {
                 name: c.spec.name.clone(),
                 group: c.spec.group.clone(),
                 status: c.status,
-                activity: match (c.status, c.phase) {
-                    (ConsumerStatus::Running, Phase::Joining) => Activity::Rebalancing,
-                    (ConsumerStatus::Running, Phase::Idle)
-                        if c.member_id.is_empty() || (c.is_modern() && c.generation <= 0) =>
+                activity: match (c.status, c.process().map(|p| p.phase)) {
+                    (ConsumerStatus::Crashed, _) => Activity::Crashed,
+                    (ConsumerStatus::Stopped, _) | (ConsumerStatus::Running, None) => Activity::Stopped,
+                    (ConsumerStatus::Running, Some(Phase::Joining)) => Activity::Rebalancing,
+                    (ConsumerStatus::Running, Some(Phase::Idle))
+                        if c.member_id().is_empty() || (c.is_modern() && c.generation() <= 0) =>
                     {
                         Activity::Joining
                     }
-                    (ConsumerStatus::Running, Phase::Idle) => Activity::WaitingForPartitions,
-                    (ConsumerStatus::Running, Phase::Fetching) => Activity::Polling,
-                    (ConsumerStatus::Running, Phase::Processing) => Activity::Processing,
-                    (ConsumerStatus::Running, Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing) => {
-                        Activity::Committing
-                    }
-                    (ConsumerStatus::Crashed, _) => Activity::Crashed,
-                    (ConsumerStatus::Stopped, _) => Activity::Stopped,
+                    (ConsumerStatus::Running, Some(Phase::Idle)) => Activity::WaitingForPartitions,
+                    (ConsumerStatus::Running, Some(Phase::Fetching)) => Activity::Polling,
+                    (ConsumerStatus::Running, Some(Phase::Processing)) => Activity::Processing,
+                    (
+                        ConsumerStatus::Running,
+                        Some(Phase::CommittingBeforeProcessing | Phase::CommittingAfterProcessing),
+                    ) => Activity::Committing,
                 },
-                assignment: if c.status == ConsumerStatus::Running {
-                    c.assignment.iter().map(|tp| tp_label(sim, *tp)).collect()
-                } else {
-                    Vec::new()
-                },
-                positions: c.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect(),
+                assignment: c.assignment().iter().map(|tp| tp_label(sim, *tp)).collect(),
+                positions: c
+                    .process()
+                    .map(|p| p.positions.iter().map(|(tp, o)| (tp_label(sim, *tp), *o)).collect())
+                    .unwrap_or_default(),
                 in_flight: c.in_flight_records(),
                 batch_left: c.in_flight_records().saturating_sub(c.processed_in_hand(sim.now())),
                 uncommitted: uncommitted(sim, c),
-                generation: c.generation,
+                generation: c.generation(),
                 settings: c.pending_spec.clone().map_or_else(
                     || c.spec.clone(),
                     |p| ConsumerSpec { commit: c.spec.commit, processing_ms: c.spec.processing_ms, ..p },

@@ -453,10 +453,10 @@ fn load_balancing() -> Lesson {
             step("Watch it idle", "The group rebalances; with more consumers than partitions, one owns nothing.", Goal::See(Sight::Stable(4))),
         ],
         checks: vec![|o| {
-            let owners: Vec<usize> = o.sim.consumers().iter().map(|c| c.assignment.len()).collect();
+            let owners: Vec<usize> = o.sim.consumers().iter().map(|c| c.assignment().len()).collect();
             let idle = owners.iter().filter(|n| **n == 0).count();
             let mut seen = VecSet::new();
-            let exclusive = o.sim.consumers().iter().flat_map(|c| &c.assignment).all(|tp| seen.insert(*tp));
+            let exclusive = o.sim.consumers().iter().flat_map(|c| c.assignment()).all(|tp| seen.insert(*tp));
             verdict(
                 exclusive && seen.len() == 3 && owners.len() == 4 && idle == 1,
                 format!("3 partitions, each owned by exactly one of {}; {idle} idle", count(owners.len() as u64, "consumer")),

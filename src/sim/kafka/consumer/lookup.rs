@@ -37,7 +37,7 @@ impl Consumer {
         self.mark_coordinator_unknown(out);
         match request {
             Sent::Join | Sent::Sync => {
-                if self.joining {
+                if self.process.joining {
                     self.rejoin_later();
                 }
             }
@@ -45,7 +45,7 @@ impl Consumer {
                 let reason = format!("RetriableCommitFailedException: {}", why.text());
                 out.event(EventKind::CommitFailed { consumer, group, reason });
                 if purpose != CommitPurpose::Async {
-                    self.pending_commit = Some((purpose, std::mem::take(&mut self.sync_commit)));
+                    self.process.pending_commit = Some((purpose, std::mem::take(&mut self.process.sync_commit)));
                 }
             }
             Sent::GroupHeartbeat => self.cg_request_failed(),
@@ -56,52 +56,54 @@ impl Consumer {
     /// `requestRejoin`: its join (or sync) is over without an answer; it joins again at its next
     /// poll() with a coordinator known.
     pub(super) fn rejoin_later(&mut self) {
-        self.joining = false;
-        self.syncing = None;
-        self.rejoin_needed = true;
+        self.process.joining = false;
+        if let Some(c) = self.process.classic_mut() {
+            c.syncing = None;
+        }
+        self.process.rejoin_needed = true;
     }
 
     /// `markCoordinatorUnknown`: nothing more is sent to it until it is found again.
     pub(super) fn mark_coordinator_unknown(&mut self, out: &mut Out) {
-        self.coordinator_unknown = true;
-        if self.lookup_backoff.is_none() {
-            self.lookup_backoff = Some(RETRY_BACKOFF_MS);
+        self.process.coordinator_unknown = true;
+        if self.process.lookup_backoff.is_none() {
+            self.process.lookup_backoff = Some(RETRY_BACKOFF_MS);
             out.effects.push(Effect::FindCoordinator { inc: self.inc });
         }
     }
 
     /// The answer to FindCoordinator: none yet (try again after the backoff), or `broker`.
     pub(super) fn on_find_coordinator(&mut self, ctx: &mut Ctx, broker: Option<u32>, out: &mut Out) {
-        let Some(backoff) = self.lookup_backoff else { return };
+        let Some(backoff) = self.process.lookup_backoff else { return };
         let Some(broker) = broker else {
-            self.lookup_backoff = Some((backoff * 2).min(RETRY_BACKOFF_MAX_MS));
+            self.process.lookup_backoff = Some((backoff * 2).min(RETRY_BACKOFF_MAX_MS));
             self.after(backoff, Msg::LookUpCoordinator, out);
             return;
         };
-        self.lookup_backoff = None;
-        self.coordinator_unknown = false;
+        self.process.lookup_backoff = None;
+        self.process.coordinator_unknown = false;
         let (consumer, group) = self.names();
         out.event(EventKind::FindCoordinator { consumer, group, broker });
         // What it still needs, from its state now.
-        if let Some((purpose, offsets)) = self.pending_commit.take() {
+        if let Some((purpose, offsets)) = self.process.pending_commit.take() {
             self.send_offsets(ctx, purpose, offsets, out);
         }
-        if !self.awaiting_offsets.is_empty() {
-            let tps: Vec<Tp> = self.awaiting_offsets.iter().copied().collect();
+        if !self.process.awaiting_offsets.is_empty() {
+            let tps: Vec<Tp> = self.process.awaiting_offsets.iter().copied().collect();
             self.send_offset_fetch(ctx, tps, out);
         }
         if self.is_modern() {
-            if self.generation >= 0 && (self.joining || self.generation > 0) {
+            if self.process.generation >= 0 && (self.process.joining || self.process.generation > 0) {
                 self.cg_heartbeat(ctx, out);
             }
-        } else if self.member_id.is_empty() || self.rejoin_needed {
+        } else if self.process.member_id.is_empty() || self.process.rejoin_needed {
             self.wake(ctx, out);
         }
     }
 
     /// Asks again who the coordinator is.
     pub(super) fn look_up_coordinator(&mut self, out: &mut Out) {
-        if self.lookup_backoff.is_some() {
+        if self.process.lookup_backoff.is_some() {
             out.effects.push(Effect::FindCoordinator { inc: self.inc });
         }
     }

@@ -87,9 +87,14 @@ impl Consumer {
         self.spec.group_protocol == GroupProtocol::Consumer
     }
 
+    /// Its consumer-protocol state (see [`Process::modern_mut`]).
+    fn cg(&mut self) -> &mut Modern {
+        self.process.modern_mut()
+    }
+
     fn cg_send(&mut self, ctx: &Ctx, request: cg::Request, out: &mut Out) {
         if matches!(request, cg::Request::Heartbeat(_)) {
-            self.modern.outstanding += 1;
+            self.cg().outstanding += 1;
         }
         let from = self.client(ctx);
         out.effects.push(Effect::ToGroupCoordinator {
@@ -101,44 +106,47 @@ impl Consumer {
 
     /// What it owns, as a heartbeat names it.
     fn owned_partitions(&self, ctx: &Ctx) -> Partitions {
-        if self.zombie {
+        if self.process.zombie {
             return Partitions::new(); // lost: a zombie's application may still be processing them
         }
-        cg::partitions_of(&self.assignment, |tp| ctx.view.tp_name(tp))
+        cg::partitions_of(&self.process.assignment, |tp| ctx.view.tp_name(tp))
     }
 
     /// Joins (or joins again): a full heartbeat at epoch 0, with the member id it made for
     /// itself.
     pub(super) fn cg_join(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.member_id.is_empty() {
-            self.member_id = crate::sim::ids::new_member_uuid(ctx.rng);
+        if self.process.member_id.is_empty() {
+            self.process.member_id = crate::sim::ids::new_member_uuid(ctx.rng);
         }
-        self.generation = 0;
-        self.joining = true;
-        self.rejoin_needed = false;
-        self.modern.full = true;
+        self.process.generation = 0;
+        self.process.joining = true;
+        self.process.rejoin_needed = false;
+        self.cg().full = true;
         let (consumer, group) = self.names();
-        out.event(EventKind::JoinGroup { consumer, group, member_id: self.member_id.clone() });
+        out.event(EventKind::JoinGroup { consumer, group, member_id: self.process.member_id.clone() });
         self.cg_heartbeat(ctx, out);
     }
 
     /// Sends a heartbeat now, unless one is out (then it goes when the answer comes).
     pub(super) fn cg_heartbeat(&mut self, ctx: &Ctx, out: &mut Out) {
-        if self.modern.in_flight {
-            self.modern.ack = true;
+        let m = self.cg();
+        if m.in_flight {
+            m.ack = true;
             return;
         }
-        if self.coordinator_unknown {
-            self.modern.full = true; // sent, in full, once the coordinator is found
+        if self.process.coordinator_unknown {
+            self.cg().full = true; // sent, in full, once the coordinator is found
             return;
         }
         let owned = self.owned_partitions(ctx);
-        let full = self.modern.full || self.generation == 0;
-        let report = full || self.modern.sent_owned.as_ref() != Some(&owned);
+        let epoch = self.process.generation;
+        let m = self.cg();
+        let full = m.full || epoch == 0;
+        let report = full || m.sent_owned.as_ref() != Some(&owned);
         let topics = self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect();
         let req = HeartbeatRequest {
-            member_id: self.member_id.clone(),
-            member_epoch: self.generation,
+            member_id: self.process.member_id.clone(),
+            member_epoch: self.process.generation,
             instance_id: self.spec.group_instance_id.clone(),
             client_id: self.client_id.clone(),
             rebalance_timeout_ms: full.then_some(self.spec.max_poll_interval_ms),
@@ -147,13 +155,14 @@ impl Consumer {
             assignor: self.spec.remote_assignor.filter(|_| full),
             owned: report.then(|| owned.clone()),
         };
+        let m = self.cg();
         if report {
-            self.modern.sent_owned = Some(owned);
+            m.sent_owned = Some(owned);
         }
-        self.modern.full = false;
-        self.modern.ack = false;
-        self.modern.in_flight = true;
-        self.modern.sent_at = ctx.now;
+        m.full = false;
+        m.ack = false;
+        m.in_flight = true;
+        m.sent_at = ctx.now;
         self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
     }
 
@@ -163,11 +172,12 @@ impl Consumer {
             self.poll_timeout(ctx, out);
             return;
         }
-        if self.generation > 0 && !self.modern.in_flight && ctx.now >= self.modern.next_beat {
+        let due = self.process.modern().is_some_and(|m| !m.in_flight && ctx.now >= m.next_beat);
+        if self.process.generation > 0 && due {
             self.cg_heartbeat(ctx, out);
         }
-        let deadline = self.last_poll.plus(self.spec.max_poll_interval_ms);
-        if self.outside_poll() && self.generation >= 0 && deadline > ctx.now {
+        let deadline = self.process.last_poll.plus(self.spec.max_poll_interval_ms);
+        if self.outside_poll() && self.process.generation >= 0 && deadline > ctx.now {
             out.effects.push(Effect::At { at: deadline, inc: self.inc, msg: Msg::PollTimerCheck });
         }
     }
@@ -182,8 +192,8 @@ impl Consumer {
         if !self.cg_answer_is_current() {
             return;
         }
-        self.modern.in_flight = false;
-        if self.generation < 0 {
+        self.cg().in_flight = false;
+        if self.process.generation < 0 {
             return; // it left meanwhile: old news
         }
         match result {
@@ -191,16 +201,18 @@ impl Consumer {
                 if r.member_epoch < 0 {
                     return; // the answer to its leave
                 }
-                self.joining = false;
-                self.generation = r.member_epoch;
-                self.modern.interval_ms = r.heartbeat_interval_ms.max(1);
-                self.modern.next_beat = self.modern.sent_at.plus(self.modern.interval_ms).max(ctx.now);
-                out.effects.push(Effect::At { at: self.modern.next_beat, inc: self.inc, msg: Msg::HeartbeatTick });
+                self.process.joining = false;
+                self.process.generation = r.member_epoch;
+                let m = self.cg();
+                m.interval_ms = r.heartbeat_interval_ms.max(1);
+                m.next_beat = m.sent_at.plus(m.interval_ms).max(ctx.now);
+                let at = m.next_beat;
+                out.effects.push(Effect::At { at, inc: self.inc, msg: Msg::HeartbeatTick });
                 if let Some(a) = r.assignment {
                     let mut tps = cg::tps_of(&a, |t| ctx.view.topic_index(t));
                     sort::natural(&mut tps);
                     if self.cg_is_new_target(&tps) {
-                        self.pending_assignment = Some(tps);
+                        self.process.pending_assignment = Some(tps);
                         if self.spec.commit == CommitMode::Auto {
                             // Its next poll() starts the reconciliation (now, if blocked in one).
                             self.wake(ctx, out);
@@ -209,7 +221,7 @@ impl Consumer {
                         }
                     }
                 }
-                if self.modern.ack {
+                if self.cg().ack {
                     self.cg_heartbeat(ctx, out);
                 }
             }
@@ -232,7 +244,7 @@ impl Consumer {
                     cg::GroupError::GroupIdNotFound => format!(
                         "GROUP_ID_NOT_FOUND: group {} is not a consumer-protocol group now (it became classic, or is gone), and a heartbeat at epoch {} cannot make it one — only a join can",
                         quoted(&self.spec.group),
-                        self.generation
+                        self.process.generation
                     ),
                     other => format!("{}: the group coordinator refused its heartbeat", other.code()),
                 };
@@ -244,9 +256,10 @@ impl Consumer {
     /// An answer (or a failure) to one of its heartbeats came back: whether it belongs to a
     /// request made since its last leave.
     fn cg_answer_is_current(&mut self) -> bool {
-        self.modern.outstanding = self.modern.outstanding.saturating_sub(1);
-        if self.modern.ignore > 0 {
-            self.modern.ignore -= 1;
+        let m = self.cg();
+        m.outstanding = m.outstanding.saturating_sub(1);
+        if m.ignore > 0 {
+            m.ignore -= 1;
             return false;
         }
         true
@@ -258,27 +271,34 @@ impl Consumer {
         if !self.cg_answer_is_current() {
             return;
         }
-        self.modern.in_flight = false;
-        self.modern.full = true;
+        let m = self.cg();
+        m.in_flight = false;
+        m.full = true;
     }
 
     /// Out of the group: what it owns is lost, at once (records of it in the application's
     /// hands are finished, not committed).
     fn cg_lose(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.generation = 0;
-        self.joining = false;
-        self.pending_assignment = None;
-        self.modern.reconciling = None;
-        self.modern.sent_owned = None;
-        self.modern.ack = false;
+        self.process.generation = 0;
+        self.process.joining = false;
+        self.process.pending_assignment = None;
+        let m = self.process.modern_mut();
+        m.reconciling = None;
+        m.sent_owned = None;
+        m.ack = false;
         self.lose_partitions(ctx, out);
     }
 
     /// Whether `target` differs from what it will own once what is under way is done.
     fn cg_is_new_target(&self, target: &[Tp]) -> bool {
-        let mut mine = self.assignment.clone();
+        let mut mine = self.process.assignment.clone();
         sort::natural(&mut mine);
-        let upcoming = self.pending_assignment.as_ref().or(self.modern.reconciling.as_ref()).unwrap_or(&mine);
+        let upcoming = self
+            .process
+            .pending_assignment
+            .as_ref()
+            .or(self.process.modern().and_then(|m| m.reconciling.as_ref()))
+            .unwrap_or(&mine);
         upcoming.as_slice() != target
     }
 
@@ -286,7 +306,7 @@ impl Consumer {
     /// its (records of it still in the application's hands are finished, not committed), takes
     /// what is new, and acknowledges.
     fn cg_reconcile(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if let Some(new) = self.pending_assignment.take() {
+        if let Some(new) = self.process.pending_assignment.take() {
             self.apply_assignment(ctx, new, out);
             self.cg_heartbeat(ctx, out); // acknowledge
         }
@@ -295,19 +315,21 @@ impl Consumer {
     /// Its group work inside `poll()`: start reconciling a new assignment (with auto-commit, by
     /// committing what it consumed), or join again.
     pub(super) fn cg_poll(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.pending_assignment.is_some() && self.modern.reconciling.is_none() {
-            if self.spec.commit == CommitMode::Auto && !self.positions.is_empty() {
+        if self.process.pending_assignment.is_some() && self.process.modern().is_some_and(|m| m.reconciling.is_none()) {
+            if self.spec.commit == CommitMode::Auto && !self.process.positions.is_empty() {
                 // `maybeAutoCommitSyncBeforeRevocation`, before every reconciliation.
-                self.modern.reconciling = self.pending_assignment.take();
-                self.modern.reconcile_started = ctx.now;
-                self.modern.commit_tries = 0;
-                self.last_auto_commit = ctx.now;
+                let target = self.process.pending_assignment.take();
+                let m = self.process.modern_mut();
+                m.reconciling = target;
+                m.reconcile_started = ctx.now;
+                m.commit_tries = 0;
+                self.process.last_auto_commit = ctx.now;
                 self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
             } else {
                 self.cg_reconcile(ctx, out);
             }
         }
-        if self.rejoin_needed && !self.joining {
+        if self.process.rejoin_needed && !self.process.joining {
             self.cg_join(ctx, out);
         }
     }
@@ -316,46 +338,52 @@ impl Consumer {
     /// the latest epoch and positions (after `retry.backoff.ms`, doubling) until the rebalance
     /// timeout; any other answer lets the reconciliation finish, in the background.
     pub(super) fn cg_reconcile_commit_answered(&mut self, ctx: &mut Ctx, stale: bool, out: &mut Out) {
-        let Some(target) = self.modern.reconciling.as_ref() else { return };
-        let deadline = self.modern.reconcile_started.plus(self.spec.max_poll_interval_ms);
-        if stale && self.generation > 0 && ctx.now < deadline {
-            let backoff =
-                (lookup::RETRY_BACKOFF_MS << self.modern.commit_tries.min(4)).min(lookup::RETRY_BACKOFF_MAX_MS);
-            self.modern.commit_tries += 1;
+        let epoch = self.process.generation;
+        let m = self.process.modern_mut();
+        let Some(target) = m.reconciling.take() else { return };
+        let deadline = m.reconcile_started.plus(self.spec.max_poll_interval_ms);
+        if stale && epoch > 0 && ctx.now < deadline {
+            let backoff = (lookup::RETRY_BACKOFF_MS << m.commit_tries.min(4)).min(lookup::RETRY_BACKOFF_MAX_MS);
+            m.commit_tries += 1;
+            m.reconciling = Some(target);
             self.after(backoff, Msg::RetryCommit, out);
             return;
         }
-        let target = target.clone();
-        self.modern.reconciling = None;
         self.apply_assignment(ctx, target, out);
         self.cg_heartbeat(ctx, out); // acknowledge
     }
 
     /// Time to send the reconciliation's commit again.
     pub(super) fn cg_retry_commit(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.modern.reconciling.is_some() {
+        if self.process.modern().is_some_and(|m| m.reconciling.is_some()) {
             self.send_commit(ctx, CommitPurpose::BeforeJoin, out);
         }
     }
 
     /// Leaves: epoch -1, or -2 for a static member that keeps its place for its session.
     pub(super) fn cg_leave(&mut self, ctx: &Ctx, reason: &str, out: &mut Out) {
-        if self.member_id.is_empty() || self.generation < 0 {
+        if self.process.member_id.is_empty() || self.process.generation < 0 {
             return;
         }
         // Answers to what it sent before leaving are old news.
-        self.modern.ignore = self.modern.outstanding;
-        if self.coordinator_unknown {
+        let m = self.cg();
+        m.ignore = m.outstanding;
+        if self.process.coordinator_unknown {
             // No coordinator to tell: its session runs out there.
-            self.generation = -1;
-            self.modern.in_flight = false;
+            self.process.generation = -1;
+            self.cg().in_flight = false;
             return;
         }
         let static_member = self.spec.group_instance_id.is_some();
         let (consumer, group) = self.names();
-        out.event(EventKind::LeaveGroup { consumer, group, member_id: self.member_id.clone(), reason: reason.into() });
+        out.event(EventKind::LeaveGroup {
+            consumer,
+            group,
+            member_id: self.process.member_id.clone(),
+            reason: reason.into(),
+        });
         let req = HeartbeatRequest {
-            member_id: self.member_id.clone(),
+            member_id: self.process.member_id.clone(),
             member_epoch: if static_member { STATIC_LEAVE_EPOCH } else { LEAVE_EPOCH },
             instance_id: self.spec.group_instance_id.clone(),
             client_id: self.client_id.clone(),
@@ -364,11 +392,11 @@ impl Consumer {
             assignor: None,
             owned: None,
         };
-        self.generation = -1;
-        self.modern.in_flight = false;
+        self.process.generation = -1;
+        self.cg().in_flight = false;
         self.cg_send(ctx, cg::Request::Heartbeat(Box::new(req)), out);
         // Its own answer is old news too.
-        self.modern.ignore += 1;
+        self.cg().ignore += 1;
     }
 
     /// The poll timer ran out: it leaves, its partitions are lost, and it joins again at its
@@ -376,14 +404,14 @@ impl Consumer {
     pub(super) fn cg_poll_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
         self.cg_leave(ctx, "max.poll.interval.ms exceeded", out);
         self.cg_lose(ctx, out);
-        self.generation = -1;
-        self.rejoin_needed = true;
+        self.process.generation = -1;
+        self.process.rejoin_needed = true;
     }
 
     pub(super) fn cg_commit(&mut self, ctx: &Ctx, offsets: Vec<(Tp, u64)>, purpose: CommitPurpose, out: &mut Out) {
         let request = cg::Request::OffsetCommit {
-            member_id: self.member_id.clone(),
-            member_epoch: self.generation,
+            member_id: self.process.member_id.clone(),
+            member_epoch: self.process.generation,
             offsets,
             purpose,
         };
@@ -391,8 +419,11 @@ impl Consumer {
     }
 
     pub(super) fn cg_offset_fetch(&mut self, ctx: &Ctx, partitions: Vec<Tp>, out: &mut Out) {
-        let request =
-            cg::Request::OffsetFetch { member_id: self.member_id.clone(), member_epoch: self.generation, partitions };
+        let request = cg::Request::OffsetFetch {
+            member_id: self.process.member_id.clone(),
+            member_epoch: self.process.generation,
+            partitions,
+        };
         self.cg_send(ctx, request, out);
     }
 
@@ -409,19 +440,20 @@ impl Consumer {
         let (consumer, group) = self.names();
         let (labels, code) = (ctx.view.labels(&partitions), error.code());
         out.event(EventKind::OffsetFetchFailed { consumer, group, partitions: labels, error: code.to_string() });
-        if error == cg::GroupError::StaleMemberEpoch && self.generation > 0 {
+        if error == cg::GroupError::StaleMemberEpoch && self.process.generation > 0 {
             self.after(lookup::RETRY_BACKOFF_MS, Msg::RetryOffsetFetch, out);
         } else {
             for tp in &partitions {
-                self.awaiting_offsets.remove(tp);
+                self.process.awaiting_offsets.remove(tp);
             }
         }
     }
 
     /// Time to ask again for the committed offsets it still waits for.
     pub(super) fn cg_retry_offset_fetch(&mut self, ctx: &Ctx, out: &mut Out) {
-        let tps: Vec<Tp> = self.awaiting_offsets.iter().filter(|tp| self.assignment.contains(tp)).copied().collect();
-        if !tps.is_empty() && !self.coordinator_unknown {
+        let tps: Vec<Tp> =
+            self.process.awaiting_offsets.iter().filter(|tp| self.process.assignment.contains(tp)).copied().collect();
+        if !tps.is_empty() && !self.process.coordinator_unknown {
             self.send_offset_fetch(ctx, tps, out);
         }
     }
