@@ -25,9 +25,7 @@ pub use kafka::{
     replication,
 };
 pub use replay::{compare, lane, link, timeline, wire};
-pub use run::{
-    actors, brokers, commands, deliveries, describe, engine, invariants, network, producers, report, scenario, snapshot,
-};
+pub use run::{deliveries, describe, engine, invariants, report, scenario, snapshot};
 pub use teach::{experiments, lesson, progress};
 
 pub use command::{Command, TimedCommand};

@@ -88,7 +88,7 @@ pub struct Partition {
     /// Offsets below this are visible to consumers: replicated to the whole ISR.
     pub high_watermark: u64,
     /// Fetches parked here until data arrives (consumer, incarnation, fetch id).
-    pub(crate) waiters: Vec<(ConsumerId, u32, u64)>,
+    waiters: Vec<(ConsumerId, u32, u64)>,
     pub(crate) pending_acks: Vec<PendingAck>,
     /// Offsets (in the current leader's log) of records whose producer was acknowledged.
     pub(crate) acked: RangeCounts,
@@ -97,6 +97,17 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// Parks fetch `fetch_id` of `consumer`'s incarnation `inc` here until the partition has
+    /// news (its high watermark moves) or its leader's process dies.
+    pub fn park(&mut self, consumer: ConsumerId, inc: u32, fetch_id: u64) {
+        self.waiters.push((consumer, inc, fetch_id));
+    }
+
+    /// The fetches parked here, which leave it (to look again, or to fail on disconnect).
+    pub fn take_parked(&mut self) -> Vec<(ConsumerId, u32, u64)> {
+        std::mem::take(&mut self.waiters)
+    }
+
     pub(crate) fn new(brokers: &[u32]) -> Partition {
         Partition {
             replicas: brokers

@@ -647,7 +647,7 @@ mod tests {
         tl.advance_to(end);
         let commands = tl.sim().digest();
         assert_eq!(commands, tl.run().replay(Some(end)).unwrap().digest());
-        let produced: u64 = tl.sim().producers[0].next_seq;
+        let produced: u64 = tl.sim().producers()[0].next_seq;
         assert_eq!(produced, 13, "the script's 10 and the user's 3");
     }
 

@@ -299,7 +299,7 @@ pub fn describe_topics(sim: &Sim) -> String {
     use std::fmt::Write;
     let defaults = crate::sim::config::TopicSpec::default();
     let mut out = String::new();
-    for t in &sim.topics {
+    for t in sim.topics() {
         let spec = &t.spec;
         // A stable stand-in for Kafka's random topic UUID: 16 bytes derived from the name.
         let id = URL_SAFE_NO_PAD

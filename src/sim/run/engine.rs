@@ -4,6 +4,12 @@
 //! rest). Everything here is synchronous and deterministic: the same scenario, seed and commands
 //! give the same events, in the same order, with the same digest.
 
+mod actors;
+mod brokers;
+mod commands;
+mod network;
+mod producers;
+
 use crate::sim::vecmap::VecMap;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -136,42 +142,42 @@ impl Ord for Scheduled {
 /// A whole simulated cluster and its clients.
 #[derive(Clone)]
 pub struct Sim {
-    pub(crate) now: SimTime,
+    now: SimTime,
     seed: u64,
     /// The run's one source of randomness: ChaCha8 seeded from the run's seed.
-    pub(crate) rng: ChaCha8Rng,
+    rng: ChaCha8Rng,
     queue: BinaryHeap<Scheduled>,
     /// The queued actions by slot, and the free slots.
     actions: Vec<Option<Action>>,
     free_slots: Vec<u32>,
     next_seq: u64,
-    pub(crate) cluster: ClusterSpec,
-    pub(crate) topics: Vec<Topic>,
+    cluster: ClusterSpec,
+    topics: Vec<Topic>,
     /// The brokers' registrations and where the group coordinators live.
-    pub(crate) controller: Controller,
+    controller: Controller,
     /// Buffers the actors record their effects in, reused from message to message.
-    pub(crate) scratch: Scratch,
-    pub(crate) producers: Vec<Producer>,
-    pub(crate) consumers: Vec<Consumer>,
-    pub(crate) keyers: Vec<Keyer>,
+    scratch: Scratch,
+    producers: Vec<Producer>,
+    consumers: Vec<Consumer>,
+    keyers: Vec<Keyer>,
     /// The next producer id the cluster hands out (`InitProducerId`).
-    pub(crate) next_producer_id: u32,
+    next_producer_id: u32,
     /// Every acknowledgement producers received, when kept (see [`Sim::keep_ack_ledger`]).
-    pub(crate) ack_ledger: Option<Vec<AckRecord>>,
+    ack_ledger: Option<Vec<AckRecord>>,
     /// Acknowledgements whose records the log did not hold where the leader said.
-    pub(crate) ack_findings: Vec<AckFinding>,
+    ack_findings: Vec<AckFinding>,
     /// Every group the coordinators keep, on the protocol it is on (committed offsets
     /// included): the registry ([`crate::sim::kafka::groups`]).
-    pub(crate) groups: Groups,
+    groups: Groups,
     /// A version-2 link's rules: no group mixing both protocols (see
     /// [`Scenario::refuse_mixed_groups`]).
-    pub(crate) refuse_mixed_groups: bool,
+    refuse_mixed_groups: bool,
     /// Partition counts by topic name (what a consumer-protocol coordinator assigns).
-    pub(crate) topic_partitions: VecMap<String, u32>,
+    topic_partitions: VecMap<String, u32>,
     /// Topic names by index, for messages that name topics.
-    pub(crate) topic_names: Vec<Name>,
-    pub(crate) deliveries: PerGroup<DeliveryTrack>,
-    pub(crate) client_counters: VecMap<String, u32>,
+    topic_names: Vec<Name>,
+    deliveries: PerGroup<DeliveryTrack>,
+    client_counters: VecMap<String, u32>,
     trace: Trace,
 }
 

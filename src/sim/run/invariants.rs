@@ -66,7 +66,7 @@ impl Watcher {
     /// A watcher that takes up at `sim`'s present (after a fork): the positions consumers hold.
     pub fn resume(sim: &Sim, violations: Vec<Violation>) -> Watcher {
         let mut w = Watcher { next: VecMap::new(), violations, ack_findings_seen: sim.ack_findings().len() };
-        for c in &sim.consumers {
+        for c in sim.consumers() {
             for (tp, pos) in c.process().iter().flat_map(|p| &p.positions) {
                 let (topic, partition) = sim.tp_name(*tp);
                 *w.next_of(&c.spec.name, &topic, partition) = *pos;
@@ -163,7 +163,7 @@ impl Watcher {
         // of order (many groups with few members each); a group's own map seldom is.
         let mut owners: VecMap<&str, VecMap<(i32, crate::sim::Tp), &str>> = VecMap::new();
         let member = |c: &&crate::sim::consumer::Consumer| c.status == ConsumerStatus::Running && sim.knows_member(c);
-        for c in sim.consumers.iter().filter(member) {
+        for c in sim.consumers().iter().filter(member) {
             let group = owners.entry(c.spec.group.as_str()).or_default();
             let Some(process) = c.process() else { continue };
             let generation = process.assignment_generation;

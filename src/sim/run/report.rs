@@ -70,7 +70,7 @@ pub fn group_report(sim: &Sim, group: &str) -> GroupReport {
 }
 
 pub fn topic_reports(sim: &Sim) -> Vec<TopicReport> {
-    sim.topics
+    sim.topics()
         .iter()
         .map(|t| TopicReport {
             name: t.spec.name.to_string(),
@@ -93,8 +93,8 @@ pub fn summary(sim: &Sim, scenario_id: &str) -> String {
     let _ = writeln!(out, "time      {}", format_duration(sim.now().ms()));
     let _ = writeln!(out, "events    {}", sim.event_count());
     let _ = writeln!(out, "digest    {}", sim.digest());
-    for p in &sim.producers {
-        let topic = &sim.topics[p.topic as usize].spec.name;
+    for p in sim.producers() {
+        let topic = &sim.topics()[p.topic as usize].spec.name;
         let _ = writeln!(
             out,
             "producer  {}: sent {} records to {topic}, {} acknowledged",
@@ -111,11 +111,11 @@ pub fn summary(sim: &Sim, scenario_id: &str) -> String {
                 "down"
             };
             let leads =
-                sim.topics.iter().flat_map(|t| &t.partitions).filter(|p| p.leader_broker() == Some(b.id)).count();
+                sim.topics().iter().flat_map(|t| &t.partitions).filter(|p| p.leader_broker() == Some(b.id)).count();
             let _ = writeln!(out, "broker    {}: {state}, leader of {leads} partition(s)", b.id);
         }
     }
-    for t in &sim.topics {
+    for t in sim.topics() {
         let offline = t.partitions.iter().filter(|p| p.leader.is_none()).count();
         let lost: u64 = t.partitions.iter().map(|p| p.lost_acked).sum();
         if t.spec.replication_factor > 1 || offline > 0 || lost > 0 {
@@ -166,7 +166,7 @@ pub fn records(sim: &Sim, tp: Tp, from: u64, to: u64) -> Vec<RecordView> {
     let mut out = Vec::new();
     for batch in sim.partition(tp).log().batches_between(from, to) {
         let keyer = sim.keyer(batch.keyer);
-        let producer = &sim.producers[batch.producer as usize].spec.name;
+        let producer = &sim.producers()[batch.producer as usize].spec.name;
         let mut offset = batch.base_offset;
         let keyed = batch.count as u64 != batch.last_seq - batch.first_seq + 1;
         for seq in batch.first_seq..=batch.last_seq {

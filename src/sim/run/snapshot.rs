@@ -272,14 +272,14 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
         EdgeSnap { topic, partition, consumer: c.spec.name.clone(), tie }
     };
     let mut out = Vec::new();
-    for c in sim.consumers.iter().filter(|c| !c.removed && c.spec.group == group) {
+    for c in sim.consumers().iter().filter(|c| !c.removed && c.spec.group == group) {
         if let Some(p) = c.process() {
             let tie = if p.zombie || !sim.knows_member(c) { Tie::Lost } else { Tie::Reads };
             out.extend(p.assignment.iter().map(|tp| edge(*tp, c, tie)));
         }
     }
     for m in coordinator.map_or(&[][..], |g| &g.members[..]) {
-        let c = &sim.consumers[m.consumer.ix()];
+        let c = &sim.consumers()[m.consumer.ix()];
         let alive = runs_as(c, &m.member_id);
         if !alive && !c.removed {
             out.extend(m.assignment.iter().map(|tp| edge(*tp, c, Tie::Unnoticed)));
@@ -288,7 +288,7 @@ fn edges(sim: &Sim, group: &str) -> Vec<EdgeSnap> {
     // A consumer-protocol member's partitions (given, or still to be given up) stay its own
     // until its session runs out.
     for m in sim.groups().consumer(group).map_or(&[][..], |g| &g.members[..]) {
-        let c = &sim.consumers[m.consumer.ix()];
+        let c = &sim.consumers()[m.consumer.ix()];
         let alive = runs_as(c, &m.member_id);
         if !alive && !c.removed {
             let a = &m.assignment;
@@ -317,7 +317,7 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
     let mut out = Vec::new();
     for m in &g.members {
         let a = &m.assignment;
-        let c = &sim.consumers[m.consumer.ix()];
+        let c = &sim.consumers()[m.consumer.ix()];
         let alive = runs_as(c, &m.member_id);
         // A classic member moves by joining again: its heartbeat tells it when.
         let (name, rejoin) = match m.classic {
@@ -374,14 +374,14 @@ pub fn group_lag(sim: &Sim, group: &str) -> u64 {
 
 /// Records in all logs: their log-end offsets summed.
 pub fn appended(sim: &Sim) -> u64 {
-    sim.topics.iter().flat_map(|t| &t.partitions).map(|p| p.log().log_end_offset()).sum()
+    sim.topics().iter().flat_map(|t| &t.partitions).map(|p| p.log().log_end_offset()).sum()
 }
 
 /// Records not yet processed by `group` in the partitions its consumers subscribe to that have
 /// no committed offset: from where it started reading (or the log start) to the high watermark.
 fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
     let mut topics: Vec<u32> = sim
-        .consumers
+        .consumers()
         .iter()
         .filter(|c| !c.removed && c.spec.group == group)
         .flat_map(|c| c.topics.iter().copied())
@@ -390,7 +390,7 @@ fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
     topics.dedup();
     let mut waiting = 0;
     for topic in topics {
-        for partition in 0..sim.topics[topic as usize].spec.partitions {
+        for partition in 0..sim.topics()[topic as usize].spec.partitions {
             let tp = Tp { topic, partition };
             if sim.committed(group, tp).is_some() {
                 continue;
@@ -523,7 +523,7 @@ impl Snapshot {
     pub fn of(sim: &Sim) -> Snapshot {
         let groups = sim.group_names();
         let topics = sim
-            .topics
+            .topics()
             .iter()
             .enumerate()
             .map(|(ti, t)| TopicSnap {
@@ -556,7 +556,7 @@ impl Snapshot {
                             leader: p.leader_broker(),
                             leader_epoch: p.leader_epoch,
                             positions: sim
-                                .consumers
+                                .consumers()
                                 .iter()
                                 .filter_map(|c| Some((c.spec.name.clone(), *c.process()?.positions.get(&tp)?)))
                                 .collect(),
@@ -581,7 +581,7 @@ impl Snapshot {
                     BrokerStatus::Down
                 },
                 leads: sim
-                    .topics
+                    .topics()
                     .iter()
                     .flat_map(|t| &t.partitions)
                     .filter(|p| p.leader_broker() == Some(b.id))
@@ -591,12 +591,12 @@ impl Snapshot {
             })
             .collect();
         let producers = sim
-            .producers
+            .producers()
             .iter()
             .filter(|p| !p.removed)
             .map(|p| ProducerSnap {
                 name: p.spec.name.clone(),
-                topic: sim.topics[p.topic as usize].spec.name.clone(),
+                topic: sim.topics()[p.topic as usize].spec.name.clone(),
                 sent: p.next_seq,
                 acked: p.acked,
                 rate_per_sec: p.spec.rate_per_sec,
@@ -609,7 +609,7 @@ impl Snapshot {
             })
             .collect();
         let consumers = sim
-            .consumers
+            .consumers()
             .iter()
             .enumerate()
             .filter(|(_, c)| !c.removed)

@@ -9,10 +9,10 @@
 //! ([`crate::sim::kafka::consumer`]'s `lookup`): it finds the coordinator again and builds what
 //! it still needs from its state.
 
+use super::{Action, Sim};
 use crate::sim::conn::{Conn, ToCoordinator};
 use crate::sim::consumer::{self, Failure, Sent};
 use crate::sim::coordinator::{Client, Held};
-use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{BrokerId, ConsumerId, Name};
 
 impl Sim {
@@ -79,7 +79,7 @@ impl Sim {
         let mut fetches: Vec<(ConsumerId, u32, u64)> = Vec::new();
         for topic in self.topics.iter_mut() {
             for part in topic.partitions.iter_mut().filter(|p| p.leader_broker() == Some(broker.0)) {
-                for w in std::mem::take(&mut part.waiters) {
+                for w in part.take_parked() {
                     if !fetches.contains(&w) {
                         fetches.push(w);
                     }

@@ -6,8 +6,8 @@
 
 use rand::Rng;
 
+use super::{Action, Sim};
 use crate::sim::config::{limits, Acks, Keys, ProducerSpec};
-use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{ProducerId, Tp};
 use crate::sim::keys::Keyer;
 use crate::sim::producer::{AckFinding, AckRecord, BatchAck, Ctx, Effect, Msg, Out, Producer, SentBatch};

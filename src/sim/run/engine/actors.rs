@@ -2,11 +2,11 @@
 //! and what it recorded — messages, timers, events — is carried out in the order recorded: a
 //! message travels the network (or the replication link), a timer is queued, an event traced.
 
+use super::{Action, Sim};
 use crate::sim::cluster::{Partition, View};
 use crate::sim::conn::ToCoordinator;
 use crate::sim::consumer::{self, Consumer};
 use crate::sim::coordinator::{self, Client, GroupCoordinator, Request, Timer};
-use crate::sim::engine::{Action, Sim};
 use crate::sim::ids::{ConsumerId, Tp};
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup};
 use crate::sim::kafka::groups::{ClassicRoute, ConsumerRoute, Groups};
@@ -252,10 +252,9 @@ impl Sim {
                     self.after(delay, Action::ToConsumer { consumer, inc, msg })
                 }
                 consumer::Effect::At { at, inc, msg } => self.push(at, Action::ToConsumer { consumer, inc, msg }),
-                consumer::Effect::Park { tp, inc, fetch_id } => self.topics[tp.topic as usize].partitions
-                    [tp.partition as usize]
-                    .waiters
-                    .push((consumer, inc, fetch_id)),
+                consumer::Effect::Park { tp, inc, fetch_id } => {
+                    self.topics[tp.topic as usize].partitions[tp.partition as usize].park(consumer, inc, fetch_id)
+                }
                 consumer::Effect::Event(kind) => self.emit(kind),
                 consumer::Effect::Processed { group, tp, from, to } => {
                     self.deliveries.entry(&group, tp).counts.add(from, to)
@@ -319,7 +318,7 @@ impl Sim {
 
     /// Consumer fetches parked at `tp` look again.
     fn wake_fetches(&mut self, tp: Tp) {
-        let waiters = std::mem::take(&mut self.topics[tp.topic as usize].partitions[tp.partition as usize].waiters);
+        let waiters = self.topics[tp.topic as usize].partitions[tp.partition as usize].take_parked();
         for (c, inc, fetch_id) in waiters {
             if self.consumers[c.ix()].is_live(inc) {
                 self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));

@@ -5,11 +5,11 @@
 //! partitions and move with them (consumers find them again: [`crate::sim::network`]). What
 //! happens inside one partition is [`crate::sim::replication`]'s.
 
+use super::{Action, Sim};
 use crate::sim::cluster::ClusterTimer;
 use crate::sim::config::Acks;
 use crate::sim::conn::Conn;
 use crate::sim::coordinator::offsets_partition;
-use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ProducerId, Tp};
 use crate::sim::kafka::controller::{self, Controller, Effect};

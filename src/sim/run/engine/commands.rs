@@ -3,10 +3,10 @@
 //! absurd setting) is rejected with a one-line reason and changes nothing — then logged once, as
 //! a `command` event, and handed to the actor it is for.
 
+use super::{Action, Sim};
 use crate::sim::command::{Command, ConsumerSetting};
 use crate::sim::config::{check_ms, check_name, limits, Acks, CommitMode, ConsumerSpec, Keys, ProducerSpec};
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
-use crate::sim::engine::{Action, Sim};
 use crate::sim::event::EventKind;
 use crate::sim::ids::{BrokerId, ConsumerId, ProducerId};
 use crate::sim::sort;
