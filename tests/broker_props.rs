@@ -122,7 +122,9 @@ fn check(s: &Scenario, seed: u64) -> Result<Sim, TestCaseError> {
         for e in sim.drain_events() {
             match e.kind {
                 EventKind::LeaderElected { unclean: true, .. } => unclean_happened = true,
-                EventKind::LeaderElected { partition, leader: Some(b), leader_epoch, .. } => {
+                EventKind::LeaderElected {
+                    partition, leader: Some(ksim::sim::ids::BrokerId(b)), leader_epoch, ..
+                } => {
                     let first = *leaders.entry((partition, leader_epoch)).or_insert(b);
                     prop_assert_eq!(first, b, "two leaders of t-{} in epoch {}", partition, leader_epoch);
                 }

@@ -18,7 +18,7 @@ pub struct Topic {
 /// A broker of the cluster (ids 1..=brokers).
 #[derive(Clone, Debug)]
 pub struct Broker {
-    pub id: u32,
+    pub id: BrokerId,
     pub alive: bool,
     /// Bumped at each crash, so the fencing timer of an earlier crash is ignored.
     pub(crate) inc: u32,
@@ -47,7 +47,7 @@ pub enum ClusterTimer {
 /// One copy of a partition's log, on one broker.
 #[derive(Clone, Debug)]
 pub struct Replica {
-    pub broker: u32,
+    pub broker: BrokerId,
     pub log: PartitionLog,
     /// The high watermark this replica knows (a follower learns it from fetch responses).
     pub hw: u64,
@@ -84,7 +84,7 @@ pub struct Partition {
     /// (KIP-207): so the high watermark consumers see never moves back.
     pub epoch_start_offset: u64,
     /// Broker ids of the in-sync replicas, leader included.
-    pub isr: Vec<u32>,
+    pub isr: Vec<BrokerId>,
     /// Offsets below this are visible to consumers: replicated to the whole ISR.
     pub high_watermark: u64,
     /// Fetches parked here until data arrives (consumer, incarnation, fetch id).
@@ -108,7 +108,7 @@ impl Partition {
         std::mem::take(&mut self.waiters)
     }
 
-    pub(crate) fn new(brokers: &[u32]) -> Partition {
+    pub(crate) fn new(brokers: &[BrokerId]) -> Partition {
         Partition {
             replicas: brokers
                 .iter()
@@ -146,11 +146,11 @@ impl Partition {
     }
 
     /// The broker id of the leader, if the partition has one.
-    pub fn leader_broker(&self) -> Option<u32> {
+    pub fn leader_broker(&self) -> Option<BrokerId> {
         self.leader.map(|i| self.replicas[i].broker)
     }
 
-    pub fn replica_brokers(&self) -> Vec<u32> {
+    pub fn replica_brokers(&self) -> Vec<BrokerId> {
         self.replicas.iter().map(|r| r.broker).collect()
     }
 }
@@ -189,7 +189,6 @@ impl View<'_> {
     /// high watermark has caught up with the start of its epoch.
     pub fn readable(&self, tp: Tp) -> bool {
         let part = self.partition(tp);
-        part.visible_high_watermark().is_some()
-            && part.leader_broker().is_some_and(|b| self.brokers[BrokerId(b).ix()].alive)
+        part.visible_high_watermark().is_some() && part.leader_broker().is_some_and(|b| self.brokers[b.ix()].alive)
     }
 }

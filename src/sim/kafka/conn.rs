@@ -3,12 +3,13 @@
 //! `consumer/lookup.rs` for what the consumer does when it fails).
 
 use crate::sim::coordinator::{CommitPurpose, Request};
+use crate::sim::ids::BrokerId;
 use crate::sim::kafka::consumer_group as cg;
 
 /// A connection to one incarnation of a broker: a request on it reaches that process or fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conn {
-    pub broker: u32,
+    pub broker: BrokerId,
     /// The broker's incarnation when the connection was made.
     pub inc: u32,
 }

@@ -21,7 +21,7 @@ use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
-use crate::sim::ids::{ConsumerId, Name, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
@@ -305,7 +305,7 @@ pub enum Msg {
     /// `fetch.max.wait.ms` passed for a parked fetch.
     FetchTimeout { fetch_id: u64 },
     /// The fetch was parked at a leader whose process died: it failed on disconnect.
-    FetchFailed { fetch_id: u64, broker: u32 },
+    FetchFailed { fetch_id: u64, broker: BrokerId },
     /// The fetch's answer: offset ranges to hand to the application.
     FetchResponse { fetch_id: u64, ranges: Vec<(Tp, u64, u64)> },
     /// The application finished processing what poll() returned.
@@ -315,9 +315,9 @@ pub enum Msg {
     /// The heartbeat thread wakes when the poll timer (`max.poll.interval.ms`) runs out.
     PollTimerCheck,
     /// A request to its coordinator failed (see [`lookup`]).
-    Failed { request: Sent, broker: Option<u32>, why: Failure },
+    Failed { request: Sent, broker: Option<BrokerId>, why: Failure },
     /// The answer to FindCoordinator: the coordinator's broker, or none available yet.
-    Coordinator { broker: Option<u32> },
+    Coordinator { broker: Option<BrokerId> },
     /// Time to ask for the coordinator again.
     LookUpCoordinator,
     /// Time to send a commit again (one a consumer-protocol reconciliation began with).
@@ -1334,7 +1334,7 @@ impl Consumer {
     /// Its parked fetch failed on disconnect (a leader's process died): it fetches again at once,
     /// from the leaders it knows then (Kafka's fetcher fails that node's fetch, asks for new
     /// metadata, and the next round goes out on the consumer's next network poll).
-    fn on_fetch_failed(&mut self, ctx: &mut Ctx, fetch_id: u64, broker: u32, out: &mut Out) {
+    fn on_fetch_failed(&mut self, ctx: &mut Ctx, fetch_id: u64, broker: BrokerId, out: &mut Out) {
         if self.fetch_id != fetch_id || !self.process.parked {
             return;
         }
@@ -1568,8 +1568,10 @@ mod tests {
                 segment_bytes: spec.segment_bytes,
                 segment_ms: spec.segment_ms,
             };
-            let topics = vec![Topic { log_config, partitions: (0..3).map(|_| Partition::new(&[1])).collect(), spec }];
-            let brokers = vec![Broker { id: 1, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 }];
+            let topics =
+                vec![Topic { log_config, partitions: (0..3).map(|_| Partition::new(&[BrokerId(1)])).collect(), spec }];
+            let brokers =
+                vec![Broker { id: BrokerId(1), alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 }];
             let mut spec = ConsumerSpec {
                 name: "c".into(),
                 commit: CommitMode::AfterProcessing,
@@ -2009,11 +2011,11 @@ mod tests {
         let fetch_id = h.con.fetch_id;
         h.msg(Msg::FetchArrive { fetch_id });
         assert!(h.con.process.parked, "nothing to read: parked at the leader");
-        let shown = h.msg(Msg::FetchFailed { fetch_id, broker: 1 });
+        let shown = h.msg(Msg::FetchFailed { fetch_id, broker: BrokerId(1) });
         assert_eq!(shown, ["RequestFailed", "+1 FetchArrive"]);
         assert!(!h.con.process.parked && h.con.fetch_id > fetch_id, "a new fetch");
         // A failure of a fetch it no longer waits for is old news.
-        assert!(h.msg(Msg::FetchFailed { fetch_id, broker: 1 }).is_empty());
+        assert!(h.msg(Msg::FetchFailed { fetch_id, broker: BrokerId(1) }).is_empty());
     }
 
     #[test]

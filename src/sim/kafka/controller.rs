@@ -32,8 +32,8 @@ pub struct Controller {
     /// Every broker (id `b` at index `b - 1`).
     brokers: Vec<Broker>,
     /// `__consumer_offsets`: each partition's replicas, and its leader (its groups' coordinator).
-    offsets_replicas: Vec<Vec<u32>>,
-    offsets_leaders: Vec<Option<u32>>,
+    offsets_replicas: Vec<Vec<BrokerId>>,
+    offsets_leaders: Vec<Option<BrokerId>>,
     /// A preferred-leader check is scheduled.
     balance_queued: bool,
     session_timeout_ms: u64,
@@ -101,10 +101,10 @@ pub type Out = crate::sim::kafka::out::Out<Effect>;
 impl Controller {
     /// `brokers` brokers, all running, and `__consumer_offsets` placed on `offsets_replicas`
     /// (each partition led by its first replica).
-    pub fn new(brokers: u32, offsets_replicas: Vec<Vec<u32>>, config: Config) -> Controller {
+    pub fn new(brokers: u32, offsets_replicas: Vec<Vec<BrokerId>>, config: Config) -> Controller {
         Controller {
             brokers: (1..=brokers)
-                .map(|id| Broker { id, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
+                .map(|id| Broker { id: BrokerId(id), alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
                 .collect(),
             offsets_leaders: offsets_replicas.iter().map(|r| r.first().copied()).collect(),
             offsets_replicas,
@@ -124,7 +124,7 @@ impl Controller {
     }
 
     /// The broker leading `__consumer_offsets` partition `p` (its groups' coordinator).
-    pub fn offsets_leader(&self, p: u32) -> Option<u32> {
+    pub fn offsets_leader(&self, p: u32) -> Option<BrokerId> {
         self.offsets_leaders.get(p as usize).copied().flatten()
     }
 
@@ -136,7 +136,7 @@ impl Controller {
     /// The broker's process crashed: it is gone at once; the controller notices when its
     /// session runs out.
     pub fn crash(&mut self, id: BrokerId, out: &mut Out) {
-        out.push(Effect::Event(EventKind::BrokerCrashed { broker: id.0 }));
+        out.push(Effect::Event(EventKind::BrokerCrashed { broker: id }));
         self.go_down(id, out);
         // The incarnation it is about to have: a timer of an earlier crash is ignored.
         let inc = self.brokers[id.ix()].inc + 1;
@@ -160,7 +160,7 @@ impl Controller {
         let b = &mut self.brokers[id.ix()];
         b.fenced = true;
         b.stopped = true;
-        out.push(Effect::Event(EventKind::BrokerStopped { broker: id.0 }));
+        out.push(Effect::Event(EventKind::BrokerStopped { broker: id }));
         out.push(Effect::FencePartitions(id));
         out.push(Effect::Continue(Step::Shutdown(id)));
     }
@@ -220,7 +220,7 @@ impl Controller {
 
     fn fence(&mut self, id: BrokerId, out: &mut Out) {
         self.brokers[id.ix()].fenced = true;
-        out.push(Effect::Event(EventKind::BrokerFenced { broker: id.0 }));
+        out.push(Effect::Event(EventKind::BrokerFenced { broker: id }));
         out.push(Effect::FencePartitions(id));
         out.push(Effect::Continue(Step::MoveCoordinators));
         out.push(Effect::CheckBalance);
@@ -231,7 +231,7 @@ impl Controller {
         b.alive = true;
         b.fenced = false;
         b.stopped = false;
-        out.push(Effect::Event(EventKind::BrokerStarted { broker: id.0 }));
+        out.push(Effect::Event(EventKind::BrokerStarted { broker: id }));
         out.push(Effect::ReplicasUp(id));
         out.push(Effect::Continue(Step::MoveCoordinators));
     }
@@ -242,11 +242,11 @@ impl Controller {
         let mut moved = Vec::new();
         for p in 0..self.offsets_leaders.len() {
             let current = self.offsets_leaders[p];
-            if current.is_some_and(|b| !self.brokers[BrokerId(b).ix()].fenced) {
+            if current.is_some_and(|b| !self.brokers[b.ix()].fenced) {
                 continue;
             }
             let next = self.offsets_replicas[p].iter().copied().find(|&b| {
-                let br = &self.brokers[BrokerId(b).ix()];
+                let br = &self.brokers[b.ix()];
                 br.alive && !br.fenced
             });
             if next != current {
@@ -276,7 +276,7 @@ mod tests {
     fn controller(auto_balance: bool) -> Controller {
         let config =
             Config { session_timeout_ms: SESSION, auto_leader_rebalance: auto_balance, balance_interval_ms: 300_000 };
-        Controller::new(3, vec![vec![1, 2, 3], vec![2, 3, 1]], config)
+        Controller::new(3, vec![[1, 2, 3].map(BrokerId).to_vec(), [2, 3, 1].map(BrokerId).to_vec()], config)
     }
 
     fn run(c: &mut Controller, f: impl FnOnce(&mut Controller, &mut Out)) -> Vec<Effect> {
@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                Event(EventKind::BrokerCrashed { broker: 1 }),
+                Event(EventKind::BrokerCrashed { broker: BrokerId(1) }),
                 CloseConnections(B1),
                 ReplicasDown(B1),
                 Continue(Step::NewIncarnation(B1)),
@@ -320,21 +320,21 @@ mod tests {
         );
         let b = c.broker(B1);
         assert!(!b.alive && !b.fenced && b.inc == 1);
-        assert_eq!(c.offsets_leader(0), Some(1), "the coordinator stays until the controller notices");
+        assert_eq!(c.offsets_leader(0), Some(BrokerId(1)), "the coordinator stays until the controller notices");
         // The session runs out: fenced, partitions fenced, then its coordinator moves to broker
         // 2, and a preferred-leader check is asked for.
         let got = run_all(&mut c, |c, out| c.session_ran_out(B1, 1, out));
         assert_eq!(
             got,
             [
-                Event(EventKind::BrokerFenced { broker: 1 }),
+                Event(EventKind::BrokerFenced { broker: BrokerId(1) }),
                 FencePartitions(B1),
                 Continue(Step::MoveCoordinators),
                 CoordinatorsMoved(vec![0]),
                 CheckBalance,
             ]
         );
-        assert_eq!(c.offsets_leader(0), Some(2));
+        assert_eq!(c.offsets_leader(0), Some(BrokerId(2)));
         assert!(c.broker(B1).fenced);
     }
 
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                Event(EventKind::BrokerFenced { broker: 1 }),
+                Event(EventKind::BrokerFenced { broker: BrokerId(1) }),
                 FencePartitions(B1),
                 Continue(Step::MoveCoordinators),
                 CheckBalance,
@@ -358,15 +358,15 @@ mod tests {
         let got = run_all(&mut c, |c, out| c.continue_with(Step::Start(B1), out));
         assert_eq!(
             got,
-            [Event(EventKind::BrokerStarted { broker: 1 }), ReplicasUp(B1), Continue(Step::MoveCoordinators)]
+            [Event(EventKind::BrokerStarted { broker: BrokerId(1) }), ReplicasUp(B1), Continue(Step::MoveCoordinators)]
         );
-        assert_eq!(c.offsets_leader(0), Some(2), "a coordinator moves only off a fenced broker");
+        assert_eq!(c.offsets_leader(0), Some(BrokerId(2)), "a coordinator moves only off a fenced broker");
         // The first crash's timer, and a second timer of the new incarnation once it is fenced.
         assert!(run(&mut c, |c, out| c.session_ran_out(B1, 1, out)).is_empty());
         run_all(&mut c, |c, out| c.crash(B1, out));
         assert_eq!(
             run(&mut c, |c, out| c.session_ran_out(B1, 2, out))[0],
-            Event(EventKind::BrokerFenced { broker: 1 })
+            Event(EventKind::BrokerFenced { broker: BrokerId(1) })
         );
         assert!(run(&mut c, |c, out| c.session_ran_out(B1, 2, out)).is_empty());
     }
@@ -377,7 +377,11 @@ mod tests {
         let got = run(&mut c, |c, out| c.stop(B1, out));
         assert_eq!(
             got,
-            [Event(EventKind::BrokerStopped { broker: 1 }), FencePartitions(B1), Continue(Step::Shutdown(B1))]
+            [
+                Event(EventKind::BrokerStopped { broker: BrokerId(1) }),
+                FencePartitions(B1),
+                Continue(Step::Shutdown(B1))
+            ]
         );
         let b = c.broker(B1);
         assert!(b.alive && b.fenced && b.stopped, "its replicas still run while its partitions are fenced");
@@ -396,7 +400,7 @@ mod tests {
         assert!(!c.broker(B1).alive);
         // A fenced broker's restart needs no fencing first.
         let got = run(&mut c, |c, out| c.restart(B1, out));
-        assert_eq!(got[0], Event(EventKind::BrokerStarted { broker: 1 }));
+        assert_eq!(got[0], Event(EventKind::BrokerStarted { broker: BrokerId(1) }));
         assert!(!c.broker(B1).stopped && !c.broker(B1).fenced);
     }
 
@@ -409,7 +413,7 @@ mod tests {
         assert_eq!((c.offsets_leader(0), c.offsets_leader(1)), (None, None));
         let got = run_all(&mut c, |c, out| c.restart(BrokerId(3), out));
         assert_eq!(got.last(), Some(&CoordinatorsMoved(vec![0, 1])));
-        assert_eq!((c.offsets_leader(0), c.offsets_leader(1)), (Some(3), Some(3)));
+        assert_eq!((c.offsets_leader(0), c.offsets_leader(1)), (Some(BrokerId(3)), Some(BrokerId(3))));
     }
 
     #[test]

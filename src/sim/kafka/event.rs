@@ -5,7 +5,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::sim::command::Command;
-use crate::sim::ids::Name;
+use crate::sim::ids::{BrokerId, Name};
 use crate::sim::json::{first_key, members, Json, Writer};
 
 /// A run of offsets `[from, to)` in one partition.
@@ -294,19 +294,19 @@ pub enum EventKind {
     },
     /// A broker process died: its replicas stop, its connections close.
     BrokerCrashed {
-        broker: u32,
+        broker: BrokerId,
     },
     /// A broker was stopped cleanly: its controlled shutdown moved its leaderships first, and
     /// the controller knows at once.
     BrokerStopped {
-        broker: u32,
+        broker: BrokerId,
     },
     /// The controller noticed a crashed broker (`broker.session.timeout.ms`) and fenced it.
     BrokerFenced {
-        broker: u32,
+        broker: BrokerId,
     },
     BrokerStarted {
-        broker: u32,
+        broker: BrokerId,
     },
     /// The controller chose a partition's leader (`None`: no eligible replica, the partition is
     /// offline). An unclean election picks a replica outside the ISR; acknowledged records the
@@ -314,9 +314,9 @@ pub enum EventKind {
     LeaderElected {
         topic: Name,
         partition: u32,
-        leader: Option<u32>,
+        leader: Option<BrokerId>,
         leader_epoch: u32,
-        isr: Vec<u32>,
+        isr: Vec<BrokerId>,
         unclean: bool,
         lost_acked: u64,
     },
@@ -324,14 +324,14 @@ pub enum EventKind {
     IsrChanged {
         topic: Name,
         partition: u32,
-        isr: Vec<u32>,
+        isr: Vec<BrokerId>,
         reason: String,
     },
     /// A follower copied records from its leader, up to `log_end_offset`.
     Replicated {
         topic: Name,
         partition: u32,
-        broker: u32,
+        broker: BrokerId,
         log_end_offset: u64,
     },
     /// The leader's high watermark moved (records below it are visible to consumers).
@@ -344,7 +344,7 @@ pub enum EventKind {
     Truncated {
         topic: Name,
         partition: u32,
-        broker: u32,
+        broker: BrokerId,
         from: u64,
         to: u64,
     },
@@ -391,13 +391,13 @@ pub enum EventKind {
     /// A group's coordinator moved to another broker (`None`: no broker can host it).
     CoordinatorMoved {
         group: Name,
-        broker: Option<u32>,
+        broker: Option<BrokerId>,
     },
     /// A consumer found its group's coordinator again and re-sent what was waiting.
     FindCoordinator {
         consumer: Name,
         group: Name,
-        broker: u32,
+        broker: BrokerId,
     },
     /// A request to a group's coordinator failed at the consumer: its connection to the broker
     /// closed (the broker died), the broker was down when it was sent, or the broker is no
@@ -406,7 +406,7 @@ pub enum EventKind {
     RequestFailed {
         consumer: Name,
         group: Name,
-        broker: Option<u32>,
+        broker: Option<BrokerId>,
         request: String,
         error: String,
     },
@@ -724,7 +724,7 @@ mod tests {
                 EventKind::Replicated {
                     topic: name.to_string().into(),
                     partition: n(1) as u32,
-                    broker: n(2) as u32,
+                    broker: BrokerId(n(2) as u32),
                     log_end_offset: n(3),
                 },
                 EventKind::HighWatermark { topic: name.to_string().into(), partition: n(2) as u32, offset: n(0) },
@@ -839,21 +839,32 @@ mod tests {
                 assigned: vec![s(13)],
                 revoking: vec![],
             },
-            EventKind::BrokerCrashed { broker: n(0) as u32 },
-            EventKind::BrokerStopped { broker: n(1) as u32 },
-            EventKind::BrokerFenced { broker: n(2) as u32 },
-            EventKind::BrokerStarted { broker: n(3) as u32 },
+            EventKind::BrokerCrashed { broker: BrokerId(n(0) as u32) },
+            EventKind::BrokerStopped { broker: BrokerId(n(1) as u32) },
+            EventKind::BrokerFenced { broker: BrokerId(n(2) as u32) },
+            EventKind::BrokerStarted { broker: BrokerId(n(3) as u32) },
             EventKind::LeaderElected {
                 topic: name(0),
                 partition: n(1) as u32,
-                leader: opt(0),
+                leader: opt(0).map(BrokerId),
                 leader_epoch: n(2) as u32,
-                isr: (0..i % 3).map(|k| n(k) as u32).collect(),
+                isr: (0..i % 3).map(|k| BrokerId(n(k) as u32)).collect(),
                 unclean: i.is_multiple_of(2),
                 lost_acked: n(3),
             },
-            EventKind::IsrChanged { topic: name(0), partition: n(0) as u32, isr: vec![n(1) as u32], reason: s(1) },
-            EventKind::Truncated { topic: name(1), partition: n(1) as u32, broker: n(2) as u32, from: n(3), to: n(0) },
+            EventKind::IsrChanged {
+                topic: name(0),
+                partition: n(0) as u32,
+                isr: vec![BrokerId(n(1) as u32)],
+                reason: s(1),
+            },
+            EventKind::Truncated {
+                topic: name(1),
+                partition: n(1) as u32,
+                broker: BrokerId(n(2) as u32),
+                from: n(3),
+                to: n(0),
+            },
             EventKind::ProduceFailed {
                 producer: name(0),
                 topic: name(1),
@@ -877,9 +888,15 @@ mod tests {
                 first_seq: n(3),
                 last_seq: n(0),
             },
-            EventKind::CoordinatorMoved { group: name(0), broker: opt(0) },
-            EventKind::FindCoordinator { consumer: name(0), group: name(1), broker: n(2) as u32 },
-            EventKind::RequestFailed { consumer: name(0), group: name(1), broker: opt(2), request: s(3), error: s(0) },
+            EventKind::CoordinatorMoved { group: name(0), broker: opt(0).map(BrokerId) },
+            EventKind::FindCoordinator { consumer: name(0), group: name(1), broker: BrokerId(n(2) as u32) },
+            EventKind::RequestFailed {
+                consumer: name(0),
+                group: name(1),
+                broker: opt(2).map(BrokerId),
+                request: s(3),
+                error: s(0),
+            },
             EventKind::RetentionDeleted {
                 topic: name(0),
                 partition: n(1) as u32,

@@ -31,6 +31,18 @@ impl ProducerId {
     }
 }
 
+impl std::fmt::Display for BrokerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl crate::sim::json::Json for BrokerId {
+    fn json(&self, w: &mut crate::sim::json::Writer) {
+        self.0.json(w);
+    }
+}
+
 impl BrokerId {
     /// Its place in [`crate::sim::Sim::brokers`].
     pub fn ix(self) -> usize {

@@ -91,16 +91,16 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn broker(&self, node: u32) -> &Broker {
-        &self.brokers[BrokerId(node).ix()]
+    fn broker(&self, node: BrokerId) -> &Broker {
+        &self.brokers[node.ix()]
     }
 
-    fn alive(&self, node: u32) -> bool {
+    fn alive(&self, node: BrokerId) -> bool {
         self.broker(node).alive
     }
 
     /// Alive and registered with the controller: it may lead.
-    fn usable(&self, node: u32) -> bool {
+    fn usable(&self, node: BrokerId) -> bool {
         let b = self.broker(node);
         b.alive && !b.fenced
     }
@@ -118,9 +118,9 @@ pub struct Writer<'a> {
 /// Why a produce request failed for a partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refused {
-    LeaderDown(u32),
+    LeaderDown(BrokerId),
     /// The broker it was sent to no longer leads the partition (leadership moved meanwhile).
-    NotLeader(u32),
+    NotLeader(BrokerId),
     Offline,
     NotEnoughReplicas {
         isr: usize,
@@ -155,7 +155,7 @@ impl Partition {
         ctx: &Ctx,
         w: Writer,
         b: SentBatch,
-        to: Option<u32>,
+        to: Option<BrokerId>,
         out: &mut Out,
     ) -> Result<Option<BatchAck>, Refused> {
         let Some(to) = to else { return Err(Refused::Offline) };
@@ -328,7 +328,7 @@ impl Partition {
 
     /// One-way latency between follower `r` and its leader, slow brokers included.
     fn replication_latency(&self, ctx: &Ctx, r: usize) -> u64 {
-        let delay = |b: u32| ctx.broker(b).delay_ms;
+        let delay = |b: BrokerId| ctx.broker(b).delay_ms;
         let leader = self.leader_broker().map_or(0, delay);
         ctx.latency + delay(self.replicas[r].broker) + leader
     }
@@ -459,7 +459,7 @@ impl Partition {
             return;
         }
         let lag = ctx.replica_lag_time_max_ms;
-        let behind: Vec<u32> = self
+        let behind: Vec<BrokerId> = self
             .replicas
             .iter()
             .enumerate()
@@ -472,7 +472,8 @@ impl Partition {
             return;
         }
         self.isr.retain(|b| !behind.contains(b));
-        let reason = format!("broker(s) {behind:?} not caught up for replica.lag.time.max.ms ({lag} ms)");
+        let listed: Vec<String> = behind.iter().map(BrokerId::to_string).collect();
+        let reason = format!("broker(s) [{}] not caught up for replica.lag.time.max.ms ({lag} ms)", listed.join(", "));
         out.event(EventKind::IsrChanged {
             topic: ctx.spec.name.clone(),
             partition: ctx.tp.partition,
@@ -510,7 +511,7 @@ impl Partition {
 
     /// `broker` crashed (already marked dead): its fetches stop, and if it led, its connections
     /// close: writes waiting for replication fail and are retried.
-    pub fn on_broker_crashed(&mut self, broker: u32, out: &mut Out) {
+    pub fn on_broker_crashed(&mut self, broker: BrokerId, out: &mut Out) {
         let Some(i) = self.replicas.iter().position(|r| r.broker == broker) else { return };
         self.replicas[i].parked = false;
         self.replicas[i].fetch_gen += 1;
@@ -528,7 +529,7 @@ impl Partition {
 
     /// The controller fenced `broker` (already marked fenced): it leaves the ISR (unless it is the
     /// last member), and if it led, a new leader is elected.
-    pub fn on_broker_fenced(&mut self, ctx: &Ctx, broker: u32, out: &mut Out) {
+    pub fn on_broker_fenced(&mut self, ctx: &Ctx, broker: BrokerId, out: &mut Out) {
         if !self.replicas.iter().any(|r| r.broker == broker) {
             return;
         }
@@ -556,7 +557,7 @@ impl Partition {
     /// `broker` is back (already marked alive and unfenced): an offline partition it can lead
     /// gets it as leader; otherwise it fetches from the leader again (truncating first where its
     /// log diverges).
-    pub fn on_broker_restarted(&mut self, ctx: &Ctx, broker: u32, out: &mut Out) {
+    pub fn on_broker_restarted(&mut self, ctx: &Ctx, broker: BrokerId, out: &mut Out) {
         let Some(i) = self.replicas.iter().position(|r| r.broker == broker) else { return };
         if self.leader.is_none() && (self.isr.contains(&broker) || ctx.unclean_leader_election) {
             self.elect_leader(ctx, out);
@@ -699,7 +700,7 @@ mod tests {
     impl Harness {
         fn new() -> Harness {
             Harness {
-                part: Partition::new(&[1, 2, 3]),
+                part: Partition::new(&[1, 2, 3].map(BrokerId)),
                 spec: TopicSpec {
                     name: "t".into(),
                     partitions: 1,
@@ -708,7 +709,14 @@ mod tests {
                     ..TopicSpec::default()
                 },
                 brokers: (1..=3)
-                    .map(|id| Broker { id, alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
+                    .map(|id| Broker {
+                        id: BrokerId(id),
+                        alive: true,
+                        inc: 0,
+                        fenced: false,
+                        stopped: false,
+                        delay_ms: 0,
+                    })
                     .collect(),
                 now: SimTime(0),
                 unclean: false,
@@ -771,7 +779,7 @@ mod tests {
 
         /// Delivers replica messages until none is left (or only those for `except`'s broker,
         /// which are dropped): every follower catches up and parks. Returns the other effects.
-        fn replicate_except(&mut self, except: Option<u32>) -> Vec<Effect> {
+        fn replicate_except(&mut self, except: Option<BrokerId>) -> Vec<Effect> {
             let mut rest = Vec::new();
             for _ in 0..1_000 {
                 if self.wire.is_empty() {
@@ -790,24 +798,24 @@ mod tests {
             self.replicate_except(None)
         }
 
-        fn crash(&mut self, broker: u32) -> Vec<Effect> {
-            self.brokers[broker as usize - 1].alive = false;
+        fn crash(&mut self, broker: BrokerId) -> Vec<Effect> {
+            self.brokers[broker.ix()].alive = false;
             self.run(|p, _, out| p.on_broker_crashed(broker, out)).1
         }
 
-        fn fence(&mut self, broker: u32) -> Vec<Effect> {
-            self.brokers[broker as usize - 1].fenced = true;
+        fn fence(&mut self, broker: BrokerId) -> Vec<Effect> {
+            self.brokers[broker.ix()].fenced = true;
             self.run(|p, ctx, out| p.on_broker_fenced(ctx, broker, out)).1
         }
 
-        fn restart(&mut self, broker: u32) -> Vec<Effect> {
-            let b = &mut self.brokers[broker as usize - 1];
+        fn restart(&mut self, broker: BrokerId) -> Vec<Effect> {
+            let b = &mut self.brokers[broker.ix()];
             b.alive = true;
             b.fenced = false;
             self.run(|p, ctx, out| p.on_broker_restarted(ctx, broker, out)).1
         }
 
-        fn log_end(&self, broker: u32) -> u64 {
+        fn log_end(&self, broker: BrokerId) -> u64 {
             self.part.replicas.iter().find(|r| r.broker == broker).unwrap().log.log_end_offset()
         }
     }
@@ -830,11 +838,16 @@ mod tests {
         effects.iter().filter_map(|e| if let Effect::Event(k) = e { Some(k) } else { None }).collect()
     }
 
+    /// Broker ids as the numbers the assertions write.
+    fn numbers(ids: &[BrokerId]) -> Vec<u32> {
+        ids.iter().map(|b| b.0).collect()
+    }
+
     fn isr_events(effects: &[Effect]) -> Vec<(Vec<u32>, String)> {
         events(effects)
             .into_iter()
             .filter_map(|k| match k {
-                EventKind::IsrChanged { isr, reason, .. } => Some((isr.clone(), reason.clone())),
+                EventKind::IsrChanged { isr, reason, .. } => Some((numbers(isr), reason.clone())),
                 _ => None,
             })
             .collect()
@@ -864,7 +877,7 @@ mod tests {
         let effects = h.replicate();
         assert_eq!(h.part.high_watermark, 5);
         assert!(effects.iter().any(|e| matches!(e, Effect::HighWatermarkMoved)));
-        assert_eq!((h.log_end(2), h.log_end(3)), (5, 5));
+        assert_eq!((h.log_end(BrokerId(2)), h.log_end(BrokerId(3))), (5, 5));
         assert_eq!(h.part.replicas[1].hw, 5, "followers learn the high watermark from the leader");
     }
 
@@ -883,7 +896,7 @@ mod tests {
     #[test]
     fn a_single_replica_answers_acks_all_at_once() {
         let mut h = Harness::new();
-        h.part = Partition::new(&[1]);
+        h.part = Partition::new(&[BrokerId(1)]);
         h.spec.min_insync_replicas = 1;
         let (ack, effects) = h.produce(Acks::All, 2);
         assert_eq!(ack.unwrap().unwrap().base_offset, 0);
@@ -910,7 +923,7 @@ mod tests {
         h.write(Acks::One, 4);
         // Broker 2 stops fetching (slow or partitioned): the answer to its fetch never arrives.
         // Broker 3 copies the batch and parks, caught up.
-        h.replicate_except(Some(2));
+        h.replicate_except(Some(BrokerId(2)));
         h.now = SimTime(LAG);
         let (_, effects) = h.run(|p, ctx, out| p.isr_check(ctx, out));
         assert!(isr_events(&effects).is_empty(), "not yet: {effects:?}");
@@ -923,7 +936,7 @@ mod tests {
         assert_eq!(h.part.high_watermark, 4, "the high watermark no longer waits for broker 2");
         assert!(effects.iter().any(|e| matches!(e, Effect::HighWatermarkMoved)));
         // One more out and acks=all is refused: the ISR is below min.insync.replicas.
-        h.part.isr = vec![1];
+        h.part.isr = vec![BrokerId(1)];
         let (refused, _) = h.produce(Acks::All, 1);
         assert_eq!(refused, Err(Refused::NotEnoughReplicas { isr: 1, min: 2 }));
     }
@@ -951,7 +964,7 @@ mod tests {
     #[test]
     fn a_follower_that_catches_up_rejoins_the_isr() {
         let mut h = Harness::new();
-        h.part.isr = vec![1, 2];
+        h.part.isr = vec![BrokerId(1), BrokerId(2)];
         h.run(|p, ctx, out| p.start_followers(ctx, out));
         let effects = h.replicate();
         assert_eq!(isr_events(&effects), [(vec![1, 2, 3], "broker 3 caught up".to_string())]);
@@ -968,7 +981,7 @@ mod tests {
         let (again, effects) = h.append(first);
         assert_eq!(again.unwrap().unwrap().base_offset, 0);
         assert!(matches!(events(&effects)[..], [EventKind::DuplicateIgnored { first_seq: 0, last_seq: 2, .. }]));
-        assert_eq!(h.log_end(1), 5, "written once");
+        assert_eq!(h.log_end(BrokerId(1)), 5, "written once");
         // Sequence 3..=4 went missing: 5..=6 must wait for it.
         let gap = batch(Acks::One, Some(7), Some(4), 5, 2);
         assert_eq!(h.append(gap).0, Err(Refused::OutOfOrder));
@@ -983,14 +996,14 @@ mod tests {
         h.replicate();
         h.write(Acks::All, 2);
         assert!(!h.wire.is_empty());
-        let effects = h.crash(1);
+        let effects = h.crash(BrokerId(1));
         assert_eq!(failures(&effects), ["NETWORK_EXCEPTION: leader broker 1 is down"]);
         // Messages of the old fetches are dropped.
         let effects = h.replicate();
         assert!(effects.is_empty(), "{effects:?}");
-        assert_eq!(h.log_end(2), 0);
+        assert_eq!(h.log_end(BrokerId(2)), 0);
         let (refused, _) = h.produce(Acks::One, 1);
-        assert_eq!(refused, Err(Refused::LeaderDown(1)));
+        assert_eq!(refused, Err(Refused::LeaderDown(BrokerId(1))));
     }
 
     #[test]
@@ -1000,20 +1013,20 @@ mod tests {
         h.replicate();
         h.write(Acks::All, 4);
         h.replicate();
-        h.crash(1);
-        let effects = h.fence(1);
+        h.crash(BrokerId(1));
+        let effects = h.fence(BrokerId(1));
         let elected: Vec<_> = events(&effects)
             .into_iter()
             .filter_map(|k| match k {
                 EventKind::LeaderElected { leader, leader_epoch, isr, unclean, lost_acked, .. } => {
-                    Some((*leader, *leader_epoch, isr.clone(), *unclean, *lost_acked))
+                    Some((leader.map(|b| b.0), *leader_epoch, numbers(isr), *unclean, *lost_acked))
                 }
                 _ => None,
             })
             .collect();
         assert_eq!(elected, [(Some(2), 1, vec![2, 3], false, 0)]);
         assert_eq!(isr_events(&effects), [(vec![2, 3], "broker 1 fenced".to_string())]);
-        assert_eq!(h.part.leader_broker(), Some(2));
+        assert_eq!(h.part.leader_broker(), Some(BrokerId(2)));
         assert_eq!(h.part.epoch_start_offset, 4);
         assert_eq!(h.part.visible_high_watermark(), Some(4));
         let (ack, _) = h.produce(Acks::One, 1);
@@ -1031,9 +1044,9 @@ mod tests {
         let (r, msg) = h.wire.remove(0);
         h.run(|p, ctx, out| p.on_replica_msg(ctx, r, msg, out));
         h.wire.clear();
-        h.crash(1);
-        h.fence(1);
-        assert_eq!(h.part.leader_broker(), Some(2));
+        h.crash(BrokerId(1));
+        h.fence(BrokerId(1));
+        assert_eq!(h.part.leader_broker(), Some(BrokerId(2)));
         assert_eq!((h.part.high_watermark, h.part.epoch_start_offset), (0, 3));
         assert_eq!(h.part.visible_high_watermark(), None, "KIP-207: OFFSET_NOT_AVAILABLE until then");
         h.replicate();
@@ -1050,18 +1063,18 @@ mod tests {
             h.write(Acks::One, 2);
             h.replicate();
             // Broker 3 falls out of the ISR, then the leader takes more acks=1 writes alone.
-            h.part.isr = vec![1, 2];
-            h.crash(3);
-            h.fence(3);
-            h.crash(2);
-            h.fence(2);
+            h.part.isr = vec![BrokerId(1), BrokerId(2)];
+            h.crash(BrokerId(3));
+            h.fence(BrokerId(3));
+            h.crash(BrokerId(2));
+            h.fence(BrokerId(2));
             h.write(Acks::One, 5);
-            h.restart(3);
-            h.crash(1);
-            let effects = h.fence(1);
+            h.restart(BrokerId(3));
+            h.crash(BrokerId(1));
+            let effects = h.fence(BrokerId(1));
             if unclean {
-                assert_eq!(h.part.leader_broker(), Some(3));
-                assert_eq!(h.part.isr, [3]);
+                assert_eq!(h.part.leader_broker(), Some(BrokerId(3)));
+                assert_eq!(numbers(&h.part.isr), [3]);
                 let lost = events(&effects).iter().find_map(|k| match k {
                     EventKind::LeaderElected { unclean: true, lost_acked, .. } => Some(*lost_acked),
                     _ => None,
@@ -1070,11 +1083,11 @@ mod tests {
                 assert_eq!(h.part.lost_acked, 5);
             } else {
                 assert_eq!(h.part.leader, None);
-                assert_eq!(h.part.isr, [1], "the last ISR member stays, for a clean election later");
+                assert_eq!(numbers(&h.part.isr), [1], "the last ISR member stays, for a clean election later");
                 assert_eq!(h.produce(Acks::One, 1).0, Err(Refused::Offline));
                 // Broker 1 returns: it leads again, with everything it had.
-                h.restart(1);
-                assert_eq!(h.part.leader_broker(), Some(1));
+                h.restart(BrokerId(1));
+                assert_eq!(h.part.leader_broker(), Some(BrokerId(1)));
                 assert_eq!(h.part.lost_acked, 0);
             }
         }
@@ -1090,23 +1103,23 @@ mod tests {
         // Broker 1 takes 3 more records alone, then crashes; broker 2 leads in epoch 1.
         h.write(Acks::One, 3);
         h.wire.clear();
-        h.crash(1);
-        h.fence(1);
+        h.crash(BrokerId(1));
+        h.fence(BrokerId(1));
         h.write(Acks::One, 1);
         h.replicate();
-        assert_eq!((h.log_end(1), h.log_end(2)), (5, 3));
-        let effects = h.restart(1);
+        assert_eq!((h.log_end(BrokerId(1)), h.log_end(BrokerId(2))), (5, 3));
+        let effects = h.restart(BrokerId(1));
         assert!(effects.is_empty());
         let effects = h.replicate();
         let truncated: Vec<_> = events(&effects)
             .into_iter()
             .filter_map(|k| match k {
-                EventKind::Truncated { broker, from, to, .. } => Some((*broker, *from, *to)),
+                EventKind::Truncated { broker, from, to, .. } => Some((broker.0, *from, *to)),
                 _ => None,
             })
             .collect();
         assert_eq!(truncated, [(1, 5, 2)], "back to where epoch 0 ended on the new leader");
-        assert_eq!(h.log_end(1), 3, "then it copies the new leader's record");
+        assert_eq!(h.log_end(BrokerId(1)), 3, "then it copies the new leader's record");
         assert_eq!(isr_events(&effects).last().unwrap().0, [2, 3, 1]);
     }
 
@@ -1134,7 +1147,7 @@ mod tests {
         events(effects)
             .into_iter()
             .filter_map(|k| match k {
-                EventKind::LeaderElected { leader, leader_epoch, .. } => Some((*leader, *leader_epoch)),
+                EventKind::LeaderElected { leader, leader_epoch, .. } => Some((leader.map(|b| b.0), *leader_epoch)),
                 _ => None,
             })
             .collect()
@@ -1147,23 +1160,23 @@ mod tests {
         h.replicate();
         h.write(Acks::All, 2);
         h.replicate();
-        h.crash(1);
-        h.fence(1);
-        assert_eq!(h.part.leader_broker(), Some(2));
+        h.crash(BrokerId(1));
+        h.fence(BrokerId(1));
+        assert_eq!(h.part.leader_broker(), Some(BrokerId(2)));
         h.write(Acks::All, 3);
         h.replicate();
-        h.restart(1);
+        h.restart(BrokerId(1));
         // Back, but behind: not in the ISR, so not a leader the controller may pick.
         let (imbalanced, effects) = h.run(|p, ctx, _| p.imbalanced(ctx));
         assert!(!imbalanced && effects.is_empty());
         let (_, effects) = h.run(|p, ctx, out| p.elect_preferred(ctx, out));
         assert!(leaders_elected(&effects).is_empty());
         h.replicate();
-        assert_eq!(h.part.isr, [2, 3, 1]);
+        assert_eq!(numbers(&h.part.isr), [2, 3, 1]);
         assert!(h.run(|p, ctx, _| p.imbalanced(ctx)).0);
         let (_, effects) = h.run(|p, ctx, out| p.elect_preferred(ctx, out));
         assert_eq!(leaders_elected(&effects), [(Some(1), 2)], "preferred replica, new leader epoch");
-        assert_eq!(h.log_end(1), 5, "nothing is lost: the preferred replica was in sync");
+        assert_eq!(h.log_end(BrokerId(1)), 5, "nothing is lost: the preferred replica was in sync");
         h.replicate();
         assert_eq!(h.part.visible_high_watermark(), Some(5));
         assert!(!h.run(|p, ctx, _| p.imbalanced(ctx)).0);
@@ -1181,10 +1194,10 @@ mod tests {
         let effects = h.write(Acks::All, 2);
         assert!(acks(&effects).is_empty());
         h.wire.clear();
-        let effects = h.fence(1);
+        let effects = h.fence(BrokerId(1));
         assert_eq!(leaders_elected(&effects), [(Some(2), 1)]);
         assert_eq!(failures(&effects), ["NOT_LEADER_OR_FOLLOWER: the partition has a new leader"]);
-        assert_eq!(h.part.isr, [2, 3], "a stopping broker is no acceptable leader");
-        assert_eq!(h.log_end(2), 0, "the write that was never replicated is retried, not kept");
+        assert_eq!(numbers(&h.part.isr), [2, 3], "a stopping broker is no acceptable leader");
+        assert_eq!(h.log_end(BrokerId(2)), 0, "the write that was never replicated is retried, not kept");
     }
 }

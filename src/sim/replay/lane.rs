@@ -521,7 +521,7 @@ mod tests {
         sim.run_until(SimTime(10_000));
         let mut lanes = lanes_of(&mut sim);
         let broker = sim.coordinator_of("my-group").unwrap();
-        sim.apply(Command::CrashBroker { broker });
+        sim.apply(Command::CrashBroker { broker: broker.0 });
         sim.run_until(SimTime(40_000));
         for e in sim.drain_events() {
             lanes.observe(&e);

@@ -2,6 +2,7 @@
 //! `printOffsets`, `printStates`), built from a snapshot of the model.
 
 use crate::sim::engine::{Sim, Tp};
+use crate::sim::ids::BrokerId;
 use crate::sim::sort;
 
 const MISSING: &str = "-";
@@ -87,7 +88,7 @@ pub struct GroupView {
 pub fn group_view(sim: &Sim, group: &str) -> GroupView {
     // Broker n listens on localhost:909(1+n), as in a local multi-broker setup.
     let coordinator =
-        sim.coordinator_of(group).map_or("none".to_string(), |id| format!("localhost:{}  ({id})", 9091 + id));
+        sim.coordinator_of(group).map_or("none".to_string(), |id| format!("localhost:{}  ({id})", 9091 + id.0));
     if let Some(g) = sim.groups().consumer(group) {
         // ConsumerGroupDescribe: each member's current assignment, whatever the group's state,
         // and the group's server assignor.
@@ -328,7 +329,7 @@ pub fn describe_topics(sim: &Sim) -> String {
             spec.replication_factor,
             configs.join(",")
         );
-        let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let list = |v: &[BrokerId]| v.iter().map(BrokerId::to_string).collect::<Vec<_>>().join(",");
         for (i, p) in t.partitions.iter().enumerate() {
             let leader = p.leader_broker().map_or("none".to_string(), |b| b.to_string());
             let _ = writeln!(

@@ -246,7 +246,7 @@ mod tests {
         sim.keep_events(true);
         sim.run_until(SimTime(1_007));
         let leader = sim.partition(crate::sim::Tp { topic: 0, partition: 0 }).leader_broker().unwrap();
-        sim.apply(Command::CrashBroker { broker: leader });
+        sim.apply(Command::CrashBroker { broker: leader.0 });
         sim.run_until(SimTime(20_000));
         let mut w = Watcher::default();
         for (i, e) in sim.drain_events().iter().enumerate() {

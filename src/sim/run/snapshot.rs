@@ -547,13 +547,13 @@ impl Snapshot {
                                 .replicas
                                 .iter()
                                 .map(|r| ReplicaSnap {
-                                    broker: r.broker,
+                                    broker: r.broker.0,
                                     log_end_offset: r.log.log_end_offset(),
                                     in_isr: p.isr.contains(&r.broker),
                                     leader: p.leader_broker() == Some(r.broker),
                                 })
                                 .collect(),
-                            leader: p.leader_broker(),
+                            leader: p.leader_broker().map(|b| b.0),
                             leader_epoch: p.leader_epoch,
                             positions: sim
                                 .consumers()
@@ -570,7 +570,7 @@ impl Snapshot {
             .brokers()
             .iter()
             .map(|b| BrokerSnap {
-                id: b.id,
+                id: b.id.0,
                 status: if b.alive {
                     BrokerStatus::Running
                 } else if b.stopped {

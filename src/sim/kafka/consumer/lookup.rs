@@ -25,7 +25,7 @@ pub(super) const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
 impl Consumer {
     /// A request it sent to its coordinator failed: it marks the coordinator unknown, looks for
     /// it, and remembers what it still needs.
-    pub(super) fn on_request_failed(&mut self, request: Sent, broker: Option<u32>, why: Failure, out: &mut Out) {
+    pub(super) fn on_request_failed(&mut self, request: Sent, broker: Option<BrokerId>, why: Failure, out: &mut Out) {
         let (consumer, group) = self.names();
         out.event(EventKind::RequestFailed {
             consumer: consumer.clone(),
@@ -73,7 +73,7 @@ impl Consumer {
     }
 
     /// The answer to FindCoordinator: none yet (try again after the backoff), or `broker`.
-    pub(super) fn on_find_coordinator(&mut self, ctx: &mut Ctx, broker: Option<u32>, out: &mut Out) {
+    pub(super) fn on_find_coordinator(&mut self, ctx: &mut Ctx, broker: Option<BrokerId>, out: &mut Out) {
         let Some(backoff) = self.process.lookup_backoff else { return };
         let Some(broker) = broker else {
             self.process.lookup_backoff = Some((backoff * 2).min(RETRY_BACKOFF_MAX_MS));

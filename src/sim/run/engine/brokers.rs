@@ -22,7 +22,7 @@ impl Sim {
 
     /// Replica lists for `partitions` partitions, as Kafka's rack-unaware assignment makes them
     /// (a random start and shift; no randomness with one broker).
-    pub(crate) fn assign_replicas(&mut self, partitions: u32, rf: u32) -> Vec<Vec<u32>> {
+    pub(crate) fn assign_replicas(&mut self, partitions: u32, rf: u32) -> Vec<Vec<BrokerId>> {
         let n = self.cluster.brokers;
         let (start, mut shift) =
             if n > 1 { (self.rng.random_range(0..n), self.rng.random_range(0..n)) } else { (0, 0) };
@@ -32,18 +32,18 @@ impl Sim {
                     shift += 1;
                 }
                 let first = (p + start) % n;
-                let mut replicas = vec![first + 1];
+                let mut replicas = vec![BrokerId(first + 1)];
                 for j in 0..rf.saturating_sub(1) {
                     let step = 1 + (shift + j) % (n - 1).max(1);
-                    replicas.push((first + step) % n + 1);
+                    replicas.push(BrokerId((first + step) % n + 1));
                 }
                 replicas
             })
             .collect()
     }
 
-    fn broker_alive(&self, id: u32) -> bool {
-        self.broker(BrokerId(id)).alive
+    fn broker_alive(&self, id: BrokerId) -> bool {
+        self.broker(id).alive
     }
 
     fn all_partitions(&self) -> Vec<Tp> {
@@ -80,7 +80,7 @@ impl Sim {
             let tp = Tp { topic, partition: b.partition };
             let writer = Writer { index: p, name: &name, keyer, record_bytes };
             // A broker restarted since the request was sent closed the connection it was on.
-            if let Some(c) = to.filter(|c| self.broker(BrokerId(c.broker)).inc != c.inc) {
+            if let Some(c) = to.filter(|c| self.broker(c.broker).inc != c.inc) {
                 self.produce_failed(p, b, Refused::LeaderDown(c.broker).text(), false);
                 continue;
             }
@@ -159,17 +159,17 @@ impl Sim {
                 Effect::CloseConnections(broker) => self.close_connections(broker),
                 Effect::ReplicasDown(broker) => {
                     for tp in self.all_partitions() {
-                        self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker.0, out));
+                        self.partition_do(tp, |part, _, out| part.on_broker_crashed(broker, out));
                     }
                 }
                 Effect::FencePartitions(broker) => {
                     for tp in self.all_partitions() {
-                        self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker.0, out));
+                        self.partition_do(tp, |part, ctx, out| part.on_broker_fenced(ctx, broker, out));
                     }
                 }
                 Effect::ReplicasUp(broker) => {
                     for tp in self.all_partitions() {
-                        self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker.0, out));
+                        self.partition_do(tp, |part, ctx, out| part.on_broker_restarted(ctx, broker, out));
                     }
                 }
                 Effect::ElectPreferred => {
@@ -191,7 +191,7 @@ impl Sim {
     // ----- group coordinators ----------------------------------------------------------------
 
     /// The broker hosting `group`'s coordinator, if any broker can.
-    pub fn coordinator_of(&self, group: &str) -> Option<u32> {
+    pub fn coordinator_of(&self, group: &str) -> Option<BrokerId> {
         self.controller.offsets_leader(offsets_partition(group))
     }
 

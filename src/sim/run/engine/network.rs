@@ -17,14 +17,14 @@ use crate::sim::ids::{BrokerId, ConsumerId, Name};
 
 impl Sim {
     /// A connection to `broker`'s process as it runs now.
-    pub(crate) fn conn(&self, broker: u32) -> Conn {
-        Conn { broker, inc: self.broker(BrokerId(broker)).inc }
+    pub(crate) fn conn(&self, broker: BrokerId) -> Conn {
+        Conn { broker, inc: self.broker(broker).inc }
     }
 
     /// The connection to `group`'s coordinator, if its broker runs.
     pub(crate) fn coordinator_conn(&self, group: &str) -> Option<Conn> {
         let broker = self.coordinator_of(group)?;
-        self.broker(BrokerId(broker)).alive.then(|| self.conn(broker))
+        self.broker(broker).alive.then(|| self.conn(broker))
     }
 
     /// A consumer sends a request to its group's coordinator: over the connection to the
@@ -42,7 +42,7 @@ impl Sim {
     /// A request reaches the broker it was sent to: the coordinator takes it if that process
     /// still runs and still coordinates the group; otherwise it fails at the consumer.
     pub(crate) fn arrive_at_coordinator(&mut self, group: &str, from: Client, request: ToCoordinator, to: Conn) {
-        let b = self.broker(BrokerId(to.broker));
+        let b = self.broker(to.broker);
         if !b.alive || b.inc != to.inc {
             return self.fail_request(from, request.sent(), Some(to.broker), Failure::Disconnected);
         }
@@ -57,7 +57,7 @@ impl Sim {
 
     /// The consumer learns its request failed (one network latency after the broker closed or
     /// refused the connection, or answered NOT_COORDINATOR).
-    fn fail_request(&mut self, from: Client, request: Sent, broker: Option<u32>, why: Failure) {
+    fn fail_request(&mut self, from: Client, request: Sent, broker: Option<BrokerId>, why: Failure) {
         let msg = consumer::Msg::Failed { request, broker, why };
         self.after(self.latency(), Action::ToConsumer { consumer: from.consumer, inc: from.inc, msg });
     }
@@ -78,7 +78,7 @@ impl Sim {
         // Fetches parked at the partitions it leads fail at their consumers (once per fetch).
         let mut fetches: Vec<(ConsumerId, u32, u64)> = Vec::new();
         for topic in self.topics.iter_mut() {
-            for part in topic.partitions.iter_mut().filter(|p| p.leader_broker() == Some(broker.0)) {
+            for part in topic.partitions.iter_mut().filter(|p| p.leader_broker() == Some(broker)) {
                 for w in part.take_parked() {
                     if !fetches.contains(&w) {
                         fetches.push(w);
@@ -87,7 +87,7 @@ impl Sim {
             }
         }
         for (consumer, inc, fetch_id) in fetches {
-            let msg = consumer::Msg::FetchFailed { fetch_id, broker: broker.0 };
+            let msg = consumer::Msg::FetchFailed { fetch_id, broker };
             self.after(self.latency(), Action::ToConsumer { consumer, inc, msg });
         }
         let mut held: Vec<(ConsumerId, u32, Held)> = Vec::new();
@@ -95,7 +95,7 @@ impl Sim {
             .groups
             .classic_groups()
             .map(|(g, _)| g)
-            .filter(|g| self.coordinator_of(g) == Some(broker.0))
+            .filter(|g| self.coordinator_of(g) == Some(broker))
             .map(str::to_string)
             .collect();
         for group in coordinated {
@@ -109,7 +109,7 @@ impl Sim {
                 Held::Join => Sent::Join,
                 Held::Sync => Sent::Sync,
             };
-            self.fail_request(from, sent, Some(broker.0), Failure::Disconnected);
+            self.fail_request(from, sent, Some(broker), Failure::Disconnected);
         }
     }
 }

@@ -208,7 +208,7 @@ mod tests {
     }
 
     fn leader(sim: &Sim) -> u32 {
-        sim.partition(Tp { topic: 0, partition: 0 }).leader_broker().unwrap()
+        sim.partition(Tp { topic: 0, partition: 0 }).leader_broker().unwrap().0
     }
 
     fn in_flight(sim: &Sim) -> usize {
