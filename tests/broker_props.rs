@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use ksim::sim::config::{ClusterSpec, CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::EventKind;
 use ksim::sim::ids::Name;
+use ksim::sim::ids::TopicId;
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, Scenario, Sim, TimedCommand, Tp};
 use proptest::prelude::*;
@@ -154,7 +155,8 @@ fn check(s: &Scenario, seed: u64) -> Result<Sim, TestCaseError> {
         }
         for t in 0..sim.topics().len() as u32 {
             for p in 0..PARTITIONS {
-                let Some(visible) = sim.partition(Tp { topic: t, partition: p }).visible_high_watermark() else {
+                let Some(visible) = sim.partition(Tp { topic: TopicId(t), partition: p }).visible_high_watermark()
+                else {
                     continue;
                 };
                 let seen = hw.entry((t, p)).or_default();
@@ -189,7 +191,7 @@ proptest! {
         let sim = check(&s, seed)?;
         let mut in_logs = 0;
         for p in 0..PARTITIONS {
-            let part = sim.partition(Tp { topic: 0, partition: p });
+            let part = sim.partition(Tp { topic: TopicId(0), partition: p });
             prop_assert_eq!(part.lost_acked, 0, "t-{} lost acknowledged records: {:?}", p, faults);
             in_logs += part.log().log_end_offset();
             // Idempotent retries never write a batch twice under one producer id. Only after a

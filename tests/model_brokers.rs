@@ -4,9 +4,10 @@
 
 use ksim::sim::config::{Acks, ClusterSpec, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::{Event, EventKind};
+use ksim::sim::ids::TopicId;
 use ksim::sim::{Command, Scenario, Sim, SimTime, TimedCommand, Tp};
 
-const TP: Tp = Tp { topic: 0, partition: 0 };
+const TP: Tp = Tp { topic: TopicId(0), partition: 0 };
 
 fn cluster(brokers: u32, rf: u32, min_isr: u32, acks: Acks, script: Vec<TimedCommand>) -> Scenario {
     Scenario {

@@ -5,6 +5,7 @@
 use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, Strategy, TopicSpec};
 use ksim::sim::describe::{describe_offsets, describe_state, group_view, GroupState};
 use ksim::sim::event::{Event, EventKind};
+use ksim::sim::ids::TopicId;
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, ConsumerStatus, Phase, Scenario, Sim, SimTime};
 
@@ -622,11 +623,11 @@ fn an_empty_group_changes_protocol_and_keeps_its_committed_offsets() {
     sim.run_until(SimTime(10_000));
     sim.apply(Command::StopConsumer { consumer: "a".into() });
     sim.run_until(SimTime(12_000));
-    let committed = sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).expect("committed");
+    let committed = sim.committed("g", ksim::sim::Tp { topic: TopicId(0), partition: 0 }).expect("committed");
     sim.apply(Command::AddConsumer { spec: modern("b", "g") });
     sim.run_until(SimTime(14_000));
     assert!(sim.groups().is_consumer("g"));
-    assert!(sim.committed("g", ksim::sim::Tp { topic: 0, partition: 0 }).unwrap() >= committed);
+    assert!(sim.committed("g", ksim::sim::Tp { topic: TopicId(0), partition: 0 }).unwrap() >= committed);
     let positioned = sim.drain_events().into_iter().find_map(|e| match e.kind {
         EventKind::PositionSet { consumer, offset, reason, .. } if &*consumer == "b" => Some((offset, reason)),
         _ => None,

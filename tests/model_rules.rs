@@ -3,6 +3,7 @@
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, Keys, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::EventKind;
+use ksim::sim::ids::TopicId;
 use ksim::sim::murmur2::partition_for_key;
 use ksim::sim::report::{group_report, records};
 use ksim::sim::{experiments, teach, Command, Scenario, Sim, SimTime, Tp};
@@ -40,7 +41,7 @@ fn produce(sim: &mut Sim, at: u64, count: u64) {
 }
 
 fn leo(sim: &Sim, p: u32) -> u64 {
-    sim.partition(Tp { topic: 0, partition: p }).log().log_end_offset()
+    sim.partition(Tp { topic: TopicId(0), partition: p }).log().log_end_offset()
 }
 
 #[test]
@@ -50,7 +51,7 @@ fn keyed_records_go_where_murmur2_says() {
     produce(&mut sim, 0, 40);
     sim.run_until(SimTime(1_000));
     for p in 0..6 {
-        for r in records(&sim, Tp { topic: 0, partition: p }, 0, u64::MAX) {
+        for r in records(&sim, Tp { topic: TopicId(0), partition: p }, 0, u64::MAX) {
             let key = r.key.expect("keyed");
             assert_eq!(partition_for_key(key.as_bytes(), 6), p, "{key} in partition {p}");
             assert_eq!(key, keys[(r.seq % 4) as usize]);
@@ -68,7 +69,7 @@ fn records_with_one_key_keep_their_order_in_one_partition() {
     }
     sim.run_until(SimTime(2_000));
     let p = partition_for_key(b"order-42", 3);
-    let recs = records(&sim, Tp { topic: 0, partition: p }, 0, u64::MAX);
+    let recs = records(&sim, Tp { topic: TopicId(0), partition: p }, 0, u64::MAX);
     assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), (0..15).collect::<Vec<_>>());
 }
 
@@ -202,7 +203,11 @@ fn a_crash_commits_nothing_more() {
     produce(&mut sim, 0, 10);
     sim.schedule(SimTime(3_000), Command::CrashConsumer { consumer: "c".into() });
     sim.run_until(SimTime(20_000));
-    assert_eq!(sim.committed("g", Tp { topic: 0, partition: 0 }), None, "auto-commit never ran before the crash");
+    assert_eq!(
+        sim.committed("g", Tp { topic: TopicId(0), partition: 0 }),
+        None,
+        "auto-commit never ran before the crash"
+    );
 }
 
 #[test]
@@ -229,7 +234,7 @@ fn retention_moves_log_start_and_a_late_consumer_resets() {
     let mut sim = Sim::new(&s, 1).unwrap();
     sim.keep_events(true);
     sim.run_until(SimTime(s.duration_ms));
-    let tp = Tp { topic: 0, partition: 0 };
+    let tp = Tp { topic: TopicId(0), partition: 0 };
     let start = sim.partition(tp).log().log_start_offset();
     assert!(start > 0);
     let events = sim.drain_events();

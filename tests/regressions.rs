@@ -4,7 +4,7 @@
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::{Event, EventKind};
-use ksim::sim::ids::Name;
+use ksim::sim::ids::{Name, TopicId};
 use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
@@ -323,7 +323,7 @@ fn a_static_member_back_with_a_wider_subscription_waits_for_the_next_rebalance()
 fn idempotent_overlap(sim: &Sim) -> Option<String> {
     for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
-            let tp = ksim::sim::Tp { topic: t as u32, partition: p };
+            let tp = ksim::sim::Tp { topic: TopicId(t as u32), partition: p };
             let mut seen: Vec<(u32, u64, u64)> = Vec::new();
             for b in sim.partition(tp).log().batches().filter(|b| b.producer_id.is_some()) {
                 if let Some(o) =

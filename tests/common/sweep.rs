@@ -37,6 +37,7 @@ use ksim::sim::config::{
 use ksim::sim::consumer::Consumer;
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::ids::Name;
+use ksim::sim::ids::TopicId;
 use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
@@ -697,7 +698,7 @@ impl Checks {
         }
         for t in 0..sim.topics().len() as u32 {
             for p in 0..sim.topics()[t as usize].spec.partitions {
-                let tp = Tp { topic: t, partition: p };
+                let tp = Tp { topic: TopicId(t), partition: p };
                 let Some(hw) = sim.partition(tp).visible_high_watermark() else { continue };
                 let seen = self.visible_hw.entry(tp).or_insert(hw);
                 if hw < *seen && !self.unclean {
@@ -718,7 +719,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
     }
     for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
-            let tp = Tp { topic: t as u32, partition: p };
+            let tp = Tp { topic: TopicId(t as u32), partition: p };
             let part = sim.partition(tp);
             if part.leader.is_none() {
                 return Some(format!("{}-{p} is offline", topic.spec.name));
@@ -772,7 +773,7 @@ fn unsettled(sim: &Sim, checks: &Checks) -> Option<String> {
         // (Kafka's convertToClassicGroup, unless the subscription changed): a partition no member
         // holds there — one a member was still waiting to be given — waits for the next one.
         let waits = |name: &str, p: u32| {
-            let held = |t: u32| g.members.iter().any(|m| m.assignment.contains(&Tp { topic: t, partition: p }));
+            let held = |t: TopicId| g.members.iter().any(|m| m.assignment.contains(&Tp { topic: t, partition: p }));
             checks.static_returned.contains(group)
                 && ((!checks.covered.get(group).is_some_and(|c| c.contains(name))
                     && g.unserved_topics().iter().any(|u| u == name))
@@ -852,8 +853,8 @@ fn unsettled_members(
         }
     }
     for t in topics {
-        let name = &sim.topics()[t as usize].spec.name;
-        for p in 0..sim.topics()[t as usize].spec.partitions {
+        let name = &sim.topics()[t.ix()].spec.name;
+        for p in 0..sim.topics()[t.ix()].spec.partitions {
             if !owned.contains(&Tp { topic: t, partition: p }) && !waits(name, p) {
                 return Some(format!("nobody in {group} owns {name}-{p}"));
             }
@@ -983,7 +984,7 @@ fn audit_acks(sim: &Sim, checks: &Checks) -> Result<(), String> {
 fn no_idempotent_duplicates(sim: &Sim) -> Result<(), String> {
     for (t, topic) in sim.topics().iter().enumerate() {
         for p in 0..topic.spec.partitions {
-            let tp = Tp { topic: t as u32, partition: p };
+            let tp = Tp { topic: TopicId(t as u32), partition: p };
             // Per producer: the record ranges seen, by first record number.
             let mut seen: BTreeMap<u32, BTreeMap<u64, u64>> = BTreeMap::new();
             for b in sim.partition(tp).log().batches().filter(|b| b.producer_id.is_some()) {
@@ -1010,7 +1011,7 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
     if checks.unclean || checks.retention {
         return Ok(0);
     }
-    let mut topics: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    let mut topics: BTreeMap<&str, BTreeSet<TopicId>> = BTreeMap::new();
     for c in sim.consumers().iter().filter(|c| c.status == ConsumerStatus::Running && !c.removed) {
         topics.entry(c.spec.group.as_str()).or_default().extend(c.topics.iter().copied());
     }
@@ -1023,9 +1024,9 @@ fn at_least_once(sim: &Sim, checks: &Checks) -> Result<u64, String> {
         // What waits for the group's next epoch (see `unsettled_consumer_group`) is not read yet.
         let waiting = sim.groups().consumer(group).map(|g| g.waiting_for_next_epoch()).unwrap_or_default();
         for t in ts {
-            for p in 0..sim.topics()[t as usize].spec.partitions {
+            for p in 0..sim.topics()[t.ix()].spec.partitions {
                 let tp = Tp { topic: t, partition: p };
-                let name = &sim.topics()[t as usize].spec.name;
+                let name = &sim.topics()[t.ix()].spec.name;
                 if waiting.iter().any(|(wt, wp)| wt == name && *wp == p) {
                     continue;
                 }

@@ -2,7 +2,7 @@
 //! them for the clients' state machines.
 
 use crate::sim::config::TopicSpec;
-use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId, TopicId, Tp};
 use crate::sim::log::{LogConfig, PartitionLog};
 use crate::sim::producer::SentBatch;
 use crate::sim::ranges::RangeCounts;
@@ -164,11 +164,11 @@ pub struct View<'a> {
 
 impl View<'_> {
     pub fn partition(&self, tp: Tp) -> &Partition {
-        &self.topics[tp.topic as usize].partitions[tp.partition as usize]
+        &self.topics[tp.topic.ix()].partitions[tp.partition as usize]
     }
 
     pub fn tp_name(&self, tp: Tp) -> (Name, u32) {
-        (self.topics[tp.topic as usize].spec.name.clone(), tp.partition)
+        (self.topics[tp.topic.ix()].spec.name.clone(), tp.partition)
     }
 
     /// `topic-partition`, as Kafka prints it.
@@ -181,8 +181,8 @@ impl View<'_> {
         tps.iter().map(|tp| self.label(*tp)).collect()
     }
 
-    pub fn topic_index(&self, name: &str) -> Option<u32> {
-        self.topics.iter().position(|t| t.spec.name == name).map(|i| i as u32)
+    pub fn topic_index(&self, name: &str) -> Option<TopicId> {
+        self.topics.iter().position(|t| t.spec.name == name).map(|i| TopicId(i as u32))
     }
 
     /// Whether consumers can read the partition now: it has a leader, that broker runs, and its

@@ -21,7 +21,7 @@ use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
-use crate::sim::ids::{BrokerId, ConsumerId, Name, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, TopicId, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
@@ -64,7 +64,7 @@ pub enum Phase {
 #[derive(Clone, Debug)]
 pub struct Consumer {
     pub spec: ConsumerSpec,
-    pub topics: Vec<u32>,
+    pub topics: Vec<TopicId>,
     pub status: ConsumerStatus,
     /// Incarnation: bumped on crash, stop and start, so actions of a dead process are dropped.
     pub(crate) inc: u32,
@@ -434,7 +434,7 @@ fn fenced_text(con: &Consumer) -> String {
 }
 
 impl Consumer {
-    pub(crate) fn new(spec: ConsumerSpec, topics: Vec<u32>, client_id: String) -> Consumer {
+    pub(crate) fn new(spec: ConsumerSpec, topics: Vec<TopicId>, client_id: String) -> Consumer {
         let process = Process::new(spec.group_protocol, SimTime::ZERO);
         Consumer {
             spec,
@@ -756,7 +756,7 @@ impl Consumer {
             member_id: self.process.member_id.clone(),
             client_id: self.client_id.clone(),
             instance_id: self.spec.group_instance_id.clone(),
-            topics: self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect(),
+            topics: self.topics.iter().map(|t| ctx.view.topics[t.ix()].spec.name.to_string()).collect(),
             strategies: self.spec.assignors.clone(),
             owned,
             owned_generation: self.process.generation,
@@ -1546,7 +1546,7 @@ mod tests {
     const LATENCY: u64 = 1;
 
     fn tp(p: u32) -> Tp {
-        Tp { topic: 0, partition: p }
+        Tp { topic: TopicId(0), partition: p }
     }
 
     /// A consumer of `my-topic` (3 partitions) in group `my-group`, a cluster to read and a clock.
@@ -1583,7 +1583,14 @@ mod tests {
             let mut ids = VecMap::new();
             let client_id = next_client_id(&mut ids, &spec.group);
             let rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
-            Harness { topics, brokers, con: Consumer::new(spec, vec![0], client_id), ids, rng, now: SimTime(0) }
+            Harness {
+                topics,
+                brokers,
+                con: Consumer::new(spec, vec![TopicId(0)], client_id),
+                ids,
+                rng,
+                now: SimTime(0),
+            }
         }
 
         fn run(&mut self, f: impl FnOnce(&mut Consumer, &mut Ctx, &mut Out)) -> Vec<String> {
@@ -1843,7 +1850,7 @@ mod tests {
         let mut h = Harness::new(|_| {});
         h.start();
         h.join_ok(1, false);
-        let other = Tp { topic: 1, partition: 0 };
+        let other = Tp { topic: TopicId(1), partition: 0 };
         let shown = h.reply(Reply::Sync { generation: 1, result: Ok(vec![other]) });
         assert_eq!(shown, ["JoinGroup", "my-group <- Join member=\"c-1\" owned=[]"]);
         assert!(h.con.process.assignment.is_empty());

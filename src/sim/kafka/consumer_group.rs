@@ -26,7 +26,7 @@
 //! (STALE_MEMBER_EPOCH otherwise), as Kafka 4.0 validates them.
 
 use crate::sim::event::EventKind;
-use crate::sim::ids::{ConsumerId, Name, Tp};
+use crate::sim::ids::{ConsumerId, Name, TopicId, Tp};
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecMap;
 
@@ -884,7 +884,7 @@ fn validate(req: &HeartbeatRequest) -> Result<(), GroupError> {
 
 /// Partitions named by topic as `Tp`s, topics numbered by `index` (unknown ones left out), in
 /// order.
-pub fn tps_of(p: &Partitions, index: impl Fn(&str) -> Option<u32>) -> Vec<Tp> {
+pub fn tps_of(p: &Partitions, index: impl Fn(&str) -> Option<TopicId>) -> Vec<Tp> {
     p.iter()
         .filter_map(|(t, ps)| index(t).map(|topic| (topic, ps)))
         .flat_map(|(topic, ps)| ps.iter().map(move |&partition| Tp { topic, partition }))
@@ -1210,7 +1210,7 @@ mod tests {
         let commit = |id: &str, epoch: i32| Request::OffsetCommit {
             member_id: id.into(),
             member_epoch: epoch,
-            offsets: vec![(Tp { topic: 0, partition: 0 }, 7)],
+            offsets: vec![(Tp { topic: TopicId(0), partition: 0 }, 7)],
             purpose: CommitPurpose::Sync,
         };
         let result = |effects: Vec<Effect>| {
@@ -1224,14 +1224,14 @@ mod tests {
         assert_eq!(result(h.send(1, commit("", -1))), Some(Err(GroupError::UnknownMemberId)));
         assert!(h.g.offsets.is_empty());
         assert_eq!(result(h.send(1, commit("A", 1))), Some(Ok(())));
-        assert_eq!(h.g.offsets.get(&Tp { topic: 0, partition: 0 }), Some(&7));
+        assert_eq!(h.g.offsets.get(&Tp { topic: TopicId(0), partition: 0 }), Some(&7));
     }
 
     #[test]
     fn offsets_are_read_by_a_member_at_its_epoch_or_a_client_outside_the_group() {
         let mut h = Harness::new(&[ServerAssignor::Uniform]);
         h.hb(1, join("A", &["foo"])).unwrap();
-        let tp0 = Tp { topic: 0, partition: 0 };
+        let tp0 = Tp { topic: TopicId(0), partition: 0 };
         h.g.offsets.insert(tp0, 7);
         let fetch = |id: &str, epoch: i32| Request::OffsetFetch {
             member_id: id.into(),

@@ -367,7 +367,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn tp_name(&self, tp: Tp) -> (Name, u32) {
-        (self.topics[tp.topic as usize].clone(), tp.partition)
+        (self.topics[tp.topic.ix()].clone(), tp.partition)
     }
 }
 
@@ -376,7 +376,7 @@ pub fn partition_offsets(topics: &[Name], offsets: &[(Tp, u64)]) -> Vec<Partitio
     offsets
         .iter()
         .map(|(tp, offset)| PartitionOffset {
-            topic: topics[tp.topic as usize].clone(),
+            topic: topics[tp.topic.ix()].clone(),
             partition: tp.partition,
             offset: *offset,
         })
@@ -1170,6 +1170,7 @@ mod tests {
     //! own tests (GroupMetadataManagerTest, ClassicGroupTest) exercise them.
 
     use super::*;
+    use crate::sim::ids::TopicId;
     use rand::SeedableRng;
 
     const DELAY: u64 = 3_000;
@@ -1185,7 +1186,7 @@ mod tests {
     }
 
     fn tp(p: u32) -> Tp {
-        Tp { topic: 0, partition: p }
+        Tp { topic: TopicId(0), partition: p }
     }
 
     fn client(c: u32) -> Client {

@@ -218,9 +218,10 @@ mod tests {
     //! which offsets) it leaves behind.
 
     use super::*;
+    use crate::sim::ids::TopicId;
 
     fn with_offsets(mut g: Groups, name: &str) -> Groups {
-        let tp = Tp { topic: 0, partition: 0 };
+        let tp = Tp { topic: TopicId(0), partition: 0 };
         match g.groups.get_mut(name) {
             Some(Group::Classic(c)) => c.offsets.insert(tp, 7),
             Some(Group::Consumer(c)) => c.offsets.insert(tp, 7),
@@ -230,7 +231,7 @@ mod tests {
     }
 
     fn offset(g: &Groups, name: &str) -> Option<u64> {
-        g.get(name).and_then(|g| g.offsets().get(&Tp { topic: 0, partition: 0 }).copied())
+        g.get(name).and_then(|g| g.offsets().get(&Tp { topic: TopicId(0), partition: 0 }).copied())
     }
 
     #[test]

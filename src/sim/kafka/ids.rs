@@ -50,10 +50,21 @@ impl BrokerId {
     }
 }
 
-/// A topic-partition by index: `topic` indexes [`crate::sim::Sim::topics`].
+/// A topic of the run, by its place in [`crate::sim::Sim::topics`] (in the order the run made
+/// them; Kafka's topic ids are UUIDs, which nothing here needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicId(pub u32);
+
+impl TopicId {
+    pub fn ix(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A topic-partition by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tp {
-    pub topic: u32,
+    pub topic: TopicId,
     pub partition: u32,
 }
 

@@ -29,7 +29,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::sim::config::{Acks, Keys, ProducerSpec};
 use crate::sim::event::EventKind;
-use crate::sim::ids::{Name, ProducerId, Tp};
+use crate::sim::ids::{Name, ProducerId, TopicId, Tp};
 use crate::sim::keys::Keyer;
 use crate::sim::time::SimTime;
 
@@ -163,7 +163,7 @@ impl PartitionBatches {
 #[derive(Clone, Debug)]
 pub struct Producer {
     pub spec: ProducerSpec,
-    pub topic: u32,
+    pub topic: TopicId,
     pub keyer: u32,
     /// Sequence number of the next record (the tutorial's message number).
     pub next_seq: u64,
@@ -272,7 +272,7 @@ impl Producer {
 impl Producer {
     /// A producer application with its first `KafkaProducer` instance, sending to `topic` with
     /// keyer number `keyer` (an idempotent one gets its producer id now).
-    pub fn new(spec: ProducerSpec, topic: u32, keyer: u32, ctx: &mut Ctx, out: &mut Out) -> Producer {
+    pub fn new(spec: ProducerSpec, topic: TopicId, keyer: u32, ctx: &mut Ctx, out: &mut Out) -> Producer {
         let rate = spec.rate_per_sec;
         let mut producer = Producer {
             topic,
@@ -809,13 +809,13 @@ mod tests {
             edit(&mut spec);
             let keyers = vec![Keyer::new(spec.keys.clone(), 3, 7)];
             let mut h = Harness {
-                p: Producer::new(spec.clone(), 0, 0, &mut dummy_ctx(), &mut Out::default()),
+                p: Producer::new(spec.clone(), TopicId(0), 0, &mut dummy_ctx(), &mut Out::default()),
                 keyers,
                 rng: ChaCha8Rng::seed_from_u64(1),
                 next_id: 0,
                 now: SimTime(0),
             };
-            let shown = h.run(|p, ctx, out| *p = Producer::new(spec, 0, 0, ctx, out));
+            let shown = h.run(|p, ctx, out| *p = Producer::new(spec, TopicId(0), 0, ctx, out));
             (h, shown)
         }
 

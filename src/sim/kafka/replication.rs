@@ -666,6 +666,7 @@ mod tests {
 
     use super::*;
     use crate::sim::cluster::Broker;
+    use crate::sim::ids::TopicId;
 
     /// A partition of topic `t` on brokers 1, 2, 3 (min.insync.replicas 2), its brokers, a clock.
     struct Harness {
@@ -730,7 +731,7 @@ mod tests {
             let mut out = Out::default();
             let ctx = Ctx {
                 now: self.now,
-                tp: Tp { topic: 0, partition: 0 },
+                tp: Tp { topic: TopicId(0), partition: 0 },
                 spec: &self.spec,
                 log_config: LogConfig {
                     retention_ms: self.spec.retention_ms,

@@ -174,7 +174,7 @@ fn ownership(sim: &Sim, group: &str) -> (VecSet<Tp>, VecSet<Tp>) {
     let mut owned = VecSet::new();
     for c in sim.consumers().iter().filter(|c| c.spec.group == group) {
         for &topic in &c.topics {
-            let n = sim.topics()[topic as usize].spec.partitions;
+            let n = sim.topics()[topic.ix()].spec.partitions;
             wanted.extend((0..n).map(|partition| Tp { topic, partition }));
         }
         if c.status == ConsumerStatus::Running {

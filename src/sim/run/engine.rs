@@ -23,7 +23,7 @@ use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::coordinator::{self, Client, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
-use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId};
+use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId, TopicId};
 use crate::sim::kafka::consumer_group::{self as cg};
 use crate::sim::kafka::controller::Controller;
 use crate::sim::kafka::groups::{Group, Groups};
@@ -331,8 +331,8 @@ impl Sim {
         self.trace.drain()
     }
 
-    pub fn topic_index(&self, name: &str) -> Option<u32> {
-        self.topics.iter().position(|t| t.spec.name == name).map(|i| i as u32)
+    pub fn topic_index(&self, name: &str) -> Option<TopicId> {
+        self.topics.iter().position(|t| t.spec.name == name).map(|i| TopicId(i as u32))
     }
 
     pub fn producer_index(&self, name: &str) -> Option<ProducerId> {
@@ -383,7 +383,7 @@ impl Sim {
     }
 
     pub fn partition(&self, tp: Tp) -> &Partition {
-        &self.topics[tp.topic as usize].partitions[tp.partition as usize]
+        &self.topics[tp.topic.ix()].partitions[tp.partition as usize]
     }
 
     pub fn keyer(&self, index: u32) -> &Keyer {
@@ -434,7 +434,7 @@ impl Sim {
     }
 
     pub fn tp_name(&self, tp: Tp) -> (Name, u32) {
-        (self.topics[tp.topic as usize].spec.name.clone(), tp.partition)
+        (self.topics[tp.topic.ix()].spec.name.clone(), tp.partition)
     }
 
     // ----- plumbing -----------------------------------------------------------------------

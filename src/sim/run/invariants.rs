@@ -191,6 +191,7 @@ impl Watcher {
 mod tests {
     use super::*;
     use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
+    use crate::sim::ids::TopicId;
     use crate::sim::{Command, Scenario, SimTime, TimedCommand};
 
     #[test]
@@ -245,7 +246,7 @@ mod tests {
         let mut sim = Sim::new(&s, 1).unwrap();
         sim.keep_events(true);
         sim.run_until(SimTime(1_007));
-        let leader = sim.partition(crate::sim::Tp { topic: 0, partition: 0 }).leader_broker().unwrap();
+        let leader = sim.partition(crate::sim::Tp { topic: TopicId(0), partition: 0 }).leader_broker().unwrap();
         sim.apply(Command::CrashBroker { broker: leader.0 });
         sim.run_until(SimTime(20_000));
         let mut w = Watcher::default();

@@ -94,7 +94,7 @@ pub fn summary(sim: &Sim, scenario_id: &str) -> String {
     let _ = writeln!(out, "events    {}", sim.event_count());
     let _ = writeln!(out, "digest    {}", sim.digest());
     for p in sim.producers() {
-        let topic = &sim.topics()[p.topic as usize].spec.name;
+        let topic = &sim.topics()[p.topic.ix()].spec.name;
         let _ = writeln!(
             out,
             "producer  {}: sent {} records to {topic}, {} acknowledged",

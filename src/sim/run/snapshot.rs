@@ -8,7 +8,7 @@ use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
 use crate::sim::describe::group_view;
 use crate::sim::describe::ViewState;
 use crate::sim::engine::{Sim, Tp};
-use crate::sim::ids::Name;
+use crate::sim::ids::{Name, TopicId};
 use crate::sim::report::{group_report, GroupReport};
 use crate::sim::time::format_duration;
 
@@ -380,7 +380,7 @@ pub fn appended(sim: &Sim) -> u64 {
 /// Records not yet processed by `group` in the partitions its consumers subscribe to that have
 /// no committed offset: from where it started reading (or the log start) to the high watermark.
 fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
-    let mut topics: Vec<u32> = sim
+    let mut topics: Vec<TopicId> = sim
         .consumers()
         .iter()
         .filter(|c| !c.removed && c.spec.group == group)
@@ -390,7 +390,7 @@ fn waiting_uncommitted(sim: &Sim, group: &str) -> u64 {
     topics.dedup();
     let mut waiting = 0;
     for topic in topics {
-        for partition in 0..sim.topics()[topic as usize].spec.partitions {
+        for partition in 0..sim.topics()[topic.ix()].spec.partitions {
             let tp = Tp { topic, partition };
             if sim.committed(group, tp).is_some() {
                 continue;
@@ -533,7 +533,7 @@ impl Snapshot {
                     .iter()
                     .enumerate()
                     .map(|(pi, p)| {
-                        let tp = Tp { topic: ti as u32, partition: pi as u32 };
+                        let tp = Tp { topic: TopicId(ti as u32), partition: pi as u32 };
                         PartitionSnap {
                             index: pi as u32,
                             log_start_offset: p.log().log_start_offset(),
@@ -596,7 +596,7 @@ impl Snapshot {
             .filter(|p| !p.removed)
             .map(|p| ProducerSnap {
                 name: p.spec.name.clone(),
-                topic: sim.topics()[p.topic as usize].spec.name.clone(),
+                topic: sim.topics()[p.topic.ix()].spec.name.clone(),
                 sent: p.next_seq,
                 acked: p.acked,
                 rate_per_sec: p.spec.rate_per_sec,

@@ -143,7 +143,7 @@ impl Consumer {
         let m = self.cg();
         let full = m.full || epoch == 0;
         let report = full || m.sent_owned.as_ref() != Some(&owned);
-        let topics = self.topics.iter().map(|t| ctx.view.topics[*t as usize].spec.name.to_string()).collect();
+        let topics = self.topics.iter().map(|t| ctx.view.topics[t.ix()].spec.name.to_string()).collect();
         let req = HeartbeatRequest {
             member_id: self.process.member_id.clone(),
             member_epoch: self.process.generation,

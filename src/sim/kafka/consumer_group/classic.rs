@@ -30,7 +30,7 @@ use crate::sim::coordinator::{
 };
 use crate::sim::event::EventKind;
 use crate::sim::ids::new_member_uuid;
-use crate::sim::ids::{Name, Tp};
+use crate::sim::ids::{Name, TopicId, Tp};
 use crate::sim::sort;
 use crate::sim::time::SimTime;
 
@@ -69,7 +69,7 @@ impl ClassicMember {
 
 /// Partitions as `Tp`s, numbered as `topics` names them, in order.
 fn tps(p: &Partitions, topics: &[Name]) -> Vec<Tp> {
-    let index = |t: &str| topics.iter().position(|n| n.as_ref() == t).and_then(|i| u32::try_from(i).ok());
+    let index = |t: &str| topics.iter().position(|n| n.as_ref() == t).and_then(|i| u32::try_from(i).ok()).map(TopicId);
     let mut v = tps_of(p, index);
     sort::natural(&mut v);
     v
@@ -77,7 +77,7 @@ fn tps(p: &Partitions, topics: &[Name]) -> Vec<Tp> {
 
 /// `Tp`s as partitions named by topic, topics named by `topics`.
 fn named(v: &[Tp], topics: &[Name]) -> Partitions {
-    partitions_of(v, |tp| (topics[tp.topic as usize].clone(), tp.partition))
+    partitions_of(v, |tp| (topics[tp.topic.ix()].clone(), tp.partition))
 }
 
 impl ConsumerGroup {
@@ -468,7 +468,7 @@ mod tests {
     }
 
     fn foo(ps: &[u32]) -> Vec<Tp> {
-        ps.iter().map(|&partition| Tp { topic: 0, partition }).collect()
+        ps.iter().map(|&partition| Tp { topic: TopicId(0), partition }).collect()
     }
 
     fn join_request(member_id: &str, owned: &[u32], strategy: Strategy) -> JoinRequest {
@@ -709,14 +709,14 @@ mod tests {
         let (mut h, b) = Harness::mixed();
         let commit = |h: &mut Harness, generation| {
             let member = mref(&b, generation);
-            let offsets = vec![(Tp { topic: 0, partition: 3 }, 7)];
+            let offsets = vec![(Tp { topic: TopicId(0), partition: 3 }, 7)];
             h.classic(2, classic::Request::OffsetCommit { member, offsets, purpose: classic::CommitPurpose::Async })
         };
         let refused = commit(&mut h, 1);
         assert!(refused.iter().any(|e| matches!(e, Effect::Event(EventKind::CommitFailed { reason, .. }) if reason.starts_with("ILLEGAL_GENERATION"))));
         assert!(h.g.offsets.is_empty());
         commit(&mut h, 2);
-        assert_eq!(h.g.offsets.get(&Tp { topic: 0, partition: 3 }), Some(&7));
+        assert_eq!(h.g.offsets.get(&Tp { topic: TopicId(0), partition: 3 }), Some(&7));
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl Sim {
                 }
                 consumer::Effect::At { at, inc, msg } => self.push(at, Action::ToConsumer { consumer, inc, msg }),
                 consumer::Effect::Park { tp, inc, fetch_id } => {
-                    self.topics[tp.topic as usize].partitions[tp.partition as usize].park(consumer, inc, fetch_id)
+                    self.topics[tp.topic.ix()].partitions[tp.partition as usize].park(consumer, inc, fetch_id)
                 }
                 consumer::Effect::Event(kind) => self.emit(kind),
                 consumer::Effect::Processed { group, tp, from, to } => {
@@ -279,7 +279,7 @@ impl Sim {
         let mut out = replication::Out { effects: std::mem::take(&mut self.scratch.partition) };
         let Sim { topics, controller, cluster, now, .. } = self;
         let brokers = controller.brokers();
-        let topic = &mut topics[tp.topic as usize];
+        let topic = &mut topics[tp.topic.ix()];
         let ctx = replication::Ctx {
             now: *now,
             tp,
@@ -318,7 +318,7 @@ impl Sim {
 
     /// Consumer fetches parked at `tp` look again.
     fn wake_fetches(&mut self, tp: Tp) {
-        let waiters = self.topics[tp.topic as usize].partitions[tp.partition as usize].take_parked();
+        let waiters = self.topics[tp.topic.ix()].partitions[tp.partition as usize].take_parked();
         for (c, inc, fetch_id) in waiters {
             if self.consumers[c.ix()].is_live(inc) {
                 self.consumer_do(c, |con, ctx, out| con.on_partition_news(ctx, tp, fetch_id, out));

@@ -11,7 +11,7 @@ use crate::sim::config::Acks;
 use crate::sim::conn::Conn;
 use crate::sim::coordinator::offsets_partition;
 use crate::sim::event::EventKind;
-use crate::sim::ids::{BrokerId, ProducerId, Tp};
+use crate::sim::ids::{BrokerId, ProducerId, TopicId, Tp};
 use crate::sim::kafka::controller::{self, Controller, Effect};
 use crate::sim::producer::{self, SentBatch};
 use crate::sim::replication::{Refused, Writer};
@@ -50,7 +50,9 @@ impl Sim {
         self.topics
             .iter()
             .enumerate()
-            .flat_map(|(t, topic)| (0..topic.spec.partitions).map(move |p| Tp { topic: t as u32, partition: p }))
+            .flat_map(|(t, topic)| {
+                (0..topic.spec.partitions).map(move |p| Tp { topic: TopicId(t as u32), partition: p })
+            })
             .collect()
     }
 

@@ -8,7 +8,7 @@ use crate::sim::command::{Command, ConsumerSetting};
 use crate::sim::config::{check_ms, check_name, limits, Acks, CommitMode, ConsumerSpec, Keys, ProducerSpec};
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::event::EventKind;
-use crate::sim::ids::{BrokerId, ConsumerId, ProducerId};
+use crate::sim::ids::{BrokerId, ConsumerId, ProducerId, TopicId};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 
@@ -19,7 +19,7 @@ enum Checked {
     SetKeys(ProducerId, Keys),
     AddProducer(ProducerSpec),
     /// A consumer, with the topics it subscribes to (their indexes, in name order).
-    AddConsumer(ConsumerSpec, Vec<u32>),
+    AddConsumer(ConsumerSpec, Vec<TopicId>),
     CrashConsumer(ConsumerId),
     StopConsumer(ConsumerId),
     StartConsumer(ConsumerId),
@@ -47,7 +47,7 @@ impl Sim {
     }
 
     /// Whether a consumer with this spec can be added; the topics it subscribes to if so.
-    fn check_consumer(&self, spec: &ConsumerSpec) -> Result<Vec<u32>, String> {
+    fn check_consumer(&self, spec: &ConsumerSpec) -> Result<Vec<TopicId>, String> {
         spec.validate()?;
         if self.consumers.len() >= limits::MAX_CLIENTS {
             return Err("too many consumers".into());
@@ -62,11 +62,11 @@ impl Sim {
                 topics.push(t);
             }
         }
-        sort::by(&mut topics, |a, b| self.topics[*a as usize].spec.name.cmp(&self.topics[*b as usize].spec.name));
+        sort::by(&mut topics, |a, b| self.topics[a.ix()].spec.name.cmp(&self.topics[b.ix()].spec.name));
         Ok(topics)
     }
 
-    fn add_checked_consumer(&mut self, spec: ConsumerSpec, topics: Vec<u32>) -> ConsumerId {
+    fn add_checked_consumer(&mut self, spec: ConsumerSpec, topics: Vec<TopicId>) -> ConsumerId {
         let client_id = consumer::next_client_id(&mut self.client_counters, &spec.group);
         let running = spec.running;
         let index = ConsumerId(self.consumers.len() as u32);

@@ -8,7 +8,7 @@ use rand::Rng;
 
 use super::{Action, Sim};
 use crate::sim::config::{limits, Acks, Keys, ProducerSpec};
-use crate::sim::ids::{ProducerId, Tp};
+use crate::sim::ids::{ProducerId, TopicId, Tp};
 use crate::sim::keys::Keyer;
 use crate::sim::producer::{AckFinding, AckRecord, BatchAck, Ctx, Effect, Msg, Out, Producer, SentBatch};
 use crate::sim::text::quoted;
@@ -16,13 +16,13 @@ use crate::sim::text::quoted;
 impl Sim {
     pub(crate) fn add_producer(&mut self, spec: ProducerSpec) -> Result<ProducerId, String> {
         let topic = self.check_producer(&spec)?;
-        let partitions = self.topics[topic as usize].spec.partitions;
+        let partitions = self.topics[topic.ix()].spec.partitions;
         let keyer = self.new_keyer(spec.keys.clone(), partitions);
         let index = ProducerId(self.producers.len() as u32);
         let mut out = Out { effects: std::mem::take(&mut self.scratch.producer) };
         let mut ctx = Ctx {
             now: self.now,
-            topic: &self.topics[topic as usize].spec.name,
+            topic: &self.topics[topic.ix()].spec.name,
             partitions,
             keyers: &self.keyers,
             rng: &mut self.rng,
@@ -35,7 +35,7 @@ impl Sim {
     }
 
     /// Whether a producer with this spec can be added; the topic it sends to if so.
-    pub(crate) fn check_producer(&self, spec: &ProducerSpec) -> Result<u32, String> {
+    pub(crate) fn check_producer(&self, spec: &ProducerSpec) -> Result<TopicId, String> {
         spec.validate()?;
         if self.producers.len() >= limits::MAX_CLIENTS {
             return Err("too many producers".into());
@@ -44,7 +44,7 @@ impl Sim {
             return Err(format!("a producer named {} already exists", quoted(&spec.name)));
         }
         let topic = self.topic_index(&spec.topic).ok_or(format!("no topic named {}", quoted(&spec.topic)))?;
-        let partitions = self.topics[topic as usize].spec.partitions;
+        let partitions = self.topics[topic.ix()].spec.partitions;
         if spec.partition.is_some_and(|p| p >= partitions) {
             return Err(format!("topic {} has no partition {}", quoted(&spec.topic), spec.partition.unwrap_or(0)));
         }
@@ -60,7 +60,7 @@ impl Sim {
 
     pub(crate) fn set_keys(&mut self, p: ProducerId, keys: Keys) {
         let topic = self.producers[p.ix()].topic;
-        let keyer = self.new_keyer(keys.clone(), self.topics[topic as usize].spec.partitions);
+        let keyer = self.new_keyer(keys.clone(), self.topics[topic.ix()].spec.partitions);
         self.producers[p.ix()].set_keys(keyer, keys);
     }
 
@@ -95,7 +95,7 @@ impl Sim {
 
     /// Runs `f` on producer `p` with its context, then carries out what it did.
     fn producer_do(&mut self, p: ProducerId, f: impl FnOnce(&mut Producer, &mut Ctx, &mut Out)) {
-        let topic = self.producers[p.ix()].topic as usize;
+        let topic = self.producers[p.ix()].topic.ix();
         let mut out = Out { effects: std::mem::take(&mut self.scratch.producer) };
         let mut ctx = Ctx {
             now: self.now,
@@ -185,6 +185,7 @@ mod tests {
     use crate::sim::config::{Acks, ClusterSpec, ProducerSpec, TopicSpec};
     use crate::sim::event::EventKind;
     use crate::sim::experiments::at;
+    use crate::sim::ids::TopicId;
     use crate::sim::producer::MAX_IN_FLIGHT;
     use crate::sim::{Command, Scenario, Sim, SimTime, Tp};
 
@@ -208,7 +209,7 @@ mod tests {
     }
 
     fn leader(sim: &Sim) -> u32 {
-        sim.partition(Tp { topic: 0, partition: 0 }).leader_broker().unwrap().0
+        sim.partition(Tp { topic: TopicId(0), partition: 0 }).leader_broker().unwrap().0
     }
 
     fn in_flight(sim: &Sim) -> usize {
