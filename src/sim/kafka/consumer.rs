@@ -21,7 +21,7 @@ use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
-use crate::sim::ids::{BrokerId, ConsumerId, Name, TopicId, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, MemberId, Name, TopicId, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
@@ -123,7 +123,7 @@ pub struct Process {
     pub parked: bool,
     pub stopping: bool,
     /// Its member id in the group ("" when not a member).
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The generation (classic) or member epoch (consumer protocol) it belongs to (-1 when none).
     pub generation: i32,
     /// A JoinGroup or SyncGroup (classic), or a joining heartbeat (consumer protocol), is in
@@ -200,7 +200,7 @@ impl Process {
             last_poll: now,
             parked: false,
             stopping: false,
-            member_id: String::new(),
+            member_id: MemberId::default(),
             generation: -1,
             joining: false,
             rejoin_needed: false,
@@ -780,7 +780,7 @@ impl Consumer {
         let (consumer, group) = self.names();
         match response {
             JoinResponse::UnknownMemberId => {
-                self.process.member_id.clear();
+                self.process.member_id = MemberId::default();
                 self.send_join(ctx, out);
             }
             // The group changed protocol while the JoinGroup waited: join again.
@@ -847,9 +847,9 @@ impl Consumer {
         ctx: &Ctx,
         generation: i32,
         strategy: Strategy,
-        members: Vec<(String, assign::Subscription)>,
+        members: Vec<(MemberId, assign::Subscription)>,
         out: &mut Out,
-    ) -> Vec<(String, Vec<Tp>)> {
+    ) -> Vec<(MemberId, Vec<Tp>)> {
         let topics = ctx
             .view
             .topics
@@ -857,8 +857,10 @@ impl Consumer {
             .filter(|t| members.iter().any(|(_, s)| s.topics.iter().any(|n| t.spec.name == *n)))
             .map(|t| (t.spec.name.to_string(), t.spec.partitions))
             .collect();
+        // The assignors take member ids as the strings Kafka's assignor API passes.
+        let members = members.into_iter().map(|(id, s)| (id.to_string(), s)).collect();
         let result = assign::assign(strategy, &AssignInput { topics, members });
-        let by_member: Vec<(String, Vec<Tp>)> = result
+        let by_member: Vec<(MemberId, Vec<Tp>)> = result
             .iter()
             .map(|(id, tps)| {
                 let mut v: Vec<Tp> = tps
@@ -866,10 +868,10 @@ impl Consumer {
                     .filter_map(|(t, p)| ctx.view.topic_index(t).map(|topic| Tp { topic, partition: *p }))
                     .collect();
                 sort::natural(&mut v);
-                (id.clone(), v)
+                (MemberId::from(id.as_str()), v)
             })
             .collect();
-        let shown = by_member.iter().map(|(id, tps)| (id.clone(), ctx.view.labels(tps))).collect();
+        let shown = by_member.iter().map(|(id, tps)| (id.to_string(), ctx.view.labels(tps))).collect();
         out.event(EventKind::AssignmentComputed {
             consumer: self.spec.name.clone(),
             group: self.spec.group.clone(),
@@ -894,7 +896,7 @@ impl Consumer {
                 self.fail_at_next_poll(ctx, text, out);
             }
             Err(GroupError::UnknownMemberId) => {
-                self.process.member_id.clear();
+                self.process.member_id = MemberId::default();
                 self.send_join(ctx, out);
             }
             Err(_) => self.send_join(ctx, out),
@@ -1024,7 +1026,7 @@ impl Consumer {
     /// Its application learns at its next poll(); if it is away from poll() now, holding
     /// partitions, it is a zombie until then.
     fn lose_membership(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.process.member_id.clear();
+        self.process.member_id = MemberId::default();
         self.process.generation = -1;
         self.process.rejoin_needed = true;
         self.process.pending_assignment = None;
@@ -1631,11 +1633,11 @@ mod tests {
                 owned: Vec::new(),
                 generation: None,
             };
-            let members = if leader { vec![(member_id.clone(), sub)] } else { Vec::new() };
+            let members = if leader { vec![(MemberId::from(member_id.as_str()), sub)] } else { Vec::new() };
             let strategy = self.con.spec.assignors[0];
             self.reply(Reply::Join(JoinResponse::Ok {
                 generation,
-                member_id,
+                member_id: member_id.into(),
                 leader,
                 strategy,
                 members,

@@ -26,7 +26,7 @@
 //! (STALE_MEMBER_EPOCH otherwise), as Kafka 4.0 validates them.
 
 use crate::sim::event::EventKind;
-use crate::sim::ids::{ConsumerId, Name, TopicId, Tp};
+use crate::sim::ids::{ConsumerId, MemberId, Name, TopicId, Tp};
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecMap;
 
@@ -68,7 +68,7 @@ impl ServerAssignor {
 /// A `ConsumerGroupHeartbeat`. `None` fields were left out: unchanged since the last one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeartbeatRequest {
-    pub member_id: String,
+    pub member_id: MemberId,
     pub member_epoch: i32,
     pub instance_id: Option<String>,
     pub client_id: String,
@@ -89,7 +89,7 @@ impl HeartbeatRequest {
 /// The coordinator's answer to a heartbeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeartbeatResponse {
-    pub member_id: String,
+    pub member_id: MemberId,
     pub member_epoch: i32,
     pub heartbeat_interval_ms: u64,
     /// The member's assignment, when it changed or the request was full.
@@ -135,7 +135,7 @@ impl GroupError {
 pub enum Request {
     Heartbeat(Box<HeartbeatRequest>),
     OffsetCommit {
-        member_id: String,
+        member_id: MemberId,
         member_epoch: i32,
         offsets: Vec<(Tp, u64)>,
         purpose: CommitPurpose,
@@ -143,7 +143,7 @@ pub enum Request {
     /// Committed offsets, asked by a member (its id and epoch; an empty id and a negative epoch
     /// for a client outside the group).
     OffsetFetch {
-        member_id: String,
+        member_id: MemberId,
         member_epoch: i32,
         partitions: Vec<Tp>,
     },
@@ -153,15 +153,15 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Timer {
     /// A member's session may have run out.
-    SessionCheck { member_id: String },
+    SessionCheck { member_id: MemberId },
     /// A member had its rebalance timeout to revoke what it was asked to at `epoch`.
-    Revocation { member_id: String, epoch: i32 },
+    Revocation { member_id: MemberId, epoch: i32 },
     /// A member on the classic protocol had its rebalance timeout to send SyncGroup after its
     /// JoinGroup was answered.
-    ClassicSync { member_id: String },
+    ClassicSync { member_id: MemberId },
     /// A member on the classic protocol had its rebalance timeout to join again after it was
     /// told to.
-    ClassicJoin { member_id: String },
+    ClassicJoin { member_id: MemberId },
 }
 
 /// Each partition asked for, with its committed offset if it has one.
@@ -242,7 +242,7 @@ pub struct Ctx<'a> {
 /// A member as the coordinator knows it.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The consumer (and its incarnation) behind this member id, and its name.
     pub consumer: ConsumerId,
     pub inc: u32,
@@ -262,7 +262,7 @@ pub struct Member {
 impl Member {
     pub(crate) fn new(member_id: &str, from: &Client, now: SimTime) -> Member {
         Member {
-            member_id: member_id.to_string(),
+            member_id: member_id.into(),
             consumer: from.consumer,
             inc: from.inc,
             name: from.name.clone(),
@@ -288,7 +288,7 @@ impl Member {
     /// partitions, a new member id, epoch 0.
     fn replacement(&self, member_id: &str) -> Member {
         let mut m = self.clone();
-        m.member_id = member_id.to_string();
+        m.member_id = member_id.into();
         m.assignment.member_epoch = 0;
         m.assignment.previous_member_epoch = 0;
         m.session_check_at = None;
@@ -355,7 +355,7 @@ impl ConsumerGroup {
         let empty = Partitions::new();
         let mut waiting = Vec::new();
         for m in self.members.iter().filter(|m| m.assignment.is_reconciled_to(self.target_epoch)) {
-            let target = self.target.get(&m.member_id).unwrap_or(&empty);
+            let target = self.target.get(m.member_id.as_str()).unwrap_or(&empty);
             for (topic, parts) in target.iter() {
                 for p in parts.iter().filter(|p| !self.members.iter().any(|o| o.owns(topic, **p))) {
                     waiting.push((topic.clone(), *p));
@@ -546,10 +546,10 @@ impl ConsumerGroup {
         if let Some(old) = replaced {
             let i = self.index(old).expect("the replaced member is in the group");
             let target = self.target.remove(old).unwrap_or_default();
-            self.target.insert(member.member_id.clone(), target);
+            self.target.insert(member.member_id.to_string(), target);
             out.event(EventKind::StaticMemberReplaced {
                 group: self.name.clone(),
-                old_member_id: old.to_string(),
+                old_member_id: old.into(),
                 member_id: member.member_id.clone(),
             });
             self.members[i] = member;
@@ -746,7 +746,7 @@ impl ConsumerGroup {
             .members
             .iter()
             .map(|m| MemberSpec {
-                member_id: m.member_id.clone(),
+                member_id: m.member_id.to_string(),
                 instance_id: m.instance_id.clone(),
                 topics: m.topics.clone(),
             })
@@ -777,7 +777,7 @@ impl ConsumerGroup {
             &m.assignment,
             &Reconcile {
                 target_epoch: self.target_epoch,
-                target: self.target.get(&m.member_id).unwrap_or(&empty),
+                target: self.target.get(m.member_id.as_str()).unwrap_or(&empty),
                 subscribed: &m.topics,
                 owned,
                 owned_by_other: &owned_by_other,
@@ -814,7 +814,7 @@ impl ConsumerGroup {
         out.event(EventKind::MemberRemoved {
             group: self.name.clone(),
             consumer: m.name.clone(),
-            member_id: member_id.to_string(),
+            member_id: member_id.into(),
             reason: reason.to_string(),
         });
         if downgrade {
@@ -1406,7 +1406,7 @@ mod properties {
             let id = cl.member_id(c);
             let req = if !cl.joined || cl.epoch == 0 {
                 HeartbeatRequest {
-                    member_id: id,
+                    member_id: id.into(),
                     member_epoch: 0,
                     instance_id: None,
                     client_id: format!("c{c}"),
@@ -1417,7 +1417,7 @@ mod properties {
                 }
             } else {
                 HeartbeatRequest {
-                    member_id: id,
+                    member_id: id.into(),
                     member_epoch: cl.epoch,
                     instance_id: None,
                     client_id: format!("c{c}"),
@@ -1472,7 +1472,7 @@ mod properties {
                 Action::Leave { c } => {
                     if self.clients[c].joined {
                         let req = HeartbeatRequest {
-                            member_id: self.clients[c].member_id(c),
+                            member_id: self.clients[c].member_id(c).into(),
                             member_epoch: LEAVE_EPOCH,
                             instance_id: None,
                             client_id: format!("c{c}"),

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::sim::assign::Subscription;
 use crate::sim::config::Strategy;
 use crate::sim::event::{EventKind, PartitionOffset};
-use crate::sim::ids::{ConsumerId, Name, Tp};
+use crate::sim::ids::{ConsumerId, MemberId, Name, Tp};
 use crate::sim::time::SimTime;
 
 /// The coordinator states of the classic protocol, as Kafka names them.
@@ -71,7 +71,7 @@ impl GroupState {
 /// A member as the coordinator knows it.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub member_id: String,
+    pub member_id: MemberId,
     /// The consumer (and its incarnation) behind this member id, and its name.
     pub consumer: ConsumerId,
     pub inc: u32,
@@ -133,7 +133,7 @@ impl Member {
     /// one that comes from a consumer-protocol group turned classic.
     pub fn from_join(join: &JoinRequest, member_id: &str, from: &Client, assignment: Vec<Tp>, now: SimTime) -> Member {
         let mut m = Member {
-            member_id: member_id.to_string(),
+            member_id: member_id.into(),
             consumer: from.consumer,
             inc: from.inc,
             name: from.name.clone(),
@@ -162,7 +162,7 @@ impl Member {
 #[derive(Clone, Debug)]
 pub struct JoinRequest {
     pub group: Name,
-    pub member_id: String,
+    pub member_id: MemberId,
     pub client_id: String,
     pub instance_id: Option<String>,
     pub topics: Vec<String>,
@@ -183,11 +183,11 @@ pub struct JoinRequest {
 pub enum JoinResponse {
     Ok {
         generation: i32,
-        member_id: String,
+        member_id: MemberId,
         leader: bool,
         strategy: Strategy,
         /// For the leader: every member's subscription, in join order.
-        members: Vec<(String, Subscription)>,
+        members: Vec<(MemberId, Subscription)>,
         /// KIP-814: a static leader replaced in a Stable group is told it leads but must not
         /// compute an assignment (the group keeps the one it has).
         skip_assignment: bool,
@@ -196,7 +196,7 @@ pub enum JoinResponse {
     UnknownMemberId,
     /// KIP-394: a new dynamic member's first JoinGroup gets its member id and no membership yet;
     /// it joins again with that id.
-    MemberIdRequired { member_id: String },
+    MemberIdRequired { member_id: MemberId },
     /// Its `session.timeout.ms` is outside what the broker accepts.
     InvalidSessionTimeout,
     /// Its assignor is not one the group's members agree on.
@@ -244,7 +244,7 @@ pub struct Client {
 /// A member's identity in a request: member id, `group.instance.id` and generation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRef {
-    pub member_id: String,
+    pub member_id: MemberId,
     pub instance_id: Option<String>,
     pub generation: i32,
 }
@@ -276,13 +276,13 @@ pub enum Request {
     /// SyncGroup; the leader's carries the assignment.
     Sync {
         member: MemberRef,
-        assignments: Option<Vec<(String, Vec<Tp>)>>,
+        assignments: Option<Vec<(MemberId, Vec<Tp>)>>,
     },
     Heartbeat {
         member: MemberRef,
     },
     Leave {
-        member_id: String,
+        member_id: MemberId,
     },
     OffsetCommit {
         member: MemberRef,
@@ -298,7 +298,7 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Timer {
     /// A member's session may have run out.
-    SessionCheck { member_id: String },
+    SessionCheck { member_id: MemberId },
     /// The join phase of the rebalance ends at the latest.
     JoinDeadline,
 }
@@ -385,11 +385,11 @@ pub fn partition_offsets(topics: &[Name], offsets: &[(Tp, u64)]) -> Vec<Partitio
 
 /// A member id like Kafka's: `{client.id}-{uuid}`, or `{group.instance.id}-{uuid}` for a static
 /// member, with a version-4 UUID from the run's RNG.
-pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> String {
+pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> MemberId {
     let a: u128 = rng.random();
     let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     let h = format!("{a:032x}");
-    format!("{prefix}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!("{prefix}-{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]).into()
 }
 
 /// One group's coordinator.
@@ -399,7 +399,7 @@ pub struct GroupCoordinator {
     pub state: GroupState,
     pub generation: i32,
     pub protocol: Option<Strategy>,
-    pub leader: Option<String>,
+    pub leader: Option<MemberId>,
     /// Members in the order they joined.
     pub members: Vec<Member>,
     /// When the join phase of the current rebalance ends at the latest.
@@ -410,9 +410,9 @@ pub struct GroupCoordinator {
     /// A member joined since the initial delay's timer was set: when it fires, it waits again.
     new_member_added: bool,
     /// Members whose SyncGroup waits for the leader's.
-    pending_sync: Vec<String>,
+    pending_sync: Vec<MemberId>,
     /// Member ids handed out with MEMBER_ID_REQUIRED whose second JoinGroup has not come yet.
-    pub pending_members: Vec<String>,
+    pub pending_members: Vec<MemberId>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
     pub offsets: VecMap<Tp, u64>,
     /// The topics the members subscribed to when the current generation formed: what its
@@ -441,7 +441,7 @@ impl GroupCoordinator {
     }
 
     /// Every member's subscription under `protocol`, in join order: what a leader is sent.
-    fn subscriptions(&self, ctx: &Ctx, protocol: Strategy) -> Vec<(String, Subscription)> {
+    fn subscriptions(&self, ctx: &Ctx, protocol: Strategy) -> Vec<(MemberId, Subscription)> {
         self.members.iter().map(|m| (m.member_id.clone(), subscription_of(ctx, m, protocol))).collect()
     }
 
@@ -468,7 +468,7 @@ impl GroupCoordinator {
     }
 
     /// Members whose SyncGroup waits for the leader's.
-    pub fn pending_syncs(&self) -> &[String] {
+    pub fn pending_syncs(&self) -> &[MemberId] {
         &self.pending_sync
     }
 
@@ -511,7 +511,7 @@ impl GroupCoordinator {
             generation: self.generation,
             reason: "the last member on the consumer protocol is gone".into(),
         });
-        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        let ids: Vec<MemberId> = self.members.iter().map(|m| m.member_id.clone()).collect();
         for id in ids {
             self.schedule_session_check(&id, out);
         }
@@ -778,7 +778,7 @@ impl GroupCoordinator {
     /// Starts (or restarts) a rebalance: members learn of it from their heartbeats.
     fn prepare_rebalance(&mut self, ctx: &Ctx, reason: &str, initial_delay: Option<u64>, out: &mut Out) {
         // Members waiting for the leader's SyncGroup are told to rejoin.
-        let pending: Vec<String> = std::mem::take(&mut self.pending_sync);
+        let pending: Vec<MemberId> = std::mem::take(&mut self.pending_sync);
         let deadline = ctx.now.plus(initial_delay.unwrap_or_else(|| self.rebalance_timeout()));
         self.join_deadline = Some(deadline);
         if self.state != GroupState::PreparingRebalance {
@@ -819,7 +819,7 @@ impl GroupCoordinator {
             m.last_heartbeat = now;
             m.session_check_at = None;
         }
-        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        let ids: Vec<MemberId> = self.members.iter().map(|m| m.member_id.clone()).collect();
         for id in ids {
             self.schedule_session_check(&id, out);
         }
@@ -865,7 +865,7 @@ impl GroupCoordinator {
             }
         }
         self.initial_delay = None;
-        let late: Vec<String> = self.members.iter().filter(|m| !m.joined).map(|m| m.member_id.clone()).collect();
+        let late: Vec<MemberId> = self.members.iter().filter(|m| !m.joined).map(|m| m.member_id.clone()).collect();
         for id in late {
             self.remove_member(ctx, &id, "did not rejoin within the rebalance timeout", false, out);
         }
@@ -913,7 +913,7 @@ impl GroupCoordinator {
         self.protocol = Some(strategy);
         let leader = self.leader.clone().expect("chosen above");
         let generation = self.generation;
-        let subscriptions: Vec<(String, Subscription)> = self.subscriptions(ctx, strategy);
+        let subscriptions: Vec<(MemberId, Subscription)> = self.subscriptions(ctx, strategy);
         self.formed_topics = self.subscribed_topics();
         let mut responses = Vec::new();
         for m in self.members.iter_mut() {
@@ -938,7 +938,7 @@ impl GroupCoordinator {
         for (consumer, inc, response) in responses {
             out.reply(consumer, inc, Reply::Join(response));
         }
-        let ids: Vec<String> = self.members.iter().map(|m| m.member_id.clone()).collect();
+        let ids: Vec<MemberId> = self.members.iter().map(|m| m.member_id.clone()).collect();
         for id in ids {
             self.schedule_session_check(&id, out);
         }
@@ -950,7 +950,7 @@ impl GroupCoordinator {
         ctx: &Ctx,
         from: Client,
         member: MemberRef,
-        assignments: Option<Vec<(String, Vec<Tp>)>>,
+        assignments: Option<Vec<(MemberId, Vec<Tp>)>>,
         out: &mut Out,
     ) {
         let MemberRef { member_id, instance_id, generation } = member;
@@ -1087,7 +1087,7 @@ impl GroupCoordinator {
         }
         let at = m.session_deadline();
         m.session_check_at = Some(at);
-        out.timer(at, Timer::SessionCheck { member_id: member_id.to_string() });
+        out.timer(at, Timer::SessionCheck { member_id: member_id.into() });
     }
 
     /// The session timer of a member fires: no heartbeat for `session.timeout.ms` removes it.
@@ -1121,7 +1121,7 @@ impl GroupCoordinator {
         out.event(EventKind::MemberRemoved {
             group: self.name.clone(),
             consumer: m.name.clone(),
-            member_id: member_id.to_string(),
+            member_id: member_id.into(),
             reason: reason.to_string(),
         });
         if !rebalance {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::sim::command::Command;
-use crate::sim::ids::{BrokerId, Name};
+use crate::sim::ids::{BrokerId, MemberId, Name};
 use crate::sim::json::{first_key, members, Json, Writer};
 
 /// A run of offsets `[from, to)` in one partition.
@@ -146,20 +146,20 @@ pub enum EventKind {
     JoinGroup {
         consumer: Name,
         group: Name,
-        member_id: String,
+        member_id: MemberId,
     },
     /// The coordinator answered a new member's first JoinGroup with MEMBER_ID_REQUIRED and the
     /// member id to join with (KIP-394): it sends JoinGroup again, with that id.
     MemberIdRequired {
         consumer: Name,
         group: Name,
-        member_id: String,
+        member_id: MemberId,
     },
     /// Its JoinGroup was answered: it is in `generation`, perhaps as the leader.
     Joined {
         consumer: Name,
         group: Name,
-        member_id: String,
+        member_id: MemberId,
         generation: i32,
         leader: bool,
     },
@@ -203,7 +203,7 @@ pub enum EventKind {
     LeaveGroup {
         consumer: Name,
         group: Name,
-        member_id: String,
+        member_id: MemberId,
         reason: String,
     },
     /// The consumer learned it is out of the group while its application is away from poll()
@@ -255,14 +255,14 @@ pub enum EventKind {
     MemberRemoved {
         group: Name,
         consumer: Name,
-        member_id: String,
+        member_id: MemberId,
         reason: String,
     },
     /// A static member restarted within its session: same place, new member id.
     StaticMemberReplaced {
         group: Name,
-        old_member_id: String,
-        member_id: String,
+        old_member_id: MemberId,
+        member_id: MemberId,
     },
     /// A group changed protocol (Kafka 4's online migration): `protocol` is the one it is on
     /// now (`consumer` or `classic`), at group epoch or generation `generation`.
@@ -286,7 +286,7 @@ pub enum EventKind {
     MemberAssignment {
         group: Name,
         consumer: Name,
-        member_id: String,
+        member_id: MemberId,
         epoch: i32,
         state: String,
         assigned: Vec<String>,
@@ -780,12 +780,12 @@ mod tests {
             EventKind::Started { consumer: name(0) },
             EventKind::Crashed { consumer: name(1), lost_in_flight: n(2) },
             EventKind::Stopped { consumer: name(2) },
-            EventKind::JoinGroup { consumer: name(0), group: name(1), member_id: s(2) },
-            EventKind::MemberIdRequired { consumer: name(1), group: name(2), member_id: s(3) },
+            EventKind::JoinGroup { consumer: name(0), group: name(1), member_id: s(2).into() },
+            EventKind::MemberIdRequired { consumer: name(1), group: name(2), member_id: s(3).into() },
             EventKind::Joined {
                 consumer: name(0),
                 group: name(1),
-                member_id: s(2),
+                member_id: s(2).into(),
                 generation: int(1),
                 leader: i.is_multiple_of(2),
             },
@@ -808,7 +808,7 @@ mod tests {
             })),
             EventKind::Revoked { consumer: name(0), group: name(1), partitions: list(1), lost: i % 2 == 1 },
             EventKind::Heartbeat { consumer: name(0), group: name(1), generation: int(1), error: opt_str(2) },
-            EventKind::LeaveGroup { consumer: name(0), group: name(1), member_id: s(2), reason: s(3) },
+            EventKind::LeaveGroup { consumer: name(0), group: name(1), member_id: s(2).into(), reason: s(3) },
             EventKind::Zombie { consumer: name(0), group: name(1), partitions: list(2) },
             EventKind::RevokedWhileProcessing {
                 consumer: name(0),
@@ -821,8 +821,8 @@ mod tests {
             EventKind::OffsetFetch { consumer: name(0), group: name(1), partitions: list(0) },
             EventKind::OffsetFetchFailed { consumer: name(0), group: name(1), partitions: list(1), error: s(2) },
             EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
-            EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2), reason: s(3) },
-            EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1), member_id: s(2) },
+            EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2).into(), reason: s(3) },
+            EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1).into(), member_id: s(2).into() },
             EventKind::GroupConverted { group: name(1), protocol: s(2), generation: int(3), reason: s(4) },
             EventKind::TargetAssignment {
                 group: name(3),
@@ -833,7 +833,7 @@ mod tests {
             EventKind::MemberAssignment {
                 group: name(9),
                 consumer: name(10),
-                member_id: s(11),
+                member_id: s(11).into(),
                 epoch: -2,
                 state: s(12),
                 assigned: vec![s(13)],

@@ -68,6 +68,74 @@ pub struct Tp {
     pub partition: u32,
 }
 
+/// A group member's id: made by the classic coordinator (`{client.id}-{uuid}`) or, under the
+/// consumer protocol, by the member itself (a UUID); empty when not a member. Shared, as a
+/// [`Name`] is: every request and event carries it.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct MemberId(Name);
+
+impl MemberId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for MemberId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for MemberId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for MemberId {
+    fn from(s: &str) -> MemberId {
+        MemberId(Name::from(s))
+    }
+}
+
+impl From<String> for MemberId {
+    fn from(s: String) -> MemberId {
+        MemberId(Name::from(s))
+    }
+}
+
+impl PartialEq<str> for MemberId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for MemberId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for MemberId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl crate::sim::json::Json for MemberId {
+    fn json(&self, w: &mut crate::sim::json::Writer) {
+        w.str(self);
+    }
+}
+
 /// The name of a topic, group, consumer or producer. Events carry names and every event clones
 /// them, so a name is a shared string: cloning it counts a reference instead of allocating.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -179,7 +247,7 @@ impl std::fmt::Debug for Name {
 
 /// A member id as Kafka's new consumer makes one (`Uuid.randomUuid().toString()`): 16 random
 /// bytes of a version-4 UUID in URL-safe base64 without padding, never starting with '-'.
-pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> String {
+pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> MemberId {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     loop {
         let a: u128 = rng.random();
@@ -193,7 +261,7 @@ pub fn new_member_uuid(rng: &mut ChaCha8Rng) -> String {
             }
         }
         if !s.starts_with('-') {
-            return s;
+            return s.into();
         }
     }
 }

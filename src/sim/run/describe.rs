@@ -100,7 +100,7 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
                 .members
                 .iter()
                 .map(|m| MemberView {
-                    consumer_id: m.member_id.clone(),
+                    consumer_id: m.member_id.to_string(),
                     client_id: m.client_id.clone(),
                     assignment: tps_of(&m.assignment.assigned, |t| sim.topic_index(t)),
                 })
@@ -117,7 +117,7 @@ pub fn group_view(sim: &Sim, group: &str) -> GroupView {
                 .members
                 .iter()
                 .map(|m| MemberView {
-                    consumer_id: m.member_id.clone(),
+                    consumer_id: m.member_id.to_string(),
                     client_id: m.client_id.clone(),
                     // Until the group is stable, members hold no assignment Kafka would show.
                     assignment: if g.state == GroupState::Stable { m.assignment.clone() } else { Vec::new() },

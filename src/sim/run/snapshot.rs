@@ -342,7 +342,7 @@ fn reconciling(sim: &Sim, group: &str) -> Vec<String> {
                 let given = partition_names(&a.assigned);
                 let waiting: Vec<String> = g
                     .target
-                    .get(&m.member_id)
+                    .get(m.member_id.as_str())
                     .map(|t| partition_names(t).into_iter().filter(|p| !given.contains(p)).collect())
                     .unwrap_or_default();
                 format!(

@@ -131,7 +131,7 @@ impl ConsumerGroup {
                 pending_revocation: Partitions::new(),
             };
             member.classic = Some(ClassicMember::new(join));
-            g.target.insert(m.member_id, assigned);
+            g.target.insert(m.member_id.to_string(), assigned);
             g.members.push(member);
         }
         g.reported = (g.state(), g.group_epoch);
@@ -395,7 +395,7 @@ impl ConsumerGroup {
     /// its own and another member still holds it.
     fn waiting_on_unreleased(&self, i: usize) -> bool {
         let m = &self.members[i];
-        let Some(target) = self.target.get(&m.member_id) else { return false };
+        let Some(target) = self.target.get(m.member_id.as_str()) else { return false };
         target.iter().any(|(t, ps)| {
             ps.iter().any(|&p| {
                 !m.assignment.assigned.get(t).is_some_and(|a| a.contains(&p))
@@ -448,7 +448,7 @@ mod tests {
 
     use super::super::{HeartbeatRequest, Reply, Request, LEAVE_EPOCH};
     use super::*;
-    use crate::sim::ids::ConsumerId;
+    use crate::sim::ids::{ConsumerId, MemberId};
     use crate::sim::vecmap::{VecMap, VecSet};
     use rand::SeedableRng;
 
@@ -592,7 +592,7 @@ mod tests {
                 panic!("joined")
             };
             assert_eq!((generation, leader, members.len(), strategy), (2, false, 0, Strategy::Range));
-            (h, member_id)
+            (h, member_id.to_string())
         }
     }
 
@@ -666,14 +666,14 @@ mod tests {
         let check = h.g.member(&b).unwrap().session_deadline();
         assert_eq!(check, SimTime(SESSION));
         h.now = check;
-        h.timer(Timer::SessionCheck { member_id: b.clone() });
+        h.timer(Timer::SessionCheck { member_id: b.clone().into() });
         assert!(h.g.member(&b).is_none(), "removed after its session");
 
         // SyncGroup: owed within the rebalance timeout after the JoinGroup answer.
         let (mut h, b) = Harness::mixed();
         h.now = SimTime(REBALANCE);
         h.g.members.iter_mut().for_each(|m| m.last_heartbeat = h.now);
-        let effects = h.timer(Timer::ClassicSync { member_id: b.clone() });
+        let effects = h.timer(Timer::ClassicSync { member_id: b.clone().into() });
         assert!(h.g.member(&b).is_none(), "{effects:?}");
 
         // JoinGroup: owed within the rebalance timeout after REBALANCE_IN_PROGRESS.
@@ -688,7 +688,7 @@ mod tests {
         // The clock started at the first REBALANCE_IN_PROGRESS and is not moved by the second.
         h.now = SimTime(1_000 + REBALANCE);
         h.g.members.iter_mut().for_each(|m| m.last_heartbeat = h.now);
-        h.timer(Timer::ClassicJoin { member_id: b.clone() });
+        h.timer(Timer::ClassicJoin { member_id: b.clone().into() });
         assert!(h.g.member(&b).is_none());
     }
 
@@ -794,7 +794,7 @@ mod tests {
         // The initial delay (0 ms here) waits again once for the second joiner.
         g.on_timer(&mut ctx, classic::Timer::JoinDeadline, &mut out);
         g.on_timer(&mut ctx, classic::Timer::JoinDeadline, &mut out);
-        let ids: Vec<String> = g.members.iter().map(|m| m.member_id.clone()).collect();
+        let ids: Vec<MemberId> = g.members.iter().map(|m| m.member_id.clone()).collect();
         let assignments = vec![(ids[0].clone(), foo(&[0, 1, 2])), (ids[1].clone(), foo(&[3, 4, 5]))];
         let leader = MemberRef { member_id: ids[0].clone(), instance_id: Some("m1".into()), generation: 1 };
         g.on_request(
