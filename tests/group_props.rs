@@ -11,7 +11,7 @@ use ksim::sim::config::{
     ClusterSpec, CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, Strategy as Assignor, TopicSpec,
 };
 use ksim::sim::event::EventKind;
-use ksim::sim::ids::Name;
+use ksim::sim::ids::{GroupId, Name};
 use ksim::sim::report::group_report;
 use ksim::sim::{Command, ConsumerStatus, Scenario, Sim, SimTime, TimedCommand};
 use proptest::prelude::*;
@@ -151,11 +151,11 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
     sim.run_until(SimTime(END_MS));
     let events = sim.drain_events();
 
-    let mut owner: BTreeMap<(Name, String), Name> = BTreeMap::new();
+    let mut owner: BTreeMap<(GroupId, String), Name> = BTreeMap::new();
     // Consumers whose last commit failed: what they process next is not safely committed.
     let mut commit_failed: std::collections::BTreeSet<Name> = Default::default();
-    let mut history: BTreeMap<(Name, String), Vec<Processing>> = BTreeMap::new();
-    let disrupt = |history: &mut BTreeMap<(Name, String), Vec<Processing>>, who: &str| {
+    let mut history: BTreeMap<(GroupId, String), Vec<Processing>> = BTreeMap::new();
+    let disrupt = |history: &mut BTreeMap<(GroupId, String), Vec<Processing>>, who: &str| {
         for runs in history.values_mut() {
             for r in runs.iter_mut().filter(|r| r.consumer == who) {
                 r.disrupted = true;

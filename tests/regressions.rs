@@ -4,7 +4,7 @@
 
 use ksim::sim::config::{CommitMode, ConsumerSpec, OffsetReset, ProducerSpec, TopicSpec};
 use ksim::sim::event::{Event, EventKind};
-use ksim::sim::ids::{Name, TopicId};
+use ksim::sim::ids::{GroupId, Name, TopicId};
 use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
@@ -73,7 +73,7 @@ fn a_move_finishes_its_batch_and_commits_it_for_the_group_it_leaves() {
     const UP: &str = "run=eyJ2IjoxLCJzIjoiYmFzaWMiLCJzZWVkIjoxLCJjIjpbeyJhdCI6NTAwMCwiY21kIjoicHJvZHVjZSIsInByb2R1Y2VyIjoicHJvZHVjZXIiLCJjb3VudCI6MTB9LHsiYXQiOjY1MDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJnMiJ9LHsiYXQiOjkwMDAsImNtZCI6Im1vdmVfY29uc3VtZXIiLCJjb25zdW1lciI6ImNvbnN1bWVyIiwiZ3JvdXAiOiJteS1ncm91cCJ9XX0&t=30000";
     let (sim, events, _) = play(UP);
     // Every commit is judged by the coordinator of the group it was sent for.
-    let mut sent: Vec<(Name, Name)> = Vec::new();
+    let mut sent: Vec<(Name, GroupId)> = Vec::new();
     for e in &events {
         match &e.kind {
             EventKind::CommitSent { consumer, group, .. } => sent.push((consumer.clone(), group.clone())),

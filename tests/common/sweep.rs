@@ -37,7 +37,7 @@ use ksim::sim::config::{
 use ksim::sim::consumer::Consumer;
 use ksim::sim::event::{Event, EventKind};
 use ksim::sim::ids::Name;
-use ksim::sim::ids::TopicId;
+use ksim::sim::ids::{GroupId, TopicId};
 use ksim::sim::invariants::{Invariant, Watcher};
 use ksim::sim::lesson;
 use ksim::sim::link::Run;
@@ -497,13 +497,13 @@ pub fn case(id: u64) -> Case {
 #[derive(Default)]
 struct Checks {
     /// Holders of each (group, partition): a zombie and the new owner may both hold one.
-    holders: BTreeMap<(Name, String), BTreeSet<Name>>,
+    holders: BTreeMap<(GroupId, String), BTreeSet<Name>>,
     /// Commits sent and not yet answered, by consumer: (group, offsets).
     commits_sent: BTreeMap<Name, Vec<String>>,
     zombies: BTreeSet<Name>,
     /// Partitions a consumer-protocol member gave up while its application had records of them
     /// in hand: (consumer, group, partition), until that batch is credited.
-    in_hand: BTreeSet<(Name, Name, String)>,
+    in_hand: BTreeSet<(Name, GroupId, String)>,
     /// Highest high watermark consumers could see, per partition.
     visible_hw: BTreeMap<Tp, u64>,
     unclean: bool,
@@ -511,7 +511,7 @@ struct Checks {
     retention: bool,
     /// Groups that gave up at-least-once: a member that committed before processing, or reset to
     /// latest.
-    at_most_once: BTreeSet<Name>,
+    at_most_once: BTreeSet<GroupId>,
     /// Consumers whose JoinGroup failed after the drain began (they stop).
     join_failed: BTreeSet<Name>,
     rejected: u64,
@@ -519,10 +519,10 @@ struct Checks {
     conversions: u64,
     restarts: u64,
     /// The topics each group's last computed assignment covers.
-    covered: BTreeMap<Name, BTreeSet<String>>,
+    covered: BTreeMap<GroupId, BTreeSet<String>>,
     /// Groups where a static member came back since their last rebalance began: Kafka keeps its
     /// old assignment even when it now subscribes to more.
-    static_returned: BTreeSet<Name>,
+    static_returned: BTreeSet<GroupId>,
 }
 
 /// The topic of a partition label like `my-topic-2`.

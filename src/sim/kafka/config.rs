@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sim::ids::Name;
+use crate::sim::ids::{GroupId, Name};
 use crate::sim::json::{first_key, members, Json, Writer};
 use crate::sim::text::quoted;
 
@@ -372,7 +372,7 @@ impl Json for ServerAssignor {
 pub struct ConsumerSpec {
     pub name: Name,
     /// `group.id`.
-    pub group: Name,
+    pub group: GroupId,
     /// Topics it subscribes to.
     pub topics: Vec<String>,
     /// Whether it is running when the run starts.

@@ -21,7 +21,7 @@ use crate::sim::coordinator::{
     Client, CommitPurpose, GroupError, JoinRequest, JoinResponse, MemberRef, Reply, Request,
 };
 use crate::sim::event::{EventKind, OffsetRange, PartitionOffset};
-use crate::sim::ids::{BrokerId, ConsumerId, MemberId, Name, TopicId, Tp};
+use crate::sim::ids::{BrokerId, ConsumerId, GroupId, MemberId, Name, TopicId, Tp};
 use crate::sim::sort;
 use crate::sim::text::quoted;
 use crate::sim::time::SimTime;
@@ -85,7 +85,7 @@ pub struct Consumer {
     pub pending_spec: Option<ConsumerSpec>,
     /// Moving to this group: it finishes the batch in hand, commits it for its group, leaves,
     /// and takes this `group.id`...
-    pub moving_to: Option<String>,
+    pub moving_to: Option<GroupId>,
     /// ...and it starts again once it has closed (a move, or a start while it stops).
     pub restart: bool,
     /// When its assignment last changed, with what it gained and what it gave up (for display).
@@ -331,14 +331,14 @@ pub enum Msg {
 pub enum Effect {
     /// Send `request` to the coordinator of `group` (over the network).
     ToCoordinator {
-        group: Name,
+        group: GroupId,
         from: Client,
         /// Boxed: the largest message, and every effect and queued action would be as large.
         request: Box<Request>,
     },
     /// Send `request` to the consumer-protocol coordinator of `group`.
     ToGroupCoordinator {
-        group: Name,
+        group: GroupId,
         from: Client,
         request: Box<crate::sim::kafka::consumer_group::Request>,
     },
@@ -367,14 +367,14 @@ pub enum Effect {
     Event(EventKind),
     /// The application processed offsets `[from, to)` of `tp` for `group`.
     Processed {
-        group: Name,
+        group: GroupId,
         tp: Tp,
         from: u64,
         to: u64,
     },
     /// The group started reading `tp` at `offset` (if it had not started before).
     Positioned {
-        group: Name,
+        group: GroupId,
         tp: Tp,
         offset: u64,
     },
@@ -518,7 +518,7 @@ impl Consumer {
         out.effects.push(Effect::After { delay, inc: self.inc, msg });
     }
 
-    fn names(&self) -> (Name, Name) {
+    fn names(&self) -> (Name, GroupId) {
         (self.spec.name.clone(), self.spec.group.clone())
     }
 
@@ -719,7 +719,7 @@ impl Consumer {
             self.set_group(ctx, group);
             return;
         }
-        self.moving_to = Some(group.to_string());
+        self.moving_to = Some(group.into());
         self.restart = true;
         if !self.process.stopping {
             self.request_stop(ctx, out);

@@ -26,7 +26,7 @@
 //! (STALE_MEMBER_EPOCH otherwise), as Kafka 4.0 validates them.
 
 use crate::sim::event::EventKind;
-use crate::sim::ids::{ConsumerId, MemberId, Name, TopicId, Tp};
+use crate::sim::ids::{ConsumerId, GroupId, MemberId, Name, TopicId, Tp};
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecMap;
 
@@ -305,7 +305,7 @@ impl Member {
 /// One consumer-protocol group's coordinator.
 #[derive(Clone, Debug)]
 pub struct ConsumerGroup {
-    pub name: Name,
+    pub name: GroupId,
     pub group_epoch: i32,
     /// The epoch the target assignment was computed at, and the target.
     pub target_epoch: i32,
@@ -850,7 +850,7 @@ impl ConsumerGroup {
 }
 
 /// Reports a member's step towards its target: epoch, state, what it is given and gives up.
-fn member_event(group: &Name, m: &Member, out: &mut Out) {
+fn member_event(group: &GroupId, m: &Member, out: &mut Out) {
     out.event(EventKind::MemberAssignment {
         group: group.clone(),
         consumer: m.name.clone(),

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::sim::assign::Subscription;
 use crate::sim::config::Strategy;
 use crate::sim::event::{EventKind, PartitionOffset};
-use crate::sim::ids::{ConsumerId, MemberId, Name, Tp};
+use crate::sim::ids::{ConsumerId, GroupId, MemberId, Name, Tp};
 use crate::sim::time::SimTime;
 
 /// The coordinator states of the classic protocol, as Kafka names them.
@@ -161,7 +161,7 @@ impl Member {
 /// What a consumer sends in its JoinGroup.
 #[derive(Clone, Debug)]
 pub struct JoinRequest {
-    pub group: Name,
+    pub group: GroupId,
     pub member_id: MemberId,
     pub client_id: String,
     pub instance_id: Option<String>,
@@ -395,7 +395,7 @@ pub fn new_member_id(rng: &mut ChaCha8Rng, prefix: &str) -> MemberId {
 /// One group's coordinator.
 #[derive(Clone, Debug)]
 pub struct GroupCoordinator {
-    pub name: Name,
+    pub name: GroupId,
     pub state: GroupState,
     pub generation: i32,
     pub protocol: Option<Strategy>,

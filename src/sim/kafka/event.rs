@@ -5,7 +5,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::sim::command::Command;
-use crate::sim::ids::{BrokerId, MemberId, Name};
+use crate::sim::ids::{BrokerId, GroupId, MemberId, Name};
 use crate::sim::json::{first_key, members, Json, Writer};
 
 /// A run of offsets `[from, to)` in one partition.
@@ -39,7 +39,7 @@ pub struct PartitionOffset {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Assigned {
     pub consumer: Name,
-    pub group: Name,
+    pub group: GroupId,
     pub generation: i32,
     pub assigned: Vec<String>,
     pub added: Vec<String>,
@@ -86,44 +86,44 @@ pub enum EventKind {
     /// A fetch returned records to a consumer's `poll()`.
     Fetched {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         ranges: Vec<OffsetRange>,
     },
     /// The application started processing what `poll()` returned.
     Processing {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         records: u64,
         per_record_ms: u64,
     },
     /// The application finished processing these records (all of them, or those done before a crash).
     Processed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         ranges: Vec<OffsetRange>,
     },
     /// The consumer sent an OffsetCommit.
     CommitSent {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         offsets: Vec<PartitionOffset>,
     },
     /// The coordinator stored committed offsets.
     Committed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         offsets: Vec<PartitionOffset>,
     },
     /// The coordinator refused a commit (e.g. the member is no longer in the group's generation).
     CommitFailed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         reason: String,
     },
     /// A consumer's position was set from a committed offset or by `auto.offset.reset`.
     PositionSet {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         topic: Name,
         partition: u32,
         offset: u64,
@@ -145,20 +145,20 @@ pub enum EventKind {
     /// A consumer sent JoinGroup (empty member id on its first join).
     JoinGroup {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         member_id: MemberId,
     },
     /// The coordinator answered a new member's first JoinGroup with MEMBER_ID_REQUIRED and the
     /// member id to join with (KIP-394): it sends JoinGroup again, with that id.
     MemberIdRequired {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         member_id: MemberId,
     },
     /// Its JoinGroup was answered: it is in `generation`, perhaps as the leader.
     Joined {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         member_id: MemberId,
         generation: i32,
         leader: bool,
@@ -167,20 +167,20 @@ pub enum EventKind {
     /// consumer stops, as Kafka's throws from poll().
     JoinFailed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         error: String,
     },
     /// The leader ran the assignor: partitions per member id.
     AssignmentComputed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         generation: i32,
         strategy: String,
         assignment: Vec<(String, Vec<String>)>,
     },
     SyncGroup {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         generation: i32,
     },
     /// The consumer took its new assignment (`onPartitionsAssigned`). Boxed: the largest kind
@@ -189,20 +189,20 @@ pub enum EventKind {
     /// The consumer gave partitions up (`onPartitionsRevoked`), or lost them with its membership.
     Revoked {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         partitions: Vec<String>,
         lost: bool,
     },
     /// The coordinator handled a heartbeat (error: what it answered, if not OK).
     Heartbeat {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         generation: i32,
         error: Option<String>,
     },
     LeaveGroup {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         member_id: MemberId,
         reason: String,
     },
@@ -211,7 +211,7 @@ pub enum EventKind {
     /// already, and what it commits now is rejected. At its next poll() it gives them up as lost.
     Zombie {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         partitions: Vec<String>,
     },
     /// A consumer-protocol member's background thread gave up (or lost) partitions while its
@@ -220,7 +220,7 @@ pub enum EventKind {
     /// partitions' next owner reads them again.
     RevokedWhileProcessing {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         partitions: Vec<String>,
         records: u64,
         lost: bool,
@@ -228,46 +228,46 @@ pub enum EventKind {
     /// The application spent longer than `max.poll.interval.ms` away from poll().
     PollTimeout {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         max_poll_interval_ms: u64,
     },
     /// The consumer asked the coordinator for committed offsets.
     OffsetFetch {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         partitions: Vec<String>,
     },
     /// The coordinator refused a consumer-protocol member's OffsetFetch (STALE_MEMBER_EPOCH,
     /// UNKNOWN_MEMBER_ID).
     OffsetFetchFailed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         partitions: Vec<String>,
         error: String,
     },
     /// The coordinator moved the group to another state.
     GroupState {
-        group: Name,
+        group: GroupId,
         state: String,
         generation: i32,
         reason: String,
     },
     MemberRemoved {
-        group: Name,
+        group: GroupId,
         consumer: Name,
         member_id: MemberId,
         reason: String,
     },
     /// A static member restarted within its session: same place, new member id.
     StaticMemberReplaced {
-        group: Name,
+        group: GroupId,
         old_member_id: MemberId,
         member_id: MemberId,
     },
     /// A group changed protocol (Kafka 4's online migration): `protocol` is the one it is on
     /// now (`consumer` or `classic`), at group epoch or generation `generation`.
     GroupConverted {
-        group: Name,
+        group: GroupId,
         protocol: String,
         generation: i32,
         reason: String,
@@ -275,7 +275,7 @@ pub enum EventKind {
     /// A consumer-protocol group's coordinator computed the target assignment for the group
     /// epoch `epoch`: partitions per member id.
     TargetAssignment {
-        group: Name,
+        group: GroupId,
         epoch: i32,
         assignor: String,
         assignment: Vec<(String, Vec<String>)>,
@@ -284,7 +284,7 @@ pub enum EventKind {
     /// (STABLE, UNREVOKED_PARTITIONS, UNRELEASED_PARTITIONS), what it is given and what it must
     /// still give up.
     MemberAssignment {
-        group: Name,
+        group: GroupId,
         consumer: Name,
         member_id: MemberId,
         epoch: i32,
@@ -390,13 +390,13 @@ pub enum EventKind {
     },
     /// A group's coordinator moved to another broker (`None`: no broker can host it).
     CoordinatorMoved {
-        group: Name,
+        group: GroupId,
         broker: Option<BrokerId>,
     },
     /// A consumer found its group's coordinator again and re-sent what was waiting.
     FindCoordinator {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         broker: BrokerId,
     },
     /// A request to a group's coordinator failed at the consumer: its connection to the broker
@@ -405,7 +405,7 @@ pub enum EventKind {
     /// again and sends what it still needs, built from its state then.
     RequestFailed {
         consumer: Name,
-        group: Name,
+        group: GroupId,
         broker: Option<BrokerId>,
         request: String,
         error: String,
@@ -768,10 +768,10 @@ mod tests {
         vec![
             EventKind::Command { command: Box::new(command.clone()) },
             EventKind::CommandRejected { command: Box::new(command), reason: s(1) },
-            EventKind::CommitFailed { consumer: name(0), group: name(1), reason: s(2) },
+            EventKind::CommitFailed { consumer: name(0), group: name(1).into(), reason: s(2) },
             EventKind::PositionSet {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 topic: name(2),
                 partition: n(0) as u32,
                 offset: n(1),
@@ -780,58 +780,62 @@ mod tests {
             EventKind::Started { consumer: name(0) },
             EventKind::Crashed { consumer: name(1), lost_in_flight: n(2) },
             EventKind::Stopped { consumer: name(2) },
-            EventKind::JoinGroup { consumer: name(0), group: name(1), member_id: s(2).into() },
-            EventKind::MemberIdRequired { consumer: name(1), group: name(2), member_id: s(3).into() },
+            EventKind::JoinGroup { consumer: name(0), group: name(1).into(), member_id: s(2).into() },
+            EventKind::MemberIdRequired { consumer: name(1), group: name(2).into(), member_id: s(3).into() },
             EventKind::Joined {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 member_id: s(2).into(),
                 generation: int(1),
                 leader: i.is_multiple_of(2),
             },
-            EventKind::JoinFailed { consumer: name(0), group: name(1), error: s(2) },
+            EventKind::JoinFailed { consumer: name(0), group: name(1).into(), error: s(2) },
             EventKind::AssignmentComputed {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 generation: int(2),
                 strategy: s(3),
                 assignment: (0..i % 3).map(|k| (s(k), list(k))).collect(),
             },
-            EventKind::SyncGroup { consumer: name(0), group: name(1), generation: int(0) },
+            EventKind::SyncGroup { consumer: name(0), group: name(1).into(), generation: int(0) },
             EventKind::Assigned(Box::new(Assigned {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 generation: int(3),
                 assigned: list(0),
                 added: list(1),
                 revoked: list(2),
             })),
-            EventKind::Revoked { consumer: name(0), group: name(1), partitions: list(1), lost: i % 2 == 1 },
-            EventKind::Heartbeat { consumer: name(0), group: name(1), generation: int(1), error: opt_str(2) },
-            EventKind::LeaveGroup { consumer: name(0), group: name(1), member_id: s(2).into(), reason: s(3) },
-            EventKind::Zombie { consumer: name(0), group: name(1), partitions: list(2) },
+            EventKind::Revoked { consumer: name(0), group: name(1).into(), partitions: list(1), lost: i % 2 == 1 },
+            EventKind::Heartbeat { consumer: name(0), group: name(1).into(), generation: int(1), error: opt_str(2) },
+            EventKind::LeaveGroup { consumer: name(0), group: name(1).into(), member_id: s(2).into(), reason: s(3) },
+            EventKind::Zombie { consumer: name(0), group: name(1).into(), partitions: list(2) },
             EventKind::RevokedWhileProcessing {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 partitions: list(2),
                 records: n(3),
                 lost: i.is_multiple_of(2),
             },
-            EventKind::PollTimeout { consumer: name(0), group: name(1), max_poll_interval_ms: n(2) },
-            EventKind::OffsetFetch { consumer: name(0), group: name(1), partitions: list(0) },
-            EventKind::OffsetFetchFailed { consumer: name(0), group: name(1), partitions: list(1), error: s(2) },
-            EventKind::GroupState { group: name(0), state: s(1), generation: int(2), reason: s(3) },
-            EventKind::MemberRemoved { group: name(0), consumer: name(1), member_id: s(2).into(), reason: s(3) },
-            EventKind::StaticMemberReplaced { group: name(0), old_member_id: s(1).into(), member_id: s(2).into() },
-            EventKind::GroupConverted { group: name(1), protocol: s(2), generation: int(3), reason: s(4) },
+            EventKind::PollTimeout { consumer: name(0), group: name(1).into(), max_poll_interval_ms: n(2) },
+            EventKind::OffsetFetch { consumer: name(0), group: name(1).into(), partitions: list(0) },
+            EventKind::OffsetFetchFailed { consumer: name(0), group: name(1).into(), partitions: list(1), error: s(2) },
+            EventKind::GroupState { group: name(0).into(), state: s(1), generation: int(2), reason: s(3) },
+            EventKind::MemberRemoved { group: name(0).into(), consumer: name(1), member_id: s(2).into(), reason: s(3) },
+            EventKind::StaticMemberReplaced {
+                group: name(0).into(),
+                old_member_id: s(1).into(),
+                member_id: s(2).into(),
+            },
+            EventKind::GroupConverted { group: name(1).into(), protocol: s(2), generation: int(3), reason: s(4) },
             EventKind::TargetAssignment {
-                group: name(3),
+                group: name(3).into(),
                 epoch: 4,
                 assignor: s(5),
                 assignment: vec![(s(6), vec![s(7), s(8)])],
             },
             EventKind::MemberAssignment {
-                group: name(9),
+                group: name(9).into(),
                 consumer: name(10),
                 member_id: s(11).into(),
                 epoch: -2,
@@ -888,11 +892,11 @@ mod tests {
                 first_seq: n(3),
                 last_seq: n(0),
             },
-            EventKind::CoordinatorMoved { group: name(0), broker: opt(0).map(BrokerId) },
-            EventKind::FindCoordinator { consumer: name(0), group: name(1), broker: BrokerId(n(2) as u32) },
+            EventKind::CoordinatorMoved { group: name(0).into(), broker: opt(0).map(BrokerId) },
+            EventKind::FindCoordinator { consumer: name(0), group: name(1).into(), broker: BrokerId(n(2) as u32) },
             EventKind::RequestFailed {
                 consumer: name(0),
-                group: name(1),
+                group: name(1).into(),
                 broker: opt(2).map(BrokerId),
                 request: s(3),
                 error: s(0),

@@ -68,6 +68,121 @@ pub struct Tp {
     pub partition: u32,
 }
 
+/// A consumer group, by its `group.id` (what the coordinators, the offsets and every request
+/// name it by). Shared, as a [`Name`] is.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupId(Name);
+
+impl GroupId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for GroupId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for GroupId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for GroupId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for GroupId {
+    fn from(s: &str) -> GroupId {
+        GroupId(Name::from(s))
+    }
+}
+
+impl From<String> for GroupId {
+    fn from(s: String) -> GroupId {
+        GroupId(Name::from(s))
+    }
+}
+
+impl From<Name> for GroupId {
+    fn from(n: Name) -> GroupId {
+        GroupId(n)
+    }
+}
+
+impl From<&String> for GroupId {
+    fn from(s: &String) -> GroupId {
+        GroupId(Name::from(s))
+    }
+}
+
+impl From<GroupId> for String {
+    fn from(g: GroupId) -> String {
+        g.as_str().to_string()
+    }
+}
+
+impl PartialEq<str> for GroupId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for GroupId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for GroupId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<GroupId> for str {
+    fn eq(&self, other: &GroupId) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<GroupId> for &str {
+    fn eq(&self, other: &GroupId) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<GroupId> for String {
+    fn eq(&self, other: &GroupId) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl std::fmt::Display for GroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for GroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl crate::sim::json::Json for GroupId {
+    fn json(&self, w: &mut crate::sim::json::Writer) {
+        w.str(self);
+    }
+}
+
 /// A group member's id: made by the classic coordinator (`{client.id}-{uuid}`) or, under the
 /// consumer protocol, by the member itself (a UUID); empty when not a member. Shared, as a
 /// [`Name`] is: every request and event carries it.

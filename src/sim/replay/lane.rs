@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::sim::event::{Event, EventKind};
-use crate::sim::ids::Name;
+use crate::sim::ids::{GroupId, Name};
 
 /// How much simulated time a lane keeps.
 pub const WINDOW_MS: u64 = 60_000;
@@ -179,11 +179,11 @@ pub struct Lane {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lanes {
     /// In the order the groups first appeared.
-    pub groups: Vec<(Name, Lane)>,
+    pub groups: Vec<(GroupId, Lane)>,
     /// The group of each consumer, as its last event said (a crash names only the consumer).
-    group_of: Vec<(Name, Name)>,
+    group_of: Vec<(Name, GroupId)>,
     /// Groups on the consumer protocol now.
-    modern: Vec<Name>,
+    modern: Vec<GroupId>,
     /// Consumers known to speak the classic protocol (they were answered a JoinGroup or sent a
     /// SyncGroup since they last started): in a consumer-protocol group their messages stay
     /// classic ones.
@@ -197,7 +197,7 @@ impl Lanes {
         self.groups.iter().find(|(g, _)| *g == *name).map(|(_, l)| l)
     }
 
-    fn lane(&mut self, group: &Name) -> &mut Lane {
+    fn lane(&mut self, group: &GroupId) -> &mut Lane {
         let i = match self.groups.iter().position(|(g, _)| g == group) {
             Some(i) => i,
             None => {
@@ -341,7 +341,7 @@ impl Lanes {
 
     /// `member` speaks the classic protocol: its JoinGroup drawn as a consumer-protocol join
     /// (before anything told) is named again.
-    fn learn_classic(&mut self, group: &Name, member: &Name) {
+    fn learn_classic(&mut self, group: &GroupId, member: &Name) {
         if self.classic.contains(member) {
             return;
         }
@@ -352,7 +352,7 @@ impl Lanes {
         }
     }
 
-    fn push(&mut self, group: &Name, member: &Name, at: u64, kind: Kind, detail: String) {
+    fn push(&mut self, group: &GroupId, member: &Name, at: u64, kind: Kind, detail: String) {
         let lane = self.lane(group);
         if kind == Kind::OffsetCommit
             && lane

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use crate::sim::command::{Command, TimedCommand};
 use crate::sim::config::limits;
 use crate::sim::event::{Event, EventKind};
-use crate::sim::ids::Name;
+use crate::sim::ids::GroupId;
 use crate::sim::invariants::{Violation, Watcher};
 use crate::sim::lane::Lanes;
 use crate::sim::lesson;
@@ -175,9 +175,9 @@ pub struct Timeline {
     head_events: u64,
     markers: Vec<Marker>,
     /// Per group, when its last commit marker was placed (commits are marked at most once a second).
-    last_commit_marker: VecMap<Name, u64>,
+    last_commit_marker: VecMap<GroupId, u64>,
     /// Groups seen on the consumer protocol (their markers speak of epochs).
-    modern_groups: VecSet<Name>,
+    modern_groups: VecSet<GroupId>,
     recent: VecDeque<Event>,
     /// The live invariants, watched at the furthest point reached.
     watch: Watcher,

@@ -17,7 +17,7 @@ use crate::sim::command::{Command, ConsumerSetting, TimedCommand};
 use crate::sim::config::{
     Acks, CommitMode, ConsumerSpec, GroupProtocol, Keys, OffsetReset, ProducerSpec, ServerAssignor, Strategy,
 };
-use crate::sim::ids::Name;
+use crate::sim::ids::{GroupId, Name};
 use crate::sim::text::quoted;
 
 pub type Result<T> = std::result::Result<T, String>;
@@ -94,6 +94,10 @@ pub fn string(v: Value) -> Result<String> {
 
 pub fn name(v: Value) -> Result<Name> {
     string(v).map(Name::from)
+}
+
+fn group_id(v: Value) -> Result<GroupId> {
+    string(v).map(GroupId::from)
 }
 
 fn list<T>(v: Value, read: fn(Value) -> Result<T>) -> Result<Vec<T>> {
@@ -189,7 +193,7 @@ fn consumer_spec(v: Value) -> Result<ConsumerSpec> {
     let mut m = Members::of("consumer", v)?;
     let mut c = ConsumerSpec::default();
     m.set("name", &mut c.name, name)?;
-    m.set("group", &mut c.group, name)?;
+    m.set("group", &mut c.group, group_id)?;
     m.set("topics", &mut c.topics, strings)?;
     m.set("running", &mut c.running, bool)?;
     m.set("commit", &mut c.commit, commit_mode)?;

@@ -23,7 +23,7 @@ use crate::sim::config::ClusterSpec;
 use crate::sim::consumer::{self, Consumer, ConsumerStatus};
 use crate::sim::coordinator::{self, Client, Timer, OFFSETS_PARTITIONS};
 use crate::sim::event::{Event, EventKind, Trace};
-use crate::sim::ids::{BrokerId, ConsumerId, Name, ProducerId, TopicId};
+use crate::sim::ids::{BrokerId, ConsumerId, GroupId, Name, ProducerId, TopicId};
 use crate::sim::kafka::consumer_group::{self as cg};
 use crate::sim::kafka::controller::Controller;
 use crate::sim::kafka::groups::{Group, Groups};
@@ -87,13 +87,13 @@ pub(crate) enum Action {
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request for the coordinator of `group` reaches the broker it was sent to (see
     /// [`crate::sim::network`]).
-    ToCoordinator { group: Name, from: Client, request: ToCoordinator, to: Conn },
+    ToCoordinator { group: GroupId, from: Client, request: ToCoordinator, to: Conn },
     /// A consumer's FindCoordinator reaches a broker.
     FindCoordinator { consumer: ConsumerId, inc: u32 },
     /// A group coordinator's timer.
-    CoordinatorTimer { group: Name, timer: Timer },
+    CoordinatorTimer { group: GroupId, timer: Timer },
     /// A consumer-protocol coordinator's timer.
-    GroupCoordinatorTimer { group: Name, timer: cg::Timer },
+    GroupCoordinatorTimer { group: GroupId, timer: cg::Timer },
     /// A message for a consumer process (incarnation `inc`): a coordinator's answer, its
     /// fetch's progress, its own timers.
     ToConsumer { consumer: ConsumerId, inc: u32, msg: consumer::Msg },

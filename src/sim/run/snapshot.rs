@@ -8,7 +8,7 @@ use crate::sim::consumer::{Consumer, ConsumerStatus, Phase};
 use crate::sim::describe::group_view;
 use crate::sim::describe::ViewState;
 use crate::sim::engine::{Sim, Tp};
-use crate::sim::ids::{Name, TopicId};
+use crate::sim::ids::{GroupId, Name, TopicId};
 use crate::sim::report::{group_report, GroupReport};
 use crate::sim::time::format_duration;
 
@@ -142,7 +142,7 @@ pub struct ProducerSnap {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsumerSnap {
     pub name: Name,
-    pub group: Name,
+    pub group: GroupId,
     pub status: ConsumerStatus,
     pub activity: Activity,
     /// `topic-partition` names it owns.

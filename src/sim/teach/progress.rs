@@ -11,7 +11,7 @@
 use crate::sim::vecmap::{VecMap, VecSet};
 
 use crate::sim::event::{Event, EventKind};
-use crate::sim::ids::Name;
+use crate::sim::ids::{GroupId, Name};
 use crate::sim::scenario::Run;
 use crate::sim::teach::lesson::{
     all_on_consumer_protocol, all_processed, step_matches, Act, Done, Goal, Lesson, Observed, Sight, Verdict,
@@ -29,15 +29,15 @@ pub struct Tracker {
     /// Per consumer and partition ("topic-p"): the end of what it processed.
     processed: VecMap<(Name, String), u64>,
     /// Per group and partition: the committed offset.
-    committed: VecMap<(Name, String), u64>,
+    committed: VecMap<(GroupId, String), u64>,
     /// Each consumer's group, as its last event said.
-    group_of: VecMap<Name, Name>,
+    group_of: VecMap<Name, GroupId>,
     /// Consumers crashed and not started since.
     crashed: VecSet<Name>,
     /// Members per group and generation, from the leader's assignment.
-    members: VecMap<(Name, i32), usize>,
+    members: VecMap<(GroupId, i32), usize>,
     /// Groups that are Stable now, with how many members.
-    stable: VecMap<Name, usize>,
+    stable: VecMap<GroupId, usize>,
     /// Per partition ("topic-p"): the log end, and the end of what any consumer fetched.
     appended: VecMap<String, u64>,
     fetched: VecMap<String, u64>,

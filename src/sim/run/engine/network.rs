@@ -13,7 +13,7 @@ use super::{Action, Sim};
 use crate::sim::conn::{Conn, ToCoordinator};
 use crate::sim::consumer::{self, Failure, Sent};
 use crate::sim::coordinator::{Client, Held};
-use crate::sim::ids::{BrokerId, ConsumerId, Name};
+use crate::sim::ids::{BrokerId, ConsumerId, GroupId};
 
 impl Sim {
     /// A connection to `broker`'s process as it runs now.
@@ -29,7 +29,7 @@ impl Sim {
 
     /// A consumer sends a request to its group's coordinator: over the connection to the
     /// coordinator's broker, or, if that broker is down, it fails at once.
-    pub(crate) fn send_to_coordinator(&mut self, group: Name, from: Client, request: ToCoordinator) {
+    pub(crate) fn send_to_coordinator(&mut self, group: GroupId, from: Client, request: ToCoordinator) {
         match self.coordinator_conn(&group) {
             Some(to) => self.after(self.latency(), Action::ToCoordinator { group, from, request, to }),
             None => {
