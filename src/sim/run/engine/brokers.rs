@@ -65,9 +65,10 @@ impl Sim {
 
     // ----- produce and replicate -------------------------------------------------------------
 
-    /// The connection to a partition's leader, if it has one.
+    /// The connection a produce request to a partition's leader goes on, if it has one (to a
+    /// leader that is down as well: the partition refuses the batch, LeaderDown).
     pub(crate) fn leader_conn(&self, tp: Tp) -> Option<Conn> {
-        self.partition(tp).leader_broker().map(|b| self.conn(b))
+        self.partition(tp).leader_broker().map(|b| Conn { broker: b, inc: self.broker(b).inc })
     }
 
     /// A produce request reaches the leaders of its batches' partitions: the batches written at

@@ -16,15 +16,9 @@ use crate::sim::coordinator::{Client, Held};
 use crate::sim::ids::{BrokerId, ConsumerId, GroupId};
 
 impl Sim {
-    /// A connection to `broker`'s process as it runs now.
-    pub(crate) fn conn(&self, broker: BrokerId) -> Conn {
-        Conn { broker, inc: self.broker(broker).inc }
-    }
-
     /// The connection to `group`'s coordinator, if its broker runs.
     pub(crate) fn coordinator_conn(&self, group: &str) -> Option<Conn> {
-        let broker = self.coordinator_of(group)?;
-        self.broker(broker).alive.then(|| self.conn(broker))
+        Conn::open(self.broker(self.coordinator_of(group)?))
     }
 
     /// A consumer sends a request to its group's coordinator: over the connection to the
@@ -42,12 +36,8 @@ impl Sim {
     /// A request reaches the broker it was sent to: the coordinator takes it if that process
     /// still runs and still coordinates the group; otherwise it fails at the consumer.
     pub(crate) fn arrive_at_coordinator(&mut self, group: &str, from: Client, request: ToCoordinator, to: Conn) {
-        let b = self.broker(to.broker);
-        if !b.alive || b.inc != to.inc {
-            return self.fail_request(from, request.sent(), Some(to.broker), Failure::Disconnected);
-        }
-        if self.coordinator_of(group) != Some(to.broker) {
-            return self.fail_request(from, request.sent(), Some(to.broker), Failure::NotCoordinator);
+        if let Err(why) = to.arrive(self.broker(to.broker), self.coordinator_of(group)) {
+            return self.fail_request(from, request.sent(), Some(to.broker), why);
         }
         match request {
             ToCoordinator::Classic(r) => self.deliver_to_coordinator(group, from, *r),
