@@ -27,8 +27,8 @@ use crate::sim::time::SimTime;
 /// `offsets.topic.num.partitions`.
 pub const OFFSETS_PARTITIONS: u32 = 50;
 
-/// Java's `String.hashCode`.
-fn java_hash(s: &str) -> i32 {
+/// Java's `String.hashCode`, which Kafka's `partitionFor` uses.
+pub(crate) fn java_hash(s: &str) -> i32 {
     s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 

@@ -5,7 +5,7 @@
 //! - [`cluster`]: brokers, topics, partitions, replicas, and the read-only view clients get;
 //!   [`log`]: a replica's log of batches; [`replication`]: one partition's leader, followers,
 //!   ISR and high watermark.
-//! - [`producer`]: the producer client's state (accumulator, in-flight batches, producer ids);
+//! - [`producer`]: the producer client (accumulator, in-flight batches, producer ids);
 //!   [`keys`] and [`murmur2`]: its partitioner.
 //! - [`coordinator`]: a consumer group's coordinator (the classic protocol); [`consumer`]: the
 //!   consumer client (poll loop and membership); [`assign`]: the four assignors.
@@ -13,6 +13,7 @@
 //!   target assignments); [`reconcile`]: how one of its members moves to its target
 //!   assignment, revoking before it is given what others still own; [`broker_assign`] and
 //!   [`uniform`]: the assignors the coordinator runs for such a group.
+//! - [`transaction`]: a transactional id's transaction coordinator (transaction version 2).
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
 //!   model reports, typed ids, offset-range sets.
 
@@ -37,4 +38,5 @@ pub mod producer;
 pub mod ranges;
 pub mod reconcile;
 pub mod replication;
+pub mod transaction;
 pub mod uniform;
