@@ -11,6 +11,19 @@ use crate::sim::time::SimTime;
 use chunks::BatchDeque;
 use std::collections::VecDeque;
 
+/// What a batch holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchKind {
+    /// Records outside any transaction.
+    #[default]
+    Plain,
+    /// Records of a transactional producer's transaction (decided by its marker).
+    Transactional,
+    /// A control batch: the COMMIT or ABORT marker of its producer's transaction. It takes one
+    /// offset and holds no record a consumer is handed.
+    Marker { commit: bool },
+}
+
 /// A record batch as appended to a partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Batch {
@@ -31,6 +44,10 @@ pub struct Batch {
     pub bytes: u64,
     /// The leader epoch the batch was written in (for truncation after a leader change).
     pub leader_epoch: u32,
+    pub kind: BatchKind,
+    /// The producer epoch of a transactional producer's batches and markers (0 otherwise: ksim's
+    /// idempotent producer takes a new producer id where Kafka bumps the epoch).
+    pub producer_epoch: u16,
 }
 
 impl Batch {
@@ -69,7 +86,65 @@ pub struct PartitionLog {
     epochs: Vec<(u32, u64)>,
     /// The idempotent producers' state, by producer id (Kafka's `ProducerStateManager`).
     producers: crate::sim::vecmap::VecMap<u32, ProducerState>,
+    /// Its transactions (the rest of `ProducerStateManager`, and the transaction index).
+    txns: Txns,
 }
+
+/// An aborted transaction, as the transaction index keeps it: a `read_committed` fetch answer
+/// lists those overlapping what it returns, and the consumer drops their batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: u32,
+    pub first_offset: u64,
+    /// The offset of its ABORT marker.
+    pub last_offset: u64,
+}
+
+/// What a log knows of transactions.
+#[derive(Clone, Debug, Default)]
+struct Txns {
+    /// Open transactions: producer id → the offset of its first batch (`ongoingTxns`).
+    ongoing: crate::sim::vecmap::VecMap<u32, u64>,
+    /// Decided transactions whose marker may not be replicated yet: (first offset, marker
+    /// offset) (`unreplicatedTxns`); forgotten once the high watermark passes the marker.
+    unreplicated: Vec<(u64, u64)>,
+    /// Aborted transactions, in marker order.
+    aborted: Vec<AbortedTxn>,
+}
+
+impl Txns {
+    /// Takes in a batch appended at the log end.
+    fn note(&mut self, b: &Batch) {
+        let Some(id) = b.producer_id else { return };
+        match b.kind {
+            BatchKind::Plain => {}
+            BatchKind::Transactional => {
+                self.ongoing.entry(id).or_insert(b.base_offset);
+            }
+            BatchKind::Marker { commit } => {
+                // A marker for a producer with nothing open (written again by a new coordinator)
+                // decides nothing.
+                let Some(first) = self.ongoing.remove(&id) else { return };
+                self.unreplicated.push((first, b.base_offset));
+                if !commit {
+                    self.aborted.push(AbortedTxn { producer_id: id, first_offset: first, last_offset: b.base_offset });
+                }
+            }
+        }
+    }
+
+    /// The first offset whose transaction is undecided, or decided by a marker at or past
+    /// `high_watermark` (`firstUnstableOffset`).
+    fn first_unstable(&self, high_watermark: u64) -> Option<u64> {
+        let open = self.ongoing.iter().map(|(_, first)| *first);
+        let unreplicated =
+            self.unreplicated.iter().filter(|(_, last)| *last >= high_watermark).map(|(first, _)| *first);
+        open.chain(unreplicated).min()
+    }
+}
+
+/// The size of a control batch (a batch header and one control record).
+pub const MARKER_BYTES: u64 = 78;
 
 /// How many of a producer's latest batches a log remembers to recognise a retry (Kafka keeps
 /// five: `max.in.flight.requests.per.connection` may be at most 5 with idempotence).
@@ -81,10 +156,16 @@ pub const REMEMBERED_BATCHES: usize = 5;
 struct ProducerState {
     last_seq: u64,
     recent: VecDeque<(u64, u64, u64)>,
+    /// Its latest producer epoch here.
+    epoch: u16,
 }
 
 impl ProducerState {
     fn record(&mut self, b: &Batch) {
+        self.epoch = self.epoch.max(b.producer_epoch);
+        if matches!(b.kind, BatchKind::Marker { .. }) {
+            return; // a marker has no sequence
+        }
         self.last_seq = self.last_seq.max(b.last_seq);
         if self.recent.len() == REMEMBERED_BATCHES {
             self.recent.pop_front();
@@ -140,6 +221,8 @@ impl PartitionLog {
             timestamp: now,
             bytes,
             leader_epoch: self.epochs.last().map_or(0, |e| e.0),
+            kind: BatchKind::Plain,
+            producer_epoch: 0,
         };
         self.append_batch(cfg, now, batch);
         batch.base_offset
@@ -156,6 +239,7 @@ impl PartitionLog {
         if let Some(id) = batch.producer_id {
             self.producers.entry(id).or_default().record(&batch);
         }
+        self.txns.note(&batch);
         let roll = match self.segments.back() {
             None => true,
             Some(s) => s.bytes + bytes > cfg.segment_bytes && s.batches > 0 || now.since(s.created) >= cfg.segment_ms,
@@ -254,12 +338,76 @@ impl PartitionLog {
         }
         self.epochs.retain(|e| e.1 < end);
         self.producers.clear();
+        self.txns = Txns::default();
         for b in self.batches.iter() {
             if let Some(id) = b.producer_id {
                 self.producers.entry(id).or_default().record(&b);
             }
+            self.txns.note(&b);
         }
         old_end - end
+    }
+
+    /// Appends the COMMIT or ABORT marker of `producer_id`'s transaction (a control batch of one
+    /// offset, at the transaction's final epoch), returning its offset.
+    pub fn append_marker(
+        &mut self,
+        cfg: &LogConfig,
+        now: SimTime,
+        producer: u32,
+        producer_id: u32,
+        producer_epoch: u16,
+        commit: bool,
+    ) -> u64 {
+        let last_seq = self.batches.back().map_or(0, |b| b.last_seq);
+        let batch = Batch {
+            base_offset: self.log_end_offset,
+            count: 1,
+            producer,
+            keyer: 0,
+            producer_id: Some(producer_id),
+            // A control batch has no sequence; the previous batch's keeps its encoding short.
+            first_seq: last_seq,
+            last_seq,
+            timestamp: now,
+            bytes: MARKER_BYTES,
+            leader_epoch: self.epochs.last().map_or(0, |e| e.0),
+            kind: BatchKind::Marker { commit },
+            producer_epoch,
+        };
+        self.append_batch(cfg, now, batch);
+        batch.base_offset
+    }
+
+    /// The last stable offset under `high_watermark` (Kafka's `lastStableOffset`): the first
+    /// offset of the earliest transaction still undecided — or decided by a marker not yet below
+    /// the high watermark — and the high watermark if there is none. A `read_committed` consumer
+    /// reads below it.
+    pub fn last_stable_offset(&self, high_watermark: u64) -> u64 {
+        self.txns.first_unstable(high_watermark).map_or(high_watermark, |o| o.min(high_watermark))
+    }
+
+    /// Forgets decided transactions whose markers are below `high_watermark`
+    /// (`onHighWatermarkUpdated`); what [`PartitionLog::last_stable_offset`] answers is unchanged.
+    pub fn forget_stable(&mut self, high_watermark: u64) {
+        self.txns.unreplicated.retain(|(_, last)| *last >= high_watermark);
+    }
+
+    /// Whether `producer_id` has a transaction open in this log.
+    pub fn open_transaction(&self, producer_id: u32) -> Option<u64> {
+        self.txns.ongoing.get(&producer_id).copied()
+    }
+
+    /// The aborted transactions a fetch of `[from, to)` must list (`collectAbortedTransactions`):
+    /// those with batches in the range.
+    pub fn aborted_between(&self, from: u64, to: u64) -> impl Iterator<Item = AbortedTxn> + '_ {
+        self.txns.aborted.iter().copied().filter(move |a| a.first_offset < to && a.last_offset >= from)
+    }
+
+    /// The latest epoch of `producer_id`'s batches here: a batch at an older one is a fenced
+    /// producer's (`INVALID_PRODUCER_EPOCH`).
+    pub fn producer_epoch(&self, producer_id: u32) -> Option<u16> {
+        self.producers.get(&producer_id).map(|s| s.epoch)
     }
 
     /// The highest sequence number of the idempotent producer `producer_id` in this log.
@@ -291,6 +439,10 @@ impl PartitionLog {
             self.bytes -= seg.bytes;
             self.log_start_offset = self.segments[0].base_offset;
         }
+        // What ended before the log start no longer matters to a reader (`onLogStartOffsetIncremented`).
+        let start = self.log_start_offset;
+        self.txns.unreplicated.retain(|(_, last)| *last >= start);
+        self.txns.aborted.retain(|a| a.last_offset >= start);
         self.log_start_offset - before
     }
 
@@ -314,6 +466,112 @@ mod tests {
 
     fn cfg(retention_ms: Option<u64>, retention_bytes: Option<u64>, segment_bytes: u64) -> LogConfig {
         LogConfig { retention_ms, retention_bytes, segment_bytes, segment_ms: u64::MAX }
+    }
+
+    /// Appends `count` records of transactional producer `id` at `epoch`.
+    fn txn_write(log: &mut PartitionLog, id: u32, epoch: u16, count: u32) -> u64 {
+        let seq = log.producer_seq(id).map_or(0, |s| s + 1);
+        let batch = Batch {
+            base_offset: log.log_end_offset(),
+            count,
+            producer: id,
+            keyer: 0,
+            producer_id: Some(id),
+            first_seq: seq,
+            last_seq: seq + u64::from(count) - 1,
+            timestamp: SimTime(0),
+            bytes: 100,
+            leader_epoch: 0,
+            kind: BatchKind::Transactional,
+            producer_epoch: epoch,
+        };
+        log.append_batch(&cfg(None, None, 1 << 30), SimTime(0), batch);
+        batch.base_offset
+    }
+
+    fn marker(log: &mut PartitionLog, id: u32, epoch: u16, commit: bool) -> u64 {
+        log.append_marker(&cfg(None, None, 1 << 30), SimTime(0), id, id, epoch, commit)
+    }
+
+    // ----- transactions, as ProducerStateManagerTest and the LSO tests of UnifiedLogTest -----
+
+    #[test]
+    fn without_transactions_the_last_stable_offset_is_the_high_watermark() {
+        let c = cfg(None, None, 1 << 30);
+        let mut log = PartitionLog::default();
+        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300);
+        assert_eq!(log.last_stable_offset(2), 2);
+        assert_eq!(log.last_stable_offset(3), 3);
+    }
+
+    #[test]
+    fn an_open_transaction_holds_the_last_stable_offset_at_its_first_offset_until_its_marker_is_replicated() {
+        let c = cfg(None, None, 1 << 30);
+        let mut log = PartitionLog::default();
+        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200); // offsets 0-1, outside transactions
+        let first = txn_write(&mut log, 4, 0, 3); // 2-4
+        txn_write(&mut log, 4, 0, 1); // 5
+        assert_eq!(first, 2);
+        assert_eq!(log.open_transaction(4), Some(2));
+        assert_eq!(log.last_stable_offset(6), 2, "undecided from offset 2");
+        assert_eq!(log.last_stable_offset(1), 1, "never above the high watermark");
+        let at = marker(&mut log, 4, 1, true); // 6
+        assert_eq!((at, log.log_end_offset()), (6, 7), "a marker takes one offset");
+        assert_eq!(log.open_transaction(4), None);
+        assert_eq!(log.last_stable_offset(6), 2, "decided, but the marker is not below the high watermark");
+        assert_eq!(log.last_stable_offset(7), 7);
+        log.forget_stable(7);
+        assert_eq!(log.last_stable_offset(7), 7);
+        assert_eq!(log.aborted_between(0, 7).count(), 0, "a commit is not listed");
+    }
+
+    #[test]
+    fn the_earliest_of_several_open_transactions_holds_the_last_stable_offset() {
+        let mut log = PartitionLog::default();
+        txn_write(&mut log, 1, 0, 2); // 0-1
+        txn_write(&mut log, 2, 0, 2); // 2-3
+        marker(&mut log, 1, 1, false); // 4: producer 1 aborts
+        assert_eq!(log.last_stable_offset(5), 2, "producer 2's transaction is open from 2");
+        txn_write(&mut log, 1, 1, 1); // 5: producer 1's next transaction
+        marker(&mut log, 2, 1, true); // 6
+        assert_eq!(log.last_stable_offset(7), 5);
+        assert_eq!(log.producer_epoch(1), Some(1));
+    }
+
+    #[test]
+    fn aborted_transactions_are_listed_for_the_fetch_ranges_they_overlap() {
+        let mut log = PartitionLog::default();
+        txn_write(&mut log, 1, 0, 3); // 0-2
+        marker(&mut log, 1, 1, false); // 3
+        txn_write(&mut log, 1, 1, 2); // 4-5
+        marker(&mut log, 1, 2, true); // 6
+        txn_write(&mut log, 2, 0, 1); // 7
+        marker(&mut log, 2, 1, false); // 8
+        let listed = |from, to| {
+            log.aborted_between(from, to).map(|a| (a.producer_id, a.first_offset, a.last_offset)).collect::<Vec<_>>()
+        };
+        assert_eq!(listed(0, 9), [(1, 0, 3), (2, 7, 8)]);
+        assert_eq!(listed(2, 3), [(1, 0, 3)]);
+        assert_eq!(listed(4, 7), [], "the committed one between");
+        assert_eq!(listed(8, 9), [(2, 7, 8)], "a range holding only the marker still lists it");
+        // A marker for a producer with nothing open decides nothing (a coordinator writing it again).
+        marker(&mut log, 2, 1, false);
+        assert_eq!(log.aborted_between(0, 10).count(), 2);
+    }
+
+    #[test]
+    fn truncating_a_marker_away_reopens_its_transaction_and_truncating_the_transaction_removes_it() {
+        let mut log = PartitionLog::default();
+        txn_write(&mut log, 1, 0, 2); // 0-1
+        marker(&mut log, 1, 1, false); // 2
+        assert_eq!(log.last_stable_offset(3), 3);
+        log.truncate_to(2);
+        assert_eq!(log.open_transaction(1), Some(0));
+        assert_eq!(log.last_stable_offset(2), 0);
+        assert_eq!(log.aborted_between(0, 3).count(), 0, "the abort is gone with its marker");
+        log.truncate_to(0);
+        assert_eq!(log.open_transaction(1), None);
+        assert_eq!(log.last_stable_offset(0), 0);
     }
 
     #[test]

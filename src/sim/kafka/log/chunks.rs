@@ -10,7 +10,7 @@
 //! takes 3 bytes instead of the 56 of a [`Batch`], which is what keeps an hour of retention for a
 //! thousand batches a second in tens of megabytes.
 
-use super::Batch;
+use super::{Batch, BatchKind};
 use crate::sim::time::SimTime;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ fn start_of(base_offset: u64) -> Batch {
         timestamp: SimTime::ZERO,
         bytes: 0,
         leader_epoch: 0,
+        kind: BatchKind::Plain,
+        producer_epoch: 0,
     }
 }
 
@@ -59,6 +61,10 @@ const SAME_PRODUCER: u8 = 2;
 const SAME_EPOCH: u8 = 4;
 const ONE_SEQ: u8 = 8;
 const SAME_BYTES: u8 = 16;
+/// A transactional batch; with [`MARKER`], a control batch; [`COMMIT`] says which marker.
+const TRANSACTIONAL: u8 = 32;
+const MARKER: u8 = 64;
+const COMMIT: u8 = 128;
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -100,8 +106,17 @@ fn encode_one(out: &mut Vec<u8>, prev: &Batch, b: &Batch) {
     if b.count == 1 {
         flags |= ONE_RECORD;
     }
-    if b.producer == prev.producer && b.keyer == prev.keyer && b.producer_id == prev.producer_id {
+    if b.producer == prev.producer
+        && b.keyer == prev.keyer
+        && b.producer_id == prev.producer_id
+        && b.producer_epoch == prev.producer_epoch
+    {
         flags |= SAME_PRODUCER;
+    }
+    match b.kind {
+        BatchKind::Plain => debug_assert_eq!(b.producer_epoch, 0, "only transactional batches carry an epoch"),
+        BatchKind::Transactional => flags |= TRANSACTIONAL,
+        BatchKind::Marker { commit } => flags |= MARKER | if commit { COMMIT } else { 0 },
     }
     if b.leader_epoch == prev.leader_epoch {
         flags |= SAME_EPOCH;
@@ -121,6 +136,10 @@ fn encode_one(out: &mut Vec<u8>, prev: &Batch, b: &Batch) {
         put_varint(out, u64::from(b.keyer));
         // 0 for a batch without a producer id (not idempotent), else the id + 1.
         put_varint(out, b.producer_id.map_or(0, |id| u64::from(id) + 1));
+        // Only transactional batches and markers carry an epoch (a plain batch's is 0).
+        if b.kind != BatchKind::Plain {
+            put_varint(out, u64::from(b.producer_epoch));
+        }
     }
     if flags & SAME_EPOCH == 0 {
         put_varint(out, u64::from(b.leader_epoch));
@@ -160,12 +179,20 @@ impl Iterator for Decoder<'_> {
         let flags = data[*pos];
         *pos += 1;
         let count = if flags & ONE_RECORD != 0 { 1 } else { get_varint(data, pos) as u32 };
-        let (producer, keyer, producer_id) = if flags & SAME_PRODUCER != 0 {
-            (prev.producer, prev.keyer, prev.producer_id)
+        let kind = if flags & MARKER != 0 {
+            BatchKind::Marker { commit: flags & COMMIT != 0 }
+        } else if flags & TRANSACTIONAL != 0 {
+            BatchKind::Transactional
+        } else {
+            BatchKind::Plain
+        };
+        let (producer, keyer, producer_id, producer_epoch) = if flags & SAME_PRODUCER != 0 {
+            (prev.producer, prev.keyer, prev.producer_id, prev.producer_epoch)
         } else {
             let (producer, keyer) = (get_varint(data, pos) as u32, get_varint(data, pos) as u32);
             let id = get_varint(data, pos);
-            (producer, keyer, id.checked_sub(1).map(|id| id as u32))
+            let epoch = if kind == BatchKind::Plain { 0 } else { get_varint(data, pos) as u16 };
+            (producer, keyer, id.checked_sub(1).map(|id| id as u32), epoch)
         };
         let leader_epoch = if flags & SAME_EPOCH != 0 { prev.leader_epoch } else { get_varint(data, pos) as u32 };
         let first_seq = get_diff(data, pos, prev.last_seq);
@@ -183,6 +210,8 @@ impl Iterator for Decoder<'_> {
             timestamp,
             bytes,
             leader_epoch,
+            kind,
+            producer_epoch,
         };
         self.prev = b;
         Some(b)
@@ -394,6 +423,12 @@ mod tests {
             timestamp: SimTime(x * 37 % 5_000),
             bytes: 100 + (x % 2) * 50,
             leader_epoch: (x / 100) as u32,
+            kind: match x % 29 {
+                0 => BatchKind::Marker { commit: x.is_multiple_of(2) },
+                1..=6 => BatchKind::Transactional,
+                _ => BatchKind::Plain,
+            },
+            producer_epoch: if x % 29 <= 6 { (x % 3) as u16 * 70 } else { 0 },
         }
     }
 
@@ -457,6 +492,8 @@ mod tests {
                 timestamp: SimTime(i * 36),
                 bytes: 120,
                 leader_epoch: 1,
+                kind: BatchKind::Plain,
+                producer_epoch: 0,
             };
             end = b.end_offset();
             d.push_back(b);
