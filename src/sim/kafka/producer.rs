@@ -33,6 +33,9 @@ use crate::sim::ids::{Name, ProducerId, TopicId, Tp};
 use crate::sim::keys::Keyer;
 use crate::sim::time::SimTime;
 
+/// The transactional producer's side of a transaction (not run by the engine yet).
+pub mod txn;
+
 /// `max.in.flight.requests.per.connection` (5): batches of one partition sent and unanswered.
 pub const MAX_IN_FLIGHT: usize = 5;
 /// `retry.backoff.max.ms` (1000).
