@@ -88,6 +88,19 @@ pub struct PartitionLog {
     producers: crate::sim::vecmap::VecMap<u32, ProducerState>,
     /// Its transactions (the rest of `ProducerStateManager`, and the transaction index).
     txns: Txns,
+    /// It holds (or held, before a truncation) a transactional batch or a marker: reads must
+    /// look at each batch.
+    transactional: bool,
+}
+
+/// What a fetch hands the application from one partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Readable {
+    /// Runs `[from, to)` of offsets of records it hands over, in order.
+    pub runs: Vec<(u64, u64)>,
+    /// The position after the fetch: past what it handed over, and past markers and skipped
+    /// batches up to the bound.
+    pub next: u64,
 }
 
 /// An aborted transaction, as the transaction index keeps it: a `read_committed` fetch answer
@@ -240,6 +253,7 @@ impl PartitionLog {
             self.producers.entry(id).or_default().record(&batch);
         }
         self.txns.note(&batch);
+        self.transactional |= batch.kind != BatchKind::Plain;
         let roll = match self.segments.back() {
             None => true,
             Some(s) => s.bytes + bytes > cfg.segment_bytes && s.batches > 0 || now.since(s.created) >= cfg.segment_ms,
@@ -339,11 +353,13 @@ impl PartitionLog {
         self.epochs.retain(|e| e.1 < end);
         self.producers.clear();
         self.txns = Txns::default();
+        self.transactional = false;
         for b in self.batches.iter() {
             if let Some(id) = b.producer_id {
                 self.producers.entry(id).or_default().record(&b);
             }
             self.txns.note(&b);
+            self.transactional |= b.kind != BatchKind::Plain;
         }
         old_end - end
     }
@@ -391,6 +407,56 @@ impl PartitionLog {
     /// (`onHighWatermarkUpdated`); what [`PartitionLog::last_stable_offset`] answers is unchanged.
     pub fn forget_stable(&mut self, high_watermark: u64) {
         self.txns.unreplicated.retain(|(_, last)| *last >= high_watermark);
+    }
+
+    /// What a fetch from `from` hands the application below `bound` — the high watermark under
+    /// `read_uncommitted`, the last stable offset under `read_committed` — at most `max` records:
+    /// markers are never handed over, and under `read_committed` neither are the batches of
+    /// aborted transactions (the consumer drops them using the fetch answer's aborted-transactions
+    /// list, `AbortedTransactions`).
+    pub fn readable(&self, from: u64, bound: u64, max: u64, read_committed: bool) -> Readable {
+        if !self.transactional {
+            let to = bound.min(from.saturating_add(max)).max(from);
+            return Readable { runs: if to > from { vec![(from, to)] } else { Vec::new() }, next: to };
+        }
+        let mut out = Readable { runs: Vec::new(), next: from };
+        let mut left = max;
+        for b in self.batches_between(from, bound) {
+            let (start, end) = (b.base_offset.max(from), b.end_offset().min(bound));
+            if start >= end {
+                continue;
+            }
+            if left == 0 {
+                break; // what follows, markers included, is for the next fetch
+            }
+            let skipped = match b.kind {
+                BatchKind::Marker { .. } => true,
+                BatchKind::Transactional => read_committed && self.aborted_batch(&b),
+                BatchKind::Plain => false,
+            };
+            if skipped {
+                out.next = end;
+                continue;
+            }
+            let to = start + (end - start).min(left);
+            left -= to - start;
+            match out.runs.last_mut() {
+                Some(run) if run.1 == start => run.1 = to,
+                _ => out.runs.push((start, to)),
+            }
+            out.next = to;
+        }
+        out
+    }
+
+    /// A batch of a transaction that was aborted.
+    fn aborted_batch(&self, b: &Batch) -> bool {
+        b.producer_id.is_some_and(|id| {
+            self.txns
+                .aborted
+                .iter()
+                .any(|a| a.producer_id == id && a.first_offset <= b.base_offset && b.base_offset < a.last_offset)
+        })
     }
 
     /// Whether `producer_id` has a transaction open in this log.
@@ -572,6 +638,46 @@ mod tests {
         log.truncate_to(0);
         assert_eq!(log.open_transaction(1), None);
         assert_eq!(log.last_stable_offset(0), 0);
+    }
+
+    #[test]
+    fn a_fetch_hands_over_records_only_skipping_markers_and_under_read_committed_aborted_batches() {
+        let c = cfg(None, None, 1 << 30);
+        let mut log = PartitionLog::default();
+        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200); // 0-1 plain
+        txn_write(&mut log, 1, 0, 2); // 2-3: aborted below
+        txn_write(&mut log, 2, 0, 1); // 4: committed below
+        marker(&mut log, 1, 1, false); // 5
+        marker(&mut log, 2, 1, true); // 6
+        log.append(&c, SimTime(0), 9, 0, Some(9), 2, 2, 1, 100); // 7 plain
+        let runs = |r: Readable| (r.runs, r.next);
+        assert_eq!(
+            runs(log.readable(0, 8, 100, false)),
+            (vec![(0, 5), (7, 8)], 8),
+            "read_uncommitted: everything but markers"
+        );
+        assert_eq!(
+            runs(log.readable(0, 8, 100, true)),
+            (vec![(0, 2), (4, 5), (7, 8)], 8),
+            "read_committed drops the aborted"
+        );
+        assert_eq!(
+            runs(log.readable(0, 8, 3, true)),
+            (vec![(0, 2), (4, 5)], 5),
+            "max records counts records, not offsets"
+        );
+        assert_eq!(runs(log.readable(5, 7, 100, true)), (vec![], 7), "only markers: the position moves past them");
+        assert_eq!(runs(log.readable(2, 4, 1, false)), (vec![(2, 3)], 3), "a batch may be split");
+    }
+
+    #[test]
+    fn a_log_without_transactions_hands_over_offsets_as_they_are() {
+        let c = cfg(None, None, 1 << 30);
+        let mut log = PartitionLog::default();
+        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 9, 10, 1_000);
+        assert_eq!(log.readable(3, 8, 100, true), Readable { runs: vec![(3, 8)], next: 8 });
+        assert_eq!(log.readable(3, 8, 2, false), Readable { runs: vec![(3, 5)], next: 5 });
+        assert_eq!(log.readable(8, 8, 2, false), Readable { runs: vec![], next: 8 });
     }
 
     #[test]
