@@ -10,7 +10,9 @@
 //! - A broker back before the controller noticed re-registers with a new epoch, which fences the
 //!   old incarnation first.
 //! - Each `__consumer_offsets` partition led by a fenced broker moves to its first live replica:
-//!   its groups' coordinator moves with it.
+//!   its groups' coordinator moves with it. So does each `__transaction_state` partition (its
+//!   transactional ids' coordinator), once the topic exists: Kafka creates it at the first
+//!   transactional request.
 //! - While some partition is led by other than its preferred replica, it checks every
 //!   `leader.imbalance.check.interval.seconds` and elects preferred replicas back (Kafka's KRaft
 //!   controller has no imbalance ratio to reach first).
@@ -32,13 +34,60 @@ pub struct Controller {
     /// Every broker (id `b` at index `b - 1`).
     brokers: Vec<Broker>,
     /// `__consumer_offsets`: each partition's replicas, and its leader (its groups' coordinator).
-    offsets_replicas: Vec<Vec<BrokerId>>,
-    offsets_leaders: Vec<Option<BrokerId>>,
+    offsets: Placement,
+    /// `__transaction_state`, once created: each partition's leader is its transactional ids'
+    /// coordinator.
+    transaction_state: Option<Placement>,
     /// A preferred-leader check is scheduled.
     balance_queued: bool,
     session_timeout_ms: u64,
     auto_leader_rebalance: bool,
     balance_interval_ms: u64,
+}
+
+/// Where an internal topic's partitions live: their replicas, and each one's leader.
+#[derive(Clone, Debug)]
+struct Placement {
+    replicas: Vec<Vec<BrokerId>>,
+    leaders: Vec<Option<BrokerId>>,
+}
+
+impl Placement {
+    /// Each partition led by its first replica that runs and is registered.
+    fn new(replicas: Vec<Vec<BrokerId>>, brokers: &[Broker]) -> Placement {
+        let leaders = replicas.iter().map(|r| first_usable(r, brokers)).collect();
+        Placement { replicas, leaders }
+    }
+
+    fn leader(&self, p: u32) -> Option<BrokerId> {
+        self.leaders.get(p as usize).copied().flatten()
+    }
+
+    /// Each partition led by a fenced broker (or by none) moves to its first usable replica;
+    /// returns the partitions that moved.
+    fn move_off_fenced(&mut self, brokers: &[Broker]) -> Vec<u32> {
+        let mut moved = Vec::new();
+        for p in 0..self.leaders.len() {
+            let current = self.leaders[p];
+            if current.is_some_and(|b| !brokers[b.ix()].fenced) {
+                continue;
+            }
+            let next = first_usable(&self.replicas[p], brokers);
+            if next != current {
+                self.leaders[p] = next;
+                moved.push(p as u32);
+            }
+        }
+        moved
+    }
+}
+
+/// The first of `replicas` whose broker runs and is registered.
+fn first_usable(replicas: &[BrokerId], brokers: &[Broker]) -> Option<BrokerId> {
+    replicas.iter().copied().find(|&b| {
+        let br = &brokers[b.ix()];
+        br.alive && !br.fenced
+    })
 }
 
 /// The settings it runs with.
@@ -83,6 +132,9 @@ pub enum Effect {
     /// These `__consumer_offsets` partitions have a new leader (or none): their groups'
     /// coordinators moved.
     CoordinatorsMoved(Vec<u32>),
+    /// These `__transaction_state` partitions have a new leader (or none): their transactional
+    /// ids' coordinators moved.
+    TransactionCoordinatorsMoved(Vec<u32>),
     /// Tell the controller (with [`Controller::balance_seen`]) whether some partition is led by
     /// other than its preferred replica.
     CheckBalance,
@@ -106,8 +158,11 @@ impl Controller {
             brokers: (1..=brokers)
                 .map(|id| Broker { id: BrokerId(id), alive: true, inc: 0, fenced: false, stopped: false, delay_ms: 0 })
                 .collect(),
-            offsets_leaders: offsets_replicas.iter().map(|r| r.first().copied()).collect(),
-            offsets_replicas,
+            offsets: Placement {
+                leaders: offsets_replicas.iter().map(|r| r.first().copied()).collect(),
+                replicas: offsets_replicas,
+            },
+            transaction_state: None,
             balance_queued: false,
             session_timeout_ms: config.session_timeout_ms,
             auto_leader_rebalance: config.auto_leader_rebalance,
@@ -125,7 +180,27 @@ impl Controller {
 
     /// The broker leading `__consumer_offsets` partition `p` (its groups' coordinator).
     pub fn offsets_leader(&self, p: u32) -> Option<BrokerId> {
-        self.offsets_leaders.get(p as usize).copied().flatten()
+        self.offsets.leader(p)
+    }
+
+    /// Creates `__transaction_state` on `replicas` (Kafka does at the first transactional
+    /// request), each partition led by its first replica that runs and is registered; a second
+    /// call changes nothing.
+    pub fn create_transaction_state(&mut self, replicas: Vec<Vec<BrokerId>>) {
+        if self.transaction_state.is_none() {
+            self.transaction_state = Some(Placement::new(replicas, &self.brokers));
+        }
+    }
+
+    /// Whether `__transaction_state` exists.
+    pub fn has_transaction_state(&self) -> bool {
+        self.transaction_state.is_some()
+    }
+
+    /// The broker leading `__transaction_state` partition `p` (its transactional ids'
+    /// coordinator), if the topic exists and the partition has a leader.
+    pub fn transaction_leader(&self, p: u32) -> Option<BrokerId> {
+        self.transaction_state.as_ref().and_then(|t| t.leader(p))
     }
 
     /// Extra one-way delay of the broker's replication traffic.
@@ -236,26 +311,18 @@ impl Controller {
         out.push(Effect::Continue(Step::MoveCoordinators));
     }
 
-    /// Each `__consumer_offsets` partition led by a fenced broker moves to its first live
-    /// replica.
+    /// Each `__consumer_offsets` and `__transaction_state` partition led by a fenced broker
+    /// moves to its first live replica.
     fn move_coordinators(&mut self, out: &mut Out) {
-        let mut moved = Vec::new();
-        for p in 0..self.offsets_leaders.len() {
-            let current = self.offsets_leaders[p];
-            if current.is_some_and(|b| !self.brokers[b.ix()].fenced) {
-                continue;
-            }
-            let next = self.offsets_replicas[p].iter().copied().find(|&b| {
-                let br = &self.brokers[b.ix()];
-                br.alive && !br.fenced
-            });
-            if next != current {
-                self.offsets_leaders[p] = next;
-                moved.push(p as u32);
-            }
-        }
+        let moved = self.offsets.move_off_fenced(&self.brokers);
         if !moved.is_empty() {
             out.push(Effect::CoordinatorsMoved(moved));
+        }
+        if let Some(t) = self.transaction_state.as_mut() {
+            let moved = t.move_off_fenced(&self.brokers);
+            if !moved.is_empty() {
+                out.push(Effect::TransactionCoordinatorsMoved(moved));
+            }
         }
     }
 }
@@ -414,6 +481,26 @@ mod tests {
         let got = run_all(&mut c, |c, out| c.restart(BrokerId(3), out));
         assert_eq!(got.last(), Some(&CoordinatorsMoved(vec![0, 1])));
         assert_eq!((c.offsets_leader(0), c.offsets_leader(1)), (Some(BrokerId(3)), Some(BrokerId(3))));
+    }
+
+    #[test]
+    fn transaction_state_is_made_once_led_by_usable_replicas_and_its_coordinators_move_like_groups() {
+        let mut c = controller(true);
+        assert!(!c.has_transaction_state());
+        assert_eq!(c.transaction_leader(0), None);
+        run_all(&mut c, |c, out| c.stop(B1, out));
+        // Made while broker 1 is down: partition 0 is led by its next replica.
+        c.create_transaction_state(vec![[1, 2, 3].map(BrokerId).to_vec(), [3, 1, 2].map(BrokerId).to_vec()]);
+        c.create_transaction_state(vec![[3, 2, 1].map(BrokerId).to_vec()]);
+        assert_eq!((c.transaction_leader(0), c.transaction_leader(1)), (Some(BrokerId(2)), Some(BrokerId(3))));
+        assert_eq!(c.transaction_leader(2), None, "no such partition");
+        // Broker 3 crashes and its session runs out: its transaction coordinators move.
+        run_all(&mut c, |c, out| c.restart(B1, out));
+        run_all(&mut c, |c, out| c.crash(BrokerId(3), out));
+        let got = run_all(&mut c, |c, out| c.session_ran_out(BrokerId(3), 1, out));
+        assert!(got.contains(&TransactionCoordinatorsMoved(vec![1])), "{got:?}");
+        assert_eq!(c.transaction_leader(1), Some(B1));
+        assert_eq!(c.transaction_leader(0), Some(BrokerId(2)), "a coordinator moves only off a fenced broker");
     }
 
     #[test]

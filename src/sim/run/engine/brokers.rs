@@ -181,6 +181,9 @@ impl Sim {
                     }
                 }
                 Effect::CoordinatorsMoved(moved) => self.coordinators_moved(&moved),
+                // The engine never creates `__transaction_state` yet (no producer is transactional),
+                // so the controller has no transaction coordinators to move.
+                Effect::TransactionCoordinatorsMoved(_) => {}
                 Effect::CheckBalance => {
                     let imbalanced = self.topics.iter().flat_map(|t| &t.partitions).any(|p| p.leader != Some(0));
                     self.controller_do(|c, out| c.balance_seen(imbalanced, out));
