@@ -77,6 +77,16 @@ pub enum EventKind {
         first_seq: u64,
         last_seq: u64,
     },
+    /// A partition's leader wrote a transaction's COMMIT or ABORT marker (WriteTxnMarkers): a
+    /// control record at `offset`, deciding the producer's batches before it.
+    TxnMarker {
+        topic: Name,
+        partition: u32,
+        producer_id: u32,
+        /// "commit" or "abort".
+        result: String,
+        offset: u64,
+    },
     /// The producer got its acknowledgement.
     Acked {
         producer: Name,
@@ -562,6 +572,9 @@ impl Event {
             EventKind::Appended { producer, topic, partition, base_offset, records, first_seq, last_seq } => {
                 kind!("appended"; producer, topic, partition, base_offset, records, first_seq, last_seq)
             }
+            EventKind::TxnMarker { topic, partition, producer_id, result, offset } => {
+                kind!("txn_marker"; topic, partition, producer_id, result, offset)
+            }
             EventKind::Acked { producer, topic, records } => kind!("acked"; producer, topic, records),
             EventKind::Fetched { consumer, group, ranges } => kind!("fetched"; consumer, group, ranges),
             EventKind::Processing { consumer, group, records, per_record_ms } => {
@@ -699,6 +712,13 @@ mod tests {
                     first_seq: n(3),
                     last_seq: n(1),
                 },
+                EventKind::TxnMarker {
+                    topic: s(1).into(),
+                    partition: n(0) as u32,
+                    producer_id: n(2) as u32,
+                    result: if i.is_multiple_of(2) { "commit" } else { "abort" }.to_string(),
+                    offset: n(3),
+                },
                 EventKind::Acked { producer: name.to_string().into(), topic: s(2).into(), records: n(3) },
                 EventKind::Sent {
                     producer: s(1).into(),
@@ -740,7 +760,7 @@ mod tests {
             assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
             tags.insert(serde_json::to_value(&e).unwrap()["type"].as_str().unwrap().to_string());
         }
-        assert_eq!(tags.len(), 54, "every kind was written: {tags:?}");
+        assert_eq!(tags.len(), 55, "every kind was written: {tags:?}");
     }
 
     /// One of each kind not in the common list, its values drawn from `s` (strings) and `n`.

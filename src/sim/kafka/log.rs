@@ -209,7 +209,7 @@ impl PartitionLog {
     }
 
     /// Appends a batch of `count` records in the log's latest leader epoch, returning its base
-    /// offset.
+    /// offset; `transactional` is the producer epoch of a transactional producer's batch.
     #[allow(clippy::too_many_arguments)]
     pub fn append(
         &mut self,
@@ -222,6 +222,7 @@ impl PartitionLog {
         last_seq: u64,
         count: u32,
         bytes: u64,
+        transactional: Option<u16>,
     ) -> u64 {
         let batch = Batch {
             base_offset: self.log_end_offset,
@@ -234,8 +235,8 @@ impl PartitionLog {
             timestamp: now,
             bytes,
             leader_epoch: self.epochs.last().map_or(0, |e| e.0),
-            kind: BatchKind::Plain,
-            producer_epoch: 0,
+            kind: if transactional.is_some() { BatchKind::Transactional } else { BatchKind::Plain },
+            producer_epoch: transactional.unwrap_or(0),
         };
         self.append_batch(cfg, now, batch);
         batch.base_offset
@@ -565,7 +566,7 @@ mod tests {
     fn without_transactions_the_last_stable_offset_is_the_high_watermark() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300);
+        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300, None);
         assert_eq!(log.last_stable_offset(2), 2);
         assert_eq!(log.last_stable_offset(3), 3);
     }
@@ -574,7 +575,7 @@ mod tests {
     fn an_open_transaction_holds_the_last_stable_offset_at_its_first_offset_until_its_marker_is_replicated() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200); // offsets 0-1, outside transactions
+        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200, None); // offsets 0-1, outside transactions
         let first = txn_write(&mut log, 4, 0, 3); // 2-4
         txn_write(&mut log, 4, 0, 1); // 5
         assert_eq!(first, 2);
@@ -644,12 +645,12 @@ mod tests {
     fn a_fetch_hands_over_records_only_skipping_markers_and_under_read_committed_aborted_batches() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200); // 0-1 plain
+        log.append(&c, SimTime(0), 9, 0, Some(9), 0, 1, 2, 200, None); // 0-1 plain
         txn_write(&mut log, 1, 0, 2); // 2-3: aborted below
         txn_write(&mut log, 2, 0, 1); // 4: committed below
         marker(&mut log, 1, 1, false); // 5
         marker(&mut log, 2, 1, true); // 6
-        log.append(&c, SimTime(0), 9, 0, Some(9), 2, 2, 1, 100); // 7 plain
+        log.append(&c, SimTime(0), 9, 0, Some(9), 2, 2, 1, 100, None); // 7 plain
         let runs = |r: Readable| (r.runs, r.next);
         assert_eq!(
             runs(log.readable(0, 8, 100, false)),
@@ -674,7 +675,7 @@ mod tests {
     fn a_log_without_transactions_hands_over_offsets_as_they_are() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 9, 10, 1_000);
+        log.append(&c, SimTime(0), 0, 0, Some(0), 0, 9, 10, 1_000, None);
         assert_eq!(log.readable(3, 8, 100, true), Readable { runs: vec![(3, 8)], next: 8 });
         assert_eq!(log.readable(3, 8, 2, false), Readable { runs: vec![(3, 5)], next: 5 });
         assert_eq!(log.readable(8, 8, 2, false), Readable { runs: vec![], next: 8 });
@@ -684,8 +685,8 @@ mod tests {
     fn offsets_are_dense_from_zero() {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
-        assert_eq!(log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300), 0);
-        assert_eq!(log.append(&c, SimTime(5), 0, 0, Some(0), 3, 3, 1, 100), 3);
+        assert_eq!(log.append(&c, SimTime(0), 0, 0, Some(0), 0, 2, 3, 300, None), 0);
+        assert_eq!(log.append(&c, SimTime(5), 0, 0, Some(0), 3, 3, 1, 100, None), 3);
         assert_eq!(log.log_end_offset(), 4);
         assert_eq!(log.batch_at(3).unwrap().first_seq, 3);
         assert_eq!(log.batch_at(2).unwrap().base_offset, 0);
@@ -699,7 +700,7 @@ mod tests {
         let c = cfg(Some(1_000), None, 200);
         let mut log = PartitionLog::default();
         for i in 0..6u64 {
-            log.append(&c, SimTime(i * 100), 0, 0, Some(0), i, i, 1, 100);
+            log.append(&c, SimTime(i * 100), 0, 0, Some(0), i, i, 1, 100, None);
         }
         assert_eq!(log.apply_retention(&c, SimTime(1_150)), 2, "only the first segment (max ts 100) is older than 1s");
         assert_eq!(log.log_start_offset(), 2);
@@ -716,17 +717,17 @@ mod tests {
         let mut follower = PartitionLog::default();
         // Epoch 0: offsets 0..4 on both.
         for i in 0..4u64 {
-            leader.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
+            leader.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100, None);
         }
         for b in leader.batches().collect::<Vec<_>>() {
             follower.append_batch(&c, SimTime(9), b);
         }
         // The follower (an old leader) wrote 4..7 alone in epoch 0; the leader moved to epoch 1 at 4.
         for i in 4..7u64 {
-            follower.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
+            follower.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100, None);
         }
         leader.start_epoch(1);
-        leader.append(&c, SimTime(20), 1, 0, Some(1), 0, 1, 2, 200);
+        leader.append(&c, SimTime(20), 1, 0, Some(1), 0, 1, 2, 200, None);
         assert_eq!(leader.end_offset_for_epoch(0), (0, 4));
         assert_eq!(leader.end_offset_for_epoch(1), (1, 6));
         assert_eq!(follower.divergence_from(&leader), 4);
@@ -749,10 +750,10 @@ mod tests {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
         for i in 0..7u64 {
-            log.append(&c, SimTime(i), 0, 0, Some(4), i * 10, i * 10 + 9, 10, 1_000);
+            log.append(&c, SimTime(i), 0, 0, Some(4), i * 10, i * 10 + 9, 10, 1_000, None);
         }
         // Producer 0 without idempotence: no state, whatever it writes.
-        log.append(&c, SimTime(9), 0, 0, None, 500, 500, 1, 100);
+        log.append(&c, SimTime(9), 0, 0, None, 500, 500, 1, 100, None);
         assert_eq!(log.producer_seq(4), Some(69));
         assert_eq!(log.duplicate_of(4, 60, 69), Some(60));
         assert_eq!(log.duplicate_of(4, 20, 29), Some(20), "the fifth latest");
@@ -769,7 +770,7 @@ mod tests {
         let c = cfg(None, Some(250), 100);
         let mut log = PartitionLog::default();
         for i in 0..10u64 {
-            log.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100);
+            log.append(&c, SimTime(i), 0, 0, Some(0), i, i, 1, 100, None);
         }
         log.apply_retention(&c, SimTime(10));
         assert!(log.size_bytes() <= 300, "{}", log.size_bytes());

@@ -67,6 +67,8 @@ pub struct SentBatch {
     /// A send of it failed after its leader had appended it (the answer was an error, or never
     /// came): it may be in a log.
     pub maybe_written: bool,
+    /// A transactional producer's batch: the producer epoch it is written at.
+    pub transactional: Option<u16>,
 }
 
 /// Messages for a producer application: its sender's timer, a partition's backoff running out,
@@ -530,6 +532,7 @@ impl Producer {
                 acks,
                 producer_id,
                 maybe_written: false,
+                transactional: None,
             };
             if acks == Acks::Zero {
                 // Fire and forget: the producer counts it done once it is on the wire.
@@ -1049,6 +1052,7 @@ mod tests {
             acks: Acks::Zero,
             producer_id: None,
             maybe_written: false,
+            transactional: None,
         };
         h.now = SimTime(6);
         assert_eq!(h.run(|p, ctx, out| p.on_failed(ctx, b, "x".into(), false, out)), ["ProduceFailed"]);

@@ -127,6 +127,9 @@ pub enum Refused {
         min: u32,
     },
     OutOfOrder,
+    /// A transactional batch or marker at an older producer epoch than the partition has seen:
+    /// it comes from a fenced instance.
+    InvalidProducerEpoch,
 }
 
 impl Refused {
@@ -136,6 +139,9 @@ impl Refused {
             Refused::NotLeader(b) => format!("NOT_LEADER_OR_FOLLOWER: broker {b} no longer leads the partition"),
             Refused::Offline => "LEADER_NOT_AVAILABLE: the partition is offline".into(),
             Refused::OutOfOrder => "OUT_OF_ORDER_SEQUENCE_NUMBER: an earlier batch is missing".into(),
+            Refused::InvalidProducerEpoch => {
+                "INVALID_PRODUCER_EPOCH: a newer instance of the transactional producer has written here (this one is fenced)".into()
+            }
             Refused::NotEnoughReplicas { isr, min } => {
                 format!("NOT_ENOUGH_REPLICAS: the ISR has {isr} replica(s), min.insync.replicas is {min}")
             }
@@ -170,6 +176,11 @@ impl Partition {
             return Err(Refused::NotEnoughReplicas { isr: self.isr.len(), min });
         }
         let log = &self.replicas[leader].log;
+        if let (Some(id), Some(epoch)) = (b.producer_id, b.transactional) {
+            if log.producer_epoch(id).is_some_and(|e| e > epoch) {
+                return Err(Refused::InvalidProducerEpoch);
+            }
+        }
         if let Some(id) = b.producer_id {
             if let Some(base_offset) = log.duplicate_of(id, b.first_seq, b.last_seq) {
                 // A retry of a batch the leader already has (its first answer was lost): the
@@ -201,6 +212,7 @@ impl Partition {
             b.last_seq,
             b.count,
             bytes,
+            b.transactional,
         );
         out.event(EventKind::Appended {
             producer: w.name.clone(),
@@ -215,6 +227,56 @@ impl Partition {
         let ready = self.ack_when_replicated(w.index, b, base_offset);
         self.wake_followers(ctx, out);
         Ok(ready)
+    }
+
+    /// WriteTxnMarkers at this partition: its leader — `to`, the broker the transaction
+    /// coordinator sent it to — appends `producer_id`'s COMMIT or ABORT marker at the
+    /// transaction's final `epoch`, returning its offset. The coordinator counts it written once it
+    /// is replicated ([`Partition::replicated`]), as Kafka's leader answers it with acks=all.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_marker(
+        &mut self,
+        ctx: &Ctx,
+        producer: ProducerId,
+        producer_id: u32,
+        epoch: u16,
+        commit: bool,
+        to: Option<BrokerId>,
+        out: &mut Out,
+    ) -> Result<u64, Refused> {
+        let Some(to) = to else { return Err(Refused::Offline) };
+        if !ctx.alive(to) {
+            return Err(Refused::LeaderDown(to));
+        }
+        let Some(leader) = self.leader.filter(|&l| self.replicas[l].broker == to) else {
+            return Err(Refused::NotLeader(to));
+        };
+        let log = &mut self.replicas[leader].log;
+        if log.producer_epoch(producer_id).is_some_and(|e| e > epoch) {
+            return Err(Refused::InvalidProducerEpoch);
+        }
+        let offset = log.append_marker(&ctx.log_config, ctx.now, producer.0, producer_id, epoch, commit);
+        out.event(EventKind::TxnMarker {
+            topic: ctx.spec.name.clone(),
+            partition: ctx.tp.partition,
+            producer_id,
+            result: if commit { "commit" } else { "abort" }.to_string(),
+            offset,
+        });
+        self.advance_hw(ctx, out);
+        self.wake_followers(ctx, out);
+        Ok(offset)
+    }
+
+    /// Whether `offset` is below the high watermark: on every in-sync replica.
+    pub fn replicated(&self, offset: u64) -> bool {
+        self.high_watermark > offset
+    }
+
+    /// The last stable offset consumers are told: `read_committed` reads below it (the high
+    /// watermark, held back at the first transaction not yet decided and replicated).
+    pub fn last_stable_offset(&self) -> u64 {
+        self.log().last_stable_offset(self.high_watermark)
     }
 
     /// The leader's answer to a written batch at `base_offset`: acks=1 at once; acks=all at once
@@ -695,6 +757,7 @@ mod tests {
             acks,
             producer_id,
             maybe_written: false,
+            transactional: None,
         }
     }
 
@@ -1142,6 +1205,79 @@ mod tests {
         assert!(matches!(events(&effects)[..], [EventKind::RetentionDeleted { records: 2, log_start_offset: 2, .. }]));
         assert_eq!(h.part.replicas[1].log.log_start_offset(), 2);
         assert_eq!(h.part.replicas[2].log.log_start_offset(), 0, "a dead broker deletes nothing");
+    }
+
+    // ----- transactions ------------------------------------------------------------------
+
+    /// A transactional batch of producer id 5 at `epoch`, `count` records from `first_seq`.
+    fn txn_batch(epoch: u16, prev_seq: Option<u64>, first_seq: u64, count: u32) -> SentBatch {
+        SentBatch { transactional: Some(epoch), ..batch(Acks::All, Some(5), prev_seq, first_seq, count) }
+    }
+
+    fn marker(h: &mut Harness, epoch: u16, commit: bool) -> (Result<u64, Refused>, Vec<Effect>) {
+        h.run(|p, ctx, out| {
+            let to = p.leader.map(|l| p.replicas[l].broker);
+            p.write_marker(ctx, ProducerId(0), 5, epoch, commit, to, out)
+        })
+    }
+
+    #[test]
+    fn a_transaction_holds_the_last_stable_offset_until_its_marker_is_replicated_on_every_replica() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.write(Acks::All, 2); // 0-1, outside transactions
+        let (r, _) = h.append(txn_batch(0, None, 0, 3)); // 2-4
+        assert!(r.is_ok(), "{r:?}");
+        h.replicate();
+        assert_eq!(
+            (h.part.high_watermark, h.part.last_stable_offset()),
+            (5, 2),
+            "read_committed stops at the open transaction"
+        );
+        let (at, effects) = marker(&mut h, 1, true);
+        assert_eq!(at, Ok(5));
+        assert!(effects.iter().any(|e| matches!(e,
+            Effect::Event(EventKind::TxnMarker { partition: 0, producer_id: 5, result, offset: 5, .. }) if result == "commit")));
+        assert!(!h.part.replicated(5), "written on the leader only");
+        assert_eq!(h.part.last_stable_offset(), 2, "decided, not yet replicated");
+        h.replicate();
+        assert!(h.part.replicated(5));
+        assert_eq!((h.part.high_watermark, h.part.last_stable_offset()), (6, 6));
+        for r in &h.part.replicas {
+            assert_eq!(r.log.last_stable_offset(6), 6, "every replica's log took the marker in");
+        }
+    }
+
+    #[test]
+    fn a_fenced_instance_can_neither_write_nor_have_a_marker_written_at_its_old_epoch() {
+        let mut h = Harness::new();
+        h.run(|p, ctx, out| p.start_followers(ctx, out));
+        h.replicate();
+        h.append(txn_batch(0, None, 0, 2)).0.unwrap();
+        // The coordinator fenced epoch 0 and aborted at epoch 2.
+        assert_eq!(marker(&mut h, 2, false).0, Ok(2));
+        assert_eq!(
+            h.append(txn_batch(0, Some(1), 2, 1)).0,
+            Err(Refused::InvalidProducerEpoch),
+            "the zombie's late write"
+        );
+        assert_eq!(marker(&mut h, 1, true).0, Err(Refused::InvalidProducerEpoch));
+        h.replicate();
+        assert_eq!(h.part.log().aborted_between(0, 3).count(), 1);
+        assert_eq!(h.part.last_stable_offset(), 3);
+        // The new instance writes at its epoch.
+        assert!(h.append(txn_batch(3, Some(1), 2, 1)).0.is_ok());
+    }
+
+    #[test]
+    fn a_marker_goes_to_the_leader_it_was_sent_to_or_fails() {
+        let mut h = Harness::new();
+        h.append(txn_batch(0, None, 0, 1)).0.unwrap();
+        let r = h.run(|p, ctx, out| p.write_marker(ctx, ProducerId(0), 5, 1, true, Some(BrokerId(2)), out)).0;
+        assert_eq!(r, Err(Refused::NotLeader(BrokerId(2))));
+        let r = h.run(|p, ctx, out| p.write_marker(ctx, ProducerId(0), 5, 1, true, None, out)).0;
+        assert_eq!(r, Err(Refused::Offline));
     }
 
     fn leaders_elected(effects: &[Effect]) -> Vec<(Option<u32>, u32)> {
