@@ -317,7 +317,7 @@ pub struct ConsumerGroup {
     /// The assignor the last target was computed with.
     pub assignor: Option<ServerAssignor>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
-    pub offsets: VecMap<Tp, u64>,
+    pub offsets: crate::sim::kafka::offsets::GroupOffsets,
     /// The state and epoch last reported.
     reported: (GroupState, i32),
 }
@@ -332,7 +332,7 @@ impl ConsumerGroup {
             members: Vec::new(),
             assignors: ServerAssignor::ALL.to_vec(),
             assignor: None,
-            offsets: VecMap::new(),
+            offsets: Default::default(),
             reported: (GroupState::Empty, 0),
         }
     }
@@ -394,7 +394,7 @@ impl ConsumerGroup {
             }
             Request::OffsetFetch { member_id, member_epoch, partitions } => {
                 let result = match self.check_member(&member_id, member_epoch) {
-                    Ok(()) => Ok(partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect()),
+                    Ok(()) => Ok(partitions.iter().map(|tp| (*tp, self.offsets.get(*tp))).collect()),
                     Err(e) => Err((partitions, e)),
                 };
                 out.reply(&from, Reply::OffsetFetch { result });
@@ -712,7 +712,7 @@ impl ConsumerGroup {
         match refused {
             None => {
                 for (tp, offset) in offsets {
-                    self.offsets.insert(*tp, *offset);
+                    self.offsets.commit(*tp, *offset);
                 }
                 let offsets = partition_offsets(ctx.topics, offsets);
                 out.event(EventKind::Committed { consumer, group, offsets });
@@ -1224,7 +1224,7 @@ mod tests {
         assert_eq!(result(h.send(1, commit("", -1))), Some(Err(GroupError::UnknownMemberId)));
         assert!(h.g.offsets.is_empty());
         assert_eq!(result(h.send(1, commit("A", 1))), Some(Ok(())));
-        assert_eq!(h.g.offsets.get(&Tp { topic: TopicId(0), partition: 0 }), Some(&7));
+        assert_eq!(h.g.offsets.get(Tp { topic: TopicId(0), partition: 0 }), Some(7));
     }
 
     #[test]
@@ -1232,7 +1232,7 @@ mod tests {
         let mut h = Harness::new(&[ServerAssignor::Uniform]);
         h.hb(1, join("A", &["foo"])).unwrap();
         let tp0 = Tp { topic: TopicId(0), partition: 0 };
-        h.g.offsets.insert(tp0, 7);
+        h.g.offsets.commit(tp0, 7);
         let fetch = |id: &str, epoch: i32| Request::OffsetFetch {
             member_id: id.into(),
             member_epoch: epoch,

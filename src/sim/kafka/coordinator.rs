@@ -12,8 +12,6 @@
 //! still uses their id (FENCED_INSTANCE_ID), and the group's committed offsets (OffsetCommit,
 //! OffsetFetch), which it keeps as `__consumer_offsets` would.
 
-use crate::sim::vecmap::VecMap;
-
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -414,7 +412,7 @@ pub struct GroupCoordinator {
     /// Member ids handed out with MEMBER_ID_REQUIRED whose second JoinGroup has not come yet.
     pub pending_members: Vec<MemberId>,
     /// The group's committed offsets, as `__consumer_offsets` holds them.
-    pub offsets: VecMap<Tp, u64>,
+    pub offsets: crate::sim::kafka::offsets::GroupOffsets,
     /// The topics the members subscribed to when the current generation formed: what its
     /// assignment covers (the leader's group subscription).
     pub formed_topics: Vec<String>,
@@ -458,7 +456,7 @@ impl GroupCoordinator {
             new_member_added: false,
             pending_sync: Vec::new(),
             pending_members: Vec::new(),
-            offsets: VecMap::new(),
+            offsets: Default::default(),
             formed_topics: Vec::new(),
         }
     }
@@ -567,7 +565,7 @@ impl GroupCoordinator {
                 self.on_commit(ctx, from, member, offsets, purpose, out)
             }
             Request::OffsetFetch { partitions } => {
-                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect();
+                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(*tp))).collect();
                 out.reply(from.consumer, from.inc, Reply::OffsetFetch { offsets });
             }
         }
@@ -1047,7 +1045,7 @@ impl GroupCoordinator {
         match self.validate_commit(&member) {
             Ok(()) => {
                 for (tp, offset) in &offsets {
-                    self.offsets.insert(*tp, *offset);
+                    self.offsets.commit(*tp, *offset);
                 }
                 let offsets = partition_offsets(ctx.topics, &offsets);
                 out.event(EventKind::Committed { consumer: from.name, group: self.name.clone(), offsets });

@@ -6,8 +6,8 @@
 //! ([`crate::sim::coordinator`], [`crate::sim::kafka::consumer_group`]).
 
 use crate::sim::coordinator::GroupCoordinator;
-use crate::sim::ids::Tp;
 use crate::sim::kafka::consumer_group::{self as cg, ConsumerGroup, GroupError};
+use crate::sim::kafka::offsets::GroupOffsets;
 use crate::sim::vecmap::VecMap;
 
 /// A group, on the classic protocol or Kafka 4's consumer protocol.
@@ -18,7 +18,7 @@ pub enum Group {
 }
 
 impl Group {
-    pub fn offsets(&self) -> &VecMap<Tp, u64> {
+    pub fn offsets(&self) -> &GroupOffsets {
         match self {
             Group::Classic(g) => &g.offsets,
             Group::Consumer(g) => &g.offsets,
@@ -203,11 +203,11 @@ impl Groups {
     }
 
     /// The committed offsets of the group there was (empty if none), which is going away.
-    fn take_offsets(&mut self, group: &str) -> VecMap<Tp, u64> {
+    fn take_offsets(&mut self, group: &str) -> GroupOffsets {
         match self.groups.remove(group) {
             Some(Group::Classic(g)) => g.offsets,
             Some(Group::Consumer(g)) => g.offsets,
-            None => VecMap::new(),
+            None => GroupOffsets::default(),
         }
     }
 }
@@ -218,20 +218,20 @@ mod tests {
     //! which offsets) it leaves behind.
 
     use super::*;
-    use crate::sim::ids::TopicId;
+    use crate::sim::ids::{TopicId, Tp};
 
     fn with_offsets(mut g: Groups, name: &str) -> Groups {
         let tp = Tp { topic: TopicId(0), partition: 0 };
         match g.groups.get_mut(name) {
-            Some(Group::Classic(c)) => c.offsets.insert(tp, 7),
-            Some(Group::Consumer(c)) => c.offsets.insert(tp, 7),
-            None => None,
+            Some(Group::Classic(c)) => c.offsets.commit(tp, 7),
+            Some(Group::Consumer(c)) => c.offsets.commit(tp, 7),
+            None => {}
         };
         g
     }
 
     fn offset(g: &Groups, name: &str) -> Option<u64> {
-        g.get(name).and_then(|g| g.offsets().get(&Tp { topic: TopicId(0), partition: 0 }).copied())
+        g.get(name).and_then(|g| g.offsets().get(Tp { topic: TopicId(0), partition: 0 }))
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   target assignments); [`reconcile`]: how one of its members moves to its target
 //!   assignment, revoking before it is given what others still own; [`broker_assign`] and
 //!   [`uniform`]: the assignors the coordinator runs for such a group.
-//! - [`transaction`]: a transactional id's transaction coordinator (transaction version 2).
+//! - [`transaction`]: a transactional id's transaction coordinator (transaction version 2);
+//!   [`offsets`]: a group's committed offsets, transactional ones pending until their marker.
 //! - [`config`], [`command`], [`event`], [`ids`], [`ranges`]: settings, what users do, what the
 //!   model reports, typed ids, offset-range sets.
 
@@ -33,6 +34,7 @@ pub mod ids;
 pub mod keys;
 pub mod log;
 pub mod murmur2;
+pub mod offsets;
 pub mod out;
 pub mod producer;
 pub mod ranges;

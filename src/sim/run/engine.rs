@@ -27,6 +27,7 @@ use crate::sim::ids::{BrokerId, ConsumerId, GroupId, Name, ProducerId, TopicId};
 use crate::sim::kafka::consumer_group::{self as cg};
 use crate::sim::kafka::controller::Controller;
 use crate::sim::kafka::groups::{Group, Groups};
+use crate::sim::kafka::offsets::GroupOffsets;
 use crate::sim::keys::Keyer;
 use crate::sim::log::LogConfig;
 use crate::sim::producer::{self, AckFinding, AckRecord, Producer, SentBatch};
@@ -392,17 +393,17 @@ impl Sim {
 
     /// The group's committed offset for a partition, if it has one.
     pub fn committed(&self, group: &str, tp: Tp) -> Option<u64> {
-        self.group_offsets(group)?.get(&tp).copied()
+        self.group_offsets(group)?.get(tp)
     }
 
-    /// The group's committed offsets, whichever protocol it is on.
-    pub fn group_offsets(&self, group: &str) -> Option<&VecMap<Tp, u64>> {
+    /// The group's offsets, whichever protocol it is on.
+    pub fn group_offsets(&self, group: &str) -> Option<&GroupOffsets> {
         self.groups.get(group).map(Group::offsets)
     }
 
     /// Every committed offset, by (group, partition), in order.
     pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, Tp, u64)> {
-        self.groups.iter().flat_map(|(g, group)| group.offsets().iter().map(move |(tp, o)| (g, *tp, *o)))
+        self.groups.iter().flat_map(|(g, group)| group.offsets().iter().map(move |(tp, o)| (g, tp, o)))
     }
 
     /// What each group did with each partition.

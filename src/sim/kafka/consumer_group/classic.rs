@@ -216,7 +216,7 @@ impl ConsumerGroup {
                 out.classic_reply(&from, classic::Reply::OffsetCommit { purpose });
             }
             classic::Request::OffsetFetch { partitions } => {
-                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(tp).copied())).collect();
+                let offsets = partitions.iter().map(|tp| (*tp, self.offsets.get(*tp))).collect();
                 out.classic_reply(&from, classic::Reply::OffsetFetch { offsets });
             }
         }
@@ -716,7 +716,7 @@ mod tests {
         assert!(refused.iter().any(|e| matches!(e, Effect::Event(EventKind::CommitFailed { reason, .. }) if reason.starts_with("ILLEGAL_GENERATION"))));
         assert!(h.g.offsets.is_empty());
         commit(&mut h, 2);
-        assert_eq!(h.g.offsets.get(&Tp { topic: TopicId(0), partition: 3 }), Some(&7));
+        assert_eq!(h.g.offsets.get(Tp { topic: TopicId(0), partition: 3 }), Some(7));
     }
 
     #[test]

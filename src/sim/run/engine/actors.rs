@@ -104,10 +104,7 @@ impl Sim {
                         cg::Reply::OffsetFetch { result: Err((partitions, cg::GroupError::UnknownMemberId)) }
                     }
                     cg::Request::OffsetFetch { partitions, .. } => cg::Reply::OffsetFetch {
-                        result: Ok(partitions
-                            .iter()
-                            .map(|tp| (*tp, offsets.and_then(|o| o.get(tp).copied())))
-                            .collect()),
+                        result: Ok(partitions.iter().map(|tp| (*tp, offsets.and_then(|o| o.get(*tp)))).collect()),
                     },
                 };
                 let msg = consumer::Msg::GroupReply(reply);
