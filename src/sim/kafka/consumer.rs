@@ -306,8 +306,8 @@ pub enum Msg {
     FetchTimeout { fetch_id: u64 },
     /// The fetch was parked at a leader whose process died: it failed on disconnect.
     FetchFailed { fetch_id: u64, broker: BrokerId },
-    /// The fetch's answer: offset ranges to hand to the application.
-    FetchResponse { fetch_id: u64, ranges: Vec<(Tp, u64, u64)> },
+    /// The fetch's answer: runs of records to hand to the application.
+    FetchResponse { fetch_id: u64, ranges: Vec<Run> },
     /// The application finished processing what poll() returned.
     ProcessingDone,
     /// The heartbeat thread's turn.
@@ -324,6 +324,17 @@ pub enum Msg {
     RetryCommit,
     /// Time to ask again for committed offsets (a consumer-protocol OffsetFetch at a stale epoch).
     RetryOffsetFetch,
+}
+
+/// A run of records a fetch answer holds: offsets `from..to` of `tp`, after which the position
+/// is `next` — past `to`, and past markers (and, under `read_committed`, aborted batches) that
+/// follow it; a run with no records (`from == to`) only moves the position past such offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub tp: Tp,
+    pub from: u64,
+    pub to: u64,
+    pub next: u64,
 }
 
 /// One thing the consumer did, for the engine to carry out.
@@ -1318,11 +1329,22 @@ impl Consumer {
             if !view.readable(tp) {
                 continue;
             }
-            let hw = view.partition(tp).high_watermark;
-            if hw > pos {
-                let take = (hw - pos).min(remaining);
-                ranges.push((tp, pos, pos + take));
-                remaining -= take;
+            let part = view.partition(tp);
+            let bound = part.high_watermark;
+            if bound > pos {
+                let first = ranges.len();
+                let next = part.log().read(pos, bound, remaining, false, |from, to| {
+                    ranges.push(Run { tp, from, to, next: to });
+                });
+                for r in &ranges[first..] {
+                    remaining -= r.to - r.from;
+                }
+                match ranges[first..].last_mut() {
+                    Some(last) => last.next = next,
+                    // Nothing to hand over, only offsets to move past.
+                    None if next > pos => ranges.push(Run { tp, from: pos, to: pos, next }),
+                    None => {}
+                }
             }
         }
         if ranges.is_empty() {
@@ -1368,19 +1390,35 @@ impl Consumer {
             .collect()
     }
 
-    fn on_fetch_response(&mut self, ctx: &mut Ctx, fetch_id: u64, ranges: Vec<(Tp, u64, u64)>, out: &mut Out) {
+    fn on_fetch_response(&mut self, ctx: &mut Ctx, fetch_id: u64, runs: Vec<Run>, out: &mut Out) {
         if self.fetch_id != fetch_id {
             return;
         }
-        // Drop what belongs to partitions revoked or repositioned while the fetch was out.
-        let ranges: Vec<(Tp, u64, u64)> =
-            ranges.into_iter().filter(|(tp, from, _)| self.process.positions.get(tp) == Some(from)).collect();
+        // Drop what belongs to partitions revoked or repositioned while the fetch was out: a
+        // partition's runs (together in the answer) stand if the first starts at the position
+        // it still has.
+        let mut partition: Option<(Tp, bool)> = None;
+        let mut ranges = Vec::new();
+        for r in runs {
+            let current = match partition {
+                Some((tp, current)) if tp == r.tp => current,
+                _ => {
+                    let current = self.process.positions.get(&r.tp) == Some(&r.from);
+                    partition = Some((r.tp, current));
+                    current
+                }
+            };
+            if !current {
+                continue;
+            }
+            self.process.positions.insert(r.tp, r.next);
+            if r.to > r.from {
+                ranges.push((r.tp, r.from, r.to));
+            }
+        }
         if ranges.is_empty() {
             self.poll(ctx, out);
             return;
-        }
-        for (tp, _, to) in &ranges {
-            self.process.positions.insert(*tp, *to);
         }
         self.process.in_flight = ranges;
         let (consumer, group) = self.names();
@@ -1547,6 +1585,11 @@ mod tests {
     const HB: u64 = 3_000;
     const LATENCY: u64 = 1;
 
+    /// A fetch answer's run of records `from..to` of `tp`, nothing skipped after it.
+    fn run(tp: Tp, from: u64, to: u64) -> Run {
+        Run { tp, from, to, next: to }
+    }
+
     fn tp(p: u32) -> Tp {
         Tp { topic: TopicId(0), partition: p }
     }
@@ -1660,7 +1703,7 @@ mod tests {
         fn processing(&mut self, from: u64, to: u64) -> Vec<String> {
             self.member_of(&[(0, from)]);
             let fetch_id = self.con.fetch_id;
-            let shown = self.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), from, to)] });
+            let shown = self.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), from, to)] });
             assert_eq!(self.con.process.phase, Phase::Processing);
             shown
         }
@@ -1971,7 +2014,7 @@ mod tests {
         assert_eq!(h.con.process.positions[&tp(0)], 5);
         // An answer to an abandoned fetch changes nothing.
         let old = h.con.fetch_id - 1;
-        assert!(h.msg(Msg::FetchResponse { fetch_id: old, ranges: vec![(tp(0), 5, 9)] }).is_empty());
+        assert!(h.msg(Msg::FetchResponse { fetch_id: old, ranges: vec![run(tp(0), 5, 9)] }).is_empty());
         // Done: credited to the group, committed, and back to poll().
         h.now = SimTime(2_000);
         let shown = h.msg(Msg::ProcessingDone);
@@ -1993,8 +2036,27 @@ mod tests {
         let mut h = Harness::new(|_| {});
         h.member_of(&[(0, 3)]);
         let fetch_id = h.con.fetch_id;
-        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 1, 5)] }), ["+1 FetchArrive"]);
+        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), 1, 5)] }), ["+1 FetchArrive"]);
         assert_eq!(h.con.fetch_id, fetch_id + 1);
+    }
+
+    #[test]
+    fn the_position_moves_past_markers_after_the_records_handed_over_and_past_a_run_of_markers_alone() {
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 3)]);
+        let fetch_id = h.con.fetch_id;
+        // Records 3-4, then a marker at 5: the position is 6.
+        let answer = vec![Run { tp: tp(0), from: 3, to: 5, next: 6 }];
+        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: answer }).first().map(String::as_str), Some("Fetched"));
+        assert_eq!(h.con.process.in_flight, [(tp(0), 3, 5)], "the marker is not handed over");
+        assert_eq!(h.con.process.positions.get(&tp(0)), Some(&6));
+        // Only markers to move past: nothing to process, it fetches again from after them.
+        let mut h = Harness::new(|_| {});
+        h.member_of(&[(0, 3)]);
+        let fetch_id = h.con.fetch_id;
+        let answer = vec![Run { tp: tp(0), from: 3, to: 3, next: 5 }];
+        assert_eq!(h.msg(Msg::FetchResponse { fetch_id, ranges: answer }), ["+1 FetchArrive"]);
+        assert_eq!(h.con.process.positions.get(&tp(0)), Some(&5));
     }
 
     #[test]
@@ -2300,7 +2362,7 @@ mod tests {
         let mut h = modern(|_| {});
         h.modern_member(&[(0, 3), (1, 4)]);
         let fetch_id = h.con.fetch_id;
-        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), 3, 4), run(tp(1), 4, 6)] });
         assert_eq!(h.con.process.phase, Phase::Processing);
         // Partition 1 goes to someone else: given up and acknowledged now (KAFKA-18641), with
         // its two records still in the application's hands.
@@ -2365,7 +2427,7 @@ mod tests {
         h.beat_answer(2, Some(&[0])); // poll() commits first
                                       // Meanwhile the fetch brings records of both, and the application processes them.
         let fetch_id = h.con.fetch_id;
-        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 3, 4), (tp(1), 4, 6)] });
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), 3, 4), run(tp(1), 4, 6)] });
         assert_eq!(h.con.process.phase, Phase::Processing);
         let shown =
             h.msg(Msg::GroupReply(cg::Reply::OffsetCommit { purpose: CommitPurpose::BeforeJoin, result: Ok(()) }));
@@ -2424,7 +2486,7 @@ mod tests {
         let mut h = modern(|_| {});
         h.modern_member(&[(0, 0)]);
         let fetch_id = h.con.fetch_id;
-        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 2)] });
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), 0, 2)] });
         assert_eq!(h.con.process.phase, Phase::Processing);
         // The background thread clears its assignment and joins again at once (no listener to
         // run on the application thread).
@@ -2469,7 +2531,7 @@ mod tests {
         let mut h = modern(|_| {});
         h.modern_member(&[(0, 0)]);
         let fetch_id = h.con.fetch_id;
-        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![(tp(0), 0, 20)] }); // 20 s of work
+        h.msg(Msg::FetchResponse { fetch_id, ranges: vec![run(tp(0), 0, 20)] }); // 20 s of work
         h.now = SimTime(10_001);
         let shown = h.msg(Msg::PollTimerCheck);
         assert_eq!(shown[..2], ["PollTimeout".to_string(), "LeaveGroup".into()]);

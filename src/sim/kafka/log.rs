@@ -416,11 +416,23 @@ impl PartitionLog {
     /// aborted transactions (the consumer drops them using the fetch answer's aborted-transactions
     /// list, `AbortedTransactions`).
     pub fn readable(&self, from: u64, bound: u64, max: u64, read_committed: bool) -> Readable {
+        let mut runs = Vec::new();
+        let next = self.read(from, bound, max, read_committed, |a, b| runs.push((a, b)));
+        Readable { runs, next }
+    }
+
+    /// [`PartitionLog::readable`] without building a list: `run` is called with each run of
+    /// record offsets in order; returns the position after the fetch.
+    pub fn read(&self, from: u64, bound: u64, max: u64, read_committed: bool, mut run: impl FnMut(u64, u64)) -> u64 {
         if !self.transactional {
             let to = bound.min(from.saturating_add(max)).max(from);
-            return Readable { runs: if to > from { vec![(from, to)] } else { Vec::new() }, next: to };
+            if to > from {
+                run(from, to);
+            }
+            return to;
         }
-        let mut out = Readable { runs: Vec::new(), next: from };
+        let mut next = from;
+        let mut current: Option<(u64, u64)> = None;
         let mut left = max;
         for b in self.batches_between(from, bound) {
             let (start, end) = (b.base_offset.max(from), b.end_offset().min(bound));
@@ -436,18 +448,25 @@ impl PartitionLog {
                 BatchKind::Plain => false,
             };
             if skipped {
-                out.next = end;
+                next = end;
                 continue;
             }
             let to = start + (end - start).min(left);
             left -= to - start;
-            match out.runs.last_mut() {
-                Some(run) if run.1 == start => run.1 = to,
-                _ => out.runs.push((start, to)),
-            }
-            out.next = to;
+            current = match current {
+                Some((a, b)) if b == start => Some((a, to)),
+                Some((a, b)) => {
+                    run(a, b);
+                    Some((start, to))
+                }
+                None => Some((start, to)),
+            };
+            next = to;
         }
-        out
+        if let Some((a, b)) = current {
+            run(a, b);
+        }
+        next
     }
 
     /// A batch of a transaction that was aborted.
