@@ -684,6 +684,38 @@ impl ConsumerGroup {
         valid
     }
 
+    /// A TxnOffsetCommit of `producer_id`'s transaction from `member_id` at `member_epoch`
+    /// (KIP-447, `validateOffsetCommit` for a transactional commit): a known member at its current
+    /// epoch, or a client outside an empty group; staged until the transaction's marker
+    /// ([`ConsumerGroup::on_txn_marker`]). Kafka 4 answers a stale epoch here ILLEGAL_GENERATION
+    /// (TxnOffsetCommit has no STALE_MEMBER_EPOCH before KIP-1319).
+    pub fn txn_commit(
+        &mut self,
+        member_id: &str,
+        member_epoch: i32,
+        producer_id: u32,
+        offsets: &[(Tp, u64)],
+    ) -> Result<(), crate::sim::coordinator::GroupError> {
+        use crate::sim::coordinator::GroupError as E;
+        if !(member_epoch < 0 && self.members.is_empty()) {
+            match self.member(member_id) {
+                None => return Err(E::UnknownMemberId),
+                Some(m) if m.assignment.member_epoch != member_epoch => return Err(E::IllegalGeneration),
+                Some(_) => {}
+            }
+        }
+        for (tp, offset) in offsets {
+            self.offsets.stage(producer_id, *tp, *offset);
+        }
+        Ok(())
+    }
+
+    /// The marker of `producer_id`'s transaction reached the group's offsets partition: its
+    /// staged offsets become the group's (a commit) or are dropped (an abort).
+    pub fn on_txn_marker(&mut self, producer_id: u32, commit: bool) -> Vec<Tp> {
+        self.offsets.complete(producer_id, commit)
+    }
+
     /// An offset request from `member_id` at `member_epoch` (`validateOffsetFetch`, and the
     /// member half of `validateOffsetCommit`): from a client outside the group (no id, negative
     /// epoch) it is accepted; else the member must be known and at its current epoch.
@@ -1016,6 +1048,23 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_transactional_commit_is_staged_for_a_member_at_its_epoch_and_a_stale_epoch_is_an_illegal_generation() {
+        use crate::sim::coordinator::GroupError as E;
+        let mut h = Harness::new(&[ServerAssignor::Range]);
+        let tp0 = Tp { topic: TopicId(0), partition: 0 };
+        assert_eq!(h.g.txn_commit("", -1, 7, &[(tp0, 4)]), Ok(()), "outside an empty group");
+        h.hb(1, join("A", &["foo"])).unwrap();
+        assert_eq!(h.g.txn_commit("A", 1, 8, &[(tp0, 5)]), Ok(()));
+        assert_eq!(h.g.txn_commit("A", 0, 8, &[(tp0, 6)]), Err(E::IllegalGeneration));
+        assert_eq!(h.g.txn_commit("B", 1, 8, &[(tp0, 6)]), Err(E::UnknownMemberId));
+        assert_eq!(h.g.txn_commit("", -1, 9, &[(tp0, 6)]), Err(E::UnknownMemberId), "the group has a member now");
+        assert_eq!(h.g.offsets.get(tp0), None);
+        assert_eq!(h.g.on_txn_marker(8, true), [tp0]);
+        assert_eq!(h.g.offsets.get(tp0), Some(5));
+        assert_eq!(h.g.on_txn_marker(7, true), [], "the later write won");
     }
 
     #[test]

@@ -1061,6 +1061,42 @@ impl GroupCoordinator {
         out.reply(from.consumer, from.inc, Reply::OffsetCommit { purpose });
     }
 
+    /// A TxnOffsetCommit of `producer_id`'s transaction (KIP-447), checked as Kafka's
+    /// `validateOffsetCommit` checks a transactional one — the member and generation it names
+    /// must be current, whatever state the group is in — then staged until the transaction's
+    /// marker ([`GroupCoordinator::on_txn_marker`]). A processor whose group moved on cannot
+    /// commit its input offsets: its transaction must abort.
+    pub fn txn_commit(
+        &mut self,
+        member: &MemberRef,
+        producer_id: u32,
+        offsets: &[(Tp, u64)],
+    ) -> Result<(), GroupError> {
+        // Without a generation, from a client outside group management (no member id, no
+        // instance id) or to a group without members, it is taken as it is.
+        let unmanaged = member.generation < 0
+            && (self.members.is_empty() || (member.member_id.is_empty() && member.instance_id.is_none()));
+        if !unmanaged {
+            if self.member(&member.member_id).is_none() {
+                return Err(self.unknown(&member.member_id, member.instance_id.as_deref()));
+            }
+            if member.generation != self.generation {
+                return Err(GroupError::IllegalGeneration);
+            }
+        }
+        for (tp, offset) in offsets {
+            self.offsets.stage(producer_id, *tp, *offset);
+        }
+        Ok(())
+    }
+
+    /// The marker of `producer_id`'s transaction reached the group's offsets partition: its
+    /// staged offsets become the group's (a commit) or are dropped (an abort). Returns the
+    /// partitions whose committed offset changed.
+    pub fn on_txn_marker(&mut self, producer_id: u32, commit: bool) -> Vec<Tp> {
+        self.offsets.complete(producer_id, commit)
+    }
+
     fn validate_commit(&self, member: &MemberRef) -> Result<(), GroupError> {
         if member.member_id.is_empty() && member.generation < 0 {
             // A consumer outside the group may only commit while the group has no members.
@@ -1782,5 +1818,26 @@ mod tests {
         assert!(out.effects.iter().any(
             |e| matches!(e, Effect::Timer { at, timer: Timer::JoinDeadline } if *at == SimTime(25_000 + REBALANCE))
         ));
+    }
+
+    #[test]
+    fn a_transactional_commit_is_staged_for_a_current_member_even_mid_rebalance_and_refused_otherwise() {
+        let mut h = Harness::stable(2);
+        let current = h.member(0);
+        assert_eq!(h.g.txn_commit(&current, 7, &[(tp(0), 5)]), Ok(()));
+        assert_eq!(h.g.offsets.get(tp(0)), None, "pending until the marker");
+        assert!(h.g.offsets.unstable(tp(0)));
+        let stale = MemberRef { generation: current.generation - 1, ..current.clone() };
+        assert_eq!(h.g.txn_commit(&stale, 7, &[(tp(0), 6)]), Err(GroupError::IllegalGeneration));
+        let stranger = MemberRef { member_id: "nobody".into(), instance_id: None, generation: current.generation };
+        assert_eq!(h.g.txn_commit(&stranger, 7, &[(tp(0), 6)]), Err(GroupError::UnknownMemberId));
+        // A third member joins: the group prepares a rebalance, at the same generation so far;
+        // the group's state refuses no transactional commit.
+        h.join(2, "", None, Strategy::Range);
+        assert_eq!(h.g.txn_commit(&h.member(1), 8, &[(tp(1), 3)]), Ok(()));
+        assert_eq!(h.g.on_txn_marker(7, true), [tp(0)]);
+        assert_eq!(h.g.offsets.get(tp(0)), Some(5));
+        assert_eq!(h.g.on_txn_marker(8, false), []);
+        assert_eq!(h.g.offsets.get(tp(1)), None, "the abort dropped it");
     }
 }
