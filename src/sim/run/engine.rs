@@ -1,8 +1,8 @@
 //! The simulation: the whole model's state, an event queue in simulated time, and the dispatch
-//! of each queued message to the actor it is for (see [`crate::sim::actors`] for how actors are
-//! run, [`crate::sim::brokers`], [`crate::sim::producers`] and [`crate::sim::commands`] for the
-//! rest). Everything here is synchronous and deterministic: the same scenario, seed and commands
-//! give the same events, in the same order, with the same digest.
+//! of each queued message to the actor it is for (see [`actors`] for how actors are run,
+//! [`network`], [`brokers`], [`producers`] and [`commands`] for the rest). Everything here is
+//! synchronous and deterministic: the same scenario, seed and commands give the same events, in
+//! the same order, with the same digest.
 
 mod actors;
 mod brokers;
@@ -59,7 +59,7 @@ impl std::fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
-/// Empty buffers for what an actor does with one message (see [`crate::sim::actors`]): taken
+/// Empty buffers for what an actor does with one message (see [`actors`]): taken
 /// for a message and given back once its effects are carried out, so a message costs no
 /// allocation for them. A clone of an empty buffer allocates nothing.
 #[derive(Clone, Default)]
@@ -87,7 +87,7 @@ pub(crate) enum Action {
     /// A message between a partition's leader and its replica `replica`.
     ToReplica { tp: Tp, replica: usize, msg: ReplicaMsg },
     /// A request for the coordinator of `group` reaches the broker it was sent to (see
-    /// [`crate::sim::network`]).
+    /// [`network`]).
     ToCoordinator { group: GroupId, from: Client, request: ToCoordinator, to: Conn },
     /// A consumer's FindCoordinator reaches a broker.
     FindCoordinator { consumer: ConsumerId, inc: u32 },

@@ -2,7 +2,7 @@
 //! between replicas, the periodic ISR and retention checks, the controller (it notices a crashed
 //! broker after `broker.session.timeout.ms`, fences it and moves leadership; a returning broker
 //! re-registers), and group coordinators, which live on the leaders of `__consumer_offsets`
-//! partitions and move with them (consumers find them again: [`crate::sim::network`]). What
+//! partitions and move with them (consumers find them again: [`super::network`]). What
 //! happens inside one partition is [`crate::sim::replication`]'s.
 
 use super::{Action, Sim};
