@@ -68,76 +68,102 @@ pub struct Tp {
     pub partition: u32,
 }
 
+/// What a shared-string id (a newtype over [`Name`]) is and does: read as a `str`, made from
+/// strings, compared with them, shown and written to JSON as its text.
+macro_rules! shared_string_id {
+    ($id:ident) => {
+        impl $id {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $id {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $id {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $id {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $id {
+            fn from(s: &str) -> $id {
+                $id(Name::from(s))
+            }
+        }
+
+        impl From<String> for $id {
+            fn from(s: String) -> $id {
+                $id(Name::from(s))
+            }
+        }
+
+        impl From<&String> for $id {
+            fn from(s: &String) -> $id {
+                $id(Name::from(s))
+            }
+        }
+
+        impl From<Name> for $id {
+            fn from(n: Name) -> $id {
+                $id(n)
+            }
+        }
+
+        impl PartialEq<str> for $id {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $id {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::fmt::Display for $id {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self)
+            }
+        }
+
+        impl std::fmt::Debug for $id {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl crate::sim::json::Json for $id {
+            fn json(&self, w: &mut crate::sim::json::Writer) {
+                w.str(self);
+            }
+        }
+    };
+}
+
 /// A consumer group, by its `group.id` (what the coordinators, the offsets and every request
 /// name it by). Shared, as a [`Name`] is.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GroupId(Name);
 
-impl GroupId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for GroupId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for GroupId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for GroupId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for GroupId {
-    fn from(s: &str) -> GroupId {
-        GroupId(Name::from(s))
-    }
-}
-
-impl From<String> for GroupId {
-    fn from(s: String) -> GroupId {
-        GroupId(Name::from(s))
-    }
-}
-
-impl From<Name> for GroupId {
-    fn from(n: Name) -> GroupId {
-        GroupId(n)
-    }
-}
-
-impl From<&String> for GroupId {
-    fn from(s: &String) -> GroupId {
-        GroupId(Name::from(s))
-    }
-}
+shared_string_id!(GroupId);
 
 impl From<GroupId> for String {
     fn from(g: GroupId) -> String {
         g.as_str().to_string()
-    }
-}
-
-impl PartialEq<str> for GroupId {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for GroupId {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 
@@ -165,24 +191,6 @@ impl PartialEq<GroupId> for String {
     }
 }
 
-impl std::fmt::Display for GroupId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self)
-    }
-}
-
-impl std::fmt::Debug for GroupId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl crate::sim::json::Json for GroupId {
-    fn json(&self, w: &mut crate::sim::json::Writer) {
-        w.str(self);
-    }
-}
-
 /// A group member's id: made by the classic coordinator (`{client.id}-{uuid}`) or, under the
 /// consumer protocol, by the member itself (a UUID); empty when not a member. Shared, as a
 /// [`Name`] is: every request and event carries it.
@@ -190,66 +198,7 @@ impl crate::sim::json::Json for GroupId {
 #[serde(transparent)]
 pub struct MemberId(Name);
 
-impl MemberId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for MemberId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for MemberId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for MemberId {
-    fn from(s: &str) -> MemberId {
-        MemberId(Name::from(s))
-    }
-}
-
-impl From<String> for MemberId {
-    fn from(s: String) -> MemberId {
-        MemberId(Name::from(s))
-    }
-}
-
-impl PartialEq<str> for MemberId {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for MemberId {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for MemberId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self)
-    }
-}
-
-impl std::fmt::Debug for MemberId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl crate::sim::json::Json for MemberId {
-    fn json(&self, w: &mut crate::sim::json::Writer) {
-        w.str(self);
-    }
-}
+shared_string_id!(MemberId);
 
 /// The name of a topic, group, consumer or producer. Events carry names and every event clones
 /// them, so a name is a shared string: cloning it counts a reference instead of allocating.
