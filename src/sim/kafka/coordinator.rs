@@ -30,11 +30,18 @@ pub(crate) fn java_hash(s: &str) -> i32 {
     s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
-/// The `__consumer_offsets` partition of a group (Kafka's `partitionFor`).
-pub fn offsets_partition(group: &str) -> u32 {
-    let h = java_hash(group);
+/// The partition of an internal topic of `partitions` partitions that keeps `key` (Kafka's
+/// `partitionFor`: `Utils.abs(key.hashCode()) % partitions`, where the absolute value of
+/// `i32::MIN` is 0).
+pub(crate) fn partition_for(key: &str, partitions: u32) -> u32 {
+    let h = java_hash(key);
     let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
-    abs % OFFSETS_PARTITIONS
+    abs % partitions
+}
+
+/// The `__consumer_offsets` partition of a group.
+pub fn offsets_partition(group: &str) -> u32 {
+    partition_for(group, OFFSETS_PARTITIONS)
 }
 
 /// The initial delay of an empty group's first rebalance: this delay, and what is left of the
@@ -1077,12 +1084,7 @@ impl GroupCoordinator {
         let unmanaged = member.generation < 0
             && (self.members.is_empty() || (member.member_id.is_empty() && member.instance_id.is_none()));
         if !unmanaged {
-            if self.member(&member.member_id).is_none() {
-                return Err(self.unknown(&member.member_id, member.instance_id.as_deref()));
-            }
-            if member.generation != self.generation {
-                return Err(GroupError::IllegalGeneration);
-            }
+            self.check_generation(member)?;
         }
         for (tp, offset) in offsets {
             self.offsets.stage(producer_id, *tp, *offset);
@@ -1097,17 +1099,23 @@ impl GroupCoordinator {
         self.offsets.complete(producer_id, commit)
     }
 
-    fn validate_commit(&self, member: &MemberRef) -> Result<(), GroupError> {
-        if member.member_id.is_empty() && member.generation < 0 {
-            // A consumer outside the group may only commit while the group has no members.
-            return if self.members.is_empty() { Ok(()) } else { Err(GroupError::UnknownMemberId) };
-        }
+    /// The member is known and at the group's generation (either kind of offset commit).
+    fn check_generation(&self, member: &MemberRef) -> Result<(), GroupError> {
         if self.member(&member.member_id).is_none() {
             return Err(self.unknown(&member.member_id, member.instance_id.as_deref()));
         }
         if member.generation != self.generation {
             return Err(GroupError::IllegalGeneration);
         }
+        Ok(())
+    }
+
+    fn validate_commit(&self, member: &MemberRef) -> Result<(), GroupError> {
+        if member.member_id.is_empty() && member.generation < 0 {
+            // A consumer outside the group may only commit while the group has no members.
+            return if self.members.is_empty() { Ok(()) } else { Err(GroupError::UnknownMemberId) };
+        }
+        self.check_generation(member)?;
         if self.state == GroupState::CompletingRebalance {
             return Err(GroupError::RebalanceInProgress);
         }

@@ -19,7 +19,7 @@
 //! writes there is taken as written at once (like the group coordinator's offsets). A new leader
 //! takes the metadata over ([`TransactionCoordinator::on_load`]) and finishes what was under way.
 
-use crate::sim::coordinator::java_hash;
+use crate::sim::coordinator::partition_for;
 use crate::sim::ids::{GroupId, ProducerId, Tp};
 use crate::sim::time::SimTime;
 use crate::sim::vecmap::VecSet;
@@ -35,9 +35,7 @@ pub const ABORT_TIMED_OUT_INTERVAL_MS: u64 = 10_000;
 
 /// The `__transaction_state` partition of a transactional id (Kafka's `partitionFor`).
 pub fn transaction_state_partition(transactional_id: &str) -> u32 {
-    let h = java_hash(transactional_id);
-    let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
-    abs % TRANSACTION_STATE_PARTITIONS
+    partition_for(transactional_id, TRANSACTION_STATE_PARTITIONS)
 }
 
 /// Kafka's `TransactionState` (Dead, for expired ids, is not modelled).
@@ -550,7 +548,7 @@ mod tests {
     fn the_partition_of_a_transactional_id_is_its_java_hash_modulo_50() {
         // "a".hashCode() = 97; "receipts-tx".hashCode() is negative: abs, then modulo.
         assert_eq!(transaction_state_partition("a"), 97 % 50);
-        let h = java_hash("receipts-tx");
+        let h = crate::sim::coordinator::java_hash("receipts-tx");
         assert_eq!(transaction_state_partition("receipts-tx"), h.unsigned_abs() % 50);
     }
 
