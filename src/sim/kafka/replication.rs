@@ -164,13 +164,7 @@ impl Partition {
         to: Option<BrokerId>,
         out: &mut Out,
     ) -> Result<Option<BatchAck>, Refused> {
-        let Some(to) = to else { return Err(Refused::Offline) };
-        if !ctx.alive(to) {
-            return Err(Refused::LeaderDown(to));
-        }
-        let Some(leader) = self.leader.filter(|&l| self.replicas[l].broker == to) else {
-            return Err(Refused::NotLeader(to));
-        };
+        let leader = self.leader_at(ctx, to)?;
         let min = ctx.spec.min_insync_replicas;
         if b.acks == Acks::All && (self.isr.len() as u32) < min {
             return Err(Refused::NotEnoughReplicas { isr: self.isr.len(), min });
@@ -229,6 +223,16 @@ impl Partition {
         Ok(ready)
     }
 
+    /// The leader's replica, if `to` — the broker a request was sent to — runs and leads the
+    /// partition: a request reaches that broker only.
+    fn leader_at(&self, ctx: &Ctx, to: Option<BrokerId>) -> Result<usize, Refused> {
+        let Some(to) = to else { return Err(Refused::Offline) };
+        if !ctx.alive(to) {
+            return Err(Refused::LeaderDown(to));
+        }
+        self.leader.filter(|&l| self.replicas[l].broker == to).ok_or(Refused::NotLeader(to))
+    }
+
     /// WriteTxnMarkers at this partition: its leader — `to`, the broker the transaction
     /// coordinator sent it to — appends `producer_id`'s COMMIT or ABORT marker at the
     /// transaction's final `epoch`, returning its offset. The coordinator counts it written once it
@@ -244,13 +248,7 @@ impl Partition {
         to: Option<BrokerId>,
         out: &mut Out,
     ) -> Result<u64, Refused> {
-        let Some(to) = to else { return Err(Refused::Offline) };
-        if !ctx.alive(to) {
-            return Err(Refused::LeaderDown(to));
-        }
-        let Some(leader) = self.leader.filter(|&l| self.replicas[l].broker == to) else {
-            return Err(Refused::NotLeader(to));
-        };
+        let leader = self.leader_at(ctx, to)?;
         let log = &mut self.replicas[leader].log;
         if log.producer_epoch(producer_id).is_some_and(|e| e > epoch) {
             return Err(Refused::InvalidProducerEpoch);
