@@ -93,16 +93,6 @@ pub struct PartitionLog {
     transactional: bool,
 }
 
-/// What a fetch hands the application from one partition.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Readable {
-    /// Runs `[from, to)` of offsets of records it hands over, in order.
-    pub runs: Vec<(u64, u64)>,
-    /// The position after the fetch: past what it handed over, and past markers and skipped
-    /// batches up to the bound.
-    pub next: u64,
-}
-
 /// An aborted transaction, as the transaction index keeps it: a `read_committed` fetch answer
 /// lists those overlapping what it returns, and the consumer drops their batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,15 +404,9 @@ impl PartitionLog {
     /// `read_uncommitted`, the last stable offset under `read_committed` — at most `max` records:
     /// markers are never handed over, and under `read_committed` neither are the batches of
     /// aborted transactions (the consumer drops them using the fetch answer's aborted-transactions
-    /// list, `AbortedTransactions`).
-    pub fn readable(&self, from: u64, bound: u64, max: u64, read_committed: bool) -> Readable {
-        let mut runs = Vec::new();
-        let next = self.read(from, bound, max, read_committed, |a, b| runs.push((a, b)));
-        Readable { runs, next }
-    }
-
-    /// [`PartitionLog::readable`] without building a list: `run` is called with each run of
-    /// record offsets in order; returns the position after the fetch.
+    /// list, `AbortedTransactions`). `run` is called with each run `[from, to)` of record offsets,
+    /// in order; the answer is the position after the fetch: past what it handed over, and past
+    /// markers and skipped batches up to the bound.
     pub fn read(&self, from: u64, bound: u64, max: u64, read_committed: bool, mut run: impl FnMut(u64, u64)) -> u64 {
         if !self.transactional {
             let to = bound.min(from.saturating_add(max)).max(from);
@@ -554,6 +538,13 @@ mod tests {
         LogConfig { retention_ms, retention_bytes, segment_bytes, segment_ms: u64::MAX }
     }
 
+    /// What [`PartitionLog::read`] hands over, as a list of runs, and the position after.
+    fn readable(log: &PartitionLog, from: u64, bound: u64, max: u64, read_committed: bool) -> (Vec<(u64, u64)>, u64) {
+        let mut runs = Vec::new();
+        let next = log.read(from, bound, max, read_committed, |a, b| runs.push((a, b)));
+        (runs, next)
+    }
+
     /// Appends `count` records of transactional producer `id` at `epoch`.
     fn txn_write(log: &mut PartitionLog, id: u32, epoch: u16, count: u32) -> u64 {
         let seq = log.producer_seq(id).map_or(0, |s| s + 1);
@@ -670,24 +661,19 @@ mod tests {
         marker(&mut log, 1, 1, false); // 5
         marker(&mut log, 2, 1, true); // 6
         log.append(&c, SimTime(0), 9, 0, Some(9), 2, 2, 1, 100, None); // 7 plain
-        let runs = |r: Readable| (r.runs, r.next);
         assert_eq!(
-            runs(log.readable(0, 8, 100, false)),
+            readable(&log, 0, 8, 100, false),
             (vec![(0, 5), (7, 8)], 8),
             "read_uncommitted: everything but markers"
         );
         assert_eq!(
-            runs(log.readable(0, 8, 100, true)),
+            readable(&log, 0, 8, 100, true),
             (vec![(0, 2), (4, 5), (7, 8)], 8),
             "read_committed drops the aborted"
         );
-        assert_eq!(
-            runs(log.readable(0, 8, 3, true)),
-            (vec![(0, 2), (4, 5)], 5),
-            "max records counts records, not offsets"
-        );
-        assert_eq!(runs(log.readable(5, 7, 100, true)), (vec![], 7), "only markers: the position moves past them");
-        assert_eq!(runs(log.readable(2, 4, 1, false)), (vec![(2, 3)], 3), "a batch may be split");
+        assert_eq!(readable(&log, 0, 8, 3, true), (vec![(0, 2), (4, 5)], 5), "max records counts records, not offsets");
+        assert_eq!(readable(&log, 5, 7, 100, true), (vec![], 7), "only markers: the position moves past them");
+        assert_eq!(readable(&log, 2, 4, 1, false), (vec![(2, 3)], 3), "a batch may be split");
     }
 
     #[test]
@@ -695,9 +681,9 @@ mod tests {
         let c = cfg(None, None, 1 << 30);
         let mut log = PartitionLog::default();
         log.append(&c, SimTime(0), 0, 0, Some(0), 0, 9, 10, 1_000, None);
-        assert_eq!(log.readable(3, 8, 100, true), Readable { runs: vec![(3, 8)], next: 8 });
-        assert_eq!(log.readable(3, 8, 2, false), Readable { runs: vec![(3, 5)], next: 5 });
-        assert_eq!(log.readable(8, 8, 2, false), Readable { runs: vec![], next: 8 });
+        assert_eq!(readable(&log, 3, 8, 100, true), (vec![(3, 8)], 8));
+        assert_eq!(readable(&log, 3, 8, 2, false), (vec![(3, 5)], 5));
+        assert_eq!(readable(&log, 8, 8, 2, false), (vec![], 8));
     }
 
     #[test]
