@@ -485,9 +485,9 @@ impl Consumer {
         self.process().map_or(-1, |p| p.generation)
     }
 
-    /// The process ends (a crash, a close or a fatal error): what it kept in memory goes, and
-    /// a process that starts later begins with nothing.
-    fn drop_process(&mut self, now: SimTime) {
+    /// A process starts, or ends (a crash, a close or a fatal error): what the last one kept in
+    /// memory goes, and the next begins with nothing.
+    fn fresh_process(&mut self, now: SimTime) {
         self.process = Process::new(self.spec.group_protocol, now);
     }
 
@@ -597,8 +597,7 @@ impl Consumer {
         self.inc += 1;
         self.status = ConsumerStatus::Running;
         self.failure = None;
-        // A new process: it remembers nothing of the last one.
-        self.process = Process::new(self.spec.group_protocol, ctx.now);
+        self.fresh_process(ctx.now);
         out.event(EventKind::Started { consumer: self.spec.name.clone() });
         if self.is_modern() {
             self.cg_join(ctx, out);
@@ -618,7 +617,7 @@ impl Consumer {
         }
         self.status = ConsumerStatus::Crashed;
         self.inc += 1;
-        self.drop_process(ctx.now);
+        self.fresh_process(ctx.now);
         out.event(EventKind::Crashed { consumer: self.spec.name.clone(), lost_in_flight });
         // A move or restart it was finishing does not happen now; a new group.id is used when it
         // starts.
@@ -694,7 +693,7 @@ impl Consumer {
         self.leave_group(ctx, "consumer closed", out);
         self.status = ConsumerStatus::Stopped;
         self.inc += 1;
-        self.drop_process(ctx.now);
+        self.fresh_process(ctx.now);
         out.event(EventKind::Stopped { consumer: self.spec.name.clone() });
         if let Some(group) = self.moving_to.take() {
             self.set_group(ctx, &group);
@@ -1100,7 +1099,7 @@ impl Consumer {
         self.failure = Some(error);
         self.status = ConsumerStatus::Stopped;
         self.inc += 1;
-        self.drop_process(ctx.now);
+        self.fresh_process(ctx.now);
         self.restart = false;
         if let Some(group) = self.moving_to.take() {
             self.set_group(ctx, &group);
